@@ -1,0 +1,272 @@
+/*
+ * sigode: reaction networks from libconfig model files, compiled into
+ * CVODE right-hand sides and Jacobians.
+ *
+ * The one public header. Every object is opaque, made by a `_create` or
+ * `_load` function and released by its `_free` function; `_free(NULL)` does
+ * nothing. Functions that can fail take an `sg_error *` (may be NULL) and
+ * return a status or NULL; they never print and never exit.
+ *
+ * Pipeline:
+ *   model file --load--> sg_model --compile--> sg_sim --run--> sg_trajectory
+ *                                                       --write--> CSV/TSV/JSON
+ */
+#ifndef SIGODE_H
+#define SIGODE_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SIGODE_VERSION "0.1.0"
+
+typedef enum sg_status {
+    SG_OK = 0,
+    SG_ERR_MODEL,  /* the model file is wrong (names file:line:col) */
+    SG_ERR_USAGE,  /* the request is wrong (unknown id, bad option value) */
+    SG_ERR_SOLVER, /* CVODE failed; names the time and the flag */
+    SG_ERR_IO,     /* a file could not be read or written */
+    SG_ERR_NOMEM,  /* an allocation failed */
+    SG_ERR_LIMIT   /* a documented resource limit was exceeded */
+} sg_status;
+
+/* What went wrong and where. `line`/`col` are 1-based, 0 when unknown. */
+typedef struct sg_error {
+    sg_status status;
+    char file[256];
+    int line;
+    int col;
+    double time;   /* model time of a solver failure */
+    int flag;      /* CVODE return flag of a solver failure */
+    char message[768];
+} sg_error;
+
+/* Formats "file:line:col: error: message" (parts omitted when unknown). */
+void sg_error_format(const sg_error *err, char *buf, size_t size);
+/* Exit status of the contract for a status: 0, 1 (solver) or 2. */
+int sg_status_exit_code(sg_status status);
+
+/* Test hook: the nth allocation from now fails (0 disables). */
+void sg_alloc_fail_after(long n);
+
+/* ------------------------------------------------------------------ model */
+
+typedef struct sg_model sg_model;
+
+typedef enum sg_symbol_kind {
+    SG_SYM_NONE = 0,
+    SG_SYM_SPECIES,
+    SG_SYM_COMPARTMENT,
+    SG_SYM_PARAMETER,
+    SG_SYM_ASSIGNMENT,
+    SG_SYM_TIME
+} sg_symbol_kind;
+
+/* Loads and validates a model. Returns NULL and fills err on failure. */
+sg_model *sg_model_load_file(const char *path, sg_error *err);
+/* Same from memory; `filename` is only used in messages. */
+sg_model *sg_model_load_buffer(const char *text, size_t len,
+                               const char *filename, sg_error *err);
+void sg_model_free(sg_model *model);
+
+const char *sg_model_name(const sg_model *model);
+const char *sg_model_description(const sg_model *model);
+const char *sg_model_time_unit(const sg_model *model); /* "" if unset */
+const char *sg_model_conc_unit(const sg_model *model);
+const char *sg_model_path(const sg_model *model);
+
+int sg_model_species_count(const sg_model *model);
+int sg_model_state_count(const sg_model *model); /* non-constant species */
+int sg_model_compartment_count(const sg_model *model);
+int sg_model_parameter_count(const sg_model *model);
+int sg_model_assignment_count(const sg_model *model);
+int sg_model_reaction_count(const sg_model *model);
+int sg_model_scenario_count(const sg_model *model);
+int sg_model_check_count(const sg_model *model);
+
+/* Accessors by index, in file order. Strings are owned by the model. */
+const char *sg_model_species_id(const sg_model *model, int i);
+double sg_model_species_initial(const sg_model *model, int i);
+int sg_model_species_is_constant(const sg_model *model, int i);
+const char *sg_model_species_compartment(const sg_model *model, int i);
+const char *sg_model_compartment_id(const sg_model *model, int i);
+double sg_model_compartment_size(const sg_model *model, int i);
+const char *sg_model_parameter_id(const sg_model *model, int i);
+double sg_model_parameter_value(const sg_model *model, int i);
+const char *sg_model_parameter_unit(const sg_model *model, int i);
+const char *sg_model_parameter_source(const sg_model *model, int i);
+const char *sg_model_assignment_id(const sg_model *model, int i);
+const char *sg_model_assignment_text(const sg_model *model, int i);
+const char *sg_model_reaction_id(const sg_model *model, int i);
+const char *sg_model_reaction_equation(const sg_model *model, int i);
+const char *sg_model_reaction_rate(const sg_model *model, int i);
+const char *sg_model_scenario_id(const sg_model *model, int i);
+const char *sg_model_check_id(const sg_model *model, int i);
+
+/* Kind of an identifier, SG_SYM_NONE if the model does not define it. */
+sg_symbol_kind sg_model_lookup(const sg_model *model, const char *id);
+/* Index of a scenario by id, -1 if absent. */
+int sg_model_find_scenario(const sg_model *model, const char *id);
+
+/* -------------------------------------------------------------- options */
+
+typedef enum sg_linear_solver {
+    SG_LINSOL_AUTO = 0, /* dense up to SG_DENSE_MAX_STATES states, else KLU */
+    SG_LINSOL_DENSE,
+    SG_LINSOL_KLU
+} sg_linear_solver;
+
+/* Above this many state variables the automatic choice is sparse (KLU). */
+#define SG_DENSE_MAX_STATES 100
+
+typedef struct sg_options {
+    double rtol;      /* relative tolerance, default 1e-6 */
+    double atol;      /* absolute tolerance, default 1e-9 */
+    long max_steps;   /* CVODE steps between outputs, default 100000 */
+    sg_linear_solver linear_solver;
+} sg_options;
+
+void sg_options_default(sg_options *opt);
+
+/* ----------------------------------------------------------- experiments */
+
+/* What one simulation does: a time span, output times, values set at the
+ * start and changed by events. Built from a model scenario plus overrides. */
+typedef struct sg_experiment sg_experiment;
+
+/* From scenario `scenario_id` (NULL: defaults, t 0..10 or the model's
+ * scenario named "baseline" if there is none... see models/README.md).
+ * The result is owned by the caller. */
+sg_experiment *sg_experiment_create(const sg_model *model,
+                                    const char *scenario_id, sg_error *err);
+void sg_experiment_free(sg_experiment *exp);
+/* Overrides, applied in the order given; each returns SG_ERR_USAGE with a
+ * message when the value or name is not acceptable. */
+sg_status sg_experiment_set_t_end(sg_experiment *exp, double t_end, sg_error *err);
+sg_status sg_experiment_set_points(sg_experiment *exp, long points, sg_error *err);
+/* Sets a parameter, compartment size or species initial value at t_start. */
+sg_status sg_experiment_set_value(sg_experiment *exp, const char *name,
+                                  double value, sg_error *err);
+/* Adds an event: at time `at`, set (or with add != 0, add to) `name`. */
+sg_status sg_experiment_add_event(sg_experiment *exp, double at,
+                                  const char *name, double value, int add,
+                                  sg_error *err);
+/* Asks for an output row at time t as well (a scan's readout time). */
+sg_status sg_experiment_add_output_time(sg_experiment *exp, double t, sg_error *err);
+double sg_experiment_t_start(const sg_experiment *exp);
+double sg_experiment_t_end(const sg_experiment *exp);
+/* The scenario's scan, if it has one (else returns 0). `values` stays owned
+ * by the experiment. */
+int sg_experiment_scan(const sg_experiment *exp, const char **target,
+                       const double **values, int *count, int *log_scale);
+/* The scenario's readouts (NULL, 0 if none). */
+int sg_experiment_readouts(const sg_experiment *exp, const char *const **ids);
+
+/* ----------------------------------------------------------- simulation */
+
+/* A compiled model with its own CVODE workspace (one SUNContext). Several
+ * may exist at once, in one or several threads (one sim per thread). */
+typedef struct sg_sim sg_sim;
+
+sg_sim *sg_sim_create(const sg_model *model, const sg_options *opt, sg_error *err);
+void sg_sim_free(sg_sim *sim);
+
+/* A table of results: one row per output time, one column per species and
+ * assignment (file order). */
+typedef struct sg_trajectory sg_trajectory;
+
+/* Runs an experiment. On SG_ERR_SOLVER the trajectory still holds the rows
+ * computed before the failure. Returns NULL only if nothing could be run. */
+sg_status sg_sim_run(sg_sim *sim, const sg_experiment *exp,
+                     sg_trajectory **out, sg_error *err);
+
+/* Solver statistics of the last run. */
+typedef struct sg_stats {
+    long steps, rhs_evals, jac_evals, lin_setups, err_test_fails, nonlin_fails;
+    int sparse; /* 1 if KLU was used */
+} sg_stats;
+void sg_sim_stats(const sg_sim *sim, sg_stats *stats);
+
+void sg_trajectory_free(sg_trajectory *traj);
+int sg_trajectory_rows(const sg_trajectory *traj);
+int sg_trajectory_columns(const sg_trajectory *traj);
+const char *sg_trajectory_column_id(const sg_trajectory *traj, int col);
+int sg_trajectory_find_column(const sg_trajectory *traj, const char *id);
+double sg_trajectory_time(const sg_trajectory *traj, int row);
+double sg_trajectory_value(const sg_trajectory *traj, int row, int col);
+/* Value of column `col` at time t (exact row if present, else linear
+ * interpolation; NaN outside the rows). */
+double sg_trajectory_value_at(const sg_trajectory *traj, double t, int col);
+
+/* ---------------------------------------------------------------- output */
+
+typedef enum sg_format { SG_FORMAT_CSV = 0, SG_FORMAT_TSV, SG_FORMAT_JSON } sg_format;
+
+/* A table to write: a header row and rows of numbers. Column 0 is the
+ * x column (time, or the scanned value). */
+typedef struct sg_table sg_table;
+
+sg_table *sg_table_create(int columns, const char *const *names, sg_error *err);
+void sg_table_free(sg_table *table);
+sg_status sg_table_add_row(sg_table *table, const double *values, sg_error *err);
+/* An optional text column written last (e.g. a scan row's status). */
+sg_status sg_table_set_note(sg_table *table, const char *name, int row,
+                            const char *text, sg_error *err);
+int sg_table_rows(const sg_table *table);
+int sg_table_columns(const sg_table *table);
+const char *sg_table_column_name(const sg_table *table, int col);
+double sg_table_get(const sg_table *table, int row, int col);
+
+/* Makes the table of a trajectory: "time" then the selected ids (NULL or
+ * empty: every column). Unknown ids are SG_ERR_USAGE. */
+sg_table *sg_trajectory_table(const sg_trajectory *traj, const char *const *select,
+                              int nselect, sg_error *err);
+
+sg_status sg_table_write(const sg_table *table, sg_format format, FILE *out,
+                         sg_error *err);
+/* Writes to `path` through a temporary file renamed over it only when the
+ * write succeeded, so a failure never leaves a truncated file. */
+sg_status sg_table_write_file(const sg_table *table, sg_format format,
+                              const char *path, sg_error *err);
+
+/* ------------------------------------------------------------------ scans */
+
+typedef struct sg_scan_spec {
+    const char *target;          /* parameter or species to vary */
+    const double *values;
+    int count;
+    const char *const *readouts; /* ids of species or assignments */
+    int nreadouts;
+    const double *at;            /* readout times (NULL: the end time) */
+    int nat;
+    int jobs;                    /* worker threads, 0: all cores */
+} sg_scan_spec;
+
+/* Runs the experiment once per value. Columns: target, then readout ids
+ * (suffixed "@t" when several times are asked for); a row whose run failed
+ * has NaN readouts and the note "failed: ..." in column "status".
+ * Returns SG_ERR_SOLVER if any point failed (the table is still complete). */
+sg_status sg_scan_run(const sg_model *model, const sg_options *opt,
+                      const sg_experiment *exp, const sg_scan_spec *spec,
+                      sg_table **out, sg_error *err);
+
+/* ----------------------------------------------------------------- checks */
+
+typedef struct sg_check_result {
+    const char *id;
+    int passed;        /* 1 pass, 0 fail */
+    char detail[1024]; /* the measured figures, or why it could not run */
+} sg_check_result;
+
+/* Runs every check of the model. `results` gets one entry per check
+ * (caller frees with free()). Returns SG_OK when all pass. */
+sg_status sg_verify(const sg_model *model, const sg_options *opt,
+                    sg_check_result **results, int *count, sg_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SIGODE_H */

@@ -1,0 +1,626 @@
+/*
+ * The sigode command line. The only part of sigode that prints to the
+ * terminal or decides an exit status:
+ *   0 success, 1 the solver failed (or a check failed), 2 bad usage or model.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sigode.h"
+
+static const char usage_text[] =
+    "usage: sigode <command> MODEL [options]\n"
+    "\n"
+    "commands:\n"
+    "  run    MODEL [--scenario ID] [--t-end T] [--points N] [--set NAME=VALUE]...\n"
+    "               [--select ID,ID,...] [--output FILE] [--format csv|tsv|json]\n"
+    "               [--rtol X] [--atol X] [--max-steps N] [--linear-solver auto|dense|klu]\n"
+    "               [--stats]\n"
+    "  scan   MODEL --target NAME (--values V,V,... | --from A --to B --points N [--log])\n"
+    "               [--readout ID,ID,...] [--at T]... [--jobs N] [other run options]\n"
+    "  check  MODEL   load and validate only\n"
+    "  info   MODEL   species, parameters, reactions, stoichiometry summary\n"
+    "  verify MODEL   run the model's checks\n"
+    "\n"
+    "exit status: 0 success; 1 the solver failed or a check failed; 2 bad usage or model\n";
+
+typedef struct cli {
+    const char *command;
+    const char *model_path;
+    const char *scenario;
+    double t_end;
+    int has_t_end;
+    long points;
+    int has_points;
+    const char **set_names;
+    double *set_values;
+    int nsets;
+    char *select;
+    const char *output;
+    sg_format format;
+    sg_options opt;
+    int stats;
+    /* scan */
+    const char *target;
+    char *values_text;
+    double from, to;
+    int has_from, has_to, log_scale;
+    char *readout;
+    double *at;
+    int nat;
+    int jobs;
+} cli;
+
+static int usage_error(const char *command, const char *fmt, const char *a, const char *b)
+{
+    fprintf(stderr, "sigode%s%s: ", command ? " " : "", command ? command : "");
+    fprintf(stderr, fmt, a ? a : "", b ? b : "");
+    fprintf(stderr, "\n(see 'sigode --help')\n");
+    return 2;
+}
+
+static int report(const sg_error *err)
+{
+    char msg[1200];
+    sg_error_format(err, msg, sizeof msg);
+    fprintf(stderr, "%s\n", msg);
+    return sg_status_exit_code(err->status);
+}
+
+static int parse_number(const char *command, const char *opt, const char *text, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = text ? strtod(text, &end) : 0;
+    if (!text || !*text || *end || errno == ERANGE || !isfinite(v))
+        return usage_error(command, "%s expects a number, got '%s'", opt, text ? text : "");
+    *out = v;
+    return 0;
+}
+
+static int parse_count(const char *command, const char *opt, const char *text, long min,
+                       long *out)
+{
+    char *end;
+    errno = 0;
+    long v = text ? strtol(text, &end, 10) : 0;
+    if (!text || !*text || *end || errno == ERANGE || v < min)
+        return usage_error(command, "%s expects a whole number >= %s, got '%s'", opt,
+                           min == 0 ? "0" : min == 1 ? "1" : "2") ||
+               2;
+    *out = v;
+    return 0;
+}
+
+/* Splits "a,b,c" in place. Returns the count (0 if any part is empty). */
+static int split_list(char *text, char **parts, int max)
+{
+    int n = 0;
+    for (char *p = text;;) {
+        char *comma = strchr(p, ',');
+        if (comma)
+            *comma = '\0';
+        if (!*p || n >= max)
+            return 0;
+        parts[n++] = p;
+        if (!comma)
+            return n;
+        p = comma + 1;
+    }
+}
+
+static int is_value_option(const char *name)
+{
+    static const char *const with_value[] = {
+        "--scenario", "--t-end", "--points", "--set", "--select", "--output", "--format",
+        "--rtol", "--atol", "--max-steps", "--linear-solver", "--target", "--values", "--from",
+        "--to", "--readout", "--at", "--jobs", NULL};
+    for (int i = 0; with_value[i]; i++)
+        if (strcmp(with_value[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+static int parse_args(cli *c, int argc, char **argv)
+{
+    const char *cmd = c->command;
+    int run_like = !strcmp(cmd, "run") || !strcmp(cmd, "scan");
+    for (int i = 2; i < argc; i++) {
+        char *arg = argv[i];
+        if (arg[0] != '-' || arg[1] == '\0') {
+            if (c->model_path)
+                return usage_error(cmd, "unexpected argument '%s' (the model is '%s')", arg,
+                                   c->model_path);
+            c->model_path = arg;
+            continue;
+        }
+        char name[64];
+        const char *value = NULL;
+        char *eq = strchr(arg, '=');
+        size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
+        if (len >= sizeof name)
+            return usage_error(cmd, "unknown option '%s'", arg, NULL);
+        memcpy(name, arg, len);
+        name[len] = '\0';
+        if (is_value_option(name)) {
+            if (!run_like)
+                return usage_error(cmd, "option %s does not apply to '%s'", name, cmd);
+            if (eq)
+                value = eq + 1;
+            else if (i + 1 < argc)
+                value = argv[++i];
+            else
+                return usage_error(cmd, "%s expects a value", name, NULL);
+        } else if (eq) {
+            return usage_error(cmd, "option %s takes no value", name, NULL);
+        }
+        long count;
+        if (!strcmp(name, "--scenario")) {
+            c->scenario = value;
+        } else if (!strcmp(name, "--t-end")) {
+            if (parse_number(cmd, name, value, &c->t_end))
+                return 2;
+            c->has_t_end = 1;
+        } else if (!strcmp(name, "--points")) {
+            if (parse_count(cmd, name, value, 2, &c->points))
+                return 2;
+            c->has_points = 1;
+        } else if (!strcmp(name, "--set")) {
+            const char *sep = strchr(value, '=');
+            if (!sep || sep == value)
+                return usage_error(cmd, "--set expects NAME=VALUE, got '%s'", value, NULL);
+            double v;
+            if (parse_number(cmd, "--set", sep + 1, &v))
+                return 2;
+            char *nm = strndup(value, (size_t)(sep - value));
+            const char **names = realloc(c->set_names, sizeof *names * (size_t)(c->nsets + 1));
+            double *vals = realloc(c->set_values, sizeof *vals * (size_t)(c->nsets + 1));
+            if (names)
+                c->set_names = names;
+            if (vals)
+                c->set_values = vals;
+            if (!nm || !names || !vals) {
+                free(nm);
+                return usage_error(cmd, "out of memory%s%s", NULL, NULL);
+            }
+            c->set_names[c->nsets] = nm;
+            c->set_values[c->nsets++] = v;
+        } else if (!strcmp(name, "--select")) {
+            c->select = strdup(value);
+        } else if (!strcmp(name, "--output")) {
+            if (!*value)
+                return usage_error(cmd, "--output expects a file name", NULL, NULL);
+            c->output = value;
+        } else if (!strcmp(name, "--format")) {
+            if (!strcmp(value, "csv"))
+                c->format = SG_FORMAT_CSV;
+            else if (!strcmp(value, "tsv"))
+                c->format = SG_FORMAT_TSV;
+            else if (!strcmp(value, "json"))
+                c->format = SG_FORMAT_JSON;
+            else
+                return usage_error(cmd, "--format expects csv, tsv or json, got '%s'", value,
+                                   NULL);
+        } else if (!strcmp(name, "--rtol") || !strcmp(name, "--atol")) {
+            double v;
+            if (parse_number(cmd, name, value, &v))
+                return 2;
+            if (!(v > 0) || v >= 1)
+                return usage_error(cmd, "%s expects a tolerance between 0 and 1, got '%s'",
+                                   name, value);
+            if (!strcmp(name, "--rtol"))
+                c->opt.rtol = v;
+            else
+                c->opt.atol = v;
+        } else if (!strcmp(name, "--max-steps")) {
+            if (parse_count(cmd, name, value, 1, &count))
+                return 2;
+            c->opt.max_steps = count;
+        } else if (!strcmp(name, "--linear-solver")) {
+            if (!strcmp(value, "dense"))
+                c->opt.linear_solver = SG_LINSOL_DENSE;
+            else if (!strcmp(value, "klu"))
+                c->opt.linear_solver = SG_LINSOL_KLU;
+            else if (!strcmp(value, "auto"))
+                c->opt.linear_solver = SG_LINSOL_AUTO;
+            else
+                return usage_error(cmd, "--linear-solver expects auto, dense or klu, got '%s'",
+                                   value, NULL);
+        } else if (!strcmp(name, "--stats") && run_like) {
+            c->stats = 1;
+        } else if (!strcmp(name, "--target")) {
+            c->target = value;
+        } else if (!strcmp(name, "--values")) {
+            c->values_text = strdup(value);
+        } else if (!strcmp(name, "--from")) {
+            if (parse_number(cmd, name, value, &c->from))
+                return 2;
+            c->has_from = 1;
+        } else if (!strcmp(name, "--to")) {
+            if (parse_number(cmd, name, value, &c->to))
+                return 2;
+            c->has_to = 1;
+        } else if (!strcmp(name, "--log") && run_like) {
+            c->log_scale = 1;
+        } else if (!strcmp(name, "--readout")) {
+            c->readout = strdup(value);
+        } else if (!strcmp(name, "--at")) {
+            char *copy = strdup(value), *parts[256];
+            int n = copy ? split_list(copy, parts, 256) : 0;
+            if (n == 0) {
+                free(copy);
+                return usage_error(cmd, "--at expects a time or times T,T,..., got '%s'", value,
+                                   NULL);
+            }
+            double *at = realloc(c->at, sizeof *at * (size_t)(c->nat + n));
+            if (!at) {
+                free(copy);
+                return usage_error(cmd, "out of memory%s%s", NULL, NULL);
+            }
+            c->at = at;
+            for (int k = 0; k < n; k++)
+                if (parse_number(cmd, "--at", parts[k], &c->at[c->nat++])) {
+                    free(copy);
+                    return 2;
+                }
+            free(copy);
+        } else if (!strcmp(name, "--jobs")) {
+            if (parse_count(cmd, name, value, 0, &count))
+                return 2;
+            c->jobs = count > 1024 ? 1024 : (int)count;
+        } else {
+            return usage_error(cmd, "unknown option '%s'", arg, NULL);
+        }
+    }
+    if (!c->model_path)
+        return usage_error(cmd, "a MODEL file is expected", NULL, NULL);
+    return 0;
+}
+
+static void free_cli(cli *c)
+{
+    for (int i = 0; i < c->nsets; i++)
+        free((char *)c->set_names[i]);
+    free(c->set_names);
+    free(c->set_values);
+    free(c->select);
+    free(c->values_text);
+    free(c->readout);
+    free(c->at);
+}
+
+/* Writes a table to --output (atomically) or standard output. */
+static int write_table(const cli *c, const sg_table *table, const char *path)
+{
+    sg_error err = {0};
+    sg_status st = path ? sg_table_write_file(table, c->format, path, &err)
+                        : sg_table_write(table, c->format, stdout, &err);
+    return st == SG_OK ? 0 : report(&err);
+}
+
+static sg_experiment *make_experiment(const cli *c, const sg_model *model, sg_error *err)
+{
+    sg_experiment *exp = sg_experiment_create(model, c->scenario, err);
+    if (!exp)
+        return NULL;
+    if ((c->has_t_end && sg_experiment_set_t_end(exp, c->t_end, err)) ||
+        (c->has_points && strcmp(c->command, "scan") != 0 &&
+         sg_experiment_set_points(exp, c->points, err))) {
+        sg_experiment_free(exp);
+        return NULL;
+    }
+    for (int i = 0; i < c->nsets; i++)
+        if (sg_experiment_set_value(exp, c->set_names[i], c->set_values[i], err)) {
+            sg_experiment_free(exp);
+            return NULL;
+        }
+    return exp;
+}
+
+static void print_stats(const sg_sim *sim)
+{
+    sg_stats s;
+    sg_sim_stats(sim, &s);
+    fprintf(stderr,
+            "solver: %s, %ld steps, %ld right-hand sides, %ld Jacobians, %ld setups, "
+            "%ld error-test failures, %ld nonlinear failures\n",
+            s.sparse ? "KLU" : "dense", s.steps, s.rhs_evals, s.jac_evals, s.lin_setups,
+            s.err_test_fails, s.nonlin_fails);
+}
+
+static int run_scan(cli *c, sg_model *model, sg_experiment *exp, const char *target,
+                    const double *values, int count, char **readouts, int nreadouts)
+{
+    sg_scan_spec spec = {.target = target, .values = values, .count = count,
+                         .readouts = (const char *const *)readouts, .nreadouts = nreadouts,
+                         .at = c->at, .nat = c->nat, .jobs = c->jobs};
+    sg_table *table = NULL;
+    sg_error err = {0};
+    sg_status st = sg_scan_run(model, &c->opt, exp, &spec, &table, &err);
+    int rc = 0;
+    if (table)
+        rc = write_table(c, table, c->output);
+    sg_table_free(table);
+    if (st != SG_OK)
+        return report(&err);
+    return rc;
+}
+
+static int cmd_run(cli *c, sg_model *model)
+{
+    sg_error err = {0};
+    sg_experiment *exp = make_experiment(c, model, &err);
+    if (!exp)
+        return report(&err);
+    int rc = 0;
+    const char *target;
+    const double *values;
+    int count, log_scale;
+    if (sg_experiment_scan(exp, &target, &values, &count, &log_scale)) {
+        /* a scenario with a scan: the scan, readouts as the scenario says */
+        const char *const *ids;
+        int n = sg_experiment_readouts(exp, &ids);
+        char *sel[256];
+        int nsel = 0;
+        char *copy = c->select ? strdup(c->select) : NULL;
+        if (copy)
+            nsel = split_list(copy, sel, 256);
+        rc = run_scan(c, model, exp, target, values, count, nsel ? sel : (char **)ids,
+                      nsel ? nsel : n);
+        free(copy);
+        sg_experiment_free(exp);
+        return rc;
+    }
+    sg_sim *sim = sg_sim_create(model, &c->opt, &err);
+    if (!sim) {
+        sg_experiment_free(exp);
+        return report(&err);
+    }
+    char *sel[4096];
+    int nsel = 0;
+    if (c->select && (nsel = split_list(c->select, sel, 4096)) == 0) {
+        sg_sim_free(sim);
+        sg_experiment_free(exp);
+        return usage_error("run", "--select expects ids separated by commas, got '%s'",
+                           c->select, NULL);
+    }
+    /* check the selection before running, so a typo costs nothing */
+    sg_trajectory *traj = NULL;
+    sg_status st = sg_sim_run(sim, exp, &traj, &err);
+    if (c->stats)
+        print_stats(sim);
+    sg_error werr = {0};
+    sg_table *table = traj ? sg_trajectory_table(traj, (const char *const *)sel, nsel, &werr)
+                           : NULL;
+    if (!table && traj) {
+        rc = report(&werr);
+    } else if (table) {
+        if (st == SG_OK) {
+            rc = write_table(c, table, c->output);
+        } else if (c->output) {
+            /* keep a previous good file: the partial rows go beside it */
+            size_t n = strlen(c->output) + 16;
+            char *partial = malloc(n);
+            if (partial) {
+                snprintf(partial, n, "%s.partial", c->output);
+                if (write_table(c, table, partial) == 0)
+                    fprintf(stderr, "sigode: %d rows computed before the failure written to %s\n",
+                            sg_table_rows(table), partial);
+                free(partial);
+            }
+        } else {
+            write_table(c, table, NULL);
+        }
+    }
+    sg_table_free(table);
+    sg_trajectory_free(traj);
+    sg_sim_free(sim);
+    sg_experiment_free(exp);
+    if (st != SG_OK)
+        return report(&err);
+    return rc;
+}
+
+static int cmd_scan(cli *c, sg_model *model)
+{
+    if (!c->target)
+        return usage_error("scan", "--target NAME is required", NULL, NULL);
+    double *values = NULL;
+    int count = 0;
+    if (c->values_text) {
+        if (c->has_from || c->has_to || c->log_scale)
+            return usage_error("scan", "use either --values or --from/--to/--points, not both",
+                               NULL, NULL);
+        int max = 1;
+        for (const char *p = c->values_text; *p; p++)
+            max += *p == ',';
+        char **parts = malloc(sizeof *parts * (size_t)max);
+        values = malloc(sizeof *values * (size_t)max);
+        count = parts && values ? split_list(c->values_text, parts, max) : 0;
+        for (int i = 0; i < count; i++)
+            if (parse_number("scan", "--values", parts[i], &values[i])) {
+                count = -1;
+                break;
+            }
+        free(parts);
+        if (count <= 0) {
+            free(values);
+            return count == 0 ? usage_error("scan", "--values expects numbers separated by "
+                                                    "commas%s%s", NULL, NULL)
+                              : 2;
+        }
+    } else {
+        if (!c->has_from || !c->has_to || !c->has_points)
+            return usage_error("scan", "give --values V,V,... or all of --from, --to and --points",
+                               NULL, NULL);
+        if (c->log_scale && (c->from <= 0 || c->to <= 0))
+            return usage_error("scan", "--log needs positive --from and --to", NULL, NULL);
+        if (c->points > 10000000)
+            return usage_error("scan", "--points is limited to 10000000", NULL, NULL);
+        count = (int)c->points;
+        values = malloc(sizeof *values * (size_t)count);
+        if (!values)
+            return usage_error("scan", "out of memory%s%s", NULL, NULL);
+        for (int i = 0; i < count; i++) {
+            double f = (double)i / (double)(count - 1);
+            values[i] = c->log_scale ? exp(log(c->from) + f * (log(c->to) - log(c->from)))
+                                     : c->from + f * (c->to - c->from);
+        }
+        values[0] = c->from;
+        values[count - 1] = c->to;
+    }
+    sg_error err = {0};
+    sg_experiment *exp = make_experiment(c, model, &err);
+    if (!exp) {
+        free(values);
+        return report(&err);
+    }
+    char *readouts[4096];
+    int nread = 0;
+    if (c->readout && (nread = split_list(c->readout, readouts, 4096)) == 0) {
+        free(values);
+        sg_experiment_free(exp);
+        return usage_error("scan", "--readout expects ids separated by commas", NULL, NULL);
+    }
+    if (!c->readout) {
+        const char *const *ids;
+        int n = sg_experiment_readouts(exp, &ids);
+        for (int i = 0; i < n && i < 4096; i++)
+            readouts[nread++] = (char *)ids[i];
+    }
+    int rc = run_scan(c, model, exp, c->target, values, count, readouts, nread);
+    free(values);
+    sg_experiment_free(exp);
+    return rc;
+}
+
+static const char *kind_label(int constant) { return constant ? "constant" : "state"; }
+
+static int cmd_info(sg_model *m)
+{
+    printf("model %s", sg_model_name(m));
+    if (*sg_model_description(m))
+        printf(": %s", sg_model_description(m));
+    printf("\nfile %s\n", sg_model_path(m));
+    if (*sg_model_time_unit(m) || *sg_model_conc_unit(m))
+        printf("units: time %s, concentration %s\n", sg_model_time_unit(m),
+               sg_model_conc_unit(m));
+    int ns = sg_model_species_count(m), nstate = sg_model_state_count(m);
+    printf("\n%d compartments, %d species (%d states, %d constant), %d parameters, "
+           "%d assignments, %d reactions, %d scenarios, %d checks\n",
+           sg_model_compartment_count(m), ns, nstate, ns - nstate,
+           sg_model_parameter_count(m), sg_model_assignment_count(m),
+           sg_model_reaction_count(m), sg_model_scenario_count(m), sg_model_check_count(m));
+    printf("linear solver: %s (dense up to %d states, KLU above)\n",
+           nstate > SG_DENSE_MAX_STATES ? "KLU" : "dense", SG_DENSE_MAX_STATES);
+    printf("\ncompartments:\n");
+    for (int i = 0; i < sg_model_compartment_count(m); i++)
+        printf("  %-20s size %.10g\n", sg_model_compartment_id(m, i),
+               sg_model_compartment_size(m, i));
+    printf("\nspecies:\n");
+    for (int i = 0; i < ns; i++)
+        printf("  %-20s initial %-12.6g in %-10s %s\n", sg_model_species_id(m, i),
+               sg_model_species_initial(m, i), sg_model_species_compartment(m, i),
+               kind_label(sg_model_species_is_constant(m, i)));
+    printf("\nparameters:\n");
+    for (int i = 0; i < sg_model_parameter_count(m); i++)
+        printf("  %-20s %-12.6g %-10s %s\n", sg_model_parameter_id(m, i),
+               sg_model_parameter_value(m, i), sg_model_parameter_unit(m, i),
+               sg_model_parameter_source(m, i));
+    if (sg_model_assignment_count(m)) {
+        printf("\nassignments:\n");
+        for (int i = 0; i < sg_model_assignment_count(m); i++)
+            printf("  %-20s = %s\n", sg_model_assignment_id(m, i), sg_model_assignment_text(m, i));
+    }
+    printf("\nreactions:\n");
+    for (int i = 0; i < sg_model_reaction_count(m); i++)
+        printf("  %-20s %-36s rate %s\n", sg_model_reaction_id(m, i),
+               sg_model_reaction_equation(m, i), sg_model_reaction_rate(m, i));
+    if (sg_model_scenario_count(m)) {
+        printf("\nscenarios:");
+        for (int i = 0; i < sg_model_scenario_count(m); i++)
+            printf(" %s", sg_model_scenario_id(m, i));
+        printf("\n");
+    }
+    if (sg_model_check_count(m)) {
+        printf("checks:");
+        for (int i = 0; i < sg_model_check_count(m); i++)
+            printf(" %s", sg_model_check_id(m, i));
+        printf("\n");
+    }
+    return 0;
+}
+
+static int cmd_verify(cli *c, sg_model *m)
+{
+    sg_check_result *res = NULL;
+    int n = 0;
+    sg_error err = {0};
+    sg_status st = sg_verify(m, &c->opt, &res, &n, &err);
+    if (!res)
+        return report(&err);
+    int passed = 0;
+    for (int i = 0; i < n; i++) {
+        printf("%s  %-40s %s\n", res[i].passed ? "PASS" : "FAIL", res[i].id, res[i].detail);
+        passed += res[i].passed;
+    }
+    printf("%d passed, %d failed\n", passed, n - passed);
+    free(res);
+    (void)st;
+    return passed == n ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+        !strcmp(argv[1], "help")) {
+        fputs(usage_text, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("sigode %s\n", SIGODE_VERSION);
+        return 0;
+    }
+    cli c;
+    memset(&c, 0, sizeof c);
+    c.command = argv[1];
+    sg_options_default(&c.opt);
+    static const char *const commands[] = {"run", "scan", "check", "info", "verify", NULL};
+    int known = 0;
+    for (int i = 0; commands[i]; i++)
+        known |= !strcmp(commands[i], c.command);
+    if (!known)
+        return usage_error(NULL, "unknown command '%s' (expected run, scan, check, info or verify)",
+                           c.command, NULL);
+    int rc = parse_args(&c, argc, argv);
+    if (rc) {
+        free_cli(&c);
+        return rc;
+    }
+    sg_error err = {0};
+    sg_model *model = sg_model_load_file(c.model_path, &err);
+    if (!model) {
+        free_cli(&c);
+        return report(&err);
+    }
+    if (!strcmp(c.command, "check")) {
+        fprintf(stderr, "%s: ok (%d species, %d reactions, %d scenarios, %d checks)\n",
+                c.model_path, sg_model_species_count(model), sg_model_reaction_count(model),
+                sg_model_scenario_count(model), sg_model_check_count(model));
+        rc = 0;
+    } else if (!strcmp(c.command, "info")) {
+        rc = cmd_info(model);
+    } else if (!strcmp(c.command, "verify")) {
+        rc = cmd_verify(&c, model);
+    } else if (!strcmp(c.command, "run")) {
+        rc = cmd_run(&c, model);
+    } else {
+        rc = cmd_scan(&c, model);
+    }
+    sg_model_free(model);
+    free_cli(&c);
+    return rc;
+}

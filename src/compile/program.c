@@ -1,0 +1,532 @@
+/*
+ * The compile step: bound expression DAGs -> one instruction program.
+ * Each pool node is computed once (a memo from node id to slot), so a
+ * subexpression shared by several rate laws, or by a rate law and its
+ * derivative, costs one instruction.
+ *
+ * The Jacobian is derived by the chain rule through assignments:
+ *   dA/dy_j = dA/dy_j|direct + sum over assignments B used by A of
+ *             dA/dB * dB/dy_j
+ * where each term is a pool node, built once per (assignment, species).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "program.h"
+
+typedef struct compiler {
+    sg_model *m;
+    sg_program *p;
+    int *reg;              /* node id -> slot holding its value, -1 if none */
+    size_t reg_cap;
+    size_t code_cap;
+    size_t base_cap;
+    sg_error *err;
+} compiler;
+
+/* Dependencies of an assignment or a rate on the states, with the partial
+ * derivative node for each. */
+typedef struct dep_list {
+    int *state;            /* state indices */
+    sg_expr **d;           /* d expression / d state */
+    int n;
+} dep_list;
+
+static int ensure_reg(compiler *c, int id)
+{
+    size_t old = c->reg_cap;
+    if ((size_t)id < old)
+        return 0;
+    if (sg_grow(&c->reg, &c->reg_cap, (size_t)id + 1, sizeof *c->reg) != 0)
+        return -1;
+    for (size_t i = old; i < c->reg_cap; i++)
+        c->reg[i] = -1;
+    return 0;
+}
+
+static int new_slot(compiler *c, double value)
+{
+    sg_program *p = c->p;
+    if (sg_grow(&p->base, &c->base_cap, (size_t)p->nslots + 1, sizeof *p->base) != 0)
+        return -1;
+    p->base[p->nslots] = value;
+    return p->nslots++;
+}
+
+static int emit(compiler *c, int op, int fn, int dst, int a, int b, int cc)
+{
+    sg_program *p = c->p;
+    if (sg_grow(&p->code, &c->code_cap, (size_t)p->n_code + 1, sizeof *p->code) != 0)
+        return -1;
+    sg_instr *i = &p->code[p->n_code++];
+    i->op = (uint8_t)op;
+    i->fn = (uint8_t)fn;
+    i->dst = dst;
+    i->a = a;
+    i->b = b;
+    i->c = cc;
+    return 0;
+}
+
+static int opcode_of(int kind)
+{
+    switch (kind) {
+    case EX_NEG: return OP_NEG;
+    case EX_NOT: return OP_NOT;
+    case EX_ADD: return OP_ADD;
+    case EX_SUB: return OP_SUB;
+    case EX_MUL: return OP_MUL;
+    case EX_DIV: return OP_DIV;
+    case EX_POW: return OP_POW;
+    case EX_LT: return OP_LT;
+    case EX_LE: return OP_LE;
+    case EX_GT: return OP_GT;
+    case EX_GE: return OP_GE;
+    case EX_EQ: return OP_EQ;
+    case EX_NE: return OP_NE;
+    case EX_AND: return OP_AND;
+    case EX_OR: return OP_OR;
+    case EX_MIN: return OP_MIN;
+    case EX_MAX: return OP_MAX;
+    case EX_FN: return OP_FN;
+    case EX_IF: return OP_IF;
+    }
+    return -1;
+}
+
+static int value_of(compiler *c, sg_expr *e);
+
+/* Emits the instruction computing e into slot dst (arguments first). */
+static int compute_into(compiler *c, sg_expr *e, int dst)
+{
+    int a = -1, b = -1, cc = -1;
+    if (e->nargs > 0 && (a = value_of(c, e->arg[0])) < 0)
+        return -1;
+    if (e->nargs > 1 && (b = value_of(c, e->arg[1])) < 0)
+        return -1;
+    if (e->nargs > 2 && (cc = value_of(c, e->arg[2])) < 0)
+        return -1;
+    int op = opcode_of(e->kind);
+    if (op == OP_POW && e->arg[1]->kind == EX_NUM && e->arg[1]->num == 2.0)
+        op = OP_SQUARE;
+    if (op == OP_POW && e->arg[1]->kind == EX_NUM && e->arg[1]->num == 0.5)
+        return emit(c, OP_FN, FN_SQRT, dst, a, -1, -1);
+    return emit(c, op, e->fn, dst, a, b, cc);
+}
+
+/* The slot holding e's value, emitting code the first time. */
+static int value_of(compiler *c, sg_expr *e)
+{
+    if (ensure_reg(c, e->id) != 0)
+        return -1;
+    if (c->reg[e->id] >= 0)
+        return c->reg[e->id];
+    int slot;
+    if (e->kind == EX_VAR) {
+        slot = e->slot;
+    } else if (e->kind == EX_NUM) {
+        slot = new_slot(c, e->num);
+    } else {
+        slot = new_slot(c, 0.0);
+        if (slot < 0 || compute_into(c, e, slot) != 0)
+            return -1;
+    }
+    c->reg[e->id] = slot;
+    return slot;
+}
+
+/* Computes e into a named slot (an assignment or a reaction rate). */
+static int store(compiler *c, sg_expr *e, int dst)
+{
+    if (ensure_reg(c, e->id) != 0)
+        return -1;
+    if (c->reg[e->id] >= 0 || e->kind == EX_VAR || e->kind == EX_NUM) {
+        int src = value_of(c, e);
+        return src < 0 ? -1 : emit(c, OP_COPY, 0, dst, src, -1, -1);
+    }
+    if (compute_into(c, e, dst) != 0)
+        return -1;
+    c->reg[e->id] = dst;
+    return 0;
+}
+
+/* ----------------------------------------------------------- Jacobian */
+
+typedef struct jac_term {
+    int row, col;
+    int slot;       /* slot of d rate / d state_col, filled when compiled */
+    sg_expr *d;
+    double coef;
+} jac_term;
+
+static int term_order(const void *x, const void *y)
+{
+    const jac_term *a = x, *b = y;
+    if (a->col != b->col)
+        return a->col < b->col ? -1 : 1;
+    if (a->row != b->row)
+        return a->row < b->row ? -1 : 1;
+    return 0;
+}
+
+/* Builds the dependency list of expression e: each state it depends on,
+ * directly or through assignments, with d e / d state. `adeps` holds the
+ * lists of the assignments (complete for those e may use). `mark` is a
+ * per-state scratch of -1s, returned to -1. */
+static int build_deps(compiler *c, sg_expr *e, const dep_list *adeps, int *mark,
+                      unsigned char *seen, dep_list *out)
+{
+    sg_model *m = c->m;
+    int *slots = NULL;
+    size_t nslots = 0, cap = 0;
+    int rc = -1;
+    memset(out, 0, sizeof *out);
+    if (sg_expr_slots(e, seen, &slots, &nslots, &cap) != 0)
+        goto done;
+    for (size_t k = 0; k < nslots; k++)
+        seen[slots[k]] = 0;
+    /* the set of states: direct ones and those of assignments used */
+    size_t total = 0;
+    for (size_t k = 0; k < nslots; k++) {
+        int s = slots[k];
+        if (s < m->nstate)
+            total++;
+        else if (m->slot_kind[s] == SG_SYM_ASSIGNMENT)
+            total += (size_t)adeps[m->slot_index[s]].n;
+    }
+    out->state = sg_malloc((total + 1) * sizeof *out->state);
+    out->d = sg_malloc((total + 1) * sizeof *out->d);
+    if (!out->state || !out->d)
+        goto done;
+    for (size_t k = 0; k < nslots; k++) {
+        int s = slots[k];
+        if (s < m->nstate && mark[s] < 0) {
+            mark[s] = out->n;
+            out->state[out->n++] = s;
+        } else if (s >= m->nstate && m->slot_kind[s] == SG_SYM_ASSIGNMENT) {
+            const dep_list *b = &adeps[m->slot_index[s]];
+            for (int j = 0; j < b->n; j++)
+                if (mark[b->state[j]] < 0) {
+                    mark[b->state[j]] = out->n;
+                    out->state[out->n++] = b->state[j];
+                }
+        }
+    }
+    /* the derivative for each state */
+    for (int j = 0; j < out->n; j++) {
+        int y = out->state[j];
+        sg_expr *d = sg_expr_diff(m->pool, e, y);
+        if (!d)
+            goto done;
+        for (size_t k = 0; k < nslots && d; k++) {
+            int s = slots[k];
+            if (s < m->nstate || m->slot_kind[s] != SG_SYM_ASSIGNMENT)
+                continue;
+            const dep_list *b = &adeps[m->slot_index[s]];
+            for (int i = 0; i < b->n; i++) {
+                if (b->state[i] != y)
+                    continue;
+                sg_expr *de_db = sg_expr_diff(m->pool, e, s);
+                d = sg_pool_op(m->pool, EX_ADD, 0, d,
+                               sg_pool_op(m->pool, EX_MUL, 0, de_db, b->d[i], NULL), NULL);
+                break;
+            }
+        }
+        if (!d)
+            goto done;
+        out->d[j] = d;
+    }
+    rc = 0;
+done:
+    for (int j = 0; j < out->n; j++)
+        mark[out->state[j]] = -1;
+    sg_free(slots);
+    return rc;
+}
+
+static void free_deps(dep_list *d, int n)
+{
+    if (!d)
+        return;
+    for (int i = 0; i < n; i++) {
+        sg_free(d[i].state);
+        sg_free(d[i].d);
+    }
+    sg_free(d);
+}
+
+static int compile_jacobian(compiler *c)
+{
+    sg_model *m = c->m;
+    sg_program *p = c->p;
+    int n = m->nstate, rc = -1;
+    dep_list *adeps = sg_calloc((size_t)m->nassignments + 1, sizeof *adeps);
+    dep_list rdeps = {0};
+    int *mark = sg_malloc(((size_t)n + 1) * sizeof *mark);
+    unsigned char *seen = sg_calloc((size_t)m->nslots + 1, 1);
+    jac_term *terms = NULL;
+    size_t nterms = 0, terms_cap = 0;
+    if (!adeps || !mark || !seen)
+        goto done;
+    for (int i = 0; i < n; i++)
+        mark[i] = -1;
+    for (int k = 0; k < m->nassignments; k++) {
+        int a = m->assignment_order[k];
+        if (build_deps(c, m->assignments[a].value, adeps, mark, seen, &adeps[a]) != 0)
+            goto done;
+    }
+    /* the diagonal is always in the pattern: CVODE adds the identity */
+    for (int i = 0; i < n; i++) {
+        if (sg_grow(&terms, &terms_cap, nterms + 1, sizeof *terms) != 0)
+            goto done;
+        terms[nterms++] = (jac_term){i, i, -1, NULL, 0.0};
+    }
+    for (int r = 0; r < m->nreactions; r++) {
+        sg_reaction_def *rx = &m->reactions[r];
+        if (rx->nterms == 0)
+            continue;
+        if (build_deps(c, rx->rate, adeps, mark, seen, &rdeps) != 0)
+            goto done;
+        for (int j = 0; j < rdeps.n; j++) {
+            if (sg_expr_is_num(rdeps.d[j], 0))
+                continue;
+            for (int t = 0; t < rx->nterms; t++) {
+                if (sg_grow(&terms, &terms_cap, nterms + 1, sizeof *terms) != 0)
+                    goto done;
+                int row = m->species[rx->terms[t].species].slot;
+                terms[nterms++] = (jac_term){row, rdeps.state[j], -1, rdeps.d[j],
+                                             rx->terms[t].coef};
+            }
+        }
+        sg_free(rdeps.state);
+        sg_free(rdeps.d);
+        memset(&rdeps, 0, sizeof rdeps);
+    }
+    /* compile every derivative once (the memo shares common parts) */
+    for (size_t k = 0; k < nterms; k++)
+        if (terms[k].d && (terms[k].slot = value_of(c, terms[k].d)) < 0)
+            goto done;
+    qsort(terms, nterms, sizeof *terms, term_order);
+    /* compress into CSC entries */
+    size_t nnz = 0;
+    for (size_t k = 0; k < nterms; k++)
+        if (k == 0 || terms[k].row != terms[k - 1].row || terms[k].col != terms[k - 1].col)
+            nnz++;
+    size_t nsum = 0;
+    for (size_t k = 0; k < nterms; k++)
+        nsum += terms[k].d != NULL;
+    p->nnz = (int)nnz;
+    p->jac_colptr = sg_calloc((size_t)n + 1, sizeof(int));
+    p->jac_rowidx = sg_malloc((nnz + 1) * sizeof(int));
+    p->jt_start = sg_malloc((nnz + 1) * sizeof(int));
+    p->jt_slot = sg_malloc((nsum + 1) * sizeof(int));
+    p->jt_coef = sg_malloc((nsum + 1) * sizeof(double));
+    if (!p->jac_colptr || !p->jac_rowidx || !p->jt_start || !p->jt_slot || !p->jt_coef)
+        goto done;
+    int e = -1, s = 0;
+    for (size_t k = 0; k < nterms; k++) {
+        if (k == 0 || terms[k].row != terms[k - 1].row || terms[k].col != terms[k - 1].col) {
+            e++;
+            p->jac_rowidx[e] = terms[k].row;
+            p->jt_start[e] = s;
+            p->jac_colptr[terms[k].col + 1]++;
+        }
+        if (terms[k].d) {
+            p->jt_slot[s] = terms[k].slot;
+            p->jt_coef[s] = terms[k].coef;
+            s++;
+        }
+    }
+    p->jt_start[nnz] = s;
+    for (int j = 0; j < n; j++)
+        p->jac_colptr[j + 1] += p->jac_colptr[j];
+    rc = 0;
+done:
+    sg_free(rdeps.state);
+    sg_free(rdeps.d);
+    free_deps(adeps, m->nassignments);
+    sg_free(mark);
+    sg_free(seen);
+    sg_free(terms);
+    return rc;
+}
+
+/* ------------------------------------------------------ stoichiometry */
+
+static int compile_stoichiometry(compiler *c)
+{
+    sg_model *m = c->m;
+    sg_program *p = c->p;
+    int n = m->nstate;
+    size_t total = 0;
+    p->st_start = sg_calloc((size_t)n + 1, sizeof(int));
+    p->state_comp_slot = sg_malloc(((size_t)n + 1) * sizeof(int));
+    if (!p->st_start || !p->state_comp_slot)
+        return -1;
+    for (int r = 0; r < m->nreactions; r++)
+        for (int t = 0; t < m->reactions[r].nterms; t++) {
+            p->st_start[m->species[m->reactions[r].terms[t].species].slot + 1]++;
+            total++;
+        }
+    for (int i = 0; i < n; i++)
+        p->st_start[i + 1] += p->st_start[i];
+    p->st_rate = sg_malloc((total + 1) * sizeof(int));
+    p->st_coef = sg_malloc((total + 1) * sizeof(double));
+    int *fill = sg_malloc(((size_t)n + 1) * sizeof(int));
+    if (!p->st_rate || !p->st_coef || !fill) {
+        sg_free(fill);
+        return -1;
+    }
+    memcpy(fill, p->st_start, (size_t)n * sizeof(int));
+    for (int r = 0; r < m->nreactions; r++)
+        for (int t = 0; t < m->reactions[r].nterms; t++) {
+            int i = m->species[m->reactions[r].terms[t].species].slot;
+            p->st_rate[fill[i]] = m->reactions[r].slot;
+            p->st_coef[fill[i]++] = m->reactions[r].terms[t].coef;
+        }
+    sg_free(fill);
+    for (int s = 0; s < m->nspecies; s++)
+        if (!m->species[s].constant)
+            p->state_comp_slot[m->species[s].slot] =
+                m->compartments[m->species[s].compartment].slot;
+    return 0;
+}
+
+sg_status sg_program_compile(sg_model *m, sg_program **out, sg_error *err)
+{
+    *out = NULL;
+    sg_program *p = sg_calloc(1, sizeof *p);
+    compiler c = {.m = m, .p = p, .err = err};
+    if (!p)
+        return sg_error_nomem(err);
+    p->nstate = m->nstate;
+    p->time_slot = m->time_slot;
+    p->nslots = m->nslots;
+    c.base_cap = (size_t)m->nslots;
+    p->base = sg_malloc(((size_t)m->nslots + 1) * sizeof(double));
+    if (!p->base)
+        goto nomem;
+    memcpy(p->base, m->initial_values, (size_t)m->nslots * sizeof(double));
+    for (int k = 0; k < m->nassignments; k++) {
+        sg_assignment_def *a = &m->assignments[m->assignment_order[k]];
+        if (store(&c, a->value, a->slot) != 0)
+            goto nomem;
+    }
+    p->n_assign = p->n_code;
+    for (int r = 0; r < m->nreactions; r++)
+        if (store(&c, m->reactions[r].rate, m->reactions[r].slot) != 0)
+            goto nomem;
+    p->n_rhs = p->n_code;
+    if (compile_stoichiometry(&c) != 0 || compile_jacobian(&c) != 0)
+        goto nomem;
+    sg_free(c.reg);
+    *out = p;
+    return SG_OK;
+nomem:
+    sg_free(c.reg);
+    sg_program_free(p);
+    return sg_error_nomem(err);
+}
+
+void sg_program_free(sg_program *p)
+{
+    if (!p)
+        return;
+    sg_free(p->base);
+    sg_free(p->code);
+    sg_free(p->st_start);
+    sg_free(p->st_rate);
+    sg_free(p->st_coef);
+    sg_free(p->state_comp_slot);
+    sg_free(p->jac_colptr);
+    sg_free(p->jac_rowidx);
+    sg_free(p->jt_start);
+    sg_free(p->jt_slot);
+    sg_free(p->jt_coef);
+    sg_free(p);
+}
+
+/* ---------------------------------------------------------- evaluation */
+
+void sg_program_scale(const sg_program *p, const double *v, double *st_scaled,
+                      double *jt_scaled)
+{
+    for (int i = 0; i < p->nstate; i++) {
+        double inv = 1.0 / v[p->state_comp_slot[i]];
+        for (int k = p->st_start[i]; k < p->st_start[i + 1]; k++)
+            st_scaled[k] = p->st_coef[k] * inv;
+    }
+    for (int j = 0; j < p->nstate; j++)
+        for (int e = p->jac_colptr[j]; e < p->jac_colptr[j + 1]; e++) {
+            double inv = 1.0 / v[p->state_comp_slot[p->jac_rowidx[e]]];
+            for (int k = p->jt_start[e]; k < p->jt_start[e + 1]; k++)
+                jt_scaled[k] = p->jt_coef[k] * inv;
+        }
+}
+
+void sg_program_exec(const sg_program *p, int begin, int end, double *v)
+{
+    const sg_instr *i = p->code + begin, *stop = p->code + end;
+    for (; i < stop; i++) {
+        switch ((sg_opcode)i->op) {
+        case OP_COPY: v[i->dst] = v[i->a]; break;
+        case OP_NEG: v[i->dst] = -v[i->a]; break;
+        case OP_NOT: v[i->dst] = v[i->a] == 0.0; break;
+        case OP_ADD: v[i->dst] = v[i->a] + v[i->b]; break;
+        case OP_SUB: v[i->dst] = v[i->a] - v[i->b]; break;
+        case OP_MUL: v[i->dst] = v[i->a] * v[i->b]; break;
+        case OP_DIV: v[i->dst] = v[i->a] / v[i->b]; break;
+        case OP_POW: v[i->dst] = pow(v[i->a], v[i->b]); break;
+        case OP_SQUARE: v[i->dst] = v[i->a] * v[i->a]; break;
+        case OP_LT: v[i->dst] = v[i->a] < v[i->b]; break;
+        case OP_LE: v[i->dst] = v[i->a] <= v[i->b]; break;
+        case OP_GT: v[i->dst] = v[i->a] > v[i->b]; break;
+        case OP_GE: v[i->dst] = v[i->a] >= v[i->b]; break;
+        case OP_EQ: v[i->dst] = v[i->a] == v[i->b]; break;
+        case OP_NE: v[i->dst] = v[i->a] != v[i->b]; break;
+        case OP_AND: v[i->dst] = v[i->a] != 0.0 && v[i->b] != 0.0; break;
+        case OP_OR: v[i->dst] = v[i->a] != 0.0 || v[i->b] != 0.0; break;
+        case OP_MIN: v[i->dst] = sg_op_apply(EX_MIN, v[i->a], v[i->b]); break;
+        case OP_MAX: v[i->dst] = sg_op_apply(EX_MAX, v[i->a], v[i->b]); break;
+        case OP_FN: v[i->dst] = sg_fn_apply(i->fn, v[i->a]); break;
+        case OP_IF: v[i->dst] = v[i->a] != 0.0 ? v[i->b] : v[i->c]; break;
+        }
+    }
+}
+
+int sg_program_rhs(const sg_program *p, double t, const double *y, double *ydot, double *v,
+                   const double *st_scaled)
+{
+    memcpy(v, y, (size_t)p->nstate * sizeof *v);
+    v[p->time_slot] = t;
+    sg_program_exec(p, 0, p->n_rhs, v);
+    double poison = 0.0;
+    for (int i = 0; i < p->nstate; i++) {
+        double s = 0.0;
+        for (int k = p->st_start[i]; k < p->st_start[i + 1]; k++)
+            s += st_scaled[k] * v[p->st_rate[k]];
+        ydot[i] = s;
+        poison += s * 0.0; /* stays 0 unless some s is Inf or NaN */
+    }
+    if (poison == 0.0)
+        return -1;
+    for (int i = 0; i < p->nstate; i++)
+        if (!isfinite(ydot[i]))
+            return i;
+    return -1;
+}
+
+void sg_program_jacobian(const sg_program *p, double t, const double *y, double *values,
+                         double *v, const double *jt_scaled)
+{
+    memcpy(v, y, (size_t)p->nstate * sizeof *v);
+    v[p->time_slot] = t;
+    sg_program_exec(p, 0, p->n_code, v);
+    for (int e = 0; e < p->nnz; e++) {
+        double s = 0.0;
+        for (int k = p->jt_start[e]; k < p->jt_start[e + 1]; k++)
+            s += jt_scaled[k] * v[p->jt_slot[k]];
+        values[e] = s;
+    }
+}

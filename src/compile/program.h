@@ -1,0 +1,94 @@
+/*
+ * The compiled model: one flat instruction program over an array of value
+ * slots, the stoichiometry as a sparse matrix, and the analytic Jacobian
+ * (derived symbolically, compiled the same way) with its sparsity pattern.
+ *
+ * Evaluating the right-hand side allocates nothing, looks up no name and
+ * walks no tree: it copies the state into the slots, runs the instructions
+ * and sums rate x stoichiometry per species.
+ */
+#ifndef SG_PROGRAM_H
+#define SG_PROGRAM_H
+
+#include <stdint.h>
+
+#include "../model/model.h"
+
+/* Instructions. Operands are slot indices into the value array v.
+ * The meaning of every arithmetic operator and function is the one of
+ * sg_op_apply / sg_fn_apply (expr/eval.c). */
+typedef enum sg_opcode {
+    OP_COPY,   /* v[dst] = v[a] */
+    OP_NEG,    /* v[dst] = -v[a] */
+    OP_NOT,    /* v[dst] = v[a] == 0 */
+    OP_ADD,    /* v[dst] = v[a] + v[b] */
+    OP_SUB,    /* v[dst] = v[a] - v[b] */
+    OP_MUL,    /* v[dst] = v[a] * v[b] */
+    OP_DIV,    /* v[dst] = v[a] / v[b] */
+    OP_POW,    /* v[dst] = pow(v[a], v[b]) */
+    OP_SQUARE, /* v[dst] = v[a] * v[a]       (x^2) */
+    OP_LT, OP_LE, OP_GT, OP_GE, OP_EQ, OP_NE, /* v[dst] = v[a] (op) v[b], 1 or 0 */
+    OP_AND,    /* v[dst] = v[a] != 0 && v[b] != 0 */
+    OP_OR,     /* v[dst] = v[a] != 0 || v[b] != 0 */
+    OP_MIN,    /* v[dst] = min(v[a], v[b]) */
+    OP_MAX,    /* v[dst] = max(v[a], v[b]) */
+    OP_FN,     /* v[dst] = fn(v[a]), fn one of sg_fn */
+    OP_IF      /* v[dst] = v[a] != 0 ? v[b] : v[c] */
+} sg_opcode;
+
+typedef struct sg_instr {
+    uint8_t op;
+    uint8_t fn;
+    int32_t dst, a, b, c;
+} sg_instr;
+
+struct sg_program {
+    int nslots;            /* model slots, then constants and temporaries */
+    int nstate;
+    int time_slot;
+    double *base;          /* initial content of the value array */
+
+    sg_instr *code;
+    int n_assign;          /* [0, n_assign): assignments, dependency order */
+    int n_rhs;             /* [n_assign, n_rhs): reaction rates */
+    int n_code;            /* [n_rhs, n_code): Jacobian partial derivatives */
+
+    /* d state_i / dt = sum_k st_coef[k] * v[st_rate[k]] / size(compartment of i)
+     * for k in [st_start[i], st_start[i+1]) */
+    int *st_start;
+    int *st_rate;
+    double *st_coef;
+    int *state_comp_slot;
+
+    /* Jacobian in compressed sparse columns over the states; entry e is
+     * sum over k in [jt_start[e], jt_start[e+1]) of jt_coef[k] * v[jt_slot[k]]
+     * divided by the size of row species' compartment. */
+    int nnz;
+    int *jac_colptr;
+    int *jac_rowidx;
+    int *jt_start;
+    int *jt_slot;
+    double *jt_coef;
+};
+
+sg_status sg_program_compile(sg_model *model, sg_program **out, sg_error *err);
+void sg_program_free(sg_program *prog);
+
+/* Per-simulation scaled coefficients (stoichiometry / compartment size),
+ * recomputed whenever a compartment size may have changed. */
+void sg_program_scale(const sg_program *prog, const double *v, double *st_scaled,
+                      double *jt_scaled);
+
+/* Runs instructions [begin, end) on v. */
+void sg_program_exec(const sg_program *prog, int begin, int end, double *v);
+
+/* ydot = f(t, y). Returns the index of a state with a non-finite derivative,
+ * or -1 when all are finite. */
+int sg_program_rhs(const sg_program *prog, double t, const double *y, double *ydot, double *v,
+                   const double *st_scaled);
+
+/* The Jacobian's nnz values (CSC order) at (t, y). */
+void sg_program_jacobian(const sg_program *prog, double t, const double *y, double *values,
+                         double *v, const double *jt_scaled);
+
+#endif

@@ -1,0 +1,190 @@
+/*
+ * Symbolic differentiation of pool nodes. The result is built with the
+ * simplifying constructors, so derivatives of mass-action laws come out as
+ * short products. A memo keyed by node makes shared subtrees cost once.
+ */
+#include <math.h>
+#include <stdint.h>
+
+#include "expr.h"
+
+typedef struct memo {
+    const sg_expr **keys;
+    sg_expr **values;
+    size_t cap, count;
+} memo;
+
+typedef struct differ {
+    sg_pool *pool;
+    int var;
+    memo m;
+    int oom;
+} differ;
+
+static size_t ptr_hash(const void *p) { return ((uintptr_t)p >> 4) * 0x9e3779b97f4a7c15ULL; }
+
+static sg_expr *memo_get(memo *m, const sg_expr *key)
+{
+    if (!m->cap)
+        return NULL;
+    for (size_t i = ptr_hash(key) & (m->cap - 1); m->keys[i]; i = (i + 1) & (m->cap - 1))
+        if (m->keys[i] == key)
+            return m->values[i];
+    return NULL;
+}
+
+static int memo_put(memo *m, const sg_expr *key, sg_expr *value)
+{
+    if ((m->count + 1) * 2 > m->cap) {
+        size_t cap = m->cap ? m->cap * 2 : 64;
+        const sg_expr **keys = sg_calloc(cap, sizeof *keys);
+        sg_expr **values = sg_calloc(cap, sizeof *values);
+        if (!keys || !values) {
+            sg_free(keys);
+            sg_free(values);
+            return -1;
+        }
+        for (size_t i = 0; i < m->cap; i++) {
+            if (!m->keys[i])
+                continue;
+            size_t j = ptr_hash(m->keys[i]) & (cap - 1);
+            while (keys[j])
+                j = (j + 1) & (cap - 1);
+            keys[j] = m->keys[i];
+            values[j] = m->values[i];
+        }
+        sg_free(m->keys);
+        sg_free(m->values);
+        m->keys = keys;
+        m->values = values;
+        m->cap = cap;
+    }
+    size_t i = ptr_hash(key) & (m->cap - 1);
+    while (m->keys[i])
+        i = (i + 1) & (m->cap - 1);
+    m->keys[i] = key;
+    m->values[i] = value;
+    m->count++;
+    return 0;
+}
+
+#define OP(k, a, b) sg_pool_op(d->pool, (k), 0, (a), (b), NULL)
+#define NUM(x) sg_pool_num(d->pool, (x))
+#define FN(f, a) sg_pool_op(d->pool, EX_FN, (f), (a), NULL, NULL)
+
+static sg_expr *derive(differ *d, sg_expr *e);
+
+static sg_expr *derive_node(differ *d, sg_expr *e)
+{
+    sg_expr *a = e->nargs > 0 ? e->arg[0] : NULL, *b = e->nargs > 1 ? e->arg[1] : NULL;
+    sg_expr *da, *db;
+    switch (e->kind) {
+    case EX_NUM:
+        return NUM(0);
+    case EX_VAR:
+        return NUM(e->slot == d->var ? 1 : 0);
+    case EX_NEG:
+        return OP(EX_NEG, derive(d, a), NULL);
+    case EX_ADD:
+        return OP(EX_ADD, derive(d, a), derive(d, b));
+    case EX_SUB:
+        return OP(EX_SUB, derive(d, a), derive(d, b));
+    case EX_MUL:
+        da = derive(d, a);
+        db = derive(d, b);
+        return OP(EX_ADD, OP(EX_MUL, da, b), OP(EX_MUL, a, db));
+    case EX_DIV: /* a'/b - a b'/b^2 */
+        da = derive(d, a);
+        db = derive(d, b);
+        if (!db)
+            return NULL;
+        if (sg_expr_is_num(db, 0))
+            return OP(EX_DIV, da, b);
+        return OP(EX_SUB, OP(EX_DIV, da, b), OP(EX_DIV, OP(EX_MUL, a, db), OP(EX_MUL, b, b)));
+    case EX_POW:
+        da = derive(d, a);
+        db = derive(d, b);
+        if (!da || !db)
+            return NULL;
+        if (sg_expr_is_num(db, 0)) /* b a^(b-1) a' */
+            return OP(EX_MUL, OP(EX_MUL, b, OP(EX_POW, a, OP(EX_SUB, b, NUM(1)))), da);
+        if (sg_expr_is_num(da, 0)) /* a^b ln(a) b' */
+            return OP(EX_MUL, OP(EX_MUL, e, FN(FN_LOG, a)), db);
+        /* a^b (b' ln a + b a'/a) */
+        return OP(EX_MUL, e,
+                  OP(EX_ADD, OP(EX_MUL, db, FN(FN_LOG, a)), OP(EX_DIV, OP(EX_MUL, b, da), a)));
+    case EX_FN:
+        da = derive(d, a);
+        if (!da)
+            return NULL;
+        if (sg_expr_is_num(da, 0))
+            return da;
+        switch (e->fn) {
+        case FN_EXP: return OP(EX_MUL, e, da);
+        case FN_LOG: return OP(EX_DIV, da, a);
+        case FN_LOG10: return OP(EX_DIV, da, OP(EX_MUL, a, NUM(log(10.0))));
+        case FN_SQRT: return OP(EX_DIV, da, OP(EX_MUL, NUM(2), e));
+        case FN_ABS: /* sign(a) a' */
+            return OP(EX_MUL, OP(EX_SUB, OP(EX_GT, a, NUM(0)), OP(EX_LT, a, NUM(0))), da);
+        case FN_FLOOR:
+        case FN_CEIL: return NUM(0);
+        case FN_SIN: return OP(EX_MUL, FN(FN_COS, a), da);
+        case FN_COS: return OP(EX_NEG, OP(EX_MUL, FN(FN_SIN, a), da), NULL);
+        case FN_TAN: return OP(EX_MUL, OP(EX_ADD, NUM(1), OP(EX_MUL, e, e)), da);
+        case FN_TANH: return OP(EX_MUL, OP(EX_SUB, NUM(1), OP(EX_MUL, e, e)), da);
+        }
+        return NULL;
+    case EX_MIN: /* the derivative of the argument that is selected */
+    case EX_MAX:
+        da = derive(d, a);
+        db = derive(d, b);
+        return sg_pool_op(d->pool, EX_IF, 0, OP(e->kind == EX_MIN ? EX_LE : EX_GE, a, b),
+                          da, db);
+    case EX_IF:
+        return sg_pool_op(d->pool, EX_IF, 0, a, derive(d, b), derive(d, e->arg[2]));
+    default: /* comparisons and logic are piecewise constant */
+        return NUM(0);
+    }
+}
+
+static sg_expr *derive(differ *d, sg_expr *e)
+{
+    if (!e || d->oom)
+        return NULL;
+    sg_expr *known = memo_get(&d->m, e);
+    if (known)
+        return known;
+    sg_expr *r = derive_node(d, e);
+    if (!r || memo_put(&d->m, e, r) != 0) {
+        d->oom = 1;
+        return NULL;
+    }
+    return r;
+}
+
+sg_expr *sg_expr_diff(sg_pool *pool, sg_expr *e, int var)
+{
+    differ d = {.pool = pool, .var = var};
+    sg_expr *r = derive(&d, e);
+    sg_free(d.m.keys);
+    sg_free(d.m.values);
+    return d.oom ? NULL : r;
+}
+
+int sg_expr_slots(const sg_expr *e, unsigned char *seen, int **slots, size_t *count,
+                  size_t *cap)
+{
+    if (e->kind == EX_VAR) {
+        if (seen[e->slot])
+            return 0;
+        if (sg_grow(slots, cap, *count + 1, sizeof **slots) != 0)
+            return -1;
+        seen[e->slot] = 1;
+        (*slots)[(*count)++] = e->slot;
+        return 0;
+    }
+    for (int i = 0; i < e->nargs; i++)
+        if (e->arg[i] && sg_expr_slots(e->arg[i], seen, slots, count, cap) != 0)
+            return -1;
+    return 0;
+}

@@ -1,0 +1,146 @@
+/*
+ * Rate-law expressions: lexer, parser (text -> parse tree with positions),
+ * pool (bound, hash-consed and simplified DAG), derivative, evaluation.
+ *
+ * Parse trees hold names; binding turns them into pool nodes that refer to
+ * value slots. Pool nodes are unique (structural sharing), so identical
+ * subexpressions anywhere in a model are one node, computed once.
+ */
+#ifndef SG_EXPR_H
+#define SG_EXPR_H
+
+#include <stdint.h>
+
+#include "../util/util.h"
+
+/* Deepest nesting the parser accepts (like Lua's LUAI_MAXCCALLS). */
+#define SG_EXPR_MAX_DEPTH 200
+/* Tallest tree accepted (a + b + c ... nests without recursion in the
+ * parser, but later stages walk trees recursively). */
+#define SG_EXPR_MAX_HEIGHT 10000
+
+typedef enum sg_expr_kind {
+    EX_NUM,   /* num */
+    EX_NAME,  /* name (parse trees only) */
+    EX_VAR,   /* slot (bound trees only) */
+    EX_NEG, EX_NOT,
+    EX_ADD, EX_SUB, EX_MUL, EX_DIV, EX_POW,
+    EX_LT, EX_LE, EX_GT, EX_GE, EX_EQ, EX_NE, EX_AND, EX_OR,
+    EX_FN,    /* one-argument function, `fn` */
+    EX_MIN, EX_MAX,
+    EX_IF,    /* arg[0] ? arg[1] : arg[2] */
+    EX_TRAJ   /* check-only trajectory function `fn`; `name` = scenario */
+} sg_expr_kind;
+
+/* One-argument functions of EX_FN. */
+typedef enum sg_fn {
+    FN_EXP, FN_LOG, FN_LOG10, FN_SQRT, FN_ABS, FN_FLOOR, FN_CEIL,
+    FN_SIN, FN_COS, FN_TAN, FN_TANH, FN_COUNT
+} sg_fn;
+
+/* Trajectory functions of EX_TRAJ (checks only). */
+typedef enum sg_traj_fn {
+    TR_INITIAL, TR_FINAL, TR_AT, TR_MINIMUM, TR_MAXIMUM, TR_HALFTIME,
+    TR_DRIFT, TR_LOWEST, TR_MONOTONE, TR_EC50, TR_COUNT
+} sg_traj_fn;
+
+typedef struct sg_expr {
+    uint8_t kind;
+    uint8_t fn;
+    uint8_t nargs;
+    int pos;              /* byte offset in the source text (parse trees) */
+    int depth;            /* height of the parse tree (parse trees) */
+    int slot;             /* EX_VAR */
+    int id;               /* pool nodes: dense index from 0 */
+    double num;           /* EX_NUM */
+    const char *name;     /* EX_NAME, EX_TRAJ scenario (NULL: default) */
+    struct sg_expr *arg[3];
+    struct sg_expr *next; /* pool hash chain */
+    uint64_t hash;
+} sg_expr;
+
+const char *sg_fn_name(int fn);
+const char *sg_traj_fn_name(int fn);
+
+/* ---- lexer */
+typedef enum sg_token_kind {
+    TK_EOF, TK_NUMBER, TK_NAME, TK_OP, TK_ERROR
+} sg_token_kind;
+
+typedef struct sg_lexer {
+    const char *text;
+    int pos;          /* start of the current token */
+    int next;         /* where the next token starts scanning */
+    sg_token_kind kind;
+    int op;           /* TK_OP: one of the OP_ codes below */
+    double number;
+    int len;          /* token length */
+} sg_lexer;
+
+enum {
+    OPT_PLUS = 1, OPT_MINUS, OPT_STAR, OPT_SLASH, OPT_CARET, OPT_LPAREN,
+    OPT_RPAREN, OPT_COMMA, OPT_LT, OPT_LE, OPT_GT, OPT_GE, OPT_EQ, OPT_NE,
+    OPT_AND, OPT_OR, OPT_NOT, OPT_AT
+};
+
+void sg_lex_init(sg_lexer *lx, const char *text);
+/* Advances to the next token; TK_ERROR for a character that starts none. */
+void sg_lex_next(sg_lexer *lx);
+/* The current token as text (for messages). */
+void sg_lex_token_text(const sg_lexer *lx, char *buf, size_t size);
+
+/* ---- parser */
+typedef struct sg_parse_error {
+    int pos;           /* byte offset of the problem */
+    char message[256];
+} sg_parse_error;
+
+/* Parses `text` into a tree in `arena`. With allow_traj, check functions
+ * (final, halftime, ... and `X @ scenario`) are accepted. Returns NULL and
+ * fills perr on a syntax error or allocation failure. */
+sg_expr *sg_expr_parse(sg_arena *arena, const char *text, int allow_traj,
+                       sg_parse_error *perr);
+
+/* ---- pool: bound, unique, simplified nodes */
+typedef struct sg_pool sg_pool;
+
+sg_pool *sg_pool_create(void);
+void sg_pool_free(sg_pool *pool);
+int sg_pool_size(const sg_pool *pool); /* number of nodes; ids are < size */
+
+/* Constructors return NULL only when out of memory. They simplify: constant
+ * folding (never folding a division by zero or a NaN/infinite result), and
+ * identities such as x+0, x*1, x*0, x^1, --x. */
+sg_expr *sg_pool_num(sg_pool *pool, double value);
+sg_expr *sg_pool_var(sg_pool *pool, int slot);
+sg_expr *sg_pool_op(sg_pool *pool, int kind, int fn, sg_expr *a, sg_expr *b,
+                    sg_expr *c);
+/* EX_TRAJ nodes are not simplified and not shared. */
+sg_expr *sg_pool_traj(sg_pool *pool, int fn, const char *scenario, sg_expr *a,
+                      sg_expr *b);
+
+int sg_expr_is_num(const sg_expr *e, double value);
+
+/* Binds a parse tree: every EX_NAME is passed to `resolve`, which returns a
+ * slot (>= 0) or -1 (then *perr names the position and the message resolve
+ * wrote). */
+typedef int (*sg_resolve_fn)(void *ctx, const char *name, int is_traj_data,
+                             char *msg, size_t msgsize);
+sg_expr *sg_expr_bind(sg_pool *pool, const sg_expr *tree, sg_resolve_fn resolve,
+                      void *ctx, sg_parse_error *perr);
+
+/* ---- derivative */
+/* d e / d (slot `var`), treating every other slot as independent.
+ * NULL only when out of memory. */
+sg_expr *sg_expr_diff(sg_pool *pool, sg_expr *e, int var);
+/* Collects the distinct slots e refers to (appends to *slots, marking
+ * seen[slot]; seen must cover every slot and is left set). */
+int sg_expr_slots(const sg_expr *e, unsigned char *seen, int **slots,
+                  size_t *count, size_t *cap);
+
+/* ---- evaluation (tree walking: folding and checks, not the RHS) */
+double sg_fn_apply(int fn, double x);
+double sg_op_apply(int kind, double a, double b);
+double sg_expr_eval(const sg_expr *e, const double *slots);
+
+#endif

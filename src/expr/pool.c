@@ -1,0 +1,306 @@
+/*
+ * The pool of bound expression nodes. Every node is unique (hash-consing),
+ * so equal subexpressions share one node and the compiler computes them
+ * once. Constructors simplify as they build (Lua lcode.c `constfolding`):
+ * a fold that would divide by zero or give NaN/Inf is left to run time.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "expr.h"
+
+struct sg_pool {
+    sg_arena *arena;
+    sg_expr **buckets;
+    size_t cap;
+    int count;
+};
+
+sg_pool *sg_pool_create(void)
+{
+    sg_pool *pool = sg_calloc(1, sizeof *pool);
+    if (!pool)
+        return NULL;
+    pool->arena = sg_arena_create();
+    pool->cap = 1024;
+    pool->buckets = sg_calloc(pool->cap, sizeof *pool->buckets);
+    if (!pool->arena || !pool->buckets) {
+        sg_pool_free(pool);
+        return NULL;
+    }
+    return pool;
+}
+
+void sg_pool_free(sg_pool *pool)
+{
+    if (!pool)
+        return;
+    sg_arena_free(pool->arena);
+    sg_free(pool->buckets);
+    sg_free(pool);
+}
+
+int sg_pool_size(const sg_pool *pool) { return pool->count; }
+
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+    h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+    return h;
+}
+
+static uint64_t node_hash(const sg_expr *e)
+{
+    uint64_t h = mix(e->kind, e->fn);
+    uint64_t bits;
+    memcpy(&bits, &e->num, sizeof bits);
+    h = mix(h, bits);
+    h = mix(h, (uint64_t)(int64_t)e->slot);
+    for (int i = 0; i < e->nargs; i++)
+        h = mix(h, (uint64_t)e->arg[i]->id);
+    return h;
+}
+
+static int same_node(const sg_expr *a, const sg_expr *b)
+{
+    return a->kind == b->kind && a->fn == b->fn && a->nargs == b->nargs &&
+           memcmp(&a->num, &b->num, sizeof a->num) == 0 && a->slot == b->slot &&
+           memcmp(a->arg, b->arg, sizeof a->arg) == 0;
+}
+
+static int grow_buckets(sg_pool *pool)
+{
+    size_t cap = pool->cap * 2;
+    sg_expr **buckets = sg_calloc(cap, sizeof *buckets);
+    if (!buckets)
+        return -1;
+    for (size_t i = 0; i < pool->cap; i++) {
+        for (sg_expr *e = pool->buckets[i], *next; e; e = next) {
+            next = e->next;
+            size_t j = e->hash & (cap - 1);
+            e->next = buckets[j];
+            buckets[j] = e;
+        }
+    }
+    sg_free(pool->buckets);
+    pool->buckets = buckets;
+    pool->cap = cap;
+    return 0;
+}
+
+/* Returns the unique node equal to `proto`, creating it if needed. */
+static sg_expr *intern(sg_pool *pool, const sg_expr *proto)
+{
+    uint64_t h = node_hash(proto);
+    for (sg_expr *e = pool->buckets[h & (pool->cap - 1)]; e; e = e->next)
+        if (e->hash == h && same_node(e, proto))
+            return e;
+    if ((size_t)pool->count + 1 > pool->cap && grow_buckets(pool) != 0)
+        return NULL;
+    sg_expr *e = sg_arena_alloc(pool->arena, sizeof *e);
+    if (!e)
+        return NULL;
+    *e = *proto;
+    e->hash = h;
+    e->id = pool->count++;
+    size_t b = h & (pool->cap - 1);
+    e->next = pool->buckets[b];
+    pool->buckets[b] = e;
+    return e;
+}
+
+sg_expr *sg_pool_num(sg_pool *pool, double value)
+{
+    sg_expr proto = {.kind = EX_NUM, .num = value, .slot = -1};
+    if (value == 0.0)
+        proto.num = 0.0; /* one zero: -0 and +0 fold to the same node */
+    return intern(pool, &proto);
+}
+
+sg_expr *sg_pool_var(sg_pool *pool, int slot)
+{
+    sg_expr proto = {.kind = EX_VAR, .slot = slot};
+    return intern(pool, &proto);
+}
+
+int sg_expr_is_num(const sg_expr *e, double value)
+{
+    return e->kind == EX_NUM && e->num == value;
+}
+
+static int arity(int kind)
+{
+    switch (kind) {
+    case EX_NEG:
+    case EX_NOT:
+    case EX_FN: return 1;
+    case EX_IF: return 3;
+    default: return 2;
+    }
+}
+
+/* Constant folding: all arguments are numbers. Returns NULL when the fold
+ * must not happen (division by zero, NaN or infinite result). */
+static sg_expr *fold(sg_pool *pool, int kind, int fn, sg_expr *a, sg_expr *b, sg_expr *c)
+{
+    double r;
+    if (kind == EX_IF)
+        return a->num != 0.0 ? b : c;
+    if (kind == EX_DIV && b->num == 0.0)
+        return NULL;
+    if (kind == EX_FN)
+        r = sg_fn_apply(fn, a->num);
+    else
+        r = sg_op_apply(kind, a->num, b ? b->num : 0.0);
+    if (!isfinite(r))
+        return NULL;
+    return sg_pool_num(pool, r);
+}
+
+sg_expr *sg_pool_op(sg_pool *pool, int kind, int fn, sg_expr *a, sg_expr *b, sg_expr *c)
+{
+    if (!a || (arity(kind) >= 2 && !b) || (arity(kind) == 3 && !c))
+        return NULL; /* an argument's allocation failed */
+    int n = arity(kind);
+    int all_num = a->kind == EX_NUM && (n < 2 || b->kind == EX_NUM) &&
+                  (n < 3 || c->kind == EX_NUM);
+    if (all_num) {
+        sg_expr *folded = fold(pool, kind, fn, a, b, c);
+        if (folded)
+            return folded;
+    }
+    switch (kind) {
+    case EX_NEG:
+        if (a->kind == EX_NEG)
+            return a->arg[0];
+        break;
+    case EX_ADD:
+        if (sg_expr_is_num(a, 0)) return b;
+        if (sg_expr_is_num(b, 0)) return a;
+        if (b->kind == EX_NEG) return sg_pool_op(pool, EX_SUB, 0, a, b->arg[0], NULL);
+        if (a->kind == EX_NEG) return sg_pool_op(pool, EX_SUB, 0, b, a->arg[0], NULL);
+        break;
+    case EX_SUB:
+        if (sg_expr_is_num(b, 0)) return a;
+        if (sg_expr_is_num(a, 0)) return sg_pool_op(pool, EX_NEG, 0, b, NULL, NULL);
+        if (a == b) return sg_pool_num(pool, 0);
+        if (b->kind == EX_NEG) return sg_pool_op(pool, EX_ADD, 0, a, b->arg[0], NULL);
+        break;
+    case EX_MUL:
+        if (sg_expr_is_num(a, 0) || sg_expr_is_num(b, 0)) return sg_pool_num(pool, 0);
+        if (sg_expr_is_num(a, 1)) return b;
+        if (sg_expr_is_num(b, 1)) return a;
+        if (sg_expr_is_num(a, -1)) return sg_pool_op(pool, EX_NEG, 0, b, NULL, NULL);
+        if (sg_expr_is_num(b, -1)) return sg_pool_op(pool, EX_NEG, 0, a, NULL, NULL);
+        if (a->kind == EX_NEG && b->kind == EX_NEG)
+            return sg_pool_op(pool, EX_MUL, 0, a->arg[0], b->arg[0], NULL);
+        if (a->kind == EX_NEG)
+            return sg_pool_op(pool, EX_NEG, 0,
+                              sg_pool_op(pool, EX_MUL, 0, a->arg[0], b, NULL), NULL, NULL);
+        if (b->kind == EX_NEG)
+            return sg_pool_op(pool, EX_NEG, 0,
+                              sg_pool_op(pool, EX_MUL, 0, a, b->arg[0], NULL), NULL, NULL);
+        break;
+    case EX_DIV:
+        if (sg_expr_is_num(b, 1)) return a;
+        if (sg_expr_is_num(a, 0) && b->kind == EX_NUM && b->num != 0)
+            return a;
+        if (a->kind == EX_NEG)
+            return sg_pool_op(pool, EX_NEG, 0,
+                              sg_pool_op(pool, EX_DIV, 0, a->arg[0], b, NULL), NULL, NULL);
+        break;
+    case EX_POW:
+        if (sg_expr_is_num(b, 1)) return a;
+        if (sg_expr_is_num(b, 0)) return sg_pool_num(pool, 1);
+        if (sg_expr_is_num(a, 1)) return a;
+        break;
+    case EX_IF:
+        if (b == c) return b;
+        break;
+    }
+    /* Commutative operators: a canonical argument order so that a*b and b*a
+     * are the same node (IEEE + and * are commutative, so values agree). */
+    if ((kind == EX_ADD || kind == EX_MUL || kind == EX_EQ || kind == EX_NE ||
+         kind == EX_MIN || kind == EX_MAX || kind == EX_AND || kind == EX_OR) &&
+        a->id > b->id) {
+        sg_expr *t = a;
+        a = b;
+        b = t;
+    }
+    sg_expr proto = {.kind = (uint8_t)kind, .fn = (uint8_t)fn, .nargs = (uint8_t)n,
+                     .slot = -1, .arg = {a, n >= 2 ? b : NULL, n >= 3 ? c : NULL}};
+    return intern(pool, &proto);
+}
+
+sg_expr *sg_pool_traj(sg_pool *pool, int fn, const char *scenario, sg_expr *a, sg_expr *b)
+{
+    sg_expr *e = sg_arena_alloc(pool->arena, sizeof *e);
+    if (!e)
+        return NULL;
+    e->kind = EX_TRAJ;
+    e->fn = (uint8_t)fn;
+    e->slot = -1;
+    e->id = pool->count++;
+    e->nargs = (uint8_t)((a != NULL) + (b != NULL));
+    e->arg[0] = a;
+    e->arg[1] = b;
+    if (scenario)
+        e->name = sg_arena_strdup(pool->arena, scenario);
+    return e;
+}
+
+typedef struct binder {
+    sg_pool *pool;
+    sg_resolve_fn resolve;
+    void *ctx;
+    sg_parse_error *perr;
+    int failed;
+} binder;
+
+static sg_expr *bind(binder *b, const sg_expr *t, int in_traj)
+{
+    switch (t->kind) {
+    case EX_NUM:
+        return sg_pool_num(b->pool, t->num);
+    case EX_NAME: {
+        int slot = b->resolve(b->ctx, t->name, in_traj, b->perr->message,
+                              sizeof b->perr->message);
+        if (slot < 0) {
+            b->failed = 1;
+            b->perr->pos = t->pos;
+            return NULL;
+        }
+        return sg_pool_var(b->pool, slot);
+    }
+    case EX_TRAJ: {
+        sg_expr *a = NULL, *c = NULL;
+        if (t->nargs >= 1 && !(a = bind(b, t->arg[0], 1)))
+            return NULL;
+        if (t->nargs >= 2 && !(c = bind(b, t->arg[1], 0)))
+            return NULL;
+        sg_expr *e = sg_pool_traj(b->pool, t->fn, t->name, a, c);
+        if (e)
+            e->pos = t->pos;
+        return e;
+    }
+    default: {
+        sg_expr *args[3] = {NULL, NULL, NULL};
+        for (int i = 0; i < t->nargs; i++)
+            if (!(args[i] = bind(b, t->arg[i], in_traj)))
+                return NULL;
+        return sg_pool_op(b->pool, t->kind, t->fn, args[0], args[1], args[2]);
+    }
+    }
+}
+
+sg_expr *sg_expr_bind(sg_pool *pool, const sg_expr *tree, sg_resolve_fn resolve,
+                      void *ctx, sg_parse_error *perr)
+{
+    binder b = {pool, resolve, ctx, perr, 0};
+    sg_expr *e = bind(&b, tree, 0);
+    if (!e && !b.failed) {
+        perr->pos = tree->pos;
+        snprintf(perr->message, sizeof perr->message, "out of memory");
+    }
+    return e;
+}

@@ -1,0 +1,1355 @@
+/*
+ * Model loading: libconfig text -> validated sg_model.
+ *
+ * Every problem is an SG_ERR_MODEL naming file:line:col. libconfig gives
+ * the line of each setting (config_setting_source_line); the column is
+ * found in the source text, and for expressions the offset inside the
+ * string is added, so a caret can point at the bad token.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <libconfig.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../compile/program.h"
+#include "model.h"
+
+typedef struct loader {
+    sg_model *m;
+    const char *file;
+    const char *text;
+    size_t text_len;
+    sg_error *err;
+    int failed;
+} loader;
+
+/* ------------------------------------------------------------ locations */
+
+static const char *line_start(const loader *ld, int line)
+{
+    const char *p = ld->text;
+    for (int l = 1; l < line && p; l++) {
+        p = strchr(p, '\n');
+        if (p)
+            p++;
+    }
+    return p;
+}
+
+/* Column (1-based) of `needle` on `line`, 0 if not found. */
+static int find_col(const loader *ld, int line, const char *needle)
+{
+    const char *s = line_start(ld, line);
+    if (!s || !needle)
+        return 0;
+    size_t n = strlen(needle);
+    for (const char *p = s; *p && *p != '\n'; p++) {
+        if (strncmp(p, needle, n) == 0 &&
+            (p == s || !(isalnum((unsigned char)p[-1]) || p[-1] == '_')) &&
+            !(isalnum((unsigned char)p[n]) || p[n] == '_'))
+            return (int)(p - s) + 1;
+    }
+    return 0;
+}
+
+/* Where the string value of setting `key` (named on `line`) starts: the
+ * character after its opening quote. Looks ahead a few lines, since a long
+ * value may be written below its name. */
+static void string_start(const loader *ld, int line, const char *key, int *out_line,
+                         int *out_col)
+{
+    *out_line = line;
+    *out_col = 0;
+    const char *s = line_start(ld, line);
+    if (!s)
+        return;
+    int col = find_col(ld, line, key);
+    const char *p = s + (col > 0 ? col - 1 + (int)strlen(key) : 0);
+    for (int l = line; *p && l < line + 4; p++) {
+        if (*p == '"') {
+            *out_line = l;
+            *out_col = (int)(p - line_start(ld, l)) + 2;
+            return;
+        }
+        if (*p == '\n')
+            l++;
+    }
+}
+
+static sg_status fail_at(loader *ld, int line, int col, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static sg_status fail_at(loader *ld, int line, int col, const char *fmt, ...)
+{
+    if (ld->failed)
+        return SG_ERR_MODEL;
+    ld->failed = 1;
+    char msg[700];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return sg_error_set(ld->err, SG_ERR_MODEL, ld->file, line, col, "%s", msg);
+}
+
+static sg_status fail_nomem(loader *ld)
+{
+    if (!ld->failed) {
+        ld->failed = 1;
+        sg_error_nomem(ld->err);
+        snprintf(ld->err->file, sizeof ld->err->file, "%s", ld->file);
+    }
+    return SG_ERR_NOMEM;
+}
+
+/* Error about setting `s` (a member of a group): points at its name. */
+static sg_status fail_setting(loader *ld, const config_setting_t *s, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static sg_status fail_setting(loader *ld, const config_setting_t *s, const char *fmt, ...)
+{
+    char msg[700];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    int line = s ? (int)config_setting_source_line(s) : 0;
+    const char *name = s ? config_setting_name(s) : NULL;
+    int col = name ? find_col(ld, line, name) : 0;
+    if (s && !name && line > 0) { /* a list element: point at its first token */
+        const char *p = line_start(ld, line);
+        col = 1;
+        while (p && (p[col - 1] == ' ' || p[col - 1] == '\t'))
+            col++;
+    }
+    return fail_at(ld, line, col, "%s", msg);
+}
+
+/* ------------------------------------------------------------- settings */
+
+static int valid_id(const char *s)
+{
+    if (!(isalpha((unsigned char)s[0]) || s[0] == '_'))
+        return 0;
+    size_t n = 1;
+    for (; s[n]; n++)
+        if (!(isalnum((unsigned char)s[n]) || s[n] == '_'))
+            return 0;
+    return n <= SG_MAX_ID_LENGTH;
+}
+
+/* Rejects members of `group` not in `allowed` (typos would be silent). */
+static int check_keys(loader *ld, const config_setting_t *group, const char *what,
+                      const char *const *allowed)
+{
+    if (!config_setting_is_group(group)) {
+        fail_setting(ld, group, "%s must be a group { ... }", what);
+        return -1;
+    }
+    int n = config_setting_length(group);
+    for (int i = 0; i < n; i++) {
+        config_setting_t *s = config_setting_get_elem(group, (unsigned)i);
+        const char *name = config_setting_name(s);
+        int ok = 0;
+        for (int k = 0; allowed[k]; k++)
+            if (strcmp(allowed[k], name) == 0)
+                ok = 1;
+        if (!ok) {
+            char list[256] = "";
+            for (int k = 0; allowed[k]; k++) {
+                strncat(list, k ? ", " : "", sizeof list - strlen(list) - 1);
+                strncat(list, allowed[k], sizeof list - strlen(list) - 1);
+            }
+            fail_setting(ld, s, "unknown setting '%s' in %s (expected one of: %s)", name,
+                         what, list);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Reads a number member. Returns 1 if present, 0 if absent, -1 on error. */
+static int get_number(loader *ld, const config_setting_t *group, const char *key,
+                      double *out)
+{
+    config_setting_t *s = config_setting_get_member(group, key);
+    if (!s)
+        return 0;
+    int type = config_setting_type(s);
+    if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64 && type != CONFIG_TYPE_FLOAT) {
+        fail_setting(ld, s, "'%s' must be a number", key);
+        return -1;
+    }
+    double v = type == CONFIG_TYPE_FLOAT ? config_setting_get_float(s)
+                                         : (double)config_setting_get_int64(s);
+    if (!isfinite(v)) {
+        fail_setting(ld, s, "'%s' must be a finite number", key);
+        return -1;
+    }
+    *out = v;
+    return 1;
+}
+
+static int get_long(loader *ld, const config_setting_t *group, const char *key, long min,
+                    long max, long *out)
+{
+    config_setting_t *s = config_setting_get_member(group, key);
+    if (!s)
+        return 0;
+    int type = config_setting_type(s);
+    double d = 0;
+    if (type == CONFIG_TYPE_INT || type == CONFIG_TYPE_INT64)
+        d = (double)config_setting_get_int64(s);
+    else if (type == CONFIG_TYPE_FLOAT && floor(config_setting_get_float(s)) ==
+                                              config_setting_get_float(s))
+        d = config_setting_get_float(s);
+    else {
+        fail_setting(ld, s, "'%s' must be a whole number", key);
+        return -1;
+    }
+    if (d < (double)min || d > (double)max) {
+        fail_setting(ld, s, "'%s' must be between %ld and %ld", key, min, max);
+        return -1;
+    }
+    *out = (long)d;
+    return 1;
+}
+
+/* Reads a string member (copied into the arena). 1 present, 0 absent, -1 error. */
+static int get_string(loader *ld, const config_setting_t *group, const char *key,
+                      const char **out)
+{
+    config_setting_t *s = config_setting_get_member(group, key);
+    if (!s)
+        return 0;
+    if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+        fail_setting(ld, s, "'%s' must be a string in double quotes", key);
+        return -1;
+    }
+    *out = sg_arena_strdup(ld->m->arena, config_setting_get_string(s));
+    if (!*out) {
+        fail_nomem(ld);
+        return -1;
+    }
+    return 1;
+}
+
+static int get_bool(loader *ld, const config_setting_t *group, const char *key, int *out)
+{
+    config_setting_t *s = config_setting_get_member(group, key);
+    if (!s)
+        return 0;
+    if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
+        fail_setting(ld, s, "'%s' must be true or false", key);
+        return -1;
+    }
+    *out = config_setting_get_bool(s);
+    return 1;
+}
+
+/* Reads the required `id` member of a definition. */
+static int get_id(loader *ld, const config_setting_t *group, const char *what,
+                  const char **out)
+{
+    int r = get_string(ld, group, "id", out);
+    if (r == 0) {
+        fail_setting(ld, group, "%s without an 'id'", what);
+        return -1;
+    }
+    if (r < 0)
+        return -1;
+    if (!valid_id(*out)) {
+        fail_setting(ld, config_setting_get_member(group, "id"),
+                     "'%s' is not a valid identifier (letters, digits and '_', not "
+                     "starting with a digit, at most %d characters)",
+                     *out, SG_MAX_ID_LENGTH);
+        return -1;
+    }
+    return 0;
+}
+
+/* A list of groups: `( {...}, {...} )`. NULL if absent. */
+static int get_list(loader *ld, const config_setting_t *root, const char *key,
+                    config_setting_t **out)
+{
+    *out = config_setting_get_member(root, key);
+    if (!*out)
+        return 0;
+    if (!config_setting_is_list(*out) &&
+        !(config_setting_is_array(*out) && config_setting_length(*out) == 0)) {
+        fail_setting(ld, *out, "'%s' must be a list of groups: ( { ... }, { ... } )", key);
+        return -1;
+    }
+    int n = config_setting_length(*out);
+    for (int i = 0; i < n; i++) {
+        config_setting_t *e = config_setting_get_elem(*out, (unsigned)i);
+        if (!config_setting_is_group(e)) {
+            fail_setting(ld, e, "each element of '%s' must be a group { ... }", key);
+            return -1;
+        }
+    }
+    return n;
+}
+
+/* -------------------------------------------------------------- symbols */
+
+static int declare(loader *ld, const config_setting_t *group, const char *id, int slot)
+{
+    if (strcmp(id, "time") == 0) {
+        fail_setting(ld, config_setting_get_member(group, "id"),
+                     "'time' is reserved (the model time)");
+        return -1;
+    }
+    int r = sg_map_put(&ld->m->symbols, id, slot);
+    if (r < 0) {
+        fail_nomem(ld);
+        return -1;
+    }
+    if (r == 1) {
+        int other = sg_map_get(&ld->m->symbols, id);
+        fail_setting(ld, config_setting_get_member(group, "id"),
+                     "duplicate id '%s' (already defined as a %s)", id,
+                     ld->m->slot_kind[other] == SG_SYM_SPECIES       ? "species"
+                     : ld->m->slot_kind[other] == SG_SYM_COMPARTMENT ? "compartment"
+                     : ld->m->slot_kind[other] == SG_SYM_PARAMETER   ? "parameter"
+                                                                     : "assignment");
+        return -1;
+    }
+    return 0;
+}
+
+static const char *kind_name(sg_symbol_kind k)
+{
+    switch (k) {
+    case SG_SYM_SPECIES: return "species";
+    case SG_SYM_COMPARTMENT: return "compartment";
+    case SG_SYM_PARAMETER: return "parameter";
+    case SG_SYM_ASSIGNMENT: return "assignment";
+    case SG_SYM_TIME: return "time";
+    default: return "unknown";
+    }
+}
+
+/* Resolver for rate laws and assignments: any model symbol or `time`. */
+static int resolve_model(void *ctx, const char *name, int in_traj, char *msg, size_t size)
+{
+    (void)in_traj;
+    sg_model *m = ctx;
+    if (strcmp(name, "time") == 0)
+        return m->time_slot;
+    int slot = sg_map_get(&m->symbols, name);
+    if (slot < 0)
+        snprintf(msg, size, "unknown name '%s'", name);
+    return slot;
+}
+
+/* Resolver for checks: names only inside trajectory functions. */
+static int resolve_check(void *ctx, const char *name, int in_traj, char *msg, size_t size)
+{
+    if (!in_traj) {
+        snprintf(msg, size,
+                 "'%s' must be inside a trajectory function such as final(%s) or at(%s, t)",
+                 name, name, name);
+        return -1;
+    }
+    return resolve_model(ctx, name, in_traj, msg, size);
+}
+
+/* Parses and binds an expression string member; reports errors at the
+ * column of the offending token. */
+static sg_expr *expression(loader *ld, const config_setting_t *group, const char *key,
+                           const char *text, int allow_traj, sg_resolve_fn resolve,
+                           int *line_out, int *col_out)
+{
+    config_setting_t *s = config_setting_get_member(group, key);
+    int line, col;
+    string_start(ld, (int)config_setting_source_line(s), key, &line, &col);
+    *line_out = line;
+    *col_out = col;
+    sg_parse_error perr = {0};
+    sg_arena *scratch = sg_arena_create();
+    if (!scratch) {
+        fail_nomem(ld);
+        return NULL;
+    }
+    sg_expr *tree = sg_expr_parse(scratch, text, allow_traj, &perr);
+    sg_expr *bound = NULL;
+    if (tree)
+        bound = sg_expr_bind(ld->m->pool, tree, resolve, ld->m, &perr);
+    sg_arena_free(scratch);
+    if (!bound) {
+        if (strcmp(perr.message, "out of memory") == 0)
+            fail_nomem(ld);
+        else
+            fail_at(ld, line, col > 0 ? col + perr.pos : 0, "in %s: %s", key, perr.message);
+    }
+    return bound;
+}
+
+/* ------------------------------------------------------------- sections */
+
+static const char *const top_keys[] = {"name", "description", "time_unit", "conc_unit",
+                                       "compartments", "parameters", "species",
+                                       "assignments", "reactions", "scenarios", "checks",
+                                       NULL};
+
+static int load_header(loader *ld, const config_setting_t *root)
+{
+    sg_model *m = ld->m;
+    if (check_keys(ld, root, "the model", top_keys))
+        return -1;
+    int r = get_string(ld, root, "name", &m->name);
+    if (r < 0)
+        return -1;
+    if (r == 0) {
+        fail_at(ld, 1, 1, "the model needs a 'name' (an identifier), e.g. name = \"my_model\";");
+        return -1;
+    }
+    if (!valid_id(m->name)) {
+        fail_setting(ld, config_setting_get_member(root, "name"),
+                     "name '%s' is not an identifier", m->name);
+        return -1;
+    }
+    m->description = m->time_unit = m->conc_unit = "";
+    if (get_string(ld, root, "description", &m->description) < 0 ||
+        get_string(ld, root, "time_unit", &m->time_unit) < 0 ||
+        get_string(ld, root, "conc_unit", &m->conc_unit) < 0)
+        return -1;
+    return 0;
+}
+
+/* Counts definitions and lays out the slots (see model.h). */
+static int layout(loader *ld, config_setting_t *comps, config_setting_t *params,
+                  config_setting_t *species, config_setting_t *assigns,
+                  config_setting_t *reactions)
+{
+    sg_model *m = ld->m;
+    m->ncompartments = comps ? config_setting_length(comps) : 0;
+    m->nparameters = params ? config_setting_length(params) : 0;
+    m->nspecies = species ? config_setting_length(species) : 0;
+    m->nassignments = assigns ? config_setting_length(assigns) : 0;
+    m->nreactions = reactions ? config_setting_length(reactions) : 0;
+    long total = (long)m->ncompartments + m->nparameters + m->nspecies + m->nassignments +
+                 m->nreactions + 2;
+    if (total > SG_MAX_SYMBOLS) {
+        fail_at(ld, 1, 0, "the model defines %ld ids; the limit is %d", total, SG_MAX_SYMBOLS);
+        ld->err->status = SG_ERR_LIMIT;
+        return -1;
+    }
+    int implicit = m->ncompartments == 0;
+    if (implicit)
+        m->ncompartments = 1;
+    m->nslots = m->nspecies + m->ncompartments + m->nparameters + 1 + m->nassignments +
+                m->nreactions;
+    m->species = sg_arena_alloc(m->arena, sizeof *m->species * (size_t)(m->nspecies + 1));
+    m->compartments = sg_arena_alloc(m->arena, sizeof *m->compartments * (size_t)m->ncompartments);
+    m->parameters = sg_arena_alloc(m->arena, sizeof *m->parameters * (size_t)(m->nparameters + 1));
+    m->assignments = sg_arena_alloc(m->arena, sizeof *m->assignments * (size_t)(m->nassignments + 1));
+    m->assignment_order = sg_arena_alloc(m->arena, sizeof(int) * (size_t)(m->nassignments + 1));
+    m->reactions = sg_arena_alloc(m->arena, sizeof *m->reactions * (size_t)(m->nreactions + 1));
+    m->initial_values = sg_calloc((size_t)m->nslots, sizeof(double));
+    m->slot_kind = sg_calloc((size_t)m->nslots, sizeof *m->slot_kind);
+    m->slot_name = sg_calloc((size_t)m->nslots, sizeof *m->slot_name);
+    m->slot_index = sg_calloc((size_t)m->nslots, sizeof *m->slot_index);
+    if (!m->species || !m->compartments || !m->parameters || !m->assignments ||
+        !m->assignment_order || !m->reactions || !m->initial_values || !m->slot_kind ||
+        !m->slot_name || !m->slot_index) {
+        fail_nomem(ld);
+        return -1;
+    }
+    if (implicit) {
+        m->compartments[0].id = "default";
+        m->compartments[0].size = 1.0;
+    }
+    return 0;
+}
+
+static void define_slot(sg_model *m, int slot, sg_symbol_kind kind, const char *id,
+                        int index, double value)
+{
+    m->slot_kind[slot] = kind;
+    m->slot_name[slot] = id;
+    m->slot_index[slot] = index;
+    m->initial_values[slot] = value;
+}
+
+static const char *const compartment_keys[] = {"id", "size", "unit", "description", NULL};
+
+static int load_compartments(loader *ld, config_setting_t *list, int first_slot)
+{
+    sg_model *m = ld->m;
+    int n = list ? config_setting_length(list) : 0;
+    for (int i = 0; i < n; i++) {
+        config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+        sg_compartment_def *c = &m->compartments[i];
+        c->line = (int)config_setting_source_line(g);
+        c->size = 1.0;
+        if (check_keys(ld, g, "a compartment", compartment_keys) ||
+            get_id(ld, g, "compartment", &c->id) || get_number(ld, g, "size", &c->size) < 0)
+            return -1;
+        if (c->size <= 0) {
+            fail_setting(ld, config_setting_get_member(g, "size"),
+                         "compartment '%s' must have a positive size (got %g)", c->id, c->size);
+            return -1;
+        }
+        c->slot = first_slot + i;
+        define_slot(m, c->slot, SG_SYM_COMPARTMENT, c->id, i, c->size);
+        if (declare(ld, g, c->id, c->slot))
+            return -1;
+    }
+    if (n == 0) { /* the implicit compartment: a slot, but no name to refer to */
+        m->compartments[0].slot = first_slot;
+        define_slot(m, first_slot, SG_SYM_COMPARTMENT, "default", 0, 1.0);
+    }
+    return 0;
+}
+
+static const char *const parameter_keys[] = {"id", "value", "unit", "source",
+                                             "description", NULL};
+
+static int load_parameters(loader *ld, config_setting_t *list, int first_slot)
+{
+    sg_model *m = ld->m;
+    for (int i = 0; i < m->nparameters; i++) {
+        config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+        sg_parameter_def *p = &m->parameters[i];
+        p->line = (int)config_setting_source_line(g);
+        p->unit = p->source = "";
+        if (check_keys(ld, g, "a parameter", parameter_keys) ||
+            get_id(ld, g, "parameter", &p->id))
+            return -1;
+        int r = get_number(ld, g, "value", &p->value);
+        if (r < 0)
+            return -1;
+        if (r == 0) {
+            fail_setting(ld, g, "parameter '%s' needs a 'value'", p->id);
+            return -1;
+        }
+        if (get_string(ld, g, "unit", &p->unit) < 0 ||
+            get_string(ld, g, "source", &p->source) < 0)
+            return -1;
+        p->slot = first_slot + i;
+        define_slot(m, p->slot, SG_SYM_PARAMETER, p->id, i, p->value);
+        if (declare(ld, g, p->id, p->slot))
+            return -1;
+    }
+    return 0;
+}
+
+static const char *const species_keys[] = {"id", "initial", "compartment", "constant",
+                                           "unit", "description", NULL};
+
+static int load_species(loader *ld, config_setting_t *list, int implicit_compartment)
+{
+    sg_model *m = ld->m;
+    /* states first, then constant species: count the states */
+    int nstate = 0;
+    for (int i = 0; i < m->nspecies; i++) {
+        config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+        int constant = 0;
+        if (get_bool(ld, g, "constant", &constant) < 0)
+            return -1;
+        nstate += !constant;
+    }
+    m->nstate = nstate;
+    int next_state = 0, next_const = nstate;
+    for (int i = 0; i < m->nspecies; i++) {
+        config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+        sg_species_def *s = &m->species[i];
+        s->line = (int)config_setting_source_line(g);
+        if (check_keys(ld, g, "a species", species_keys) || get_id(ld, g, "species", &s->id))
+            return -1;
+        if (get_number(ld, g, "initial", &s->initial) < 0 ||
+            get_bool(ld, g, "constant", &s->constant) < 0)
+            return -1;
+        if (s->initial < 0) {
+            fail_setting(ld, config_setting_get_member(g, "initial"),
+                         "species '%s' has a negative initial value (%g)", s->id, s->initial);
+            return -1;
+        }
+        const char *comp = NULL;
+        if (get_string(ld, g, "compartment", &comp) < 0)
+            return -1;
+        if (comp) {
+            int slot = sg_map_get(&m->symbols, comp);
+            if (slot < 0 || m->slot_kind[slot] != SG_SYM_COMPARTMENT) {
+                fail_setting(ld, config_setting_get_member(g, "compartment"),
+                             "species '%s': '%s' is not a compartment", s->id, comp);
+                return -1;
+            }
+            s->compartment = m->slot_index[slot];
+        } else if (!implicit_compartment && m->ncompartments > 1) {
+            fail_setting(ld, g, "species '%s' needs a 'compartment' (the model has %d)",
+                         s->id, m->ncompartments);
+            return -1;
+        } else {
+            s->compartment = 0;
+        }
+        s->slot = s->constant ? next_const++ : next_state++;
+        define_slot(m, s->slot, SG_SYM_SPECIES, s->id, i, s->initial);
+        if (declare(ld, g, s->id, s->slot))
+            return -1;
+    }
+    return 0;
+}
+
+static const char *const assignment_keys[] = {"id", "value", "unit", "description", NULL};
+
+static int load_assignment_ids(loader *ld, config_setting_t *list, int first_slot)
+{
+    sg_model *m = ld->m;
+    for (int i = 0; i < m->nassignments; i++) {
+        config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+        sg_assignment_def *a = &m->assignments[i];
+        a->line = (int)config_setting_source_line(g);
+        if (check_keys(ld, g, "an assignment", assignment_keys) ||
+            get_id(ld, g, "assignment", &a->id))
+            return -1;
+        int r = get_string(ld, g, "value", &a->text);
+        if (r < 0)
+            return -1;
+        if (r == 0) {
+            fail_setting(ld, g, "assignment '%s' needs a 'value' expression in quotes", a->id);
+            return -1;
+        }
+        a->slot = first_slot + i;
+        define_slot(m, a->slot, SG_SYM_ASSIGNMENT, a->id, i, 0.0);
+        if (declare(ld, g, a->id, a->slot))
+            return -1;
+    }
+    return 0;
+}
+
+static int bind_assignments(loader *ld, config_setting_t *list)
+{
+    sg_model *m = ld->m;
+    for (int i = 0; i < m->nassignments; i++) {
+        config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+        sg_assignment_def *a = &m->assignments[i];
+        a->value = expression(ld, g, "value", a->text, 0, resolve_model, &a->line, &a->col);
+        if (!a->value)
+            return -1;
+    }
+    return 0;
+}
+
+/* Depth-first topological order of assignments; a cycle is an error that
+ * names its members. state: 0 new, 1 on the stack, 2 done. */
+static int order_visit(loader *ld, int i, unsigned char *state, int *stack, int depth,
+                       int *out, int *nout, unsigned char *seen, int **refs, size_t *cap)
+{
+    sg_model *m = ld->m;
+    if (state[i] == 2)
+        return 0;
+    stack[depth] = i;
+    if (state[i] == 1) {
+        char path[512] = "";
+        int start = depth - 1;
+        while (start > 0 && stack[start] != i)
+            start--;
+        for (int k = start; k <= depth; k++) {
+            strncat(path, m->assignments[stack[k]].id, sizeof path - strlen(path) - 1);
+            if (k < depth)
+                strncat(path, " -> ", sizeof path - strlen(path) - 1);
+        }
+        sg_assignment_def *a = &m->assignments[i];
+        fail_at(ld, a->line, a->col, "assignments form a cycle: %s", path);
+        return -1;
+    }
+    state[i] = 1;
+    size_t count = 0;
+    int *slots = NULL;
+    size_t slots_cap = 0;
+    (void)refs;
+    (void)cap;
+    if (sg_expr_slots(m->assignments[i].value, seen, &slots, &count, &slots_cap) != 0) {
+        sg_free(slots);
+        fail_nomem(ld);
+        return -1;
+    }
+    for (size_t k = 0; k < count; k++)
+        seen[slots[k]] = 0;
+    int rc = 0;
+    for (size_t k = 0; k < count && rc == 0; k++)
+        if (m->slot_kind[slots[k]] == SG_SYM_ASSIGNMENT)
+            rc = order_visit(ld, m->slot_index[slots[k]], state, stack, depth + 1, out, nout,
+                             seen, refs, cap);
+    sg_free(slots);
+    if (rc)
+        return rc;
+    state[i] = 2;
+    out[(*nout)++] = i;
+    return 0;
+}
+
+static int order_assignments(loader *ld)
+{
+    sg_model *m = ld->m;
+    int n = m->nassignments, nout = 0, rc = 0;
+    unsigned char *state = sg_calloc((size_t)n + 1, 1);
+    int *stack = sg_calloc((size_t)n + 2, sizeof(int));
+    unsigned char *seen = sg_calloc((size_t)m->nslots, 1);
+    if (!state || !stack || !seen)
+        rc = fail_nomem(ld) ? -1 : -1;
+    for (int i = 0; i < n && rc == 0; i++)
+        rc = order_visit(ld, i, state, stack, 0, m->assignment_order, &nout, seen, NULL, NULL);
+    sg_free(state);
+    sg_free(stack);
+    sg_free(seen);
+    return rc;
+}
+
+typedef struct equation_ctx {
+    loader *ld;
+} equation_ctx;
+
+static int lookup_species(void *ctx, const char *name, char *msg, size_t size)
+{
+    sg_model *m = ((equation_ctx *)ctx)->ld->m;
+    int slot = sg_map_get(&m->symbols, name);
+    if (slot < 0) {
+        snprintf(msg, size, "unknown species '%s'", name);
+        return -1;
+    }
+    if (m->slot_kind[slot] != SG_SYM_SPECIES) {
+        snprintf(msg, size, "'%s' is a %s, not a species", name, kind_name(m->slot_kind[slot]));
+        return -1;
+    }
+    return m->slot_index[slot];
+}
+
+static const char *const reaction_keys[] = {"id", "equation", "rate", "description", NULL};
+
+static int load_reactions(loader *ld, config_setting_t *list)
+{
+    sg_model *m = ld->m;
+    sg_map ids;
+    sg_map_init(&ids);
+    int rc = -1;
+    for (int i = 0; i < m->nreactions; i++) {
+        config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+        sg_reaction_def *r = &m->reactions[i];
+        r->line = (int)config_setting_source_line(g);
+        if (check_keys(ld, g, "a reaction", reaction_keys) || get_id(ld, g, "reaction", &r->id))
+            goto done;
+        int put = sg_map_put(&ids, r->id, i);
+        if (put < 0) {
+            fail_nomem(ld);
+            goto done;
+        }
+        if (put == 1) {
+            fail_setting(ld, config_setting_get_member(g, "id"), "duplicate reaction id '%s'",
+                         r->id);
+            goto done;
+        }
+        int got = get_string(ld, g, "equation", &r->equation);
+        if (got == 0)
+            fail_setting(ld, g, "reaction '%s' needs an 'equation', e.g. \"A + B -> C\"", r->id);
+        if (got <= 0)
+            goto done;
+        got = get_string(ld, g, "rate", &r->rate_text);
+        if (got == 0)
+            fail_setting(ld, g, "reaction '%s' needs a 'rate' expression", r->id);
+        if (got <= 0)
+            goto done;
+        equation_ctx ectx = {ld};
+        int err_pos = 0;
+        char msg[300];
+        if (sg_equation_parse(m->arena, r->equation, lookup_species, &ectx, &r->reversible,
+                              &r->terms, &r->nterms, &err_pos, msg, sizeof msg) != 0) {
+            int line, col;
+            string_start(ld, (int)config_setting_source_line(
+                                 config_setting_get_member(g, "equation")),
+                         "equation", &line, &col);
+            fail_at(ld, line, col > 0 ? col + err_pos : 0, "in equation: %s", msg);
+            goto done;
+        }
+        /* constant species are inputs: reactions never change them */
+        int kept = 0;
+        for (int k = 0; k < r->nterms; k++)
+            if (!m->species[r->terms[k].species].constant)
+                r->terms[kept++] = r->terms[k];
+        r->nterms = kept;
+        r->rate = expression(ld, g, "rate", r->rate_text, 0, resolve_model, &r->line, &r->col);
+        if (!r->rate)
+            goto done;
+        r->slot = m->first_rate_slot + i;
+        define_slot(m, r->slot, SG_SYM_NONE, r->id, i, 0.0);
+    }
+    rc = 0;
+done:
+    sg_map_clear(&ids);
+    return rc;
+}
+
+/* ------------------------------------------------------------ scenarios */
+
+/* A name a scenario may set: species, parameter or compartment. */
+static int settable_slot(loader *ld, const config_setting_t *where, const char *name,
+                         double value, int add)
+{
+    sg_model *m = ld->m;
+    int slot = sg_map_get(&m->symbols, name);
+    if (slot < 0) {
+        fail_setting(ld, where, "cannot set '%s': no species, parameter or compartment has "
+                                "that id", name);
+        return -1;
+    }
+    sg_symbol_kind k = m->slot_kind[slot];
+    if (k == SG_SYM_ASSIGNMENT) {
+        fail_setting(ld, where, "cannot set '%s': it is an assignment, computed from others",
+                     name);
+        return -1;
+    }
+    if (!add && k == SG_SYM_SPECIES && value < 0) {
+        fail_setting(ld, where, "species '%s' cannot be set to a negative value (%g)", name,
+                     value);
+        return -1;
+    }
+    if (!add && k == SG_SYM_COMPARTMENT && value <= 0) {
+        fail_setting(ld, where, "compartment '%s' must have a positive size (got %g)", name,
+                     value);
+        return -1;
+    }
+    return slot;
+}
+
+/* set = { NAME = value; ... }  (or add = {...}) appended to *sets. */
+static int load_sets(loader *ld, const config_setting_t *group, const char *key, int add,
+                     sg_set_def **sets, int *nsets)
+{
+    config_setting_t *s = config_setting_get_member(group, key);
+    if (!s)
+        return 0;
+    if (!config_setting_is_group(s)) {
+        fail_setting(ld, s, "'%s' must be a group: %s = { NAME = value; }", key, key);
+        return -1;
+    }
+    int n = config_setting_length(s);
+    sg_set_def *grown = sg_arena_alloc(ld->m->arena, sizeof *grown * (size_t)(*nsets + n + 1));
+    if (!grown) {
+        fail_nomem(ld);
+        return -1;
+    }
+    if (*nsets)
+        memcpy(grown, *sets, sizeof *grown * (size_t)*nsets);
+    for (int i = 0; i < n; i++) {
+        config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+        const char *name = config_setting_name(e);
+        double v;
+        int type = config_setting_type(e);
+        if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64 && type != CONFIG_TYPE_FLOAT) {
+            fail_setting(ld, e, "'%s' must be set to a number", name);
+            return -1;
+        }
+        v = type == CONFIG_TYPE_FLOAT ? config_setting_get_float(e)
+                                      : (double)config_setting_get_int64(e);
+        if (!isfinite(v)) {
+            fail_setting(ld, e, "'%s' must be set to a finite number", name);
+            return -1;
+        }
+        int slot = settable_slot(ld, e, name, v, add);
+        if (slot < 0)
+            return -1;
+        sg_set_def *d = &grown[(*nsets)++];
+        d->name = ld->m->slot_name[slot];
+        d->slot = slot;
+        d->value = v;
+        d->add = add;
+    }
+    *sets = grown;
+    return 0;
+}
+
+static const char *const event_keys[] = {"at", "set", "add", "every", "count", NULL};
+
+static int load_events(loader *ld, const config_setting_t *g, sg_scenario_def *sc)
+{
+    config_setting_t *list;
+    int n = get_list(ld, g, "events", &list);
+    if (n <= 0)
+        return n;
+    sc->events = sg_arena_alloc(ld->m->arena, sizeof *sc->events * (size_t)n);
+    if (!sc->events) {
+        fail_nomem(ld);
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        config_setting_t *e = config_setting_get_elem(list, (unsigned)i);
+        sg_event_def *ev = &sc->events[i];
+        ev->line = (int)config_setting_source_line(e);
+        if (check_keys(ld, e, "an event", event_keys))
+            return -1;
+        int r = get_number(ld, e, "at", &ev->at);
+        if (r < 0)
+            return -1;
+        if (r == 0) {
+            fail_setting(ld, e, "event without a time: add 'at = T;'");
+            return -1;
+        }
+        if (ev->at < sc->t_start || ev->at > sc->t_end) {
+            fail_setting(ld, config_setting_get_member(e, "at"),
+                         "event at %g is outside the scenario's time span %g..%g", ev->at,
+                         sc->t_start, sc->t_end);
+            return -1;
+        }
+        if (get_number(ld, e, "every", &ev->every) < 0 ||
+            get_long(ld, e, "count", 1, 1000000, &ev->count) < 0)
+            return -1;
+        if (config_setting_get_member(e, "every") && ev->every <= 0) {
+            fail_setting(ld, config_setting_get_member(e, "every"),
+                         "'every' must be a positive interval");
+            return -1;
+        }
+        if (ev->count > 0 && ev->every <= 0) {
+            fail_setting(ld, config_setting_get_member(e, "count"),
+                         "'count' needs 'every' (the interval between doses)");
+            return -1;
+        }
+        if (load_sets(ld, e, "set", 0, &ev->sets, &ev->nsets) ||
+            load_sets(ld, e, "add", 1, &ev->sets, &ev->nsets))
+            return -1;
+        if (ev->nsets == 0) {
+            fail_setting(ld, e, "event at %g changes nothing: add set = { ... } or add = { ... }",
+                         ev->at);
+            return -1;
+        }
+    }
+    sc->nevents = n;
+    return 0;
+}
+
+static const char *const scan_keys[] = {"target", "values", "from", "to", "points", "scale",
+                                        NULL};
+
+static int load_scan(loader *ld, config_setting_t *s, sg_scenario_def *sc)
+{
+    sg_scan_def *scan = &sc->scan;
+    scan->line = (int)config_setting_source_line(s);
+    if (check_keys(ld, s, "a scan", scan_keys))
+        return -1;
+    int r = get_string(ld, s, "target", &scan->target);
+    if (r < 0)
+        return -1;
+    if (r == 0) {
+        fail_setting(ld, s, "scan needs a 'target' (a parameter or species id)");
+        return -1;
+    }
+    config_setting_t *tw = config_setting_get_member(s, "target");
+    scan->slot = settable_slot(ld, tw, scan->target, 0, 1);
+    if (scan->slot < 0)
+        return -1;
+    const char *scale = "linear";
+    if (get_string(ld, s, "scale", &scale) < 0)
+        return -1;
+    if (strcmp(scale, "linear") && strcmp(scale, "log")) {
+        fail_setting(ld, config_setting_get_member(s, "scale"),
+                     "scale must be \"linear\" or \"log\", not \"%s\"", scale);
+        return -1;
+    }
+    scan->log_scale = strcmp(scale, "log") == 0;
+    config_setting_t *vals = config_setting_get_member(s, "values");
+    if (vals) {
+        if (config_setting_get_member(s, "from") || config_setting_get_member(s, "to") ||
+            config_setting_get_member(s, "points")) {
+            fail_setting(ld, vals, "a scan takes either 'values' or 'from'/'to'/'points', "
+                                   "not both");
+            return -1;
+        }
+        if (!config_setting_is_aggregate(vals) || config_setting_length(vals) == 0) {
+            fail_setting(ld, vals, "'values' must be a non-empty list of numbers: [ 1, 2, 3 ]");
+            return -1;
+        }
+        scan->count = config_setting_length(vals);
+        scan->values = sg_arena_alloc(ld->m->arena, sizeof(double) * (size_t)scan->count);
+        if (!scan->values) {
+            fail_nomem(ld);
+            return -1;
+        }
+        for (int i = 0; i < scan->count; i++) {
+            config_setting_t *e = config_setting_get_elem(vals, (unsigned)i);
+            int type = config_setting_type(e);
+            if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64 &&
+                type != CONFIG_TYPE_FLOAT) {
+                fail_setting(ld, vals, "'values' must contain only numbers");
+                return -1;
+            }
+            scan->values[i] = type == CONFIG_TYPE_FLOAT ? config_setting_get_float(e)
+                                                        : (double)config_setting_get_int64(e);
+        }
+    } else {
+        double from, to;
+        long points = 0;
+        int hf = get_number(ld, s, "from", &from), ht = get_number(ld, s, "to", &to);
+        int hp = get_long(ld, s, "points", 1, 10000000, &points);
+        if (hf < 0 || ht < 0 || hp < 0)
+            return -1;
+        if (!hf || !ht || !hp) {
+            fail_setting(ld, s, "scan needs 'values' or all of 'from', 'to' and 'points'");
+            return -1;
+        }
+        if (scan->log_scale && (from <= 0 || to <= 0)) {
+            fail_setting(ld, s, "a log scan needs positive 'from' and 'to' (got %g and %g)",
+                         from, to);
+            return -1;
+        }
+        if (points == 1 && from != to) {
+            fail_setting(ld, config_setting_get_member(s, "points"),
+                         "a scan from %g to %g needs at least 2 points", from, to);
+            return -1;
+        }
+        scan->count = (int)points;
+        scan->values = sg_arena_alloc(ld->m->arena, sizeof(double) * (size_t)points);
+        if (!scan->values) {
+            fail_nomem(ld);
+            return -1;
+        }
+        for (long i = 0; i < points; i++) {
+            double f = points > 1 ? (double)i / (double)(points - 1) : 0.0;
+            scan->values[i] = scan->log_scale ? exp(log(from) + f * (log(to) - log(from)))
+                                              : from + f * (to - from);
+        }
+        scan->values[points - 1] = to; /* exact end point */
+        scan->values[0] = from;
+    }
+    sg_symbol_kind k = ld->m->slot_kind[scan->slot];
+    for (int i = 0; i < scan->count; i++) {
+        double v = scan->values[i];
+        if (!isfinite(v) || (k == SG_SYM_SPECIES && v < 0) ||
+            (k == SG_SYM_COMPARTMENT && v <= 0) || (scan->log_scale && v <= 0)) {
+            fail_setting(ld, s, "scan value %g is not allowed for %s '%s'%s", v, kind_name(k),
+                         scan->target, scan->log_scale ? " on a log scale" : "");
+            return -1;
+        }
+    }
+    sc->has_scan = 1;
+    return 0;
+}
+
+static int load_readouts(loader *ld, const config_setting_t *g, sg_scenario_def *sc)
+{
+    config_setting_t *r = config_setting_get_member(g, "readouts");
+    if (!r)
+        return 0;
+    if (!config_setting_is_aggregate(r)) {
+        fail_setting(ld, r, "'readouts' must be a list of ids: [ \"A\", \"B\" ]");
+        return -1;
+    }
+    int n = config_setting_length(r);
+    sc->readouts = sg_arena_alloc(ld->m->arena, sizeof(char *) * (size_t)(n + 1));
+    if (!sc->readouts) {
+        fail_nomem(ld);
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        config_setting_t *e = config_setting_get_elem(r, (unsigned)i);
+        const char *id = config_setting_get_string(e);
+        int slot = id ? sg_map_get(&ld->m->symbols, id) : -1;
+        if (!id || slot < 0 || (ld->m->slot_kind[slot] != SG_SYM_SPECIES &&
+                                ld->m->slot_kind[slot] != SG_SYM_ASSIGNMENT)) {
+            fail_setting(ld, r, "readout %s%s%s is not a species or assignment", id ? "'" : "",
+                         id ? id : "(not a string)", id ? "'" : "");
+            return -1;
+        }
+        sc->readouts[i] = ld->m->slot_name[slot];
+    }
+    sc->nreadouts = n;
+    return 0;
+}
+
+static const char *const scenario_keys[] = {"id", "description", "t_start", "t_end",
+                                            "points", "set", "events", "scan", "readouts",
+                                            "preequilibrate", NULL};
+
+static int load_scenarios(loader *ld, config_setting_t *list)
+{
+    sg_model *m = ld->m;
+    int n = list ? config_setting_length(list) : 0;
+    m->scenarios = sg_arena_alloc(m->arena, sizeof *m->scenarios * (size_t)(n + 1));
+    if (!m->scenarios)
+        return fail_nomem(ld), -1;
+    for (int i = 0; i < n; i++) {
+        config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+        sg_scenario_def *sc = &m->scenarios[i];
+        sc->line = (int)config_setting_source_line(g);
+        sc->points = 101;
+        if (check_keys(ld, g, "a scenario", scenario_keys) || get_id(ld, g, "scenario", &sc->id))
+            return -1;
+        for (int k = 0; k < i; k++)
+            if (strcmp(m->scenarios[k].id, sc->id) == 0) {
+                fail_setting(ld, config_setting_get_member(g, "id"),
+                             "duplicate scenario id '%s' (first at line %d)", sc->id,
+                             m->scenarios[k].line);
+                return -1;
+            }
+        int has_end = get_number(ld, g, "t_end", &sc->t_end);
+        if (get_number(ld, g, "t_start", &sc->t_start) < 0 || has_end < 0 ||
+            get_long(ld, g, "points", 2, SG_MAX_POINTS, &sc->points) < 0 ||
+            get_bool(ld, g, "preequilibrate", &sc->preequilibrate) < 0)
+            return -1;
+        if (has_end == 0) {
+            fail_setting(ld, g, "scenario '%s' needs 't_end'", sc->id);
+            return -1;
+        }
+        if (!(sc->t_end > sc->t_start)) {
+            fail_setting(ld, config_setting_get_member(g, "t_end"),
+                         "scenario '%s': t_end (%g) must be after t_start (%g)", sc->id,
+                         sc->t_end, sc->t_start);
+            return -1;
+        }
+        if (load_sets(ld, g, "set", 0, &sc->sets, &sc->nsets) || load_events(ld, g, sc) ||
+            load_readouts(ld, g, sc))
+            return -1;
+        config_setting_t *scan = config_setting_get_member(g, "scan");
+        if (scan && load_scan(ld, scan, sc))
+            return -1;
+    }
+    m->nscenarios = n;
+    return 0;
+}
+
+static int find_scenario(const sg_model *m, const char *id)
+{
+    for (int i = 0; i < m->nscenarios; i++)
+        if (strcmp(m->scenarios[i].id, id) == 0)
+            return i;
+    return -1;
+}
+
+/* Every trajectory function must have a scenario that exists. */
+static int check_traj_scenarios(loader *ld, const sg_check_def *c, const sg_expr *e)
+{
+    if (e->kind == EX_TRAJ) {
+        const char *sc = e->name ? e->name : c->scenario;
+        if (!sc) {
+            fail_at(ld, c->line, c->col,
+                    "check '%s': %s() needs a scenario: add scenario = \"...\" to the check "
+                    "or write %s(X @ scenario)",
+                    c->id, sg_traj_fn_name(e->fn), sg_traj_fn_name(e->fn));
+            return -1;
+        }
+        int si = find_scenario(ld->m, sc);
+        if (si < 0) {
+            fail_at(ld, c->line, c->col, "check '%s': unknown scenario '%s'", c->id, sc);
+            return -1;
+        }
+        if (e->fn == TR_EC50 && !ld->m->scenarios[si].has_scan) {
+            fail_at(ld, c->line, c->col, "check '%s': ec50() needs a scan scenario; '%s' has no scan",
+                    c->id, sc);
+            return -1;
+        }
+        return 0;
+    }
+    for (int i = 0; i < e->nargs; i++)
+        if (e->arg[i] && check_traj_scenarios(ld, c, e->arg[i]))
+            return -1;
+    return 0;
+}
+
+static const char *const check_keys_list[] = {"id", "scenario", "expect", "description", NULL};
+
+static int load_checks(loader *ld, config_setting_t *list)
+{
+    sg_model *m = ld->m;
+    int n = list ? config_setting_length(list) : 0;
+    m->checks = sg_arena_alloc(m->arena, sizeof *m->checks * (size_t)(n + 1));
+    if (!m->checks)
+        return fail_nomem(ld), -1;
+    for (int i = 0; i < n; i++) {
+        config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+        sg_check_def *c = &m->checks[i];
+        c->line = (int)config_setting_source_line(g);
+        if (check_keys(ld, g, "a check", check_keys_list) || get_id(ld, g, "check", &c->id))
+            return -1;
+        for (int k = 0; k < i; k++)
+            if (strcmp(m->checks[k].id, c->id) == 0) {
+                fail_setting(ld, config_setting_get_member(g, "id"), "duplicate check id '%s'",
+                             c->id);
+                return -1;
+            }
+        if (get_string(ld, g, "scenario", &c->scenario) < 0)
+            return -1;
+        if (c->scenario && find_scenario(m, c->scenario) < 0) {
+            fail_setting(ld, config_setting_get_member(g, "scenario"),
+                         "check '%s': unknown scenario '%s'", c->id, c->scenario);
+            return -1;
+        }
+        int r = get_string(ld, g, "expect", &c->expect);
+        if (r == 0)
+            fail_setting(ld, g, "check '%s' needs 'expect', e.g. expect = \"final(X) > initial(X)\"",
+                         c->id);
+        if (r <= 0)
+            return -1;
+        c->tree = expression(ld, g, "expect", c->expect, 1, resolve_check, &c->line, &c->col);
+        if (!c->tree || check_traj_scenarios(ld, c, c->tree))
+            return -1;
+    }
+    m->nchecks = n;
+    return 0;
+}
+
+/* ----------------------------------------------------------------- main */
+
+static sg_status load_config(loader *ld, config_t *cfg)
+{
+    sg_model *m = ld->m;
+    config_setting_t *root = config_root_setting(cfg);
+    config_setting_t *comps, *params, *species, *assigns, *reactions, *scenarios, *checks;
+    if (load_header(ld, root) || get_list(ld, root, "compartments", &comps) < 0 ||
+        get_list(ld, root, "parameters", &params) < 0 ||
+        get_list(ld, root, "species", &species) < 0 ||
+        get_list(ld, root, "assignments", &assigns) < 0 ||
+        get_list(ld, root, "reactions", &reactions) < 0 ||
+        get_list(ld, root, "scenarios", &scenarios) < 0 ||
+        get_list(ld, root, "checks", &checks) < 0)
+        return SG_ERR_MODEL;
+    if (layout(ld, comps, params, species, assigns, reactions))
+        return SG_ERR_MODEL;
+    int implicit = !comps || config_setting_length(comps) == 0;
+    /* slot layout: species, compartments, parameters, time, assignments, rates */
+    m->first_compartment_slot = m->nspecies;
+    m->first_parameter_slot = m->first_compartment_slot + m->ncompartments;
+    m->time_slot = m->first_parameter_slot + m->nparameters;
+    m->first_assignment_slot = m->time_slot + 1;
+    m->first_rate_slot = m->first_assignment_slot + m->nassignments;
+    m->nslots = m->first_rate_slot + m->nreactions;
+    define_slot(m, m->time_slot, SG_SYM_TIME, "time", 0, 0.0);
+    if (load_compartments(ld, comps, m->first_compartment_slot) ||
+        load_parameters(ld, params, m->first_parameter_slot) ||
+        load_species(ld, species, implicit) ||
+        load_assignment_ids(ld, assigns, m->first_assignment_slot) ||
+        bind_assignments(ld, assigns) || order_assignments(ld) ||
+        load_reactions(ld, reactions) || load_scenarios(ld, scenarios) ||
+        load_checks(ld, checks))
+        return ld->err && ld->err->status ? ld->err->status : SG_ERR_MODEL;
+    return SG_OK;
+}
+
+sg_model *sg_model_load_buffer(const char *text, size_t len, const char *filename,
+                               sg_error *err)
+{
+    sg_error local;
+    if (!err)
+        err = &local;
+    memset(err, 0, sizeof *err);
+    if (!filename)
+        filename = "<model>";
+    if (len > (size_t)SG_MAX_FILE_BYTES) {
+        sg_error_set(err, SG_ERR_LIMIT, filename, 0, 0,
+                     "model file is %zu bytes; the limit is %ld", len, SG_MAX_FILE_BYTES);
+        return NULL;
+    }
+    const char *nul = memchr(text, '\0', len);
+    if (nul) {
+        int line = 1, col = 1;
+        for (const char *p = text; p < nul; p++, col++)
+            if (*p == '\n')
+                line++, col = 0;
+        sg_error_set(err, SG_ERR_MODEL, filename, line, col,
+                     "the file contains a NUL byte: not a text model file");
+        return NULL;
+    }
+    sg_model *m = sg_calloc(1, sizeof *m);
+    char *copy = sg_malloc(len + 1);
+    if (!m || !copy) {
+        sg_free(m);
+        sg_free(copy);
+        sg_error_nomem(err);
+        return NULL;
+    }
+    memcpy(copy, text, len);
+    copy[len] = '\0';
+    sg_map_init(&m->symbols);
+    m->arena = sg_arena_create();
+    m->pool = sg_pool_create();
+    if (!m->arena || !m->pool || !(m->path = sg_arena_strdup(m->arena, filename))) {
+        sg_free(copy);
+        sg_model_free(m);
+        sg_error_nomem(err);
+        return NULL;
+    }
+    loader ld = {m, m->path, copy, len, err, 0};
+    config_t cfg;
+    config_init(&cfg);
+    config_set_options(&cfg, CONFIG_OPTION_AUTOCONVERT);
+    sg_status st;
+    if (!config_read_string(&cfg, copy)) {
+        const char *what = config_error_text(&cfg);
+        st = sg_error_set(err, SG_ERR_MODEL, m->path, config_error_line(&cfg), 0,
+                          "%s (libconfig syntax: name = value; strings in double quotes; "
+                          "lists ( ... ), groups { ... })",
+                          what ? what : "syntax error");
+    } else {
+        st = load_config(&ld, &cfg);
+        if (st == SG_OK)
+            st = sg_program_compile(m, &m->program, err);
+    }
+    config_destroy(&cfg);
+    sg_free(copy);
+    if (st != SG_OK) {
+        if (!err->file[0])
+            snprintf(err->file, sizeof err->file, "%s", m->path);
+        sg_model_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+sg_model *sg_model_load_file(const char *path, sg_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        sg_error_set(err, SG_ERR_IO, path, 0, 0, "cannot open model file: %s", strerror(errno));
+        return NULL;
+    }
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (len + 65536 > cap && sg_grow(&buf, &cap, len + 65536, 1) != 0) {
+            fclose(f);
+            sg_free(buf);
+            sg_error_nomem(err);
+            return NULL;
+        }
+        size_t n = fread(buf + len, 1, cap - len, f);
+        len += n;
+        if (n == 0)
+            break;
+        if (len > (size_t)SG_MAX_FILE_BYTES)
+            break;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        sg_free(buf);
+        sg_error_set(err, SG_ERR_IO, path, 0, 0, "cannot read model file");
+        return NULL;
+    }
+    if (len == 0) {
+        sg_free(buf);
+        sg_error_set(err, SG_ERR_MODEL, path, 1, 1,
+                     "the model file is empty (a model needs at least name = \"...\";)");
+        return NULL;
+    }
+    sg_model *m = sg_model_load_buffer(buf, len, path, err);
+    sg_free(buf);
+    return m;
+}
+
+void sg_model_free(sg_model *m)
+{
+    if (!m)
+        return;
+    sg_program_free(m->program);
+    sg_map_clear(&m->symbols);
+    sg_free(m->initial_values);
+    sg_free(m->slot_kind);
+    sg_free(m->slot_name);
+    sg_free(m->slot_index);
+    sg_pool_free(m->pool);
+    sg_arena_free(m->arena);
+    sg_free(m);
+}

@@ -1,0 +1,64 @@
+/* Read-only accessors of a loaded model (the public face of model.h). */
+#include <string.h>
+
+#include "model.h"
+
+const char *sg_model_name(const sg_model *m) { return m->name; }
+const char *sg_model_description(const sg_model *m) { return m->description; }
+const char *sg_model_time_unit(const sg_model *m) { return m->time_unit; }
+const char *sg_model_conc_unit(const sg_model *m) { return m->conc_unit; }
+const char *sg_model_path(const sg_model *m) { return m->path; }
+int sg_model_species_count(const sg_model *m) { return m->nspecies; }
+int sg_model_state_count(const sg_model *m) { return m->nstate; }
+int sg_model_compartment_count(const sg_model *m) { return m->ncompartments; }
+int sg_model_parameter_count(const sg_model *m) { return m->nparameters; }
+int sg_model_assignment_count(const sg_model *m) { return m->nassignments; }
+int sg_model_reaction_count(const sg_model *m) { return m->nreactions; }
+int sg_model_scenario_count(const sg_model *m) { return m->nscenarios; }
+int sg_model_check_count(const sg_model *m) { return m->nchecks; }
+
+const char *sg_model_species_id(const sg_model *m, int i) { return m->species[i].id; }
+double sg_model_species_initial(const sg_model *m, int i) { return m->species[i].initial; }
+int sg_model_species_is_constant(const sg_model *m, int i) { return m->species[i].constant; }
+const char *sg_model_species_compartment(const sg_model *m, int i)
+{
+    return m->compartments[m->species[i].compartment].id;
+}
+const char *sg_model_compartment_id(const sg_model *m, int i) { return m->compartments[i].id; }
+double sg_model_compartment_size(const sg_model *m, int i) { return m->compartments[i].size; }
+const char *sg_model_parameter_id(const sg_model *m, int i) { return m->parameters[i].id; }
+double sg_model_parameter_value(const sg_model *m, int i) { return m->parameters[i].value; }
+const char *sg_model_parameter_unit(const sg_model *m, int i) { return m->parameters[i].unit; }
+const char *sg_model_parameter_source(const sg_model *m, int i)
+{
+    return m->parameters[i].source;
+}
+const char *sg_model_assignment_id(const sg_model *m, int i) { return m->assignments[i].id; }
+const char *sg_model_assignment_text(const sg_model *m, int i)
+{
+    return m->assignments[i].text;
+}
+const char *sg_model_reaction_id(const sg_model *m, int i) { return m->reactions[i].id; }
+const char *sg_model_reaction_equation(const sg_model *m, int i)
+{
+    return m->reactions[i].equation;
+}
+const char *sg_model_reaction_rate(const sg_model *m, int i) { return m->reactions[i].rate_text; }
+const char *sg_model_scenario_id(const sg_model *m, int i) { return m->scenarios[i].id; }
+const char *sg_model_check_id(const sg_model *m, int i) { return m->checks[i].id; }
+
+sg_symbol_kind sg_model_lookup(const sg_model *m, const char *id)
+{
+    if (strcmp(id, "time") == 0)
+        return SG_SYM_TIME;
+    int slot = sg_map_get(&m->symbols, id);
+    return slot < 0 ? SG_SYM_NONE : m->slot_kind[slot];
+}
+
+int sg_model_find_scenario(const sg_model *m, const char *id)
+{
+    for (int i = 0; i < m->nscenarios; i++)
+        if (strcmp(m->scenarios[i].id, id) == 0)
+            return i;
+    return -1;
+}

@@ -1,0 +1,166 @@
+/*
+ * The loaded network: every definition of the model file, validated, with
+ * expressions bound to value slots. Filled by load.c, read by every later
+ * stage.
+ *
+ * Value slots (one array of doubles per simulation):
+ *   [0, nstate)            non-constant species = the CVODE state vector
+ *   [nstate, nspecies)     constant species
+ *   then compartments, parameters, `time`, assignments, reaction rates;
+ *   the compiler appends literal constants and temporaries after those.
+ */
+#ifndef SG_MODEL_H
+#define SG_MODEL_H
+
+#include "../expr/expr.h"
+
+/* Documented limits (models/README.md). */
+#define SG_MAX_FILE_BYTES (256L * 1024 * 1024)
+#define SG_MAX_ID_LENGTH 255
+#define SG_MAX_SYMBOLS 5000000
+#define SG_MAX_POINTS 10000000L
+
+typedef struct sg_species_def {
+    const char *id;
+    double initial;
+    int compartment; /* index into compartments */
+    int constant;
+    int line;
+    int slot;
+} sg_species_def;
+
+typedef struct sg_compartment_def {
+    const char *id;
+    double size;
+    int line;
+    int slot;
+} sg_compartment_def;
+
+typedef struct sg_parameter_def {
+    const char *id;
+    double value;
+    const char *unit;
+    const char *source;
+    int line;
+    int slot;
+} sg_parameter_def;
+
+typedef struct sg_assignment_def {
+    const char *id;
+    const char *text;
+    int line, col;   /* where the expression text starts */
+    sg_expr *value;  /* bound */
+    int slot;
+} sg_assignment_def;
+
+typedef struct sg_term {
+    int species;     /* index into species */
+    double coef;     /* net stoichiometry: products positive */
+} sg_term;
+
+typedef struct sg_reaction_def {
+    const char *id;
+    const char *equation;
+    const char *rate_text;
+    int line, col;   /* where the rate text starts */
+    int reversible;
+    sg_term *terms;  /* net, constant species dropped, zeros dropped */
+    int nterms;
+    sg_expr *rate;   /* bound */
+    int slot;
+} sg_reaction_def;
+
+typedef struct sg_set_def {
+    const char *name;
+    int slot;
+    int add;         /* 1: add to the current value instead of setting */
+    double value;
+} sg_set_def;
+
+typedef struct sg_event_def {
+    double at;
+    double every;    /* > 0: repeated every `every` time units */
+    long count;      /* number of occurrences when repeated (0: until t_end) */
+    sg_set_def *sets;
+    int nsets;
+    int line;
+} sg_event_def;
+
+typedef struct sg_scan_def {
+    const char *target;
+    int slot;
+    double *values;
+    int count;
+    int log_scale;
+    int line;
+} sg_scan_def;
+
+typedef struct sg_scenario_def {
+    const char *id;
+    double t_start, t_end;
+    long points;
+    int preequilibrate;
+    sg_set_def *sets;
+    int nsets;
+    sg_event_def *events;
+    int nevents;
+    int has_scan;
+    sg_scan_def scan;
+    const char **readouts;
+    int nreadouts;
+    int line;
+} sg_scenario_def;
+
+typedef struct sg_check_def {
+    const char *id;
+    const char *scenario; /* default scenario, may be NULL */
+    const char *expect;
+    sg_expr *tree;        /* bound, with EX_TRAJ nodes */
+    int line, col;
+} sg_check_def;
+
+typedef struct sg_program sg_program;
+
+struct sg_model {
+    sg_arena *arena;      /* strings and definition arrays */
+    sg_pool *pool;        /* bound expressions */
+    const char *path;
+    const char *name, *description, *time_unit, *conc_unit;
+
+    sg_species_def *species;
+    int nspecies, nstate;
+    sg_compartment_def *compartments;
+    int ncompartments;
+    sg_parameter_def *parameters;
+    int nparameters;
+    sg_assignment_def *assignments;
+    int nassignments;
+    int *assignment_order; /* indices in dependency order */
+    sg_reaction_def *reactions;
+    int nreactions;
+    sg_scenario_def *scenarios;
+    int nscenarios;
+    sg_check_def *checks;
+    int nchecks;
+
+    sg_map symbols;        /* id -> slot */
+    int nslots;            /* model-defined slots */
+    int time_slot;
+    int first_compartment_slot, first_parameter_slot, first_assignment_slot,
+        first_rate_slot;
+    double *initial_values; /* nslots, values as written in the file */
+    sg_symbol_kind *slot_kind;
+    const char **slot_name;
+    int *slot_index;       /* index within its kind's array */
+
+    sg_program *program;   /* compiled right-hand side and Jacobian */
+};
+
+/* Parses "2 A + B <-> C" into net terms. On error returns -1 with the byte
+ * offset inside the equation in *err_pos and a message. */
+typedef int (*sg_species_lookup)(void *ctx, const char *name, char *msg, size_t size);
+int sg_equation_parse(sg_arena *arena, const char *text, sg_species_lookup lookup,
+                      void *ctx, int *reversible, sg_term **terms, int *nterms,
+                      int *err_pos, char *msg, size_t msgsize);
+
+#endif

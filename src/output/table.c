@@ -1,0 +1,246 @@
+/*
+ * Result tables and their writers: CSV, TSV, JSON. Numbers are printed in
+ * the shortest form that reads back to the same double. Files are written
+ * beside their destination and renamed over it only when complete.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../util/util.h"
+
+struct sg_table {
+    int ncols;
+    char **names;
+    double *data;
+    int nrows;
+    size_t cap;
+    char *note_name;   /* optional text column written last */
+    char **notes;      /* per row, NULL for empty */
+    size_t notes_cap;
+};
+
+sg_table *sg_table_create(int columns, const char *const *names, sg_error *err)
+{
+    sg_table *t = sg_calloc(1, sizeof *t);
+    if (!t || !(t->names = sg_calloc((size_t)columns + 1, sizeof *t->names))) {
+        sg_free(t);
+        sg_error_nomem(err);
+        return NULL;
+    }
+    t->ncols = columns;
+    for (int c = 0; c < columns; c++)
+        if (!(t->names[c] = sg_strdup(names[c]))) {
+            sg_table_free(t);
+            sg_error_nomem(err);
+            return NULL;
+        }
+    return t;
+}
+
+void sg_table_free(sg_table *t)
+{
+    if (!t)
+        return;
+    for (int c = 0; c < t->ncols && t->names; c++)
+        sg_free(t->names[c]);
+    sg_free(t->names);
+    sg_free(t->data);
+    if (t->notes)
+        for (size_t r = 0; r < t->notes_cap; r++)
+            sg_free(t->notes[r]);
+    sg_free(t->notes);
+    sg_free(t->note_name);
+    sg_free(t);
+}
+
+sg_status sg_table_add_row(sg_table *t, const double *values, sg_error *err)
+{
+    size_t cells = ((size_t)t->nrows + 1) * (size_t)(t->ncols ? t->ncols : 1);
+    if (sg_grow(&t->data, &t->cap, cells, sizeof *t->data) != 0)
+        return sg_error_nomem(err);
+    memcpy(t->data + (size_t)t->nrows * (size_t)t->ncols, values,
+           sizeof *values * (size_t)t->ncols);
+    t->nrows++;
+    return SG_OK;
+}
+
+sg_status sg_table_set_note(sg_table *t, const char *name, int row, const char *text,
+                            sg_error *err)
+{
+    if (!t->note_name && !(t->note_name = sg_strdup(name)))
+        return sg_error_nomem(err);
+    size_t old = t->notes_cap;
+    if (sg_grow(&t->notes, &t->notes_cap, (size_t)row + 1, sizeof *t->notes) != 0)
+        return sg_error_nomem(err);
+    memset(t->notes + old, 0, (t->notes_cap - old) * sizeof *t->notes);
+    char *copy = sg_strdup(text);
+    if (!copy)
+        return sg_error_nomem(err);
+    sg_free(t->notes[row]);
+    t->notes[row] = copy;
+    return SG_OK;
+}
+
+int sg_table_rows(const sg_table *t) { return t->nrows; }
+int sg_table_columns(const sg_table *t) { return t->ncols; }
+const char *sg_table_column_name(const sg_table *t, int c) { return t->names[c]; }
+double sg_table_get(const sg_table *t, int r, int c)
+{
+    return t->data[(size_t)r * (size_t)t->ncols + (size_t)c];
+}
+
+/* Shortest of %.15g..%.17g that reads back to x exactly. */
+static void format_number(char *buf, size_t size, double x, int json)
+{
+    if (isnan(x)) {
+        snprintf(buf, size, "%s", json ? "null" : "nan");
+        return;
+    }
+    if (isinf(x)) {
+        snprintf(buf, size, "%s", json ? "null" : (x > 0 ? "inf" : "-inf"));
+        return;
+    }
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, size, "%.*g", prec, x);
+        if (strtod(buf, NULL) == x)
+            return;
+    }
+}
+
+static void json_string(FILE *out, const char *s)
+{
+    fputc('"', out);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(out, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(out, "\\u%04x", c);
+        else
+            fputc(c, out);
+    }
+    fputc('"', out);
+}
+
+/* A CSV field: quoted when it holds a separator, quote or newline. */
+static void text_field(FILE *out, const char *s, char sep)
+{
+    if (!strchr(s, sep) && !strchr(s, '"') && !strchr(s, '\n')) {
+        fputs(s, out);
+        return;
+    }
+    fputc('"', out);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', out);
+        fputc(*s, out);
+    }
+    fputc('"', out);
+}
+
+static const char *note_of(const sg_table *t, int r)
+{
+    return t->notes && (size_t)r < t->notes_cap && t->notes[r] ? t->notes[r] : "";
+}
+
+sg_status sg_table_write(const sg_table *t, sg_format format, FILE *out, sg_error *err)
+{
+    char num[64];
+    if (format == SG_FORMAT_JSON) {
+        fputs("{\"columns\": [", out);
+        for (int c = 0; c < t->ncols; c++) {
+            if (c)
+                fputs(", ", out);
+            json_string(out, t->names[c]);
+        }
+        if (t->note_name) {
+            fputs(", ", out);
+            json_string(out, t->note_name);
+        }
+        fputs("],\n \"data\": [", out);
+        for (int r = 0; r < t->nrows; r++) {
+            fputs(r ? ",\n  [" : "\n  [", out);
+            for (int c = 0; c < t->ncols; c++) {
+                format_number(num, sizeof num, sg_table_get(t, r, c), 1);
+                fprintf(out, c ? ", %s" : "%s", num);
+            }
+            if (t->note_name) {
+                fputs(", ", out);
+                json_string(out, note_of(t, r));
+            }
+            fputc(']', out);
+        }
+        fputs("]}\n", out);
+    } else {
+        char sep = format == SG_FORMAT_TSV ? '\t' : ',';
+        for (int c = 0; c < t->ncols; c++) {
+            if (c)
+                fputc(sep, out);
+            text_field(out, t->names[c], sep);
+        }
+        if (t->note_name) {
+            fputc(sep, out);
+            text_field(out, t->note_name, sep);
+        }
+        fputc('\n', out);
+        for (int r = 0; r < t->nrows; r++) {
+            for (int c = 0; c < t->ncols; c++) {
+                format_number(num, sizeof num, sg_table_get(t, r, c), 0);
+                if (c)
+                    fputc(sep, out);
+                fputs(num, out);
+            }
+            if (t->note_name) {
+                fputc(sep, out);
+                text_field(out, note_of(t, r), sep);
+            }
+            fputc('\n', out);
+        }
+    }
+    if (fflush(out) != 0 || ferror(out))
+        return sg_error_set(err, SG_ERR_IO, NULL, 0, 0, "write failed: %s", strerror(errno));
+    return SG_OK;
+}
+
+sg_status sg_table_write_file(const sg_table *t, sg_format format, const char *path,
+                              sg_error *err)
+{
+    size_t n = strlen(path);
+    char *tmp = sg_malloc(n + 16);
+    if (!tmp)
+        return sg_error_nomem(err);
+    snprintf(tmp, n + 16, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        sg_status st = sg_error_set(err, SG_ERR_IO, path, 0, 0, "cannot write output: %s",
+                                    strerror(errno));
+        sg_free(tmp);
+        return st;
+    }
+    FILE *f = fdopen(fd, "w");
+    if (!f) {
+        close(fd);
+        unlink(tmp);
+        sg_free(tmp);
+        return sg_error_set(err, SG_ERR_IO, path, 0, 0, "cannot write output: %s",
+                            strerror(errno));
+    }
+    sg_status st = sg_table_write(t, format, f, err);
+    if (fclose(f) != 0 && st == SG_OK)
+        st = sg_error_set(err, SG_ERR_IO, path, 0, 0, "cannot write output: %s",
+                          strerror(errno));
+    if (st == SG_OK && rename(tmp, path) != 0)
+        st = sg_error_set(err, SG_ERR_IO, path, 0, 0, "cannot replace output: %s",
+                          strerror(errno));
+    if (st != SG_OK) {
+        unlink(tmp);
+        if (!err->file[0])
+            snprintf(err->file, sizeof err->file, "%s", path);
+    }
+    sg_free(tmp);
+    return st;
+}

@@ -1,0 +1,65 @@
+/*
+ * Experiments (what to simulate) and their execution on a compiled model:
+ * values set at the start, events at given times, output rows.
+ */
+#ifndef SG_SCENARIO_H
+#define SG_SCENARIO_H
+
+#include "../model/model.h"
+#include "../solver/solver.h"
+
+typedef struct sg_change {
+    int slot;
+    int add;
+    double value;
+} sg_change;
+
+typedef struct sg_timed_change {
+    double at;
+    double every;  /* > 0: repeats */
+    long count;    /* occurrences when repeating, 0 = until the end */
+    sg_change change;
+} sg_timed_change;
+
+struct sg_experiment {
+    const sg_model *model;
+    const sg_scenario_def *scenario; /* NULL: the model as written */
+    double t_start, t_end;
+    long points;
+    int preequilibrate;
+    sg_change *sets;
+    int nsets;
+    size_t sets_cap;
+    sg_timed_change *events;
+    int nevents;
+    size_t events_cap;
+    double *extra_times;
+    int nextra;
+    size_t extra_cap;
+};
+
+struct sg_trajectory {
+    const sg_model *model;
+    int nrows, ncols;
+    size_t cap;
+    double *times;
+    double *data;        /* nrows x ncols */
+    const char **names;  /* borrowed from the model */
+    int *slots;
+};
+
+struct sg_sim {
+    const sg_model *model;
+    sg_solver *solver;
+    const char **state_names;
+};
+
+/* Runs exp with one extra change at the start (a scan point); pass slot -1
+ * for none. */
+sg_status sg_sim_run_point(sg_sim *sim, const sg_experiment *exp, int slot, double value,
+                           sg_trajectory **out, sg_error *err);
+
+/* Creates an empty trajectory with the default columns. */
+sg_trajectory *sg_trajectory_create(const sg_model *model);
+
+#endif

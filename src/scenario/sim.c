@@ -1,0 +1,340 @@
+/*
+ * Running an experiment: set the start values, integrate from output time
+ * to output time, stop exactly at each event (CVodeSetStopTime), apply it
+ * and restart the integrator there. A row at an event's time shows the
+ * values after the event.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scenario.h"
+
+/* Upper bound on the occurrences of repeated events in one run. */
+#define SG_MAX_EVENT_OCCURRENCES 10000000L
+
+sg_sim *sg_sim_create(const sg_model *m, const sg_options *opt, sg_error *err)
+{
+    sg_options defaults;
+    if (!opt) {
+        sg_options_default(&defaults);
+        opt = &defaults;
+    }
+    if (!(opt->rtol > 0) || !(opt->atol > 0) || opt->max_steps <= 0) {
+        sg_error_set(err, SG_ERR_USAGE, NULL, 0, 0,
+                     "tolerances must be positive and max steps at least 1");
+        return NULL;
+    }
+    sg_sim *sim = sg_calloc(1, sizeof *sim);
+    if (!sim) {
+        sg_error_nomem(err);
+        return NULL;
+    }
+    sim->model = m;
+    sim->state_names = sg_calloc((size_t)m->nstate + 1, sizeof *sim->state_names);
+    if (!sim->state_names) {
+        sg_free(sim);
+        sg_error_nomem(err);
+        return NULL;
+    }
+    for (int i = 0; i < m->nspecies; i++)
+        if (!m->species[i].constant)
+            sim->state_names[m->species[i].slot] = m->species[i].id;
+    sim->solver = sg_solver_create(m->program, sim->state_names, opt, err);
+    if (!sim->solver) {
+        sg_free(sim->state_names);
+        sg_free(sim);
+        return NULL;
+    }
+    return sim;
+}
+
+void sg_sim_free(sg_sim *sim)
+{
+    if (!sim)
+        return;
+    sg_solver_free(sim->solver);
+    sg_free(sim->state_names);
+    sg_free(sim);
+}
+
+void sg_sim_stats(const sg_sim *sim, sg_stats *stats) { sg_solver_stats(sim->solver, stats); }
+
+void sg_options_default(sg_options *opt)
+{
+    opt->rtol = 1e-6;
+    opt->atol = 1e-9;
+    opt->max_steps = 100000;
+    opt->linear_solver = SG_LINSOL_AUTO;
+}
+
+/* ------------------------------------------------------------ trajectory */
+
+sg_trajectory *sg_trajectory_create(const sg_model *m)
+{
+    sg_trajectory *t = sg_calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->model = m;
+    t->ncols = m->nspecies + m->nassignments;
+    t->names = sg_malloc(sizeof *t->names * ((size_t)t->ncols + 1));
+    t->slots = sg_malloc(sizeof *t->slots * ((size_t)t->ncols + 1));
+    if (!t->names || !t->slots) {
+        sg_trajectory_free(t);
+        return NULL;
+    }
+    for (int i = 0; i < m->nspecies; i++) {
+        t->names[i] = m->species[i].id;
+        t->slots[i] = m->species[i].slot;
+    }
+    for (int i = 0; i < m->nassignments; i++) {
+        t->names[m->nspecies + i] = m->assignments[i].id;
+        t->slots[m->nspecies + i] = m->assignments[i].slot;
+    }
+    return t;
+}
+
+void sg_trajectory_free(sg_trajectory *t)
+{
+    if (!t)
+        return;
+    sg_free(t->times);
+    sg_free(t->data);
+    sg_free(t->names);
+    sg_free(t->slots);
+    sg_free(t);
+}
+
+static int add_row(sg_trajectory *t, double time, const double *v)
+{
+    if ((size_t)t->nrows + 1 > t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 64;
+        double *times = sg_realloc(t->times, cap * sizeof *times);
+        if (!times)
+            return -1;
+        t->times = times;
+        double *data = sg_realloc(t->data, cap * (size_t)(t->ncols ? t->ncols : 1) * sizeof *data);
+        if (!data)
+            return -1;
+        t->data = data;
+        t->cap = cap;
+    }
+    t->times[t->nrows] = time;
+    double *row = t->data + (size_t)t->nrows * (size_t)t->ncols;
+    for (int c = 0; c < t->ncols; c++)
+        row[c] = v[t->slots[c]];
+    t->nrows++;
+    return 0;
+}
+
+int sg_trajectory_rows(const sg_trajectory *t) { return t->nrows; }
+int sg_trajectory_columns(const sg_trajectory *t) { return t->ncols; }
+const char *sg_trajectory_column_id(const sg_trajectory *t, int c) { return t->names[c]; }
+double sg_trajectory_time(const sg_trajectory *t, int r) { return t->times[r]; }
+double sg_trajectory_value(const sg_trajectory *t, int r, int c)
+{
+    return t->data[(size_t)r * (size_t)t->ncols + (size_t)c];
+}
+
+int sg_trajectory_find_column(const sg_trajectory *t, const char *id)
+{
+    for (int c = 0; c < t->ncols; c++)
+        if (strcmp(t->names[c], id) == 0)
+            return c;
+    return -1;
+}
+
+double sg_trajectory_value_at(const sg_trajectory *t, double time, int c)
+{
+    if (t->nrows == 0 || time < t->times[0] || time > t->times[t->nrows - 1])
+        return NAN;
+    /* the last row at that time: after an event, values are post-event */
+    int lo = 0, hi = t->nrows - 1;
+    while (lo < hi) {
+        int mid = (lo + hi + 1) / 2;
+        if (t->times[mid] <= time)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    if (t->times[lo] == time || lo == t->nrows - 1)
+        return sg_trajectory_value(t, lo, c);
+    double t0 = t->times[lo], t1 = t->times[lo + 1];
+    double f = (time - t0) / (t1 - t0);
+    return sg_trajectory_value(t, lo, c) * (1 - f) + sg_trajectory_value(t, lo + 1, c) * f;
+}
+
+/* ------------------------------------------------------------------ run */
+
+typedef struct occurrence {
+    double at;
+    int order; /* definition order, for a stable sort */
+    sg_change change;
+} occurrence;
+
+static int occurrence_order(const void *x, const void *y)
+{
+    const occurrence *a = x, *b = y;
+    if (a->at != b->at)
+        return a->at < b->at ? -1 : 1;
+    return (a->order > b->order) - (a->order < b->order);
+}
+
+static int double_order(const void *x, const void *y)
+{
+    double a = *(const double *)x, b = *(const double *)y;
+    return (a > b) - (a < b);
+}
+
+/* Every event occurrence in [t_start, t_end], sorted by time. */
+static sg_status expand_events(const sg_experiment *exp, occurrence **out, int *count,
+                               sg_error *err)
+{
+    long total = 0;
+    for (int i = 0; i < exp->nevents; i++) {
+        const sg_timed_change *e = &exp->events[i];
+        if (e->at > exp->t_end)
+            continue;
+        long n = 1;
+        if (e->every > 0) {
+            double span = floor((exp->t_end - e->at) / e->every + 1e-9) + 1;
+            n = e->count > 0 && e->count < span ? e->count : (long)fmin(span, 1e15);
+        }
+        total += n;
+        if (total > SG_MAX_EVENT_OCCURRENCES)
+            return sg_error_set(err, SG_ERR_LIMIT, NULL, 0, 0,
+                                "more than %ld event occurrences in one run",
+                                SG_MAX_EVENT_OCCURRENCES);
+    }
+    occurrence *occ = sg_malloc(sizeof *occ * ((size_t)total + 1));
+    if (!occ)
+        return sg_error_nomem(err);
+    int k = 0;
+    for (int i = 0; i < exp->nevents; i++) {
+        const sg_timed_change *e = &exp->events[i];
+        if (e->at > exp->t_end)
+            continue;
+        for (long j = 0;; j++) {
+            double at = e->at + (double)j * e->every;
+            if (at > exp->t_end * (1 + 1e-12) || (e->every <= 0 && j > 0) ||
+                (e->count > 0 && j >= e->count))
+                break;
+            occ[k++] = (occurrence){fmin(at, exp->t_end), i, e->change};
+        }
+    }
+    qsort(occ, (size_t)k, sizeof *occ, occurrence_order);
+    *out = occ;
+    *count = k;
+    return SG_OK;
+}
+
+/* The output times: evenly spaced points plus any extra ones, sorted and
+ * without duplicates. */
+static sg_status output_times(const sg_experiment *exp, double **out, int *count, sg_error *err)
+{
+    for (int i = 0; i < exp->nextra; i++)
+        if (exp->extra_times[i] < exp->t_start || exp->extra_times[i] > exp->t_end)
+            return sg_error_set(err, SG_ERR_USAGE, NULL, 0, 0,
+                                "readout time %g is outside the run's time span %g..%g",
+                                exp->extra_times[i], exp->t_start, exp->t_end);
+    size_t n = (size_t)exp->points + (size_t)exp->nextra;
+    double *t = sg_malloc(sizeof *t * (n + 1));
+    if (!t)
+        return sg_error_nomem(err);
+    double span = exp->t_end - exp->t_start;
+    for (long i = 0; i < exp->points; i++)
+        t[i] = exp->t_start + span * (double)i / (double)(exp->points - 1);
+    t[exp->points - 1] = exp->t_end;
+    memcpy(t + exp->points, exp->extra_times, sizeof *t * (size_t)exp->nextra);
+    qsort(t, n, sizeof *t, double_order);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (m == 0 || t[i] != t[m - 1])
+            t[m++] = t[i];
+    *out = t;
+    *count = (int)m;
+    return SG_OK;
+}
+
+static void apply(double *v, const sg_change *c)
+{
+    if (c->add)
+        v[c->slot] += c->value;
+    else
+        v[c->slot] = c->value;
+}
+
+sg_status sg_sim_run_point(sg_sim *sim, const sg_experiment *exp, int slot, double value,
+                           sg_trajectory **out, sg_error *err)
+{
+    const sg_model *m = sim->model;
+    const sg_program *p = m->program;
+    sg_solver *solver = sim->solver;
+    occurrence *occ = NULL;
+    double *times = NULL;
+    int nocc = 0, ntimes = 0;
+    *out = NULL;
+    if (exp->model != m)
+        return sg_error_set(err, SG_ERR_USAGE, NULL, 0, 0,
+                            "the experiment was made for another model");
+    sg_trajectory *traj = sg_trajectory_create(m);
+    if (!traj)
+        return sg_error_nomem(err);
+    sg_status st = expand_events(exp, &occ, &nocc, err);
+    if (st == SG_OK)
+        st = output_times(exp, &times, &ntimes, err);
+    if (st != SG_OK)
+        goto done;
+
+    double *v = sg_solver_values(solver);
+    memcpy(v, p->base, sizeof(double) * (size_t)p->nslots);
+    for (int i = 0; i < exp->nsets; i++)
+        apply(v, &exp->sets[i]);
+    if (slot >= 0)
+        v[slot] = value;
+
+    double t = exp->t_start;
+    int next = 0;
+    while (next < nocc && occ[next].at <= t)
+        apply(v, &occ[next++].change);
+    if ((st = sg_solver_start(solver, t, err)) != SG_OK)
+        goto done;
+    for (int r = 0; r < ntimes; r++) {
+        double tout = times[r];
+        while (next < nocc && occ[next].at <= tout) {
+            double te = occ[next].at;
+            if (te > t) {
+                if ((st = sg_solver_advance(solver, te, te, err)) != SG_OK)
+                    goto done;
+                t = te;
+            }
+            while (next < nocc && occ[next].at == te)
+                apply(v, &occ[next++].change);
+            if ((st = sg_solver_start(solver, t, err)) != SG_OK)
+                goto done;
+        }
+        if (tout > t) {
+            double stop = next < nocc ? occ[next].at : exp->t_end;
+            if ((st = sg_solver_advance(solver, tout, stop, err)) != SG_OK)
+                goto done;
+            t = tout;
+        } else {
+            sg_solver_update_assignments(solver, t);
+        }
+        if (add_row(traj, t, v) != 0) {
+            st = sg_error_nomem(err);
+            goto done;
+        }
+    }
+done:
+    sg_free(occ);
+    sg_free(times);
+    *out = traj;
+    return st;
+}
+
+sg_status sg_sim_run(sg_sim *sim, const sg_experiment *exp, sg_trajectory **out,
+                     sg_error *err)
+{
+    return sg_sim_run_point(sim, exp, -1, 0.0, out, err);
+}

@@ -1,0 +1,351 @@
+/*
+ * Driving CVODE: BDF with Newton iteration, the compiled right-hand side
+ * and analytic Jacobian, dense or KLU linear algebra.
+ *
+ * Every handle starts NULL, every setup call is checked, and objects are
+ * freed in reverse order with the SUNContext last (cvRoberts_dns.c).
+ * SUNDIALS version differences stay in this file.
+ */
+#include <cvode/cvode.h>
+#include <math.h>
+#include <nvector/nvector_serial.h>
+#include <stdio.h>
+#include <string.h>
+#include <sundials/sundials_context.h>
+#include <sunlinsol/sunlinsol_dense.h>
+#include <sunlinsol/sunlinsol_klu.h>
+#include <sunmatrix/sunmatrix_dense.h>
+#include <sunmatrix/sunmatrix_sparse.h>
+
+#include "solver.h"
+
+#if SUNDIALS_VERSION_MAJOR < 6
+#error "sigode needs SUNDIALS 6 or later"
+#endif
+#if SUNDIALS_VERSION_MAJOR >= 7
+#define SG_SUN_COMM SUN_COMM_NULL
+#else
+#define SG_SUN_COMM NULL
+#endif
+
+struct sg_solver {
+    const sg_program *prog;
+    const char *const *names;
+    sg_options opt;
+    int n;
+    int sparse;
+    int initialised;     /* CVodeInit done */
+    double *v;           /* value slots */
+    double *st_scaled;
+    double *jt_scaled;
+    double *jac_values;  /* dense path: nnz values before scattering */
+    SUNContext ctx;
+    N_Vector y;
+    SUNMatrix A;
+    SUNLinearSolver LS;
+    void *cvode;
+    int bad_state;       /* last state with a non-finite derivative, -1 */
+    double bad_time;
+    char cvode_message[256];
+};
+
+static int rhs(sunrealtype t, N_Vector y, N_Vector ydot, void *user)
+{
+    sg_solver *s = user;
+    int bad = sg_program_rhs(s->prog, t, N_VGetArrayPointer(y), N_VGetArrayPointer(ydot),
+                             s->v, s->st_scaled);
+    if (bad >= 0) {
+        s->bad_state = bad;
+        s->bad_time = t;
+        return 1; /* recoverable: CVODE retries with a smaller step */
+    }
+    return 0;
+}
+
+static int jacobian(sunrealtype t, N_Vector y, N_Vector fy, SUNMatrix J, void *user,
+                    N_Vector tmp1, N_Vector tmp2, N_Vector tmp3)
+{
+    (void)fy;
+    (void)tmp1;
+    (void)tmp2;
+    (void)tmp3;
+    sg_solver *s = user;
+    const sg_program *p = s->prog;
+    if (s->sparse) {
+        sunindextype *colptr = SUNSparseMatrix_IndexPointers(J);
+        sunindextype *rowidx = SUNSparseMatrix_IndexValues(J);
+        for (int j = 0; j <= s->n; j++)
+            colptr[j] = p->jac_colptr[j];
+        for (int e = 0; e < p->nnz; e++)
+            rowidx[e] = p->jac_rowidx[e];
+        sg_program_jacobian(p, t, N_VGetArrayPointer(y), SUNSparseMatrix_Data(J), s->v,
+                            s->jt_scaled);
+    } else {
+        sg_program_jacobian(p, t, N_VGetArrayPointer(y), s->jac_values, s->v, s->jt_scaled);
+        sunrealtype *data = SUNDenseMatrix_Data(J);
+        memset(data, 0, sizeof *data * (size_t)s->n * (size_t)s->n);
+        for (int j = 0; j < s->n; j++)
+            for (int e = p->jac_colptr[j]; e < p->jac_colptr[j + 1]; e++)
+                data[(size_t)j * (size_t)s->n + (size_t)p->jac_rowidx[e]] = s->jac_values[e];
+    }
+    for (int e = 0; e < p->nnz; e++) {
+        double value = s->sparse ? SUNSparseMatrix_Data(J)[e] : s->jac_values[e];
+        if (!isfinite(value))
+            return 1; /* recoverable, like a non-finite derivative */
+    }
+    return 0;
+}
+
+/* CVODE would print its messages; the library keeps the last one instead. */
+static void keep_message(int code, const char *module, const char *function, char *msg,
+                         void *user)
+{
+    (void)code;
+    (void)module;
+    (void)function;
+    sg_solver *s = user;
+    snprintf(s->cvode_message, sizeof s->cvode_message, "%s", msg);
+}
+
+void sg_solver_free(sg_solver *s)
+{
+    if (!s)
+        return;
+    CVodeFree(&s->cvode);
+    if (s->LS)
+        SUNLinSolFree(s->LS);
+    if (s->A)
+        SUNMatDestroy(s->A);
+    if (s->y)
+        N_VDestroy(s->y);
+    if (s->ctx)
+        SUNContext_Free(&s->ctx);
+    sg_free(s->v);
+    sg_free(s->st_scaled);
+    sg_free(s->jt_scaled);
+    sg_free(s->jac_values);
+    sg_free(s);
+}
+
+static sg_status setup_failed(sg_solver *s, sg_error *err, const char *what)
+{
+    sg_error_set(err, SG_ERR_SOLVER, NULL, 0, 0, "could not set up CVODE (%s)%s%s", what,
+                 s->cvode_message[0] ? ": " : "", s->cvode_message);
+    sg_solver_free(s);
+    return SG_ERR_SOLVER;
+}
+
+sg_solver *sg_solver_create(const sg_program *prog, const char *const *state_names,
+                            const sg_options *opt, sg_error *err)
+{
+    sg_solver *s = sg_calloc(1, sizeof *s);
+    if (!s) {
+        sg_error_nomem(err);
+        return NULL;
+    }
+    s->prog = prog;
+    s->names = state_names;
+    s->opt = *opt;
+    s->n = prog->nstate;
+    s->bad_state = -1;
+    s->sparse = opt->linear_solver == SG_LINSOL_KLU ||
+                (opt->linear_solver == SG_LINSOL_AUTO && s->n > SG_DENSE_MAX_STATES);
+    size_t nst = (size_t)prog->st_start[prog->nstate];
+    size_t njt = (size_t)prog->jt_start[prog->nnz];
+    s->v = sg_malloc(sizeof(double) * (size_t)prog->nslots);
+    s->st_scaled = sg_malloc(sizeof(double) * (nst + 1));
+    s->jt_scaled = sg_malloc(sizeof(double) * (njt + 1));
+    s->jac_values = sg_malloc(sizeof(double) * ((size_t)prog->nnz + 1));
+    if (!s->v || !s->st_scaled || !s->jt_scaled || !s->jac_values) {
+        sg_solver_free(s);
+        sg_error_nomem(err);
+        return NULL;
+    }
+    memcpy(s->v, prog->base, sizeof(double) * (size_t)prog->nslots);
+    if (SUNContext_Create(SG_SUN_COMM, &s->ctx) != 0) {
+        s->ctx = NULL;
+        setup_failed(s, err, "SUNContext_Create");
+        return NULL;
+    }
+    /* a system without states still needs a vector of length >= 1 */
+    sunindextype n = s->n > 0 ? s->n : 1;
+    s->y = N_VNew_Serial(n, s->ctx);
+    if (!s->y) {
+        setup_failed(s, err, "N_VNew_Serial");
+        return NULL;
+    }
+    N_VConst(0.0, s->y);
+    if (s->sparse) {
+        s->A = SUNSparseMatrix(n, n, prog->nnz > 0 ? prog->nnz : 1, CSC_MAT, s->ctx);
+        if (s->A)
+            s->LS = SUNLinSol_KLU(s->y, s->A, s->ctx);
+    } else {
+        s->A = SUNDenseMatrix(n, n, s->ctx);
+        if (s->A)
+            s->LS = SUNLinSol_Dense(s->y, s->A, s->ctx);
+    }
+    if (!s->A || !s->LS) {
+        setup_failed(s, err, s->sparse ? "KLU sparse solver" : "dense solver");
+        return NULL;
+    }
+    s->cvode = CVodeCreate(CV_BDF, s->ctx);
+    if (!s->cvode) {
+        setup_failed(s, err, "CVodeCreate");
+        return NULL;
+    }
+    if (CVodeSetErrHandlerFn(s->cvode, keep_message, s) != CV_SUCCESS) {
+        setup_failed(s, err, "CVodeSetErrHandlerFn");
+        return NULL;
+    }
+    return s;
+}
+
+double *sg_solver_values(sg_solver *s) { return s->v; }
+
+sg_status sg_solver_start(sg_solver *s, double t0, sg_error *err)
+{
+    const sg_program *p = s->prog;
+    sg_program_scale(p, s->v, s->st_scaled, s->jt_scaled);
+    if (s->n > 0)
+        memcpy(N_VGetArrayPointer(s->y), s->v, sizeof(double) * (size_t)s->n);
+    s->bad_state = -1;
+    s->v[p->time_slot] = t0;
+    sg_program_exec(p, 0, p->n_assign, s->v);
+    if (s->n == 0)
+        return SG_OK; /* nothing to integrate: only inputs and assignments */
+    int flag;
+    const char *what;
+    if (!s->initialised) {
+        what = "CVodeInit";
+        flag = CVodeInit(s->cvode, rhs, t0, s->y);
+        if (flag == CV_SUCCESS) {
+            s->initialised = 1;
+            what = "CVodeSetUserData";
+            flag = CVodeSetUserData(s->cvode, s);
+        }
+        if (flag == CV_SUCCESS) {
+            what = "CVodeSetLinearSolver";
+            flag = CVodeSetLinearSolver(s->cvode, s->LS, s->A);
+        }
+        if (flag == CV_SUCCESS) {
+            what = "CVodeSetJacFn";
+            flag = CVodeSetJacFn(s->cvode, jacobian);
+        }
+        if (flag == CV_SUCCESS) {
+            what = "CVodeSetMaxNumSteps";
+            flag = CVodeSetMaxNumSteps(s->cvode, s->opt.max_steps);
+        }
+        if (flag == CV_SUCCESS) {
+            what = "CVodeSStolerances";
+            flag = CVodeSStolerances(s->cvode, s->opt.rtol, s->opt.atol);
+        }
+    } else {
+        what = "CVodeReInit";
+        flag = CVodeReInit(s->cvode, t0, s->y);
+    }
+    if (flag != CV_SUCCESS) {
+        sg_error_set(err, SG_ERR_SOLVER, NULL, 0, 0, "%s failed at t = %.17g: %s%s%s", what,
+                     t0, CVodeGetReturnFlagName(flag), s->cvode_message[0] ? ": " : "",
+                     s->cvode_message);
+        err->time = t0;
+        err->flag = flag;
+        return SG_ERR_SOLVER;
+    }
+    return SG_OK;
+}
+
+void sg_solver_update_assignments(sg_solver *s, double t)
+{
+    s->v[s->prog->time_slot] = t;
+    sg_program_exec(s->prog, 0, s->prog->n_assign, s->v);
+}
+
+/* Names the state most to blame for a failure: a non-finite derivative if
+ * one was seen, else the largest weighted local error estimate. */
+static void blame(sg_solver *s, char *buf, size_t size)
+{
+    buf[0] = '\0';
+    if (s->bad_state >= 0) {
+        snprintf(buf, size, "; the derivative of '%s' was not finite at t = %.17g",
+                 s->names[s->bad_state], s->bad_time);
+        return;
+    }
+    N_Vector w = N_VClone(s->y), e = N_VClone(s->y);
+    if (w && e && CVodeGetErrWeights(s->cvode, w) == CV_SUCCESS &&
+        CVodeGetEstLocalErrors(s->cvode, e) == CV_SUCCESS) {
+        double *wd = N_VGetArrayPointer(w), *ed = N_VGetArrayPointer(e);
+        int worst = -1;
+        double most = -1;
+        for (int i = 0; i < s->n; i++) {
+            double x = fabs(wd[i] * ed[i]);
+            if (!isfinite(x))
+                x = INFINITY;
+            if (x > most) {
+                most = x;
+                worst = i;
+            }
+        }
+        if (worst >= 0)
+            snprintf(buf, size, "; largest weighted error in '%s' (value %.6g)",
+                     s->names[worst], N_VGetArrayPointer(s->y)[worst]);
+    }
+    if (w)
+        N_VDestroy(w);
+    if (e)
+        N_VDestroy(e);
+}
+
+sg_status sg_solver_advance(sg_solver *s, double tout, double tstop, sg_error *err)
+{
+    const sg_program *p = s->prog;
+    if (s->n > 0) {
+        sunrealtype tret = 0;
+        int flag = CVodeSetStopTime(s->cvode, tstop);
+        if (flag == CV_SUCCESS)
+            flag = CVode(s->cvode, tout, s->y, &tret, CV_NORMAL);
+        if (flag < 0) {
+            sunrealtype tcur = tret;
+            CVodeGetCurrentTime(s->cvode, &tcur);
+            char who[300];
+            blame(s, who, sizeof who);
+            sg_error_set(err, SG_ERR_SOLVER, NULL, 0, 0,
+                         "CVODE failed at t = %.10g with %s%s%s%s", tcur,
+                         CVodeGetReturnFlagName(flag), who, s->cvode_message[0] ? ": " : "",
+                         s->cvode_message);
+            err->time = tcur;
+            err->flag = flag;
+            return SG_ERR_SOLVER;
+        }
+        memcpy(s->v, N_VGetArrayPointer(s->y), sizeof(double) * (size_t)s->n);
+    }
+    s->v[p->time_slot] = tout;
+    sg_program_exec(p, 0, p->n_assign, s->v);
+    return SG_OK;
+}
+
+int sg_solver_derivatives(sg_solver *s, double t, double *ydot)
+{
+    double *y = sg_malloc(sizeof(double) * ((size_t)s->n + 1));
+    if (!y)
+        return -2;
+    memcpy(y, s->v, sizeof(double) * (size_t)s->n);
+    int bad = sg_program_rhs(s->prog, t, y, ydot, s->v, s->st_scaled);
+    memcpy(s->v, y, sizeof(double) * (size_t)s->n);
+    sg_solver_update_assignments(s, t);
+    sg_free(y);
+    return bad;
+}
+
+void sg_solver_stats(const sg_solver *s, sg_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    st->sparse = s->sparse;
+    if (!s->initialised)
+        return;
+    CVodeGetNumSteps(s->cvode, &st->steps);
+    CVodeGetNumRhsEvals(s->cvode, &st->rhs_evals);
+    CVodeGetNumJacEvals(s->cvode, &st->jac_evals);
+    CVodeGetNumLinSolvSetups(s->cvode, &st->lin_setups);
+    CVodeGetNumErrTestFails(s->cvode, &st->err_test_fails);
+    CVodeGetNumNonlinSolvConvFails(s->cvode, &st->nonlin_fails);
+}

@@ -1,0 +1,40 @@
+/*
+ * CVODE behind a small interface: the only module that includes SUNDIALS.
+ * One SUNContext per solver; nothing global, so solvers coexist in one
+ * process and in several threads.
+ */
+#ifndef SG_SOLVER_H
+#define SG_SOLVER_H
+
+#include "../compile/program.h"
+
+typedef struct sg_solver sg_solver;
+
+/* `state_names` (nstate ids, borrowed) are used in failure messages. */
+sg_solver *sg_solver_create(const sg_program *prog, const char *const *state_names,
+                            const sg_options *opt, sg_error *err);
+void sg_solver_free(sg_solver *solver);
+
+/* The value slots the program runs on (owned by the solver). Callers set
+ * parameters and states here, then call sg_solver_start. */
+double *sg_solver_values(sg_solver *solver);
+
+/* (Re)starts integration at t0 from the states in the value slots,
+ * picking up changed compartment sizes and parameters. */
+sg_status sg_solver_start(sg_solver *solver, double t0, sg_error *err);
+
+/* Integrates to `tout`, never stepping past `tstop` (an event or the end;
+ * tstop >= tout). On success the value slots hold the states, the time and
+ * the assignments at tout. */
+sg_status sg_solver_advance(sg_solver *solver, double tout, double tstop, sg_error *err);
+
+/* Evaluates the assignments for the states now in the value slots at t. */
+void sg_solver_update_assignments(sg_solver *solver, double t);
+
+/* The right-hand side at the states in the value slots (for steady-state
+ * tests); returns the index of a non-finite derivative or -1. */
+int sg_solver_derivatives(sg_solver *solver, double t, double *ydot);
+
+void sg_solver_stats(const sg_solver *solver, sg_stats *stats);
+
+#endif

@@ -1,0 +1,64 @@
+/* Bump allocator for parse-time data: trees and strings die together. */
+#include <string.h>
+
+#include "util.h"
+
+typedef struct arena_block {
+    struct arena_block *next;
+    size_t used, size;
+    _Alignas(16) unsigned char data[];
+} arena_block;
+
+struct sg_arena {
+    arena_block *head;
+};
+
+enum { ARENA_BLOCK = 16384 };
+
+sg_arena *sg_arena_create(void) { return sg_calloc(1, sizeof(sg_arena)); }
+
+void sg_arena_free(sg_arena *arena)
+{
+    if (!arena)
+        return;
+    for (arena_block *b = arena->head, *next; b; b = next) {
+        next = b->next;
+        sg_free(b);
+    }
+    sg_free(arena);
+}
+
+void *sg_arena_alloc(sg_arena *arena, size_t size)
+{
+    size = (size + 15) & ~(size_t)15;
+    arena_block *b = arena->head;
+    if (!b || b->size - b->used < size) {
+        size_t bsize = size > ARENA_BLOCK ? size : ARENA_BLOCK;
+        b = sg_malloc(sizeof(arena_block) + bsize);
+        if (!b)
+            return NULL;
+        b->used = 0;
+        b->size = bsize;
+        b->next = arena->head;
+        arena->head = b;
+    }
+    void *p = b->data + b->used;
+    b->used += size;
+    memset(p, 0, size);
+    return p;
+}
+
+char *sg_arena_strndup(sg_arena *arena, const char *s, size_t n)
+{
+    char *copy = sg_arena_alloc(arena, n + 1);
+    if (copy) {
+        memcpy(copy, s, n);
+        copy[n] = '\0';
+    }
+    return copy;
+}
+
+char *sg_arena_strdup(sg_arena *arena, const char *s)
+{
+    return sg_arena_strndup(arena, s, strlen(s));
+}

@@ -1,0 +1,60 @@
+/*
+ * Shared helpers: allocation (with a failure hook for tests), errors,
+ * arenas for parse-time data, and a string-to-int hash map.
+ */
+#ifndef SG_UTIL_H
+#define SG_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#include "sigode.h"
+
+/* Allocation goes through these so a test can fail the nth one. */
+void *sg_malloc(size_t size);
+void *sg_calloc(size_t count, size_t size);
+void *sg_realloc(void *ptr, size_t size);
+void sg_free(void *ptr);
+char *sg_strdup(const char *s);
+
+/* Grows *array (of *cap elements of `size` bytes) to hold `need` elements.
+ * Returns 0 on success, -1 when out of memory (array untouched). */
+int sg_grow(void *array, size_t *cap, size_t need, size_t size);
+
+/* Fills err (if not NULL) and returns `status`. */
+sg_status sg_error_set(sg_error *err, sg_status status, const char *file,
+                       int line, int col, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+sg_status sg_error_nomem(sg_error *err);
+
+/* A bump allocator: everything is freed at once. */
+typedef struct sg_arena sg_arena;
+sg_arena *sg_arena_create(void);
+void sg_arena_free(sg_arena *arena);
+void *sg_arena_alloc(sg_arena *arena, size_t size); /* zeroed, 16-aligned */
+char *sg_arena_strndup(sg_arena *arena, const char *s, size_t n);
+char *sg_arena_strdup(sg_arena *arena, const char *s);
+
+/* Open-addressing map from strings (not copied: they must outlive the map)
+ * to non-negative ints. */
+typedef struct sg_map {
+    const char **keys;
+    int *values;
+    size_t cap;
+    size_t count;
+} sg_map;
+
+void sg_map_init(sg_map *map);
+void sg_map_clear(sg_map *map);
+/* Returns 0 if inserted, 1 if the key was present (value untouched), -1 on
+ * allocation failure. */
+int sg_map_put(sg_map *map, const char *key, int value);
+/* Returns the value, or -1 if absent. */
+int sg_map_get(const sg_map *map, const char *key);
+
+/* Parses a whole string as a finite double (strtod, no trailing text). */
+int sg_parse_double(const char *text, double *out);
+/* Parses a whole string as a long in [min, max]. */
+int sg_parse_long(const char *text, long min, long max, long *out);
+
+#endif
