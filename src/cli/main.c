@@ -4,6 +4,7 @@
  *   0 success, 1 the solver failed (or a check failed), 2 bad usage or model.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,10 +55,16 @@ typedef struct cli {
     int jobs;
 } cli;
 
-static int usage_error(const char *command, const char *fmt, const char *a, const char *b)
+static int usage_error(const char *command, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int usage_error(const char *command, const char *fmt, ...)
 {
+    va_list ap;
     fprintf(stderr, "sigode%s%s: ", command ? " " : "", command ? command : "");
-    fprintf(stderr, fmt, a ? a : "", b ? b : "");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
     fprintf(stderr, "\n(see 'sigode --help')\n");
     return 2;
 }
@@ -88,9 +95,8 @@ static int parse_count(const char *command, const char *opt, const char *text, l
     errno = 0;
     long v = text ? strtol(text, &end, 10) : 0;
     if (!text || !*text || *end || errno == ERANGE || v < min)
-        return usage_error(command, "%s expects a whole number >= %s, got '%s'", opt,
-                           min == 0 ? "0" : min == 1 ? "1" : "2") ||
-               2;
+        return usage_error(command, "%s expects a whole number >= %ld, got '%s'", opt, min,
+                           text ? text : "");
     *out = v;
     return 0;
 }
@@ -142,7 +148,7 @@ static int parse_args(cli *c, int argc, char **argv)
         char *eq = strchr(arg, '=');
         size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
         if (len >= sizeof name)
-            return usage_error(cmd, "unknown option '%s'", arg, NULL);
+            return usage_error(cmd, "unknown option '%s'", arg);
         memcpy(name, arg, len);
         name[len] = '\0';
         if (is_value_option(name)) {
@@ -153,9 +159,9 @@ static int parse_args(cli *c, int argc, char **argv)
             else if (i + 1 < argc)
                 value = argv[++i];
             else
-                return usage_error(cmd, "%s expects a value", name, NULL);
+                return usage_error(cmd, "%s expects a value", name);
         } else if (eq) {
-            return usage_error(cmd, "option %s takes no value", name, NULL);
+            return usage_error(cmd, "option %s takes no value", name);
         }
         long count;
         if (!strcmp(name, "--scenario")) {
@@ -171,7 +177,7 @@ static int parse_args(cli *c, int argc, char **argv)
         } else if (!strcmp(name, "--set")) {
             const char *sep = strchr(value, '=');
             if (!sep || sep == value)
-                return usage_error(cmd, "--set expects NAME=VALUE, got '%s'", value, NULL);
+                return usage_error(cmd, "--set expects NAME=VALUE, got '%s'", value);
             double v;
             if (parse_number(cmd, "--set", sep + 1, &v))
                 return 2;
@@ -184,7 +190,7 @@ static int parse_args(cli *c, int argc, char **argv)
                 c->set_values = vals;
             if (!nm || !names || !vals) {
                 free(nm);
-                return usage_error(cmd, "out of memory%s%s", NULL, NULL);
+                return usage_error(cmd, "out of memory");
             }
             c->set_names[c->nsets] = nm;
             c->set_values[c->nsets++] = v;
@@ -192,7 +198,7 @@ static int parse_args(cli *c, int argc, char **argv)
             c->select = strdup(value);
         } else if (!strcmp(name, "--output")) {
             if (!*value)
-                return usage_error(cmd, "--output expects a file name", NULL, NULL);
+                return usage_error(cmd, "--output expects a file name");
             c->output = value;
         } else if (!strcmp(name, "--format")) {
             if (!strcmp(value, "csv"))
@@ -202,8 +208,7 @@ static int parse_args(cli *c, int argc, char **argv)
             else if (!strcmp(value, "json"))
                 c->format = SG_FORMAT_JSON;
             else
-                return usage_error(cmd, "--format expects csv, tsv or json, got '%s'", value,
-                                   NULL);
+                return usage_error(cmd, "--format expects csv, tsv or json, got '%s'", value);
         } else if (!strcmp(name, "--rtol") || !strcmp(name, "--atol")) {
             double v;
             if (parse_number(cmd, name, value, &v))
@@ -228,7 +233,7 @@ static int parse_args(cli *c, int argc, char **argv)
                 c->opt.linear_solver = SG_LINSOL_AUTO;
             else
                 return usage_error(cmd, "--linear-solver expects auto, dense or klu, got '%s'",
-                                   value, NULL);
+                                   value);
         } else if (!strcmp(name, "--stats") && run_like) {
             c->stats = 1;
         } else if (!strcmp(name, "--target")) {
@@ -252,13 +257,12 @@ static int parse_args(cli *c, int argc, char **argv)
             int n = copy ? split_list(copy, parts, 256) : 0;
             if (n == 0) {
                 free(copy);
-                return usage_error(cmd, "--at expects a time or times T,T,..., got '%s'", value,
-                                   NULL);
+                return usage_error(cmd, "--at expects a time or times T,T,..., got '%s'", value);
             }
             double *at = realloc(c->at, sizeof *at * (size_t)(c->nat + n));
             if (!at) {
                 free(copy);
-                return usage_error(cmd, "out of memory%s%s", NULL, NULL);
+                return usage_error(cmd, "out of memory");
             }
             c->at = at;
             for (int k = 0; k < n; k++)
@@ -272,11 +276,11 @@ static int parse_args(cli *c, int argc, char **argv)
                 return 2;
             c->jobs = count > 1024 ? 1024 : (int)count;
         } else {
-            return usage_error(cmd, "unknown option '%s'", arg, NULL);
+            return usage_error(cmd, "unknown option '%s'", arg);
         }
     }
     if (!c->model_path)
-        return usage_error(cmd, "a MODEL file is expected", NULL, NULL);
+        return usage_error(cmd, "a MODEL file is expected");
     return 0;
 }
 
@@ -385,7 +389,7 @@ static int cmd_run(cli *c, sg_model *model)
         sg_sim_free(sim);
         sg_experiment_free(exp);
         return usage_error("run", "--select expects ids separated by commas, got '%s'",
-                           c->select, NULL);
+                           c->select);
     }
     /* check the selection before running, so a typo costs nothing */
     sg_trajectory *traj = NULL;
@@ -427,13 +431,12 @@ static int cmd_run(cli *c, sg_model *model)
 static int cmd_scan(cli *c, sg_model *model)
 {
     if (!c->target)
-        return usage_error("scan", "--target NAME is required", NULL, NULL);
+        return usage_error("scan", "--target NAME is required");
     double *values = NULL;
     int count = 0;
     if (c->values_text) {
         if (c->has_from || c->has_to || c->log_scale)
-            return usage_error("scan", "use either --values or --from/--to/--points, not both",
-                               NULL, NULL);
+            return usage_error("scan", "use either --values or --from/--to/--points, not both");
         int max = 1;
         for (const char *p = c->values_text; *p; p++)
             max += *p == ',';
@@ -449,21 +452,20 @@ static int cmd_scan(cli *c, sg_model *model)
         if (count <= 0) {
             free(values);
             return count == 0 ? usage_error("scan", "--values expects numbers separated by "
-                                                    "commas%s%s", NULL, NULL)
+                                                    "commas")
                               : 2;
         }
     } else {
         if (!c->has_from || !c->has_to || !c->has_points)
-            return usage_error("scan", "give --values V,V,... or all of --from, --to and --points",
-                               NULL, NULL);
+            return usage_error("scan", "give --values V,V,... or all of --from, --to and --points");
         if (c->log_scale && (c->from <= 0 || c->to <= 0))
-            return usage_error("scan", "--log needs positive --from and --to", NULL, NULL);
+            return usage_error("scan", "--log needs positive --from and --to");
         if (c->points > 10000000)
-            return usage_error("scan", "--points is limited to 10000000", NULL, NULL);
+            return usage_error("scan", "--points is limited to 10000000");
         count = (int)c->points;
         values = malloc(sizeof *values * (size_t)count);
         if (!values)
-            return usage_error("scan", "out of memory%s%s", NULL, NULL);
+            return usage_error("scan", "out of memory");
         for (int i = 0; i < count; i++) {
             double f = (double)i / (double)(count - 1);
             values[i] = c->log_scale ? exp(log(c->from) + f * (log(c->to) - log(c->from)))
@@ -483,7 +485,7 @@ static int cmd_scan(cli *c, sg_model *model)
     if (c->readout && (nread = split_list(c->readout, readouts, 4096)) == 0) {
         free(values);
         sg_experiment_free(exp);
-        return usage_error("scan", "--readout expects ids separated by commas", NULL, NULL);
+        return usage_error("scan", "--readout expects ids separated by commas");
     }
     if (!c->readout) {
         const char *const *ids;
@@ -594,7 +596,7 @@ int main(int argc, char **argv)
         known |= !strcmp(commands[i], c.command);
     if (!known)
         return usage_error(NULL, "unknown command '%s' (expected run, scan, check, info or verify)",
-                           c.command, NULL);
+                           c.command);
     int rc = parse_args(&c, argc, argv);
     if (rc) {
         free_cli(&c);
