@@ -154,8 +154,15 @@ sg_status sg_experiment_set_value(sg_experiment *exp, const char *name,
 sg_status sg_experiment_add_event(sg_experiment *exp, double at,
                                   const char *name, double value, int add,
                                   sg_error *err);
+/* A dosing schedule: from `at`, every `every` time units (0: once), `count`
+ * times (0: until the end), set or add `value` to `name`. */
+sg_status sg_experiment_add_schedule(sg_experiment *exp, double at, double every, long count,
+                                     const char *name, double value, int add, sg_error *err);
 /* Asks for an output row at time t as well (a scan's readout time). */
 sg_status sg_experiment_add_output_time(sg_experiment *exp, double t, sg_error *err);
+/* First bring the unperturbed model (no sets) to steady state, then apply
+ * the sets at t_start, as an experiment on resting cells does. */
+void sg_experiment_set_preequilibrate(sg_experiment *exp, int on);
 double sg_experiment_t_start(const sg_experiment *exp);
 double sg_experiment_t_end(const sg_experiment *exp);
 /* The scenario's scan, if it has one (else returns 0). `values` stays owned
@@ -182,6 +189,21 @@ typedef struct sg_trajectory sg_trajectory;
  * computed before the failure. Returns NULL only if nothing could be run. */
 sg_status sg_sim_run(sg_sim *sim, const sg_experiment *exp,
                      sg_trajectory **out, sg_error *err);
+
+/* Steady state of the experiment's start values (its `set`s; events are
+ * ignored): Newton (KINSOL) with conservation laws, falling back to
+ * integration. `out` gets one row. SG_ERR_SOLVER when none is found. */
+typedef struct sg_steady_info {
+    double tolerance;      /* in: largest relative rate accepted (0: 1e-9) */
+    int found;
+    char method[160];      /* how it was found */
+    double time;           /* integration time used (0: Newton alone) */
+    double residual;       /* largest |dy/dt| at the result */
+    double max_relative_rate; /* largest |dy/dt| / max(|y|, atol) */
+    int conservation_laws;
+} sg_steady_info;
+sg_status sg_sim_steady_state(sg_sim *sim, const sg_experiment *exp, sg_trajectory **out,
+                              sg_steady_info *info, sg_error *err);
 
 /* Solver statistics of the last run. */
 typedef struct sg_stats {

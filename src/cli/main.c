@@ -19,9 +19,12 @@ static const char usage_text[] =
     "  run    MODEL [--scenario ID] [--t-end T] [--points N] [--set NAME=VALUE]...\n"
     "               [--select ID,ID,...] [--output FILE] [--format csv|tsv|json]\n"
     "               [--rtol X] [--atol X] [--max-steps N] [--linear-solver auto|dense|klu]\n"
-    "               [--stats]\n"
+    "               [--stats] [--preequilibrate] [--event T:NAME=V[:every=I][:count=N]]...\n"
+    "               (an event NAME+=V adds V instead of setting it)\n"
     "  scan   MODEL --target NAME (--values V,V,... | --from A --to B --points N [--log])\n"
     "               [--readout ID,ID,...] [--at T]... [--jobs N] [other run options]\n"
+    "  steady MODEL [--scenario ID] [--set NAME=VALUE]... [--select ...] [--format ...]\n"
+    "               steady state: Newton (KINSOL) with conservation laws, else integration\n"
     "  check  MODEL   load and validate only\n"
     "  info   MODEL   species, parameters, reactions, stoichiometry summary\n"
     "  verify MODEL   run the model's checks\n"
@@ -44,6 +47,9 @@ typedef struct cli {
     sg_format format;
     sg_options opt;
     int stats;
+    int preequilibrate;
+    char **events;
+    int nevents;
     /* scan */
     const char *target;
     char *values_text;
@@ -123,7 +129,7 @@ static int is_value_option(const char *name)
     static const char *const with_value[] = {
         "--scenario", "--t-end", "--points", "--set", "--select", "--output", "--format",
         "--rtol", "--atol", "--max-steps", "--linear-solver", "--target", "--values", "--from",
-        "--to", "--readout", "--at", "--jobs", NULL};
+        "--to", "--readout", "--at", "--jobs", "--event", NULL};
     for (int i = 0; with_value[i]; i++)
         if (strcmp(with_value[i], name) == 0)
             return 1;
@@ -133,7 +139,7 @@ static int is_value_option(const char *name)
 static int parse_args(cli *c, int argc, char **argv)
 {
     const char *cmd = c->command;
-    int run_like = !strcmp(cmd, "run") || !strcmp(cmd, "scan");
+    int run_like = !strcmp(cmd, "run") || !strcmp(cmd, "scan") || !strcmp(cmd, "steady");
     for (int i = 2; i < argc; i++) {
         char *arg = argv[i];
         if (arg[0] != '-' || arg[1] == '\0') {
@@ -236,6 +242,14 @@ static int parse_args(cli *c, int argc, char **argv)
                                    value);
         } else if (!strcmp(name, "--stats") && run_like) {
             c->stats = 1;
+        } else if (!strcmp(name, "--preequilibrate") && run_like) {
+            c->preequilibrate = 1;
+        } else if (!strcmp(name, "--event")) {
+            char **events = realloc(c->events, sizeof *events * (size_t)(c->nevents + 1));
+            if (!events)
+                return usage_error(cmd, "out of memory");
+            c->events = events;
+            c->events[c->nevents++] = (char *)value;
         } else if (!strcmp(name, "--target")) {
             c->target = value;
         } else if (!strcmp(name, "--values")) {
@@ -294,6 +308,7 @@ static void free_cli(cli *c)
     free(c->values_text);
     free(c->readout);
     free(c->at);
+    free(c->events);
 }
 
 /* Writes a table to --output (atomically) or standard output. */
@@ -303,6 +318,88 @@ static int write_table(const cli *c, const sg_table *table, const char *path)
     sg_status st = path ? sg_table_write_file(table, c->format, path, &err)
                         : sg_table_write(table, c->format, stdout, &err);
     return st == SG_OK ? 0 : report(&err);
+}
+
+/* Fills err with a usage error (the library's errors come the same way). */
+static void usage_fill(sg_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void usage_fill(sg_error *err, const char *fmt, ...)
+{
+    va_list ap;
+    memset(err, 0, sizeof *err);
+    err->status = SG_ERR_USAGE;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    va_end(ap);
+}
+
+/* --event T:NAME=V[:every=I][:count=N], or NAME+=V to add. */
+static sg_status add_event(sg_experiment *exp, const char *spec, sg_error *err)
+{
+    char *copy = strdup(spec);
+    if (!copy)
+        return SG_ERR_NOMEM;
+    sg_status st = SG_ERR_USAGE;
+    char *fields[4];
+    int n = 0;
+    for (char *p = copy; n < 4;) {
+        fields[n++] = p;
+        char *colon = strchr(p, ':');
+        if (!colon)
+            break;
+        *colon = '\0';
+        p = colon + 1;
+    }
+    double at, value, every = 0;
+    long count = 0;
+    char *eq = n >= 2 ? strchr(fields[1], '=') : NULL;
+    int add = eq && eq > fields[1] && eq[-1] == '+';
+    char *end;
+    if (n < 2 || !eq || eq == fields[1] + add) {
+        usage_fill(err,
+                     "--event expects T:NAME=VALUE[:every=I][:count=N], got '%s'", spec);
+        goto done;
+    }
+    *(add ? eq - 1 : eq) = '\0';
+    at = strtod(fields[0], &end);
+    if (!*fields[0] || *end || !isfinite(at)) {
+        usage_fill(err, "--event: '%s' is not a time", fields[0]);
+        goto done;
+    }
+    value = strtod(eq + 1, &end);
+    if (!eq[1] || *end || !isfinite(value)) {
+        usage_fill(err, "--event: '%s' is not a number", eq + 1);
+        goto done;
+    }
+    for (int k = 2; k < n; k++) {
+        if (!strncmp(fields[k], "every=", 6)) {
+            every = strtod(fields[k] + 6, &end);
+            if (*end || !(every > 0)) {
+                usage_fill(err,
+                             "--event: every= expects a positive interval, got '%s'", fields[k] + 6);
+                goto done;
+            }
+        } else if (!strncmp(fields[k], "count=", 6)) {
+            count = strtol(fields[k] + 6, &end, 10);
+            if (*end || count < 1) {
+                usage_fill(err,
+                             "--event: count= expects a whole number >= 1, got '%s'", fields[k] + 6);
+                goto done;
+            }
+        } else {
+            usage_fill(err,
+                         "--event: unknown field '%s' (expected every=I or count=N)", fields[k]);
+            goto done;
+        }
+    }
+    if (count > 0 && every <= 0) {
+        usage_fill(err, "--event: count= needs every=");
+        goto done;
+    }
+    st = sg_experiment_add_schedule(exp, at, every, count, fields[1], value, add, err);
+done:
+    free(copy);
+    return st;
 }
 
 static sg_experiment *make_experiment(const cli *c, const sg_model *model, sg_error *err)
@@ -321,6 +418,13 @@ static sg_experiment *make_experiment(const cli *c, const sg_model *model, sg_er
             sg_experiment_free(exp);
             return NULL;
         }
+    for (int i = 0; i < c->nevents; i++)
+        if (add_event(exp, c->events[i], err)) {
+            sg_experiment_free(exp);
+            return NULL;
+        }
+    if (c->preequilibrate)
+        sg_experiment_set_preequilibrate(exp, 1);
     return exp;
 }
 
@@ -556,6 +660,40 @@ static int cmd_info(sg_model *m)
     return 0;
 }
 
+static int cmd_steady(cli *c, sg_model *model)
+{
+    sg_error err = {0};
+    sg_experiment *exp = make_experiment(c, model, &err);
+    sg_sim *sim = exp ? sg_sim_create(model, &c->opt, &err) : NULL;
+    if (!sim) {
+        sg_experiment_free(exp);
+        return report(&err);
+    }
+    sg_trajectory *state = NULL;
+    sg_steady_info info = {0};
+    int rc = 0;
+    sg_status st = sg_sim_steady_state(sim, exp, &state, &info, &err);
+    if (st != SG_OK) {
+        rc = report(&err);
+    } else {
+        char *sel[4096];
+        int nsel = c->select ? split_list(c->select, sel, 4096) : 0;
+        sg_error werr = {0};
+        sg_table *table = sg_trajectory_table(state, (const char *const *)sel, nsel, &werr);
+        rc = table ? write_table(c, table, c->output) : report(&werr);
+        sg_table_free(table);
+        fprintf(stderr,
+                "steady state found by %s; %d conservation law%s; max |dy/dt| = %.3g "
+                "(relative %.3g)\n",
+                info.method, info.conservation_laws, info.conservation_laws == 1 ? "" : "s",
+                info.residual, info.max_relative_rate);
+    }
+    sg_trajectory_free(state);
+    sg_sim_free(sim);
+    sg_experiment_free(exp);
+    return rc;
+}
+
 static int cmd_verify(cli *c, sg_model *m)
 {
     sg_check_result *res = NULL;
@@ -590,12 +728,13 @@ int main(int argc, char **argv)
     memset(&c, 0, sizeof c);
     c.command = argv[1];
     sg_options_default(&c.opt);
-    static const char *const commands[] = {"run", "scan", "check", "info", "verify", NULL};
+    static const char *const commands[] = {"run", "scan", "steady", "check", "info", "verify",
+                                           NULL};
     int known = 0;
     for (int i = 0; commands[i]; i++)
         known |= !strcmp(commands[i], c.command);
     if (!known)
-        return usage_error(NULL, "unknown command '%s' (expected run, scan, check, info or verify)",
+        return usage_error(NULL, "unknown command '%s' (expected run, scan, steady, check, info or verify)",
                            c.command);
     int rc = parse_args(&c, argc, argv);
     if (rc) {
@@ -617,6 +756,8 @@ int main(int argc, char **argv)
         rc = cmd_info(model);
     } else if (!strcmp(c.command, "verify")) {
         rc = cmd_verify(&c, model);
+    } else if (!strcmp(c.command, "steady")) {
+        rc = cmd_steady(&c, model);
     } else if (!strcmp(c.command, "run")) {
         rc = cmd_run(&c, model);
     } else {

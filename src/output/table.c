@@ -238,7 +238,7 @@ sg_status sg_table_write_file(const sg_table *t, sg_format format, const char *p
                           strerror(errno));
     if (st != SG_OK) {
         unlink(tmp);
-        if (!err->file[0])
+        if (err && !err->file[0])
             snprintf(err->file, sizeof err->file, "%s", path);
     }
     sg_free(tmp);

@@ -144,14 +144,23 @@ sg_status sg_experiment_set_value(sg_experiment *exp, const char *name, double v
     return slot < 0 ? SG_ERR_USAGE : add_set(exp, slot, value, 0, err);
 }
 
-sg_status sg_experiment_add_event(sg_experiment *exp, double at, const char *name,
-                                  double value, int add, sg_error *err)
+sg_status sg_experiment_add_schedule(sg_experiment *exp, double at, double every, long count,
+                                     const char *name, double value, int add, sg_error *err)
 {
     if (!isfinite(at) || at < exp->t_start)
         return sg_error_set(err, SG_ERR_USAGE, NULL, 0, 0,
                             "event time %g is before the start time %g", at, exp->t_start);
+    if (!(every >= 0) || !isfinite(every) || count < 0 || (count > 0 && every == 0))
+        return sg_error_set(err, SG_ERR_USAGE, NULL, 0, 0,
+                            "a repeated event needs a positive interval and a count >= 0");
     int slot = settable(exp, name, value, add, err);
-    return slot < 0 ? SG_ERR_USAGE : add_event(exp, at, 0, 0, slot, value, add, err);
+    return slot < 0 ? SG_ERR_USAGE : add_event(exp, at, every, count, slot, value, add, err);
+}
+
+sg_status sg_experiment_add_event(sg_experiment *exp, double at, const char *name,
+                                  double value, int add, sg_error *err)
+{
+    return sg_experiment_add_schedule(exp, at, 0, 0, name, value, add, err);
 }
 
 sg_status sg_experiment_add_output_time(sg_experiment *exp, double t, sg_error *err)
@@ -165,6 +174,7 @@ sg_status sg_experiment_add_output_time(sg_experiment *exp, double t, sg_error *
     return SG_OK;
 }
 
+void sg_experiment_set_preequilibrate(sg_experiment *exp, int on) { exp->preequilibrate = on; }
 double sg_experiment_t_start(const sg_experiment *exp) { return exp->t_start; }
 double sg_experiment_t_end(const sg_experiment *exp) { return exp->t_end; }
 

@@ -50,8 +50,11 @@ struct sg_trajectory {
 
 struct sg_sim {
     const sg_model *model;
+    sg_options opt;
     sg_solver *solver;
     const char **state_names;
+    /* steady state of the unperturbed model, once computed */
+    double *preeq_state;
 };
 
 /* Runs exp with one extra change at the start (a scan point); pass slot -1
@@ -61,5 +64,11 @@ sg_status sg_sim_run_point(sg_sim *sim, const sg_experiment *exp, int slot, doub
 
 /* Creates an empty trajectory with the default columns. */
 sg_trajectory *sg_trajectory_create(const sg_model *model);
+/* Appends a row read from the value slots v. Returns -1 when out of memory. */
+int sg_trajectory_add_row(sg_trajectory *traj, double time, const double *v);
+
+/* Steady state from the values now in the sim's slots (see sg_steady_info);
+ * on success the slots hold it. */
+sg_status sg_sim_steady_from_current(sg_sim *sim, sg_steady_info *info, sg_error *err);
 
 #endif

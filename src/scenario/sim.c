@@ -31,6 +31,7 @@ sg_sim *sg_sim_create(const sg_model *m, const sg_options *opt, sg_error *err)
         return NULL;
     }
     sim->model = m;
+    sim->opt = *opt;
     sim->state_names = sg_calloc((size_t)m->nstate + 1, sizeof *sim->state_names);
     if (!sim->state_names) {
         sg_free(sim);
@@ -55,6 +56,7 @@ void sg_sim_free(sg_sim *sim)
         return;
     sg_solver_free(sim->solver);
     sg_free(sim->state_names);
+    sg_free(sim->preeq_state);
     sg_free(sim);
 }
 
@@ -105,7 +107,7 @@ void sg_trajectory_free(sg_trajectory *t)
     sg_free(t);
 }
 
-static int add_row(sg_trajectory *t, double time, const double *v)
+int sg_trajectory_add_row(sg_trajectory *t, double time, const double *v)
 {
     if ((size_t)t->nrows + 1 > t->cap) {
         size_t cap = t->cap ? t->cap * 2 : 64;
@@ -264,6 +266,39 @@ static void apply(double *v, const sg_change *c)
         v[c->slot] = c->value;
 }
 
+/* Brings the unperturbed model (base values, no sets) to steady state,
+ * leaving it in the slots. It depends only on the model, so each sim
+ * computes it once. */
+static sg_status preequilibrate(sg_sim *sim, double t_start, sg_error *err)
+{
+    const sg_program *p = sim->model->program;
+    double *v = sg_solver_values(sim->solver);
+    if (sim->preeq_state) {
+        memcpy(v, sim->preeq_state, sizeof(double) * (size_t)p->nstate);
+        return SG_OK;
+    }
+    sg_steady_info info = {0};
+    sg_status st = sg_solver_start(sim->solver, t_start, err);
+    if (st == SG_OK)
+        st = sg_sim_steady_from_current(sim, &info, err);
+    if (st != SG_OK) {
+        if (err) {
+            char msg[sizeof err->message];
+            snprintf(msg, sizeof msg, "pre-equilibration failed: %.700s", err->message);
+            memcpy(err->message, msg, sizeof msg);
+        }
+        return st;
+    }
+    /* parameters and the rest of the slots return to the base values */
+    memcpy(v + p->nstate, p->base + p->nstate, sizeof(double) * (size_t)(p->nslots - p->nstate));
+    double *keep = sg_realloc(sim->preeq_state, sizeof(double) * ((size_t)p->nstate + 1));
+    if (!keep)
+        return sg_error_nomem(err);
+    memcpy(keep, v, sizeof(double) * (size_t)p->nstate);
+    sim->preeq_state = keep;
+    return SG_OK;
+}
+
 sg_status sg_sim_run_point(sg_sim *sim, const sg_experiment *exp, int slot, double value,
                            sg_trajectory **out, sg_error *err)
 {
@@ -288,6 +323,8 @@ sg_status sg_sim_run_point(sg_sim *sim, const sg_experiment *exp, int slot, doub
 
     double *v = sg_solver_values(solver);
     memcpy(v, p->base, sizeof(double) * (size_t)p->nslots);
+    if (exp->preequilibrate && (st = preequilibrate(sim, exp->t_start, err)) != SG_OK)
+        goto done;
     for (int i = 0; i < exp->nsets; i++)
         apply(v, &exp->sets[i]);
     if (slot >= 0)
@@ -321,7 +358,7 @@ sg_status sg_sim_run_point(sg_sim *sim, const sg_experiment *exp, int slot, doub
         } else {
             sg_solver_update_assignments(solver, t);
         }
-        if (add_row(traj, t, v) != 0) {
+        if (sg_trajectory_add_row(traj, t, v) != 0) {
             st = sg_error_nomem(err);
             goto done;
         }

@@ -247,8 +247,10 @@ sg_status sg_solver_start(sg_solver *s, double t0, sg_error *err)
         sg_error_set(err, SG_ERR_SOLVER, NULL, 0, 0, "%s failed at t = %.17g: %s%s%s", what,
                      t0, CVodeGetReturnFlagName(flag), s->cvode_message[0] ? ": " : "",
                      s->cvode_message);
-        err->time = t0;
-        err->flag = flag;
+        if (err) {
+            err->time = t0;
+            err->flag = flag;
+        }
         return SG_ERR_SOLVER;
     }
     return SG_OK;
@@ -312,8 +314,10 @@ sg_status sg_solver_advance(sg_solver *s, double tout, double tstop, sg_error *e
                          "CVODE failed at t = %.10g with %s%s%s%s", tcur,
                          CVodeGetReturnFlagName(flag), who, s->cvode_message[0] ? ": " : "",
                          s->cvode_message);
-            err->time = tcur;
-            err->flag = flag;
+            if (err) {
+                err->time = tcur;
+                err->flag = flag;
+            }
             return SG_ERR_SOLVER;
         }
         memcpy(s->v, N_VGetArrayPointer(s->y), sizeof(double) * (size_t)s->n);

@@ -216,29 +216,31 @@ static double traj_value(verifier *vf, const sg_expr *e)
                 result = fmin(result, s->rows[(size_t)r * (size_t)s->ncols + (size_t)c]);
         return result;
     case TR_MONOTONE: {
-        double lo = INFINITY, hi = -INFINITY, prev = eval_row(vf, s, x, 0);
-        double biggest = fabs(prev);
-        int up = 0, down = 0;
+        /* A trend is a change larger than the solver's accuracy: a steady
+         * state reached with rtol = 1e-6 jitters by a few rtol |y| + atol
+         * (global error), so the margin is ten times that. A decline is
+         * measured from the highest value so far (a rise from the lowest),
+         * so a slow drift is still seen. */
         double *ys = sg_malloc(sizeof(double) * (size_t)s->nrows);
         if (!ys)
             return NAN;
+        double biggest = 0.0;
         for (int r = 0; r <= last; r++) {
             ys[r] = eval_row(vf, s, x, r);
             biggest = fmax(biggest, fabs(ys[r]));
+        }
+        double tol = 10.0 * (vf->opt->rtol * biggest + vf->opt->atol);
+        double lo = ys[0], hi = ys[0];
+        int up = 0, down = 0;
+        for (int r = 1; r <= last; r++) {
+            if (ys[r] > lo + tol)
+                up = 1;
+            if (ys[r] < hi - tol)
+                down = 1;
             lo = fmin(lo, ys[r]);
             hi = fmax(hi, ys[r]);
         }
-        double tol = 1e-9 * biggest; /* solver noise, not a trend */
-        for (int r = 1; r <= last; r++) {
-            double d = ys[r] - ys[r - 1];
-            if (d > tol)
-                up = 1;
-            if (d < -tol)
-                down = 1;
-        }
         sg_free(ys);
-        (void)lo;
-        (void)hi;
         return up && !down ? 1.0 : down && !up ? -1.0 : 0.0;
     }
     }
