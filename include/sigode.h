@@ -256,6 +256,10 @@ sg_status sg_table_write_file(const sg_table *table, sg_format format,
 
 /* ------------------------------------------------------------------ scans */
 
+/* Progress of long scans: called from worker threads (serialised) with the
+ * number of points done so far. */
+typedef void (*sg_progress_fn)(void *ctx, int done, int total);
+
 typedef struct sg_scan_spec {
     const char *target;          /* parameter or species to vary */
     const double *values;
@@ -265,6 +269,8 @@ typedef struct sg_scan_spec {
     const double *at;            /* readout times (NULL: the end time) */
     int nat;
     int jobs;                    /* worker threads, 0: all cores */
+    sg_progress_fn progress;     /* may be NULL */
+    void *progress_ctx;
 } sg_scan_spec;
 
 /* Runs the experiment once per value. Columns: target, then readout ids
@@ -274,6 +280,59 @@ typedef struct sg_scan_spec {
 sg_status sg_scan_run(const sg_model *model, const sg_options *opt,
                       const sg_experiment *exp, const sg_scan_spec *spec,
                       sg_table **out, sg_error *err);
+
+/* Two-dimensional scans: every pair of a grid. Columns: target, target2,
+ * then each readout, then bliss_<readout> = f(a,0) f(0,b) - f(a,b) with
+ * f the readout relative to the grid's first pair (positive: more
+ * inhibition than independent action predicts). The first value of each
+ * axis is the reference (normally 0). */
+typedef struct sg_scan2_spec {
+    sg_scan_spec first;      /* target, values, readouts, at (one time), jobs */
+    const char *target2;
+    const double *values2;
+    int count2;
+} sg_scan2_spec;
+sg_status sg_scan2_run(const sg_model *model, const sg_options *opt, const sg_experiment *exp,
+                       const sg_scan2_spec *spec, sg_table **out, sg_error *err);
+
+
+/* ------------------------------------------------------------------ fits */
+
+/* Four-parameter Hill curve y = low + (high - low) / (1 + (ec50 / x)^slope). */
+typedef struct sg_hill_fit {
+    int ok;             /* 0: no fit, `why` says why */
+    double low, high;   /* responses at zero and saturating dose */
+    double bottom, top; /* min and max of low and high */
+    double ec50;        /* half-effect dose (an IC50 when decreasing) */
+    double slope;       /* Hill slope, > 0 */
+    int decreasing;
+    double r2, rmse;    /* goodness of fit */
+    char why[200];      /* why there is no fit, or a warning */
+} sg_hill_fit;
+
+/* Least squares on log dose. Data that cannot support a fit (flat, not
+ * monotone, too few doses) give fit->ok = 0 and SG_OK. */
+sg_status sg_fit_hill(const double *x, const double *y, int n, sg_hill_fit *fit,
+                      sg_error *err);
+double sg_hill_value(const sg_hill_fit *fit, double x);
+
+/* ----------------------------------------------------------------- plots */
+
+typedef struct sg_plot_spec {
+    const char *path;        /* .png or .svg */
+    const char *title;
+    const char *xlabel, *ylabel;
+    int logx;
+    const sg_table *table;   /* x in column 0 */
+    const int *columns;      /* columns to draw */
+    int ncolumns;
+    const sg_hill_fit *fits; /* per drawn column (or NULL): fitted curves */
+    int markers;             /* points (scans) instead of lines */
+} sg_plot_spec;
+
+/* Draws with gnuplot (SG_ERR_IO with a clear message when it is missing);
+ * the file appears only when complete. */
+sg_status sg_plot_write(const sg_plot_spec *spec, sg_error *err);
 
 /* ----------------------------------------------------------------- checks */
 

@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libsundials-dev libconfig-dev libcmocka-dev cmake pkg-config gcc make gnuplot-nox
+packages=(libsundials-dev libconfig-dev libcmocka-dev libgsl-dev cmake pkg-config gcc make
+          gnuplot-nox
           "$@")
 missing=()
 for p in "${packages[@]}"; do

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "sigode.h"
 
@@ -19,10 +21,12 @@ static const char usage_text[] =
     "  run    MODEL [--scenario ID] [--t-end T] [--points N] [--set NAME=VALUE]...\n"
     "               [--select ID,ID,...] [--output FILE] [--format csv|tsv|json]\n"
     "               [--rtol X] [--atol X] [--max-steps N] [--linear-solver auto|dense|klu]\n"
-    "               [--stats] [--preequilibrate] [--event T:NAME=V[:every=I][:count=N]]...\n"
+    "               [--stats] [--plot FILE.png|FILE.svg] [--preequilibrate] [--event T:NAME=V[:every=I][:count=N]]...\n"
     "               (an event NAME+=V adds V instead of setting it)\n"
     "  scan   MODEL --target NAME (--values V,V,... | --from A --to B --points N [--log])\n"
-    "               [--readout ID,ID,...] [--at T]... [--jobs N] [other run options]\n"
+    "               [--readout ID,ID,...] [--at T]... [--jobs N] [--fit hill] [--plot FILE]\n"
+    "               [--target2 NAME (--values2 ... | --from2 A --to2 B --points2 N [--log2])]\n"
+    "               [other run options]\n"
     "  steady MODEL [--scenario ID] [--set NAME=VALUE]... [--select ...] [--format ...]\n"
     "               steady state: Newton (KINSOL) with conservation laws, else integration\n"
     "  check  MODEL   load and validate only\n"
@@ -59,6 +63,13 @@ typedef struct cli {
     double *at;
     int nat;
     int jobs;
+    const char *plot;
+    int fit_hill;
+    const char *target2;
+    char *values2_text;
+    double from2, to2;
+    long points2;
+    int has_from2, has_to2, has_points2, log2_scale;
 } cli;
 
 static int usage_error(const char *command, const char *fmt, ...)
@@ -129,7 +140,8 @@ static int is_value_option(const char *name)
     static const char *const with_value[] = {
         "--scenario", "--t-end", "--points", "--set", "--select", "--output", "--format",
         "--rtol", "--atol", "--max-steps", "--linear-solver", "--target", "--values", "--from",
-        "--to", "--readout", "--at", "--jobs", "--event", NULL};
+        "--to", "--readout", "--at", "--jobs", "--event", "--plot", "--fit", "--target2",
+        "--values2", "--from2", "--to2", "--points2", NULL};
     for (int i = 0; with_value[i]; i++)
         if (strcmp(with_value[i], name) == 0)
             return 1;
@@ -242,6 +254,33 @@ static int parse_args(cli *c, int argc, char **argv)
                                    value);
         } else if (!strcmp(name, "--stats") && run_like) {
             c->stats = 1;
+        } else if (!strcmp(name, "--plot")) {
+            if (!*value)
+                return usage_error(cmd, "--plot expects a file name ending in .png or .svg");
+            c->plot = value;
+        } else if (!strcmp(name, "--fit")) {
+            if (strcmp(value, "hill") != 0)
+                return usage_error(cmd, "--fit expects 'hill' (a four-parameter Hill curve), "
+                                        "got '%s'", value);
+            c->fit_hill = 1;
+        } else if (!strcmp(name, "--target2")) {
+            c->target2 = value;
+        } else if (!strcmp(name, "--values2")) {
+            c->values2_text = strdup(value);
+        } else if (!strcmp(name, "--from2")) {
+            if (parse_number(cmd, name, value, &c->from2))
+                return 2;
+            c->has_from2 = 1;
+        } else if (!strcmp(name, "--to2")) {
+            if (parse_number(cmd, name, value, &c->to2))
+                return 2;
+            c->has_to2 = 1;
+        } else if (!strcmp(name, "--points2")) {
+            if (parse_count(cmd, name, value, 2, &c->points2))
+                return 2;
+            c->has_points2 = 1;
+        } else if (!strcmp(name, "--log2") && run_like) {
+            c->log2_scale = 1;
         } else if (!strcmp(name, "--preequilibrate") && run_like) {
             c->preequilibrate = 1;
         } else if (!strcmp(name, "--event")) {
@@ -309,6 +348,7 @@ static void free_cli(cli *c)
     free(c->readout);
     free(c->at);
     free(c->events);
+    free(c->values2_text);
 }
 
 /* Writes a table to --output (atomically) or standard output. */
@@ -439,18 +479,226 @@ static void print_stats(const sg_sim *sim)
             s.err_test_fails, s.nonlin_fails);
 }
 
-static int run_scan(cli *c, sg_model *model, sg_experiment *exp, const char *target,
-                    const double *values, int count, char **readouts, int nreadouts)
+/* The values of a scan axis: a list, or from/to/points (log or linear).
+ * Returns the count, or -1 after printing a usage error. */
+static int axis_values(const char *opt, char *list, int has_from, double from, int has_to,
+                       double to, int has_points, long points, int log_scale, double **out)
 {
+    *out = NULL;
+    if (list) {
+        if (has_from || has_to || has_points || log_scale)
+            return usage_error("scan", "use either %s or a range (from/to/points), not both", opt),
+                   -1;
+        int max = 1;
+        for (const char *p = list; *p; p++)
+            max += *p == ',';
+        char **parts = malloc(sizeof *parts * (size_t)max);
+        double *values = malloc(sizeof *values * (size_t)max);
+        int count = parts && values ? split_list(list, parts, max) : 0;
+        for (int i = 0; i < count; i++)
+            if (parse_number("scan", opt, parts[i], &values[i])) {
+                count = -2;
+                break;
+            }
+        free(parts);
+        if (count <= 0) {
+            free(values);
+            if (count == 0)
+                usage_error("scan", "%s expects numbers separated by commas", opt);
+            return -1;
+        }
+        *out = values;
+        return count;
+    }
+    if (!has_from || !has_to || !has_points)
+        return usage_error("scan", "give %s V,V,... or all of the from, to and points options",
+                           opt),
+               -1;
+    if (log_scale && (from <= 0 || to <= 0))
+        return usage_error("scan", "a log scale needs positive from and to values (%s)", opt), -1;
+    if (points > 10000000)
+        return usage_error("scan", "a scan axis is limited to 10000000 points"), -1;
+    int count = (int)points;
+    double *values = malloc(sizeof *values * (size_t)count);
+    if (!values)
+        return usage_error("scan", "out of memory"), -1;
+    for (int i = 0; i < count; i++) {
+        double f = (double)i / (double)(count - 1);
+        values[i] = log_scale ? exp(log(from) + f * (log(to) - log(from))) : from + f * (to - from);
+    }
+    values[0] = from;
+    values[count - 1] = to;
+    *out = values;
+    return count;
+}
+
+/* A progress bar on standard error for scans longer than about a second,
+ * only when standard error is a terminal. */
+typedef struct progress {
+    struct timespec start;
+    double last_draw;
+    int drawn;
+} progress;
+
+static double seconds_since(const struct timespec *t0)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - t0->tv_sec) + 1e-9 * (double)(now.tv_nsec - t0->tv_nsec);
+}
+
+static void show_progress(void *ctx, int done, int total)
+{
+    progress *p = ctx;
+    double t = seconds_since(&p->start);
+    if ((t < 1.0 && !p->drawn) || (t - p->last_draw < 0.1 && done < total))
+        return;
+    p->last_draw = t;
+    p->drawn = 1;
+    int width = 40, filled = (int)((double)width * done / (total > 0 ? total : 1));
+    char bar[64];
+    for (int i = 0; i < width; i++)
+        bar[i] = i < filled ? '#' : ' ';
+    bar[width] = '\0';
+    double eta = done > 0 ? t * (total - done) / done : 0;
+    fprintf(stderr, "\r[%s] %3d%% %d/%d points, %.0f s left ", bar,
+            (int)(100.0 * done / (total > 0 ? total : 1)), done, total, eta);
+    if (done == total)
+        fputc('\n', stderr);
+    fflush(stderr);
+}
+
+/* Unit of a model quantity for labels: a parameter's unit, the model's
+ * concentration unit for species and assignments. */
+static const char *unit_of(const sg_model *m, const char *id)
+{
+    sg_symbol_kind k = sg_model_lookup(m, id);
+    if (k == SG_SYM_PARAMETER)
+        for (int i = 0; i < sg_model_parameter_count(m); i++)
+            if (!strcmp(sg_model_parameter_id(m, i), id))
+                return sg_model_parameter_unit(m, i);
+    if (k == SG_SYM_SPECIES)
+        return sg_model_conc_unit(m);
+    return "";
+}
+
+static void label(char *buf, size_t size, const char *what, const char *unit)
+{
+    if (unit && *unit)
+        snprintf(buf, size, "%s (%s)", what, unit);
+    else
+        snprintf(buf, size, "%s", what);
+}
+
+/* Hill fits of every readout column of a 1-D scan table, reported on
+ * standard error; fits[] gets one entry per readout column. */
+static void fit_columns(const sg_model *m, const sg_table *t, const char *target,
+                        sg_hill_fit *fits)
+{
+    int rows = sg_table_rows(t), cols = sg_table_columns(t);
+    double *x = malloc(sizeof *x * (size_t)(rows + 1)), *y = malloc(sizeof *y * (size_t)(rows + 1));
+    if (!x || !y) {
+        free(x);
+        free(y);
+        return;
+    }
+    for (int r = 0; r < rows; r++)
+        x[r] = sg_table_get(t, r, 0);
+    const char *unit = unit_of(m, target);
+    for (int c = 1; c < cols; c++) {
+        for (int r = 0; r < rows; r++)
+            y[r] = sg_table_get(t, r, c);
+        sg_error err = {0};
+        sg_hill_fit *f = &fits[c - 1];
+        if (sg_fit_hill(x, y, rows, f, &err) != SG_OK) {
+            report(&err);
+            continue;
+        }
+        if (!f->ok) {
+            fprintf(stderr, "hill fit %s: %s\n", sg_table_column_name(t, c), f->why);
+            continue;
+        }
+        fprintf(stderr,
+                "hill fit %s: %s = %.4g %s, slope %.3g, bottom %.4g, top %.4g, R^2 = %.6f, "
+                "RMSE = %.3g%s%s\n",
+                sg_table_column_name(t, c), f->decreasing ? "IC50" : "EC50", f->ec50, unit,
+                f->slope, f->bottom, f->top, f->r2, f->rmse, f->why[0] ? "; warning: " : "",
+                f->why);
+    }
+    free(x);
+    free(y);
+}
+
+static int plot_table(const cli *c, const sg_model *m, const sg_table *t, const char *xname,
+                      int logx, int markers, const sg_hill_fit *fits)
+{
+    int cols = sg_table_columns(t);
+    int *which = malloc(sizeof *which * (size_t)cols);
+    if (!which)
+        return usage_error(c->command, "out of memory");
+    for (int k = 1; k < cols; k++)
+        which[k - 1] = k;
+    char xlabel[300], ylabel[300], title[300];
+    label(xlabel, sizeof xlabel, xname, !strcmp(xname, "time") ? sg_model_time_unit(m)
+                                                               : unit_of(m, xname));
+    label(ylabel, sizeof ylabel, "concentration", sg_model_conc_unit(m));
+    snprintf(title, sizeof title, "%s%s%s", sg_model_name(m), c->scenario ? ": " : "",
+             c->scenario ? c->scenario : "");
+    sg_plot_spec spec = {.path = c->plot, .title = title, .xlabel = xlabel, .ylabel = ylabel,
+                         .logx = logx, .table = t, .columns = which, .ncolumns = cols - 1,
+                         .fits = fits, .markers = markers};
+    sg_error err = {0};
+    sg_status st = sg_plot_write(&spec, &err);
+    free(which);
+    return st == SG_OK ? 0 : report(&err);
+}
+
+static int run_scan(cli *c, sg_model *model, sg_experiment *exp, const char *target,
+                    const double *values, int count, int log_scale, char **readouts,
+                    int nreadouts, const double *values2, int count2)
+{
+    progress bar = {0};
+    clock_gettime(CLOCK_MONOTONIC, &bar.start);
     sg_scan_spec spec = {.target = target, .values = values, .count = count,
                          .readouts = (const char *const *)readouts, .nreadouts = nreadouts,
-                         .at = c->at, .nat = c->nat, .jobs = c->jobs};
+                         .at = c->at, .nat = c->nat, .jobs = c->jobs,
+                         .progress = isatty(STDERR_FILENO) ? show_progress : NULL,
+                         .progress_ctx = &bar};
     sg_table *table = NULL;
     sg_error err = {0};
-    sg_status st = sg_scan_run(model, &c->opt, exp, &spec, &table, &err);
+    sg_status st;
+    if (c->target2) {
+        sg_scan2_spec spec2 = {spec, c->target2, values2, count2};
+        st = sg_scan2_run(model, &c->opt, exp, &spec2, &table, &err);
+    } else {
+        st = sg_scan_run(model, &c->opt, exp, &spec, &table, &err);
+    }
     int rc = 0;
-    if (table)
+    if (table && st == SG_OK) {
         rc = write_table(c, table, c->output);
+    } else if (table) { /* some points failed: keep any previous good file */
+        if (c->output) {
+            size_t n = strlen(c->output) + 16;
+            char *partial = malloc(n);
+            if (partial) {
+                snprintf(partial, n, "%s.partial", c->output);
+                if (write_table(c, table, partial) == 0)
+                    fprintf(stderr, "sigode: the scan with its failed rows is in %s\n", partial);
+                free(partial);
+            }
+        } else {
+            write_table(c, table, NULL);
+        }
+    }
+    sg_hill_fit *fits = NULL;
+    if (table && rc == 0 && c->fit_hill) {
+        fits = calloc((size_t)sg_table_columns(table), sizeof *fits);
+        if (fits)
+            fit_columns(model, table, target, fits);
+    }
+    if (table && rc == 0 && c->plot && st == SG_OK)
+        rc = plot_table(c, model, table, target, log_scale, 1, fits);
+    free(fits);
     sg_table_free(table);
     if (st != SG_OK)
         return report(&err);
@@ -476,8 +724,8 @@ static int cmd_run(cli *c, sg_model *model)
         char *copy = c->select ? strdup(c->select) : NULL;
         if (copy)
             nsel = split_list(copy, sel, 256);
-        rc = run_scan(c, model, exp, target, values, count, nsel ? sel : (char **)ids,
-                      nsel ? nsel : n);
+        rc = run_scan(c, model, exp, target, values, count, log_scale,
+                      nsel ? sel : (char **)ids, nsel ? nsel : n, NULL, 0);
         free(copy);
         sg_experiment_free(exp);
         return rc;
@@ -508,6 +756,8 @@ static int cmd_run(cli *c, sg_model *model)
     } else if (table) {
         if (st == SG_OK) {
             rc = write_table(c, table, c->output);
+            if (rc == 0 && c->plot)
+                rc = plot_table(c, model, table, "time", 0, 0, NULL);
         } else if (c->output) {
             /* keep a previous good file: the partial rows go beside it */
             size_t n = strlen(c->output) + 16;
@@ -536,58 +786,41 @@ static int cmd_scan(cli *c, sg_model *model)
 {
     if (!c->target)
         return usage_error("scan", "--target NAME is required");
-    double *values = NULL;
-    int count = 0;
-    if (c->values_text) {
-        if (c->has_from || c->has_to || c->log_scale)
-            return usage_error("scan", "use either --values or --from/--to/--points, not both");
-        int max = 1;
-        for (const char *p = c->values_text; *p; p++)
-            max += *p == ',';
-        char **parts = malloc(sizeof *parts * (size_t)max);
-        values = malloc(sizeof *values * (size_t)max);
-        count = parts && values ? split_list(c->values_text, parts, max) : 0;
-        for (int i = 0; i < count; i++)
-            if (parse_number("scan", "--values", parts[i], &values[i])) {
-                count = -1;
-                break;
-            }
-        free(parts);
-        if (count <= 0) {
+    double *values = NULL, *values2 = NULL;
+    int count = axis_values("--values", c->values_text, c->has_from, c->from, c->has_to, c->to,
+                            c->has_points, c->points, c->log_scale, &values);
+    if (count < 0)
+        return 2;
+    int count2 = 0;
+    if (c->target2) {
+        count2 = axis_values("--values2", c->values2_text, c->has_from2, c->from2, c->has_to2,
+                             c->to2, c->has_points2, c->points2, c->log2_scale, &values2);
+        if (count2 < 0) {
             free(values);
-            return count == 0 ? usage_error("scan", "--values expects numbers separated by "
-                                                    "commas")
-                              : 2;
+            return 2;
         }
-    } else {
-        if (!c->has_from || !c->has_to || !c->has_points)
-            return usage_error("scan", "give --values V,V,... or all of --from, --to and --points");
-        if (c->log_scale && (c->from <= 0 || c->to <= 0))
-            return usage_error("scan", "--log needs positive --from and --to");
-        if (c->points > 10000000)
-            return usage_error("scan", "--points is limited to 10000000");
-        count = (int)c->points;
-        values = malloc(sizeof *values * (size_t)count);
-        if (!values)
-            return usage_error("scan", "out of memory");
-        for (int i = 0; i < count; i++) {
-            double f = (double)i / (double)(count - 1);
-            values[i] = c->log_scale ? exp(log(c->from) + f * (log(c->to) - log(c->from)))
-                                     : c->from + f * (c->to - c->from);
+        if (c->fit_hill || c->plot) {
+            free(values);
+            free(values2);
+            return usage_error("scan", "--fit and --plot apply to one-dimensional scans; a "
+                                       "--target2 scan writes the long-format grid");
         }
-        values[0] = c->from;
-        values[count - 1] = c->to;
+    } else if (c->values2_text || c->has_from2 || c->has_to2 || c->has_points2 || c->log2_scale) {
+        free(values);
+        return usage_error("scan", "--values2/--from2/--to2/--points2/--log2 need --target2");
     }
     sg_error err = {0};
     sg_experiment *exp = make_experiment(c, model, &err);
     if (!exp) {
         free(values);
+        free(values2);
         return report(&err);
     }
     char *readouts[4096];
     int nread = 0;
     if (c->readout && (nread = split_list(c->readout, readouts, 4096)) == 0) {
         free(values);
+        free(values2);
         sg_experiment_free(exp);
         return usage_error("scan", "--readout expects ids separated by commas");
     }
@@ -597,8 +830,10 @@ static int cmd_scan(cli *c, sg_model *model)
         for (int i = 0; i < n && i < 4096; i++)
             readouts[nread++] = (char *)ids[i];
     }
-    int rc = run_scan(c, model, exp, c->target, values, count, readouts, nread);
+    int rc = run_scan(c, model, exp, c->target, values, count, c->log_scale, readouts, nread,
+                      values2, count2);
     free(values);
+    free(values2);
     sg_experiment_free(exp);
     return rc;
 }

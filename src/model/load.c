@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../compile/program.h"
 #include "model.h"
@@ -1228,6 +1229,36 @@ static sg_status load_config(loader *ld, config_t *cfg)
     return SG_OK;
 }
 
+/* libconfig reads the file named by `@include "..."` (a directory, a FIFO or
+ * a device would make it exit or block): a model is one file, so the
+ * directive is refused. Strings and comments are skipped as libconfig's
+ * scanner skips them. Returns the directive's offset, or -1. */
+static long find_include(const char *text, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        char c = text[i];
+        if (c == '"') {
+            for (i++; i < len && text[i] != '"'; i++)
+                if (text[i] == '\\')
+                    i++;
+            i++;
+        } else if (c == '#' || (c == '/' && i + 1 < len && text[i + 1] == '/')) {
+            while (i < len && text[i] != '\n')
+                i++;
+        } else if (c == '/' && i + 1 < len && text[i + 1] == '*') {
+            for (i += 2; i + 1 < len && !(text[i] == '*' && text[i + 1] == '/'); i++)
+                ;
+            i += 2;
+        } else if (c == '@' && len - i >= 8 && memcmp(text + i, "@include", 8) == 0) {
+            return (long)i;
+        } else {
+            i++;
+        }
+    }
+    return -1;
+}
+
 sg_model *sg_model_load_buffer(const char *text, size_t len, const char *filename,
                                sg_error *err)
 {
@@ -1250,6 +1281,16 @@ sg_model *sg_model_load_buffer(const char *text, size_t len, const char *filenam
                 line++, col = 0;
         sg_error_set(err, SG_ERR_MODEL, filename, line, col,
                      "the file contains a NUL byte: not a text model file");
+        return NULL;
+    }
+    long inc = find_include(text, len);
+    if (inc >= 0) {
+        int line = 1, col = 1;
+        for (long i = 0; i < inc; i++, col++)
+            if (text[i] == '\n')
+                line++, col = 0;
+        sg_error_set(err, SG_ERR_MODEL, filename, line, col,
+                     "@include is not supported: a model is one file");
         return NULL;
     }
     sg_model *m = sg_calloc(1, sizeof *m);
@@ -1305,6 +1346,14 @@ sg_model *sg_model_load_file(const char *path, sg_error *err)
         sg_error_set(err, SG_ERR_IO, path, 0, 0, "cannot open model file: %s", strerror(errno));
         return NULL;
     }
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) &&
+        st.st_size > SG_MAX_FILE_BYTES) {
+        fclose(f);
+        sg_error_set(err, SG_ERR_LIMIT, path, 0, 0, "model file is %lld bytes; the limit is %ld",
+                     (long long)st.st_size, SG_MAX_FILE_BYTES);
+        return NULL;
+    }
     char *buf = NULL;
     size_t len = 0, cap = 0;
     for (;;) {
@@ -1321,11 +1370,17 @@ sg_model *sg_model_load_file(const char *path, sg_error *err)
         if (len > (size_t)SG_MAX_FILE_BYTES)
             break;
     }
-    int bad = ferror(f);
+    int bad = ferror(f) ? errno : 0;
     fclose(f);
     if (bad) {
         sg_free(buf);
-        sg_error_set(err, SG_ERR_IO, path, 0, 0, "cannot read model file");
+        sg_error_set(err, SG_ERR_IO, path, 0, 0, "cannot read model file: %s", strerror(bad));
+        return NULL;
+    }
+    if (len > (size_t)SG_MAX_FILE_BYTES) {
+        sg_free(buf);
+        sg_error_set(err, SG_ERR_LIMIT, path, 0, 0, "model file is more than %ld bytes (the limit)",
+                     SG_MAX_FILE_BYTES);
         return NULL;
     }
     if (len == 0) {

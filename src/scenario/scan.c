@@ -17,12 +17,14 @@ typedef struct scan_job {
     const sg_model *model;
     const sg_options *opt;
     const sg_experiment *exp;
-    int slot;
-    const double *values;
+    const sg_scan_points *points;
     const double *at;
     int nat;
     sg_scan_result *out;
     atomic_int next;
+    atomic_int done;
+    sg_progress_fn progress;
+    void *progress_ctx;
     sg_status setup_status; /* first failure to create a solver */
     sg_error setup_err;
     pthread_mutex_t lock;
@@ -47,7 +49,10 @@ static void run_points(scan_job *job)
         if (i >= r->count)
             break;
         sg_trajectory *traj = NULL;
-        sg_status st = sg_sim_run_point(sim, job->exp, job->slot, job->values[i], &traj, &err);
+        const sg_scan_points *pts = job->points;
+        sg_status st = sg_sim_run_point(sim, job->exp, pts->slots,
+                                        pts->values + (size_t)i * (size_t)pts->nslots,
+                                        pts->nslots, &traj, &err);
         double *row = r->values + (size_t)i * (size_t)r->nat * (size_t)r->ncols;
         for (int a = 0; a < r->nat; a++)
             for (int c = 0; c < r->ncols; c++)
@@ -59,6 +64,12 @@ static void run_points(scan_job *job)
             r->failure[i] = sg_strdup(msg);
         }
         sg_trajectory_free(traj);
+        int done = atomic_fetch_add(&job->done, 1) + 1;
+        if (job->progress) {
+            pthread_mutex_lock(&job->lock);
+            job->progress(job->progress_ctx, done, r->count);
+            pthread_mutex_unlock(&job->lock);
+        }
     }
     sg_sim_free(sim);
 }
@@ -82,9 +93,11 @@ void sg_scan_result_free(sg_scan_result *r)
 }
 
 sg_status sg_scan_compute(const sg_model *m, const sg_options *opt, const sg_experiment *exp,
-                          int slot, const double *values, int count, const double *at, int nat,
-                          int jobs, sg_scan_result *out, sg_error *err)
+                          const sg_scan_points *points, const double *at, int nat, int jobs,
+                          sg_progress_fn progress, void *progress_ctx, sg_scan_result *out,
+                          sg_error *err)
 {
+    int count = points->count;
     memset(out, 0, sizeof *out);
     double t_end = exp->t_end;
     if (!at || nat == 0) {
@@ -144,9 +157,10 @@ sg_status sg_scan_compute(const sg_model *m, const sg_options *opt, const sg_exp
         jobs = count > 0 ? count : 1;
     if (jobs > 256)
         jobs = 256;
-    scan_job job = {.model = m, .opt = opt, .exp = copy, .slot = slot, .values = values,
-                    .at = at, .nat = nat, .out = out};
+    scan_job job = {.model = m, .opt = opt, .exp = copy, .points = points, .at = at,
+                    .nat = nat, .out = out, .progress = progress, .progress_ctx = progress_ctx};
     atomic_init(&job.next, 0);
+    atomic_init(&job.done, 0);
     pthread_mutex_init(&job.lock, NULL);
     pthread_t threads[256];
     int started = 0;
@@ -181,60 +195,120 @@ done:
     return st;
 }
 
+/* The slot of a scan target, after checking every value suits it. */
+static int scan_target(const sg_model *m, const char *target, const double *values, int count,
+                       sg_error *err)
+{
+    int slot = sg_map_get(&m->symbols, target);
+    if (slot < 0 || m->slot_kind[slot] == SG_SYM_ASSIGNMENT) {
+        sg_error_set(err, SG_ERR_USAGE, NULL, 0, 0,
+                     slot < 0 ? "cannot scan '%s': model '%s' has no species, parameter or "
+                                "compartment with that id"
+                              : "cannot scan '%s': it is an assignment (model '%s')",
+                     target, m->name);
+        return -1;
+    }
+    if (count <= 0) {
+        sg_error_set(err, SG_ERR_USAGE, NULL, 0, 0, "a scan of '%s' needs at least one value",
+                     target);
+        return -1;
+    }
+    sg_symbol_kind kind = m->slot_kind[slot];
+    for (int i = 0; i < count; i++)
+        if (!isfinite(values[i]) || (kind == SG_SYM_SPECIES && values[i] < 0) ||
+            (kind == SG_SYM_COMPARTMENT && values[i] <= 0)) {
+            sg_error_set(err, SG_ERR_USAGE, NULL, 0, 0, "scan value %g is not allowed for '%s'",
+                         values[i], target);
+            return -1;
+        }
+    return slot;
+}
+
+/* Column indices (in the default trajectory layout) of the readouts; all
+ * columns when none are given. Returns the count, -1 on error. */
+static int scan_readouts(const sg_model *m, const sg_scan_spec *spec, int **cols,
+                         const char ***names, sg_error *err)
+{
+    sg_trajectory *layout = sg_trajectory_create(m);
+    if (!layout) {
+        sg_error_nomem(err);
+        return -1;
+    }
+    int n = spec->nreadouts > 0 ? spec->nreadouts : layout->ncols;
+    *cols = sg_malloc(sizeof **cols * ((size_t)n + 1));
+    *names = sg_malloc(sizeof **names * ((size_t)n + 1));
+    if (!*cols || !*names) {
+        sg_free(*cols);
+        sg_free(*names);
+        sg_trajectory_free(layout);
+        sg_error_nomem(err);
+        return -1;
+    }
+    for (int k = 0; k < n; k++) {
+        (*cols)[k] = spec->nreadouts > 0 ? sg_trajectory_find_column(layout, spec->readouts[k]) : k;
+        if ((*cols)[k] < 0) {
+            sg_error_set(err, SG_ERR_USAGE, NULL, 0, 0,
+                         "readout '%s' is not a species or assignment of model '%s'",
+                         spec->readouts[k], m->name);
+            sg_free(*cols);
+            sg_free(*names);
+            sg_trajectory_free(layout);
+            return -1;
+        }
+        (*names)[k] = layout->names[(*cols)[k]];
+    }
+    sg_trajectory_free(layout);
+    return n;
+}
+
+/* Marks failed rows in a status column and turns them into the status. */
+static sg_status note_failures(sg_table *table, const sg_scan_result *res, const char *what,
+                               sg_error *err)
+{
+    if (!res->failed)
+        return SG_OK;
+    int first = -1;
+    for (int i = 0; i < res->count; i++) {
+        sg_status st = sg_table_set_note(table, "status", i,
+                                         res->failure[i] ? res->failure[i] : "ok", err);
+        if (st != SG_OK)
+            return st;
+        if (res->failure[i] && first < 0)
+            first = i;
+    }
+    return sg_error_set(err, SG_ERR_SOLVER, NULL, 0, 0,
+                        "%d of %d %s failed; first in row %d: %s", res->failed, res->count,
+                        what, first + 1, res->failure[first]);
+}
+
+static double result_value(const sg_scan_result *res, int point, int at, int col)
+{
+    return res->values[((size_t)point * (size_t)res->nat + (size_t)at) * (size_t)res->ncols +
+                       (size_t)col];
+}
+
 sg_status sg_scan_run(const sg_model *m, const sg_options *opt, const sg_experiment *exp,
                       const sg_scan_spec *spec, sg_table **out, sg_error *err)
 {
     *out = NULL;
-    int slot = sg_map_get(&m->symbols, spec->target);
-    if (slot < 0 || m->slot_kind[slot] == SG_SYM_ASSIGNMENT)
-        return sg_error_set(err, SG_ERR_USAGE, NULL, 0, 0,
-                            slot < 0 ? "cannot scan '%s': model '%s' has no species, "
-                                       "parameter or compartment with that id"
-                                     : "cannot scan '%s': it is an assignment (model '%s')",
-                            spec->target, m->name);
-    if (spec->count <= 0)
-        return sg_error_set(err, SG_ERR_USAGE, NULL, 0, 0, "a scan needs at least one value");
-    sg_symbol_kind kind = m->slot_kind[slot];
-    for (int i = 0; i < spec->count; i++)
-        if (!isfinite(spec->values[i]) || (kind == SG_SYM_SPECIES && spec->values[i] < 0) ||
-            (kind == SG_SYM_COMPARTMENT && spec->values[i] <= 0))
-            return sg_error_set(err, SG_ERR_USAGE, NULL, 0, 0,
-                                "scan value %g is not allowed for '%s'", spec->values[i],
-                                spec->target);
-    /* readout columns */
-    sg_trajectory *cols = sg_trajectory_create(m);
-    if (!cols)
-        return sg_error_nomem(err);
-    int nread = spec->nreadouts > 0 ? spec->nreadouts : cols->ncols;
-    int *col = sg_malloc(sizeof *col * ((size_t)nread + 1));
-    if (!col) {
-        sg_trajectory_free(cols);
-        return sg_error_nomem(err);
-    }
-    sg_status st = SG_OK;
-    for (int k = 0; k < nread; k++) {
-        col[k] = spec->nreadouts > 0 ? sg_trajectory_find_column(cols, spec->readouts[k]) : k;
-        if (col[k] < 0) {
-            st = sg_error_set(err, SG_ERR_USAGE, NULL, 0, 0,
-                              "readout '%s' is not a species or assignment of model '%s'",
-                              spec->readouts[k], m->name);
-            break;
-        }
-    }
+    int slot = scan_target(m, spec->target, spec->values, spec->count, err);
+    if (slot < 0)
+        return err ? err->status : SG_ERR_USAGE;
+    int *col = NULL;
+    const char **rnames = NULL;
+    int nread = scan_readouts(m, spec, &col, &rnames, err);
+    if (nread < 0)
+        return err ? err->status : SG_ERR_USAGE;
     sg_scan_result res = {0};
-    if (st == SG_OK)
-        st = sg_scan_compute(m, opt, exp, slot, spec->values, spec->count, spec->at, spec->nat,
-                             spec->jobs, &res, err);
-    if (st != SG_OK) {
-        sg_free(col);
-        sg_trajectory_free(cols);
-        return st;
-    }
-    int nat = res.nat;
-    int ncols = 1 + nread * nat;
-    char **names = sg_calloc((size_t)ncols + 1, sizeof *names);
-    double *row = sg_malloc(sizeof *row * ((size_t)ncols + 1));
+    sg_scan_points points = {&slot, 1, spec->values, spec->count};
+    sg_status st = sg_scan_compute(m, opt, exp, &points, spec->at, spec->nat, spec->jobs,
+                                   spec->progress, spec->progress_ctx, &res, err);
+    int nat = res.nat, ncols = 1 + nread * nat;
+    char **names = st == SG_OK ? sg_calloc((size_t)ncols + 1, sizeof *names) : NULL;
+    double *row = st == SG_OK ? sg_malloc(sizeof *row * ((size_t)ncols + 1)) : NULL;
     sg_table *table = NULL;
+    if (st != SG_OK)
+        goto done;
     if (!names || !row || !(names[0] = sg_strdup(spec->target))) {
         st = sg_error_nomem(err);
         goto done;
@@ -243,9 +317,9 @@ sg_status sg_scan_run(const sg_model *m, const sg_options *opt, const sg_experim
         for (int a = 0; a < nat; a++) {
             char buf[600];
             if (nat > 1)
-                snprintf(buf, sizeof buf, "%s@%.15g", cols->names[col[k]], spec->at[a]);
+                snprintf(buf, sizeof buf, "%s@%.15g", rnames[k], spec->at[a]);
             else
-                snprintf(buf, sizeof buf, "%s", cols->names[col[k]]);
+                snprintf(buf, sizeof buf, "%s", rnames[k]);
             if (!(names[1 + k * nat + a] = sg_strdup(buf))) {
                 st = sg_error_nomem(err);
                 goto done;
@@ -253,32 +327,18 @@ sg_status sg_scan_run(const sg_model *m, const sg_options *opt, const sg_experim
         }
     table = sg_table_create(ncols, (const char *const *)names, err);
     if (!table) {
-        st = err ? err->status : SG_ERR_NOMEM;
+        st = SG_ERR_NOMEM;
         goto done;
     }
     for (int i = 0; i < spec->count && st == SG_OK; i++) {
         row[0] = spec->values[i];
         for (int k = 0; k < nread; k++)
             for (int a = 0; a < nat; a++)
-                row[1 + k * nat + a] =
-                    res.values[((size_t)i * (size_t)nat + (size_t)a) * (size_t)res.ncols +
-                               (size_t)col[k]];
+                row[1 + k * nat + a] = result_value(&res, i, a, col[k]);
         st = sg_table_add_row(table, row, err);
     }
-    if (st == SG_OK && res.failed) {
-        for (int i = 0; i < spec->count && st == SG_OK; i++)
-            st = sg_table_set_note(table, "status", i, res.failure[i] ? res.failure[i] : "ok",
-                                   err);
-        if (st == SG_OK) {
-            int first = 0;
-            while (!res.failure[first])
-                first++;
-            st = sg_error_set(err, SG_ERR_SOLVER, NULL, 0, 0,
-                              "%d of %d scan points failed; first at %s = %g: %s", res.failed,
-                              spec->count, spec->target, spec->values[first],
-                              res.failure[first]);
-        }
-    }
+    if (st == SG_OK)
+        st = note_failures(table, &res, "scan points", err);
 done:
     if (names)
         for (int k = 0; k < ncols; k++)
@@ -286,7 +346,107 @@ done:
     sg_free(names);
     sg_free(row);
     sg_free(col);
-    sg_trajectory_free(cols);
+    sg_free(rnames);
+    sg_scan_result_free(&res);
+    if (st != SG_OK && st != SG_ERR_SOLVER) {
+        sg_table_free(table);
+        table = NULL;
+    }
+    *out = table;
+    return st;
+}
+
+sg_status sg_scan2_run(const sg_model *m, const sg_options *opt, const sg_experiment *exp,
+                       const sg_scan2_spec *spec2, sg_table **out, sg_error *err)
+{
+    const sg_scan_spec *spec = &spec2->first;
+    *out = NULL;
+    if (spec->nat > 1)
+        return sg_error_set(err, SG_ERR_USAGE, NULL, 0, 0,
+                            "a two-dimensional scan takes one readout time (--at)");
+    int slots[2];
+    slots[0] = scan_target(m, spec->target, spec->values, spec->count, err);
+    if (slots[0] < 0)
+        return err ? err->status : SG_ERR_USAGE;
+    slots[1] = scan_target(m, spec2->target2, spec2->values2, spec2->count2, err);
+    if (slots[1] < 0)
+        return err ? err->status : SG_ERR_USAGE;
+    if (slots[0] == slots[1])
+        return sg_error_set(err, SG_ERR_USAGE, NULL, 0, 0,
+                            "the two scan targets must differ (both are '%s')", spec->target);
+    int *col = NULL;
+    const char **rnames = NULL;
+    int nread = scan_readouts(m, spec, &col, &rnames, err);
+    if (nread < 0)
+        return err ? err->status : SG_ERR_USAGE;
+    int n1 = spec->count, n2 = spec2->count2, count = n1 * n2;
+    int ncols = 2 + 2 * nread;
+    double *grid = sg_malloc(sizeof(double) * 2 * (size_t)count);
+    char **names = sg_calloc((size_t)ncols + 1, sizeof *names);
+    double *row = sg_malloc(sizeof(double) * ((size_t)ncols + 1));
+    sg_scan_result res = {0};
+    sg_table *table = NULL;
+    sg_status st = SG_OK;
+    if (!grid || !names || !row) {
+        st = sg_error_nomem(err);
+        goto done;
+    }
+    for (int i = 0; i < n1; i++)
+        for (int j = 0; j < n2; j++) {
+            grid[2 * ((size_t)i * n2 + j)] = spec->values[i];
+            grid[2 * ((size_t)i * n2 + j) + 1] = spec2->values2[j];
+        }
+    sg_scan_points points = {slots, 2, grid, count};
+    st = sg_scan_compute(m, opt, exp, &points, spec->at, spec->nat, spec->jobs, spec->progress,
+                         spec->progress_ctx, &res, err);
+    if (st != SG_OK)
+        goto done;
+    names[0] = sg_strdup(spec->target);
+    names[1] = sg_strdup(spec2->target2);
+    for (int k = 0; k < nread; k++) {
+        char buf[600];
+        names[2 + k] = sg_strdup(rnames[k]);
+        snprintf(buf, sizeof buf, "bliss_%s", rnames[k]);
+        names[2 + nread + k] = sg_strdup(buf);
+    }
+    for (int k = 0; k < ncols; k++)
+        if (!names[k]) {
+            st = sg_error_nomem(err);
+            goto done;
+        }
+    table = sg_table_create(ncols, (const char *const *)names, err);
+    if (!table) {
+        st = SG_ERR_NOMEM;
+        goto done;
+    }
+    for (int i = 0; i < n1 && st == SG_OK; i++)
+        for (int j = 0; j < n2 && st == SG_OK; j++) {
+            int p = i * n2 + j;
+            row[0] = spec->values[i];
+            row[1] = spec2->values2[j];
+            for (int k = 0; k < nread; k++) {
+                /* Bliss independence on responses relative to the reference
+                 * pair (first value of each axis) */
+                double ref = result_value(&res, 0, 0, col[k]);
+                double fa = result_value(&res, i * n2, 0, col[k]) / ref;
+                double fb = result_value(&res, j, 0, col[k]) / ref;
+                double fab = result_value(&res, p, 0, col[k]) / ref;
+                row[2 + k] = result_value(&res, p, 0, col[k]);
+                row[2 + nread + k] = ref != 0 ? fa * fb - fab : NAN;
+            }
+            st = sg_table_add_row(table, row, err);
+        }
+    if (st == SG_OK)
+        st = note_failures(table, &res, "grid points", err);
+done:
+    if (names)
+        for (int k = 0; k < ncols; k++)
+            sg_free(names[k]);
+    sg_free(names);
+    sg_free(row);
+    sg_free(grid);
+    sg_free(col);
+    sg_free(rnames);
     sg_scan_result_free(&res);
     if (st != SG_OK && st != SG_ERR_SOLVER) {
         sg_table_free(table);

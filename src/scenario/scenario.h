@@ -57,10 +57,10 @@ struct sg_sim {
     double *preeq_state;
 };
 
-/* Runs exp with one extra change at the start (a scan point); pass slot -1
- * for none. */
-sg_status sg_sim_run_point(sg_sim *sim, const sg_experiment *exp, int slot, double value,
-                           sg_trajectory **out, sg_error *err);
+/* Runs exp with extra values set at the start (a scan point): slots[k] =
+ * values[k] for k < n. */
+sg_status sg_sim_run_point(sg_sim *sim, const sg_experiment *exp, const int *slots,
+                           const double *values, int n, sg_trajectory **out, sg_error *err);
 
 /* Creates an empty trajectory with the default columns. */
 sg_trajectory *sg_trajectory_create(const sg_model *model);

@@ -299,8 +299,8 @@ static sg_status preequilibrate(sg_sim *sim, double t_start, sg_error *err)
     return SG_OK;
 }
 
-sg_status sg_sim_run_point(sg_sim *sim, const sg_experiment *exp, int slot, double value,
-                           sg_trajectory **out, sg_error *err)
+sg_status sg_sim_run_point(sg_sim *sim, const sg_experiment *exp, const int *slots,
+                           const double *values, int n, sg_trajectory **out, sg_error *err)
 {
     const sg_model *m = sim->model;
     const sg_program *p = m->program;
@@ -327,8 +327,8 @@ sg_status sg_sim_run_point(sg_sim *sim, const sg_experiment *exp, int slot, doub
         goto done;
     for (int i = 0; i < exp->nsets; i++)
         apply(v, &exp->sets[i]);
-    if (slot >= 0)
-        v[slot] = value;
+    for (int k = 0; k < n; k++)
+        v[slots[k]] = values[k];
 
     double t = exp->t_start;
     int next = 0;
@@ -373,5 +373,5 @@ done:
 sg_status sg_sim_run(sg_sim *sim, const sg_experiment *exp, sg_trajectory **out,
                      sg_error *err)
 {
-    return sg_sim_run_point(sim, exp, -1, 0.0, out, err);
+    return sg_sim_run_point(sim, exp, NULL, NULL, 0, out, err);
 }

@@ -60,8 +60,8 @@ static sg_status run_scenario(verifier *vf, int index, series *s)
     const sg_scenario_def *sc = &m->scenarios[index];
     if (sc->has_scan) {
         sg_scan_result res;
-        s->status = sg_scan_compute(m, vf->opt, exp, sc->scan.slot, sc->scan.values,
-                                    sc->scan.count, NULL, 0, 0, &res, &err);
+        sg_scan_points points = {&sc->scan.slot, 1, sc->scan.values, sc->scan.count};
+        s->status = sg_scan_compute(m, vf->opt, exp, &points, NULL, 0, 0, NULL, NULL, &res, &err);
         if (s->status == SG_OK) {
             s->nrows = res.count;
             s->log_x = sc->scan.log_scale;
