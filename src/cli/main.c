@@ -31,7 +31,8 @@ static const char usage_text[] =
     "               steady state: Newton (KINSOL) with conservation laws, else integration\n"
     "  check  MODEL   load and validate only\n"
     "  info   MODEL   species, parameters, reactions, stoichiometry summary\n"
-    "  verify MODEL   run the model's checks\n"
+    "  verify MODEL [--rtol X] [--atol X] [--max-steps N] [--linear-solver ...]\n"
+    "               run the model's checks; one line per check, exit 0 only if all pass\n"
     "\n"
     "exit status: 0 success; 1 the solver failed or a check failed; 2 bad usage or model\n";
 
@@ -169,8 +170,10 @@ static int parse_args(cli *c, int argc, char **argv)
             return usage_error(cmd, "unknown option '%s'", arg);
         memcpy(name, arg, len);
         name[len] = '\0';
+        int solver_option = !strcmp(name, "--rtol") || !strcmp(name, "--atol") ||
+                            !strcmp(name, "--max-steps") || !strcmp(name, "--linear-solver");
         if (is_value_option(name)) {
-            if (!run_like)
+            if (!run_like && !(solver_option && !strcmp(cmd, "verify")))
                 return usage_error(cmd, "option %s does not apply to '%s'", name, cmd);
             if (eq)
                 value = eq + 1;
@@ -465,6 +468,15 @@ static sg_experiment *make_experiment(const cli *c, const sg_model *model, sg_er
         }
     if (c->preequilibrate)
         sg_experiment_set_preequilibrate(exp, 1);
+    /* without a scenario or --t-end, a scan runs until its last readout */
+    double last_at = -INFINITY;
+    for (int i = 0; i < c->nat; i++)
+        last_at = fmax(last_at, c->at[i]);
+    if (!c->scenario && !c->has_t_end && c->nat > 0 && last_at > sg_experiment_t_start(exp) &&
+        sg_experiment_set_t_end(exp, last_at, err)) {
+        sg_experiment_free(exp);
+        return NULL;
+    }
     return exp;
 }
 

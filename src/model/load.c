@@ -1125,8 +1125,9 @@ static int check_traj_scenarios(loader *ld, const sg_check_def *c, const sg_expr
 {
     if (e->kind == EX_TRAJ) {
         const char *sc = e->name ? e->name : c->scenario;
+        int col = c->col > 0 ? c->col + e->pos : 0; /* the trajectory call */
         if (!sc) {
-            fail_at(ld, c->line, c->col,
+            fail_at(ld, c->line, col,
                     "check '%s': %s() needs a scenario: add scenario = \"...\" to the check "
                     "or write %s(X @ scenario)",
                     c->id, sg_traj_fn_name(e->fn), sg_traj_fn_name(e->fn));
@@ -1134,11 +1135,11 @@ static int check_traj_scenarios(loader *ld, const sg_check_def *c, const sg_expr
         }
         int si = find_scenario(ld->m, sc);
         if (si < 0) {
-            fail_at(ld, c->line, c->col, "check '%s': unknown scenario '%s'", c->id, sc);
+            fail_at(ld, c->line, col, "check '%s': unknown scenario '%s'", c->id, sc);
             return -1;
         }
         if (e->fn == TR_EC50 && !ld->m->scenarios[si].has_scan) {
-            fail_at(ld, c->line, c->col, "check '%s': ec50() needs a scan scenario; '%s' has no scan",
+            fail_at(ld, c->line, col, "check '%s': ec50() needs a scan scenario; '%s' has no scan",
                     c->id, sc);
             return -1;
         }

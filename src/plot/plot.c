@@ -120,48 +120,63 @@ sg_status sg_plot_write(const sg_plot_spec *spec, sg_error *err)
         st = sg_error_set(err, SG_ERR_IO, spec->path, 0, 0, "cannot write plot script");
         goto done;
     }
-    fprintf(f, "set terminal %s size 900,600 font 'sans,11'\n",
-            svg ? "svg dynamic background rgb 'white'" : "pngcairo");
+    /* scans: one panel per readout (their units differ); runs: one panel */
+    int panels = spec->markers && spec->ncolumns > 1 && spec->ncolumns <= 9 ? spec->ncolumns : 1;
+    int across = panels == 1 ? 1 : panels <= 4 ? 2 : 3;
+    int down = (panels + across - 1) / across;
+    fprintf(f, "set terminal %s size %d,%d font 'sans,11' noenhanced\n",
+            svg ? "svg dynamic background rgb 'white'" : "pngcairo", 300 + 450 * across,
+            panels == 1 ? 600 : 80 + 340 * down);
     fputs("set output ", f);
     quoted(f, image);
-    fputs("\nset datafile missing 'nan'\nset key below\nset grid\n", f);
-    if (spec->title) {
-        fputs("set title ", f);
-        quoted(f, spec->title);
-        fputc('\n', f);
-    }
-    fputs("set xlabel ", f);
-    quoted(f, spec->xlabel ? spec->xlabel : "");
-    fputs("\nset ylabel ", f);
-    quoted(f, spec->ylabel ? spec->ylabel : "");
-    fputc('\n', f);
+    fputs("\nset datafile missing 'nan'\nset grid\n", f);
+    fputs(panels == 1 ? "set key below\n" : "set key top right\n", f);
     if (spec->logx)
-        fputs("set logscale x\nset format x '10^{%L}'\n", f);
+        fputs("set logscale x\nset format x '%g'\n", f);
     for (int k = 0; k < spec->ncolumns; k++)
         if (spec->fits && spec->fits[k].ok) {
             const sg_hill_fit *h = &spec->fits[k];
             fprintf(f, "f%d(x) = %.17g + (%.17g - %.17g) / (1 + (%.17g / x)**%.17g)\n", k,
                     h->low, h->high, h->low, h->ec50, h->slope);
         }
-    fputs("plot ", f);
-    for (int k = 0; k < spec->ncolumns; k++) {
-        if (k)
-            fputs(", ", f);
-        quoted(f, data);
-        fprintf(f, " using 1:%d with %s title ", spec->columns[k] + 1,
-                spec->markers ? "points pt 7 ps 0.8" : "lines lw 2");
-        quoted(f, sg_table_column_name(spec->table, spec->columns[k]));
-        if (spec->fits && spec->fits[k].ok) {
-            fprintf(f, ", f%d(x) with lines lc %d dt 2 title ", k, k + 1);
-            char label[300];
-            snprintf(label, sizeof label, "%s Hill fit: %s50 %.3g, n %.2f",
-                     sg_table_column_name(spec->table, spec->columns[k]),
-                     spec->fits[k].decreasing ? "IC" : "EC", spec->fits[k].ec50,
-                     spec->fits[k].slope);
-            quoted(f, label);
-        }
+    if (panels > 1) {
+        fprintf(f, "set multiplot layout %d,%d title ", down, across);
+        quoted(f, spec->title ? spec->title : "");
+        fputc('\n', f);
+    } else if (spec->title) {
+        fputs("set title ", f);
+        quoted(f, spec->title);
+        fputc('\n', f);
     }
+    fputs("set xlabel ", f);
+    quoted(f, spec->xlabel ? spec->xlabel : "");
     fputc('\n', f);
+    for (int panel = 0; panel < panels; panel++) {
+        int first = panels == 1 ? 0 : panel, last = panels == 1 ? spec->ncolumns : panel + 1;
+        fputs("set ylabel ", f);
+        quoted(f, panels == 1 ? (spec->ylabel ? spec->ylabel : "")
+                              : sg_table_column_name(spec->table, spec->columns[panel]));
+        fputs("\nplot ", f);
+        for (int k = first; k < last; k++) {
+            if (k > first)
+                fputs(", ", f);
+            quoted(f, data);
+            fprintf(f, " using 1:%d with %s lc %d title ", spec->columns[k] + 1,
+                    spec->markers ? "points pt 7 ps 0.8" : "lines lw 2", k + 1);
+            quoted(f, sg_table_column_name(spec->table, spec->columns[k]));
+            if (spec->fits && spec->fits[k].ok) {
+                fprintf(f, ", f%d(x) with lines lc %d dt 2 title ", k, k + 1);
+                char text[300];
+                snprintf(text, sizeof text, "Hill fit: %s50 %.3g, n %.2f, R2 %.4f",
+                         spec->fits[k].decreasing ? "IC" : "EC", spec->fits[k].ec50,
+                         spec->fits[k].slope, spec->fits[k].r2);
+                quoted(f, text);
+            }
+        }
+        fputc('\n', f);
+    }
+    if (panels > 1)
+        fputs("unset multiplot\n", f);
     if (fclose(f) != 0) {
         f = NULL;
         st = sg_error_set(err, SG_ERR_IO, spec->path, 0, 0, "cannot write plot script");
