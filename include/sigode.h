@@ -106,6 +106,16 @@ const char *sg_model_reaction_rate(const sg_model *model, int i);
 const char *sg_model_scenario_id(const sg_model *model, int i);
 const char *sg_model_check_id(const sg_model *model, int i);
 
+/* SBML-level extensions: user functions, rate rules, model events. */
+int sg_model_function_count(const sg_model *model);
+const char *sg_model_function_id(const sg_model *model, int i);
+int sg_model_rate_rule_count(const sg_model *model);
+const char *sg_model_rate_rule_target(const sg_model *model, int i);
+const char *sg_model_rate_rule_rate(const sg_model *model, int i);
+int sg_model_event_count(const sg_model *model);
+const char *sg_model_event_id(const sg_model *model, int i);
+const char *sg_model_event_trigger(const sg_model *model, int i);
+
 /* Kind of an identifier, SG_SYM_NONE if the model does not define it. */
 sg_symbol_kind sg_model_lookup(const sg_model *model, const char *id);
 /* Index of a scenario by id, -1 if absent. */
@@ -158,6 +168,9 @@ sg_status sg_experiment_add_event(sg_experiment *exp, double at,
  * times (0: until the end), set or add `value` to `name`. */
 sg_status sg_experiment_add_schedule(sg_experiment *exp, double at, double every, long count,
                                      const char *name, double value, int add, sg_error *err);
+/* Records a parameter or compartment as an extra output column (after the
+ * species and assignments), e.g. one changed by a rate rule or an event. */
+sg_status sg_experiment_add_output(sg_experiment *exp, const char *id, sg_error *err);
 /* Asks for an output row at time t as well (a scan's readout time). */
 sg_status sg_experiment_add_output_time(sg_experiment *exp, double t, sg_error *err);
 /* First bring the unperturbed model (no sets) to steady state, then apply

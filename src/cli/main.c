@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <math.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,6 +218,10 @@ static int parse_args(cli *c, int argc, char **argv)
             c->set_names[c->nsets] = nm;
             c->set_values[c->nsets++] = v;
         } else if (!strcmp(name, "--select")) {
+            size_t vlen = strlen(value);
+            if (!vlen || value[0] == ',' || value[vlen - 1] == ',' || strstr(value, ",,"))
+                return usage_error(cmd, "--select expects ids separated by commas, got '%s'",
+                                   value);
             c->select = strdup(value);
         } else if (!strcmp(name, "--output")) {
             if (!*value)
@@ -354,12 +360,94 @@ static void free_cli(cli *c)
     free(c->values2_text);
 }
 
+/* Interrupts (SIGINT, SIGTERM, SIGHUP). Output files are written to a
+ * temporary beside the destination and renamed over it when complete
+ * (sg_table_write_file, sg_plot_write), and only after the computation.
+ * An interrupt while computing exits at once: no temporary exists yet and
+ * a previous output is untouched. An interrupt while writing is held until
+ * the write has finished or cleaned up after itself, so no temporary or
+ * truncated file is left; then the exit. Exit status 128 + signal (130 for
+ * SIGINT), as a shell reports it. */
+static volatile sig_atomic_t writing, interrupted;
+
+static void on_interrupt(int sig)
+{
+    interrupted = sig;
+    if (!writing) {
+        static const char msg[] = "sigode: interrupted\n";
+        ssize_t ignored = write(STDERR_FILENO, msg, sizeof msg - 1);
+        (void)ignored;
+        _exit(128 + sig);
+    }
+}
+
+static void catch_interrupts(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_interrupt;
+    sa.sa_flags = SA_RESTART; /* the write in progress goes on */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+}
+
+static void begin_writing(void) { writing = 1; }
+
+/* Ends a write section; exits now if an interrupt came during it. */
+static void end_writing(void)
+{
+    writing = 0;
+    if (interrupted) {
+        fflush(stdout);
+        fprintf(stderr, "sigode: interrupted\n");
+        _exit(128 + interrupted);
+    }
+}
+
+/* Fails early when an output file could not be written, so a long run
+ * does not compute for nothing: creates and removes a temporary beside the
+ * destination, as the real write will. Returns 0 or 2 (reported). */
+static int check_output_path(const char *path, const char *what)
+{
+    sg_error err = {0};
+    err.status = SG_ERR_IO;
+    snprintf(err.file, sizeof err.file, "%s", path);
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        snprintf(err.message, sizeof err.message, "cannot write %s: Is a directory", what);
+        return report(&err);
+    }
+    size_t n = strlen(path) + 16;
+    char *tmp = malloc(n);
+    if (!tmp)
+        return usage_error(NULL, "out of memory");
+    snprintf(tmp, n, "%s.tmp.XXXXXX", path);
+    begin_writing();
+    int fd = mkstemp(tmp);
+    int saved = errno;
+    if (fd >= 0) {
+        close(fd);
+        unlink(tmp);
+    }
+    end_writing();
+    free(tmp);
+    if (fd < 0) {
+        snprintf(err.message, sizeof err.message, "cannot write %s: %s", what, strerror(saved));
+        return report(&err);
+    }
+    return 0;
+}
+
 /* Writes a table to --output (atomically) or standard output. */
 static int write_table(const cli *c, const sg_table *table, const char *path)
 {
     sg_error err = {0};
+    begin_writing();
     sg_status st = path ? sg_table_write_file(table, c->format, path, &err)
                         : sg_table_write(table, c->format, stdout, &err);
+    end_writing();
     return st == SG_OK ? 0 : report(&err);
 }
 
@@ -461,13 +549,21 @@ static sg_experiment *make_experiment(const cli *c, const sg_model *model, sg_er
             sg_experiment_free(exp);
             return NULL;
         }
-    for (int i = 0; i < c->nevents; i++)
-        if (add_event(exp, c->events[i], err)) {
-            sg_experiment_free(exp);
-            return NULL;
+    /* selected parameters and compartments become extra output columns */
+    if (c->select) {
+        char *copy = strdup(c->select), *ids[4096];
+        int n = copy ? split_list(copy, ids, 4096) : 0;
+        for (int i = 0; i < n; i++) {
+            sg_symbol_kind k = sg_model_lookup(model, ids[i]);
+            if ((k == SG_SYM_PARAMETER || k == SG_SYM_COMPARTMENT) &&
+                sg_experiment_add_output(exp, ids[i], err)) {
+                free(copy);
+                sg_experiment_free(exp);
+                return NULL;
+            }
         }
-    if (c->preequilibrate)
-        sg_experiment_set_preequilibrate(exp, 1);
+        free(copy);
+    }
     /* without a scenario or --t-end, a scan runs until its last readout */
     double last_at = -INFINITY;
     for (int i = 0; i < c->nat; i++)
@@ -477,6 +573,14 @@ static sg_experiment *make_experiment(const cli *c, const sg_model *model, sg_er
         sg_experiment_free(exp);
         return NULL;
     }
+    /* events last: their times are checked against the final time span */
+    for (int i = 0; i < c->nevents; i++)
+        if (add_event(exp, c->events[i], err)) {
+            sg_experiment_free(exp);
+            return NULL;
+        }
+    if (c->preequilibrate)
+        sg_experiment_set_preequilibrate(exp, 1);
     return exp;
 }
 
@@ -526,8 +630,12 @@ static int axis_values(const char *opt, char *list, int has_from, double from, i
         return usage_error("scan", "give %s V,V,... or all of the from, to and points options",
                            opt),
                -1;
-    if (log_scale && (from <= 0 || to <= 0))
-        return usage_error("scan", "a log scale needs positive from and to values (%s)", opt), -1;
+    if (log_scale && (from <= 0 || to <= 0)) {
+        const char *axis = opt + strlen("--values"); /* "" or "2" */
+        return usage_error("scan", "--log%s needs positive --from%s and --to%s (got %g and %g)",
+                           axis, axis, axis, from, to),
+               -1;
+    }
     if (points > 10000000)
         return usage_error("scan", "a scan axis is limited to 10000000 points"), -1;
     int count = (int)points;
@@ -660,7 +768,9 @@ static int plot_table(const cli *c, const sg_model *m, const sg_table *t, const 
                          .logx = logx, .table = t, .columns = which, .ncolumns = cols - 1,
                          .fits = fits, .markers = markers};
     sg_error err = {0};
+    begin_writing();
     sg_status st = sg_plot_write(&spec, &err);
+    end_writing();
     free(which);
     return st == SG_OK ? 0 : report(&err);
 }
@@ -861,12 +971,16 @@ static int cmd_info(sg_model *m)
     if (*sg_model_time_unit(m) || *sg_model_conc_unit(m))
         printf("units: time %s, concentration %s\n", sg_model_time_unit(m),
                sg_model_conc_unit(m));
-    int ns = sg_model_species_count(m), nstate = sg_model_state_count(m);
-    printf("\n%d compartments, %d species (%d states, %d constant), %d parameters, "
-           "%d assignments, %d reactions, %d scenarios, %d checks\n",
-           sg_model_compartment_count(m), ns, nstate, ns - nstate,
-           sg_model_parameter_count(m), sg_model_assignment_count(m),
-           sg_model_reaction_count(m), sg_model_scenario_count(m), sg_model_check_count(m));
+    int ns = sg_model_species_count(m), nstate = sg_model_state_count(m), nconst = 0;
+    for (int i = 0; i < ns; i++)
+        nconst += sg_model_species_is_constant(m, i);
+    printf("\n%d compartments, %d species (%d constant), %d parameters, %d assignments, "
+           "%d reactions, %d rate rules, %d events, %d functions, %d scenarios, %d checks\n"
+           "%d state variables\n",
+           sg_model_compartment_count(m), ns, nconst, sg_model_parameter_count(m),
+           sg_model_assignment_count(m), sg_model_reaction_count(m),
+           sg_model_rate_rule_count(m), sg_model_event_count(m), sg_model_function_count(m),
+           sg_model_scenario_count(m), sg_model_check_count(m), nstate);
     printf("linear solver: %s (dense up to %d states, KLU above)\n",
            nstate > SG_DENSE_MAX_STATES ? "KLU" : "dense", SG_DENSE_MAX_STATES);
     printf("\ncompartments:\n");
@@ -892,6 +1006,22 @@ static int cmd_info(sg_model *m)
     for (int i = 0; i < sg_model_reaction_count(m); i++)
         printf("  %-20s %-36s rate %s\n", sg_model_reaction_id(m, i),
                sg_model_reaction_equation(m, i), sg_model_reaction_rate(m, i));
+    if (sg_model_rate_rule_count(m)) {
+        printf("\nrate rules:\n");
+        for (int i = 0; i < sg_model_rate_rule_count(m); i++)
+            printf("  d%s/dt = %s\n", sg_model_rate_rule_target(m, i), sg_model_rate_rule_rate(m, i));
+    }
+    if (sg_model_event_count(m)) {
+        printf("\nevents:\n");
+        for (int i = 0; i < sg_model_event_count(m); i++)
+            printf("  %-20s when %s\n", sg_model_event_id(m, i), sg_model_event_trigger(m, i));
+    }
+    if (sg_model_function_count(m)) {
+        printf("\nfunctions:");
+        for (int i = 0; i < sg_model_function_count(m); i++)
+            printf(" %s", sg_model_function_id(m, i));
+        printf("\n");
+    }
     if (sg_model_scenario_count(m)) {
         printf("\nscenarios:");
         for (int i = 0; i < sg_model_scenario_count(m); i++)
@@ -971,6 +1101,7 @@ int main(int argc, char **argv)
         printf("sigode %s\n", SIGODE_VERSION);
         return 0;
     }
+    catch_interrupts();
     cli c;
     memset(&c, 0, sizeof c);
     c.command = argv[1];
@@ -993,6 +1124,12 @@ int main(int argc, char **argv)
     if (!model) {
         free_cli(&c);
         return report(&err);
+    }
+    if ((c.output && check_output_path(c.output, "output")) ||
+        (c.plot && check_output_path(c.plot, "the plot"))) {
+        sg_model_free(model);
+        free_cli(&c);
+        return 2;
     }
     if (!strcmp(c.command, "check")) {
         fprintf(stderr, "%s: ok (%d species, %d reactions, %d scenarios, %d checks)\n",

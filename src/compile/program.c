@@ -151,6 +151,39 @@ static int store(compiler *c, sg_expr *e, int dst)
     return 0;
 }
 
+/* ---------------------------------------------------------------- fluxes */
+
+/* A column of the stoichiometry (a flux) is a reaction, or a rate rule:
+ * coefficient 1 on its target, not divided by a compartment size. */
+static int flux_count(const sg_model *m) { return m->nreactions + m->nrate_rules; }
+
+static int flux_nterms(const sg_model *m, int f)
+{
+    return f < m->nreactions ? m->reactions[f].nterms : 1;
+}
+
+static int flux_state(const sg_model *m, int f, int t)
+{
+    if (f < m->nreactions)
+        return m->species[m->reactions[f].terms[t].species].slot;
+    return m->rate_rules[f - m->nreactions].target_slot;
+}
+
+static double flux_coef(const sg_model *m, int f, int t)
+{
+    return f < m->nreactions ? m->reactions[f].terms[t].coef : 1.0;
+}
+
+static sg_expr *flux_rate(const sg_model *m, int f)
+{
+    return f < m->nreactions ? m->reactions[f].rate : m->rate_rules[f - m->nreactions].rate;
+}
+
+static int flux_slot(const sg_model *m, int f)
+{
+    return f < m->nreactions ? m->reactions[f].slot : m->rate_rules[f - m->nreactions].slot;
+}
+
 /* ----------------------------------------------------------- Jacobian */
 
 typedef struct jac_term {
@@ -282,21 +315,20 @@ static int compile_jacobian(compiler *c)
             goto done;
         terms[nterms++] = (jac_term){i, i, -1, NULL, 0.0};
     }
-    for (int r = 0; r < m->nreactions; r++) {
-        sg_reaction_def *rx = &m->reactions[r];
-        if (rx->nterms == 0)
+    for (int r = 0; r < flux_count(m); r++) {
+        int nt = flux_nterms(m, r);
+        if (nt == 0)
             continue;
-        if (build_deps(c, rx->rate, adeps, mark, seen, &rdeps) != 0)
+        if (build_deps(c, flux_rate(m, r), adeps, mark, seen, &rdeps) != 0)
             goto done;
         for (int j = 0; j < rdeps.n; j++) {
             if (sg_expr_is_num(rdeps.d[j], 0))
                 continue;
-            for (int t = 0; t < rx->nterms; t++) {
+            for (int t = 0; t < nt; t++) {
                 if (sg_grow(&terms, &terms_cap, nterms + 1, sizeof *terms) != 0)
                     goto done;
-                int row = m->species[rx->terms[t].species].slot;
-                terms[nterms++] = (jac_term){row, rdeps.state[j], -1, rdeps.d[j],
-                                             rx->terms[t].coef};
+                terms[nterms++] = (jac_term){flux_state(m, r, t), rdeps.state[j], -1,
+                                             rdeps.d[j], flux_coef(m, r, t)};
             }
         }
         sg_free(rdeps.state);
@@ -307,7 +339,8 @@ static int compile_jacobian(compiler *c)
     for (size_t k = 0; k < nterms; k++)
         if (terms[k].d && (terms[k].slot = value_of(c, terms[k].d)) < 0)
             goto done;
-    qsort(terms, nterms, sizeof *terms, term_order);
+    if (nterms > 1) /* qsort(NULL, 0, ...) is undefined */
+        qsort(terms, nterms, sizeof *terms, term_order);
     /* compress into CSC entries */
     size_t nnz = 0;
     for (size_t k = 0; k < nterms; k++)
@@ -352,6 +385,59 @@ done:
     return rc;
 }
 
+/* ------------------------------------------------------------ events */
+
+/* Collects the comparisons of a trigger as root functions a - b. */
+static int collect_roots(compiler *c, sg_expr *e, sg_expr ***roots, size_t *n, size_t *cap)
+{
+    if (e->kind >= EX_LT && e->kind <= EX_NE) {
+        sg_expr *g = sg_pool_op(c->m->pool, EX_SUB, 0, e->arg[0], e->arg[1], NULL);
+        if (!g)
+            return -1;
+        for (size_t k = 0; k < *n; k++)
+            if ((*roots)[k] == g)
+                return 0;
+        if (sg_grow(roots, cap, *n + 1, sizeof **roots) != 0)
+            return -1;
+        (*roots)[(*n)++] = g;
+        return 0;
+    }
+    for (int i = 0; i < e->nargs; i++)
+        if (collect_roots(c, e->arg[i], roots, n, cap) != 0)
+            return -1;
+    return 0;
+}
+
+static int compile_roots(compiler *c)
+{
+    sg_model *m = c->m;
+    sg_program *p = c->p;
+    sg_expr **roots = NULL;
+    size_t n = 0, cap = 0;
+    int rc = -1;
+    p->ntriggers = m->ntriggers;
+    p->trigger_slot = sg_malloc(sizeof(int) * ((size_t)m->ntriggers + 1));
+    if (!p->trigger_slot)
+        goto done;
+    for (int k = 0; k < m->ntriggers; k++) {
+        if (collect_roots(c, m->triggers[k].trigger, &roots, &n, &cap) != 0)
+            goto done;
+        if ((p->trigger_slot[k] = value_of(c, m->triggers[k].trigger)) < 0)
+            goto done;
+    }
+    p->nroots = (int)n;
+    p->root_slot = sg_malloc(sizeof(int) * (n + 1));
+    if (!p->root_slot)
+        goto done;
+    for (size_t k = 0; k < n; k++)
+        if ((p->root_slot[k] = value_of(c, roots[k])) < 0)
+            goto done;
+    rc = 0;
+done:
+    sg_free(roots);
+    return rc;
+}
+
 /* ------------------------------------------------------ stoichiometry */
 
 static int compile_stoichiometry(compiler *c)
@@ -364,9 +450,9 @@ static int compile_stoichiometry(compiler *c)
     p->state_comp_slot = sg_malloc(((size_t)n + 1) * sizeof(int));
     if (!p->st_start || !p->state_comp_slot)
         return -1;
-    for (int r = 0; r < m->nreactions; r++)
-        for (int t = 0; t < m->reactions[r].nterms; t++) {
-            p->st_start[m->species[m->reactions[r].terms[t].species].slot + 1]++;
+    for (int r = 0; r < flux_count(m); r++)
+        for (int t = 0; t < flux_nterms(m, r); t++) {
+            p->st_start[flux_state(m, r, t) + 1]++;
             total++;
         }
     for (int i = 0; i < n; i++)
@@ -379,17 +465,26 @@ static int compile_stoichiometry(compiler *c)
         return -1;
     }
     memcpy(fill, p->st_start, (size_t)n * sizeof(int));
-    for (int r = 0; r < m->nreactions; r++)
-        for (int t = 0; t < m->reactions[r].nterms; t++) {
-            int i = m->species[m->reactions[r].terms[t].species].slot;
-            p->st_rate[fill[i]] = m->reactions[r].slot;
-            p->st_coef[fill[i]++] = m->reactions[r].terms[t].coef;
+    for (int r = 0; r < flux_count(m); r++)
+        for (int t = 0; t < flux_nterms(m, r); t++) {
+            int i = flux_state(m, r, t);
+            p->st_rate[fill[i]] = flux_slot(m, r);
+            p->st_coef[fill[i]++] = flux_coef(m, r, t);
         }
     sg_free(fill);
+    /* reactions change concentrations by amount / size; rate rules give
+     * the derivative itself (a slot holding 1) */
+    int one = new_slot(c, 1.0);
+    if (one < 0)
+        return -1;
+    for (int i = 0; i < n; i++)
+        p->state_comp_slot[i] = one;
     for (int s = 0; s < m->nspecies; s++)
-        if (!m->species[s].constant)
+        if (!m->species[s].constant && m->species[s].slot < n)
             p->state_comp_slot[m->species[s].slot] =
                 m->compartments[m->species[s].compartment].slot;
+    for (int k = 0; k < m->nrate_rules; k++)
+        p->state_comp_slot[m->rate_rules[k].target_slot] = one;
     return 0;
 }
 
@@ -414,10 +509,13 @@ sg_status sg_program_compile(sg_model *m, sg_program **out, sg_error *err)
             goto nomem;
     }
     p->n_assign = p->n_code;
-    for (int r = 0; r < m->nreactions; r++)
-        if (store(&c, m->reactions[r].rate, m->reactions[r].slot) != 0)
+    for (int r = 0; r < flux_count(m); r++)
+        if (store(&c, flux_rate(m, r), flux_slot(m, r)) != 0)
             goto nomem;
     p->n_rhs = p->n_code;
+    if (compile_roots(&c) != 0)
+        goto nomem;
+    p->n_roots = p->n_code;
     if (compile_stoichiometry(&c) != 0 || compile_jacobian(&c) != 0)
         goto nomem;
     sg_free(c.reg);
@@ -444,6 +542,8 @@ void sg_program_free(sg_program *p)
     sg_free(p->jt_start);
     sg_free(p->jt_slot);
     sg_free(p->jt_coef);
+    sg_free(p->root_slot);
+    sg_free(p->trigger_slot);
     sg_free(p);
 }
 
@@ -515,6 +615,15 @@ int sg_program_rhs(const sg_program *p, double t, const double *y, double *ydot,
         if (!isfinite(ydot[i]))
             return i;
     return -1;
+}
+
+void sg_program_roots(const sg_program *p, double t, const double *y, double *g, double *v)
+{
+    memcpy(v, y, (size_t)p->nstate * sizeof *v);
+    v[p->time_slot] = t;
+    sg_program_exec(p, 0, p->n_roots, v);
+    for (int k = 0; k < p->nroots; k++)
+        g[k] = v[p->root_slot[k]];
 }
 
 void sg_program_jacobian(const sg_program *p, double t, const double *y, double *values,

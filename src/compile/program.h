@@ -50,8 +50,16 @@ struct sg_program {
 
     sg_instr *code;
     int n_assign;          /* [0, n_assign): assignments, dependency order */
-    int n_rhs;             /* [n_assign, n_rhs): reaction rates */
-    int n_code;            /* [n_rhs, n_code): Jacobian partial derivatives */
+    int n_rhs;             /* [n_assign, n_rhs): reaction and rate-rule rates */
+    int n_roots;           /* [n_rhs, n_roots): root functions and event triggers */
+    int n_code;            /* [n_roots, n_code): Jacobian partial derivatives */
+
+    /* Model events: CVODE watches nroots functions (each a comparison
+     * a - b of some trigger); trigger_slot[k] holds trigger k (1 or 0). */
+    int nroots;
+    int *root_slot;
+    int ntriggers;
+    int *trigger_slot;
 
     /* d state_i / dt = sum_k st_coef[k] * v[st_rate[k]] / size(compartment of i)
      * for k in [st_start[i], st_start[i+1]) */
@@ -86,6 +94,9 @@ void sg_program_exec(const sg_program *prog, int begin, int end, double *v);
  * or -1 when all are finite. */
 int sg_program_rhs(const sg_program *prog, double t, const double *y, double *ydot, double *v,
                    const double *st_scaled);
+
+/* Root functions at (t, y) into g (nroots values). */
+void sg_program_roots(const sg_program *prog, double t, const double *y, double *g, double *v);
 
 /* The Jacobian's nnz values (CSC order) at (t, y). */
 void sg_program_jacobian(const sg_program *prog, double t, const double *y, double *values,

@@ -29,7 +29,8 @@ typedef enum sg_expr_kind {
     EX_FN,    /* one-argument function, `fn` */
     EX_MIN, EX_MAX,
     EX_IF,    /* arg[0] ? arg[1] : arg[2] */
-    EX_TRAJ   /* check-only trajectory function `fn`; `name` = scenario */
+    EX_TRAJ,  /* check-only trajectory function `fn`; `name` = scenario */
+    EX_USER   /* call of user function number `slot` with uargs (parse trees only) */
 } sg_expr_kind;
 
 /* One-argument functions of EX_FN. */
@@ -55,6 +56,8 @@ typedef struct sg_expr {
     double num;           /* EX_NUM */
     const char *name;     /* EX_NAME, EX_TRAJ scenario (NULL: default) */
     struct sg_expr *arg[3];
+    struct sg_expr **uargs; /* EX_USER arguments */
+    int nuargs;
     struct sg_expr *next; /* pool hash chain */
     uint64_t hash;
 } sg_expr;
@@ -95,11 +98,28 @@ typedef struct sg_parse_error {
     char message[256];
 } sg_parse_error;
 
+/* User functions (the model's `functions`): names, argument names and
+ * parsed bodies. Bodies are inlined when an expression is bound. */
+typedef struct sg_user_fn {
+    const char *name;
+    const char **args;
+    int nargs;
+    const sg_expr *body; /* parse tree; NULL while not yet parsed */
+} sg_user_fn;
+
+typedef struct sg_user_fns {
+    const sg_user_fn *fns;
+    int count;
+} sg_user_fns;
+
 /* Parses `text` into a tree in `arena`. With allow_traj, check functions
  * (final, halftime, ... and `X @ scenario`) are accepted. Returns NULL and
  * fills perr on a syntax error or allocation failure. */
 sg_expr *sg_expr_parse(sg_arena *arena, const char *text, int allow_traj,
                        sg_parse_error *perr);
+/* The same, also accepting calls of `user` functions (may be NULL). */
+sg_expr *sg_expr_parse_user(sg_arena *arena, const char *text, int allow_traj,
+                            const sg_user_fns *user, sg_parse_error *perr);
 
 /* ---- pool: bound, unique, simplified nodes */
 typedef struct sg_pool sg_pool;
@@ -128,6 +148,10 @@ typedef int (*sg_resolve_fn)(void *ctx, const char *name, int is_traj_data,
                              char *msg, size_t msgsize);
 sg_expr *sg_expr_bind(sg_pool *pool, const sg_expr *tree, sg_resolve_fn resolve,
                       void *ctx, sg_parse_error *perr);
+/* The same, inlining calls of `user` functions: each argument is bound, then
+ * the body with its parameter names standing for the bound arguments. */
+sg_expr *sg_expr_bind_user(sg_pool *pool, const sg_expr *tree, sg_resolve_fn resolve,
+                           void *ctx, const sg_user_fns *user, sg_parse_error *perr);
 
 /* ---- derivative */
 /* d e / d (slot `var`), treating every other slot as independent.

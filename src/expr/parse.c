@@ -12,6 +12,7 @@ typedef struct parser {
     sg_lexer lx;
     sg_arena *arena;
     int allow_traj;
+    const sg_user_fns *user;
     int depth;
     sg_parse_error *err;
     int failed;
@@ -168,6 +169,39 @@ static int arguments(parser *p, sg_expr **args, int max, int traj, const char **
     }
 }
 
+/* A call of user function u: arguments are kept for inlining at bind time. */
+static sg_expr *user_call(parser *p, int u, int pos)
+{
+    const sg_user_fn *fn = &p->user->fns[u];
+    sg_expr *args[64] = {0};
+    const char *unused = NULL;
+    int n = arguments(p, args, 64, 0, &unused);
+    if (n < 0)
+        return NULL;
+    if (n != fn->nargs) {
+        char expected[32];
+        snprintf(expected, sizeof expected, "%d argument%s", fn->nargs, fn->nargs == 1 ? "" : "s");
+        fail(p, pos, "'%s' expects %s", fn->name, expected);
+        return NULL;
+    }
+    sg_expr *e = node(p, EX_USER, pos);
+    if (!e)
+        return NULL;
+    e->slot = u;
+    e->nuargs = n;
+    e->uargs = sg_arena_alloc(p->arena, sizeof *e->uargs * (size_t)(n + 1));
+    if (!e->uargs) {
+        fail(p, pos, "out of memory%s%s", NULL, NULL);
+        return NULL;
+    }
+    for (int k = 0; k < n; k++) {
+        e->uargs[k] = args[k];
+        if (args[k]->depth >= e->depth)
+            e->depth = args[k]->depth + 1;
+    }
+    return e;
+}
+
 /* call := NAME '(' args ')'       (NAME is current; the next token is '(') */
 static sg_expr *call(parser *p, const char *name, int pos)
 {
@@ -176,8 +210,18 @@ static sg_expr *call(parser *p, const char *name, int pos)
         if (strcmp(functions[i].name, name) == 0)
             break;
     int traj = i < nf && functions[i].make == MAKE_TRAJ;
-    if (i == nf || (traj && !p->allow_traj)) {
+    if (i == nf && p->user) {
+        for (int u = 0; u < p->user->count; u++)
+            if (strcmp(p->user->fns[u].name, name) == 0)
+                return user_call(p, u, pos);
+    }
+    if (i == nf) {
         fail(p, pos, "unknown function '%s'%s", name, NULL);
+        return NULL;
+    }
+    if (traj && !p->allow_traj) {
+        fail(p, pos, "'%s' reads a whole trajectory: it belongs in a check's expect%s", name,
+             NULL);
         return NULL;
     }
     sg_expr *args[64] = {0};
@@ -344,10 +388,17 @@ static sg_expr *subexpr(parser *p, int limit)
 sg_expr *sg_expr_parse(sg_arena *arena, const char *text, int allow_traj,
                        sg_parse_error *perr)
 {
+    return sg_expr_parse_user(arena, text, allow_traj, NULL, perr);
+}
+
+sg_expr *sg_expr_parse_user(sg_arena *arena, const char *text, int allow_traj,
+                            const sg_user_fns *user, sg_parse_error *perr)
+{
     parser p;
     memset(&p, 0, sizeof p);
     p.arena = arena;
     p.allow_traj = allow_traj;
+    p.user = user;
     p.err = perr;
     sg_lex_init(&p.lx, text);
     sg_expr *e = subexpr(&p, 0);

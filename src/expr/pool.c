@@ -249,10 +249,25 @@ sg_expr *sg_pool_traj(sg_pool *pool, int fn, const char *scenario, sg_expr *a, s
     return e;
 }
 
+/* Inlining user functions: inside a body, parameter names stand for the
+ * bound arguments of the call. */
+typedef struct frame {
+    const sg_user_fn *fn;
+    sg_expr **bound;
+    const struct frame *outer;
+    int depth;
+} frame;
+
+/* How deeply user functions may call each other (SBML forbids recursion;
+ * this catches it). */
+enum { MAX_INLINE_DEPTH = 64 };
+
 typedef struct binder {
     sg_pool *pool;
     sg_resolve_fn resolve;
     void *ctx;
+    const sg_user_fns *user;
+    const frame *scope;
     sg_parse_error *perr;
     int failed;
 } binder;
@@ -263,6 +278,10 @@ static sg_expr *bind(binder *b, const sg_expr *t, int in_traj)
     case EX_NUM:
         return sg_pool_num(b->pool, t->num);
     case EX_NAME: {
+        if (b->scope)
+            for (int k = 0; k < b->scope->fn->nargs; k++)
+                if (strcmp(b->scope->fn->args[k], t->name) == 0)
+                    return b->scope->bound[k];
         int slot = b->resolve(b->ctx, t->name, in_traj, b->perr->message,
                               sizeof b->perr->message);
         if (slot < 0) {
@@ -271,6 +290,33 @@ static sg_expr *bind(binder *b, const sg_expr *t, int in_traj)
             return NULL;
         }
         return sg_pool_var(b->pool, slot);
+    }
+    case EX_USER: {
+        const sg_user_fn *fn = &b->user->fns[t->slot];
+        int depth = b->scope ? b->scope->depth + 1 : 1;
+        if (depth > MAX_INLINE_DEPTH || !fn->body) {
+            b->failed = 1;
+            b->perr->pos = t->pos;
+            snprintf(b->perr->message, sizeof b->perr->message,
+                     fn->body ? "function '%s' calls itself (directly or through others)"
+                              : "function '%s' is used before its body could be read",
+                     fn->name);
+            return NULL;
+        }
+        sg_expr *bound[64];
+        for (int k = 0; k < t->nuargs; k++)
+            if (!(bound[k] = bind(b, t->uargs[k], in_traj)))
+                return NULL;
+        frame f = {fn, bound, b->scope, depth};
+        const frame *saved = b->scope;
+        b->scope = &f;
+        sg_expr *e = bind(b, fn->body, in_traj);
+        b->scope = saved;
+        if (!e && !b->failed)
+            return NULL;
+        if (!e)
+            b->perr->pos = t->pos; /* the error is inside the body: point at the call */
+        return e;
     }
     case EX_TRAJ: {
         sg_expr *a = NULL, *c = NULL;
@@ -296,7 +342,13 @@ static sg_expr *bind(binder *b, const sg_expr *t, int in_traj)
 sg_expr *sg_expr_bind(sg_pool *pool, const sg_expr *tree, sg_resolve_fn resolve,
                       void *ctx, sg_parse_error *perr)
 {
-    binder b = {pool, resolve, ctx, perr, 0};
+    return sg_expr_bind_user(pool, tree, resolve, ctx, NULL, perr);
+}
+
+sg_expr *sg_expr_bind_user(sg_pool *pool, const sg_expr *tree, sg_resolve_fn resolve,
+                           void *ctx, const sg_user_fns *user, sg_parse_error *perr)
+{
+    binder b = {pool, resolve, ctx, user, NULL, perr, 0};
     sg_expr *e = bind(&b, tree, 0);
     if (!e && !b.failed) {
         perr->pos = tree->pos;

@@ -38,11 +38,11 @@ static int parse_side(const char *s, int *pos, double sign, sg_species_lookup lo
                       char *msg, size_t size)
 {
     int i = skip_space(s, *pos);
-    int first = 1;
+    int after_plus = 0;
     for (;;) {
         if (s[i] == '\0' || (s[i] == '-' && s[i + 1] == '>') ||
             (s[i] == '<' && s[i + 1] == '-' && s[i + 2] == '>')) {
-            if (!first)
+            if (after_plus)
                 return set_error(err_pos, i, msg, size, "species expected after '+'");
             break;
         }
@@ -80,11 +80,10 @@ static int parse_side(const char *s, int *pos, double sign, sg_species_lookup lo
         terms[*n].species = sp;
         terms[*n].coef = sign * coef;
         (*n)++;
-        first = 0;
         i = skip_space(s, i);
         if (s[i] == '+') {
             i = skip_space(s, i + 1);
-            first = 1;
+            after_plus = 1;
             continue;
         }
         if (s[i] == '\0' || (s[i] == '-' && s[i + 1] == '>') ||

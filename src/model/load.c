@@ -18,6 +18,13 @@
 #include "../compile/program.h"
 #include "model.h"
 
+/* An initial value written as an expression, bound once every id exists. */
+typedef struct pending_init {
+    const config_setting_t *group;
+    const char *key;
+    int slot;
+} pending_init;
+
 typedef struct loader {
     sg_model *m;
     const char *file;
@@ -25,6 +32,10 @@ typedef struct loader {
     size_t text_len;
     sg_error *err;
     int failed;
+    sg_map rate_targets;   /* ids that have a rate rule */
+    int species_states;    /* species among the states (they come first) */
+    pending_init *pending;
+    size_t npending, pending_cap;
 } loader;
 
 /* ------------------------------------------------------------ locations */
@@ -192,6 +203,31 @@ static int get_number(loader *ld, const config_setting_t *group, const char *key
     }
     *out = v;
     return 1;
+}
+
+/* A number, or a string holding an initial-value expression (bound later,
+ * once every id is known). 1 number, 2 expression, 0 absent, -1 error. */
+static int get_value(loader *ld, const config_setting_t *group, const char *key, double *out,
+                     int *is_expression)
+{
+    config_setting_t *s = config_setting_get_member(group, key);
+    *is_expression = 0;
+    if (s && config_setting_type(s) == CONFIG_TYPE_STRING) {
+        *is_expression = 1;
+        *out = 0.0;
+        return 2;
+    }
+    return get_number(ld, group, key, out);
+}
+
+static int defer_init(loader *ld, const config_setting_t *group, const char *key, int slot)
+{
+    if (sg_grow(&ld->pending, &ld->pending_cap, ld->npending + 1, sizeof *ld->pending) != 0) {
+        fail_nomem(ld);
+        return -1;
+    }
+    ld->pending[ld->npending++] = (pending_init){group, key, slot};
+    return 0;
 }
 
 static int get_long(loader *ld, const config_setting_t *group, const char *key, long min,
@@ -376,10 +412,10 @@ static sg_expr *expression(loader *ld, const config_setting_t *group, const char
         fail_nomem(ld);
         return NULL;
     }
-    sg_expr *tree = sg_expr_parse(scratch, text, allow_traj, &perr);
+    sg_expr *tree = sg_expr_parse_user(scratch, text, allow_traj, &ld->m->user, &perr);
     sg_expr *bound = NULL;
     if (tree)
-        bound = sg_expr_bind(ld->m->pool, tree, resolve, ld->m, &perr);
+        bound = sg_expr_bind_user(ld->m->pool, tree, resolve, ld->m, &ld->m->user, &perr);
     sg_arena_free(scratch);
     if (!bound) {
         if (strcmp(perr.message, "out of memory") == 0)
@@ -395,7 +431,7 @@ static sg_expr *expression(loader *ld, const config_setting_t *group, const char
 static const char *const top_keys[] = {"name", "description", "time_unit", "conc_unit",
                                        "compartments", "parameters", "species",
                                        "assignments", "reactions", "scenarios", "checks",
-                                       NULL};
+                                       "functions", "rate_rules", "events", NULL};
 
 static int load_header(loader *ld, const config_setting_t *root)
 {
@@ -423,9 +459,25 @@ static int load_header(loader *ld, const config_setting_t *root)
 }
 
 /* Counts definitions and lays out the slots (see model.h). */
+/* Is member `key` of group g the string `id`? (pre-pass, no errors) */
+static const char *peek_id(const config_setting_t *g)
+{
+    const char *id = NULL;
+    config_setting_t *s = config_setting_get_member(g, "id");
+    if (s && config_setting_type(s) == CONFIG_TYPE_STRING)
+        id = config_setting_get_string(s);
+    return id ? id : "";
+}
+
+static int peek_constant(const config_setting_t *g)
+{
+    config_setting_t *s = config_setting_get_member(g, "constant");
+    return s && config_setting_type(s) == CONFIG_TYPE_BOOL && config_setting_get_bool(s);
+}
+
 static int layout(loader *ld, config_setting_t *comps, config_setting_t *params,
                   config_setting_t *species, config_setting_t *assigns,
-                  config_setting_t *reactions)
+                  config_setting_t *reactions, config_setting_t *rate_rules)
 {
     sg_model *m = ld->m;
     m->ncompartments = comps ? config_setting_length(comps) : 0;
@@ -433,6 +485,20 @@ static int layout(loader *ld, config_setting_t *comps, config_setting_t *params,
     m->nspecies = species ? config_setting_length(species) : 0;
     m->nassignments = assigns ? config_setting_length(assigns) : 0;
     m->nreactions = reactions ? config_setting_length(reactions) : 0;
+    m->nrate_rules = rate_rules ? config_setting_length(rate_rules) : 0;
+    m->nfluxes = m->nreactions + m->nrate_rules;
+    /* states: non-constant species and species with rate rules, then
+     * parameters with rate rules */
+    int species_states = 0, param_states = 0;
+    for (int i = 0; i < m->nspecies; i++) {
+        config_setting_t *g = config_setting_get_elem(species, (unsigned)i);
+        species_states += !peek_constant(g) || sg_map_get(&ld->rate_targets, peek_id(g)) >= 0;
+    }
+    for (int i = 0; i < m->nparameters; i++)
+        param_states += sg_map_get(&ld->rate_targets,
+                                   peek_id(config_setting_get_elem(params, (unsigned)i))) >= 0;
+    m->nstate = species_states + param_states;
+    ld->species_states = species_states;
     long total = (long)m->ncompartments + m->nparameters + m->nspecies + m->nassignments +
                  m->nreactions + 2;
     if (total > SG_MAX_SYMBOLS) {
@@ -443,20 +509,21 @@ static int layout(loader *ld, config_setting_t *comps, config_setting_t *params,
     int implicit = m->ncompartments == 0;
     if (implicit)
         m->ncompartments = 1;
-    m->nslots = m->nspecies + m->ncompartments + m->nparameters + 1 + m->nassignments +
-                m->nreactions;
+    m->nslots = m->nspecies + param_states + m->ncompartments + m->nparameters + 1 +
+                m->nassignments + m->nfluxes;
     m->species = sg_arena_alloc(m->arena, sizeof *m->species * (size_t)(m->nspecies + 1));
     m->compartments = sg_arena_alloc(m->arena, sizeof *m->compartments * (size_t)m->ncompartments);
     m->parameters = sg_arena_alloc(m->arena, sizeof *m->parameters * (size_t)(m->nparameters + 1));
     m->assignments = sg_arena_alloc(m->arena, sizeof *m->assignments * (size_t)(m->nassignments + 1));
     m->assignment_order = sg_arena_alloc(m->arena, sizeof(int) * (size_t)(m->nassignments + 1));
     m->reactions = sg_arena_alloc(m->arena, sizeof *m->reactions * (size_t)(m->nreactions + 1));
+    m->rate_rules = sg_arena_alloc(m->arena, sizeof *m->rate_rules * (size_t)(m->nrate_rules + 1));
     m->initial_values = sg_calloc((size_t)m->nslots, sizeof(double));
     m->slot_kind = sg_calloc((size_t)m->nslots, sizeof *m->slot_kind);
     m->slot_name = sg_calloc((size_t)m->nslots, sizeof *m->slot_name);
     m->slot_index = sg_calloc((size_t)m->nslots, sizeof *m->slot_index);
     if (!m->species || !m->compartments || !m->parameters || !m->assignments ||
-        !m->assignment_order || !m->reactions || !m->initial_values || !m->slot_kind ||
+        !m->assignment_order || !m->reactions || !m->rate_rules || !m->initial_values || !m->slot_kind ||
         !m->slot_name || !m->slot_index) {
         fail_nomem(ld);
         return -1;
@@ -488,9 +555,20 @@ static int load_compartments(loader *ld, config_setting_t *list, int first_slot)
         sg_compartment_def *c = &m->compartments[i];
         c->line = (int)config_setting_source_line(g);
         c->size = 1.0;
+        int is_expr = 0;
         if (check_keys(ld, g, "a compartment", compartment_keys) ||
-            get_id(ld, g, "compartment", &c->id) || get_number(ld, g, "size", &c->size) < 0)
+            get_id(ld, g, "compartment", &c->id) ||
+            get_value(ld, g, "size", &c->size, &is_expr) < 0)
             return -1;
+        if (is_expr)
+            c->size = 1.0; /* until the expression is evaluated */
+        if (sg_map_get(&ld->rate_targets, c->id) >= 0) {
+            fail_setting(ld, config_setting_get_member(g, "id"),
+                         "compartment '%s' has a rate rule: compartments of changing size are "
+                         "not supported",
+                         c->id);
+            return -1;
+        }
         if (c->size <= 0) {
             fail_setting(ld, config_setting_get_member(g, "size"),
                          "compartment '%s' must have a positive size (got %g)", c->id, c->size);
@@ -498,7 +576,7 @@ static int load_compartments(loader *ld, config_setting_t *list, int first_slot)
         }
         c->slot = first_slot + i;
         define_slot(m, c->slot, SG_SYM_COMPARTMENT, c->id, i, c->size);
-        if (declare(ld, g, c->id, c->slot))
+        if (declare(ld, g, c->id, c->slot) || (is_expr && defer_init(ld, g, "size", c->slot)))
             return -1;
     }
     if (n == 0) { /* the implicit compartment: a slot, but no name to refer to */
@@ -511,9 +589,10 @@ static int load_compartments(loader *ld, config_setting_t *list, int first_slot)
 static const char *const parameter_keys[] = {"id", "value", "unit", "source",
                                              "description", NULL};
 
-static int load_parameters(loader *ld, config_setting_t *list, int first_slot)
+static int load_parameters(loader *ld, config_setting_t *list, int first_slot, int first_state)
 {
     sg_model *m = ld->m;
+    int next_state = first_state;
     for (int i = 0; i < m->nparameters; i++) {
         config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
         sg_parameter_def *p = &m->parameters[i];
@@ -522,7 +601,8 @@ static int load_parameters(loader *ld, config_setting_t *list, int first_slot)
         if (check_keys(ld, g, "a parameter", parameter_keys) ||
             get_id(ld, g, "parameter", &p->id))
             return -1;
-        int r = get_number(ld, g, "value", &p->value);
+        int is_expr = 0;
+        int r = get_value(ld, g, "value", &p->value, &is_expr);
         if (r < 0)
             return -1;
         if (r == 0) {
@@ -532,9 +612,9 @@ static int load_parameters(loader *ld, config_setting_t *list, int first_slot)
         if (get_string(ld, g, "unit", &p->unit) < 0 ||
             get_string(ld, g, "source", &p->source) < 0)
             return -1;
-        p->slot = first_slot + i;
+        p->slot = sg_map_get(&ld->rate_targets, p->id) >= 0 ? next_state++ : first_slot + i;
         define_slot(m, p->slot, SG_SYM_PARAMETER, p->id, i, p->value);
-        if (declare(ld, g, p->id, p->slot))
+        if (declare(ld, g, p->id, p->slot) || (is_expr && defer_init(ld, g, "value", p->slot)))
             return -1;
     }
     return 0;
@@ -546,24 +626,16 @@ static const char *const species_keys[] = {"id", "initial", "compartment", "cons
 static int load_species(loader *ld, config_setting_t *list, int implicit_compartment)
 {
     sg_model *m = ld->m;
-    /* states first, then constant species: count the states */
-    int nstate = 0;
-    for (int i = 0; i < m->nspecies; i++) {
-        config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
-        int constant = 0;
-        if (get_bool(ld, g, "constant", &constant) < 0)
-            return -1;
-        nstate += !constant;
-    }
-    m->nstate = nstate;
-    int next_state = 0, next_const = nstate;
+    /* states first (layout() counted them), then constant species */
+    int next_state = 0, next_const = m->nstate;
     for (int i = 0; i < m->nspecies; i++) {
         config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
         sg_species_def *s = &m->species[i];
         s->line = (int)config_setting_source_line(g);
         if (check_keys(ld, g, "a species", species_keys) || get_id(ld, g, "species", &s->id))
             return -1;
-        if (get_number(ld, g, "initial", &s->initial) < 0 ||
+        int is_expr = 0;
+        if (get_value(ld, g, "initial", &s->initial, &is_expr) < 0 ||
             get_bool(ld, g, "constant", &s->constant) < 0)
             return -1;
         if (s->initial < 0) {
@@ -589,9 +661,11 @@ static int load_species(loader *ld, config_setting_t *list, int implicit_compart
         } else {
             s->compartment = 0;
         }
-        s->slot = s->constant ? next_const++ : next_state++;
+        int state = !s->constant || sg_map_get(&ld->rate_targets, s->id) >= 0;
+        s->slot = state ? next_state++ : next_const++;
         define_slot(m, s->slot, SG_SYM_SPECIES, s->id, i, s->initial);
-        if (declare(ld, g, s->id, s->slot))
+        if (declare(ld, g, s->id, s->slot) ||
+            (is_expr && defer_init(ld, g, "initial", s->slot)))
             return -1;
     }
     return 0;
@@ -1193,6 +1267,371 @@ static int load_checks(loader *ld, config_setting_t *list)
     return 0;
 }
 
+
+/* ------------------------------------------------------------ functions */
+
+static const char *const function_keys[] = {"id", "args", "body", "description", NULL};
+
+/* The names of every user function are known before any body is parsed, so
+ * bodies may call each other (not recursively: binding refuses that). */
+static int load_functions(loader *ld, config_setting_t *list)
+{
+    sg_model *m = ld->m;
+    int n = list ? config_setting_length(list) : 0;
+    m->functions = sg_arena_alloc(m->arena, sizeof *m->functions * (size_t)(n + 1));
+    if (!m->functions)
+        return fail_nomem(ld), -1;
+    m->nfunctions = n;
+    m->user.fns = m->functions;
+    m->user.count = n;
+    for (int i = 0; i < n; i++) {
+        config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+        sg_user_fn *fn = &m->functions[i];
+        if (check_keys(ld, g, "a function", function_keys) || get_id(ld, g, "function", &fn->name))
+            return -1;
+        sg_arena *probe = sg_arena_create();
+        sg_parse_error perr = {0};
+        char call[300];
+        snprintf(call, sizeof call, "%s(1)", fn->name);
+        /* a built-in name would be shadowed silently: refuse it */
+        int builtin = probe && (sg_expr_parse(probe, call, 1, &perr) != NULL ||
+                                strstr(perr.message, "expects") != NULL);
+        sg_arena_free(probe);
+        if (builtin) {
+            fail_setting(ld, config_setting_get_member(g, "id"),
+                         "function '%s' has the name of a built-in function", fn->name);
+            return -1;
+        }
+        for (int k = 0; k < i; k++)
+            if (strcmp(m->functions[k].name, fn->name) == 0) {
+                fail_setting(ld, config_setting_get_member(g, "id"), "duplicate function '%s'",
+                             fn->name);
+                return -1;
+            }
+        config_setting_t *args = config_setting_get_member(g, "args");
+        if (args && !config_setting_is_aggregate(args)) {
+            fail_setting(ld, args, "'args' must be a list of names: [ \"x\", \"y\" ]");
+            return -1;
+        }
+        fn->nargs = args ? config_setting_length(args) : 0;
+        if (fn->nargs > 64) {
+            fail_setting(ld, args, "function '%s' has more than 64 arguments", fn->name);
+            return -1;
+        }
+        fn->args = sg_arena_alloc(m->arena, sizeof *fn->args * (size_t)(fn->nargs + 1));
+        if (!fn->args)
+            return fail_nomem(ld), -1;
+        for (int k = 0; k < fn->nargs; k++) {
+            const char *a = config_setting_get_string(config_setting_get_elem(args, (unsigned)k));
+            if (!a || !valid_id(a)) {
+                fail_setting(ld, args, "function '%s': argument %d is not an identifier",
+                             fn->name, k + 1);
+                return -1;
+            }
+            fn->args[k] = sg_arena_strdup(m->arena, a);
+            if (!fn->args[k])
+                return fail_nomem(ld), -1;
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+        sg_user_fn *fn = &m->functions[i];
+        const char *body = NULL;
+        int r = get_string(ld, g, "body", &body);
+        if (r == 0)
+            fail_setting(ld, g, "function '%s' needs a 'body' expression", fn->name);
+        if (r <= 0)
+            return -1;
+        int line, col;
+        string_start(ld, (int)config_setting_source_line(config_setting_get_member(g, "body")),
+                     "body", &line, &col);
+        sg_parse_error perr = {0};
+        /* bodies live as long as the model: parse into its arena */
+        fn->body = sg_expr_parse_user(m->arena, body, 0, &m->user, &perr);
+        if (!fn->body) {
+            fail_at(ld, line, col > 0 ? col + perr.pos : 0, "in body: %s", perr.message);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ rate rules */
+
+static const char *const rate_rule_keys[] = {"id", "rate", "description", NULL};
+
+/* Only the targets, before anything else, since they decide the states. */
+static int scan_rate_targets(loader *ld, config_setting_t *list)
+{
+    int n = list ? config_setting_length(list) : 0;
+    for (int i = 0; i < n; i++) {
+        config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+        const char *id;
+        if (check_keys(ld, g, "a rate rule", rate_rule_keys) || get_id(ld, g, "rate rule", &id))
+            return -1;
+        int r = sg_map_put(&ld->rate_targets, id, i);
+        if (r < 0)
+            return fail_nomem(ld), -1;
+        if (r == 1) {
+            fail_setting(ld, config_setting_get_member(g, "id"), "'%s' has two rate rules", id);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int load_rate_rules(loader *ld, config_setting_t *list)
+{
+    sg_model *m = ld->m;
+    for (int i = 0; i < m->nrate_rules; i++) {
+        config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+        sg_rate_rule_def *rr = &m->rate_rules[i];
+        get_id(ld, g, "rate rule", &rr->id);
+        config_setting_t *where = config_setting_get_member(g, "id");
+        int slot = sg_map_get(&m->symbols, rr->id);
+        if (slot < 0 || (m->slot_kind[slot] != SG_SYM_SPECIES &&
+                         m->slot_kind[slot] != SG_SYM_PARAMETER)) {
+            fail_setting(ld, where, "rate rule for '%s': %s", rr->id,
+                         slot < 0 ? "no species or parameter has that id"
+                                  : "only species and parameters can have rate rules");
+            return -1;
+        }
+        if (m->slot_kind[slot] == SG_SYM_SPECIES) {
+            const sg_species_def *sp = &m->species[m->slot_index[slot]];
+            for (int r = 0; r < m->nreactions && !sp->constant; r++)
+                for (int t = 0; t < m->reactions[r].nterms; t++)
+                    if (m->reactions[r].terms[t].species == m->slot_index[slot]) {
+                        fail_setting(ld, where,
+                                     "species '%s' is changed by reaction '%s' and by a rate "
+                                     "rule: make it constant (a boundary species) or drop one",
+                                     rr->id, m->reactions[r].id);
+                        return -1;
+                    }
+        }
+        rr->target_slot = slot;
+        int r = get_string(ld, g, "rate", &rr->text);
+        if (r == 0)
+            fail_setting(ld, g, "rate rule for '%s' needs a 'rate' expression", rr->id);
+        if (r <= 0)
+            return -1;
+        rr->rate = expression(ld, g, "rate", rr->text, 0, resolve_model, &rr->line, &rr->col);
+        if (!rr->rate)
+            return -1;
+        rr->slot = m->first_rate_slot + m->nreactions + i;
+        define_slot(m, rr->slot, SG_SYM_NONE, rr->id, i, 0.0);
+    }
+    return 0;
+}
+
+/* -------------------------------------------------------- initial values */
+
+static int bind_inits(loader *ld)
+{
+    sg_model *m = ld->m;
+    m->ninits = (int)ld->npending;
+    m->inits = sg_arena_alloc(m->arena, sizeof *m->inits * (ld->npending + 1));
+    if (!m->inits)
+        return fail_nomem(ld), -1;
+    for (size_t i = 0; i < ld->npending; i++) {
+        pending_init *pi = &ld->pending[i];
+        sg_init_def *d = &m->inits[i];
+        d->slot = pi->slot;
+        get_string(ld, pi->group, pi->key, &d->text);
+        d->value = expression(ld, pi->group, pi->key, d->text, 0, resolve_model, &d->line,
+                              &d->col);
+        if (!d->value)
+            return -1;
+    }
+    return 0;
+}
+
+/* Orders initial-value expressions and the assignments they may use by
+ * dependency (depth first); a cycle is an error naming its first member. */
+typedef struct init_graph {
+    loader *ld;
+    int *init_of_slot;     /* slot -> init index or -1 */
+    unsigned char *state;  /* per node: 0 new, 1 visiting, 2 done */
+    unsigned char *seen;
+    int nodes_init;        /* nodes [0, ninits) inits, then assignments */
+} init_graph;
+
+static int init_visit(init_graph *g, int node)
+{
+    loader *ld = g->ld;
+    sg_model *m = ld->m;
+    if (g->state[node] == 2)
+        return 0;
+    int is_init = node < g->nodes_init;
+    const sg_expr *e = is_init ? m->inits[node].value
+                               : m->assignments[node - g->nodes_init].value;
+    if (g->state[node] == 1) {
+        int line = is_init ? m->inits[node].line : m->assignments[node - g->nodes_init].line;
+        int col = is_init ? m->inits[node].col : m->assignments[node - g->nodes_init].col;
+        fail_at(ld, line, col, "initial values form a cycle through '%s'",
+                m->slot_name[is_init ? m->inits[node].slot
+                                     : m->assignments[node - g->nodes_init].slot]);
+        return -1;
+    }
+    g->state[node] = 1;
+    int *slots = NULL;
+    size_t count = 0, cap = 0;
+    if (sg_expr_slots(e, g->seen, &slots, &count, &cap) != 0) {
+        sg_free(slots);
+        return fail_nomem(ld), -1;
+    }
+    for (size_t k = 0; k < count; k++)
+        g->seen[slots[k]] = 0;
+    int rc = 0;
+    for (size_t k = 0; k < count && rc == 0; k++) {
+        int sl = slots[k];
+        if (g->init_of_slot[sl] >= 0)
+            rc = init_visit(g, g->init_of_slot[sl]);
+        else if (m->slot_kind[sl] == SG_SYM_ASSIGNMENT)
+            rc = init_visit(g, g->nodes_init + m->slot_index[sl]);
+    }
+    sg_free(slots);
+    if (rc)
+        return rc;
+    g->state[node] = 2;
+    sg_init_step *step = &m->init_steps[m->ninit_steps++];
+    step->is_init = is_init;
+    step->slot = is_init ? m->inits[node].slot : m->assignments[node - g->nodes_init].slot;
+    step->value = (sg_expr *)e;
+    return 0;
+}
+
+static int order_inits(loader *ld)
+{
+    sg_model *m = ld->m;
+    if (m->ninits == 0)
+        return 0;
+    int nodes = m->ninits + m->nassignments;
+    init_graph g = {ld, NULL, NULL, NULL, m->ninits};
+    g.init_of_slot = sg_malloc(sizeof(int) * (size_t)m->nslots);
+    g.state = sg_calloc((size_t)nodes + 1, 1);
+    g.seen = sg_calloc((size_t)m->nslots, 1);
+    m->init_steps = sg_arena_alloc(m->arena, sizeof *m->init_steps * (size_t)(nodes + 1));
+    int rc = -1;
+    if (!g.init_of_slot || !g.state || !g.seen || !m->init_steps) {
+        fail_nomem(ld);
+        goto done;
+    }
+    for (int i = 0; i < m->nslots; i++)
+        g.init_of_slot[i] = -1;
+    for (int i = 0; i < m->ninits; i++)
+        g.init_of_slot[m->inits[i].slot] = i;
+    rc = 0;
+    for (int i = 0; i < m->ninits && rc == 0; i++)
+        rc = init_visit(&g, i);
+    if (rc == 0) { /* the values written in the file, for `info` and the base */
+        sg_model_initial_values(m, m->initial_values, NULL);
+        for (int i = 0; i < m->ninits; i++) {
+            int slot = m->inits[i].slot;
+            double v = m->initial_values[slot];
+            int idx = m->slot_index[slot];
+            if (m->slot_kind[slot] == SG_SYM_SPECIES)
+                m->species[idx].initial = v;
+            else if (m->slot_kind[slot] == SG_SYM_PARAMETER)
+                m->parameters[idx].value = v;
+            else if (m->slot_kind[slot] == SG_SYM_COMPARTMENT)
+                m->compartments[idx].size = v;
+        }
+    }
+done:
+    sg_free(g.init_of_slot);
+    sg_free(g.state);
+    sg_free(g.seen);
+    return rc;
+}
+
+void sg_model_initial_values(const sg_model *m, double *v, const unsigned char *fixed)
+{
+    for (int k = 0; k < m->ninit_steps; k++) {
+        const sg_init_step *step = &m->init_steps[k];
+        if (step->is_init && fixed && fixed[step->slot])
+            continue;
+        v[step->slot] = sg_expr_eval(step->value, v);
+    }
+}
+
+/* ---------------------------------------------------------- model events */
+
+static const char *const trigger_keys[] = {"id", "trigger", "assign", "persistent",
+                                           "initial_value", "use_values_from_trigger_time",
+                                           "description", NULL};
+
+static int load_triggers(loader *ld, config_setting_t *list)
+{
+    sg_model *m = ld->m;
+    int n = list ? config_setting_length(list) : 0;
+    m->triggers = sg_arena_alloc(m->arena, sizeof *m->triggers * (size_t)(n + 1));
+    if (!m->triggers)
+        return fail_nomem(ld), -1;
+    for (int i = 0; i < n; i++) {
+        config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+        sg_trigger_def *t = &m->triggers[i];
+        t->initial_value = 1;
+        t->persistent = 1;
+        t->use_trigger_time = 1;
+        if (check_keys(ld, g, "an event", trigger_keys))
+            return -1;
+        char name[32];
+        snprintf(name, sizeof name, "event_%d", i + 1);
+        if (config_setting_get_member(g, "id")) {
+            if (get_id(ld, g, "event", &t->id))
+                return -1;
+        } else if (!(t->id = sg_arena_strdup(m->arena, name))) {
+            return fail_nomem(ld), -1;
+        }
+        if (get_bool(ld, g, "persistent", &t->persistent) < 0 ||
+            get_bool(ld, g, "initial_value", &t->initial_value) < 0 ||
+            get_bool(ld, g, "use_values_from_trigger_time", &t->use_trigger_time) < 0)
+            return -1;
+        int r = get_string(ld, g, "trigger", &t->text);
+        if (r == 0)
+            fail_setting(ld, g, "event '%s' needs a 'trigger' expression, e.g. \"time > 5\"",
+                         t->id);
+        if (r <= 0)
+            return -1;
+        t->trigger = expression(ld, g, "trigger", t->text, 0, resolve_model, &t->line, &t->col);
+        if (!t->trigger)
+            return -1;
+        config_setting_t *as = config_setting_get_member(g, "assign");
+        if (!as || !config_setting_is_group(as) || config_setting_length(as) == 0) {
+            fail_setting(ld, as ? as : g, "event '%s' needs assign = { NAME = value or \"expression\"; }",
+                         t->id);
+            return -1;
+        }
+        t->nassigns = config_setting_length(as);
+        t->assigns = sg_arena_alloc(m->arena, sizeof *t->assigns * (size_t)t->nassigns);
+        if (!t->assigns)
+            return fail_nomem(ld), -1;
+        for (int k = 0; k < t->nassigns; k++) {
+            config_setting_t *e = config_setting_get_elem(as, (unsigned)k);
+            const char *target = config_setting_name(e);
+            int slot = settable_slot(ld, e, target, 0, 1);
+            if (slot < 0)
+                return -1;
+            t->assigns[k].slot = slot;
+            if (config_setting_type(e) == CONFIG_TYPE_STRING) {
+                int line, col;
+                t->assigns[k].value = expression(ld, as, target, config_setting_get_string(e), 0,
+                                                 resolve_model, &line, &col);
+                if (!t->assigns[k].value)
+                    return -1;
+            } else {
+                double v;
+                if (get_number(ld, as, target, &v) < 0)
+                    return -1;
+                if (!(t->assigns[k].value = sg_pool_num(m->pool, v)))
+                    return fail_nomem(ld), -1;
+            }
+        }
+    }
+    m->ntriggers = n;
+    return 0;
+}
+
 /* ----------------------------------------------------------------- main */
 
 static sg_status load_config(loader *ld, config_t *cfg)
@@ -1200,31 +1639,40 @@ static sg_status load_config(loader *ld, config_t *cfg)
     sg_model *m = ld->m;
     config_setting_t *root = config_root_setting(cfg);
     config_setting_t *comps, *params, *species, *assigns, *reactions, *scenarios, *checks;
+    config_setting_t *functions, *rate_rules, *events;
     if (load_header(ld, root) || get_list(ld, root, "compartments", &comps) < 0 ||
         get_list(ld, root, "parameters", &params) < 0 ||
         get_list(ld, root, "species", &species) < 0 ||
         get_list(ld, root, "assignments", &assigns) < 0 ||
         get_list(ld, root, "reactions", &reactions) < 0 ||
         get_list(ld, root, "scenarios", &scenarios) < 0 ||
-        get_list(ld, root, "checks", &checks) < 0)
+        get_list(ld, root, "checks", &checks) < 0 ||
+        get_list(ld, root, "functions", &functions) < 0 ||
+        get_list(ld, root, "rate_rules", &rate_rules) < 0 ||
+        get_list(ld, root, "events", &events) < 0)
         return SG_ERR_MODEL;
-    if (layout(ld, comps, params, species, assigns, reactions))
-        return SG_ERR_MODEL;
+    if (load_functions(ld, functions) || scan_rate_targets(ld, rate_rules) ||
+        layout(ld, comps, params, species, assigns, reactions, rate_rules))
+        return ld->err->status ? ld->err->status : SG_ERR_MODEL;
     int implicit = !comps || config_setting_length(comps) == 0;
-    /* slot layout: species, compartments, parameters, time, assignments, rates */
-    m->first_compartment_slot = m->nspecies;
+    /* slot layout (model.h): states (species, then parameters with rate
+     * rules), constant species, compartments, parameters, time, assignments,
+     * reaction rates, rate-rule rates */
+    int param_states = m->nstate - ld->species_states;
+    m->first_compartment_slot = m->nspecies + param_states;
     m->first_parameter_slot = m->first_compartment_slot + m->ncompartments;
     m->time_slot = m->first_parameter_slot + m->nparameters;
     m->first_assignment_slot = m->time_slot + 1;
     m->first_rate_slot = m->first_assignment_slot + m->nassignments;
-    m->nslots = m->first_rate_slot + m->nreactions;
+    m->nslots = m->first_rate_slot + m->nfluxes;
     define_slot(m, m->time_slot, SG_SYM_TIME, "time", 0, 0.0);
     if (load_compartments(ld, comps, m->first_compartment_slot) ||
-        load_parameters(ld, params, m->first_parameter_slot) ||
+        load_parameters(ld, params, m->first_parameter_slot, ld->species_states) ||
         load_species(ld, species, implicit) ||
         load_assignment_ids(ld, assigns, m->first_assignment_slot) ||
         bind_assignments(ld, assigns) || order_assignments(ld) ||
-        load_reactions(ld, reactions) || load_scenarios(ld, scenarios) ||
+        load_reactions(ld, reactions) || load_rate_rules(ld, rate_rules) || bind_inits(ld) ||
+        order_inits(ld) || load_triggers(ld, events) || load_scenarios(ld, scenarios) ||
         load_checks(ld, checks))
         return ld->err && ld->err->status ? ld->err->status : SG_ERR_MODEL;
     return SG_OK;
@@ -1313,7 +1761,7 @@ sg_model *sg_model_load_buffer(const char *text, size_t len, const char *filenam
         sg_error_nomem(err);
         return NULL;
     }
-    loader ld = {m, m->path, copy, len, err, 0};
+    loader ld = {.m = m, .file = m->path, .text = copy, .text_len = len, .err = err};
     config_t cfg;
     config_init(&cfg);
     config_set_options(&cfg, CONFIG_OPTION_AUTOCONVERT);
@@ -1326,6 +1774,8 @@ sg_model *sg_model_load_buffer(const char *text, size_t len, const char *filenam
                           what ? what : "syntax error");
     } else {
         st = load_config(&ld, &cfg);
+        sg_map_clear(&ld.rate_targets);
+        sg_free(ld.pending);
         if (st == SG_OK)
             st = sg_program_compile(m, &m->program, err);
     }

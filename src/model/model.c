@@ -62,3 +62,12 @@ int sg_model_find_scenario(const sg_model *m, const char *id)
             return i;
     return -1;
 }
+
+int sg_model_function_count(const sg_model *m) { return m->nfunctions; }
+const char *sg_model_function_id(const sg_model *m, int i) { return m->functions[i].name; }
+int sg_model_rate_rule_count(const sg_model *m) { return m->nrate_rules; }
+const char *sg_model_rate_rule_target(const sg_model *m, int i) { return m->rate_rules[i].id; }
+const char *sg_model_rate_rule_rate(const sg_model *m, int i) { return m->rate_rules[i].text; }
+int sg_model_event_count(const sg_model *m) { return m->ntriggers; }
+const char *sg_model_event_id(const sg_model *m, int i) { return m->triggers[i].id; }
+const char *sg_model_event_trigger(const sg_model *m, int i) { return m->triggers[i].text; }

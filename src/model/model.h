@@ -119,6 +119,51 @@ typedef struct sg_check_def {
     int line, col;
 } sg_check_def;
 
+/* An initial value given as an expression (SBML initial assignment): a
+ * species' `initial`, a parameter's `value` or a compartment's `size`. */
+typedef struct sg_init_def {
+    int slot;
+    const char *text;
+    int line, col;
+    sg_expr *value;
+} sg_init_def;
+
+/* One step of computing initial values: an initial-value expression or an
+ * assignment (which initial values may use), in dependency order. */
+typedef struct sg_init_step {
+    int slot;
+    int is_init;      /* 0: an assignment */
+    sg_expr *value;
+} sg_init_step;
+
+/* dX/dt = rate for a species (its concentration), or a parameter. */
+typedef struct sg_rate_rule_def {
+    const char *id;   /* the target */
+    const char *text;
+    int line, col;
+    int target_slot;  /* a state */
+    sg_expr *rate;
+    int slot;         /* where the rate is computed */
+} sg_rate_rule_def;
+
+typedef struct sg_event_assign {
+    int slot;
+    sg_expr *value;
+} sg_event_assign;
+
+/* A model event: fires when `trigger` goes from false to true. */
+typedef struct sg_trigger_def {
+    const char *id;
+    const char *text;
+    int line, col;
+    sg_expr *trigger;
+    sg_event_assign *assigns;
+    int nassigns;
+    int initial_value;     /* the trigger's value just before the start */
+    int persistent;
+    int use_trigger_time;
+} sg_trigger_def;
+
 typedef struct sg_program sg_program;
 
 struct sg_model {
@@ -143,6 +188,19 @@ struct sg_model {
     sg_check_def *checks;
     int nchecks;
 
+    sg_user_fn *functions;
+    int nfunctions;
+    sg_user_fns user;      /* the same, as the expression stage wants it */
+    sg_rate_rule_def *rate_rules;
+    int nrate_rules;
+    sg_init_def *inits;
+    int ninits;
+    sg_init_step *init_steps;
+    int ninit_steps;
+    sg_trigger_def *triggers;
+    int ntriggers;
+    int nfluxes;           /* reactions, then rate rules: columns of the stoichiometry */
+
     sg_map symbols;        /* id -> slot */
     int nslots;            /* model-defined slots */
     int time_slot;
@@ -155,6 +213,11 @@ struct sg_model {
 
     sg_program *program;   /* compiled right-hand side and Jacobian */
 };
+
+/* Computes initial values into v (the model's slots): every initial-value
+ * expression whose slot is not marked in `fixed` (NULL: none), and the
+ * assignments they use, in dependency order. */
+void sg_model_initial_values(const sg_model *model, double *v, const unsigned char *fixed);
 
 /* Parses "2 A + B <-> C" into net terms. On error returns -1 with the byte
  * offset inside the equation in *err_pos and a message. */

@@ -25,8 +25,9 @@ sg_table *sg_trajectory_table(const sg_trajectory *traj, const char *const *sele
                              k == SG_SYM_NONE
                                  ? "cannot select '%s': model '%s' has no species or "
                                    "assignment with that id"
-                                 : "cannot select '%s': only species and assignments are "
-                                   "output columns (model '%s')",
+                                 : "cannot select '%s': it is not an output of this run "
+                                   "(model '%s'); select species, assignments, parameters "
+                                   "or compartments",
                              select[c], traj->model->name);
                 goto done;
             }

@@ -78,6 +78,7 @@ void sg_experiment_free(sg_experiment *exp)
     sg_free(exp->sets);
     sg_free(exp->events);
     sg_free(exp->extra_times);
+    sg_free(exp->outputs);
     sg_free(exp);
 }
 
@@ -150,6 +151,9 @@ sg_status sg_experiment_add_schedule(sg_experiment *exp, double at, double every
     if (!isfinite(at) || at < exp->t_start)
         return sg_error_set(err, SG_ERR_USAGE, NULL, 0, 0,
                             "event time %g is before the start time %g", at, exp->t_start);
+    if (at > exp->t_end)
+        return sg_error_set(err, SG_ERR_USAGE, NULL, 0, 0,
+                            "event time %g is after the end time %g", at, exp->t_end);
     if (!(every >= 0) || !isfinite(every) || count < 0 || (count > 0 && every == 0))
         return sg_error_set(err, SG_ERR_USAGE, NULL, 0, 0,
                             "a repeated event needs a positive interval and a count >= 0");
@@ -176,6 +180,25 @@ sg_status sg_experiment_add_output_time(sg_experiment *exp, double t, sg_error *
 
 void sg_experiment_set_preequilibrate(sg_experiment *exp, int on) { exp->preequilibrate = on; }
 double sg_experiment_t_start(const sg_experiment *exp) { return exp->t_start; }
+
+sg_status sg_experiment_add_output(sg_experiment *exp, const char *id, sg_error *err)
+{
+    const sg_model *m = exp->model;
+    int slot = sg_map_get(&m->symbols, id);
+    if (slot < 0)
+        return sg_error_set(err, SG_ERR_USAGE, NULL, 0, 0,
+                            "cannot output '%s': model '%s' has no such id", id, m->name);
+    if (m->slot_kind[slot] == SG_SYM_SPECIES || m->slot_kind[slot] == SG_SYM_ASSIGNMENT)
+        return SG_OK; /* always recorded */
+    for (int i = 0; i < exp->noutputs; i++)
+        if (exp->outputs[i] == slot)
+            return SG_OK;
+    if (sg_grow(&exp->outputs, &exp->outputs_cap, (size_t)exp->noutputs + 1,
+                sizeof *exp->outputs) != 0)
+        return sg_error_nomem(err);
+    exp->outputs[exp->noutputs++] = slot;
+    return SG_OK;
+}
 double sg_experiment_t_end(const sg_experiment *exp) { return exp->t_end; }
 
 int sg_experiment_scan(const sg_experiment *exp, const char **target, const double **values,

@@ -36,6 +36,9 @@ struct sg_experiment {
     double *extra_times;
     int nextra;
     size_t extra_cap;
+    int *outputs;          /* extra output columns: slots of parameters, compartments */
+    int noutputs;
+    size_t outputs_cap;
 };
 
 struct sg_trajectory {
@@ -55,6 +58,10 @@ struct sg_sim {
     const char **state_names;
     /* steady state of the unperturbed model, once computed */
     double *preeq_state;
+    /* model events: scratch for evaluating triggers just after a time */
+    unsigned char *fixed;     /* nslots: set by the experiment, kept by initial values */
+    double *work, *ydot, *st_scaled, *jt_scaled;
+    unsigned char *trig_prev, *trig_now;
 };
 
 /* Runs exp with extra values set at the start (a scan point): slots[k] =
@@ -62,8 +69,10 @@ struct sg_sim {
 sg_status sg_sim_run_point(sg_sim *sim, const sg_experiment *exp, const int *slots,
                            const double *values, int n, sg_trajectory **out, sg_error *err);
 
-/* Creates an empty trajectory with the default columns. */
+/* Creates an empty trajectory with the default columns (and the
+ * experiment's extra outputs when exp is not NULL). */
 sg_trajectory *sg_trajectory_create(const sg_model *model);
+sg_trajectory *sg_trajectory_create_for(const sg_model *model, const sg_experiment *exp);
 /* Appends a row read from the value slots v. Returns -1 when out of memory. */
 int sg_trajectory_add_row(sg_trajectory *traj, double time, const double *v);
 

@@ -38,13 +38,26 @@ sg_sim *sg_sim_create(const sg_model *m, const sg_options *opt, sg_error *err)
         sg_error_nomem(err);
         return NULL;
     }
-    for (int i = 0; i < m->nspecies; i++)
-        if (!m->species[i].constant)
-            sim->state_names[m->species[i].slot] = m->species[i].id;
+    for (int i = 0; i < m->nstate; i++)
+        sim->state_names[i] = m->slot_name[i];
+    const sg_program *p = m->program;
+    size_t nst = (size_t)p->st_start[p->nstate], njt = (size_t)p->jt_start[p->nnz];
+    sim->fixed = sg_calloc((size_t)p->nslots + 1, 1);
+    sim->work = sg_malloc(sizeof(double) * ((size_t)p->nslots + 1));
+    sim->ydot = sg_malloc(sizeof(double) * ((size_t)p->nstate + 1));
+    sim->st_scaled = sg_malloc(sizeof(double) * (nst + 1));
+    sim->jt_scaled = sg_malloc(sizeof(double) * (njt + 1));
+    sim->trig_prev = sg_calloc((size_t)p->ntriggers + 1, 1);
+    sim->trig_now = sg_calloc((size_t)p->ntriggers + 1, 1);
+    if (!sim->fixed || !sim->work || !sim->ydot || !sim->st_scaled || !sim->jt_scaled ||
+        !sim->trig_prev || !sim->trig_now) {
+        sg_sim_free(sim);
+        sg_error_nomem(err);
+        return NULL;
+    }
     sim->solver = sg_solver_create(m->program, sim->state_names, opt, err);
     if (!sim->solver) {
-        sg_free(sim->state_names);
-        sg_free(sim);
+        sg_sim_free(sim);
         return NULL;
     }
     return sim;
@@ -57,6 +70,13 @@ void sg_sim_free(sg_sim *sim)
     sg_solver_free(sim->solver);
     sg_free(sim->state_names);
     sg_free(sim->preeq_state);
+    sg_free(sim->fixed);
+    sg_free(sim->work);
+    sg_free(sim->ydot);
+    sg_free(sim->st_scaled);
+    sg_free(sim->jt_scaled);
+    sg_free(sim->trig_prev);
+    sg_free(sim->trig_now);
     sg_free(sim);
 }
 
@@ -74,11 +94,17 @@ void sg_options_default(sg_options *opt)
 
 sg_trajectory *sg_trajectory_create(const sg_model *m)
 {
+    return sg_trajectory_create_for(m, NULL);
+}
+
+sg_trajectory *sg_trajectory_create_for(const sg_model *m, const sg_experiment *exp)
+{
     sg_trajectory *t = sg_calloc(1, sizeof *t);
     if (!t)
         return NULL;
     t->model = m;
-    t->ncols = m->nspecies + m->nassignments;
+    int extra = exp ? exp->noutputs : 0;
+    t->ncols = m->nspecies + m->nassignments + extra;
     t->names = sg_malloc(sizeof *t->names * ((size_t)t->ncols + 1));
     t->slots = sg_malloc(sizeof *t->slots * ((size_t)t->ncols + 1));
     if (!t->names || !t->slots) {
@@ -92,6 +118,10 @@ sg_trajectory *sg_trajectory_create(const sg_model *m)
     for (int i = 0; i < m->nassignments; i++) {
         t->names[m->nspecies + i] = m->assignments[i].id;
         t->slots[m->nspecies + i] = m->assignments[i].slot;
+    }
+    for (int i = 0; i < extra; i++) {
+        t->names[m->nspecies + m->nassignments + i] = m->slot_name[exp->outputs[i]];
+        t->slots[m->nspecies + m->nassignments + i] = exp->outputs[i];
     }
     return t;
 }
@@ -258,6 +288,86 @@ static sg_status output_times(const sg_experiment *exp, double **out, int *count
     return SG_OK;
 }
 
+/* Model events ------------------------------------------------------------
+ * A trigger fires when it goes from false to true. Its value is taken just
+ * after the time in question (a first-order step of 1e-9 relative along
+ * the derivative), so that at the root of `time > 5` it is already true. */
+
+static void triggers_after(sg_sim *sim, double t, const double *v, unsigned char *out)
+{
+    const sg_program *p = sim->model->program;
+    double *w = sim->work;
+    double dt = 1e-9 * fmax(1.0, fabs(t));
+    memcpy(w, v, sizeof(double) * (size_t)p->nslots);
+    if (p->nstate > 0) {
+        sg_program_scale(p, v, sim->st_scaled, sim->jt_scaled);
+        /* the states are read from v; the rates land in w */
+        sg_program_rhs(p, t, v, sim->ydot, w, sim->st_scaled);
+        for (int i = 0; i < p->nstate; i++)
+            w[i] = v[i] + dt * (isfinite(sim->ydot[i]) ? sim->ydot[i] : 0.0);
+    }
+    w[p->time_slot] = t + dt;
+    sg_program_exec(p, 0, p->n_roots, w);
+    for (int k = 0; k < p->ntriggers; k++)
+        out[k] = w[p->trigger_slot[k]] != 0.0;
+}
+
+/* Fires the events whose triggers have just become true at time t, in
+ * definition order, then any their changes trigger in turn. Each event
+ * computes all its new values before assigning them. Returns the number
+ * of events fired (the integrator must restart if > 0). */
+static int fire_events(sg_sim *sim, double t, double *v)
+{
+    const sg_model *m = sim->model;
+    const sg_program *p = m->program;
+    int fired = 0;
+    double values[256];
+    for (int round = 0; round < 1000; round++) {
+        triggers_after(sim, t, v, sim->trig_now);
+        int any = 0;
+        for (int k = 0; k < m->ntriggers; k++) {
+            if (sim->trig_prev[k] || !sim->trig_now[k])
+                continue;
+            const sg_trigger_def *e = &m->triggers[k];
+            v[p->time_slot] = t;
+            sg_program_exec(p, 0, p->n_assign, v);
+            int n = e->nassigns < 256 ? e->nassigns : 256;
+            for (int a = 0; a < n; a++)
+                values[a] = sg_expr_eval(e->assigns[a].value, v);
+            for (int a = 0; a < n; a++)
+                v[e->assigns[a].slot] = values[a];
+            any = 1;
+            fired++;
+        }
+        memcpy(sim->trig_prev, sim->trig_now, (size_t)m->ntriggers);
+        if (!any)
+            break;
+    }
+    v[p->time_slot] = t;
+    sg_program_exec(p, 0, p->n_assign, v);
+    return fired;
+}
+
+/* Integrates to `target` (stopping exactly at `stop`), handling every
+ * root of the event triggers on the way. */
+static sg_status advance(sg_sim *sim, double target, double stop, double *v, sg_error *err)
+{
+    if (sim->model->ntriggers == 0)
+        return sg_solver_advance(sim->solver, target, stop, err);
+    for (;;) {
+        double reached;
+        int root;
+        sg_status st = sg_solver_advance_roots(sim->solver, target, stop, &reached, &root, err);
+        if (st != SG_OK || !root)
+            return st;
+        if (fire_events(sim, reached, v) > 0 &&
+            (st = sg_solver_start(sim->solver, reached, err)) != SG_OK)
+            return st;
+        if (reached >= target)
+            return SG_OK;
+    }
+}
+
 static void apply(double *v, const sg_change *c)
 {
     if (c->add)
@@ -312,7 +422,7 @@ sg_status sg_sim_run_point(sg_sim *sim, const sg_experiment *exp, const int *slo
     if (exp->model != m)
         return sg_error_set(err, SG_ERR_USAGE, NULL, 0, 0,
                             "the experiment was made for another model");
-    sg_trajectory *traj = sg_trajectory_create(m);
+    sg_trajectory *traj = sg_trajectory_create_for(m, exp);
     if (!traj)
         return sg_error_nomem(err);
     sg_status st = expand_events(exp, &occ, &nocc, err);
@@ -329,11 +439,27 @@ sg_status sg_sim_run_point(sg_sim *sim, const sg_experiment *exp, const int *slo
         apply(v, &exp->sets[i]);
     for (int k = 0; k < n; k++)
         v[slots[k]] = values[k];
+    if (m->ninits > 0) {
+        /* initial-value expressions, except where the experiment set a value */
+        memset(sim->fixed, 0, (size_t)p->nslots);
+        for (int i = 0; i < exp->nsets; i++)
+            sim->fixed[exp->sets[i].slot] = 1;
+        for (int k = 0; k < n; k++)
+            sim->fixed[slots[k]] = 1;
+        v[p->time_slot] = exp->t_start;
+        sg_model_initial_values(m, v, sim->fixed);
+    }
 
     double t = exp->t_start;
     int next = 0;
     while (next < nocc && occ[next].at <= t)
         apply(v, &occ[next++].change);
+    for (int k = 0; k < m->ntriggers; k++)
+        sim->trig_prev[k] = (unsigned char)m->triggers[k].initial_value;
+    v[p->time_slot] = t;
+    sg_program_exec(p, 0, p->n_assign, v);
+    if (m->ntriggers > 0)
+        fire_events(sim, t, v);
     if ((st = sg_solver_start(solver, t, err)) != SG_OK)
         goto done;
     for (int r = 0; r < ntimes; r++) {
@@ -341,18 +467,23 @@ sg_status sg_sim_run_point(sg_sim *sim, const sg_experiment *exp, const int *slo
         while (next < nocc && occ[next].at <= tout) {
             double te = occ[next].at;
             if (te > t) {
-                if ((st = sg_solver_advance(solver, te, te, err)) != SG_OK)
+                if ((st = advance(sim, te, te, v, err)) != SG_OK)
                     goto done;
                 t = te;
             }
             while (next < nocc && occ[next].at == te)
                 apply(v, &occ[next++].change);
+            if (m->ntriggers > 0) { /* a scheduled change may trigger events */
+                v[p->time_slot] = t;
+                sg_program_exec(p, 0, p->n_assign, v);
+                fire_events(sim, t, v);
+            }
             if ((st = sg_solver_start(solver, t, err)) != SG_OK)
                 goto done;
         }
         if (tout > t) {
             double stop = next < nocc ? occ[next].at : exp->t_end;
-            if ((st = sg_solver_advance(solver, tout, stop, err)) != SG_OK)
+            if ((st = advance(sim, tout, stop, v, err)) != SG_OK)
                 goto done;
             t = tout;
         } else {

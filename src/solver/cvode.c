@@ -62,6 +62,13 @@ static int rhs(sunrealtype t, N_Vector y, N_Vector ydot, void *user)
     return 0;
 }
 
+static int roots(sunrealtype t, N_Vector y, sunrealtype *g, void *user)
+{
+    sg_solver *s = user;
+    sg_program_roots(s->prog, t, N_VGetArrayPointer(y), g, s->v);
+    return 0;
+}
+
 static int jacobian(sunrealtype t, N_Vector y, N_Vector fy, SUNMatrix J, void *user,
                     N_Vector tmp1, N_Vector tmp2, N_Vector tmp3)
 {
@@ -239,6 +246,10 @@ sg_status sg_solver_start(sg_solver *s, double t0, sg_error *err)
             what = "CVodeSStolerances";
             flag = CVodeSStolerances(s->cvode, s->opt.rtol, s->opt.atol);
         }
+        if (flag == CV_SUCCESS && p->nroots > 0) {
+            what = "CVodeRootInit";
+            flag = CVodeRootInit(s->cvode, p->nroots, roots);
+        }
     } else {
         what = "CVodeReInit";
         flag = CVodeReInit(s->cvode, t0, s->y);
@@ -299,12 +310,26 @@ static void blame(sg_solver *s, char *buf, size_t size)
 
 sg_status sg_solver_advance(sg_solver *s, double tout, double tstop, sg_error *err)
 {
+    double reached;
+    int root;
+    return sg_solver_advance_roots(s, tout, tstop, &reached, &root, err);
+}
+
+sg_status sg_solver_advance_roots(sg_solver *s, double tout, double tstop, double *reached,
+                                  int *root, sg_error *err)
+{
     const sg_program *p = s->prog;
+    *reached = tout;
+    *root = 0;
     if (s->n > 0) {
         sunrealtype tret = 0;
         int flag = CVodeSetStopTime(s->cvode, tstop);
         if (flag == CV_SUCCESS)
             flag = CVode(s->cvode, tout, s->y, &tret, CV_NORMAL);
+        if (flag == CV_ROOT_RETURN) {
+            *root = 1;
+            *reached = tout = tret;
+        }
         if (flag < 0) {
             sunrealtype tcur = tret;
             CVodeGetCurrentTime(s->cvode, &tcur);

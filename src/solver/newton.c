@@ -27,7 +27,7 @@ sg_status sg_conservation_find(const sg_model *m, const double *v, sg_conservati
                                sg_error *err)
 {
     const sg_program *p = m->program;
-    int n = p->nstate, nr = m->nreactions;
+    int n = p->nstate, nr = m->nfluxes;
     memset(out, 0, sizeof *out);
     /* A = M^T (reactions x states); its null space is the left null space
      * of M. Reduced row echelon form with partial pivoting. */

@@ -28,6 +28,12 @@ sg_status sg_solver_start(sg_solver *solver, double t0, sg_error *err);
  * the assignments at tout. */
 sg_status sg_solver_advance(sg_solver *solver, double tout, double tstop, sg_error *err);
 
+/* The same, but stops early at a root of the model's event triggers:
+ * *reached is the time integrated to (tout, or the root), *root is 1 when
+ * a root stopped it. */
+sg_status sg_solver_advance_roots(sg_solver *solver, double tout, double tstop,
+                                  double *reached, int *root, sg_error *err);
+
 /* Evaluates the assignments for the states now in the value slots at t. */
 void sg_solver_update_assignments(sg_solver *solver, double t);
 
