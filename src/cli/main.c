@@ -35,6 +35,10 @@ static const char usage_text[] =
     "  info   MODEL   species, parameters, reactions, stoichiometry summary\n"
     "  verify MODEL [--rtol X] [--atol X] [--max-steps N] [--linear-solver ...]\n"
     "               run the model's checks; one line per check, exit 0 only if all pass\n"
+    "  convert MODEL --to cfg|sbml [--output FILE]\n"
+    "               an SBML file as a sigode model, or a sigode model as SBML L3V2\n"
+    "\n"
+    "MODEL is a sigode model file, or an SBML file (.xml, .sbml), imported on the fly.\n"
     "\n"
     "exit status: 0 success; 1 the solver failed or a check failed; 2 bad usage or model\n";
 
@@ -1090,6 +1094,74 @@ static int cmd_verify(cli *c, sg_model *m)
     return passed == n ? 0 : 1;
 }
 
+/* A model file: SBML (by extension .xml or .sbml) is imported, anything else
+ * is a sigode model. */
+static int is_sbml_path(const char *path)
+{
+    const char *dot = path ? strrchr(path, '.') : NULL;
+    return dot && (!strcmp(dot, ".xml") || !strcmp(dot, ".sbml"));
+}
+
+static sg_model *load_model(const char *path, sg_error *err)
+{
+    return is_sbml_path(path) ? sg_model_load_sbml(path, err) : sg_model_load_file(path, err);
+}
+
+/* sigode convert MODEL --to cfg|sbml [--output FILE] */
+static int cmd_convert(int argc, char **argv)
+{
+    const char *path = NULL, *to = NULL, *out = NULL;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        const char **dest = !strcmp(a, "--to") ? &to : !strcmp(a, "--output") ? &out : NULL;
+        if (dest) {
+            if (i + 1 >= argc)
+                return usage_error("convert", "%s expects a value", a);
+            *dest = argv[++i];
+        } else if (!strncmp(a, "--to=", 5)) {
+            to = a + 5;
+        } else if (!strncmp(a, "--output=", 9)) {
+            out = a + 9;
+        } else if (a[0] == '-' && a[1]) {
+            return usage_error("convert", "unknown option '%s'", a);
+        } else if (path) {
+            return usage_error("convert", "unexpected argument '%s' (the model is '%s')", a,
+                               path);
+        } else {
+            path = a;
+        }
+    }
+    if (!path)
+        return usage_error("convert", "which model? sigode convert MODEL --to cfg|sbml");
+    if (!to || (strcmp(to, "cfg") && strcmp(to, "sbml")))
+        return usage_error("convert", "--to cfg or --to sbml is required");
+    sg_error err = {0};
+    char *text = NULL;
+    if (!strcmp(to, "cfg")) {
+        if (!is_sbml_path(path))
+            return usage_error("convert", "--to cfg reads an SBML file (.xml or .sbml), got '%s'",
+                               path);
+        text = sg_sbml_to_config(path, &err);
+    } else {
+        sg_model *m = load_model(path, &err);
+        text = m ? sg_model_to_sbml(m, &err) : NULL;
+        sg_model_free(m);
+    }
+    if (!text)
+        return report(&err);
+    sg_status st = SG_OK;
+    begin_writing();
+    if (out)
+        st = sg_write_text_file(out, text, &err);
+    else if (fputs(text, stdout) < 0 || fflush(stdout) != 0) {
+        st = err.status = SG_ERR_IO;
+        snprintf(err.message, sizeof err.message, "cannot write to standard output");
+    }
+    end_writing();
+    free(text);
+    return st == SG_OK ? 0 : report(&err);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
@@ -1106,13 +1178,15 @@ int main(int argc, char **argv)
     memset(&c, 0, sizeof c);
     c.command = argv[1];
     sg_options_default(&c.opt);
+    if (!strcmp(c.command, "convert"))
+        return cmd_convert(argc, argv);
     static const char *const commands[] = {"run", "scan", "steady", "check", "info", "verify",
                                            NULL};
     int known = 0;
     for (int i = 0; commands[i]; i++)
         known |= !strcmp(commands[i], c.command);
     if (!known)
-        return usage_error(NULL, "unknown command '%s' (expected run, scan, steady, check, info or verify)",
+        return usage_error(NULL, "unknown command '%s' (expected run, scan, steady, check, info, verify or convert)",
                            c.command);
     int rc = parse_args(&c, argc, argv);
     if (rc) {
@@ -1120,7 +1194,7 @@ int main(int argc, char **argv)
         return rc;
     }
     sg_error err = {0};
-    sg_model *model = sg_model_load_file(c.model_path, &err);
+    sg_model *model = load_model(c.model_path, &err);
     if (!model) {
         free_cli(&c);
         return report(&err);

@@ -567,6 +567,8 @@ void sg_program_scale(const sg_program *p, const double *v, double *st_scaled,
 
 void sg_program_exec(const sg_program *p, int begin, int end, double *v)
 {
+    if (begin >= end)
+        return; /* also when there is no code at all (p->code is NULL) */
     const sg_instr *i = p->code + begin, *stop = p->code + end;
     for (; i < stop; i++) {
         switch ((sg_opcode)i->op) {

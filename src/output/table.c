@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../util/util.h"
@@ -221,6 +222,14 @@ sg_status sg_table_write_file(const sg_table *t, sg_format format, const char *p
         sg_free(tmp);
         return st;
     }
+    /* mkstemp makes the file private (0600): give the output the mode a
+     * plain fopen would (0666 less the umask), or keep the mode of the
+     * file it replaces */
+    struct stat old;
+    mode_t mask = umask(077);
+    umask(mask);
+    fchmod(fd, stat(path, &old) == 0 && S_ISREG(old.st_mode) ? old.st_mode & 07777
+                                                               : 0666 & ~mask);
     FILE *f = fdopen(fd, "w");
     if (!f) {
         close(fd);

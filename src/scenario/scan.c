@@ -125,8 +125,10 @@ sg_status sg_scan_compute(const sg_model *m, const sg_options *opt, const sg_exp
         st = sg_error_nomem(err);
         goto done;
     }
-    memcpy(copy->sets, exp->sets, sizeof *copy->sets * (size_t)exp->nsets);
-    memcpy(copy->events, exp->events, sizeof *copy->events * (size_t)exp->nevents);
+    if (exp->nsets > 0) /* sets and events may be NULL when empty */
+        memcpy(copy->sets, exp->sets, sizeof *copy->sets * (size_t)exp->nsets);
+    if (exp->nevents > 0)
+        memcpy(copy->events, exp->events, sizeof *copy->events * (size_t)exp->nevents);
     for (int i = 0; i < exp->nextra && st == SG_OK; i++)
         st = sg_experiment_add_output_time(copy, exp->extra_times[i], err);
     for (int a = 0; a < nat && st == SG_OK; a++) {

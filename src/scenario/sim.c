@@ -277,7 +277,8 @@ static sg_status output_times(const sg_experiment *exp, double **out, int *count
     for (long i = 0; i < exp->points; i++)
         t[i] = exp->t_start + span * (double)i / (double)(exp->points - 1);
     t[exp->points - 1] = exp->t_end;
-    memcpy(t + exp->points, exp->extra_times, sizeof *t * (size_t)exp->nextra);
+    if (exp->nextra > 0) /* extra_times may be NULL */
+        memcpy(t + exp->points, exp->extra_times, sizeof *t * (size_t)exp->nextra);
     qsort(t, n, sizeof *t, double_order);
     size_t m = 0;
     for (size_t i = 0; i < n; i++)
@@ -446,6 +447,8 @@ sg_status sg_sim_run_point(sg_sim *sim, const sg_experiment *exp, const int *slo
             sim->fixed[exp->sets[i].slot] = 1;
         for (int k = 0; k < n; k++)
             sim->fixed[slots[k]] = 1;
+        if (exp->preequilibrate) /* the states come from the steady state */
+            memset(sim->fixed, 1, (size_t)p->nstate);
         v[p->time_slot] = exp->t_start;
         sg_model_initial_values(m, v, sim->fixed);
     }

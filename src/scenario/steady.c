@@ -105,8 +105,8 @@ sg_status sg_sim_steady_from_current(sg_sim *sim, sg_steady_info *info, sg_error
         }
     }
     st = sg_error_set(err, SG_ERR_SOLVER, NULL, 0, 0,
-                      "no steady state found: Newton failed and the rates were still above "
-                      "the tolerance %g after integrating to t = 1e12",
+                      "no steady state found: Newton failed and the state was still moving "
+                      "(relative rate above %g, or growing) after integrating to t = 1e12",
                       tol);
 done:
     if (info->found)

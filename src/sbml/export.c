@@ -1,0 +1,447 @@
+/*
+ * SBML export: a loaded model -> SBML Level 3 Version 2.
+ *
+ *   compartments -> compartments (constant size; the implicit one too)
+ *   parameters   -> parameters (constant unless a rate rule or event changes them)
+ *   species      -> species in concentration (hasOnlySubstanceUnits false);
+ *                   a constant species is a boundary species
+ *   assignments  -> parameters with assignment rules
+ *   reactions    -> reactions with the net stoichiometry; the rate is the
+ *                   kinetic law (amount per time in both); species used only
+ *                   in the rate are modifiers
+ *   rate_rules, initial-value expressions, events -> rate rules, initial
+ *                   assignments, events
+ *   scenarios, checks -> dropped (SBML has no place for them)
+ * Math comes from the bound expressions (user functions already inlined,
+ * constants folded), so the SBML computes exactly what sigode computes.
+ * Booleans and numbers are kept apart as SBML wants: a comparison used as a
+ * number becomes piecewise(1, c, 0), a number used as a condition x != 0.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sbml/SBMLTypes.h>
+
+#include "../model/model.h"
+#include "sbml.h"
+
+typedef struct exporter {
+    const sg_model *m;
+    const char *default_comp; /* id of the implicit compartment */
+    int implicit;
+    sg_error *err;
+    int failed;
+} exporter;
+
+static int fail(exporter *ex, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int fail(exporter *ex, const char *fmt, ...)
+{
+    if (ex->failed)
+        return -1;
+    ex->failed = 1;
+    char msg[700];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    sg_error_set(ex->err, SG_ERR_MODEL, ex->m->path, 0, 0, "%s", msg);
+    return -1;
+}
+
+/* ------------------------------------------------------------- math */
+
+static int is_bool(const sg_expr *e)
+{
+    switch (e->kind) {
+    case EX_LT: case EX_LE: case EX_GT: case EX_GE: case EX_EQ: case EX_NE:
+    case EX_AND: case EX_OR: case EX_NOT:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static ASTNode_t *node(ASTNodeType_t type) { return ASTNode_createWithType(type); }
+
+static ASTNode_t *number(double v)
+{
+    ASTNode_t *n;
+    if (v == floor(v) && fabs(v) < 1e9) {
+        n = node(AST_INTEGER);
+        ASTNode_setInteger(n, (long)v);
+    } else {
+        n = node(AST_REAL);
+        ASTNode_setReal(n, v);
+    }
+    return n;
+}
+
+static ASTNode_t *to_ast(exporter *ex, const sg_expr *e, int want_bool);
+
+static ASTNode_t *op2(exporter *ex, ASTNodeType_t type, const sg_expr *a, const sg_expr *b,
+                      int bool_args)
+{
+    ASTNode_t *n = node(type);
+    ASTNode_addChild(n, to_ast(ex, a, bool_args));
+    ASTNode_addChild(n, to_ast(ex, b, bool_args));
+    return n;
+}
+
+static ASTNode_t *numeric(exporter *ex, const sg_expr *e)
+{
+    const sg_model *m = ex->m;
+    static const ASTNodeType_t fns[FN_COUNT] = {
+        AST_FUNCTION_EXP, AST_FUNCTION_LN, AST_FUNCTION_LOG, AST_FUNCTION_ROOT,
+        AST_FUNCTION_ABS, AST_FUNCTION_FLOOR, AST_FUNCTION_CEILING, AST_FUNCTION_SIN,
+        AST_FUNCTION_COS, AST_FUNCTION_TAN, AST_FUNCTION_TANH};
+    ASTNode_t *n;
+    switch (e->kind) {
+    case EX_NUM:
+        if (!isfinite(e->num)) {
+            fail(ex, "a constant %g cannot be written in SBML", e->num);
+            return number(0);
+        }
+        return number(e->num);
+    case EX_VAR:
+        if (e->slot == m->time_slot) {
+            n = node(AST_NAME_TIME);
+            ASTNode_setName(n, "time");
+            return n;
+        }
+        n = node(AST_NAME);
+        if (m->slot_kind[e->slot] == SG_SYM_COMPARTMENT && ex->implicit)
+            ASTNode_setName(n, ex->default_comp);
+        else if (e->slot < m->nslots && m->slot_name[e->slot])
+            ASTNode_setName(n, m->slot_name[e->slot]);
+        else
+            fail(ex, "an expression refers to an internal value (slot %d)", e->slot);
+        return n;
+    case EX_NAME:
+        n = node(AST_NAME);
+        ASTNode_setName(n, e->name);
+        return n;
+    case EX_NEG:
+        n = node(AST_MINUS);
+        ASTNode_addChild(n, to_ast(ex, e->arg[0], 0));
+        return n;
+    case EX_ADD: return op2(ex, AST_PLUS, e->arg[0], e->arg[1], 0);
+    case EX_SUB: return op2(ex, AST_MINUS, e->arg[0], e->arg[1], 0);
+    case EX_MUL: return op2(ex, AST_TIMES, e->arg[0], e->arg[1], 0);
+    case EX_DIV: return op2(ex, AST_DIVIDE, e->arg[0], e->arg[1], 0);
+    case EX_POW: return op2(ex, AST_POWER, e->arg[0], e->arg[1], 0);
+    case EX_MIN: return op2(ex, AST_FUNCTION_MIN, e->arg[0], e->arg[1], 0);
+    case EX_MAX: return op2(ex, AST_FUNCTION_MAX, e->arg[0], e->arg[1], 0);
+    case EX_FN:
+        if (e->fn >= FN_COUNT) {
+            fail(ex, "unknown function code %d", e->fn);
+            return number(0);
+        }
+        n = node(fns[e->fn]);
+        if (e->fn == FN_LOG10)
+            ASTNode_addChild(n, number(10)); /* the log base */
+        ASTNode_addChild(n, to_ast(ex, e->arg[0], 0));
+        return n;
+    case EX_IF:
+        n = node(AST_FUNCTION_PIECEWISE);
+        ASTNode_addChild(n, to_ast(ex, e->arg[1], 0));
+        ASTNode_addChild(n, to_ast(ex, e->arg[0], 1));
+        ASTNode_addChild(n, to_ast(ex, e->arg[2], 0));
+        return n;
+    default:
+        fail(ex, "an expression node of kind %d cannot be written in SBML", e->kind);
+        return number(0);
+    }
+}
+
+static ASTNode_t *boolean(exporter *ex, const sg_expr *e)
+{
+    ASTNode_t *n;
+    switch (e->kind) {
+    case EX_LT: return op2(ex, AST_RELATIONAL_LT, e->arg[0], e->arg[1], 0);
+    case EX_LE: return op2(ex, AST_RELATIONAL_LEQ, e->arg[0], e->arg[1], 0);
+    case EX_GT: return op2(ex, AST_RELATIONAL_GT, e->arg[0], e->arg[1], 0);
+    case EX_GE: return op2(ex, AST_RELATIONAL_GEQ, e->arg[0], e->arg[1], 0);
+    case EX_EQ: return op2(ex, AST_RELATIONAL_EQ, e->arg[0], e->arg[1], 0);
+    case EX_NE: return op2(ex, AST_RELATIONAL_NEQ, e->arg[0], e->arg[1], 0);
+    case EX_AND: return op2(ex, AST_LOGICAL_AND, e->arg[0], e->arg[1], 1);
+    case EX_OR: return op2(ex, AST_LOGICAL_OR, e->arg[0], e->arg[1], 1);
+    case EX_NOT:
+        n = node(AST_LOGICAL_NOT);
+        ASTNode_addChild(n, to_ast(ex, e->arg[0], 1));
+        return n;
+    default:
+        return NULL;
+    }
+}
+
+/* want_bool: the place needs a condition (SBML does not mix the two). */
+static ASTNode_t *to_ast(exporter *ex, const sg_expr *e, int want_bool)
+{
+    if (is_bool(e)) {
+        ASTNode_t *b = boolean(ex, e);
+        if (want_bool)
+            return b;
+        ASTNode_t *n = node(AST_FUNCTION_PIECEWISE); /* 1 if b else 0 */
+        ASTNode_addChild(n, number(1));
+        ASTNode_addChild(n, b);
+        ASTNode_addChild(n, number(0));
+        return n;
+    }
+    ASTNode_t *x = numeric(ex, e);
+    if (!want_bool)
+        return x;
+    if (e->kind == EX_NUM) { /* a constant condition */
+        ASTNode_free(x);
+        return node(e->num != 0 ? AST_CONSTANT_TRUE : AST_CONSTANT_FALSE);
+    }
+    ASTNode_t *n = node(AST_RELATIONAL_NEQ);
+    ASTNode_addChild(n, x);
+    ASTNode_addChild(n, number(0));
+    return n;
+}
+
+/* --------------------------------------------------------------- model */
+
+static int slot_changes(const sg_model *m, int slot)
+{
+    for (int i = 0; i < m->nrate_rules; i++)
+        if (m->rate_rules[i].target_slot == slot)
+            return 1;
+    for (int i = 0; i < m->ntriggers; i++)
+        for (int k = 0; k < m->triggers[i].nassigns; k++)
+            if (m->triggers[i].assigns[k].slot == slot)
+                return 1;
+    return 0;
+}
+
+static int has_rate_rule(const sg_model *m, int slot)
+{
+    for (int i = 0; i < m->nrate_rules; i++)
+        if (m->rate_rules[i].target_slot == slot)
+            return 1;
+    return 0;
+}
+
+static const char *slot_id(const exporter *ex, int slot)
+{
+    if (ex->m->slot_kind[slot] == SG_SYM_COMPARTMENT && ex->implicit)
+        return ex->default_comp;
+    return ex->m->slot_name[slot];
+}
+
+static void mark_species(const sg_model *m, const sg_expr *e, unsigned char *used, int depth)
+{
+    if (!e || depth > 10000)
+        return;
+    if (e->kind == EX_VAR && e->slot < m->nslots && m->slot_kind[e->slot] == SG_SYM_SPECIES &&
+        !used[m->slot_index[e->slot]])
+        used[m->slot_index[e->slot]] = 1;
+    for (int i = 0; i < 3; i++)
+        mark_species(m, e->arg[i], used, depth + 1);
+}
+
+static int lookup_species(void *ctx, const char *name, char *msg, size_t size)
+{
+    const sg_model *m = ctx;
+    int slot = sg_map_get(&m->symbols, name);
+    if (slot < 0 || m->slot_kind[slot] != SG_SYM_SPECIES) {
+        snprintf(msg, size, "'%s' is not a species", name);
+        return -1;
+    }
+    return m->slot_index[slot];
+}
+
+static void build(exporter *ex, Model_t *mod)
+{
+    const sg_model *m = ex->m;
+    Model_setId(mod, m->name);
+    if (m->description && *m->description)
+        Model_setName(mod, m->description);
+    for (int i = 0; i < m->ncompartments; i++) {
+        Compartment_t *c = Model_createCompartment(mod);
+        Compartment_setId(c, ex->implicit ? ex->default_comp : m->compartments[i].id);
+        Compartment_setSize(c, m->compartments[i].size);
+        Compartment_setSpatialDimensionsAsDouble(c, 3);
+        Compartment_setConstant(c, 1);
+    }
+    for (int i = 0; i < m->nparameters; i++) {
+        Parameter_t *p = Model_createParameter(mod);
+        Parameter_setId(p, m->parameters[i].id);
+        Parameter_setValue(p, m->parameters[i].value);
+        Parameter_setConstant(p, !slot_changes(m, m->parameters[i].slot));
+    }
+    for (int i = 0; i < m->nspecies; i++) {
+        const sg_species_def *sd = &m->species[i];
+        Species_t *s = Model_createSpecies(mod);
+        Species_setId(s, sd->id);
+        Species_setCompartment(s, slot_id(ex, m->compartments[sd->compartment].slot));
+        Species_setInitialConcentration(s, sd->initial);
+        Species_setHasOnlySubstanceUnits(s, 0);
+        int changes = slot_changes(m, sd->slot);
+        Species_setBoundaryCondition(s, sd->constant || has_rate_rule(m, sd->slot));
+        Species_setConstant(s, sd->constant && !changes);
+    }
+    for (int i = 0; i < m->nassignments; i++) {
+        const sg_assignment_def *a = &m->assignments[i];
+        Parameter_t *p = Model_createParameter(mod);
+        Parameter_setId(p, a->id);
+        Parameter_setConstant(p, 0);
+        Rule_t *r = Model_createAssignmentRule(mod);
+        Rule_setVariable(r, a->id);
+        ASTNode_t *math = to_ast(ex, a->value, 0);
+        Rule_setMath(r, math);
+        ASTNode_free(math);
+    }
+    for (int i = 0; i < m->ninits; i++) {
+        const sg_init_def *in = &m->inits[i];
+        InitialAssignment_t *ia = Model_createInitialAssignment(mod);
+        InitialAssignment_setSymbol(ia, slot_id(ex, in->slot));
+        ASTNode_t *math = to_ast(ex, in->value, 0);
+        InitialAssignment_setMath(ia, math);
+        ASTNode_free(math);
+    }
+    unsigned char *used = sg_calloc((size_t)m->nspecies + 1, 1);
+    sg_arena *arena = sg_arena_create();
+    if (!used || !arena) {
+        sg_free(used);
+        sg_arena_free(arena);
+        ex->failed = 1;
+        sg_error_nomem(ex->err);
+        return;
+    }
+    for (int i = 0; i < m->nreactions && !ex->failed; i++) {
+        const sg_reaction_def *rd = &m->reactions[i];
+        Reaction_t *r = Model_createReaction(mod);
+        Reaction_setId(r, rd->id);
+        Reaction_setReversible(r, rd->reversible);
+        sg_term *terms = NULL;
+        int nterms = 0, rev = 0, pos = 0;
+        char msg[300];
+        if (sg_equation_parse(arena, rd->equation, lookup_species, (void *)m, &rev, &terms,
+                              &nterms, &pos, msg, sizeof msg) != 0) {
+            fail(ex, "reaction '%s': %s", rd->id, msg);
+            break;
+        }
+        memset(used, 0, (size_t)m->nspecies + 1);
+        for (int k = 0; k < nterms; k++) {
+            if (terms[k].coef == 0)
+                continue;
+            SpeciesReference_t *sr = terms[k].coef > 0 ? Reaction_createProduct(r)
+                                                       : Reaction_createReactant(r);
+            SpeciesReference_setSpecies(sr, m->species[terms[k].species].id);
+            SpeciesReference_setStoichiometry(sr, fabs(terms[k].coef));
+            SpeciesReference_setConstant(sr, 1);
+            used[terms[k].species] = 2;
+        }
+        unsigned char *in_rate = used;
+        mark_species(m, rd->rate, in_rate, 0);
+        for (int s = 0; s < m->nspecies; s++)
+            if (in_rate[s] == 1) {
+                SpeciesReference_t *mr = Reaction_createModifier(r);
+                SpeciesReference_setSpecies(mr, m->species[s].id);
+            }
+        KineticLaw_t *kl = Reaction_createKineticLaw(r);
+        ASTNode_t *math = to_ast(ex, rd->rate, 0);
+        KineticLaw_setMath(kl, math);
+        ASTNode_free(math);
+    }
+    sg_free(used);
+    sg_arena_free(arena);
+    for (int i = 0; i < m->nrate_rules; i++) {
+        const sg_rate_rule_def *rr = &m->rate_rules[i];
+        Rule_t *r = Model_createRateRule(mod);
+        Rule_setVariable(r, slot_id(ex, rr->target_slot));
+        ASTNode_t *math = to_ast(ex, rr->rate, 0);
+        Rule_setMath(r, math);
+        ASTNode_free(math);
+    }
+    for (int i = 0; i < m->ntriggers; i++) {
+        const sg_trigger_def *t = &m->triggers[i];
+        Event_t *e = Model_createEvent(mod);
+        Event_setId(e, t->id);
+        Event_setUseValuesFromTriggerTime(e, t->use_trigger_time);
+        Trigger_t *tr = Event_createTrigger(e);
+        Trigger_setPersistent(tr, t->persistent);
+        Trigger_setInitialValue(tr, t->initial_value);
+        ASTNode_t *math = to_ast(ex, t->trigger, 1);
+        Trigger_setMath(tr, math);
+        ASTNode_free(math);
+        for (int k = 0; k < t->nassigns; k++) {
+            EventAssignment_t *ea = Event_createEventAssignment(e);
+            EventAssignment_setVariable(ea, slot_id(ex, t->assigns[k].slot));
+            math = to_ast(ex, t->assigns[k].value, 0);
+            EventAssignment_setMath(ea, math);
+            ASTNode_free(math);
+        }
+    }
+}
+
+/* The first error of the consistency checks, as a message. */
+static int first_error(exporter *ex, SBMLDocument_t *doc, const char *what)
+{
+    for (unsigned i = 0; i < SBMLDocument_getNumErrors(doc); i++) {
+        const XMLError_t *e = (const XMLError_t *)SBMLDocument_getError(doc, i);
+        if (XMLError_isError(e) || XMLError_isFatal(e)) {
+            char msg[500];
+            snprintf(msg, sizeof msg, "%s", XMLError_getMessage(e));
+            for (char *p = msg; *p; p++)
+                if (*p == '\n')
+                    *p = ' ';
+            return fail(ex, "the SBML written for this model fails libsbml's %s: %s", what,
+                        msg);
+        }
+    }
+    return 0;
+}
+
+char *sg_model_to_sbml(const sg_model *m, sg_error *err)
+{
+    sg_error local;
+    if (!err)
+        err = &local;
+    memset(err, 0, sizeof *err);
+    exporter ex = {m, "default", 0, err, 0};
+    /* the implicit compartment has no id in the model: name it */
+    if (m->ncompartments == 1 && strcmp(m->compartments[0].id, "default") == 0 &&
+        sg_map_get(&m->symbols, "default") < 0) {
+        ex.implicit = 1;
+        ex.default_comp = "default_compartment";
+        for (int k = 2; sg_map_get(&m->symbols, ex.default_comp) >= 0 && k < 4; k++)
+            ex.default_comp = k == 2 ? "default_compartment_2" : "default_compartment_3";
+    }
+    SBMLDocument_t *doc = SBMLDocument_createWithLevelAndVersion(3, 2);
+    if (!doc) {
+        sg_error_nomem(err);
+        return NULL;
+    }
+    Model_t *mod = SBMLDocument_createModel(doc);
+    build(&ex, mod);
+    char *text = NULL;
+    if (!ex.failed) {
+        if (SBMLDocument_checkInternalConsistency(doc) > 0)
+            first_error(&ex, doc, "internal consistency check");
+    }
+    if (!ex.failed) {
+        SBMLDocument_setConsistencyChecks(doc, LIBSBML_CAT_UNITS_CONSISTENCY, 0);
+        SBMLDocument_setConsistencyChecks(doc, LIBSBML_CAT_MODELING_PRACTICE, 0);
+        if (SBMLDocument_checkConsistency(doc) > 0)
+            first_error(&ex, doc, "consistency check");
+    }
+    if (!ex.failed) {
+        char *s = writeSBMLToString(doc);
+        text = s ? sg_strdup(s) : NULL;
+        free(s);
+        if (!text)
+            sg_error_nomem(err);
+    }
+    SBMLDocument_free(doc);
+    return text;
+}
+
+sg_status sg_write_text_file(const char *path, const char *text, sg_error *err)
+{
+    return sg_sbml_write_atomic(path, text, err);
+}

@@ -1,0 +1,1728 @@
+/*
+ * SBML import: an SBML Level 2 or 3 file -> sigode model text (libconfig),
+ * which sg_model_load_buffer then loads like any model file.
+ *
+ * Translation (models/README.md and README.md "SBML" say it for users):
+ *   - a sigode species always holds a concentration. A species with
+ *     hasOnlySubstanceUnits is referred to in SBML math by its amount, so
+ *     every reference becomes (S * C); rules and event assignments that give
+ *     its amount are divided by C.
+ *   - boundaryCondition species never appear in reaction equations (reactions
+ *     do not change them); they are sigode constants unless a rule or an
+ *     event changes them.
+ *   - local parameters become globals named reaction_param.
+ *   - function definitions are inlined (arguments substituted in the tree).
+ *   - a reaction id in math stands for its kinetic law, inlined.
+ *   - initial values (initialAmount / size, initial assignments) are
+ *     computed here when they depend only on values known at the start;
+ *     otherwise they are written as expressions.
+ *   - assignment rules become `assignments`, rate rules `rate_rules`, events
+ *     `events` (no delays, no priorities).
+ * Anything else that changes the simulation is refused with a message naming
+ * the element and its line in the SBML file.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sbml/SBMLTypes.h>
+
+#include "sbml.h"
+
+/* ------------------------------------------------------------ strings */
+
+void sg_sbuf_addn(sg_sbuf *b, const char *text, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->len + n + 1 > b->cap &&
+        sg_grow(&b->s, &b->cap, b->len + n + 1 + b->cap / 2 + 64, 1) != 0) {
+        b->oom = 1;
+        return;
+    }
+    memcpy(b->s + b->len, text, n);
+    b->len += n;
+    b->s[b->len] = '\0';
+}
+
+void sg_sbuf_add(sg_sbuf *b, const char *text) { sg_sbuf_addn(b, text, strlen(text)); }
+
+void sg_sbuf_printf(sg_sbuf *b, const char *fmt, ...)
+{
+    char small[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        b->oom = 1;
+        return;
+    }
+    if ((size_t)n < sizeof small) {
+        sg_sbuf_addn(b, small, (size_t)n);
+        return;
+    }
+    char *big = sg_malloc((size_t)n + 1);
+    if (!big) {
+        b->oom = 1;
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    sg_sbuf_addn(b, big, (size_t)n);
+    sg_free(big);
+}
+
+void sg_sbuf_number(sg_sbuf *b, double v)
+{
+    char buf[40];
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            break;
+    }
+    sg_sbuf_add(b, buf);
+}
+
+void sg_sbuf_free(sg_sbuf *b)
+{
+    sg_free(b->s);
+    memset(b, 0, sizeof *b);
+}
+
+sg_status sg_sbml_write_atomic(const char *path, const char *text, sg_error *err)
+{
+    size_t n = strlen(path);
+    char *tmp = sg_malloc(n + 16);
+    if (!tmp)
+        return sg_error_nomem(err);
+    snprintf(tmp, n + 16, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        sg_status st = sg_error_set(err, SG_ERR_IO, path, 0, 0, "cannot write output: %s",
+                                    strerror(errno));
+        sg_free(tmp);
+        return st;
+    }
+    size_t len = strlen(text), done = 0;
+    sg_status st = SG_OK;
+    while (done < len) {
+        ssize_t w = write(fd, text + done, len - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            st = sg_error_set(err, SG_ERR_IO, path, 0, 0, "cannot write output: %s",
+                              strerror(errno));
+            break;
+        }
+        done += (size_t)w;
+    }
+    if (close(fd) != 0 && st == SG_OK)
+        st = sg_error_set(err, SG_ERR_IO, path, 0, 0, "cannot write output: %s",
+                          strerror(errno));
+    if (st == SG_OK && rename(tmp, path) != 0)
+        st = sg_error_set(err, SG_ERR_IO, path, 0, 0, "cannot replace output: %s",
+                          strerror(errno));
+    if (st != SG_OK)
+        unlink(tmp);
+    sg_free(tmp);
+    return st;
+}
+
+/* ------------------------------------------------------------ symbols */
+
+typedef enum sym_kind { K_COMPARTMENT, K_SPECIES, K_PARAMETER, K_REACTION, K_SPECIESREF,
+                        K_FUNCTION } sym_kind;
+
+typedef struct sym {
+    const char *id;
+    sym_kind kind;
+    const SBase_t *obj;
+    const ASTNode_t *assign_rule, *rate_rule, *initial_assignment;
+    const SBase_t *rule_obj, *ia_obj;
+    int event_assigned;
+    /* species */
+    int hosu, boundary, constant;
+    int comp;            /* index of the compartment symbol (species) */
+    int holds_species;   /* compartment: some species lives in it */
+    int as_parameter;    /* compartment written as a parameter (variable size) */
+    double stoich;       /* species reference: its stoichiometry */
+    /* initial value: known number, or (pending) an expression */
+    int known;
+    double value;
+    int evaluating;      /* recursion guard of the start-value evaluator */
+} sym;
+
+typedef struct local_param {
+    const char *reaction, *id;
+    char *name;          /* the global name it becomes */
+    double value;
+} local_param;
+
+/* Function arguments bound while inlining a user function: names and the
+ * text (or number) each stands for. */
+typedef struct scope {
+    const struct scope *up;
+    const char *reaction;   /* for local parameters (NULL outside kinetic laws) */
+    int nargs;
+    const char **names;
+    char **texts;
+    const double *values;   /* evaluator: argument values */
+} scope;
+
+typedef struct importer {
+    const char *path;
+    sg_error *err;
+    int failed;
+    Model_t *model;
+    unsigned level, version;
+    sym *syms;
+    size_t nsyms, cap;
+    sg_map index;           /* id -> index into syms */
+    local_param *locals;
+    size_t nlocals, lcap;
+    int depth;              /* inlining depth */
+    int inlined_functions, evaluated;
+} importer;
+
+static int fail(importer *im, const void *obj, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(importer *im, const void *obj, const char *fmt, ...)
+{
+    if (im->failed)
+        return -1;
+    im->failed = 1;
+    char msg[700];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    int line = obj ? (int)SBase_getLine((const SBase_t *)obj) : 0;
+    sg_error_set(im->err, SG_ERR_MODEL, im->path, line, 0, "%s", msg);
+    return -1;
+}
+
+static int nomem(importer *im)
+{
+    if (!im->failed) {
+        im->failed = 1;
+        sg_error_nomem(im->err);
+    }
+    return -1;
+}
+
+static sym *find(const importer *im, const char *id)
+{
+    int i = id ? sg_map_get(&im->index, id) : -1;
+    return i < 0 ? NULL : &im->syms[i];
+}
+
+static int valid_id(const char *s)
+{
+    if (!s || !(isalpha((unsigned char)s[0]) || s[0] == '_'))
+        return 0;
+    size_t n = 1;
+    for (; s[n]; n++)
+        if (!(isalnum((unsigned char)s[n]) || s[n] == '_'))
+            return 0;
+    return n <= 255;
+}
+
+static sym *add_sym(importer *im, const char *id, sym_kind kind, const void *obj)
+{
+    if (!id || !*id)
+        return NULL;
+    if (!valid_id(id) || strcmp(id, "time") == 0) {
+        fail(im, obj, "the id '%s' cannot be a sigode identifier ('time' is reserved; at "
+                      "most 255 characters)", id);
+        return NULL;
+    }
+    if (sg_grow(&im->syms, &im->cap, im->nsyms + 1, sizeof *im->syms) != 0) {
+        nomem(im);
+        return NULL;
+    }
+    sym *s = &im->syms[im->nsyms];
+    memset(s, 0, sizeof *s);
+    s->id = id;
+    s->kind = kind;
+    s->obj = obj;
+    s->comp = -1;
+    int r = sg_map_put(&im->index, id, (int)im->nsyms);
+    if (r < 0) {
+        nomem(im);
+        return NULL;
+    }
+    if (r == 1) {
+        fail(im, obj, "duplicate id '%s'", id);
+        return NULL;
+    }
+    im->nsyms++;
+    return s;
+}
+
+static const char *local_name(const importer *im, const char *reaction, const char *id)
+{
+    for (size_t i = 0; i < im->nlocals; i++)
+        if (strcmp(im->locals[i].reaction, reaction) == 0 && strcmp(im->locals[i].id, id) == 0)
+            return im->locals[i].name;
+    return NULL;
+}
+
+/* --------------------------------------------------------- math -> text */
+
+static void emit(importer *im, sg_sbuf *b, const ASTNode_t *n, const scope *sc);
+
+static int is_leaf(const ASTNode_t *n)
+{
+    ASTNodeType_t t = ASTNode_getType(n);
+    if (t == AST_INTEGER)
+        return ASTNode_getInteger(n) >= 0;
+    if (t == AST_REAL || t == AST_REAL_E)
+        return ASTNode_getReal(n) >= 0 && isfinite(ASTNode_getReal(n));
+    return t == AST_NAME_TIME || t == AST_CONSTANT_TRUE || t == AST_CONSTANT_FALSE ||
+           t == AST_CONSTANT_PI;
+}
+
+/* An operand: wrapped in parentheses unless it is a plain number or name. */
+static void operand(importer *im, sg_sbuf *b, const ASTNode_t *n, const scope *sc)
+{
+    ASTNodeType_t t = ASTNode_getType(n);
+    if (is_leaf(n) || t == AST_NAME || t == AST_INTEGER || t == AST_REAL || t == AST_REAL_E) {
+        emit(im, b, n, sc); /* names and numbers emit self-contained text */
+        return;
+    }
+    sg_sbuf_add(b, "(");
+    emit(im, b, n, sc);
+    sg_sbuf_add(b, ")");
+}
+
+static void child(importer *im, sg_sbuf *b, const ASTNode_t *n, unsigned i, const scope *sc)
+{
+    operand(im, b, ASTNode_getChild(n, i), sc);
+}
+
+/* children joined by `op`; `empty` when there are none */
+static void nary(importer *im, sg_sbuf *b, const ASTNode_t *n, const char *op,
+                 const char *empty, const scope *sc)
+{
+    unsigned k = ASTNode_getNumChildren(n);
+    if (k == 0) {
+        sg_sbuf_add(b, empty);
+        return;
+    }
+    for (unsigned i = 0; i < k; i++) {
+        if (i)
+            sg_sbuf_add(b, op);
+        child(im, b, n, i, sc);
+    }
+}
+
+/* f(x) where x is child i, with a template: "%" stands for (x). */
+static void templ(importer *im, sg_sbuf *b, const ASTNode_t *n, const char *t, const scope *sc)
+{
+    sg_sbuf arg = {0};
+    operand(im, &arg, ASTNode_getChild(n, ASTNode_getNumChildren(n) - 1), sc);
+    for (const char *p = t; *p; p++) {
+        if (*p == '%')
+            sg_sbuf_add(b, arg.s ? arg.s : "");
+        else
+            sg_sbuf_addn(b, p, 1);
+    }
+    if (arg.oom)
+        b->oom = 1;
+    sg_sbuf_free(&arg);
+}
+
+static void emit_number(importer *im, sg_sbuf *b, double v, const ASTNode_t *n)
+{
+    if (!isfinite(v)) {
+        fail(im, NULL, "the number %g in the math is not supported (INF and NaN cannot be "
+                       "written in a sigode expression)", v);
+        return;
+    }
+    if (v < 0) {
+        sg_sbuf_add(b, "(");
+        sg_sbuf_number(b, v);
+        sg_sbuf_add(b, ")");
+    } else {
+        sg_sbuf_number(b, v);
+    }
+}
+
+static void emit_name(importer *im, sg_sbuf *b, const char *name, const scope *sc)
+{
+    for (const scope *s = sc; s; s = s->up) {
+        for (int i = 0; i < s->nargs; i++)
+            if (strcmp(s->names[i], name) == 0) {
+                sg_sbuf_add(b, s->texts[i]);
+                return;
+            }
+        if (s->nargs > 0)
+            break; /* a function body sees only its own arguments */
+    }
+    for (const scope *s = sc; s; s = s->up)
+        if (s->reaction) {
+            const char *l = local_name(im, s->reaction, name);
+            if (l) {
+                sg_sbuf_add(b, l);
+                return;
+            }
+            break;
+        }
+    sym *y = find(im, name);
+    if (!y) {
+        fail(im, NULL, "unknown identifier '%s' in the math", name);
+        return;
+    }
+    switch (y->kind) {
+    case K_SPECIES:
+        if (y->hosu)
+            sg_sbuf_printf(b, "(%s * %s)", y->id, im->syms[y->comp].id);
+        else
+            sg_sbuf_add(b, y->id);
+        return;
+    case K_COMPARTMENT:
+    case K_PARAMETER:
+        sg_sbuf_add(b, y->id);
+        return;
+    case K_REACTION: {
+        const KineticLaw_t *kl = Reaction_getKineticLaw((Reaction_t *)y->obj);
+        if (!kl || !KineticLaw_getMath(kl) || im->depth > 50) {
+            fail(im, y->obj, "reaction '%s' is used in math but has no kinetic law "
+                             "(or refers to itself)", y->id);
+            return;
+        }
+        scope rs = {NULL, y->id, 0, NULL, NULL, NULL};
+        im->depth++;
+        sg_sbuf_add(b, "(");
+        emit(im, b, KineticLaw_getMath(kl), &rs);
+        sg_sbuf_add(b, ")");
+        im->depth--;
+        return;
+    }
+    case K_SPECIESREF:
+        if (y->assign_rule || y->rate_rule || y->initial_assignment || y->event_assigned) {
+            fail(im, y->obj, "the stoichiometry '%s' changes (rule, initial assignment or "
+                             "event): variable stoichiometry is not supported", y->id);
+            return;
+        }
+        emit_number(im, b, y->stoich, NULL);
+        return;
+    case K_FUNCTION:
+        fail(im, y->obj, "function '%s' used as a value", y->id);
+        return;
+    }
+}
+
+static void emit_call(importer *im, sg_sbuf *b, const ASTNode_t *n, const scope *sc)
+{
+    const char *name = ASTNode_getName(n);
+    sym *f = find(im, name);
+    if (!f || f->kind != K_FUNCTION) {
+        fail(im, NULL, "call of '%s', which is not a function definition", name ? name : "?");
+        return;
+    }
+    const FunctionDefinition_t *fd = (const FunctionDefinition_t *)f->obj;
+    unsigned nargs = FunctionDefinition_getNumArguments(fd);
+    const ASTNode_t *body = FunctionDefinition_getBody(fd);
+    if (!body || nargs != ASTNode_getNumChildren(n)) {
+        fail(im, fd, "function '%s' takes %u arguments, called with %u (or has no body)",
+             name, nargs, ASTNode_getNumChildren(n));
+        return;
+    }
+    if (im->depth > 50) {
+        fail(im, fd, "function '%s': definitions nested more than 50 deep (recursion?)", name);
+        return;
+    }
+    const char **names = sg_calloc(nargs + 1, sizeof *names);
+    char **texts = sg_calloc(nargs + 1, sizeof *texts);
+    if (!names || !texts) {
+        sg_free(names);
+        sg_free(texts);
+        nomem(im);
+        return;
+    }
+    for (unsigned i = 0; i < nargs; i++) {
+        names[i] = ASTNode_getName(FunctionDefinition_getArgument(fd, i));
+        sg_sbuf a = {0};
+        operand(im, &a, ASTNode_getChild(n, i), sc);
+        if (a.oom)
+            nomem(im);
+        texts[i] = a.s ? a.s : sg_strdup("0");
+        if (!names[i])
+            names[i] = "";
+    }
+    scope fs = {sc, NULL, (int)nargs, names, texts, NULL};
+    im->depth++;
+    im->inlined_functions++;
+    sg_sbuf_add(b, "(");
+    emit(im, b, body, &fs);
+    sg_sbuf_add(b, ")");
+    im->depth--;
+    for (unsigned i = 0; i < nargs; i++)
+        sg_free(texts[i]);
+    sg_free(names);
+    sg_free(texts);
+}
+
+/* relational chains: a < b < c is (a < b) && (b < c) */
+static void relation(importer *im, sg_sbuf *b, const ASTNode_t *n, const char *op,
+                     const scope *sc)
+{
+    unsigned k = ASTNode_getNumChildren(n);
+    if (k < 2) {
+        sg_sbuf_add(b, "1");
+        return;
+    }
+    for (unsigned i = 0; i + 1 < k; i++) {
+        if (i)
+            sg_sbuf_add(b, " && ");
+        sg_sbuf_add(b, k > 2 ? "(" : "");
+        child(im, b, n, i, sc);
+        sg_sbuf_add(b, op);
+        child(im, b, n, i + 1, sc);
+        sg_sbuf_add(b, k > 2 ? ")" : "");
+    }
+}
+
+static void unsupported(importer *im, const ASTNode_t *n, const char *why)
+{
+    const char *name = ASTNode_getName(n);
+    fail(im, NULL, "the MathML element '%s' is not supported%s%s",
+         name ? name : "(unnamed)", why ? ": " : "", why ? why : "");
+}
+
+/* Writes MathML node n as a sigode expression. */
+static void emit(importer *im, sg_sbuf *b, const ASTNode_t *n, const scope *sc)
+{
+    if (im->failed || !n)
+        return;
+    unsigned k = ASTNode_getNumChildren(n);
+    ASTNodeType_t t = ASTNode_getType(n);
+    switch ((int)t) {
+    case AST_INTEGER:
+        emit_number(im, b, (double)ASTNode_getInteger(n), n);
+        return;
+    case AST_REAL:
+    case AST_REAL_E:
+        emit_number(im, b, ASTNode_getReal(n), n);
+        return;
+    case AST_RATIONAL:
+        sg_sbuf_printf(b, "(%ld / %ld)", ASTNode_getNumerator(n), ASTNode_getDenominator(n));
+        return;
+    case AST_NAME:
+        emit_name(im, b, ASTNode_getName(n), sc);
+        return;
+    case AST_NAME_TIME:
+        sg_sbuf_add(b, "time");
+        return;
+    case AST_NAME_AVOGADRO:
+        sg_sbuf_add(b, "6.02214076e23");
+        return;
+    case AST_CONSTANT_E:
+        sg_sbuf_add(b, "exp(1)");
+        return;
+    case AST_CONSTANT_PI:
+        sg_sbuf_add(b, "3.141592653589793");
+        return;
+    case AST_CONSTANT_TRUE:
+        sg_sbuf_add(b, "1");
+        return;
+    case AST_CONSTANT_FALSE:
+        sg_sbuf_add(b, "0");
+        return;
+    case AST_PLUS:
+        nary(im, b, n, " + ", "0", sc);
+        return;
+    case AST_TIMES:
+        nary(im, b, n, " * ", "1", sc);
+        return;
+    case AST_MINUS:
+        if (k == 1) {
+            sg_sbuf_add(b, "-");
+            child(im, b, n, 0, sc);
+        } else {
+            nary(im, b, n, " - ", "0", sc);
+        }
+        return;
+    case AST_DIVIDE:
+        nary(im, b, n, " / ", "1", sc);
+        return;
+    case AST_POWER:
+    case AST_FUNCTION_POWER:
+        if (k != 2)
+            return unsupported(im, n, "power needs two arguments");
+        child(im, b, n, 0, sc);
+        sg_sbuf_add(b, "^");
+        child(im, b, n, 1, sc);
+        return;
+    case AST_FUNCTION_ROOT:
+        if (k == 1) {
+            templ(im, b, n, "sqrt(%)", sc);
+        } else if (k == 2) {
+            child(im, b, n, 1, sc);
+            sg_sbuf_add(b, "^(1 / ");
+            child(im, b, n, 0, sc);
+            sg_sbuf_add(b, ")");
+        } else {
+            unsupported(im, n, NULL);
+        }
+        return;
+    case AST_FUNCTION_LOG:
+        if (k == 1) {
+            templ(im, b, n, "log10(%)", sc);
+        } else if (k == 2) {
+            const ASTNode_t *base = ASTNode_getChild(n, 0);
+            if ((ASTNode_getType(base) == AST_INTEGER && ASTNode_getInteger(base) == 10) ||
+                ((ASTNode_getType(base) == AST_REAL || ASTNode_getType(base) == AST_REAL_E) &&
+                 ASTNode_getReal(base) == 10.0)) {
+                templ(im, b, n, "log10(%)", sc);
+            } else {
+                templ(im, b, n, "log(%)", sc);
+                sg_sbuf_add(b, " / log(");
+                emit(im, b, base, sc);
+                sg_sbuf_add(b, ")");
+            }
+        } else {
+            unsupported(im, n, NULL);
+        }
+        return;
+    case AST_FUNCTION_LN: templ(im, b, n, "log(%)", sc); return;
+    case AST_FUNCTION_EXP: templ(im, b, n, "exp(%)", sc); return;
+    case AST_FUNCTION_ABS: templ(im, b, n, "abs(%)", sc); return;
+    case AST_FUNCTION_FLOOR: templ(im, b, n, "floor(%)", sc); return;
+    case AST_FUNCTION_CEILING: templ(im, b, n, "ceil(%)", sc); return;
+    case AST_FUNCTION_SIN: templ(im, b, n, "sin(%)", sc); return;
+    case AST_FUNCTION_COS: templ(im, b, n, "cos(%)", sc); return;
+    case AST_FUNCTION_TAN: templ(im, b, n, "tan(%)", sc); return;
+    case AST_FUNCTION_TANH: templ(im, b, n, "tanh(%)", sc); return;
+    case AST_FUNCTION_SEC: templ(im, b, n, "1 / cos(%)", sc); return;
+    case AST_FUNCTION_CSC: templ(im, b, n, "1 / sin(%)", sc); return;
+    case AST_FUNCTION_COT: templ(im, b, n, "1 / tan(%)", sc); return;
+    case AST_FUNCTION_SINH: templ(im, b, n, "(exp(%) - exp(-%)) / 2", sc); return;
+    case AST_FUNCTION_COSH: templ(im, b, n, "(exp(%) + exp(-%)) / 2", sc); return;
+    case AST_FUNCTION_SECH: templ(im, b, n, "2 / (exp(%) + exp(-%))", sc); return;
+    case AST_FUNCTION_CSCH: templ(im, b, n, "2 / (exp(%) - exp(-%))", sc); return;
+    case AST_FUNCTION_COTH: templ(im, b, n, "1 / tanh(%)", sc); return;
+    case AST_FUNCTION_ARCSINH: templ(im, b, n, "log(% + sqrt(%^2 + 1))", sc); return;
+    case AST_FUNCTION_ARCCOSH: templ(im, b, n, "log(% + sqrt(%^2 - 1))", sc); return;
+    case AST_FUNCTION_ARCTANH: templ(im, b, n, "0.5 * log((1 + %) / (1 - %))", sc); return;
+    case AST_FUNCTION_ARCCOTH: templ(im, b, n, "0.5 * log((% + 1) / (% - 1))", sc); return;
+    case AST_FUNCTION_ARCSECH: templ(im, b, n, "log((1 + sqrt(1 - %^2)) / %)", sc); return;
+    case AST_FUNCTION_ARCCSCH: templ(im, b, n, "log(1 / % + sqrt(1 / %^2 + 1))", sc); return;
+    case AST_FUNCTION_ARCSIN:
+    case AST_FUNCTION_ARCCOS:
+    case AST_FUNCTION_ARCTAN:
+    case AST_FUNCTION_ARCSEC:
+    case AST_FUNCTION_ARCCSC:
+    case AST_FUNCTION_ARCCOT:
+        return unsupported(im, n, "sigode has no inverse trigonometric functions");
+    case AST_FUNCTION_FACTORIAL:
+        return unsupported(im, n, "sigode has no factorial (gamma) function");
+    case AST_FUNCTION_DELAY:
+        return unsupported(im, n, "delay differential equations are not supported");
+    case AST_FUNCTION_RATE_OF:
+        return unsupported(im, n, "rateOf is not supported");
+    case AST_FUNCTION_MAX:
+    case AST_FUNCTION_MIN:
+        if (k == 1) {
+            emit(im, b, ASTNode_getChild(n, 0), sc);
+        } else if (k == 0) {
+            unsupported(im, n, "min/max of nothing");
+        } else {
+            sg_sbuf_add(b, t == AST_FUNCTION_MAX ? "max(" : "min(");
+            nary(im, b, n, ", ", "", sc);
+            sg_sbuf_add(b, ")");
+        }
+        return;
+    case AST_FUNCTION_QUOTIENT:
+    case AST_FUNCTION_REM: {
+        if (k != 2)
+            return unsupported(im, n, NULL);
+        sg_sbuf q = {0};
+        sg_sbuf_add(&q, "(");
+        child(im, &q, n, 0, sc);
+        sg_sbuf_add(&q, " / ");
+        child(im, &q, n, 1, sc);
+        sg_sbuf_add(&q, ")");
+        const char *qs = q.s ? q.s : "0";
+        /* truncation toward zero */
+        if (t == AST_FUNCTION_QUOTIENT) {
+            sg_sbuf_printf(b, "if(%s < 0, ceil(%s), floor(%s))", qs, qs, qs);
+        } else {
+            child(im, b, n, 0, sc);
+            sg_sbuf_add(b, " - ");
+            child(im, b, n, 1, sc);
+            sg_sbuf_printf(b, " * if(%s < 0, ceil(%s), floor(%s))", qs, qs, qs);
+        }
+        if (q.oom)
+            b->oom = 1;
+        sg_sbuf_free(&q);
+        return;
+    }
+    case AST_FUNCTION_PIECEWISE: {
+        /* piece pairs (value, condition), then an optional otherwise */
+        unsigned pairs = k / 2;
+        for (unsigned i = 0; i < pairs; i++) {
+            sg_sbuf_add(b, "if(");
+            emit(im, b, ASTNode_getChild(n, 2 * i + 1), sc);
+            sg_sbuf_add(b, ", ");
+            emit(im, b, ASTNode_getChild(n, 2 * i), sc);
+            sg_sbuf_add(b, ", ");
+        }
+        if (k % 2)
+            emit(im, b, ASTNode_getChild(n, k - 1), sc);
+        else
+            sg_sbuf_add(b, "0 / 0"); /* no piece applies: undefined */
+        for (unsigned i = 0; i < pairs; i++)
+            sg_sbuf_add(b, ")");
+        return;
+    }
+    case AST_LOGICAL_AND: nary(im, b, n, " && ", "1", sc); return;
+    case AST_LOGICAL_OR: nary(im, b, n, " || ", "0", sc); return;
+    case AST_LOGICAL_NOT:
+        if (k != 1)
+            return unsupported(im, n, NULL);
+        sg_sbuf_add(b, "!");
+        child(im, b, n, 0, sc);
+        return;
+    case AST_LOGICAL_XOR:
+        if (k == 0) {
+            sg_sbuf_add(b, "0");
+            return;
+        }
+        /* odd number of true arguments */
+        sg_sbuf_add(b, "(");
+        for (unsigned i = 0; i < k; i++) {
+            if (i)
+                sg_sbuf_add(b, " + ");
+            sg_sbuf_add(b, "(");
+            child(im, b, n, i, sc);
+            sg_sbuf_add(b, " != 0)");
+        }
+        sg_sbuf_printf(b, ") - 2 * floor((");
+        for (unsigned i = 0; i < k; i++) {
+            if (i)
+                sg_sbuf_add(b, " + ");
+            sg_sbuf_add(b, "(");
+            child(im, b, n, i, sc);
+            sg_sbuf_add(b, " != 0)");
+        }
+        sg_sbuf_add(b, ") / 2) == 1");
+        return;
+    case AST_LOGICAL_IMPLIES:
+        if (k != 2)
+            return unsupported(im, n, NULL);
+        sg_sbuf_add(b, "!");
+        child(im, b, n, 0, sc);
+        sg_sbuf_add(b, " || ");
+        child(im, b, n, 1, sc);
+        return;
+    case AST_RELATIONAL_EQ: relation(im, b, n, " == ", sc); return;
+    case AST_RELATIONAL_NEQ: relation(im, b, n, " != ", sc); return;
+    case AST_RELATIONAL_LT: relation(im, b, n, " < ", sc); return;
+    case AST_RELATIONAL_LEQ: relation(im, b, n, " <= ", sc); return;
+    case AST_RELATIONAL_GT: relation(im, b, n, " > ", sc); return;
+    case AST_RELATIONAL_GEQ: relation(im, b, n, " >= ", sc); return;
+    case AST_FUNCTION:
+        emit_call(im, b, n, sc);
+        return;
+    default:
+        return unsupported(im, n, NULL);
+    }
+}
+
+/* The math of `obj` as text (malloc'd), in the scope of reaction `reaction`
+ * (for local parameters) or NULL. `what` names it in messages. */
+static char *math_text(importer *im, const ASTNode_t *math, const void *obj,
+                       const char *reaction, const char *what)
+{
+    if (im->failed)
+        return NULL;
+    if (!math) {
+        fail(im, obj, "%s has no math", what);
+        return NULL;
+    }
+    scope sc = {NULL, reaction, 0, NULL, NULL, NULL};
+    sg_sbuf b = {0};
+    emit(im, &b, math, &sc);
+    if (b.oom)
+        nomem(im);
+    if (im->failed) {
+        /* say where: the element the math belongs to */
+        if (im->err && im->err->status == SG_ERR_MODEL && !strstr(im->err->message, " in ")) {
+            char msg[sizeof im->err->message];
+            snprintf(msg, sizeof msg, "%.500s in %.260s", im->err->message, what);
+            snprintf(im->err->message, sizeof im->err->message, "%s", msg);
+            if (im->err->line == 0 && obj)
+                im->err->line = (int)SBase_getLine((const SBase_t *)obj);
+        }
+        sg_sbuf_free(&b);
+        return NULL;
+    }
+    return b.s ? b.s : sg_strdup("0");
+}
+
+/* ------------------------------------------------ values at the start */
+
+static int eval(importer *im, const ASTNode_t *n, const scope *sc, double *out);
+
+static int eval_sym_value(importer *im, sym *y, double *out);
+
+/* The SBML value of name at t = 0 (a species' amount if hasOnlySubstanceUnits). */
+static int eval_name(importer *im, const char *name, const scope *sc, double *out)
+{
+    for (const scope *s = sc; s; s = s->up) {
+        for (int i = 0; i < s->nargs; i++)
+            if (strcmp(s->names[i], name) == 0) {
+                *out = s->values[i];
+                return 0;
+            }
+        if (s->nargs > 0)
+            break;
+    }
+    sym *y = find(im, name);
+    if (!y)
+        return -1;
+    if (y->kind == K_SPECIESREF) {
+        if (y->initial_assignment || y->assign_rule)
+            return -1;
+        *out = y->stoich;
+        return 0;
+    }
+    if (y->kind != K_SPECIES && y->kind != K_COMPARTMENT && y->kind != K_PARAMETER)
+        return -1;
+    double v;
+    if (eval_sym_value(im, y, &v))
+        return -1;
+    if (y->kind == K_SPECIES && y->hosu && !y->assign_rule) {
+        double size;
+        if (eval_sym_value(im, &im->syms[y->comp], &size))
+            return -1;
+        v *= size;
+    }
+    *out = v;
+    return 0;
+}
+
+/* The start value of a symbol as sigode holds it (a species: concentration;
+ * an assignment-rule target: the rule's SBML value). */
+static int eval_sym_value(importer *im, sym *y, double *out)
+{
+    if (y->known) {
+        *out = y->value;
+        return 0;
+    }
+    const ASTNode_t *m = y->assign_rule ? y->assign_rule : y->initial_assignment;
+    if (!m || y->evaluating)
+        return -1;
+    y->evaluating = 1;
+    double v;
+    int rc = eval(im, m, NULL, &v);
+    y->evaluating = 0;
+    if (rc)
+        return -1;
+    if (!y->assign_rule && y->kind == K_SPECIES && y->hosu) { /* amount -> concentration */
+        double size;
+        if (eval_sym_value(im, &im->syms[y->comp], &size) || size == 0)
+            return -1;
+        v /= size;
+    }
+    if (!y->assign_rule) {
+        y->known = 1;
+        y->value = v;
+    }
+    *out = v;
+    return 0;
+}
+
+static int eval(importer *im, const ASTNode_t *n, const scope *sc, double *out)
+{
+    unsigned k = ASTNode_getNumChildren(n);
+    double a[3] = {0, 0, 0};
+    ASTNodeType_t t = ASTNode_getType(n);
+    /* evaluate up to two children for the simple cases */
+    switch ((int)t) {
+    case AST_INTEGER: *out = (double)ASTNode_getInteger(n); return 0;
+    case AST_REAL:
+    case AST_REAL_E: *out = ASTNode_getReal(n); return isfinite(*out) ? 0 : -1;
+    case AST_RATIONAL:
+        *out = (double)ASTNode_getNumerator(n) / (double)ASTNode_getDenominator(n);
+        return 0;
+    case AST_NAME: return eval_name(im, ASTNode_getName(n), sc, out);
+    case AST_NAME_TIME: *out = 0; return 0;
+    case AST_NAME_AVOGADRO: *out = 6.02214076e23; return 0;
+    case AST_CONSTANT_E: *out = exp(1.0); return 0;
+    case AST_CONSTANT_PI: *out = M_PI; return 0;
+    case AST_CONSTANT_TRUE: *out = 1; return 0;
+    case AST_CONSTANT_FALSE: *out = 0; return 0;
+    case AST_PLUS:
+    case AST_TIMES: {
+        double acc = t == AST_PLUS ? 0 : 1;
+        for (unsigned i = 0; i < k; i++) {
+            if (eval(im, ASTNode_getChild(n, i), sc, &a[0]))
+                return -1;
+            acc = t == AST_PLUS ? acc + a[0] : acc * a[0];
+        }
+        *out = acc;
+        return 0;
+    }
+    case AST_FUNCTION_PIECEWISE:
+        for (unsigned i = 0; i + 1 < k; i += 2) {
+            if (eval(im, ASTNode_getChild(n, i + 1), sc, &a[0]))
+                return -1;
+            if (a[0] != 0)
+                return eval(im, ASTNode_getChild(n, i), sc, out);
+        }
+        return k % 2 ? eval(im, ASTNode_getChild(n, k - 1), sc, out) : -1;
+    case AST_FUNCTION: {
+        sym *f = find(im, ASTNode_getName(n));
+        if (!f || f->kind != K_FUNCTION || im->depth > 50)
+            return -1;
+        const FunctionDefinition_t *fd = (const FunctionDefinition_t *)f->obj;
+        unsigned na = FunctionDefinition_getNumArguments(fd);
+        if (na != k || !FunctionDefinition_getBody(fd))
+            return -1;
+        const char **names = sg_calloc(na + 1, sizeof *names);
+        double *vals = sg_calloc(na + 1, sizeof *vals);
+        int rc = names && vals ? 0 : -1;
+        for (unsigned i = 0; i < na && rc == 0; i++) {
+            names[i] = ASTNode_getName(FunctionDefinition_getArgument(fd, i));
+            if (!names[i])
+                names[i] = "";
+            rc = eval(im, ASTNode_getChild(n, i), sc, &vals[i]);
+        }
+        if (rc == 0) {
+            scope fs = {sc, NULL, (int)na, names, NULL, vals};
+            im->depth++;
+            rc = eval(im, FunctionDefinition_getBody(fd), &fs, out);
+            im->depth--;
+        }
+        sg_free(names);
+        sg_free(vals);
+        return rc;
+    }
+    default:
+        break;
+    }
+    if (k > 2)
+        return -1;
+    for (unsigned i = 0; i < k; i++)
+        if (eval(im, ASTNode_getChild(n, i), sc, &a[i]))
+            return -1;
+    double x = a[k ? k - 1 : 0];
+    double v;
+    switch ((int)t) {
+    case AST_MINUS: v = k == 1 ? -a[0] : a[0] - a[1]; break;
+    case AST_DIVIDE: v = a[0] / a[1]; break;
+    case AST_POWER:
+    case AST_FUNCTION_POWER: v = pow(a[0], a[1]); break;
+    case AST_FUNCTION_ROOT: v = k == 1 ? sqrt(a[0]) : pow(a[1], 1.0 / a[0]); break;
+    case AST_FUNCTION_LOG: v = k == 1 ? log10(a[0]) : log(a[1]) / log(a[0]); break;
+    case AST_FUNCTION_LN: v = log(x); break;
+    case AST_FUNCTION_EXP: v = exp(x); break;
+    case AST_FUNCTION_ABS: v = fabs(x); break;
+    case AST_FUNCTION_FLOOR: v = floor(x); break;
+    case AST_FUNCTION_CEILING: v = ceil(x); break;
+    case AST_FUNCTION_SIN: v = sin(x); break;
+    case AST_FUNCTION_COS: v = cos(x); break;
+    case AST_FUNCTION_TAN: v = tan(x); break;
+    case AST_FUNCTION_TANH: v = tanh(x); break;
+    case AST_FUNCTION_MAX: v = k == 1 ? a[0] : fmax(a[0], a[1]); break;
+    case AST_FUNCTION_MIN: v = k == 1 ? a[0] : fmin(a[0], a[1]); break;
+    case AST_LOGICAL_NOT: v = x == 0; break;
+    case AST_LOGICAL_AND: v = k == 0 || (a[0] != 0 && (k < 2 || a[1] != 0)); break;
+    case AST_LOGICAL_OR: v = k > 0 && (a[0] != 0 || (k == 2 && a[1] != 0)); break;
+    case AST_RELATIONAL_EQ: v = k < 2 || a[0] == a[1]; break;
+    case AST_RELATIONAL_NEQ: v = k < 2 || a[0] != a[1]; break;
+    case AST_RELATIONAL_LT: v = k < 2 || a[0] < a[1]; break;
+    case AST_RELATIONAL_LEQ: v = k < 2 || a[0] <= a[1]; break;
+    case AST_RELATIONAL_GT: v = k < 2 || a[0] > a[1]; break;
+    case AST_RELATIONAL_GEQ: v = k < 2 || a[0] >= a[1]; break;
+    default: return -1;
+    }
+    if (!isfinite(v))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* ------------------------------------------------------------- reading */
+
+static int collect(importer *im)
+{
+    Model_t *m = im->model;
+    for (unsigned i = 0; i < Model_getNumFunctionDefinitions(m); i++) {
+        FunctionDefinition_t *f = Model_getFunctionDefinition(m, i);
+        if (!add_sym(im, FunctionDefinition_getId(f), K_FUNCTION, f))
+            return -1;
+    }
+    for (unsigned i = 0; i < Model_getNumCompartments(m); i++) {
+        Compartment_t *c = Model_getCompartment(m, i);
+        sym *y = add_sym(im, Compartment_getId(c), K_COMPARTMENT, c);
+        if (!y)
+            return -1;
+        if (Compartment_isSetSize(c)) {
+            y->known = 1;
+            y->value = Compartment_getSize(c);
+        }
+        y->constant = Compartment_getConstant(c);
+    }
+    for (unsigned i = 0; i < Model_getNumParameters(m); i++) {
+        Parameter_t *p = Model_getParameter(m, i);
+        sym *y = add_sym(im, Parameter_getId(p), K_PARAMETER, p);
+        if (!y)
+            return -1;
+        if (Parameter_isSetValue(p) && isfinite(Parameter_getValue(p))) {
+            y->known = 1;
+            y->value = Parameter_getValue(p);
+        } else if (Parameter_isSetValue(p)) {
+            return fail(im, p, "parameter '%s' has the value %g, which sigode cannot hold",
+                        y->id, Parameter_getValue(p));
+        }
+        y->constant = Parameter_getConstant(p);
+    }
+    for (unsigned i = 0; i < Model_getNumSpecies(m); i++) {
+        Species_t *s = Model_getSpecies(m, i);
+        sym *y = add_sym(im, Species_getId(s), K_SPECIES, s);
+        if (!y)
+            return -1;
+        sym *c = find(im, Species_getCompartment(s));
+        if (!c || c->kind != K_COMPARTMENT)
+            return fail(im, s, "species '%s': its compartment '%s' is not defined", y->id,
+                        Species_getCompartment(s) ? Species_getCompartment(s) : "");
+        y->comp = (int)(c - im->syms);
+        c->holds_species = 1;
+        y->hosu = Species_getHasOnlySubstanceUnits(s);
+        y->boundary = Species_getBoundaryCondition(s);
+        y->constant = Species_getConstant(s);
+        if (Species_isSetConversionFactor(s))
+            return fail(im, s, "species '%s' has a conversionFactor: not supported", y->id);
+        if (Compartment_getSpatialDimensionsAsDouble((Compartment_t *)c->obj) == 0)
+            return fail(im, s, "species '%s' lives in compartment '%s' of dimension 0: "
+                               "concentrations are undefined there (not supported)",
+                        y->id, c->id);
+    }
+    for (unsigned i = 0; i < Model_getNumReactions(m); i++) {
+        Reaction_t *r = Model_getReaction(m, i);
+        if (!add_sym(im, Reaction_getId(r), K_REACTION, r))
+            return -1;
+        for (int side = 0; side < 2; side++) {
+            unsigned nref = side ? Reaction_getNumProducts(r) : Reaction_getNumReactants(r);
+            for (unsigned j = 0; j < nref; j++) {
+                SpeciesReference_t *sr = side ? Reaction_getProduct(r, j)
+                                              : Reaction_getReactant(r, j);
+                if (SpeciesReference_isSetId(sr) && *SpeciesReference_getId(sr)) {
+                    sym *y = add_sym(im, SpeciesReference_getId(sr), K_SPECIESREF, sr);
+                    if (!y)
+                        return -1;
+                    y->stoich = SpeciesReference_getStoichiometry(sr);
+                }
+            }
+        }
+    }
+    return im->failed ? -1 : 0;
+}
+
+static int collect_rules(importer *im)
+{
+    Model_t *m = im->model;
+    for (unsigned i = 0; i < Model_getNumRules(m); i++) {
+        Rule_t *r = Model_getRule(m, i);
+        if (Rule_isAlgebraic(r))
+            return fail(im, r, "algebraic rules are not supported");
+        const char *var = Rule_getVariable(r);
+        sym *y = find(im, var);
+        if (!y || (y->kind != K_SPECIES && y->kind != K_PARAMETER &&
+                   y->kind != K_COMPARTMENT && y->kind != K_SPECIESREF))
+            return fail(im, r, "rule for '%s', which is not a species, parameter, "
+                               "compartment or stoichiometry", var ? var : "");
+        if (!Rule_getMath(r))
+            return fail(im, r, "rule for '%s' has no math", var);
+        if (Rule_isAssignment(r))
+            y->assign_rule = Rule_getMath(r);
+        else
+            y->rate_rule = Rule_getMath(r);
+        y->rule_obj = (const SBase_t *)r;
+        if (y->kind == K_SPECIESREF)
+            return fail(im, r, "a rule changes the stoichiometry '%s': variable "
+                               "stoichiometry is not supported", var);
+    }
+    for (unsigned i = 0; i < Model_getNumInitialAssignments(m); i++) {
+        InitialAssignment_t *a = Model_getInitialAssignment(m, i);
+        const char *var = InitialAssignment_getSymbol(a);
+        sym *y = find(im, var);
+        if (!y || (y->kind != K_SPECIES && y->kind != K_PARAMETER &&
+                   y->kind != K_COMPARTMENT && y->kind != K_SPECIESREF))
+            return fail(im, a, "initial assignment to '%s', which is not a species, "
+                               "parameter, compartment or stoichiometry", var ? var : "");
+        if (!InitialAssignment_getMath(a))
+            return fail(im, a, "initial assignment to '%s' has no math", var);
+        y->initial_assignment = InitialAssignment_getMath(a);
+        y->ia_obj = (const SBase_t *)a;
+        y->known = 0;
+        if (y->kind == K_SPECIESREF) {
+            double v;
+            y->initial_assignment = NULL;
+            if (eval(im, InitialAssignment_getMath(a), NULL, &v))
+                return fail(im, a, "the initial assignment to the stoichiometry '%s' "
+                                   "depends on values not known at import", var);
+            y->stoich = v;
+        }
+    }
+    for (unsigned i = 0; i < Model_getNumEvents(m); i++) {
+        Event_t *e = Model_getEvent(m, i);
+        for (unsigned j = 0; j < Event_getNumEventAssignments(e); j++) {
+            EventAssignment_t *ea = Event_getEventAssignment(e, j);
+            sym *y = find(im, EventAssignment_getVariable(ea));
+            if (y)
+                y->event_assigned = 1;
+        }
+    }
+    /* compartments whose size changes */
+    for (size_t i = 0; i < im->nsyms; i++) {
+        sym *y = &im->syms[i];
+        if (y->kind != K_COMPARTMENT)
+            continue;
+        int varies = y->assign_rule || y->rate_rule || y->event_assigned;
+        if (varies && y->holds_species)
+            return fail(im, y->obj, "compartment '%s' changes size (%s) and holds species: "
+                                    "sigode compartments have a constant size",
+                        y->id, y->assign_rule ? "assignment rule"
+                               : y->rate_rule ? "rate rule" : "event");
+        if (varies)
+            y->as_parameter = 1;
+        if (!y->known && !y->initial_assignment && !y->assign_rule)
+            return fail(im, y->obj, "compartment '%s' has no size", y->id);
+    }
+    for (size_t i = 0; i < im->nsyms; i++) {
+        sym *y = &im->syms[i];
+        if (y->kind == K_PARAMETER && !y->known && !y->initial_assignment && !y->assign_rule)
+            return fail(im, y->obj, "parameter '%s' has no value", y->id);
+        if (y->kind != K_SPECIES)
+            continue;
+        const Species_t *s = (const Species_t *)y->obj;
+        if (y->initial_assignment || y->assign_rule)
+            continue;
+        double size;
+        if (Species_isSetInitialConcentration(s)) {
+            y->known = 1;
+            y->value = Species_getInitialConcentration(s);
+        } else if (Species_isSetInitialAmount(s)) {
+            if (eval_sym_value(im, &im->syms[y->comp], &size) == 0 && size > 0) {
+                y->known = 1;
+                y->value = Species_getInitialAmount(s) / size;
+            } /* else: written as the expression amount / size */
+        } else {
+            return fail(im, s, "species '%s' has no initial amount or concentration", y->id);
+        }
+        if (y->known && !isfinite(y->value))
+            return fail(im, s, "species '%s' has a non-finite initial value", y->id);
+    }
+    return 0;
+}
+
+static int name_taken(const importer *im, const char *name)
+{
+    if (find(im, name))
+        return 1;
+    for (size_t i = 0; i < im->nlocals; i++)
+        if (strcmp(im->locals[i].name, name) == 0)
+            return 1;
+    return 0;
+}
+
+static int collect_locals(importer *im)
+{
+    Model_t *m = im->model;
+    for (unsigned i = 0; i < Model_getNumReactions(m); i++) {
+        Reaction_t *r = Model_getReaction(m, i);
+        KineticLaw_t *kl = Reaction_getKineticLaw(r);
+        if (!kl)
+            continue;
+        int l3 = im->level >= 3;
+        unsigned n = l3 ? KineticLaw_getNumLocalParameters(kl) : KineticLaw_getNumParameters(kl);
+        for (unsigned j = 0; j < n; j++) {
+            const char *id;
+            double value;
+            int has;
+            const void *obj;
+            if (l3) {
+                LocalParameter_t *p = KineticLaw_getLocalParameter(kl, j);
+                id = LocalParameter_getId(p);
+                has = LocalParameter_isSetValue(p);
+                value = LocalParameter_getValue(p);
+                obj = p;
+            } else {
+                Parameter_t *p = KineticLaw_getParameter(kl, j);
+                id = Parameter_getId(p);
+                has = Parameter_isSetValue(p);
+                value = Parameter_getValue(p);
+                obj = p;
+            }
+            if (!has || !isfinite(value))
+                return fail(im, obj, "local parameter '%s' of reaction '%s' has no value", id,
+                            Reaction_getId(r));
+            char name[300];
+            snprintf(name, sizeof name, "%s_%s", Reaction_getId(r), id);
+            for (int k = 2; name_taken(im, name); k++)
+                snprintf(name, sizeof name, "%s_%s_%d", Reaction_getId(r), id, k);
+            if (strlen(name) > 255)
+                return fail(im, obj, "local parameter '%s': the global name is too long", id);
+            if (sg_grow(&im->locals, &im->lcap, im->nlocals + 1, sizeof *im->locals) != 0)
+                return nomem(im);
+            local_param *lp = &im->locals[im->nlocals];
+            lp->reaction = Reaction_getId(r);
+            lp->id = id;
+            lp->value = value;
+            lp->name = sg_strdup(name);
+            if (!lp->name)
+                return nomem(im);
+            im->nlocals++;
+        }
+    }
+    return 0;
+}
+
+/* -------------------------------------------------------------- writing */
+
+static void add_string(sg_sbuf *b, const char *s)
+{
+    sg_sbuf_add(b, "\"");
+    for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
+        if (*p == '"' || *p == '\\')
+            sg_sbuf_printf(b, "\\%c", *p);
+        else if (*p == '\n')
+            sg_sbuf_add(b, "\\n");
+        else if (*p < 0x20)
+            sg_sbuf_add(b, " ");
+        else
+            sg_sbuf_addn(b, (const char *)p, 1);
+    }
+    sg_sbuf_add(b, "\"");
+}
+
+/* A start value: a number when known, else the expression (evaluated by
+ * sigode at the start, in dependency order). */
+static int add_start_value(importer *im, sg_sbuf *b, sym *y, const char *what)
+{
+    double v;
+    if (eval_sym_value(im, y, &v) == 0) {
+        if (y->initial_assignment) {
+            im->evaluated++;
+        }
+        sg_sbuf_number(b, v);
+        return 0;
+    }
+    char *text;
+    if (y->initial_assignment) {
+        text = math_text(im, y->initial_assignment, y->ia_obj, NULL, what);
+        if (!text)
+            return -1;
+        if (y->kind == K_SPECIES && y->hosu) {
+            sg_sbuf_printf(b, "\"(%s) / %s\"", text, im->syms[y->comp].id);
+        } else {
+            add_string(b, text);
+        }
+    } else if (y->kind == K_SPECIES) { /* an initial amount over a size set later */
+        char num[40];
+        snprintf(num, sizeof num, "%.17g", Species_getInitialAmount((const Species_t *)y->obj));
+        sg_sbuf_printf(b, "\"%s / %s\"", num, im->syms[y->comp].id);
+        return 0;
+    } else {
+        return fail(im, y->obj, "%s has no value", what);
+    }
+    sg_free(text);
+    return 0;
+}
+
+static void header(importer *im, sg_sbuf *b, SBMLDocument_t *doc)
+{
+    Model_t *m = im->model;
+    const char *base = strrchr(im->path, '/');
+    base = base ? base + 1 : im->path;
+    sg_sbuf_printf(b, "# Translated from SBML Level %u Version %u (%s) by sigode %s.\n",
+                   im->level, im->version, base, SIGODE_VERSION);
+    sg_sbuf_add(b, "# Species hold concentrations; a species with hasOnlySubstanceUnits is\n"
+                   "# written (S * C) where SBML means its amount. Reactions give amount per\n"
+                   "# time. Boundary species are left out of reaction equations.\n");
+    char name[256];
+    const char *id = Model_isSetId(m) ? Model_getId(m) : "";
+    if (valid_id(id)) {
+        snprintf(name, sizeof name, "%s", id);
+    } else {
+        size_t j = 0;
+        for (const char *p = base; *p && *p != '.' && j < 60; p++)
+            name[j++] = isalnum((unsigned char)*p) ? *p : '_';
+        name[j] = '\0';
+        if (!valid_id(name))
+            snprintf(name, sizeof name, "sbml_model");
+    }
+    sg_sbuf_add(b, "\nname = ");
+    add_string(b, name);
+    sg_sbuf_add(b, ";\n");
+    if (Model_isSetName(m) && *Model_getName(m)) {
+        sg_sbuf_add(b, "description = ");
+        add_string(b, Model_getName(m));
+        sg_sbuf_add(b, ";\n");
+    }
+    (void)doc;
+}
+
+static int write_compartments(importer *im, sg_sbuf *b)
+{
+    int any = 0;
+    for (size_t i = 0; i < im->nsyms && !im->failed; i++) {
+        sym *y = &im->syms[i];
+        if (y->kind != K_COMPARTMENT || y->as_parameter || y->assign_rule)
+            continue;
+        sg_sbuf_add(b, any++ ? ",\n" : "\ncompartments = (\n");
+        sg_sbuf_printf(b, "  { id = \"%s\"; size = ", y->id);
+        char what[300];
+        snprintf(what, sizeof what, "the size of compartment '%s'", y->id);
+        if (add_start_value(im, b, y, what))
+            return -1;
+        sg_sbuf_add(b, "; }");
+    }
+    if (any)
+        sg_sbuf_add(b, "\n);\n");
+    return im->failed ? -1 : 0;
+}
+
+static int write_parameters(importer *im, sg_sbuf *b)
+{
+    int any = 0;
+    for (size_t i = 0; i < im->nsyms && !im->failed; i++) {
+        sym *y = &im->syms[i];
+        if (!((y->kind == K_PARAMETER && !y->assign_rule) || y->as_parameter))
+            continue;
+        sg_sbuf_add(b, any++ ? ",\n" : "\nparameters = (\n");
+        sg_sbuf_printf(b, "  { id = \"%s\"; value = ", y->id);
+        char what[300];
+        snprintf(what, sizeof what, "the value of '%s'", y->id);
+        if (add_start_value(im, b, y, what))
+            return -1;
+        sg_sbuf_add(b, y->as_parameter ? "; description = \"a compartment of varying size\"; }"
+                                       : "; }");
+    }
+    for (size_t i = 0; i < im->nlocals; i++) {
+        local_param *lp = &im->locals[i];
+        sg_sbuf_add(b, any++ ? ",\n" : "\nparameters = (\n");
+        sg_sbuf_printf(b, "  { id = \"%s\"; value = ", lp->name);
+        sg_sbuf_number(b, lp->value);
+        sg_sbuf_printf(b, "; description = \"local parameter %s of reaction %s\"; }", lp->id,
+                       lp->reaction);
+    }
+    if (any)
+        sg_sbuf_add(b, "\n);\n");
+    return im->failed ? -1 : 0;
+}
+
+static int write_species(importer *im, sg_sbuf *b)
+{
+    int any = 0;
+    for (size_t i = 0; i < im->nsyms && !im->failed; i++) {
+        sym *y = &im->syms[i];
+        if (y->kind != K_SPECIES || y->assign_rule)
+            continue;
+        sg_sbuf_add(b, any++ ? ",\n" : "\nspecies = (\n");
+        sg_sbuf_printf(b, "  { id = \"%s\"; compartment = \"%s\"; initial = ", y->id,
+                       im->syms[y->comp].id);
+        char what[300];
+        snprintf(what, sizeof what, "the initial value of species '%s'", y->id);
+        if (add_start_value(im, b, y, what))
+            return -1;
+        int constant = y->constant || (y->boundary && !y->rate_rule && !y->event_assigned);
+        if (constant)
+            sg_sbuf_add(b, "; constant = true");
+        if (y->hosu || y->boundary)
+            sg_sbuf_printf(b, "; description = \"SBML %s%s%s\"",
+                           y->hosu ? "hasOnlySubstanceUnits" : "",
+                           y->hosu && y->boundary ? ", " : "",
+                           y->boundary ? "boundaryCondition" : "");
+        sg_sbuf_add(b, "; }");
+    }
+    if (any)
+        sg_sbuf_add(b, "\n);\n");
+    return im->failed ? -1 : 0;
+}
+
+/* What an expression for the SBML value of `y` becomes for sigode: a
+ * species with hasOnlySubstanceUnits gets its amount divided by the size. */
+static void add_converted(importer *im, sg_sbuf *b, const sym *y, const char *text)
+{
+    if (y->kind == K_SPECIES && y->hosu)
+        sg_sbuf_printf(b, "\"(%s) / %s\"", text, im->syms[y->comp].id);
+    else
+        add_string(b, text);
+}
+
+static int write_assignments(importer *im, sg_sbuf *b)
+{
+    int any = 0;
+    for (size_t i = 0; i < im->nsyms && !im->failed; i++) {
+        sym *y = &im->syms[i];
+        if (!y->assign_rule || y->kind == K_SPECIESREF)
+            continue;
+        char what[300];
+        snprintf(what, sizeof what, "the assignment rule for '%s'", y->id);
+        char *text = math_text(im, y->assign_rule, y->rule_obj, NULL, what);
+        if (!text)
+            return -1;
+        sg_sbuf_add(b, any++ ? ",\n" : "\nassignments = (\n");
+        sg_sbuf_printf(b, "  { id = \"%s\"; value = ", y->id);
+        add_converted(im, b, y, text);
+        sg_sbuf_add(b, "; }");
+        sg_free(text);
+    }
+    if (any)
+        sg_sbuf_add(b, "\n);\n");
+    return im->failed ? -1 : 0;
+}
+
+static int add_term(importer *im, sg_sbuf *b, int *first, double coef, const char *species)
+{
+    if (!*first)
+        sg_sbuf_add(b, " + ");
+    *first = 0;
+    if (coef != 1.0) {
+        char num[40];
+        snprintf(num, sizeof num, "%.17g", coef);
+        for (int prec = 15; prec <= 17; prec++) {
+            snprintf(num, sizeof num, "%.*g", prec, coef);
+            if (strtod(num, NULL) == coef)
+                break;
+        }
+        sg_sbuf_printf(b, "%s ", num);
+    }
+    sg_sbuf_add(b, species);
+    return 0;
+}
+
+static int write_reactions(importer *im, sg_sbuf *b)
+{
+    Model_t *m = im->model;
+    int any = 0;
+    for (unsigned i = 0; i < Model_getNumReactions(m) && !im->failed; i++) {
+        Reaction_t *r = Model_getReaction(m, i);
+        const char *rid = Reaction_getId(r);
+        if (Reaction_isSetFast(r) && Reaction_getFast(r))
+            return fail(im, r, "reaction '%s' is fast: fast reactions are not supported", rid);
+        KineticLaw_t *kl = Reaction_getKineticLaw(r);
+        if (!kl || !KineticLaw_getMath(kl))
+            return fail(im, r, "reaction '%s' has no kinetic law", rid);
+        /* the equation: boundary species left out, negative coefficients moved over */
+        sg_sbuf left = {0}, right = {0};
+        int lfirst = 1, rfirst = 1;
+        for (int side = 0; side < 2; side++) {
+            unsigned nref = side ? Reaction_getNumProducts(r) : Reaction_getNumReactants(r);
+            for (unsigned j = 0; j < nref; j++) {
+                SpeciesReference_t *sr = side ? Reaction_getProduct(r, j)
+                                              : Reaction_getReactant(r, j);
+                const char *sid = SpeciesReference_getSpecies(sr);
+                sym *s = find(im, sid);
+                if (!s || s->kind != K_SPECIES) {
+                    sg_sbuf_free(&left);
+                    sg_sbuf_free(&right);
+                    return fail(im, sr, "reaction '%s': unknown species '%s'", rid,
+                                sid ? sid : "");
+                }
+                if (SpeciesReference_isSetStoichiometryMath(sr)) {
+                    sg_sbuf_free(&left);
+                    sg_sbuf_free(&right);
+                    return fail(im, sr, "reaction '%s': stoichiometryMath is not supported",
+                                rid);
+                }
+                double c = SpeciesReference_getStoichiometry(sr);
+                sym *ref = SpeciesReference_isSetId(sr) ? find(im, SpeciesReference_getId(sr))
+                                                        : NULL;
+                if (ref && ref->kind == K_SPECIESREF) {
+                    if (ref->rate_rule || ref->assign_rule || ref->event_assigned) {
+                        sg_sbuf_free(&left);
+                        sg_sbuf_free(&right);
+                        return fail(im, sr, "reaction '%s': the stoichiometry '%s' changes: "
+                                            "variable stoichiometry is not supported",
+                                    rid, ref->id);
+                    }
+                    c = ref->stoich;
+                }
+                if (im->level >= 3 && !SpeciesReference_isSetStoichiometry(sr) &&
+                    !(ref && ref->kind == K_SPECIESREF)) {
+                    sg_sbuf_free(&left);
+                    sg_sbuf_free(&right);
+                    return fail(im, sr, "reaction '%s': the stoichiometry of '%s' is not set",
+                                rid, sid);
+                }
+                if (!isfinite(c)) {
+                    sg_sbuf_free(&left);
+                    sg_sbuf_free(&right);
+                    return fail(im, sr, "reaction '%s': stoichiometry of '%s' is not finite",
+                                rid, sid);
+                }
+                if (s->boundary || c == 0)
+                    continue;
+                if (s->constant) {
+                    sg_sbuf_free(&left);
+                    sg_sbuf_free(&right);
+                    return fail(im, sr, "reaction '%s' changes '%s', a constant species "
+                                        "without boundaryCondition", rid, sid);
+                }
+                int to_right = side ? c > 0 : c < 0;
+                if (to_right)
+                    add_term(im, &right, &rfirst, fabs(c), sid);
+                else
+                    add_term(im, &left, &lfirst, fabs(c), sid);
+            }
+        }
+        char what[300];
+        snprintf(what, sizeof what, "the kinetic law of reaction '%s'", rid);
+        char *rate = math_text(im, KineticLaw_getMath(kl), kl, rid, what);
+        if (rate) {
+            sg_sbuf_add(b, any++ ? ",\n" : "\nreactions = (\n");
+            sg_sbuf_printf(b, "  { id = \"%s\"; equation = \"%s%s%s%s%s\";\n    rate = ", rid,
+                           left.s ? left.s : "", left.s ? " " : "",
+                           Reaction_getReversible(r) ? "<->" : "->", right.s ? " " : "",
+                           right.s ? right.s : "");
+            add_string(b, rate);
+            sg_sbuf_add(b, "; }");
+            if (left.oom || right.oom)
+                b->oom = 1;
+        }
+        sg_free(rate);
+        sg_sbuf_free(&left);
+        sg_sbuf_free(&right);
+    }
+    if (any)
+        sg_sbuf_add(b, "\n);\n");
+    return im->failed ? -1 : 0;
+}
+
+static int write_rate_rules(importer *im, sg_sbuf *b)
+{
+    int any = 0;
+    for (size_t i = 0; i < im->nsyms && !im->failed; i++) {
+        sym *y = &im->syms[i];
+        if (!y->rate_rule)
+            continue;
+        if (y->kind == K_SPECIESREF)
+            return fail(im, y->rule_obj, "a rate rule changes the stoichiometry '%s': not "
+                                         "supported", y->id);
+        char what[300];
+        snprintf(what, sizeof what, "the rate rule for '%s'", y->id);
+        char *text = math_text(im, y->rate_rule, y->rule_obj, NULL, what);
+        if (!text)
+            return -1;
+        sg_sbuf_add(b, any++ ? ",\n" : "\nrate_rules = (\n");
+        sg_sbuf_printf(b, "  { id = \"%s\"; rate = ", y->id);
+        add_converted(im, b, y, text);
+        sg_sbuf_add(b, "; }");
+        sg_free(text);
+    }
+    if (any)
+        sg_sbuf_add(b, "\n);\n");
+    return im->failed ? -1 : 0;
+}
+
+static int write_events(importer *im, sg_sbuf *b)
+{
+    Model_t *m = im->model;
+    int any = 0;
+    for (unsigned i = 0; i < Model_getNumEvents(m); i++) {
+        Event_t *e = Model_getEvent(m, i);
+        if (!Event_getTrigger(e) || !Trigger_getMath(Event_getTrigger(e)))
+            sg_sbuf_printf(b, "\n# SBML event %u%s%s has no trigger: it never fires.\n",
+                           i + 1, Event_isSetId(e) ? " " : "",
+                           Event_isSetId(e) ? Event_getId(e) : "");
+    }
+    for (unsigned i = 0; i < Model_getNumEvents(m) && !im->failed; i++) {
+        Event_t *e = Model_getEvent(m, i);
+        char eid[300];
+        if (Event_isSetId(e) && *Event_getId(e))
+            snprintf(eid, sizeof eid, "%s", Event_getId(e));
+        else
+            snprintf(eid, sizeof eid, "event_%u", i + 1);
+        if (!Event_getTrigger(e) || !Trigger_getMath(Event_getTrigger(e)))
+            continue;
+        if (Event_isSetDelay(e))
+            return fail(im, e, "event '%s' has a delay: delayed events are not supported", eid);
+        if (Event_isSetPriority(e))
+            return fail(im, e, "event '%s' has a priority: event priorities are not supported",
+                        eid);
+        Trigger_t *tr = Event_getTrigger(e);
+        if (!tr || !Trigger_getMath(tr))
+            return fail(im, e, "event '%s' has no trigger", eid);
+        char what[400];
+        snprintf(what, sizeof what, "the trigger of event '%s'", eid);
+        char *trigger = math_text(im, Trigger_getMath(tr), tr, NULL, what);
+        if (!trigger)
+            return -1;
+        sg_sbuf_add(b, any++ ? ",\n" : "\nevents = (\n");
+        sg_sbuf_printf(b, "  { id = \"%s\"; trigger = ", eid);
+        add_string(b, trigger);
+        sg_free(trigger);
+        int persistent = !Trigger_isSetPersistent(tr) || Trigger_getPersistent(tr);
+        int initial = !Trigger_isSetInitialValue(tr) || Trigger_getInitialValue(tr);
+        int from_trigger = !Event_isSetUseValuesFromTriggerTime(e) ||
+                           Event_getUseValuesFromTriggerTime(e);
+        sg_sbuf_printf(b, ";\n    persistent = %s; initial_value = %s; "
+                          "use_values_from_trigger_time = %s;\n    assign = {",
+                       persistent ? "true" : "false", initial ? "true" : "false",
+                       from_trigger ? "true" : "false");
+        for (unsigned j = 0; j < Event_getNumEventAssignments(e); j++) {
+            EventAssignment_t *ea = Event_getEventAssignment(e, j);
+            const char *var = EventAssignment_getVariable(ea);
+            sym *y = find(im, var);
+            if (!y || (y->kind != K_SPECIES && y->kind != K_PARAMETER &&
+                       y->kind != K_COMPARTMENT))
+                return fail(im, ea, "event '%s' assigns to '%s', which is not a species, "
+                                    "parameter or compartment", eid, var ? var : "");
+            if (var[0] == '_')
+                return fail(im, ea, "event '%s' assigns to '%s': an id starting with '_' "
+                                    "cannot be a libconfig setting name", eid, var);
+            snprintf(what, sizeof what, "the assignment to '%s' of event '%s'", var, eid);
+            char *text = math_text(im, EventAssignment_getMath(ea), ea, NULL, what);
+            if (!text)
+                return -1;
+            sg_sbuf_printf(b, " %s = ", var);
+            add_converted(im, b, y, text);
+            sg_sbuf_add(b, ";");
+            sg_free(text);
+        }
+        sg_sbuf_add(b, " }; }");
+    }
+    if (any)
+        sg_sbuf_add(b, "\n);\n");
+    return im->failed ? -1 : 0;
+}
+
+/* Refuses what would change the simulation and is not translated. */
+static int check_unsupported(importer *im, SBMLDocument_t *doc)
+{
+    Model_t *m = im->model;
+    if (Model_isSetConversionFactor(m))
+        return fail(im, m, "the model has a conversionFactor: not supported");
+    const XMLNamespaces_t *ns = SBMLDocument_getNamespaces(doc);
+    for (int i = 0; ns && i < XMLNamespaces_getLength(ns); i++) {
+        char *prefix = XMLNamespaces_getPrefix(ns, i);
+        /* layout and render draw the network: they never change a simulation */
+        int required = im->level >= 3 && prefix && *prefix && strcmp(prefix, "layout") &&
+                       strcmp(prefix, "render") &&
+                       SBMLDocument_isSetPackageRequired(doc, prefix) &&
+                       SBMLDocument_getPackageRequired(doc, prefix);
+        if (required) {
+            int rc = fail(im, NULL, "the model requires the SBML package '%s': not supported",
+                          prefix);
+            free(prefix);
+            return rc;
+        }
+        free(prefix);
+    }
+    return 0;
+}
+
+char *sg_sbml_to_config(const char *path, sg_error *err)
+{
+    sg_error local;
+    if (!err)
+        err = &local;
+    memset(err, 0, sizeof *err);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        sg_error_set(err, SG_ERR_IO, path, 0, 0, "cannot open SBML file: %s", strerror(errno));
+        return NULL;
+    }
+    fclose(f);
+    SBMLDocument_t *doc = readSBMLFromFile(path);
+    if (!doc) {
+        sg_error_nomem(err);
+        return NULL;
+    }
+    for (unsigned i = 0; i < SBMLDocument_getNumErrors(doc); i++) {
+        const SBMLError_t *e = SBMLDocument_getError(doc, i);
+        if (XMLError_isError((const XMLError_t *)e) || XMLError_isFatal((const XMLError_t *)e)) {
+            char msg[600];
+            snprintf(msg, sizeof msg, "%s", XMLError_getMessage((const XMLError_t *)e));
+            for (char *p = msg; *p; p++)
+                if (*p == '\n')
+                    *p = ' ';
+            size_t n = strlen(msg);
+            while (n && msg[n - 1] == ' ')
+                msg[--n] = '\0';
+            sg_error_set(err, SG_ERR_MODEL, path, (int)XMLError_getLine((const XMLError_t *)e),
+                         0, "not valid SBML: %s", msg);
+            SBMLDocument_free(doc);
+            return NULL;
+        }
+    }
+    importer im;
+    memset(&im, 0, sizeof im);
+    im.path = path;
+    im.err = err;
+    im.model = SBMLDocument_getModel(doc);
+    im.level = SBMLDocument_getLevel(doc);
+    im.version = SBMLDocument_getVersion(doc);
+    sg_map_init(&im.index);
+    sg_sbuf b = {0};
+    if (!im.model) {
+        fail(&im, NULL, "the SBML document has no model");
+    } else if (im.level < 2) {
+        fail(&im, NULL, "SBML Level %u is not supported (Level 2 and 3 are)", im.level);
+    } else if (check_unsupported(&im, doc) == 0 && collect(&im) == 0 &&
+               collect_rules(&im) == 0 && collect_locals(&im) == 0) {
+        header(&im, &b, doc);
+        if (Model_getNumConstraints(im.model) > 0)
+            sg_sbuf_printf(&b, "# %u constraint(s) of the SBML model are not checked.\n",
+                           Model_getNumConstraints(im.model));
+        if (write_compartments(&im, &b) == 0 && write_parameters(&im, &b) == 0 &&
+            write_species(&im, &b) == 0 && write_assignments(&im, &b) == 0 &&
+            write_reactions(&im, &b) == 0 && write_rate_rules(&im, &b) == 0 &&
+            write_events(&im, &b) == 0) {
+            if (im.inlined_functions)
+                sg_sbuf_printf(&b, "\n# %d call(s) of SBML function definitions were inlined.\n",
+                               im.inlined_functions);
+            if (im.evaluated)
+                sg_sbuf_printf(&b, "# %d initial assignment(s) were evaluated at import.\n",
+                               im.evaluated);
+        }
+    }
+    if (b.oom)
+        nomem(&im);
+    for (size_t i = 0; i < im.nlocals; i++)
+        sg_free(im.locals[i].name);
+    sg_free(im.locals);
+    sg_free(im.syms);
+    sg_map_clear(&im.index);
+    SBMLDocument_free(doc);
+    if (im.failed) {
+        sg_sbuf_free(&b);
+        return NULL;
+    }
+    return b.s;
+}
+
+sg_model *sg_model_load_sbml(const char *path, sg_error *err)
+{
+    sg_error local;
+    if (!err)
+        err = &local;
+    char *text = sg_sbml_to_config(path, err);
+    if (!text)
+        return NULL;
+    sg_model *m = sg_model_load_buffer(text, strlen(text), path, err);
+    sg_free(text);
+    if (!m && err->status == SG_ERR_MODEL && err->line > 0) {
+        /* the position is in the translation, not in the XML */
+        char msg[sizeof err->message];
+        snprintf(msg, sizeof msg, "%.500s (line %d of the translation: see 'sigode convert "
+                                  "%.150s --to cfg')", err->message, err->line, path);
+        snprintf(err->message, sizeof err->message, "%s", msg);
+        err->line = err->col = 0;
+    }
+    return m;
+}

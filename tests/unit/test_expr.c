@@ -1,0 +1,589 @@
+/*
+ * Rate-law expressions: lexer, parser, binding, constant folding and the
+ * two evaluators (the tree walker used by folding and checks, and the
+ * compiled instruction program used for the right-hand side).
+ *
+ * The cases are one table, in the shape of tinyexpr's smoke.c
+ * (test_syntax): an input and either its value or the column (1-based,
+ * inside the expression) and a fragment of the error message.
+ */
+#define _GNU_SOURCE
+#include <math.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "compile/program.h"
+#include "expr/expr.h"
+#include "model/model.h"
+#include "support.h"
+
+/* ------------------------------------------------------------ variables */
+
+/* The names an expression may use, with their values. The same names are
+ * parameters of the model built for the compiled-program comparison. */
+static const struct {
+    const char *name;
+    double value;
+} variables[] = {
+    {"a", 2.0}, {"b", 3.0}, {"x", 0.5}, {"K", 2.0}, {"n", 4.0},
+    {"V", 10.0}, {"z", 0.0}, {"neg", -1.0}, {"big", 1000.0},
+};
+enum { NVARS = sizeof variables / sizeof variables[0] };
+
+static int resolve(void *ctx, const char *name, int in_traj, char *msg, size_t size)
+{
+    (void)ctx;
+    (void)in_traj;
+    for (int i = 0; i < NVARS; i++)
+        if (strcmp(variables[i].name, name) == 0)
+            return i;
+    snprintf(msg, size, "unknown name '%s'", name);
+    return -1;
+}
+
+/* ---------------------------------------------------------------- cases */
+
+typedef struct value_case {
+    const char *text;
+    double value;
+} value_case;
+
+#define E_ 2.718281828459045
+
+static const value_case value_cases[] = {
+    /* numbers */
+    {"1", 1}, {"2.5", 2.5}, {"1e-3", 1e-3}, {".5", 0.5}, {"2.5E2", 250}, {"1e+2", 100},
+    {"  7  ", 7},
+    /* arithmetic and precedence */
+    {"1+2*3", 7}, {"(1+2)*3", 9}, {"10-4-3", 3}, {"10/4/2", 1.25}, {"2*3^2", 18},
+    {"-2^2", -4}, {"2^3^2", 512}, {"2^-1", 0.5}, {"-2^-2", -0.25}, {"(-2)^2", 4},
+    {"-a*b", -6}, {"-a^2", -4}, {"a^b^2", 512}, {"-a+b", 1}, {"--2", 2}, {"+3", 3},
+    {"a*-b", -6}, {"a/b*b", 2}, {"a-b-a", -3}, {"2^0.5", 1.4142135623730951},
+    {"a^-1", 0.5}, {"-x^2", -0.25},
+    /* comparisons give 1 or 0 */
+    {"1 < 2", 1}, {"2 < 1", 0}, {"2 <= 2", 1}, {"3 <= 2", 0}, {"3 > 4", 0}, {"4 > 3", 1},
+    {"3 >= 4", 0}, {"4 >= 4", 1}, {"2 == 2", 1}, {"2 == 3", 0}, {"2 != 2", 0},
+    {"2 != 3", 1}, {"1 + 1 < 3", 1}, {"a < b", 1}, {"a >= b", 0}, {"a*2 == b+1", 1},
+    /* logic: && binds tighter than ||, ! tighter than both */
+    {"1 && 0", 0}, {"2 && 3", 1}, {"1 || 0", 1}, {"0 || 0", 0}, {"0 || 0 && 1", 0},
+    {"1 || 0 && 0", 1}, {"!0", 1}, {"!3", 0}, {"!0 + 1", 2}, {"!(1 < 2)", 0},
+    {"!a", 0}, {"!z", 1}, {"a < b && b < big", 1}, {"a > b || z", 0},
+    /* functions */
+    {"exp(1)", E_}, {"exp(x)", 1.6487212707001282}, {"log(100)", 4.605170185988092},
+    {"log(a)", 0.6931471805599453}, {"ln(100)", 4.605170185988092}, {"log10(1000)", 3},
+    {"log10(big)", 3}, {"sqrt(16)", 4}, {"sqrt(a)", 1.4142135623730951}, {"abs(-3)", 3},
+    {"abs(neg)", 1}, {"pow(2, 10)", 1024}, {"pow(a, b)", 8}, {"floor(-1.5)", -2},
+    {"ceil(-1.5)", -1}, {"floor(x)", 0}, {"ceil(x)", 1}, {"sin(0)", 0},
+    {"sin(x)", 0.479425538604203}, {"cos(0)", 1}, {"cos(x)", 0.8775825618903728},
+    {"tan(x)", 0.5463024898437905}, {"tanh(x)", 0.46211715726000974},
+    {"min(2, 1)", 1}, {"min(3, 1, 2)", 1}, {"min(a, b, x, K)", 0.5}, {"max(2, 1)", 2},
+    {"max(3, 1, 2, 5, 4)", 5}, {"max(a, b, x)", 3}, {"min(neg, z)", -1},
+    {"if(1, 2, 3)", 2}, {"if(0, 2, 3)", 3}, {"if(a > 1, 10, 20)", 10},
+    {"if(a > b, a, b)", 3}, {"if(z, 1/z, 5)", 5},
+    {"hill(2, 2, 4)", 0.5}, {"hill(1, 2, 2)", 0.2}, {"hill(x, K, n)", 0.0625 / 16.0625},
+    {"mm(2, 10, 2)", 5}, {"mm(1, 10, 3)", 2.5}, {"mm(x, V, K)", 2.0},
+    {"2 * hill(a, K, n) + mm(b, V, K)", 7}, {"exp(log(a))", 2}, {"sqrt(a)^2", 2.0000000000000004},
+};
+
+/* Results that must not be folded at load time: they stay operations and
+ * give Inf or NaN when evaluated (Lua lcode.c constfolding). */
+typedef struct runtime_case {
+    const char *text;
+    int kind;     /* the top node's kind after binding */
+    double value; /* NAN: expect NaN */
+} runtime_case;
+
+static const runtime_case runtime_cases[] = {
+    {"1/0", EX_DIV, INFINITY},      {"-1/0", EX_DIV, -INFINITY}, {"0/0", EX_DIV, NAN},
+    {"a/z", EX_DIV, INFINITY},      {"log(0)", EX_FN, -INFINITY}, {"log(-1)", EX_FN, NAN},
+    {"sqrt(-1)", EX_FN, NAN},       {"exp(1000)", EX_FN, INFINITY},
+    {"10^400", EX_POW, INFINITY},   {"(-8)^(1/3)", EX_POW, NAN},
+};
+
+typedef struct error_case {
+    const char *text;
+    int col;             /* 1-based column of the error inside the text */
+    const char *message; /* a fragment of the message */
+} error_case;
+
+static const error_case error_cases[] = {
+    {"", 1, "expression expected near end of expression"},
+    {"   ", 4, "expression expected near end of expression"},
+    {"1 +", 4, "expression expected near end of expression"},
+    {"1 + * 2", 5, "unexpected symbol near '*'"},
+    {"()", 2, "unexpected symbol near ')'"},
+    {"(1 + 2", 7, "')' expected (to close '(' at offset 1) near end of expression"},
+    {"2 * (a + (b - 1)", 17, "')' expected (to close '(' at offset 5)"},
+    {"1 + 2)", 6, "unbalanced ')'"},
+    {"1 2", 3, "operator or end of expression expected near '2'"},
+    {"a b", 3, "operator or end of expression expected near 'b'"},
+    {"2 $ 3", 3, "invalid symbol '$'"},
+    {"2x", 1, "invalid symbol '2x'"},
+    {"1e", 1, "invalid symbol '1e'"},
+    {"1e+", 1, "invalid symbol '1e+'"},
+    {"a = 1", 3, "invalid symbol '='"},
+    {"a & b", 3, "invalid symbol '&'"},
+    {"a | b", 3, "invalid symbol '|'"},
+    {"a ^^ b", 4, "unexpected symbol near '^'"},
+    {"foo(1)", 1, "unknown function 'foo'"},
+    {"2 * bar(a, b)", 5, "unknown function 'bar'"},
+    {"final(a)", 1, "'final'"}, /* checks only */
+    {"exp(1, 2)", 1, "'exp' expects 1 argument"},
+    {"exp()", 1, "'exp' expects 1 argument"},
+    {"log10(1, 2)", 1, "'log10' expects 1 argument"},
+    {"pow(2)", 1, "'pow' expects 2 arguments"},
+    {"min(1)", 1, "'min' expects at least 2 arguments"},
+    {"max()", 1, "'max' expects at least 2 arguments"},
+    {"if(1, 2)", 1, "'if' expects 3 arguments"},
+    {"if(1, 2, 3, 4)", 1, "'if' expects 3 arguments"},
+    {"hill(1, 2)", 1, "'hill' expects 3 arguments"},
+    {"mm(1, 2, 3, 4)", 1, "'mm' expects 3 arguments"},
+    {"min(1, 2", 9, "')' expected (to close '(' at offset 4)"},
+    {"min(1 2)", 7, "')' expected"},
+    {"unknown + 1", 1, "unknown name 'unknown'"},
+    {"a * (b + c)", 10, "unknown name 'c'"},
+    {"exp(a) + log(nope)", 14, "unknown name 'nope'"},
+    {"a @ b", 3, "operator or end of expression expected near '@'"},
+};
+
+/* --------------------------------------------------- the tree evaluator */
+
+/* Parses and binds `text`; returns the bound node or NULL with perr set. */
+static sg_expr *parse_bind(sg_arena *arena, sg_pool *pool, const char *text,
+                           sg_parse_error *perr)
+{
+    memset(perr, 0, sizeof *perr);
+    sg_expr *tree = sg_expr_parse(arena, text, 0, perr);
+    if (!tree)
+        return NULL;
+    return sg_expr_bind(pool, tree, resolve, NULL, perr);
+}
+
+static double slots[NVARS];
+
+static int setup(void **state)
+{
+    for (int i = 0; i < NVARS; i++)
+        slots[i] = variables[i].value;
+    sg_arena *arena = sg_arena_create();
+    sg_pool *pool = sg_pool_create();
+    assert_non_null(arena);
+    assert_non_null(pool);
+    void **pair = malloc(2 * sizeof *pair);
+    pair[0] = arena;
+    pair[1] = pool;
+    *state = pair;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    void **pair = *state;
+    sg_arena_free(pair[0]);
+    sg_pool_free(pair[1]);
+    free(pair);
+    return 0;
+}
+
+/* Values agree with the expected ones to 4 ulp-ish (the expected values
+ * are decimal renderings of the exact result). */
+static void assert_close(const char *text, double got, double want)
+{
+    if (!(fabs(got - want) <= 1e-15 * fabs(want) + 1e-300))
+        fail_msg("'%s' = %.17g, expected %.17g", text, got, want);
+}
+
+static void test_values_from_string(void **state)
+{
+    void **pair = *state;
+    for (size_t i = 0; i < sizeof value_cases / sizeof value_cases[0]; i++) {
+        const value_case *c = &value_cases[i];
+        sg_parse_error perr;
+        sg_expr *e = parse_bind(pair[0], pair[1], c->text, &perr);
+        if (!e)
+            fail_msg("'%s' did not parse: col %d: %s", c->text, perr.pos + 1, perr.message);
+        assert_close(c->text, sg_expr_eval(e, slots), c->value);
+    }
+}
+
+static void test_errors_from_string(void **state)
+{
+    void **pair = *state;
+    for (size_t i = 0; i < sizeof error_cases / sizeof error_cases[0]; i++) {
+        const error_case *c = &error_cases[i];
+        sg_parse_error perr;
+        sg_expr *e = parse_bind(pair[0], pair[1], c->text, &perr);
+        if (e)
+            fail_msg("'%s' parsed, expected an error '%s'", c->text, c->message);
+        if (perr.pos + 1 != c->col || !strstr(perr.message, c->message))
+            fail_msg("'%s': error at col %d '%s', expected col %d '%s'", c->text,
+                     perr.pos + 1, perr.message, c->col, c->message);
+    }
+}
+
+static void test_runtime_inf_nan_not_folded(void **state)
+{
+    void **pair = *state;
+    for (size_t i = 0; i < sizeof runtime_cases / sizeof runtime_cases[0]; i++) {
+        const runtime_case *c = &runtime_cases[i];
+        sg_parse_error perr;
+        sg_expr *e = parse_bind(pair[0], pair[1], c->text, &perr);
+        if (!e)
+            fail_msg("'%s' did not parse: %s", c->text, perr.message);
+        if (e->kind != c->kind)
+            fail_msg("'%s' became node kind %d, expected %d (folded?)", c->text, e->kind,
+                     c->kind);
+        double v = sg_expr_eval(e, slots);
+        if (isnan(c->value) ? !isnan(v) : v != c->value)
+            fail_msg("'%s' = %g, expected %g", c->text, v, c->value);
+    }
+}
+
+static void test_constant_folding(void **state)
+{
+    void **pair = *state;
+    sg_parse_error perr;
+    /* all-constant expressions become one number */
+    static const char *const constant[] = {"2*3+1", "-2^2", "min(3, 1, 2)", "if(1, 2, 3)",
+                                           "exp(0) + log10(100)", "hill(2, 2, 4)"};
+    for (size_t i = 0; i < sizeof constant / sizeof constant[0]; i++) {
+        sg_expr *e = parse_bind(pair[0], pair[1], constant[i], &perr);
+        assert_non_null(e);
+        if (e->kind != EX_NUM)
+            fail_msg("'%s' was not folded (kind %d)", constant[i], e->kind);
+    }
+    /* identities and sharing: a*1, a+0, a^1 are a; b*a and a*b one node */
+    sg_expr *a = parse_bind(pair[0], pair[1], "a", &perr);
+    assert_ptr_equal(parse_bind(pair[0], pair[1], "a*1", &perr), a);
+    assert_ptr_equal(parse_bind(pair[0], pair[1], "0+a", &perr), a);
+    assert_ptr_equal(parse_bind(pair[0], pair[1], "a^1", &perr), a);
+    assert_ptr_equal(parse_bind(pair[0], pair[1], "--a", &perr), a);
+    assert_ptr_equal(parse_bind(pair[0], pair[1], "a*b", &perr),
+                     parse_bind(pair[0], pair[1], "b*a", &perr));
+    sg_expr *zero = parse_bind(pair[0], pair[1], "a*0", &perr);
+    assert_true(sg_expr_is_num(zero, 0.0));
+}
+
+/* Later stages walk trees recursively. A tree of the tallest accepted
+ * height must fit the default 8 MB stack of a release build; under
+ * AddressSanitizer, whose frames are several times larger, it gets a
+ * bigger one. */
+#if defined(__SANITIZE_ADDRESS__)
+#define TEST_STACK_SIZE (512UL << 20)
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TEST_STACK_SIZE (512UL << 20)
+#endif
+#endif
+#ifndef TEST_STACK_SIZE
+#define TEST_STACK_SIZE (8UL << 20)
+#endif
+
+typedef struct long_sum_job {
+    sg_arena *arena;
+    sg_pool *pool;
+    int terms;          /* number of '+' */
+    sg_expr *e;         /* out */
+    double value;       /* out */
+    char message[256];  /* out */
+} long_sum_job;
+
+/* Parses, binds and evaluates "a+a+...+a" (runs on its own thread). */
+static void *long_sum(void *arg)
+{
+    long_sum_job *job = arg;
+    size_t len = 0;
+    char *sum = malloc(2 * ((size_t)job->terms + 2));
+    for (int i = 0; i <= job->terms; i++) {
+        if (i)
+            sum[len++] = '+';
+        sum[len++] = 'a';
+    }
+    sum[len] = '\0';
+    sg_parse_error perr;
+    job->e = parse_bind(job->arena, job->pool, sum, &perr);
+    if (job->e)
+        job->value = sg_expr_eval(job->e, slots);
+    else
+        snprintf(job->message, sizeof job->message, "%s", perr.message);
+    free(sum);
+    return NULL;
+}
+
+static void run_with_stack(void *(*fn)(void *), void *arg)
+{
+    pthread_attr_t attr;
+    pthread_t th;
+    assert_int_equal(pthread_attr_init(&attr), 0);
+    assert_int_equal(pthread_attr_setstacksize(&attr, TEST_STACK_SIZE), 0);
+    assert_int_equal(pthread_create(&th, &attr, fn, arg), 0);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    pthread_attr_destroy(&attr);
+}
+
+/* Nesting up to SG_EXPR_MAX_DEPTH parses; one more is an error, not a
+ * stack overflow. Each '(' or unary operator is one level, the whole
+ * expression another. */
+static void test_depth_limit(void **state)
+{
+    void **pair = *state;
+    char text[4 * SG_EXPR_MAX_DEPTH + 64];
+    sg_parse_error perr;
+    for (int extra = 0; extra <= 1; extra++) {
+        int n = SG_EXPR_MAX_DEPTH - 1 + extra;
+        size_t len = 0;
+        for (int i = 0; i < n; i++)
+            text[len++] = '(';
+        text[len++] = '1';
+        for (int i = 0; i < n; i++)
+            text[len++] = ')';
+        text[len] = '\0';
+        sg_expr *e = parse_bind(pair[0], pair[1], text, &perr);
+        if (!extra) {
+            assert_non_null(e);
+            assert_true(sg_expr_is_num(e, 1.0));
+        } else {
+            assert_null(e);
+            assert_non_null(strstr(perr.message, "nested too deeply"));
+            assert_int_equal(perr.pos, n); /* at the innermost '1' */
+        }
+    }
+    /* the same with unary minus */
+    size_t len = 0;
+    for (int i = 0; i < 2 * SG_EXPR_MAX_DEPTH; i++)
+        text[len++] = '-';
+    text[len++] = 'a';
+    text[len] = '\0';
+    assert_null(parse_bind(pair[0], pair[1], text, &perr));
+    assert_non_null(strstr(perr.message, "nested too deeply"));
+    /* a long flat sum is not nesting: accepted up to SG_EXPR_MAX_HEIGHT
+     * operations, refused beyond */
+    long_sum_job job[2] = {{pair[0], pair[1], SG_EXPR_MAX_HEIGHT, NULL, 0, ""},
+                           {pair[0], pair[1], SG_EXPR_MAX_HEIGHT + 1, NULL, 0, ""}};
+    for (int k = 0; k < 2; k++)
+        run_with_stack(long_sum, &job[k]);
+    assert_non_null(job[0].e);
+    assert_close("long sum", job[0].value, 2.0 * (SG_EXPR_MAX_HEIGHT + 1));
+    assert_null(job[1].e);
+    assert_non_null(strstr(job[1].message, "expression too long"));
+}
+
+/* The lexer on its own: token kinds, lengths and numbers. */
+static void test_lexer(void **state)
+{
+    (void)state;
+    sg_lexer lx;
+    sg_lex_init(&lx, " k_1*2.5e-1<=x!=y&&!z");
+    static const struct { int kind, op, pos, len; } want[] = {
+        {TK_NAME, 0, 1, 3},   {TK_OP, OPT_STAR, 4, 1}, {TK_NUMBER, 0, 5, 6},
+        {TK_OP, OPT_LE, 11, 2}, {TK_NAME, 0, 13, 1}, {TK_OP, OPT_NE, 14, 2},
+        {TK_NAME, 0, 16, 1},  {TK_OP, OPT_AND, 17, 2}, {TK_OP, OPT_NOT, 19, 1},
+        {TK_NAME, 0, 20, 1},  {TK_EOF, 0, 21, 0},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        assert_int_equal(lx.kind, want[i].kind);
+        if (want[i].kind == TK_OP)
+            assert_int_equal(lx.op, want[i].op);
+        assert_int_equal(lx.pos, want[i].pos);
+        assert_int_equal(lx.len, want[i].len);
+        if (lx.kind == TK_NUMBER)
+            assert_true(lx.number == 0.25);
+        sg_lex_next(&lx);
+    }
+    /* a multi-byte UTF-8 character is one bad token */
+    sg_lex_init(&lx, "\xce\xbc" "M");
+    assert_int_equal(lx.kind, TK_ERROR);
+    assert_int_equal(lx.len, 2);
+}
+
+/* ------------------------------------------- the compiled program (VM) */
+
+/* A model whose one assignment is `text`, with every variable a
+ * parameter. */
+static char *model_with_assignment(const char *text)
+{
+    char params[1024] = "";
+    for (int i = 0; i < NVARS; i++) {
+        char one[96];
+        snprintf(one, sizeof one, "%s{ id = \"%s\"; value = %.17g; }", i ? ", " : "",
+                 variables[i].name, variables[i].value);
+        strcat(params, one);
+    }
+    char *model;
+    int n = asprintf(&model,
+                     "name = \"expr\";\n"
+                     "parameters = ( %s );\n"
+                     "species = ( { id = \"S\"; initial = 1.0; } );\n"
+                     "assignments = ( { id = \"out\"; value = \"%s\"; } );\n"
+                     "reactions = ( { id = \"r\"; equation = \"S ->\"; rate = \"0.1 * S\"; } );\n",
+                     params, text);
+    assert_true(n > 0);
+    return model;
+}
+
+/* The value of `out` at t = 0 as the compiled program computes it. */
+static double compiled_value(const char *text)
+{
+    char *src = model_with_assignment(text);
+    sg_error err;
+    sg_model *m = sg_model_load_buffer(src, strlen(src), "expr.cfg", &err);
+    if (!m) {
+        char msg[1200];
+        sg_error_format(&err, msg, sizeof msg);
+        fail_msg("'%s': model did not load: %s", text, msg);
+    }
+    free(src);
+    sg_trajectory *traj = ts_run_scenario(m, NULL, 1e-8, 1e-12);
+    int col = sg_trajectory_find_column(traj, "out");
+    assert_true(col >= 0);
+    assert_true(sg_trajectory_time(traj, 0) == 0.0);
+    double v = sg_trajectory_value(traj, 0, col);
+    sg_trajectory_free(traj);
+    sg_model_free(m);
+    return v;
+}
+
+static void test_values_through_program(void **state)
+{
+    void **pair = *state;
+    for (size_t i = 0; i < sizeof value_cases / sizeof value_cases[0]; i++) {
+        const value_case *c = &value_cases[i];
+        sg_parse_error perr;
+        sg_expr *e = parse_bind(pair[0], pair[1], c->text, &perr);
+        assert_non_null(e);
+        double tree = sg_expr_eval(e, slots), vm = compiled_value(c->text);
+        assert_close(c->text, vm, c->value);
+        /* the VM and the tree walker share sg_op_apply / sg_fn_apply */
+        if (memcmp(&tree, &vm, sizeof tree) != 0)
+            fail_msg("'%s': tree %.17g, program %.17g", c->text, tree, vm);
+    }
+    for (size_t i = 0; i < sizeof runtime_cases / sizeof runtime_cases[0]; i++) {
+        const runtime_case *c = &runtime_cases[i];
+        double v = compiled_value(c->text);
+        if (isnan(c->value) ? !isnan(v) : v != c->value)
+            fail_msg("'%s' compiled = %g, expected %g", c->text, v, c->value);
+    }
+}
+
+/* `time` is the model time in the compiled program. */
+static void test_time_in_program(void **state)
+{
+    (void)state;
+    sg_model *m = ts_load_text("name = \"t\";\n"
+                               "species = ( { id = \"S\"; initial = 0.0; } );\n"
+                               "assignments = ( { id = \"out\"; value = \"2 * time + 1\"; } );\n"
+                               "reactions = ( { id = \"r\"; equation = \"-> S\"; rate = \"time\"; } );\n"
+                               "scenarios = ( { id = \"s\"; t_end = 4.0; points = 5; } );\n");
+    sg_trajectory *traj = ts_run_scenario(m, "s", 1e-10, 1e-14);
+    int out = sg_trajectory_find_column(traj, "out"), s = sg_trajectory_find_column(traj, "S");
+    assert_int_equal(sg_trajectory_rows(traj), 5);
+    for (int r = 0; r < 5; r++) {
+        double t = sg_trajectory_time(traj, r);
+        assert_true(t == (double)r);
+        assert_true(sg_trajectory_value(traj, r, out) == 2 * t + 1);
+        /* dS/dt = t: S = t^2 / 2 */
+        assert_true(fabs(sg_trajectory_value(traj, r, s) - t * t / 2) < 1e-8);
+    }
+    sg_trajectory_free(traj);
+    sg_model_free(m);
+}
+
+/* ------------------------------------------------------ from model files */
+
+/* An error in a rate law is reported at file:line:col, the column being
+ * the string's first character in the line plus the offset inside it. */
+static const struct {
+    const char *rate_line; /* the line holding the rate */
+    const char *expected;  /* message after "file:5:" */
+} file_cases[] = {
+    {"    rate = \"k * A\"; }", "13: error: in rate: unknown name 'k'"},
+    {"    rate = \"2 * A + foo(A)\"; }", "21: error: in rate: unknown function 'foo'"},
+    {"  rate =   \"A * (A + 1\"; }", "23: error: in rate: ')' expected (to close '(' at offset 5) near end of expression"},
+    {"\trate = \"A ^ \"; }", "14: error: in rate: expression expected near end of expression"},
+    {"    rate = \"exp(A, 2)\"; }", "13: error: in rate: 'exp' expects 1 argument"},
+    {"    rate = \"A $ 2\"; }", "15: error: in rate: invalid symbol '$'"},
+};
+
+static void test_errors_from_file(void **state)
+{
+    (void)state;
+    char *dir = ts_temp_dir();
+    assert_non_null(dir);
+    char *path = ts_path(dir, "rate.cfg");
+    for (size_t i = 0; i < sizeof file_cases / sizeof file_cases[0]; i++) {
+        char text[1024];
+        snprintf(text, sizeof text,
+                 "name = \"m\";\n"
+                 "species = ( { id = \"A\"; initial = 1.0; } );\n"
+                 "reactions = (\n"
+                 "  { id = \"r\"; equation = \"A ->\";\n"
+                 "%s\n"
+                 ");\n",
+                 file_cases[i].rate_line);
+        assert_int_equal(ts_write_file(path, text, strlen(text)), 0);
+        char want[1024], got[1200];
+        snprintf(want, sizeof want, "%s:5:%s", path, file_cases[i].expected);
+        sg_error err;
+        /* from the file, and from a buffer with the same name */
+        for (int from_buffer = 0; from_buffer <= 1; from_buffer++) {
+            sg_model *m = from_buffer ? sg_model_load_buffer(text, strlen(text), path, &err)
+                                      : sg_model_load_file(path, &err);
+            assert_null(m);
+            assert_int_equal(err.status, SG_ERR_MODEL);
+            sg_error_format(&err, got, sizeof got);
+            if (strcmp(got, want) != 0)
+                fail_msg("got      '%s'\nexpected '%s'", got, want);
+        }
+    }
+    free(path);
+    ts_remove_dir(dir);
+    free(dir);
+}
+
+/* A check's expect string may use trajectory functions; a rate may not. */
+static void test_trajectory_functions_only_in_checks(void **state)
+{
+    void **pair = *state;
+    sg_parse_error perr;
+    sg_expr *t = sg_expr_parse(pair[0], "final(a @ s1) > 2 * halftime(b, 1) && drift() < 1e-6",
+                               1, &perr);
+    if (!t)
+        fail_msg("check expression did not parse: %s", perr.message);
+    assert_int_equal(t->kind, EX_AND);
+    assert_int_equal(t->arg[0]->kind, EX_GT);
+    const sg_expr *final = t->arg[0]->arg[0];
+    assert_int_equal(final->kind, EX_TRAJ);
+    assert_int_equal(final->fn, TR_FINAL);
+    assert_string_equal(final->name, "s1");
+    assert_null(sg_expr_parse(pair[0], "final(a @ )", 1, &perr));
+    assert_non_null(strstr(perr.message, "scenario id expected after '@'"));
+    assert_null(sg_expr_parse(pair[0], "halftime(a, 1, 2)", 1, &perr));
+    assert_non_null(strstr(perr.message, "'halftime' expects 1 to 2 arguments"));
+    assert_null(sg_expr_parse(pair[0], "lowest(a)", 1, &perr));
+    assert_non_null(strstr(perr.message, "'lowest' expects 0 arguments"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_lexer),
+        cmocka_unit_test_setup_teardown(test_values_from_string, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_errors_from_string, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_runtime_inf_nan_not_folded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_constant_folding, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_depth_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_values_through_program, setup, teardown),
+        cmocka_unit_test(test_time_in_program),
+        cmocka_unit_test(test_errors_from_file),
+        cmocka_unit_test_setup_teardown(test_trajectory_functions_only_in_checks, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

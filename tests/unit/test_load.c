@@ -1,0 +1,311 @@
+/*
+ * Model loading: every shipped model loads; every file of the bad-model
+ * corpus (tests/unit/bad_models/) fails with exactly the message recorded
+ * in bad_models/expected.txt; what a good file defines is what the model
+ * reports.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "model/model.h"
+#include "support.h"
+
+#define BAD_DIR SIGODE_SOURCE_DIR "/tests/unit/bad_models"
+
+static void test_every_model_loads(void **state)
+{
+    (void)state;
+    int n;
+    char **files = ts_model_files(&n);
+    int examples = 0;
+    for (int i = 0; i < n; i++) {
+        sg_error err;
+        sg_model *m = sg_model_load_file(files[i], &err);
+        if (!m) {
+            char msg[1200];
+            sg_error_format(&err, msg, sizeof msg);
+            fail_msg("%s", msg);
+        }
+        assert_true(sg_model_name(m)[0] != '\0');
+        assert_true(sg_model_species_count(m) > 0);
+        assert_string_equal(sg_model_path(m), files[i]);
+        if (strstr(files[i], "/models/examples/")) {
+            examples++;
+            /* the examples document every parameter and carry checks */
+            for (int p = 0; p < sg_model_parameter_count(m); p++) {
+                if (!sg_model_parameter_unit(m, p)[0] || !sg_model_parameter_source(m, p)[0])
+                    fail_msg("%s: parameter '%s' needs a unit and a source", files[i],
+                             sg_model_parameter_id(m, p));
+            }
+            assert_true(sg_model_scenario_count(m) > 0);
+            assert_true(sg_model_check_count(m) > 0);
+        }
+        sg_model_free(m);
+    }
+    /* the five documented examples at least */
+    assert_true(examples >= 5);
+    ts_free_list(files, n);
+}
+
+typedef struct expectation {
+    char *file;
+    char *message;
+} expectation;
+
+static expectation *read_expected(int *count)
+{
+    char *text = ts_read_file(BAD_DIR "/expected.txt", NULL);
+    assert_non_null(text);
+    expectation *list = NULL;
+    int n = 0;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        if (line[0] == '#' || line[0] == '\0')
+            continue;
+        char *tab = strchr(line, '\t');
+        if (!tab)
+            fail_msg("expected.txt: no tab in '%s'", line);
+        *tab = '\0';
+        list = realloc(list, sizeof *list * (size_t)(n + 1));
+        list[n].file = strdup(line);
+        list[n].message = strdup(tab + 1);
+        n++;
+    }
+    free(text);
+    *count = n;
+    return list;
+}
+
+static void test_bad_models(void **state)
+{
+    (void)state;
+    int n;
+    expectation *list = read_expected(&n);
+    assert_true(n >= 25);
+    char cwd[4096];
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    /* load by bare file name, so messages name the file as written */
+    assert_int_equal(chdir(BAD_DIR), 0);
+    int failures = 0;
+    for (int i = 0; i < n; i++) {
+        sg_error err;
+        char got[1200];
+        sg_model *m = sg_model_load_file(list[i].file, &err);
+        if (m) {
+            print_error("%s: loaded, expected: %s\n", list[i].file, list[i].message);
+            sg_model_free(m);
+            failures++;
+            continue;
+        }
+        sg_error_format(&err, got, sizeof got);
+        if (err.status != SG_ERR_MODEL || strcmp(got, list[i].message) != 0) {
+            print_error("%s:\n   got      %s (status %d)\n   expected %s\n", list[i].file,
+                        got, err.status, list[i].message);
+            failures++;
+        }
+        /* from memory with the same name: the same message (an empty buffer
+         * is not a file, so it only lacks a name) */
+        size_t len;
+        char *text = ts_read_file(list[i].file, &len);
+        assert_non_null(text);
+        if (len > 0) {
+            m = sg_model_load_buffer(text, len, list[i].file, &err);
+            assert_null(m);
+            sg_error_format(&err, got, sizeof got);
+            if (strcmp(got, list[i].message) != 0) {
+                print_error("%s (buffer):\n   got      %s\n   expected %s\n", list[i].file,
+                            got, list[i].message);
+                failures++;
+            }
+        }
+        free(text);
+    }
+    /* every file of the corpus has an expectation, and the other way round */
+    DIR *d = opendir(".");
+    assert_non_null(d);
+    struct dirent *e;
+    int files = 0;
+    while ((e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        if (len < 4 || strcmp(e->d_name + len - 4, ".cfg") != 0)
+            continue;
+        files++;
+        int found = 0;
+        for (int i = 0; i < n; i++)
+            found |= strcmp(list[i].file, e->d_name) == 0;
+        if (!found) {
+            print_error("%s has no line in expected.txt\n", e->d_name);
+            failures++;
+        }
+    }
+    closedir(d);
+    assert_int_equal(chdir(cwd), 0);
+    assert_int_equal(files, n);
+    for (int i = 0; i < n; i++) {
+        free(list[i].file);
+        free(list[i].message);
+    }
+    free(list);
+    assert_int_equal(failures, 0);
+}
+
+/* A missing file is an I/O error naming the file, not a model error. */
+static void test_missing_file(void **state)
+{
+    (void)state;
+    sg_error err;
+    assert_null(sg_model_load_file(BAD_DIR "/no_such_model.cfg", &err));
+    assert_int_equal(err.status, SG_ERR_IO);
+    assert_string_equal(err.file, BAD_DIR "/no_such_model.cfg");
+    assert_non_null(strstr(err.message, "cannot open model file"));
+    assert_int_equal(sg_status_exit_code(err.status), 2);
+}
+
+static const char good_model[] =
+    "name = \"good\";\n"
+    "description = \"every kind of definition\";\n"
+    "time_unit = \"h\";\n"
+    "conc_unit = \"nM\";\n"
+    "compartments = ( { id = \"cell\"; size = 2; }, { id = \"nucleus\"; size = 0.5; } );\n"
+    "parameters = (\n"
+    "  { id = \"k\"; value = 1; unit = \"1/h\"; source = \"[A] test\"; },\n" /* an integer */
+    "  { id = \"kon\"; value = 2.5e-3; }\n"
+    ");\n"
+    "species = (\n"
+    "  { id = \"A\"; initial = 10; compartment = \"cell\"; },\n"
+    "  { id = \"L\"; initial = 3.0; compartment = \"cell\"; constant = true; },\n"
+    "  { id = \"B\"; initial = 0.0; compartment = \"nucleus\"; },\n"
+    "  { id = \"C\"; compartment = \"cell\"; }\n"
+    ");\n"
+    "assignments = (\n"
+    "  { id = \"total\"; value = \"A + B + tot2\"; },\n" /* uses a later assignment */
+    "  { id = \"tot2\"; value = \"2 * C\"; }\n"
+    ");\n"
+    "reactions = (\n"
+    "  { id = \"dimer\"; equation = \"2 A + L <-> B\"; rate = \"kon * A^2 * L - k * B\"; },\n"
+    "  { id = \"merge\"; equation = \"A + A -> 0.5 C + A\"; rate = \"k * A\"; },\n"
+    "  { id = \"syn\"; equation = \"-> C\"; rate = \"k\"; },\n"
+    "  { id = \"deg\"; equation = \"C ->\"; rate = \"k * C\"; },\n"
+    "  { id = \"cat\"; equation = \"A + C -> B + C\"; rate = \"k * A * C\"; }\n"
+    ");\n"
+    "scenarios = (\n"
+    "  { id = \"baseline\"; t_end = 10; },\n"
+    "  { id = \"more_L\"; t_end = 5.0; points = 11; set = { L = 6.0; k = 2.0; }; }\n"
+    ");\n"
+    "checks = ( { id = \"B_forms\"; scenario = \"baseline\"; expect = \"final(B) > 0\"; } );\n";
+
+static void test_model_contents(void **state)
+{
+    (void)state;
+    sg_model *m = ts_load_text(good_model);
+    assert_string_equal(sg_model_name(m), "good");
+    assert_string_equal(sg_model_description(m), "every kind of definition");
+    assert_string_equal(sg_model_time_unit(m), "h");
+    assert_string_equal(sg_model_conc_unit(m), "nM");
+    assert_int_equal(sg_model_compartment_count(m), 2);
+    assert_true(sg_model_compartment_size(m, 0) == 2.0);
+    assert_int_equal(sg_model_parameter_count(m), 2);
+    assert_true(sg_model_parameter_value(m, 0) == 1.0);
+    assert_string_equal(sg_model_parameter_unit(m, 0), "1/h");
+    assert_string_equal(sg_model_parameter_source(m, 0), "[A] test");
+    assert_string_equal(sg_model_parameter_unit(m, 1), "");
+    assert_int_equal(sg_model_species_count(m), 4);
+    assert_int_equal(sg_model_state_count(m), 3);
+    assert_string_equal(sg_model_species_id(m, 1), "L"); /* file order */
+    assert_true(sg_model_species_is_constant(m, 1));
+    assert_true(sg_model_species_initial(m, 0) == 10.0);
+    assert_true(sg_model_species_initial(m, 3) == 0.0); /* default */
+    assert_string_equal(sg_model_species_compartment(m, 2), "nucleus");
+    assert_int_equal(sg_model_assignment_count(m), 2);
+    assert_string_equal(sg_model_assignment_text(m, 0), "A + B + tot2");
+    assert_int_equal(sg_model_reaction_count(m), 5);
+    assert_string_equal(sg_model_reaction_equation(m, 0), "2 A + L <-> B");
+    assert_string_equal(sg_model_reaction_rate(m, 2), "k");
+    assert_int_equal(sg_model_scenario_count(m), 2);
+    assert_int_equal(sg_model_find_scenario(m, "more_L"), 1);
+    assert_int_equal(sg_model_find_scenario(m, "nope"), -1);
+    assert_int_equal(sg_model_check_count(m), 1);
+    assert_string_equal(sg_model_check_id(m, 0), "B_forms");
+    assert_int_equal(sg_model_lookup(m, "A"), SG_SYM_SPECIES);
+    assert_int_equal(sg_model_lookup(m, "cell"), SG_SYM_COMPARTMENT);
+    assert_int_equal(sg_model_lookup(m, "kon"), SG_SYM_PARAMETER);
+    assert_int_equal(sg_model_lookup(m, "tot2"), SG_SYM_ASSIGNMENT);
+    assert_int_equal(sg_model_lookup(m, "dimer"), SG_SYM_NONE); /* reactions are not values */
+    assert_int_equal(sg_model_lookup(m, "nothing"), SG_SYM_NONE);
+
+    /* net stoichiometry: constant species dropped, A + A merged, catalysts
+     * (on both sides) cancel */
+    const sg_reaction_def *r = m->reactions;
+    assert_true(r[0].reversible);
+    assert_int_equal(r[0].nterms, 2);
+    assert_string_equal(m->species[r[0].terms[0].species].id, "A");
+    assert_true(r[0].terms[0].coef == -2.0);
+    assert_string_equal(m->species[r[0].terms[1].species].id, "B");
+    assert_true(r[0].terms[1].coef == 1.0);
+    assert_false(r[1].reversible);
+    assert_int_equal(r[1].nterms, 2); /* A: -2 + 1 = -1; C: +0.5 */
+    assert_true(r[1].terms[0].coef == -1.0);
+    assert_true(r[1].terms[1].coef == 0.5);
+    assert_int_equal(r[2].nterms, 1);
+    assert_true(r[2].terms[0].coef == 1.0);
+    assert_int_equal(r[3].nterms, 1);
+    assert_true(r[3].terms[0].coef == -1.0);
+    assert_int_equal(r[4].nterms, 2); /* C cancels */
+    assert_string_equal(m->species[r[4].terms[0].species].id, "A");
+    assert_string_equal(m->species[r[4].terms[1].species].id, "B");
+
+    /* assignments are ordered so tot2 is computed before total */
+    assert_int_equal(m->assignment_order[0], 1);
+    assert_int_equal(m->assignment_order[1], 0);
+
+    /* the scenario's settings reach the experiment */
+    sg_error err;
+    sg_experiment *exp = sg_experiment_create(m, "more_L", &err);
+    assert_non_null(exp);
+    assert_true(sg_experiment_t_end(exp) == 5.0);
+    assert_true(sg_experiment_t_start(exp) == 0.0);
+    sg_experiment_free(exp);
+    assert_null(sg_experiment_create(m, "nope", &err));
+    assert_int_equal(err.status, SG_ERR_USAGE);
+    assert_non_null(strstr(err.message, "baseline, more_L"));
+    sg_model_free(m);
+}
+
+/* Unit labels are optional: an unset one reads as "". */
+static void test_minimal_model(void **state)
+{
+    (void)state;
+    sg_model *m = ts_load_text("name = \"tiny\";\nspecies = ( { id = \"X\"; } );\n");
+    assert_string_equal(sg_model_time_unit(m), "");
+    assert_string_equal(sg_model_description(m), "");
+    assert_int_equal(sg_model_compartment_count(m), 1); /* the implicit one */
+    assert_true(sg_model_compartment_size(m, 0) == 1.0);
+    assert_int_equal(sg_model_reaction_count(m), 0);
+    /* nothing happens, but it runs */
+    sg_trajectory *traj = ts_run_scenario(m, NULL, 1e-6, 1e-9);
+    assert_int_equal(sg_trajectory_rows(traj), 101);
+    assert_true(sg_trajectory_value(traj, 100, 0) == 0.0);
+    sg_trajectory_free(traj);
+    sg_model_free(m);
+    sg_model_free(NULL); /* does nothing */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_model_loads),
+        cmocka_unit_test(test_bad_models),
+        cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_model_contents),
+        cmocka_unit_test(test_minimal_model),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
