@@ -121,6 +121,24 @@ sg_symbol_kind sg_model_lookup(const sg_model *model, const char *id);
 /* Index of a scenario by id, -1 if absent. */
 int sg_model_find_scenario(const sg_model *model, const char *id);
 
+/* ------------------------------------------------------------------- SBML */
+
+/* Translates an SBML Level 2 or 3 file into sigode model text (what
+ * `sigode convert FILE --to cfg` prints). Returns a NUL-terminated string the
+ * caller frees with free(), or NULL with err filled: SG_ERR_IO when the file
+ * cannot be read, SG_ERR_MODEL when it is not valid SBML or uses a construct
+ * sigode does not support (the message names it and its line in the file). */
+char *sg_sbml_to_config(const char *path, sg_error *err);
+/* sg_sbml_to_config, then sg_model_load_buffer on the text. */
+sg_model *sg_model_load_sbml(const char *path, sg_error *err);
+/* The model as SBML Level 3 Version 2 text (scenarios and checks are not
+ * part of it), checked with libsbml's consistency checks: a model that would
+ * give errors is SG_ERR_MODEL. The caller frees the result with free(). */
+char *sg_model_to_sbml(const sg_model *model, sg_error *err);
+/* Writes text to `path` through a temporary file renamed over it when
+ * complete (a failure leaves any previous file untouched). */
+sg_status sg_write_text_file(const char *path, const char *text, sg_error *err);
+
 /* -------------------------------------------------------------- options */
 
 typedef enum sg_linear_solver {
