@@ -102,7 +102,7 @@ int sg_equation_parse(sg_arena *arena, const char *text, sg_species_lookup looku
     int max = (int)strlen(text) / 2 + 2; /* every term takes at least two chars */
     eq_term *terms = sg_malloc((size_t)max * sizeof *terms);
     if (!terms)
-        return set_error(err_pos, 0, msg, msgsize, "out of memory");
+        return set_error(err_pos, 0, msg, msgsize, "out of memory"), -2;
     int n = 0, pos = 0, rc = -1;
     if (parse_side(text, &pos, -1.0, lookup, ctx, terms, &n, max, err_pos, msg, msgsize))
         goto done;
@@ -141,6 +141,7 @@ int sg_equation_parse(sg_arena *arena, const char *text, sg_species_lookup looku
     *terms_out = sg_arena_alloc(arena, (size_t)(kept ? kept : 1) * sizeof **terms_out);
     if (!*terms_out) {
         set_error(err_pos, 0, msg, msgsize, "out of memory");
+        rc = -2;
         goto done;
     }
     for (int i = 0; i < kept; i++) {

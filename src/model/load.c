@@ -833,8 +833,14 @@ static int load_reactions(loader *ld, config_setting_t *list)
         equation_ctx ectx = {ld};
         int err_pos = 0;
         char msg[300];
-        if (sg_equation_parse(m->arena, r->equation, lookup_species, &ectx, &r->reversible,
-                              &r->terms, &r->nterms, &err_pos, msg, sizeof msg) != 0) {
+        int eq = sg_equation_parse(m->arena, r->equation, lookup_species, &ectx,
+                                   &r->reversible, &r->terms, &r->nterms, &err_pos, msg,
+                                   sizeof msg);
+        if (eq == -2) {
+            fail_nomem(ld);
+            goto done;
+        }
+        if (eq != 0) {
             int line, col;
             string_start(ld, (int)config_setting_source_line(
                                  config_setting_get_member(g, "equation")),

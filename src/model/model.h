@@ -220,7 +220,8 @@ struct sg_model {
 void sg_model_initial_values(const sg_model *model, double *v, const unsigned char *fixed);
 
 /* Parses "2 A + B <-> C" into net terms. On error returns -1 with the byte
- * offset inside the equation in *err_pos and a message. */
+ * offset inside the equation in *err_pos and a message; -2 when out of
+ * memory. */
 typedef int (*sg_species_lookup)(void *ctx, const char *name, char *msg, size_t size);
 int sg_equation_parse(sg_arena *arena, const char *text, sg_species_lookup lookup,
                       void *ctx, int *reversible, sg_term **terms, int *nterms,

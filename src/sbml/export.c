@@ -33,7 +33,32 @@ typedef struct exporter {
     int implicit;
     sg_error *err;
     int failed;
+    sg_map used;              /* SBML ids given so far (one namespace in SBML) */
+    sg_arena *names;          /* ids made up to avoid a clash */
 } exporter;
+
+/* An SBML id for `id` of a kind with its own namespace in sigode (the model
+ * name, reactions, events): `id`, or `id_suffix`, `id_suffix2`, ... if taken. */
+static const char *unique_id(exporter *ex, const char *id, const char *suffix)
+{
+    const char *name = id;
+    char buf[300];
+    for (int k = 1; sg_map_get(&ex->used, name) >= 0 || sg_map_get(&ex->m->symbols, name) >= 0;
+         k++) {
+        if (k == 1)
+            snprintf(buf, sizeof buf, "%s_%s", id, suffix);
+        else
+            snprintf(buf, sizeof buf, "%s_%s%d", id, suffix, k);
+        name = buf;
+    }
+    const char *kept = name == buf ? sg_arena_strdup(ex->names, buf) : id;
+    if (!kept || sg_map_put(&ex->used, kept, 0) < 0) {
+        ex->failed = 1;
+        sg_error_nomem(ex->err);
+        return id;
+    }
+    return kept;
+}
 
 static int fail(exporter *ex, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -257,7 +282,10 @@ static int lookup_species(void *ctx, const char *name, char *msg, size_t size)
 static void build(exporter *ex, Model_t *mod)
 {
     const sg_model *m = ex->m;
-    Model_setId(mod, m->name);
+    if (ex->implicit && sg_map_put(&ex->used, ex->default_comp, 0) < 0) {
+        ex->failed = 1;
+        sg_error_nomem(ex->err);
+    }
     if (m->description && *m->description)
         Model_setName(mod, m->description);
     for (int i = 0; i < m->ncompartments; i++) {
@@ -315,7 +343,7 @@ static void build(exporter *ex, Model_t *mod)
     for (int i = 0; i < m->nreactions && !ex->failed; i++) {
         const sg_reaction_def *rd = &m->reactions[i];
         Reaction_t *r = Model_createReaction(mod);
-        Reaction_setId(r, rd->id);
+        Reaction_setId(r, unique_id(ex, rd->id, "reaction"));
         Reaction_setReversible(r, rd->reversible);
         sg_term *terms = NULL;
         int nterms = 0, rev = 0, pos = 0;
@@ -361,7 +389,7 @@ static void build(exporter *ex, Model_t *mod)
     for (int i = 0; i < m->ntriggers; i++) {
         const sg_trigger_def *t = &m->triggers[i];
         Event_t *e = Model_createEvent(mod);
-        Event_setId(e, t->id);
+        Event_setId(e, unique_id(ex, t->id, "event"));
         Event_setUseValuesFromTriggerTime(e, t->use_trigger_time);
         Trigger_t *tr = Event_createTrigger(e);
         Trigger_setPersistent(tr, t->persistent);
@@ -377,6 +405,7 @@ static void build(exporter *ex, Model_t *mod)
             ASTNode_free(math);
         }
     }
+    Model_setId(mod, unique_id(ex, m->name, "model")); /* last: reactions keep their ids */
 }
 
 /* The first error of the consistency checks, as a message. */
@@ -403,7 +432,13 @@ char *sg_model_to_sbml(const sg_model *m, sg_error *err)
     if (!err)
         err = &local;
     memset(err, 0, sizeof *err);
-    exporter ex = {m, "default", 0, err, 0};
+    exporter ex = {m, "default", 0, err, 0, {0}, NULL};
+    sg_map_init(&ex.used);
+    ex.names = sg_arena_create();
+    if (!ex.names) {
+        sg_error_nomem(err);
+        return NULL;
+    }
     /* the implicit compartment has no id in the model: name it */
     if (m->ncompartments == 1 && strcmp(m->compartments[0].id, "default") == 0 &&
         sg_map_get(&m->symbols, "default") < 0) {
@@ -414,6 +449,8 @@ char *sg_model_to_sbml(const sg_model *m, sg_error *err)
     }
     SBMLDocument_t *doc = SBMLDocument_createWithLevelAndVersion(3, 2);
     if (!doc) {
+        sg_map_clear(&ex.used);
+        sg_arena_free(ex.names);
         sg_error_nomem(err);
         return NULL;
     }
@@ -438,6 +475,8 @@ char *sg_model_to_sbml(const sg_model *m, sg_error *err)
             sg_error_nomem(err);
     }
     SBMLDocument_free(doc);
+    sg_map_clear(&ex.used);
+    sg_arena_free(ex.names);
     return text;
 }
 

@@ -13,9 +13,10 @@
  *   - local parameters become globals named reaction_param.
  *   - function definitions are inlined (arguments substituted in the tree).
  *   - a reaction id in math stands for its kinetic law, inlined.
- *   - initial values (initialAmount / size, initial assignments) are
- *     computed here when they depend only on values known at the start;
- *     otherwise they are written as expressions.
+ *   - initial values: initialAmount / size is computed here when the size is
+ *     known; an initial assignment is computed here when its math is made of
+ *     constants only, otherwise written as an expression that sigode
+ *     evaluates at the start (so a --set of what it uses carries over).
  *   - assignment rules become `assignments`, rate rules `rate_rules`, events
  *     `events` (no delays, no priorities).
  * Anything else that changes the simulation is refused with a message naming
@@ -1210,10 +1211,23 @@ static void add_string(sg_sbuf *b, const char *s)
 
 /* A start value: a number when known, else the expression (evaluated by
  * sigode at the start, in dependency order). */
+static int names_in(const ASTNode_t *n)
+{
+    if (ASTNode_getType(n) == AST_NAME)
+        return 1;
+    for (unsigned i = 0; i < ASTNode_getNumChildren(n); i++)
+        if (names_in(ASTNode_getChild(n, i)))
+            return 1;
+    return 0;
+}
+
 static int add_start_value(importer *im, sg_sbuf *b, sym *y, const char *what)
 {
     double v;
-    if (eval_sym_value(im, y, &v) == 0) {
+    /* an initial assignment that uses other ids stays an expression, so
+     * that a --set of those ids carries over as in SBML */
+    int keep_expression = y->initial_assignment && names_in(y->initial_assignment);
+    if (!keep_expression && eval_sym_value(im, y, &v) == 0) {
         if (y->initial_assignment) {
             im->evaluated++;
         }

@@ -10,6 +10,7 @@
 #include <math.h>
 #include <nvector/nvector_serial.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sundials/sundials_context.h>
 #include <sunlinsol/sunlinsol_dense.h>
@@ -255,9 +256,11 @@ sg_status sg_solver_start(sg_solver *s, double t0, sg_error *err)
         flag = CVodeReInit(s->cvode, t0, s->y);
     }
     if (flag != CV_SUCCESS) {
+        char *name = CVodeGetReturnFlagName(flag); /* malloc'd by SUNDIALS */
         sg_error_set(err, SG_ERR_SOLVER, NULL, 0, 0, "%s failed at t = %.17g: %s%s%s", what,
-                     t0, CVodeGetReturnFlagName(flag), s->cvode_message[0] ? ": " : "",
+                     t0, name ? name : "?", s->cvode_message[0] ? ": " : "",
                      s->cvode_message);
+        free(name);
         if (err) {
             err->time = t0;
             err->flag = flag;
@@ -335,10 +338,11 @@ sg_status sg_solver_advance_roots(sg_solver *s, double tout, double tstop, doubl
             CVodeGetCurrentTime(s->cvode, &tcur);
             char who[300];
             blame(s, who, sizeof who);
+            char *name = CVodeGetReturnFlagName(flag); /* malloc'd by SUNDIALS */
             sg_error_set(err, SG_ERR_SOLVER, NULL, 0, 0,
-                         "CVODE failed at t = %.10g with %s%s%s%s", tcur,
-                         CVodeGetReturnFlagName(flag), who, s->cvode_message[0] ? ": " : "",
-                         s->cvode_message);
+                         "CVODE failed at t = %.10g with %s%s%s%s", tcur, name ? name : "?",
+                         who, s->cvode_message[0] ? ": " : "", s->cvode_message);
+            free(name);
             if (err) {
                 err->time = tcur;
                 err->flag = flag;

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <nvector/nvector_serial.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sundials/sundials_context.h>
 #include <sunlinsol/sunlinsol_dense.h>
@@ -239,8 +240,10 @@ sg_status sg_newton_steady(const sg_program *p, const sg_conservation *law, doub
         flag = KINSol(kin, u, KIN_LINESEARCH, scale, scale);
     KINGetNumNonlinSolvIters(kin, iterations);
     if (flag < 0) {
+        char *name = KINGetReturnFlagName(flag); /* malloc'd by SUNDIALS */
         st = sg_error_set(err, SG_ERR_SOLVER, NULL, 0, 0, "KINSOL did not converge (%s)%s%s",
-                          KINGetReturnFlagName(flag), message[0] ? ": " : "", message);
+                          name ? name : "?", message[0] ? ": " : "", message);
+        free(name);
         if (err)
             err->flag = flag;
         goto done;

@@ -11,6 +11,8 @@ static _Atomic long fail_countdown;
 
 void sg_alloc_fail_after(long n) { atomic_store(&fail_countdown, n > 0 ? n : 0); }
 
+long sg_alloc_fail_pending(void) { return atomic_load(&fail_countdown); }
+
 static int should_fail(void)
 {
     long n = atomic_load_explicit(&fail_countdown, memory_order_relaxed);

@@ -11,6 +11,9 @@
 #include "sigode.h"
 
 /* Allocation goes through these so a test can fail the nth one. */
+/* Allocations left before the one sg_alloc_fail_after() set to fail; 0
+ * once it has failed (or when the hook is off). */
+long sg_alloc_fail_pending(void);
 void *sg_malloc(size_t size);
 void *sg_calloc(size_t count, size_t size);
 void *sg_realloc(void *ptr, size_t size);

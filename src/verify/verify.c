@@ -68,9 +68,11 @@ static sg_status run_scenario(verifier *vf, int index, series *s)
             s->x = sg_malloc(sizeof(double) * (size_t)res.count);
             if (s->x)
                 memcpy(s->x, sc->scan.values, sizeof(double) * (size_t)res.count);
+            else
+                s->status = sg_error_nomem(&err);
             s->rows = res.values;
             res.values = NULL;
-            if (res.failed) {
+            if (res.failed && s->status == SG_OK) {
                 for (int i = 0; i < res.count; i++)
                     if (res.failure[i]) {
                         snprintf(s->failure, sizeof s->failure, "at %s = %g: %s",
