@@ -116,6 +116,9 @@ int sg_model_event_count(const sg_model *model);
 const char *sg_model_event_id(const sg_model *model, int i);
 const char *sg_model_event_trigger(const sg_model *model, int i);
 
+/* The network as a Graphviz digraph (`sigode graph MODEL | dot -Tsvg`). */
+sg_status sg_model_write_dot(const sg_model *model, FILE *out, sg_error *err);
+
 /* Kind of an identifier, SG_SYM_NONE if the model does not define it. */
 sg_symbol_kind sg_model_lookup(const sg_model *model, const char *id);
 /* Index of a scenario by id, -1 if absent. */

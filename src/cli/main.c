@@ -31,6 +31,7 @@ static const char usage_text[] =
     "               [other run options]\n"
     "  steady MODEL [--scenario ID] [--set NAME=VALUE]... [--select ...] [--format ...]\n"
     "               steady state: Newton (KINSOL) with conservation laws, else integration\n"
+    "  graph  MODEL   the network as a Graphviz digraph (pipe into dot -Tsvg)\n"
     "  check  MODEL   load and validate only\n"
     "  info   MODEL   species, parameters, reactions, stoichiometry summary\n"
     "  verify MODEL [--rtol X] [--atol X] [--max-steps N] [--linear-solver ...]\n"
@@ -1181,12 +1182,12 @@ int main(int argc, char **argv)
     if (!strcmp(c.command, "convert"))
         return cmd_convert(argc, argv);
     static const char *const commands[] = {"run", "scan", "steady", "check", "info", "verify",
-                                           NULL};
+                                           "graph", NULL};
     int known = 0;
     for (int i = 0; commands[i]; i++)
         known |= !strcmp(commands[i], c.command);
     if (!known)
-        return usage_error(NULL, "unknown command '%s' (expected run, scan, steady, check, info, verify or convert)",
+        return usage_error(NULL, "unknown command '%s' (expected run, scan, steady, check, info, verify, graph or convert)",
                            c.command);
     int rc = parse_args(&c, argc, argv);
     if (rc) {
@@ -1210,6 +1211,9 @@ int main(int argc, char **argv)
                 c.model_path, sg_model_species_count(model), sg_model_reaction_count(model),
                 sg_model_scenario_count(model), sg_model_check_count(model));
         rc = 0;
+    } else if (!strcmp(c.command, "graph")) {
+        sg_error gerr = {0};
+        rc = sg_model_write_dot(model, stdout, &gerr) == SG_OK ? 0 : report(&gerr);
     } else if (!strcmp(c.command, "info")) {
         rc = cmd_info(model);
     } else if (!strcmp(c.command, "verify")) {
