@@ -1209,8 +1209,7 @@ static void add_string(sg_sbuf *b, const char *s)
     sg_sbuf_add(b, "\"");
 }
 
-/* A start value: a number when known, else the expression (evaluated by
- * sigode at the start, in dependency order). */
+/* Whether math refers to any id. */
 static int names_in(const ASTNode_t *n)
 {
     if (ASTNode_getType(n) == AST_NAME)
@@ -1221,6 +1220,8 @@ static int names_in(const ASTNode_t *n)
     return 0;
 }
 
+/* A start value: a number when known, else the expression (evaluated by
+ * sigode at the start, in dependency order). */
 static int add_start_value(importer *im, sg_sbuf *b, sym *y, const char *what)
 {
     double v;

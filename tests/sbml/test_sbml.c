@@ -1,0 +1,275 @@
+/*
+ * SBML import and export: MathML becomes sigode expressions with the right
+ * precedence and names; SBML semantics (amounts, boundary species, local
+ * parameters, function definitions, initial assignments) hold in the
+ * simulation; unsupported constructs are refused with the element's name and
+ * line; a sigode model written as SBML reads back to the same simulation.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "support.h"
+
+#define HEAD                                                                            \
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"                                       \
+    "<sbml xmlns=\"http://www.sbml.org/sbml/level3/version2/core\" level=\"3\" "         \
+    "version=\"2\">\n<model id=\"m\">\n"
+#define TAIL "</model>\n</sbml>\n"
+#define MATH "<math xmlns=\"http://www.w3.org/1998/Math/MathML\">"
+#define COMP "<listOfCompartments><compartment id=\"C\" size=\"2\" constant=\"true\"/>" \
+             "</listOfCompartments>\n"
+
+typedef struct fixture {
+    char *dir;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    f->dir = ts_temp_dir();
+    *state = f;
+    return f->dir ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    ts_remove_dir(f->dir);
+    free(f->dir);
+    free(f);
+    return 0;
+}
+
+/* Writes an SBML text to a file of the fixture; returns its path. */
+static char *sbml_file(fixture *f, const char *name, const char *text)
+{
+    char *path = ts_path(f->dir, name);
+    assert_int_equal(ts_write_file(path, text, strlen(text)), 0);
+    return path;
+}
+
+static char *translate(fixture *f, const char *text)
+{
+    char *path = sbml_file(f, "m.xml", text);
+    sg_error err;
+    char *cfg = sg_sbml_to_config(path, &err);
+    if (!cfg) {
+        char msg[1200];
+        sg_error_format(&err, msg, sizeof msg);
+        fail_msg("%s", msg);
+    }
+    free(path);
+    return cfg;
+}
+
+/* A parameter with an assignment rule of the given MathML: the translated
+ * text of the rule. */
+static void assert_rule_text(fixture *f, const char *mathml, const char *expected)
+{
+    char text[4096];
+    snprintf(text, sizeof text,
+             HEAD "<listOfParameters><parameter id=\"x\" value=\"2\" constant=\"true\"/>"
+                  "<parameter id=\"y\" value=\"3\" constant=\"true\"/>"
+                  "<parameter id=\"r\" constant=\"false\"/></listOfParameters>\n"
+                  "<listOfRules><assignmentRule variable=\"r\">" MATH "%s</math>"
+                  "</assignmentRule></listOfRules>\n" TAIL,
+             mathml);
+    char *cfg = translate(f, text);
+    char want[512];
+    snprintf(want, sizeof want, "{ id = \"r\"; value = \"%s\"; }", expected);
+    if (!strstr(cfg, want))
+        fail_msg("expected %s in:\n%s", want, cfg);
+    sg_model *m = ts_load_text(cfg); /* and sigode reads it */
+    sg_model_free(m);
+    free(cfg);
+}
+
+static void test_math(void **state)
+{
+    fixture *f = *state;
+    /* -(x^2): sigode's ^ binds tighter than unary minus */
+    assert_rule_text(f, "<apply><minus/><apply><power/><ci>x</ci><cn>2</cn></apply></apply>",
+                     "-(x^2)");
+    /* (-x)^2 keeps its parentheses */
+    assert_rule_text(f, "<apply><power/><apply><minus/><ci>x</ci></apply><cn>2</cn></apply>",
+                     "(-x)^2");
+    /* (x^y)^2: left-nested powers stay grouped (sigode's ^ is right-associative) */
+    assert_rule_text(f, "<apply><power/><apply><power/><ci>x</ci><ci>y</ci></apply>"
+                        "<cn type=\"integer\">2</cn></apply>",
+                     "(x^y)^2");
+    assert_rule_text(f, "<apply><log/><logbase><cn>10</cn></logbase><ci>x</ci></apply>",
+                     "log10(x)");
+    assert_rule_text(f, "<apply><log/><logbase><cn>2</cn></logbase><ci>x</ci></apply>",
+                     "log(x) / log(2)");
+    assert_rule_text(f, "<apply><ln/><ci>x</ci></apply>", "log(x)");
+    assert_rule_text(f, "<apply><root/><degree><cn>3</cn></degree><ci>x</ci></apply>",
+                     "x^(1 / 3)");
+    assert_rule_text(f, "<piecewise><piece><ci>x</ci><apply><lt/><ci>x</ci><ci>y</ci></apply>"
+                        "</piece><otherwise><ci>y</ci></otherwise></piecewise>",
+                     "if(x < y, x, y)");
+    assert_rule_text(f, "<apply><and/><apply><geq/><ci>x</ci><cn>1</cn></apply>"
+                        "<apply><not/><true/></apply></apply>",
+                     "(x >= 1) && (!1)");
+    assert_rule_text(f, "<apply><times/><pi/><csymbol encoding=\"text\" definitionURL="
+                        "\"http://www.sbml.org/sbml/symbols/time\">t</csymbol></apply>",
+                     "3.141592653589793 * time");
+    assert_rule_text(f, "<apply><minus/><cn>-2.5</cn></apply>", "-(-2.5)");
+}
+
+/* dS/dt in amounts for a hasOnlySubstanceUnits species; a boundary species
+ * is untouched by the reaction; a local parameter shadows a global one; a
+ * function definition is inlined; an initial assignment is evaluated. */
+static const char semantics_model[] =
+    HEAD "<listOfFunctionDefinitions><functionDefinition id=\"mass\">" MATH
+         "<lambda><bvar><ci>k</ci></bvar><bvar><ci>s</ci></bvar>"
+         "<apply><times/><ci>k</ci><ci>s</ci></apply></lambda></math>"
+         "</functionDefinition></listOfFunctionDefinitions>\n" COMP
+         "<listOfSpecies>"
+         "<species id=\"S\" compartment=\"C\" initialAmount=\"4\" hasOnlySubstanceUnits=\"true\""
+         " boundaryCondition=\"false\" constant=\"false\"/>"
+         "<species id=\"B\" compartment=\"C\" initialConcentration=\"1\" "
+         "hasOnlySubstanceUnits=\"false\" boundaryCondition=\"true\" constant=\"false\"/>"
+         "</listOfSpecies>\n"
+         "<listOfParameters><parameter id=\"k\" value=\"100\" constant=\"true\"/>"
+         "<parameter id=\"k0\" constant=\"true\"/></listOfParameters>\n"
+         "<listOfInitialAssignments><initialAssignment symbol=\"k0\">" MATH
+         "<apply><divide/><cn>1</cn><cn>2</cn></apply></math></initialAssignment>"
+         "</listOfInitialAssignments>\n"
+         "<listOfReactions><reaction id=\"R\" reversible=\"false\"><listOfReactants>"
+         "<speciesReference species=\"S\" stoichiometry=\"1\" constant=\"true\"/>"
+         "<speciesReference species=\"B\" stoichiometry=\"1\" constant=\"true\"/>"
+         "</listOfReactants><kineticLaw>" MATH
+         "<apply><ci>mass</ci><ci>k</ci><ci>S</ci></apply></math><listOfLocalParameters>"
+         "<localParameter id=\"k\" value=\"0.5\"/></listOfLocalParameters></kineticLaw>"
+         "</reaction></listOfReactions>\n" TAIL;
+
+static void assert_contains(const char *text, const char *part)
+{
+    if (!strstr(text, part))
+        fail_msg("'%s' not in:\n%s", part, text);
+}
+
+static void test_semantics(void **state)
+{
+    fixture *f = *state;
+    char *cfg = translate(f, semantics_model);
+    assert_contains(cfg, "equation = \"S ->\"");   /* B left out */
+    assert_contains(cfg, "rate = \"(R_k * (S * C))\"");  /* inlined, local, amount */
+    assert_contains(cfg, "{ id = \"k0\"; value = 0.5; }");
+    free(cfg);
+    char *path = sbml_file(f, "sem.xml", semantics_model);
+    sg_error err;
+    sg_model *m = sg_model_load_sbml(path, &err);
+    assert_non_null(m);
+    sg_trajectory *t = ts_run_scenario(m, NULL, 1e-10, 1e-12);
+    int cs = sg_trajectory_find_column(t, "S"), cb = sg_trajectory_find_column(t, "B");
+    /* amount a: da/dt = -0.5 a, a(0) = 4; the species holds a / 2 */
+    for (int r = 0; r < sg_trajectory_rows(t); r++) {
+        double time = sg_trajectory_time(t, r);
+        assert_true(ts_rel(sg_trajectory_value(t, r, cs), 2 * exp(-0.5 * time), 1e-12) < 1e-6);
+        assert_true(sg_trajectory_value(t, r, cb) == 1.0);
+    }
+    sg_trajectory_free(t);
+    sg_model_free(m);
+    free(path);
+}
+
+static void assert_refused(fixture *f, const char *text, const char *words, int line)
+{
+    char *path = sbml_file(f, "bad.xml", text);
+    sg_error err;
+    char *cfg = sg_sbml_to_config(path, &err);
+    if (cfg)
+        fail_msg("accepted:\n%s", cfg);
+    assert_int_equal(err.status, SG_ERR_MODEL);
+    if (!strstr(err.message, words))
+        fail_msg("'%s' not in: %s", words, err.message);
+    if (line)
+        assert_int_equal(err.line, line);
+    free(path);
+}
+
+static void test_refusals(void **state)
+{
+    fixture *f = *state;
+    assert_refused(f,
+                   HEAD "<listOfParameters><parameter id=\"p\" value=\"1\" constant=\"false\"/>"
+                        "</listOfParameters>\n<listOfEvents>\n<event id=\"e\" "
+                        "useValuesFromTriggerTime=\"true\">"
+                        "<trigger initialValue=\"true\" persistent=\"true\">" MATH
+                        "<apply><gt/><csymbol encoding=\"text\" definitionURL=\"http://www.sbml."
+                        "org/sbml/symbols/time\">t</csymbol><cn>1</cn></apply></math></trigger>"
+                        "<delay>" MATH "<cn>1</cn></math></delay>"
+                        "<listOfEventAssignments><eventAssignment variable=\"p\">" MATH
+                        "<cn>2</cn></math></eventAssignment></listOfEventAssignments></event>\n"
+                        "</listOfEvents>\n" TAIL,
+                   "event 'e' has a delay", 6);
+    assert_refused(f,
+                   HEAD "<listOfParameters><parameter id=\"p\" value=\"1\" constant=\"false\"/>"
+                        "</listOfParameters>\n<listOfRules>\n<algebraicRule>" MATH
+                        "<ci>p</ci></math></algebraicRule></listOfRules>\n" TAIL,
+                   "algebraic rules are not supported", 6);
+    assert_refused(f,
+                   HEAD "<listOfParameters><parameter id=\"x\" value=\"1\" constant=\"true\"/>"
+                        "<parameter id=\"r\" constant=\"false\"/></listOfParameters>\n"
+                        "<listOfRules>\n<assignmentRule variable=\"r\">" MATH
+                        "<apply><arcsin/><ci>x</ci></apply></math></assignmentRule>"
+                        "</listOfRules>\n" TAIL,
+                   "'arcsin' is not supported", 6);
+    assert_refused(f, "<sbml><model></sbml>", "not valid SBML", 0);
+}
+
+/* A sigode model -> SBML (validated by libsbml) -> sigode: the same run. */
+static void test_export_round_trip(void **state)
+{
+    fixture *f = *state;
+    sg_error err;
+    sg_model *a = sg_model_load_file(SIGODE_SOURCE_DIR "/models/examples/michaelis_menten.cfg",
+                                     &err);
+    assert_non_null(a);
+    char *sbml = sg_model_to_sbml(a, &err);
+    assert_non_null(sbml);
+    assert_non_null(strstr(sbml, "level=\"3\" version=\"2\""));
+    char *path = sbml_file(f, "mm.xml", sbml);
+    sg_model *b = sg_model_load_sbml(path, &err);
+    if (!b) {
+        char msg[1200];
+        sg_error_format(&err, msg, sizeof msg);
+        fail_msg("%s", msg);
+    }
+    sg_trajectory *ta = ts_run_scenario(a, NULL, 1e-10, 1e-14);
+    sg_trajectory *tb = ts_run_scenario(b, NULL, 1e-10, 1e-14);
+    assert_int_equal(sg_trajectory_rows(ta), sg_trajectory_rows(tb));
+    const char *ids[] = {"E", "S", "ES", "P", "E_total", "Km"};
+    for (size_t k = 0; k < sizeof ids / sizeof ids[0]; k++) {
+        int ca = sg_trajectory_find_column(ta, ids[k]), cb = sg_trajectory_find_column(tb, ids[k]);
+        assert_true(ca >= 0 && cb >= 0);
+        for (int r = 0; r < sg_trajectory_rows(ta); r++)
+            assert_true(ts_rel(sg_trajectory_value(tb, r, cb), sg_trajectory_value(ta, r, ca),
+                               1e-12) < 1e-9);
+    }
+    sg_trajectory_free(ta);
+    sg_trajectory_free(tb);
+    sg_model_free(a);
+    sg_model_free(b);
+    free(sbml);
+    free(path);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_math, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_semantics, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_export_round_trip, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
