@@ -263,6 +263,82 @@ static void test_export_round_trip(void **state)
     free(path);
 }
 
+/* Runs `path` with one value set, for t_end, with tight tolerances. */
+static sg_trajectory *run_with(const sg_model *m, double t_end, const char *name, double value)
+{
+    sg_error err;
+    sg_options opt;
+    sg_options_default(&opt);
+    opt.rtol = 1e-10;
+    opt.atol = 1e-14;
+    sg_experiment *exp = sg_experiment_create(m, NULL, &err);
+    assert_non_null(exp);
+    assert_int_equal(sg_experiment_set_t_end(exp, t_end, &err), SG_OK);
+    assert_int_equal(sg_experiment_set_value(exp, name, value, &err), SG_OK);
+    sg_sim *sim = sg_sim_create(m, &opt, &err);
+    assert_non_null(sim);
+    sg_trajectory *t = NULL;
+    assert_int_equal(sg_sim_run(sim, exp, &t, &err), SG_OK);
+    sg_sim_free(sim);
+    sg_experiment_free(exp);
+    return t;
+}
+
+/* The mission models: cfg -> SBML -> cfg gives the same trajectories of
+ * every species and assignment to 1e-8 relative (issue 7), under a drug. */
+static void test_mission_round_trip(void **state)
+{
+    fixture *f = *state;
+    static const struct {
+        const char *path, *input;
+        double value, t_end;
+    } cases[] = {
+        {SIGODE_SOURCE_DIR "/models/calcineurin_er.cfg", "FK506", 10.0, 48.0},
+        {SIGODE_SOURCE_DIR "/models/mir181c_bbb.cfg", "EV", 1.0, 480.0},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        sg_error err;
+        sg_model *a = sg_model_load_file(cases[c].path, &err);
+        assert_non_null(a);
+        char *sbml = sg_model_to_sbml(a, &err);
+        assert_non_null(sbml);
+        char *path = sbml_file(f, "mission.xml", sbml);
+        char *cfg = sg_sbml_to_config(path, &err);
+        assert_non_null(cfg);
+        sg_model *b = sg_model_load_buffer(cfg, strlen(cfg), "round-trip.cfg", &err);
+        if (!b) {
+            char msg[1200];
+            sg_error_format(&err, msg, sizeof msg);
+            fail_msg("%s: %s", cases[c].path, msg);
+        }
+        sg_trajectory *ta = run_with(a, cases[c].t_end, cases[c].input, cases[c].value);
+        sg_trajectory *tb = run_with(b, cases[c].t_end, cases[c].input, cases[c].value);
+        assert_int_equal(sg_trajectory_rows(ta), sg_trajectory_rows(tb));
+        int compared = 0;
+        for (int ca = 0; ca < sg_trajectory_columns(ta); ca++) {
+            int cb = sg_trajectory_find_column(tb, sg_trajectory_column_id(ta, ca));
+            if (cb < 0)
+                fail_msg("%s: column %s lost in the round trip", cases[c].path,
+                         sg_trajectory_column_id(ta, ca));
+            for (int r = 0; r < sg_trajectory_rows(ta); r++) {
+                double x = sg_trajectory_value(ta, r, ca), y = sg_trajectory_value(tb, r, cb);
+                if (!(ts_rel(y, x, 1e-12) < 1e-8))
+                    fail_msg("%s: %s at row %d: %.17g vs %.17g", cases[c].path,
+                             sg_trajectory_column_id(ta, ca), r, x, y);
+            }
+            compared++;
+        }
+        assert_true(compared >= 8);
+        sg_trajectory_free(ta);
+        sg_trajectory_free(tb);
+        sg_model_free(a);
+        sg_model_free(b);
+        free(cfg);
+        free(sbml);
+        free(path);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -270,6 +346,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_semantics, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_export_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mission_round_trip, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
