@@ -23,6 +23,9 @@ typedef struct compiler {
     size_t code_cap;
     size_t base_cap;
     sg_error *err;
+    size_t dep_entries;    /* dependency entries made so far (limited) */
+    size_t max_terms;      /* the limit, see SG_MAX_JACOBIAN_TERMS */
+    int over_limit;        /* SG_MAX_JACOBIAN_TERMS exceeded */
 } compiler;
 
 /* Dependencies of an assignment or a rate on the states, with the partial
@@ -110,6 +113,16 @@ static int compute_into(compiler *c, sg_expr *e, int dst)
     int op = opcode_of(e->kind);
     if (op == OP_POW && e->arg[1]->kind == EX_NUM && e->arg[1]->num == 2.0)
         op = OP_SQUARE;
+    if (op == OP_POW && e->arg[1]->kind == EX_NUM &&
+        (e->arg[1]->num == 3.0 || e->arg[1]->num == 4.0)) {
+        /* x^3 = x^2 x, x^4 = x^2 x^2: products instead of pow() */
+        sg_expr *sq = sg_pool_op(c->m->pool, EX_POW, 0, e->arg[0], sg_pool_num(c->m->pool, 2.0),
+                                 NULL);
+        int x2 = sq ? value_of(c, sq) : -1;
+        if (x2 < 0)
+            return -1;
+        return emit(c, OP_MUL, 0, dst, x2, e->arg[1]->num == 3.0 ? a : x2, -1);
+    }
     if (op == OP_POW && e->arg[1]->kind == EX_NUM && e->arg[1]->num == 0.5)
         return emit(c, OP_FN, FN_SQRT, dst, a, -1, -1);
     return emit(c, op, e->fn, dst, a, b, cc);
@@ -228,6 +241,11 @@ static int build_deps(compiler *c, sg_expr *e, const dep_list *adeps, int *mark,
         else if (m->slot_kind[s] == SG_SYM_ASSIGNMENT)
             total += (size_t)adeps[m->slot_index[s]].n;
     }
+    c->dep_entries += total;
+    if (c->dep_entries > c->max_terms) {
+        c->over_limit = 1;
+        goto done;
+    }
     out->state = sg_malloc((total + 1) * sizeof *out->state);
     out->d = sg_malloc((total + 1) * sizeof *out->d);
     if (!out->state || !out->d)
@@ -246,29 +264,29 @@ static int build_deps(compiler *c, sg_expr *e, const dep_list *adeps, int *mark,
                 }
         }
     }
-    /* the derivative for each state */
-    for (int j = 0; j < out->n; j++) {
-        int y = out->state[j];
-        sg_expr *d = sg_expr_diff(m->pool, e, y);
-        if (!d)
+    /* the derivative for each state: the direct part, then the chain rule
+     * through each assignment used, in slot order (mark[] maps a state to
+     * its entry), so each d e / d assignment is derived once */
+    for (int j = 0; j < out->n; j++)
+        if (!(out->d[j] = sg_expr_diff(m->pool, e, out->state[j])))
             goto done;
-        for (size_t k = 0; k < nslots && d; k++) {
-            int s = slots[k];
-            if (s < m->nstate || m->slot_kind[s] != SG_SYM_ASSIGNMENT)
-                continue;
-            const dep_list *b = &adeps[m->slot_index[s]];
-            for (int i = 0; i < b->n; i++) {
-                if (b->state[i] != y)
-                    continue;
-                sg_expr *de_db = sg_expr_diff(m->pool, e, s);
-                d = sg_pool_op(m->pool, EX_ADD, 0, d,
-                               sg_pool_op(m->pool, EX_MUL, 0, de_db, b->d[i], NULL), NULL);
-                break;
-            }
+    for (size_t k = 0; k < nslots; k++) {
+        int s = slots[k];
+        if (s < m->nstate || m->slot_kind[s] != SG_SYM_ASSIGNMENT)
+            continue;
+        const dep_list *b = &adeps[m->slot_index[s]];
+        if (b->n == 0)
+            continue;
+        sg_expr *de_db = sg_expr_diff(m->pool, e, s);
+        if (!de_db)
+            goto done;
+        for (int i = 0; i < b->n; i++) {
+            int j = mark[b->state[i]];
+            out->d[j] = sg_pool_op(m->pool, EX_ADD, 0, out->d[j],
+                                   sg_pool_op(m->pool, EX_MUL, 0, de_db, b->d[i], NULL), NULL);
+            if (!out->d[j])
+                goto done;
         }
-        if (!d)
-            goto done;
-        out->d[j] = d;
     }
     rc = 0;
 done:
@@ -325,6 +343,10 @@ static int compile_jacobian(compiler *c)
             if (sg_expr_is_num(rdeps.d[j], 0))
                 continue;
             for (int t = 0; t < nt; t++) {
+                if (nterms >= c->max_terms) {
+                    c->over_limit = 1;
+                    goto done;
+                }
                 if (sg_grow(&terms, &terms_cap, nterms + 1, sizeof *terms) != 0)
                     goto done;
                 terms[nterms++] = (jac_term){flux_state(m, r, t), rdeps.state[j], -1,
@@ -488,13 +510,97 @@ static int compile_stoichiometry(compiler *c)
     return 0;
 }
 
+/* ---------------------------------------------------------- optimising */
+
+static int instr_level(const sg_instr *i, const int *level)
+{
+    int l = level[i->a]; /* every instruction reads a */
+    if (i->b >= 0 && level[i->b] > l)
+        l = level[i->b];
+    if (i->c >= 0 && level[i->c] > l)
+        l = level[i->c];
+    return l + 1;
+}
+
+typedef struct ranked {
+    int level, op, index;
+} ranked;
+
+static int rank_order(const void *x, const void *y)
+{
+    const ranked *a = x, *b = y;
+    if (a->level != b->level)
+        return a->level - b->level;
+    if (a->op != b->op)
+        return a->op - b->op;
+    return a->index - b->index;
+}
+
+/* Two rewrites that keep every value the same:
+ * - instructions that read no state and no time, directly or not, move to
+ *   the setup code, run once per start instead of at every evaluation;
+ * - within each section, instructions are ordered by dependency level, then
+ *   by opcode, so runs of the same operation help branch prediction. */
+static int optimise(compiler *c)
+{
+    sg_program *p = c->p;
+    int rc = -1;
+    unsigned char *varying = sg_calloc((size_t)p->nslots + 1, 1);
+    int *level = sg_calloc((size_t)p->nslots + 1, sizeof(int));
+    sg_instr *code = sg_malloc(sizeof *code * ((size_t)p->n_code + 1));
+    ranked *rank = sg_malloc(sizeof *rank * ((size_t)p->n_code + 1));
+    p->setup = sg_malloc(sizeof *p->setup * ((size_t)p->n_code + 1));
+    if (!varying || !level || !code || !rank || !p->setup)
+        goto done;
+    for (int i = 0; i < p->nstate; i++)
+        varying[i] = 1;
+    varying[p->time_slot] = 1;
+    int bounds[5] = {0, p->n_assign, p->n_rhs, p->n_roots, p->n_code};
+    int kept = 0;
+    for (int sec = 0; sec < 4; sec++) {
+        int nrank = 0;
+        for (int k = bounds[sec]; k < bounds[sec + 1]; k++) {
+            sg_instr *i = &p->code[k];
+            int v = varying[i->a] || (i->b >= 0 && varying[i->b]) ||
+                    (i->c >= 0 && varying[i->c]);
+            varying[i->dst] = (unsigned char)v;
+            if (!v) {
+                p->setup[p->n_setup++] = *i;
+                continue;
+            }
+            level[i->dst] = instr_level(i, level);
+            rank[nrank++] = (ranked){level[i->dst], i->op, k};
+        }
+        qsort(rank, (size_t)nrank, sizeof *rank, rank_order);
+        for (int r = 0; r < nrank; r++)
+            code[kept++] = p->code[rank[r].index];
+        if (sec == 0)
+            p->n_assign = kept;
+        else if (sec == 1)
+            p->n_rhs = kept;
+        else if (sec == 2)
+            p->n_roots = kept;
+    }
+    memcpy(p->code, code, sizeof *code * (size_t)kept);
+    p->n_code = kept;
+    rc = 0;
+done:
+    sg_free(varying);
+    sg_free(level);
+    sg_free(code);
+    sg_free(rank);
+    return rc;
+}
+
 sg_status sg_program_compile(sg_model *m, sg_program **out, sg_error *err)
 {
     *out = NULL;
     sg_program *p = sg_calloc(1, sizeof *p);
-    compiler c = {.m = m, .p = p, .err = err};
+    compiler c = {.m = m, .p = p, .err = err, .max_terms = SG_MAX_JACOBIAN_TERMS};
     if (!p)
         return sg_error_nomem(err);
+    if ((size_t)m->nstate * SG_JACOBIAN_TERMS_PER_STATE > c.max_terms)
+        c.max_terms = (size_t)m->nstate * SG_JACOBIAN_TERMS_PER_STATE;
     p->nstate = m->nstate;
     p->time_slot = m->time_slot;
     p->nslots = m->nslots;
@@ -516,7 +622,7 @@ sg_status sg_program_compile(sg_model *m, sg_program **out, sg_error *err)
     if (compile_roots(&c) != 0)
         goto nomem;
     p->n_roots = p->n_code;
-    if (compile_stoichiometry(&c) != 0 || compile_jacobian(&c) != 0)
+    if (compile_stoichiometry(&c) != 0 || compile_jacobian(&c) != 0 || optimise(&c) != 0)
         goto nomem;
     sg_free(c.reg);
     *out = p;
@@ -524,6 +630,11 @@ sg_status sg_program_compile(sg_model *m, sg_program **out, sg_error *err)
 nomem:
     sg_free(c.reg);
     sg_program_free(p);
+    if (c.over_limit)
+        return sg_error_set(err, SG_ERR_LIMIT, NULL, 0, 0,
+                            "the Jacobian needs more than %zu entries (the limit): rates "
+                            "depend, directly or through assignments, on too many species",
+                            c.max_terms);
     return sg_error_nomem(err);
 }
 
@@ -533,6 +644,7 @@ void sg_program_free(sg_program *p)
         return;
     sg_free(p->base);
     sg_free(p->code);
+    sg_free(p->setup);
     sg_free(p->st_start);
     sg_free(p->st_rate);
     sg_free(p->st_coef);
@@ -549,9 +661,11 @@ void sg_program_free(sg_program *p)
 
 /* ---------------------------------------------------------- evaluation */
 
-void sg_program_scale(const sg_program *p, const double *v, double *st_scaled,
-                      double *jt_scaled)
+static void run(const sg_instr *i, const sg_instr *stop, double *v);
+
+void sg_program_scale(const sg_program *p, double *v, double *st_scaled, double *jt_scaled)
 {
+    run(p->setup, p->setup + p->n_setup, v);
     for (int i = 0; i < p->nstate; i++) {
         double inv = 1.0 / v[p->state_comp_slot[i]];
         for (int k = p->st_start[i]; k < p->st_start[i + 1]; k++)
@@ -569,33 +683,69 @@ void sg_program_exec(const sg_program *p, int begin, int end, double *v)
 {
     if (begin >= end)
         return; /* also when there is no code at all (p->code is NULL) */
-    const sg_instr *i = p->code + begin, *stop = p->code + end;
+    run(p->code + begin, p->code + end, v);
+}
+
+/* The operation of each opcode, in the order of sg_opcode. */
+#define SG_OPERATIONS(X)                                                        \
+    X(OP_COPY, v[i->dst] = v[i->a])                                            \
+    X(OP_NEG, v[i->dst] = -v[i->a])                                            \
+    X(OP_NOT, v[i->dst] = v[i->a] == 0.0)                                      \
+    X(OP_ADD, v[i->dst] = v[i->a] + v[i->b])                                   \
+    X(OP_SUB, v[i->dst] = v[i->a] - v[i->b])                                   \
+    X(OP_MUL, v[i->dst] = v[i->a] * v[i->b])                                   \
+    X(OP_DIV, v[i->dst] = v[i->a] / v[i->b])                                   \
+    X(OP_POW, v[i->dst] = pow(v[i->a], v[i->b]))                               \
+    X(OP_SQUARE, v[i->dst] = v[i->a] * v[i->a])                                \
+    X(OP_LT, v[i->dst] = v[i->a] < v[i->b])                                    \
+    X(OP_LE, v[i->dst] = v[i->a] <= v[i->b])                                   \
+    X(OP_GT, v[i->dst] = v[i->a] > v[i->b])                                    \
+    X(OP_GE, v[i->dst] = v[i->a] >= v[i->b])                                   \
+    X(OP_EQ, v[i->dst] = v[i->a] == v[i->b])                                   \
+    X(OP_NE, v[i->dst] = v[i->a] != v[i->b])                                   \
+    X(OP_AND, v[i->dst] = v[i->a] != 0.0 && v[i->b] != 0.0)                    \
+    X(OP_OR, v[i->dst] = v[i->a] != 0.0 || v[i->b] != 0.0)                     \
+    X(OP_MIN, v[i->dst] = sg_op_apply(EX_MIN, v[i->a], v[i->b]))               \
+    X(OP_MAX, v[i->dst] = sg_op_apply(EX_MAX, v[i->a], v[i->b]))               \
+    X(OP_FN, v[i->dst] = sg_fn_apply(i->fn, v[i->a]))                          \
+    X(OP_IF, v[i->dst] = v[i->a] != 0.0 ? v[i->b] : v[i->c])
+
+#if defined(__GNUC__)
+/* Threaded dispatch (GCC/Clang labels as values): each operation jumps
+ * straight to the next one's code, one indirect branch per instruction
+ * that the processor can predict per site, instead of one shared switch. */
+static void run(const sg_instr *i, const sg_instr *stop, double *v)
+{
+#define SG_LABEL(code, body) &&do_##code,
+    static const void *const dispatch[] = {SG_OPERATIONS(SG_LABEL)};
+#undef SG_LABEL
+    _Static_assert(sizeof dispatch / sizeof dispatch[0] == OP_IF + 1, "one label per opcode");
+    if (i >= stop)
+        return;
+    goto *dispatch[i->op];
+#define SG_CASE(code, body)                                                   \
+    do_##code : body;                                                          \
+    if (++i < stop)                                                            \
+        goto *dispatch[i->op];                                                 \
+    return;
+    SG_OPERATIONS(SG_CASE)
+#undef SG_CASE
+}
+#else
+static void run(const sg_instr *i, const sg_instr *stop, double *v)
+{
     for (; i < stop; i++) {
         switch ((sg_opcode)i->op) {
-        case OP_COPY: v[i->dst] = v[i->a]; break;
-        case OP_NEG: v[i->dst] = -v[i->a]; break;
-        case OP_NOT: v[i->dst] = v[i->a] == 0.0; break;
-        case OP_ADD: v[i->dst] = v[i->a] + v[i->b]; break;
-        case OP_SUB: v[i->dst] = v[i->a] - v[i->b]; break;
-        case OP_MUL: v[i->dst] = v[i->a] * v[i->b]; break;
-        case OP_DIV: v[i->dst] = v[i->a] / v[i->b]; break;
-        case OP_POW: v[i->dst] = pow(v[i->a], v[i->b]); break;
-        case OP_SQUARE: v[i->dst] = v[i->a] * v[i->a]; break;
-        case OP_LT: v[i->dst] = v[i->a] < v[i->b]; break;
-        case OP_LE: v[i->dst] = v[i->a] <= v[i->b]; break;
-        case OP_GT: v[i->dst] = v[i->a] > v[i->b]; break;
-        case OP_GE: v[i->dst] = v[i->a] >= v[i->b]; break;
-        case OP_EQ: v[i->dst] = v[i->a] == v[i->b]; break;
-        case OP_NE: v[i->dst] = v[i->a] != v[i->b]; break;
-        case OP_AND: v[i->dst] = v[i->a] != 0.0 && v[i->b] != 0.0; break;
-        case OP_OR: v[i->dst] = v[i->a] != 0.0 || v[i->b] != 0.0; break;
-        case OP_MIN: v[i->dst] = sg_op_apply(EX_MIN, v[i->a], v[i->b]); break;
-        case OP_MAX: v[i->dst] = sg_op_apply(EX_MAX, v[i->a], v[i->b]); break;
-        case OP_FN: v[i->dst] = sg_fn_apply(i->fn, v[i->a]); break;
-        case OP_IF: v[i->dst] = v[i->a] != 0.0 ? v[i->b] : v[i->c]; break;
+#define SG_CASE(code, body)                                                   \
+    case code:                                                                 \
+        body;                                                                  \
+        break;
+            SG_OPERATIONS(SG_CASE)
+#undef SG_CASE
         }
     }
 }
+#endif
 
 int sg_program_rhs(const sg_program *p, double t, const double *y, double *ydot, double *v,
                    const double *st_scaled)

@@ -300,8 +300,8 @@ static void triggers_after(sg_sim *sim, double t, const double *v, unsigned char
     double *w = sim->work;
     double dt = 1e-9 * fmax(1.0, fabs(t));
     memcpy(w, v, sizeof(double) * (size_t)p->nslots);
+    sg_program_scale(p, w, sim->st_scaled, sim->jt_scaled);
     if (p->nstate > 0) {
-        sg_program_scale(p, v, sim->st_scaled, sim->jt_scaled);
         /* the states are read from v; the rates land in w */
         sg_program_rhs(p, t, v, sim->ydot, w, sim->st_scaled);
         for (int i = 0; i < p->nstate; i++)
@@ -313,6 +313,16 @@ static void triggers_after(sg_sim *sim, double t, const double *v, unsigned char
         out[k] = w[p->trigger_slot[k]] != 0.0;
 }
 
+/* After values changed outside the integrator: parameter-only code and
+ * then the assignments at time t. */
+static void refresh(sg_sim *sim, double t, double *v)
+{
+    const sg_program *p = sim->model->program;
+    sg_program_scale(p, v, sim->st_scaled, sim->jt_scaled);
+    v[p->time_slot] = t;
+    sg_program_exec(p, 0, p->n_assign, v);
+}
+
 /* Fires the events whose triggers have just become true at time t, in
  * definition order, then any their changes trigger in turn. Each event
  * computes all its new values before assigning them. Returns the number
@@ -320,7 +330,6 @@ static void triggers_after(sg_sim *sim, double t, const double *v, unsigned char
 static int fire_events(sg_sim *sim, double t, double *v)
 {
     const sg_model *m = sim->model;
-    const sg_program *p = m->program;
     int fired = 0;
     double values[256];
     for (int round = 0; round < 1000; round++) {
@@ -330,8 +339,7 @@ static int fire_events(sg_sim *sim, double t, double *v)
             if (sim->trig_prev[k] || !sim->trig_now[k])
                 continue;
             const sg_trigger_def *e = &m->triggers[k];
-            v[p->time_slot] = t;
-            sg_program_exec(p, 0, p->n_assign, v);
+            refresh(sim, t, v);
             int n = e->nassigns < 256 ? e->nassigns : 256;
             for (int a = 0; a < n; a++)
                 values[a] = sg_expr_eval(e->assigns[a].value, v);
@@ -344,8 +352,7 @@ static int fire_events(sg_sim *sim, double t, double *v)
         if (!any)
             break;
     }
-    v[p->time_slot] = t;
-    sg_program_exec(p, 0, p->n_assign, v);
+    refresh(sim, t, v);
     return fired;
 }
 
@@ -459,8 +466,7 @@ sg_status sg_sim_run_point(sg_sim *sim, const sg_experiment *exp, const int *slo
         apply(v, &occ[next++].change);
     for (int k = 0; k < m->ntriggers; k++)
         sim->trig_prev[k] = (unsigned char)m->triggers[k].initial_value;
-    v[p->time_slot] = t;
-    sg_program_exec(p, 0, p->n_assign, v);
+    refresh(sim, t, v);
     if (m->ntriggers > 0)
         fire_events(sim, t, v);
     if ((st = sg_solver_start(solver, t, err)) != SG_OK)
@@ -477,8 +483,7 @@ sg_status sg_sim_run_point(sg_sim *sim, const sg_experiment *exp, const int *slo
             while (next < nocc && occ[next].at == te)
                 apply(v, &occ[next++].change);
             if (m->ntriggers > 0) { /* a scheduled change may trigger events */
-                v[p->time_slot] = t;
-                sg_program_exec(p, 0, p->n_assign, v);
+                refresh(sim, t, v);
                 fire_events(sim, t, v);
             }
             if ((st = sg_solver_start(solver, t, err)) != SG_OK)
