@@ -18,6 +18,9 @@
 /* Tallest tree accepted (a + b + c ... nests without recursion in the
  * parser, but later stages walk trees recursively). */
 #define SG_EXPR_MAX_HEIGHT 10000
+/* Operations one expression may expand to through user function calls
+ * (each call inlines the body: calls inside bodies can multiply). */
+#define SG_EXPR_MAX_INLINED 1000000
 
 typedef enum sg_expr_kind {
     EX_NUM,   /* num */
@@ -58,7 +61,6 @@ typedef struct sg_expr {
     struct sg_expr *arg[3];
     struct sg_expr **uargs; /* EX_USER arguments */
     int nuargs;
-    struct sg_expr *next; /* pool hash chain */
     uint64_t hash;
 } sg_expr;
 

@@ -10,9 +10,16 @@
 
 #include "expr.h"
 
+/* Open addressing with the hash beside the pointer: a lookup that misses
+ * (most do: new nodes) touches one cache line, not a chain of nodes. */
+typedef struct pool_slot {
+    uint64_t hash;
+    sg_expr *node;
+} pool_slot;
+
 struct sg_pool {
     sg_arena *arena;
-    sg_expr **buckets;
+    pool_slot *buckets;
     size_t cap;
     int count;
 };
@@ -58,6 +65,13 @@ static uint64_t node_hash(const sg_expr *e)
     h = mix(h, (uint64_t)(int64_t)e->slot);
     for (int i = 0; i < e->nargs; i++)
         h = mix(h, (uint64_t)e->arg[i]->id);
+    /* splitmix64's finaliser: buckets use the low bits, which the combining
+     * above leaves poorly mixed for runs of consecutive slots and ids */
+    h ^= h >> 30;
+    h *= 0xbf58476d1ce4e5b9ULL;
+    h ^= h >> 27;
+    h *= 0x94d049bb133111ebULL;
+    h ^= h >> 31;
     return h;
 }
 
@@ -71,16 +85,16 @@ static int same_node(const sg_expr *a, const sg_expr *b)
 static int grow_buckets(sg_pool *pool)
 {
     size_t cap = pool->cap * 2;
-    sg_expr **buckets = sg_calloc(cap, sizeof *buckets);
+    pool_slot *buckets = sg_calloc(cap, sizeof *buckets);
     if (!buckets)
         return -1;
     for (size_t i = 0; i < pool->cap; i++) {
-        for (sg_expr *e = pool->buckets[i], *next; e; e = next) {
-            next = e->next;
-            size_t j = e->hash & (cap - 1);
-            e->next = buckets[j];
-            buckets[j] = e;
-        }
+        if (!pool->buckets[i].node)
+            continue;
+        size_t j = pool->buckets[i].hash & (cap - 1);
+        while (buckets[j].node)
+            j = (j + 1) & (cap - 1);
+        buckets[j] = pool->buckets[i];
     }
     sg_free(pool->buckets);
     pool->buckets = buckets;
@@ -91,21 +105,21 @@ static int grow_buckets(sg_pool *pool)
 /* Returns the unique node equal to `proto`, creating it if needed. */
 static sg_expr *intern(sg_pool *pool, const sg_expr *proto)
 {
-    uint64_t h = node_hash(proto);
-    for (sg_expr *e = pool->buckets[h & (pool->cap - 1)]; e; e = e->next)
-        if (e->hash == h && same_node(e, proto))
-            return e;
-    if ((size_t)pool->count + 1 > pool->cap && grow_buckets(pool) != 0)
+    if (((size_t)pool->count + 1) * 2 > pool->cap && grow_buckets(pool) != 0)
         return NULL;
+    uint64_t h = node_hash(proto);
+    size_t i = h & (pool->cap - 1);
+    for (; pool->buckets[i].node; i = (i + 1) & (pool->cap - 1))
+        if (pool->buckets[i].hash == h && same_node(pool->buckets[i].node, proto))
+            return pool->buckets[i].node;
     sg_expr *e = sg_arena_alloc(pool->arena, sizeof *e);
     if (!e)
         return NULL;
     *e = *proto;
     e->hash = h;
     e->id = pool->count++;
-    size_t b = h & (pool->cap - 1);
-    e->next = pool->buckets[b];
-    pool->buckets[b] = e;
+    pool->buckets[i].hash = h;
+    pool->buckets[i].node = e;
     return e;
 }
 
@@ -270,10 +284,54 @@ typedef struct binder {
     const frame *scope;
     sg_parse_error *perr;
     int failed;
+    long inlined;      /* nodes bound inside function bodies */
 } binder;
+
+static sg_expr *bind(binder *b, const sg_expr *t, int in_traj);
+
+/* A user function call, inlined. Apart from bind() so that the array of
+ * bound arguments is not in the frame of every level of bind()'s recursion
+ * (trees may be SG_EXPR_MAX_HEIGHT deep). */
+static __attribute__((noinline)) sg_expr *bind_call(binder *b, const sg_expr *t, int in_traj)
+{
+    const sg_user_fn *fn = &b->user->fns[t->slot];
+    int depth = b->scope ? b->scope->depth + 1 : 1;
+    if (depth > MAX_INLINE_DEPTH || !fn->body) {
+        b->failed = 1;
+        b->perr->pos = t->pos;
+        snprintf(b->perr->message, sizeof b->perr->message,
+                 fn->body ? "function '%s' calls itself (directly or through others)"
+                          : "function '%s' is used before its body could be read",
+                 fn->name);
+        return NULL;
+    }
+    sg_expr *bound[64];
+    for (int k = 0; k < t->nuargs; k++)
+        if (!(bound[k] = bind(b, t->uargs[k], in_traj)))
+            return NULL;
+    frame f = {fn, bound, b->scope, depth};
+    const frame *saved = b->scope;
+    b->scope = &f;
+    sg_expr *e = bind(b, fn->body, in_traj);
+    b->scope = saved;
+    if (!e && !b->failed)
+        return NULL;
+    if (!e)
+        b->perr->pos = t->pos; /* the error is inside the body: point at the call */
+    return e;
+}
 
 static sg_expr *bind(binder *b, const sg_expr *t, int in_traj)
 {
+    if (b->scope && ++b->inlined > SG_EXPR_MAX_INLINED) {
+        if (!b->failed) {
+            b->failed = 1;
+            b->perr->pos = t->pos;
+            snprintf(b->perr->message, sizeof b->perr->message,
+                     "function calls expand to more than %d operations", SG_EXPR_MAX_INLINED);
+        }
+        return NULL;
+    }
     switch (t->kind) {
     case EX_NUM:
         return sg_pool_num(b->pool, t->num);
@@ -291,33 +349,8 @@ static sg_expr *bind(binder *b, const sg_expr *t, int in_traj)
         }
         return sg_pool_var(b->pool, slot);
     }
-    case EX_USER: {
-        const sg_user_fn *fn = &b->user->fns[t->slot];
-        int depth = b->scope ? b->scope->depth + 1 : 1;
-        if (depth > MAX_INLINE_DEPTH || !fn->body) {
-            b->failed = 1;
-            b->perr->pos = t->pos;
-            snprintf(b->perr->message, sizeof b->perr->message,
-                     fn->body ? "function '%s' calls itself (directly or through others)"
-                              : "function '%s' is used before its body could be read",
-                     fn->name);
-            return NULL;
-        }
-        sg_expr *bound[64];
-        for (int k = 0; k < t->nuargs; k++)
-            if (!(bound[k] = bind(b, t->uargs[k], in_traj)))
-                return NULL;
-        frame f = {fn, bound, b->scope, depth};
-        const frame *saved = b->scope;
-        b->scope = &f;
-        sg_expr *e = bind(b, fn->body, in_traj);
-        b->scope = saved;
-        if (!e && !b->failed)
-            return NULL;
-        if (!e)
-            b->perr->pos = t->pos; /* the error is inside the body: point at the call */
-        return e;
-    }
+    case EX_USER:
+        return bind_call(b, t, in_traj);
     case EX_TRAJ: {
         sg_expr *a = NULL, *c = NULL;
         if (t->nargs >= 1 && !(a = bind(b, t->arg[0], 1)))
@@ -348,7 +381,7 @@ sg_expr *sg_expr_bind(sg_pool *pool, const sg_expr *tree, sg_resolve_fn resolve,
 sg_expr *sg_expr_bind_user(sg_pool *pool, const sg_expr *tree, sg_resolve_fn resolve,
                            void *ctx, const sg_user_fns *user, sg_parse_error *perr)
 {
-    binder b = {pool, resolve, ctx, user, NULL, perr, 0};
+    binder b = {pool, resolve, ctx, user, NULL, perr, 0, 0};
     sg_expr *e = bind(&b, tree, 0);
     if (!e && !b.failed) {
         perr->pos = tree->pos;

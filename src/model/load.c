@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <libconfig.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,19 +37,36 @@ typedef struct loader {
     int species_states;    /* species among the states (they come first) */
     pending_init *pending;
     size_t npending, pending_cap;
+    const char **lines;    /* start of each line (index_lines) */
+    int nlines;
 } loader;
 
 /* ------------------------------------------------------------ locations */
 
+/* Indexes the start of every line, so that finding a line is constant
+ * time (a search from the top for each of a large model's rate laws would
+ * take time quadratic in the file size). */
+static int index_lines(loader *ld)
+{
+    size_t n = 1;
+    for (size_t i = 0; i < ld->text_len; i++)
+        n += ld->text[i] == '\n';
+    if (n > (size_t)INT_MAX - 1 || !(ld->lines = sg_malloc(sizeof *ld->lines * n)))
+        return -1;
+    ld->lines[0] = ld->text;
+    ld->nlines = 1;
+    for (size_t i = 0; i < ld->text_len; i++)
+        if (ld->text[i] == '\n')
+            ld->lines[ld->nlines++] = ld->text + i + 1;
+    return 0;
+}
+
+/* Start of a 1-based line (the text's start for line <= 1), NULL past the end. */
 static const char *line_start(const loader *ld, int line)
 {
-    const char *p = ld->text;
-    for (int l = 1; l < line && p; l++) {
-        p = strchr(p, '\n');
-        if (p)
-            p++;
-    }
-    return p;
+    if (line <= 1)
+        return ld->text;
+    return line <= ld->nlines ? ld->lines[line - 1] : NULL;
 }
 
 /* Column (1-based) of `needle` on `line`, 0 if not found. */
@@ -1684,36 +1702,6 @@ static sg_status load_config(loader *ld, config_t *cfg)
     return SG_OK;
 }
 
-/* libconfig reads the file named by `@include "..."` (a directory, a FIFO or
- * a device would make it exit or block): a model is one file, so the
- * directive is refused. Strings and comments are skipped as libconfig's
- * scanner skips them. Returns the directive's offset, or -1. */
-static long find_include(const char *text, size_t len)
-{
-    size_t i = 0;
-    while (i < len) {
-        char c = text[i];
-        if (c == '"') {
-            for (i++; i < len && text[i] != '"'; i++)
-                if (text[i] == '\\')
-                    i++;
-            i++;
-        } else if (c == '#' || (c == '/' && i + 1 < len && text[i + 1] == '/')) {
-            while (i < len && text[i] != '\n')
-                i++;
-        } else if (c == '/' && i + 1 < len && text[i + 1] == '*') {
-            for (i += 2; i + 1 < len && !(text[i] == '*' && text[i + 1] == '/'); i++)
-                ;
-            i += 2;
-        } else if (c == '@' && len - i >= 8 && memcmp(text + i, "@include", 8) == 0) {
-            return (long)i;
-        } else {
-            i++;
-        }
-    }
-    return -1;
-}
-
 sg_model *sg_model_load_buffer(const char *text, size_t len, const char *filename,
                                sg_error *err)
 {
@@ -1738,18 +1726,8 @@ sg_model *sg_model_load_buffer(const char *text, size_t len, const char *filenam
                      "the file contains a NUL byte: not a text model file");
         return NULL;
     }
-    long inc = find_include(text, len);
-    if (inc >= 0) {
-        int line = 1, col = 1;
-        for (long i = 0; i < inc; i++, col++)
-            if (text[i] == '\n')
-                line++, col = 0;
-        sg_error_set(err, SG_ERR_MODEL, filename, line, col,
-                     "@include is not supported: a model is one file");
-        return NULL;
-    }
     sg_model *m = sg_calloc(1, sizeof *m);
-    char *copy = sg_malloc(len + 1);
+    char *copy = sg_malloc(len + 2);
     if (!m || !copy) {
         sg_free(m);
         sg_free(copy);
@@ -1757,7 +1735,19 @@ sg_model *sg_model_load_buffer(const char *text, size_t len, const char *filenam
         return NULL;
     }
     memcpy(copy, text, len);
+    /* libconfig 1.5 takes a comment on the last line for a syntax error
+     * unless a line end follows it: the copy always ends with one */
+    if (len == 0 || copy[len - 1] != '\n')
+        copy[len++] = '\n';
     copy[len] = '\0';
+    int line, col;
+    char msg[400];
+    if (sg_cfg_precheck(copy, len, &line, &col, msg, sizeof msg) != 0) {
+        sg_free(copy);
+        sg_free(m);
+        sg_error_set(err, SG_ERR_MODEL, filename, line, col, "%s", msg);
+        return NULL;
+    }
     sg_map_init(&m->symbols);
     m->arena = sg_arena_create();
     m->pool = sg_pool_create();
@@ -1773,20 +1763,32 @@ sg_model *sg_model_load_buffer(const char *text, size_t len, const char *filenam
     config_set_options(&cfg, CONFIG_OPTION_AUTOCONVERT);
     sg_status st;
     if (!config_read_string(&cfg, copy)) {
+        /* libconfig says "syntax error" and a line: find the column and why */
         const char *what = config_error_text(&cfg);
-        st = sg_error_set(err, SG_ERR_MODEL, m->path, config_error_line(&cfg), 0,
-                          "%s (libconfig syntax: name = value; strings in double quotes; "
-                          "lists ( ... ), groups { ... })",
-                          what ? what : "syntax error");
+        if (sg_cfg_diagnose(copy, len, &line, &col, msg, sizeof msg))
+            st = sg_error_set(err, SG_ERR_MODEL, m->path, line, col, "%s", msg);
+        else if (what && strcmp(what, "memory exhausted") == 0)
+            st = sg_error_set(err, SG_ERR_MODEL, m->path, config_error_line(&cfg), 0,
+                              "lists and groups nested too deeply for libconfig");
+        else
+            st = sg_error_set(err, SG_ERR_MODEL, m->path, config_error_line(&cfg), 0,
+                              "%s (libconfig syntax: name = value; strings in double "
+                              "quotes; lists ( ... ), groups { ... })",
+                              what ? what : "syntax error");
+    } else if (index_lines(&ld) != 0) {
+        st = sg_error_nomem(err);
     } else {
         st = load_config(&ld, &cfg);
         sg_map_clear(&ld.rate_targets);
         sg_free(ld.pending);
-        if (st == SG_OK)
-            st = sg_program_compile(m, &m->program, err);
     }
+    sg_free(ld.lines);
     config_destroy(&cfg);
     sg_free(copy);
+    /* the libconfig tree and the text are freed before compiling: a large
+     * model's peak memory is one of them, not both */
+    if (st == SG_OK)
+        st = sg_program_compile(m, &m->program, err);
     if (st != SG_OK) {
         if (!err->file[0])
             snprintf(err->file, sizeof err->file, "%s", m->path);

@@ -19,14 +19,16 @@ void sg_map_init(sg_map *map) { memset(map, 0, sizeof *map); }
 void sg_map_clear(sg_map *map)
 {
     sg_free(map->keys);
+    sg_free(map->hashes);
     sg_free(map->values);
     sg_map_init(map);
 }
 
-static size_t find_slot(const char **keys, size_t cap, const char *key)
+static size_t find_slot(const char **keys, const size_t *hashes, size_t cap, const char *key,
+                        size_t h)
 {
-    size_t i = hash_string(key) & (cap - 1);
-    while (keys[i] && strcmp(keys[i], key) != 0)
+    size_t i = h & (cap - 1);
+    while (keys[i] && (hashes[i] != h || strcmp(keys[i], key) != 0))
         i = (i + 1) & (cap - 1);
     return i;
 }
@@ -34,22 +36,27 @@ static size_t find_slot(const char **keys, size_t cap, const char *key)
 static int rehash(sg_map *map, size_t cap)
 {
     const char **keys = sg_calloc(cap, sizeof *keys);
+    size_t *hashes = sg_calloc(cap, sizeof *hashes);
     int *values = sg_calloc(cap, sizeof *values);
-    if (!keys || !values) {
+    if (!keys || !hashes || !values) {
         sg_free(keys);
+        sg_free(hashes);
         sg_free(values);
         return -1;
     }
     for (size_t i = 0; i < map->cap; i++) {
         if (map->keys[i]) {
-            size_t j = find_slot(keys, cap, map->keys[i]);
+            size_t j = find_slot(keys, hashes, cap, map->keys[i], map->hashes[i]);
             keys[j] = map->keys[i];
+            hashes[j] = map->hashes[i];
             values[j] = map->values[i];
         }
     }
     sg_free(map->keys);
+    sg_free(map->hashes);
     sg_free(map->values);
     map->keys = keys;
+    map->hashes = hashes;
     map->values = values;
     map->cap = cap;
     return 0;
@@ -59,10 +66,12 @@ int sg_map_put(sg_map *map, const char *key, int value)
 {
     if ((map->count + 1) * 2 > map->cap && rehash(map, map->cap ? map->cap * 2 : 16) != 0)
         return -1;
-    size_t i = find_slot(map->keys, map->cap, key);
+    size_t h = hash_string(key);
+    size_t i = find_slot(map->keys, map->hashes, map->cap, key, h);
     if (map->keys[i])
         return 1;
     map->keys[i] = key;
+    map->hashes[i] = h;
     map->values[i] = value;
     map->count++;
     return 0;
@@ -72,7 +81,7 @@ int sg_map_get(const sg_map *map, const char *key)
 {
     if (map->cap == 0)
         return -1;
-    size_t i = find_slot(map->keys, map->cap, key);
+    size_t i = find_slot(map->keys, map->hashes, map->cap, key, hash_string(key));
     return map->keys[i] ? map->values[i] : -1;
 }
 

@@ -42,6 +42,7 @@ char *sg_arena_strdup(sg_arena *arena, const char *s);
  * to non-negative ints. */
 typedef struct sg_map {
     const char **keys;
+    size_t *hashes;     /* beside the keys: most probes end without strcmp */
     int *values;
     size_t cap;
     size_t count;
