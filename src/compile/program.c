@@ -581,7 +581,8 @@ static int optimise(compiler *c)
         else if (sec == 2)
             p->n_roots = kept;
     }
-    memcpy(p->code, code, sizeof *code * (size_t)kept);
+    if (kept > 0) /* p->code is NULL when there is no code */
+        memcpy(p->code, code, sizeof *code * (size_t)kept);
     p->n_code = kept;
     rc = 0;
 done:

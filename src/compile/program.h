@@ -48,6 +48,11 @@ struct sg_program {
     int time_slot;
     double *base;          /* initial content of the value array */
 
+    /* Code that depends only on parameters (not on states or time) runs once
+     * per start, in sg_program_scale; the sections below hold the rest. */
+    sg_instr *setup;
+    int n_setup;
+
     sg_instr *code;
     int n_assign;          /* [0, n_assign): assignments, dependency order */
     int n_rhs;             /* [n_assign, n_rhs): reaction and rate-rule rates */
@@ -82,10 +87,10 @@ struct sg_program {
 sg_status sg_program_compile(sg_model *model, sg_program **out, sg_error *err);
 void sg_program_free(sg_program *prog);
 
-/* Per-simulation scaled coefficients (stoichiometry / compartment size),
- * recomputed whenever a compartment size may have changed. */
-void sg_program_scale(const sg_program *prog, const double *v, double *st_scaled,
-                      double *jt_scaled);
+/* Prepares the value slots after parameters changed (a start, an event):
+ * runs the setup code (everything that depends on parameters only) and
+ * computes the scaled coefficients (stoichiometry / compartment size). */
+void sg_program_scale(const sg_program *prog, double *v, double *st_scaled, double *jt_scaled);
 
 /* Runs instructions [begin, end) on v. */
 void sg_program_exec(const sg_program *prog, int begin, int end, double *v);

@@ -19,6 +19,12 @@
 #define SG_MAX_ID_LENGTH 255
 #define SG_MAX_SYMBOLS 5000000
 #define SG_MAX_POINTS 10000000L
+/* Dependency entries (state x rate or assignment it depends on) and
+ * Jacobian terms the compiler may make: 1,000,000, or 100 per state in
+ * larger models. A dense coupling of many species would otherwise take
+ * quadratic memory and time from a small file. */
+#define SG_MAX_JACOBIAN_TERMS 1000000
+#define SG_JACOBIAN_TERMS_PER_STATE 100
 
 typedef struct sg_species_def {
     const char *id;
@@ -218,6 +224,17 @@ struct sg_model {
  * expression whose slot is not marked in `fixed` (NULL: none), and the
  * assignments they use, in dependency order. */
 void sg_model_initial_values(const sg_model *model, double *v, const unsigned char *fixed);
+
+/* The libconfig text (cfgcheck.c). sg_cfg_precheck, before libconfig
+ * reads the text, refuses what libconfig would accept wrongly: @include and
+ * whole numbers it would truncate. Returns 0, or -1 with a 1-based line and
+ * column and a message. sg_cfg_diagnose, after libconfig rejected the
+ * text, finds where and why; returns 1 with the place and a message, 0 if
+ * it finds nothing (libconfig's own message then stands). */
+int sg_cfg_precheck(const char *text, size_t len, int *line, int *col, char *msg,
+                    size_t size);
+int sg_cfg_diagnose(const char *text, size_t len, int *line, int *col, char *msg,
+                    size_t size);
 
 /* Parses "2 A + B <-> C" into net terms. On error returns -1 with the byte
  * offset inside the equation in *err_pos and a message; -2 when out of

@@ -1,0 +1,200 @@
+#!/usr/bin/env python3
+"""Output safety: a failed or interrupted run never leaves a truncated file
+where a complete one is expected, never leaves a temporary file behind and
+never overwrites a previous good output.
+
+    output_safety.py --sigode BIN --corpus DIR
+
+Each test starts from a directory holding a previous good output
+("out.csv" with known content) and checks what is there afterwards.
+"""
+import argparse
+import glob
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+GOOD = "time,A\n0,1\n"
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print("FAIL " + what)
+    return cond
+
+
+def leftovers(d):
+    """Temporary files of sigode's writers (FILE.tmp.XXXXXX, plot temps)."""
+    return sorted(os.path.basename(p) for p in glob.glob(os.path.join(d, "*.tmp.*")) +
+                  glob.glob(os.path.join(d, "*.dat.*")) + glob.glob(os.path.join(d, "*.gp.*")))
+
+
+def fresh():
+    d = tempfile.mkdtemp(prefix="sigode-safety-")
+    with open(os.path.join(d, "out.csv"), "w") as f:
+        f.write(GOOD)
+    return d
+
+
+def corpus_file(corpus, name):
+    """The corpus file NNN_name.cfg (numbers change as cases are added)."""
+    found = glob.glob(os.path.join(corpus, "[0-9][0-9][0-9]_%s.cfg" % name))
+    if len(found) != 1:
+        sys.exit("output_safety.py: no single corpus file *_%s.cfg" % name)
+    return os.path.basename(found[0])
+
+
+def content(path):
+    with open(path) as f:
+        return f.read()
+
+
+def complete_csv(path, rows):
+    """A whole CSV of `rows` data rows: header, rows, final newline."""
+    text = content(path)
+    return text.endswith("\n") and text.count("\n") == rows + 1
+
+
+def test_failure_keeps_previous(sigode, corpus):
+    for name, args, rows in (
+            ("run", ["run", corpus_file(corpus, "solver_blowup"), "--scenario", "baseline"], 11),
+            ("scan", ["scan", corpus_file(corpus, "valid"), "--target", "k1", "--values", "1,2",
+                      "--max-steps", "3"], 3)):
+        d = fresh()
+        out = os.path.join(d, "out.csv")
+        p = subprocess.run([sigode] + args + ["--output", out], cwd=corpus,
+                           capture_output=True, text=True)
+        check(p.returncode == 1, "%s failure: exit status %d, expected 1" % (name, p.returncode))
+        check(content(out) == GOOD, "%s failure: the previous out.csv was changed" % name)
+        check(os.path.exists(out + ".partial") and complete_csv(out + ".partial", rows - 1),
+              "%s failure: out.csv.partial missing or not %d rows" % (name, rows - 1))
+        check(not leftovers(d), "%s failure: temporary files left: %s" % (name, leftovers(d)))
+
+
+def test_bad_usage_keeps_previous(sigode, corpus):
+    d = fresh()
+    out = os.path.join(d, "out.csv")
+    p = subprocess.run([sigode, "run", corpus_file(corpus, "valid"), "--select", "nope", "--output", out],
+                       cwd=corpus, capture_output=True, text=True)
+    check(p.returncode == 2, "bad --select: exit status %d, expected 2" % p.returncode)
+    check(content(out) == GOOD, "bad --select: the previous out.csv was changed")
+    check(not leftovers(d), "bad --select: temporary files left: %s" % leftovers(d))
+
+
+def interrupt(sigode, corpus, args, out, when, sig=signal.SIGINT, timeout=120):
+    """Starts sigode, sends `sig` when when(elapsed) says so, returns
+    (exit status, stderr, whether the signal was sent)."""
+    p = subprocess.Popen([sigode] + args + ["--output", out], cwd=corpus,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    start, sent = time.monotonic(), False
+    while p.poll() is None and time.monotonic() - start < timeout:
+        if when(time.monotonic() - start):
+            p.send_signal(sig)
+            sent = True
+            break
+        time.sleep(0.002)
+    try:
+        _, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        _, err = p.communicate()
+    return p.returncode, err, sent
+
+
+def test_sigint_during_scan(sigode, corpus):
+    """SIGINT while a long scan computes: exit 130, previous file intact."""
+    d = fresh()
+    out = os.path.join(d, "out.csv")
+    args = ["scan", corpus_file(corpus, "valid"), "--target", "k1", "--from", "1", "--to", "2",
+            "--points", "1000000", "--jobs", "2"]
+    rc, err, sent = interrupt(sigode, corpus, args, out, lambda t: t > 1.0)
+    check(sent, "SIGINT during a scan: the scan ended before the signal")
+    check(rc == 130, "SIGINT during a scan: exit status %d, expected 130" % rc)
+    check("sigode: interrupted" in err, "SIGINT during a scan: no 'interrupted' message")
+    check(content(out) == GOOD, "SIGINT during a scan: the previous out.csv was changed")
+    check(not leftovers(d), "SIGINT during a scan: temporary files left: %s" % leftovers(d))
+
+
+def test_signal_during_write(sigode, corpus, sig, status):
+    """A signal while the output is being written (a temporary with data
+    exists): the file is either the previous one or complete, never cut,
+    and no temporary remains."""
+    d = fresh()
+    out = os.path.join(d, "out.csv")
+    rows = 300000
+    args = ["run", corpus_file(corpus, "valid"), "--points", str(rows)]
+
+    def writing(_):
+        return any(os.path.getsize(p) > 0 for p in glob.glob(out + ".tmp.*")
+                   if os.path.exists(p))
+    rc, err, sent = interrupt(sigode, corpus, args, out, writing, sig)
+    name = signal.Signals(sig).name
+    check(sent, "%s during a write: never saw the temporary being written" % name)
+    # (exit 0 only if the write ended between the last look and the signal)
+    check(rc == status or (rc == 0 and complete_csv(out, rows)),
+          "%s during a write: exit status %d, expected %d" % (name, rc, status))
+    check(content(out) == GOOD or complete_csv(out, rows),
+          "%s during a write: out.csv is neither the previous file nor complete" % name)
+    check(not leftovers(d), "%s during a write: temporary files left: %s" % (name, leftovers(d)))
+
+
+def test_sigint_at_random_times(sigode, corpus):
+    """SIGINT at several moments of a run that computes then writes."""
+    rows = 200000
+    # (not at once: a signal before main() installs the handler kills the
+    # process the default way, which is outside sigode's hands)
+    for delay in (0.1, 0.3, 0.6, 1.0, 1.5):
+        d = fresh()
+        out = os.path.join(d, "out.csv")
+        rc, err, sent = interrupt(sigode, corpus, ["run", corpus_file(corpus, "valid"), "--points", str(rows)],
+                                  out, lambda t: t >= delay)
+        check(rc in (0, 130), "SIGINT after %.2f s: exit status %d" % (delay, rc))
+        check(content(out) == GOOD or complete_csv(out, rows),
+              "SIGINT after %.2f s: out.csv is neither the previous file nor complete" % delay)
+        check(not leftovers(d), "SIGINT after %.2f s: temporary files left: %s"
+              % (delay, leftovers(d)))
+
+
+def test_output_mode(sigode, corpus):
+    """An output gets the mode a plain fopen would give (not mkstemp's
+    0600), and a replaced file keeps its mode."""
+    d = tempfile.mkdtemp(prefix="sigode-safety-")
+    out = os.path.join(d, "new.csv")
+    old = os.umask(0o022)
+    try:
+        subprocess.run([sigode, "run", corpus_file(corpus, "valid"), "--output", out], cwd=corpus,
+                       capture_output=True)
+        check(os.path.exists(out) and os.stat(out).st_mode & 0o777 == 0o644,
+              "a new output does not have mode 0644 under umask 022")
+        os.chmod(out, 0o640)
+        subprocess.run([sigode, "run", corpus_file(corpus, "valid"), "--output", out], cwd=corpus,
+                       capture_output=True)
+        check(os.stat(out).st_mode & 0o777 == 0o640, "a replaced output lost its mode 0640")
+    finally:
+        os.umask(old)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sigode", required=True)
+    ap.add_argument("--corpus", required=True)
+    a = ap.parse_args()
+    sigode = os.path.abspath(a.sigode)
+    test_failure_keeps_previous(sigode, a.corpus)
+    test_bad_usage_keeps_previous(sigode, a.corpus)
+    test_output_mode(sigode, a.corpus)
+    test_sigint_during_scan(sigode, a.corpus)
+    test_signal_during_write(sigode, a.corpus, signal.SIGINT, 130)
+    test_signal_during_write(sigode, a.corpus, signal.SIGTERM, 143)
+    test_sigint_at_random_times(sigode, a.corpus)
+    print("output safety: %s" % ("%d failures" % len(failures) if failures else "all passed"))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
