@@ -207,49 +207,20 @@ sg_status sg_table_write(const sg_table *t, sg_format format, FILE *out, sg_erro
     return SG_OK;
 }
 
+typedef struct table_job {
+    const sg_table *table;
+    sg_format format;
+} table_job;
+
+static sg_status write_table_job(void *ctx, FILE *out, sg_error *err)
+{
+    const table_job *job = ctx;
+    return sg_table_write(job->table, job->format, out, err);
+}
+
 sg_status sg_table_write_file(const sg_table *t, sg_format format, const char *path,
                               sg_error *err)
 {
-    size_t n = strlen(path);
-    char *tmp = sg_malloc(n + 16);
-    if (!tmp)
-        return sg_error_nomem(err);
-    snprintf(tmp, n + 16, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        sg_status st = sg_error_set(err, SG_ERR_IO, path, 0, 0, "cannot write output: %s",
-                                    strerror(errno));
-        sg_free(tmp);
-        return st;
-    }
-    /* mkstemp makes the file private (0600): give the output the mode a
-     * plain fopen would (0666 less the umask), or keep the mode of the
-     * file it replaces */
-    struct stat old;
-    mode_t mask = umask(077);
-    umask(mask);
-    fchmod(fd, stat(path, &old) == 0 && S_ISREG(old.st_mode) ? old.st_mode & 07777
-                                                               : 0666 & ~mask);
-    FILE *f = fdopen(fd, "w");
-    if (!f) {
-        close(fd);
-        unlink(tmp);
-        sg_free(tmp);
-        return sg_error_set(err, SG_ERR_IO, path, 0, 0, "cannot write output: %s",
-                            strerror(errno));
-    }
-    sg_status st = sg_table_write(t, format, f, err);
-    if (fclose(f) != 0 && st == SG_OK)
-        st = sg_error_set(err, SG_ERR_IO, path, 0, 0, "cannot write output: %s",
-                          strerror(errno));
-    if (st == SG_OK && rename(tmp, path) != 0)
-        st = sg_error_set(err, SG_ERR_IO, path, 0, 0, "cannot replace output: %s",
-                          strerror(errno));
-    if (st != SG_OK) {
-        unlink(tmp);
-        if (err && !err->file[0])
-            snprintf(err->file, sizeof err->file, "%s", path);
-    }
-    sg_free(tmp);
-    return st;
+    table_job job = {t, format};
+    return sg_write_atomic(path, write_table_job, &job, err);
 }

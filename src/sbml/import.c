@@ -96,43 +96,16 @@ void sg_sbuf_free(sg_sbuf *b)
     memset(b, 0, sizeof *b);
 }
 
+static sg_status write_text(void *ctx, FILE *out, sg_error *err)
+{
+    if (fputs(ctx, out) == EOF || fflush(out) != 0)
+        return sg_error_set(err, SG_ERR_IO, NULL, 0, 0, "write failed: %s", strerror(errno));
+    return SG_OK;
+}
+
 sg_status sg_sbml_write_atomic(const char *path, const char *text, sg_error *err)
 {
-    size_t n = strlen(path);
-    char *tmp = sg_malloc(n + 16);
-    if (!tmp)
-        return sg_error_nomem(err);
-    snprintf(tmp, n + 16, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        sg_status st = sg_error_set(err, SG_ERR_IO, path, 0, 0, "cannot write output: %s",
-                                    strerror(errno));
-        sg_free(tmp);
-        return st;
-    }
-    size_t len = strlen(text), done = 0;
-    sg_status st = SG_OK;
-    while (done < len) {
-        ssize_t w = write(fd, text + done, len - done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            st = sg_error_set(err, SG_ERR_IO, path, 0, 0, "cannot write output: %s",
-                              strerror(errno));
-            break;
-        }
-        done += (size_t)w;
-    }
-    if (close(fd) != 0 && st == SG_OK)
-        st = sg_error_set(err, SG_ERR_IO, path, 0, 0, "cannot write output: %s",
-                          strerror(errno));
-    if (st == SG_OK && rename(tmp, path) != 0)
-        st = sg_error_set(err, SG_ERR_IO, path, 0, 0, "cannot replace output: %s",
-                          strerror(errno));
-    if (st != SG_OK)
-        unlink(tmp);
-    sg_free(tmp);
-    return st;
+    return sg_write_atomic(path, write_text, (void *)text, err);
 }
 
 /* ------------------------------------------------------------ symbols */

@@ -7,6 +7,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "sigode.h"
 
@@ -55,6 +56,13 @@ void sg_map_clear(sg_map *map);
 int sg_map_put(sg_map *map, const char *key, int value);
 /* Returns the value, or -1 if absent. */
 int sg_map_get(const sg_map *map, const char *key);
+
+/* Writes a file through a temporary beside it, renamed over `path` only
+ * when `write` returned SG_OK and everything reached the disk: a failure
+ * never leaves a truncated file and never replaces a good one. The file
+ * gets the mode of the file it replaces, or 0666 less the umask. */
+typedef sg_status (*sg_write_fn)(void *ctx, FILE *out, sg_error *err);
+sg_status sg_write_atomic(const char *path, sg_write_fn write, void *ctx, sg_error *err);
 
 /* Parses a whole string as a finite double (strtod, no trailing text). */
 int sg_parse_double(const char *text, double *out);
