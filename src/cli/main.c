@@ -870,7 +870,6 @@ static int cmd_run(cli *c, sg_model *model)
         return usage_error("run", "--select expects ids separated by commas, got '%s'",
                            c->select);
     }
-    /* check the selection before running, so a typo costs nothing */
     sg_trajectory *traj = NULL;
     sg_status st = sg_sim_run(sim, exp, &traj, &err);
     if (c->stats)

@@ -314,9 +314,7 @@ static __attribute__((noinline)) sg_expr *bind_call(binder *b, const sg_expr *t,
     b->scope = &f;
     sg_expr *e = bind(b, fn->body, in_traj);
     b->scope = saved;
-    if (!e && !b->failed)
-        return NULL;
-    if (!e)
+    if (!e && b->failed)
         b->perr->pos = t->pos; /* the error is inside the body: point at the call */
     return e;
 }
