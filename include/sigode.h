@@ -116,6 +116,24 @@ int sg_model_event_count(const sg_model *model);
 const char *sg_model_event_id(const sg_model *model, int i);
 const char *sg_model_event_trigger(const sg_model *model, int i);
 
+/* How the compiled right-hand side and Jacobian run. Both backends give
+ * bit-identical results; NATIVE is faster per evaluation.
+ * - SG_BACKEND_VM: the instruction program (always available, the default).
+ * - SG_BACKEND_NATIVE: the program written out as C, compiled by the system
+ *   compiler ($SIGODE_CC, else $CC, else cc) into a shared object cached
+ *   under $SIGODE_CACHE_DIR (else $XDG_CACHE_HOME/sigode, else
+ *   ~/.cache/sigode) by a hash of the code, and loaded with dlopen. The
+ *   first use of a model costs a compile; later ones find the object.
+ * Fails with SG_ERR_IO (no compiler, compile failed, cache unusable) and
+ * leaves the model on the VM. Not to be called while simulations of the
+ * model run. */
+typedef enum sg_backend { SG_BACKEND_VM = 0, SG_BACKEND_NATIVE } sg_backend;
+sg_status sg_model_set_backend(sg_model *model, sg_backend backend, sg_error *err);
+/* Switches to NATIVE only if the model's object is already in the cache
+ * (never runs the compiler); SG_OK whether or not it switched. */
+sg_status sg_model_use_cached_native(sg_model *model, sg_error *err);
+sg_backend sg_model_backend(const sg_model *model);
+
 /* The network as a Graphviz digraph (`sigode graph MODEL | dot -Tsvg`). */
 sg_status sg_model_write_dot(const sg_model *model, FILE *out, sg_error *err);
 

@@ -3,9 +3,11 @@
  *
  *   bench_sigode MODEL [--scenario ID] [--set NAME=VALUE]... [--t-end T]
  *                [--points N] [--rtol X] [--atol X] [--linear-solver auto|dense|klu]
+ *                [--backend vm|native]
  *                [--min-reps N] [--max-reps N] [--min-seconds S] [--out FILE.csv]
  *
- * Loads and compiles the model once (timed: load_s), then repeats
+ * Loads and compiles the model once (timed: load_s; the native backend's
+ * C compile or cache look-up apart: backend_s), then repeats
  * sg_sim_run on one sg_sim (the first run initialises CVODE, later ones
  * re-initialise it, as a scan does) and reports the minimum and median wall
  * time per simulation, CVODE's counters, and the peak resident memory, as
@@ -37,6 +39,7 @@ int main(int argc, char **argv)
     double t_end = -1, rtol = -1, atol = -1, min_seconds = 1.0;
     long points = -1;
     int min_reps = 3, max_reps = 10000;
+    sg_backend backend = SG_BACKEND_VM;
     sg_options opt;
     sg_options_default(&opt);
     for (int i = 2; i < argc; i++) {
@@ -68,6 +71,8 @@ int main(int argc, char **argv)
             opt.linear_solver = !strcmp(v, "dense") ? SG_LINSOL_DENSE
                                 : !strcmp(v, "klu") ? SG_LINSOL_KLU
                                                     : SG_LINSOL_AUTO;
+        else if (!strcmp(a, "--backend"))
+            backend = !strcmp(v, "native") ? SG_BACKEND_NATIVE : SG_BACKEND_VM;
         else if (!strcmp(a, "--min-reps"))
             min_reps = (int)bench_number(a, v);
         else if (!strcmp(a, "--max-reps"))
@@ -93,6 +98,10 @@ int main(int argc, char **argv)
     if (!m)
         die("load", &err);
     long rss_load = bench_peak_rss_kib();
+    t0 = bench_now();
+    if (sg_model_set_backend(m, backend, &err) != SG_OK)
+        die("backend", &err);
+    double backend_s = bench_now() - t0;
 
     sg_experiment *exp = sg_experiment_create(m, scenario, &err);
     if (!exp)
@@ -158,11 +167,12 @@ int main(int argc, char **argv)
             min = times[k];
     double median = bench_median(times, reps);
     printf("{\"tool\": \"sigode\", \"model\": \"%s\", \"states\": %d, \"reactions\": %d, "
-           "\"load_s\": %.6g, \"create_s\": %.6g, \"first_s\": %.6g, \"sim_min_s\": %.6g, "
+           "\"backend\": \"%s\", \"backend_s\": %.6g, \"load_s\": %.6g, \"create_s\": %.6g, \"first_s\": %.6g, \"sim_min_s\": %.6g, "
            "\"sim_median_s\": %.6g, \"reps\": %d, \"steps\": %ld, \"rhs\": %ld, \"jac\": %ld, "
            "\"setups\": %ld, \"etf\": %ld, \"nlf\": %ld, \"sparse\": %d, "
            "\"rss_load_kib\": %ld, \"peak_rss_kib\": %ld, \"rtol\": %g, \"atol\": %g}\n",
-           sg_model_name(m), sg_model_state_count(m), sg_model_reaction_count(m), load_s,
+           sg_model_name(m), sg_model_state_count(m), sg_model_reaction_count(m),
+           sg_model_backend(m) == SG_BACKEND_NATIVE ? "native" : "vm", backend_s, load_s,
            create_s, first_s, min, median, reps, s.steps, s.rhs_evals, s.jac_evals, s.lin_setups,
            s.err_test_fails, s.nonlin_fails, s.sparse, rss_load, bench_peak_rss_kib(), opt.rtol,
            opt.atol);

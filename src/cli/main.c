@@ -23,6 +23,7 @@ static const char usage_text[] =
     "  run    MODEL [--scenario ID] [--t-end T] [--points N] [--set NAME=VALUE]...\n"
     "               [--select ID,ID,...] [--output FILE] [--format csv|tsv|json]\n"
     "               [--rtol X] [--atol X] [--max-steps N] [--linear-solver auto|dense|klu]\n"
+    "               [--backend auto|vm|native]\n"
     "               [--stats] [--plot FILE.png|FILE.svg] [--preequilibrate] [--event T:NAME=V[:every=I][:count=N]]...\n"
     "               (an event NAME+=V adds V instead of setting it)\n"
     "  scan   MODEL --target NAME (--values V,V,... | --from A --to B --points N [--log])\n"
@@ -34,7 +35,7 @@ static const char usage_text[] =
     "  graph  MODEL   the network as a Graphviz digraph (pipe into dot -Tsvg)\n"
     "  check  MODEL   load and validate only\n"
     "  info   MODEL   species, parameters, reactions, stoichiometry summary\n"
-    "  verify MODEL [--rtol X] [--atol X] [--max-steps N] [--linear-solver ...]\n"
+    "  verify MODEL [--rtol X] [--atol X] [--max-steps N] [--linear-solver ...] [--backend ...]\n"
     "               run the model's checks; one line per check, exit 0 only if all pass\n"
     "  convert MODEL --to cfg|sbml [--output FILE]\n"
     "               an SBML file as a sigode model, or a sigode model as SBML L3V2\n"
@@ -42,6 +43,10 @@ static const char usage_text[] =
     "MODEL is a sigode model file, or an SBML file (.xml, .sbml), imported on the fly.\n"
     "\n"
     "exit status: 0 success; 1 the solver failed or a check failed; 2 bad usage or model\n";
+
+/* --backend: the instruction program, compiled C, or the choice of
+ * choose_backend() */
+enum { BACKEND_AUTO = 0, BACKEND_VM, BACKEND_NATIVE };
 
 typedef struct cli {
     const char *command;
@@ -58,6 +63,7 @@ typedef struct cli {
     const char *output;
     sg_format format;
     sg_options opt;
+    int backend;
     int stats;
     int preequilibrate;
     char **events;
@@ -149,7 +155,7 @@ static int is_value_option(const char *name)
         "--scenario", "--t-end", "--points", "--set", "--select", "--output", "--format",
         "--rtol", "--atol", "--max-steps", "--linear-solver", "--target", "--values", "--from",
         "--to", "--readout", "--at", "--jobs", "--event", "--plot", "--fit", "--target2",
-        "--values2", "--from2", "--to2", "--points2", NULL};
+        "--values2", "--from2", "--to2", "--points2", "--backend", NULL};
     for (int i = 0; with_value[i]; i++)
         if (strcmp(with_value[i], name) == 0)
             return 1;
@@ -178,7 +184,8 @@ static int parse_args(cli *c, int argc, char **argv)
         memcpy(name, arg, len);
         name[len] = '\0';
         int solver_option = !strcmp(name, "--rtol") || !strcmp(name, "--atol") ||
-                            !strcmp(name, "--max-steps") || !strcmp(name, "--linear-solver");
+                            !strcmp(name, "--max-steps") || !strcmp(name, "--linear-solver") ||
+                            !strcmp(name, "--backend");
         if (is_value_option(name)) {
             if (!run_like && !(solver_option && !strcmp(cmd, "verify")))
                 return usage_error(cmd, "option %s does not apply to '%s'", name, cmd);
@@ -266,6 +273,15 @@ static int parse_args(cli *c, int argc, char **argv)
             else
                 return usage_error(cmd, "--linear-solver expects auto, dense or klu, got '%s'",
                                    value);
+        } else if (!strcmp(name, "--backend")) {
+            if (!strcmp(value, "vm"))
+                c->backend = BACKEND_VM;
+            else if (!strcmp(value, "native"))
+                c->backend = BACKEND_NATIVE;
+            else if (!strcmp(value, "auto"))
+                c->backend = BACKEND_AUTO;
+            else
+                return usage_error(cmd, "--backend expects auto, vm or native, got '%s'", value);
         } else if (!strcmp(name, "--stats") && run_like) {
             c->stats = 1;
         } else if (!strcmp(name, "--plot")) {
@@ -1102,9 +1118,57 @@ static int is_sbml_path(const char *path)
     return dot && (!strcmp(dot, ".xml") || !strcmp(dot, ".sbml"));
 }
 
+/* --backend auto: compiled C where it is known to pay. Models up to this
+ * many states compile in about 3 s or less (GCC -O1, 1,000 species of the
+ * benchmark network: 3.1 s); a scan of this many simulations earns that
+ * back (a simulation of such a model takes about 0.1 s; compiled C saves
+ * 15% of it). Larger models only on request (--backend native). */
+#define AUTO_NATIVE_MAX_STATES 1000
+#define AUTO_NATIVE_MIN_SIMULATIONS 200
+
+static long axis_size(const char *values, long points)
+{
+    if (!values)
+        return points;
+    long n = 1;
+    for (const char *p = values; *p; p++)
+        n += *p == ',';
+    return n;
+}
+
+static int native_pays(const cli *c, const sg_model *model)
+{
+    if (strcmp(c->command, "scan") != 0 || sg_model_state_count(model) > AUTO_NATIVE_MAX_STATES)
+        return 0;
+    long n = axis_size(c->values_text, c->points);
+    if (c->target2)
+        n *= axis_size(c->values2_text, c->points2);
+    return n >= AUTO_NATIVE_MIN_SIMULATIONS;
+}
+
 static sg_model *load_model(const char *path, sg_error *err)
 {
     return is_sbml_path(path) ? sg_model_load_sbml(path, err) : sg_model_load_file(path, err);
+}
+
+/* Switches to compiled C when asked, or for auto when it pays (above). A
+ * compiler that is missing or fails is not an error: the instruction
+ * program gives the same numbers, only slower; --backend native says so. */
+static void choose_backend(const cli *c, sg_model *model)
+{
+    sg_error err = {0};
+    if (c->backend == BACKEND_VM)
+        return;
+    if (c->backend == BACKEND_AUTO) {
+        /* an object compiled before costs only its loading */
+        if (sg_model_state_count(model) <= AUTO_NATIVE_MAX_STATES)
+            sg_model_use_cached_native(model, &err);
+        if (sg_model_backend(model) == SG_BACKEND_NATIVE || !native_pays(c, model))
+            return;
+    }
+    if (sg_model_set_backend(model, SG_BACKEND_NATIVE, &err) != SG_OK && c->backend == BACKEND_NATIVE)
+        fprintf(stderr, "sigode %s: note: %s; using the instruction program\n", c->command,
+                err.message);
 }
 
 /* sigode convert MODEL --to cfg|sbml [--output FILE] */
@@ -1205,6 +1269,8 @@ int main(int argc, char **argv)
         free_cli(&c);
         return 2;
     }
+    if (strcmp(c.command, "check") && strcmp(c.command, "graph") && strcmp(c.command, "info"))
+        choose_backend(&c, model);
     if (!strcmp(c.command, "check")) {
         fprintf(stderr, "%s: ok (%d species, %d reactions, %d scenarios, %d checks)\n",
                 c.model_path, sg_model_species_count(model), sg_model_reaction_count(model),

@@ -549,8 +549,10 @@ static int optimise(compiler *c)
     int *level = sg_calloc((size_t)p->nslots + 1, sizeof(int));
     sg_instr *code = sg_malloc(sizeof *code * ((size_t)p->n_code + 1));
     ranked *rank = sg_malloc(sizeof *rank * ((size_t)p->n_code + 1));
+    int *new_position = sg_malloc(sizeof *new_position * ((size_t)p->n_code + 1));
     p->setup = sg_malloc(sizeof *p->setup * ((size_t)p->n_code + 1));
-    if (!varying || !level || !code || !rank || !p->setup)
+    p->emit_order = sg_malloc(sizeof *p->emit_order * ((size_t)p->n_code + 1));
+    if (!varying || !level || !code || !rank || !new_position || !p->setup || !p->emit_order)
         goto done;
     for (int i = 0; i < p->nstate; i++)
         varying[i] = 1;
@@ -571,7 +573,15 @@ static int optimise(compiler *c)
             level[i->dst] = instr_level(i, level);
             rank[nrank++] = (ranked){level[i->dst], i->op, k};
         }
+        /* rank[] is in compile order (depth first: a value is made just
+         * before its first use); the native backend keeps that order */
+        for (int r = 0; r < nrank; r++)
+            p->emit_order[kept + r] = rank[r].index;
         qsort(rank, (size_t)nrank, sizeof *rank, rank_order);
+        for (int r = 0; r < nrank; r++)
+            new_position[rank[r].index] = kept + r;
+        for (int r = 0; r < nrank; r++)
+            p->emit_order[kept + r] = new_position[p->emit_order[kept + r]];
         for (int r = 0; r < nrank; r++)
             code[kept++] = p->code[rank[r].index];
         if (sec == 0)
@@ -590,6 +600,7 @@ done:
     sg_free(level);
     sg_free(code);
     sg_free(rank);
+    sg_free(new_position);
     return rc;
 }
 
@@ -605,6 +616,7 @@ sg_status sg_program_compile(sg_model *m, sg_program **out, sg_error *err)
     p->nstate = m->nstate;
     p->time_slot = m->time_slot;
     p->nslots = m->nslots;
+    p->nmodel_slots = m->nslots;
     c.base_cap = (size_t)m->nslots;
     p->base = sg_malloc(((size_t)m->nslots + 1) * sizeof(double));
     if (!p->base)
@@ -646,6 +658,7 @@ void sg_program_free(sg_program *p)
     sg_free(p->base);
     sg_free(p->code);
     sg_free(p->setup);
+    sg_free(p->emit_order);
     sg_free(p->st_start);
     sg_free(p->st_rate);
     sg_free(p->st_coef);
@@ -657,6 +670,7 @@ void sg_program_free(sg_program *p)
     sg_free(p->jt_coef);
     sg_free(p->root_slot);
     sg_free(p->trigger_slot);
+    sg_native_unload(p->native);
     sg_free(p);
 }
 
@@ -684,6 +698,8 @@ void sg_program_exec(const sg_program *p, int begin, int end, double *v)
 {
     if (begin >= end)
         return; /* also when there is no code at all (p->code is NULL) */
+    if (p->native && begin == 0 && sg_native_exec(p, end, v) == 0)
+        return;
     run(p->code + begin, p->code + end, v);
 }
 
@@ -755,12 +771,18 @@ int sg_program_rhs(const sg_program *p, double t, const double *y, double *ydot,
     v[p->time_slot] = t;
     sg_program_exec(p, 0, p->n_rhs, v);
     double poison = 0.0;
-    for (int i = 0; i < p->nstate; i++) {
-        double s = 0.0;
-        for (int k = p->st_start[i]; k < p->st_start[i + 1]; k++)
-            s += st_scaled[k] * v[p->st_rate[k]];
-        ydot[i] = s;
-        poison += s * 0.0; /* stays 0 unless some s is Inf or NaN */
+    if (p->native) {
+        sg_native_rhs_sum(p, v, st_scaled, ydot);
+        for (int i = 0; i < p->nstate; i++)
+            poison += ydot[i] * 0.0;
+    } else {
+        for (int i = 0; i < p->nstate; i++) {
+            double s = 0.0;
+            for (int k = p->st_start[i]; k < p->st_start[i + 1]; k++)
+                s += st_scaled[k] * v[p->st_rate[k]];
+            ydot[i] = s;
+            poison += s * 0.0; /* stays 0 unless some s is Inf or NaN */
+        }
     }
     if (poison == 0.0)
         return -1;
@@ -785,6 +807,10 @@ void sg_program_jacobian(const sg_program *p, double t, const double *y, double 
     memcpy(v, y, (size_t)p->nstate * sizeof *v);
     v[p->time_slot] = t;
     sg_program_exec(p, 0, p->n_code, v);
+    if (p->native) {
+        sg_native_jac_sum(p, v, jt_scaled, values);
+        return;
+    }
     for (int e = 0; e < p->nnz; e++) {
         double s = 0.0;
         for (int k = p->jt_start[e]; k < p->jt_start[e + 1]; k++)

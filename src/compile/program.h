@@ -36,6 +36,8 @@ typedef enum sg_opcode {
     OP_IF      /* v[dst] = v[a] != 0 ? v[b] : v[c] */
 } sg_opcode;
 
+typedef struct sg_native sg_native;
+
 typedef struct sg_instr {
     uint8_t op;
     uint8_t fn;
@@ -44,6 +46,7 @@ typedef struct sg_instr {
 
 struct sg_program {
     int nslots;            /* model slots, then constants and temporaries */
+    int nmodel_slots;      /* [0, nmodel_slots): the model's own slots */
     int nstate;
     int time_slot;
     double *base;          /* initial content of the value array */
@@ -58,6 +61,10 @@ struct sg_program {
     int n_rhs;             /* [n_assign, n_rhs): reaction and rate-rule rates */
     int n_roots;           /* [n_rhs, n_roots): root functions and event triggers */
     int n_code;            /* [n_roots, n_code): Jacobian partial derivatives */
+    /* code indices section by section in compile order (depth first), the
+     * order the native backend writes them in: code[] itself is sorted
+     * for the interpreter */
+    int *emit_order;
 
     /* Model events: CVODE watches nroots functions (each a comparison
      * a - b of some trigger); trigger_slot[k] holds trigger k (1 or 0). */
@@ -82,6 +89,10 @@ struct sg_program {
     int *jt_start;
     int *jt_slot;
     double *jt_coef;
+
+    /* The same code compiled to machine code (native.c), or NULL: the
+     * instruction program runs. Either gives bit-identical values. */
+    sg_native *native;
 };
 
 sg_status sg_program_compile(sg_model *model, sg_program **out, sg_error *err);
@@ -106,5 +117,19 @@ void sg_program_roots(const sg_program *prog, double t, const double *y, double 
 /* The Jacobian's nnz values (CSC order) at (t, y). */
 void sg_program_jacobian(const sg_program *prog, double t, const double *y, double *values,
                          double *v, const double *jt_scaled);
+
+/* The native backend (native.c): writes the program as C, compiles it with
+ * the system compiler (or finds it in the cache) and attaches it to prog.
+ * With only_cached, it never compiles: prog stays as it is (SG_OK) when
+ * the cache lacks the object. On failure prog is unchanged and keeps
+ * running the instruction program. */
+sg_status sg_native_build(sg_program *prog, int only_cached, sg_error *err);
+void sg_native_unload(sg_native *native);
+/* Runs the code up to section boundary `end`; -1 if `end` is not one. */
+int sg_native_exec(const sg_program *prog, int end, double *v);
+void sg_native_rhs_sum(const sg_program *prog, const double *v, const double *st_scaled,
+                       double *ydot);
+void sg_native_jac_sum(const sg_program *prog, const double *v, const double *jt_scaled,
+                       double *values);
 
 #endif
