@@ -18,102 +18,6 @@
 
 #include "explore_support.h"
 
-char *ex_read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap + 1);
-    for (;;) {
-        if (n == cap) {
-            cap *= 2;
-            buf = realloc(buf, cap + 1);
-        }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0)
-            break;
-    }
-    fclose(f);
-    buf[n] = '\0';
-    if (len)
-        *len = n;
-    return buf;
-}
-
-int ex_write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return -1;
-    size_t len = strlen(text);
-    size_t put = fwrite(text, 1, len, f);
-    return fclose(f) == 0 && put == len ? 0 : -1;
-}
-
-char *ex_temp_dir(void)
-{
-    const char *base = getenv("TMPDIR");
-    char *tmpl;
-    if (asprintf(&tmpl, "%s/sigode-explore-XXXXXX", base && *base ? base : "/tmp") < 0)
-        return NULL;
-    if (!mkdtemp(tmpl)) {
-        free(tmpl);
-        return NULL;
-    }
-    return tmpl;
-}
-
-void ex_remove_dir(char *dir)
-{
-    DIR *d = dir ? opendir(dir) : NULL;
-    if (!d) {
-        free(dir);
-        return;
-    }
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        char *p = ex_path(dir, e->d_name);
-        unlink(p);
-        free(p);
-    }
-    closedir(d);
-    rmdir(dir);
-    free(dir);
-}
-
-char *ex_path(const char *dir, const char *name)
-{
-    char *p;
-    if (asprintf(&p, "%s/%s", dir, name) < 0)
-        return NULL;
-    return p;
-}
-
-static char *slurp_fd(int fd)
-{
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap + 1);
-    lseek(fd, 0, SEEK_SET);
-    for (;;) {
-        if (n == cap) {
-            cap *= 2;
-            buf = realloc(buf, cap + 1);
-        }
-        ssize_t got = read(fd, buf + n, cap - n);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got <= 0)
-            break;
-        n += (size_t)got;
-    }
-    buf[n] = '\0';
-    return buf;
-}
-
 static int wait_exit(pid_t pid)
 {
     int status = 0;
@@ -121,39 +25,6 @@ static int wait_exit(pid_t pid)
         if (errno != EINTR)
             return -1;
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-int ex_run_env(const char *const *argv, const char *const *env, char **out, char **err)
-{
-    char out_name[] = "/tmp/sigode-explore-out-XXXXXX";
-    char err_name[] = "/tmp/sigode-explore-err-XXXXXX";
-    int fo = mkstemp(out_name), fe = mkstemp(err_name);
-    assert_true(fo >= 0 && fe >= 0);
-    unlink(out_name);
-    unlink(err_name);
-    fflush(NULL);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        dup2(fo, 1);
-        dup2(fe, 2);
-        int devnull = open("/dev/null", O_RDONLY);
-        if (devnull >= 0)
-            dup2(devnull, 0);
-        if (env)
-            execve(argv[0], (char *const *)argv, (char *const *)env);
-        else
-            execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    int rc = wait_exit(pid);
-    if (out)
-        *out = slurp_fd(fo);
-    if (err)
-        *err = slurp_fd(fe);
-    close(fo);
-    close(fe);
-    return rc;
 }
 
 int ex_run_pty(const char *const *argv, char **tty)
@@ -339,7 +210,7 @@ double ex_rel(double a, double b)
 char *ex_cli(int rc, const char *const *argv, char **err)
 {
     char *out = NULL, *e = NULL;
-    int got = ex_run(argv, &out, &e);
+    int got = ts_run(argv, &out, &e);
     if (got != rc) {
         char cmd[2048] = "";
         for (int i = 0; argv[i]; i++) {

@@ -1,7 +1,7 @@
 /*
  * Helpers of the explorer tests (tests/explore/): the purpose-built models,
- * running the command line (optionally with another environment or on a
- * pseudo-terminal), temporary directories and a small CSV reader.
+ * running the command line on a pseudo-terminal, a small CSV reader. Files,
+ * temporary directories and running commands come from tests/unit/support.h.
  */
 #ifndef SG_EXPLORE_SUPPORT_H
 #define SG_EXPLORE_SUPPORT_H
@@ -9,30 +9,15 @@
 #include <stddef.h>
 
 #include "sigode.h"
+#include "support.h" /* tests/unit: files, directories, running commands */
 
 /* Absolute path of a model of tests/explore/models/ (a string literal). */
 #define EX_MODEL(name) SIGODE_SOURCE_DIR "/tests/explore/models/" name
-
-/* Runs argv (argv[0] a full path, NULL-terminated) with standard output and
- * error captured into *out and *err (caller frees; NULL to ignore). `env`
- * replaces the environment when not NULL. Returns the exit status, -1 if
- * the program did not exit normally. */
-int ex_run_env(const char *const *argv, const char *const *env, char **out, char **err);
-#define ex_run(argv, out, err) ex_run_env(argv, NULL, out, err)
 
 /* Runs argv with standard error (and input) on a fresh pseudo-terminal and
  * standard output to /dev/null; *tty gets everything written to the
  * terminal. Returns the exit status, -1 if not run. */
 int ex_run_pty(const char *const *argv, char **tty);
-
-char *ex_read_file(const char *path, size_t *len);
-int ex_write_file(const char *path, const char *text);
-
-/* A fresh temporary directory; ex_remove_dir removes it with its files
- * and frees the path. */
-char *ex_temp_dir(void);
-void ex_remove_dir(char *dir);
-char *ex_path(const char *dir, const char *name);
 
 /* A CSV table as sigode writes it: a header, numbers (nan allowed) and an
  * optional quoted text column. */

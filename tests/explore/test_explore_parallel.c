@@ -34,7 +34,7 @@
 /* A chain ks -> X0 -> X1 -> ... -> X119 ->, saturable steps, in dir. */
 static char *write_chain(const char *dir)
 {
-    char *path = ex_path(dir, "chain.cfg");
+    char *path = ts_path(dir, "chain.cfg");
     FILE *f = fopen(path, "w");
     assert_non_null(f);
     fprintf(f, "name = \"chain\";\nparameters = ( { id = \"ks\"; value = 1.0; }, "
@@ -65,7 +65,7 @@ static char *same_for_all_jobs(const char **argv, int rc)
         argv[nargs] = jobs[k][0];
         argv[nargs + 1] = jobs[k][1];
         char *out = NULL;
-        int got = ex_run(argv, &out, NULL);
+        int got = ts_run(argv, &out, NULL);
         assert_int_equal(got, rc);
         if (!first) {
             first = out;
@@ -98,7 +98,7 @@ static void parallel_dense_identical(void **state)
 static void parallel_klu_identical(void **state)
 {
     (void)state;
-    char *dir = ex_temp_dir();
+    char *dir = ts_temp_dir();
     char *chain = write_chain(dir);
     /* more than 100 states: the sparse solver */
     const char *stats[] = {SIGODE_BINARY, "run", chain, "--t-end", "1", "--select", "X0",
@@ -120,7 +120,8 @@ static void parallel_klu_identical(void **state)
     ex_csv_free(t);
     free(out);
     free(chain);
-    ex_remove_dir(dir);
+    ts_remove_dir(dir);
+    free(dir);
 }
 
 static void parallel_grid_identical(void **state)
@@ -208,14 +209,14 @@ static void failed_points_max_steps(void **state)
 static void failed_points_output(void **state)
 {
     (void)state;
-    char *dir = ex_temp_dir();
-    char *file = ex_path(dir, "scan.csv"), *partial = ex_path(dir, "scan.csv.partial");
-    assert_int_equal(ex_write_file(file, "previous\n"), 0);
+    char *dir = ts_temp_dir();
+    char *file = ts_path(dir, "scan.csv"), *partial = ts_path(dir, "scan.csv.partial");
+    assert_int_equal(ts_write_file(file, "previous\n", 9), 0);
     const char *argv[] = {SIGODE_BINARY, "scan", BLOWUP, "--scenario", "span", "--target", "a",
                           "--values", "0.1,0.5", "--output", file, NULL};
     char *out = ex_cli(1, argv, NULL);
     assert_string_equal(out, "");
-    char *kept = ex_read_file(file, NULL), *rows = ex_read_file(partial, NULL);
+    char *kept = ts_read_file(file, NULL), *rows = ts_read_file(partial, NULL);
     assert_string_equal(kept, "previous\n");
     assert_non_null(rows);
     assert_true(strncmp(rows, "a,X,status\n0.1,", 15) == 0);
@@ -225,7 +226,8 @@ static void failed_points_output(void **state)
     free(out);
     free(file);
     free(partial);
-    ex_remove_dir(dir);
+    ts_remove_dir(dir);
+    free(dir);
 }
 
 static double now(void)
@@ -241,7 +243,7 @@ static double now(void)
 static void progress_bar(void **state)
 {
     (void)state;
-    char *dir = ex_temp_dir();
+    char *dir = ts_temp_dir();
     char *chain = write_chain(dir);
     char points[32], *tty = NULL;
     const char *argv[] = {SIGODE_BINARY, "scan", chain, "--target", "ks", "--from", "0.1",
@@ -272,7 +274,7 @@ static void progress_bar(void **state)
     /* the same scan with standard error a pipe (a file here): no bar */
     char *err = NULL, *out = NULL;
     double t0 = now();
-    assert_int_equal(ex_run(argv, &out, &err), 0);
+    assert_int_equal(ts_run(argv, &out, &err), 0);
     assert_true(now() - t0 > 1.0);
     assert_null(strstr(err, "[#"));
     assert_null(strstr(err, "points"));
@@ -280,7 +282,8 @@ static void progress_bar(void **state)
     free(err);
     free(out);
     free(chain);
-    ex_remove_dir(dir);
+    ts_remove_dir(dir);
+    free(dir);
 }
 
 int main(void)

@@ -30,7 +30,7 @@ static int have_gnuplot(void)
     char *copy = strdup(path ? path : "/usr/bin:/bin");
     int found = 0;
     for (char *dir = strtok(copy, ":"); dir && !found; dir = strtok(NULL, ":")) {
-        char *p = ex_path(dir, "gnuplot");
+        char *p = ts_path(dir, "gnuplot");
         found = access(p, X_OK) == 0;
         free(p);
     }
@@ -41,7 +41,7 @@ static int have_gnuplot(void)
 static void assert_png(const char *path)
 {
     size_t n = 0;
-    unsigned char *b = (unsigned char *)ex_read_file(path, &n);
+    unsigned char *b = (unsigned char *)ts_read_file(path, &n);
     assert_non_null(b);
     assert_true(n > 8 + 25 + 12 + 100); /* signature, IHDR, IEND and some image */
     assert_memory_equal(b, "\x89PNG\r\n\x1a\n", 8);
@@ -73,7 +73,7 @@ static void assert_png(const char *path)
 static void assert_svg(const char *path)
 {
     size_t n = 0;
-    char *s = ex_read_file(path, &n);
+    char *s = ts_read_file(path, &n);
     assert_non_null(s);
     assert_true(n > 200);
     const char *p = s;
@@ -150,7 +150,7 @@ static void assert_svg(const char *path)
 /* The directory holds exactly the named file (nothing half-written). */
 static void assert_only(const char *dir, const char *name)
 {
-    char *path = ex_path(dir, name);
+    char *path = ts_path(dir, name);
     struct stat sb;
     assert_int_equal(stat(path, &sb), 0);
     free(path);
@@ -169,8 +169,8 @@ static void run_plot(const char *command, const char *model, const char *file,
 {
     if (!have_gnuplot())
         skip();
-    char *dir = ex_temp_dir();
-    char *path = ex_path(dir, file);
+    char *dir = ts_temp_dir();
+    char *path = ts_path(dir, file);
     const char *argv[40] = {SIGODE_BINARY, command, model};
     int n = 3;
     for (int i = 0; args[i]; i++)
@@ -189,7 +189,8 @@ static void run_plot(const char *command, const char *model, const char *file,
     free(out);
     unlink(path);
     free(path);
-    ex_remove_dir(dir);
+    ts_remove_dir(dir);
+    free(dir);
 }
 
 static const char *const run_args[] = {"--scenario", "baseline", NULL};
@@ -224,10 +225,10 @@ static void plot_scan_svg(void **state)
 static void plot_without_gnuplot(void **state)
 {
     (void)state;
-    char *dir = ex_temp_dir();
-    char *empty = ex_path(dir, "empty");
+    char *dir = ts_temp_dir();
+    char *empty = ts_path(dir, "empty");
     assert_int_equal(mkdir(empty, 0700), 0);
-    char *png = ex_path(dir, "out.png"), *svg = ex_path(dir, "out.svg");
+    char *png = ts_path(dir, "out.png"), *svg = ts_path(dir, "out.svg");
     char path_env[600];
     snprintf(path_env, sizeof path_env, "PATH=%s", empty);
     const char *env[] = {path_env, "LC_ALL=C", NULL};
@@ -237,7 +238,7 @@ static void plot_without_gnuplot(void **state)
     const char *const *cases[] = {run, scan};
     for (int k = 0; k < 2; k++) {
         char *out = NULL, *err = NULL;
-        assert_int_equal(ex_run_env(cases[k], env, &out, &err), 2);
+        assert_int_equal(ts_run_env(cases[k], env, &out, &err), 2);
         assert_non_null(strstr(err, "gnuplot"));
         assert_non_null(strstr(err, "not installed"));
         free(out);
@@ -248,12 +249,12 @@ static void plot_without_gnuplot(void **state)
     assert_int_not_equal(stat(svg, &sb), 0);
     /* PATH=/nonexistent does the same */
     const char *env2[] = {"PATH=/nonexistent", NULL};
-    assert_int_equal(ex_write_file(png, "previous"), 0);
+    assert_int_equal(ts_write_file(png, "previous", 8), 0);
     char *err = NULL;
-    assert_int_equal(ex_run_env(run, env2, NULL, &err), 2);
+    assert_int_equal(ts_run_env(run, env2, NULL, &err), 2);
     assert_non_null(strstr(err, "gnuplot"));
     free(err);
-    char *kept = ex_read_file(png, NULL);
+    char *kept = ts_read_file(png, NULL);
     assert_string_equal(kept, "previous");
     free(kept);
     rmdir(empty);
@@ -261,7 +262,8 @@ static void plot_without_gnuplot(void **state)
     free(empty);
     free(png);
     free(svg);
-    ex_remove_dir(dir);
+    ts_remove_dir(dir);
+    free(dir);
 }
 
 int main(void)

@@ -134,6 +134,8 @@ static char *slurp_fd(int fd)
             buf = realloc(buf, cap + 1);
         }
         ssize_t got = read(fd, buf + n, cap - n);
+        if (got < 0 && errno == EINTR)
+            continue;
         if (got <= 0)
             break;
         n += (size_t)got;
@@ -143,6 +145,11 @@ static char *slurp_fd(int fd)
 }
 
 int ts_run(const char *const *argv, char **out, char **err)
+{
+    return ts_run_env(argv, NULL, out, err);
+}
+
+int ts_run_env(const char *const *argv, const char *const *env, char **out, char **err)
 {
     char out_name[] = "/tmp/sigode-out-XXXXXX", err_name[] = "/tmp/sigode-err-XXXXXX";
     int fo = mkstemp(out_name), fe = mkstemp(err_name);
@@ -158,7 +165,10 @@ int ts_run(const char *const *argv, char **out, char **err)
         int devnull = open("/dev/null", O_RDONLY);
         if (devnull >= 0)
             dup2(devnull, 0);
-        execv(argv[0], (char *const *)argv);
+        if (env)
+            execve(argv[0], (char *const *)argv, (char *const *)env);
+        else
+            execv(argv[0], (char *const *)argv);
         _exit(127);
     }
     int status = 0;

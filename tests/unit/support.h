@@ -31,6 +31,8 @@ char *ts_path(const char *dir, const char *name);
  * error captured into *out and *err (caller frees; may be NULL to ignore).
  * Returns the exit status, or -1 if it did not exit normally. */
 int ts_run(const char *const *argv, char **out, char **err);
+/* The same with `env` as the whole environment (when not NULL). */
+int ts_run_env(const char *const *argv, const char *const *env, char **out, char **err);
 
 /* Loads a model from text, failing the test with the formatted error. */
 sg_model *ts_load_text(const char *text);
