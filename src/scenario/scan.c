@@ -289,6 +289,38 @@ static double result_value(const sg_scan_result *res, int point, int at, int col
                        (size_t)col];
 }
 
+/* What a scan's table builder holds until it returns. */
+typedef struct scan_build {
+    int ncols;
+    char **names;          /* ncols column names */
+    double *row;           /* one row being filled */
+    int *col;              /* trajectory column of each readout */
+    const char **rnames;   /* readout names */
+    sg_scan_result res;
+    sg_table *table;
+} scan_build;
+
+/* Frees what the builder holds and hands over its table: a complete one,
+ * or one with the rows of a scan whose failed points are nan (status
+ * SG_ERR_SOLVER); nothing on any other failure. */
+static sg_status finish_build(scan_build *b, sg_status st, sg_table **out)
+{
+    if (b->names)
+        for (int k = 0; k < b->ncols; k++)
+            sg_free(b->names[k]);
+    sg_free(b->names);
+    sg_free(b->row);
+    sg_free(b->col);
+    sg_free(b->rnames);
+    sg_scan_result_free(&b->res);
+    if (st != SG_OK && st != SG_ERR_SOLVER) {
+        sg_table_free(b->table);
+        b->table = NULL;
+    }
+    *out = b->table;
+    return st;
+}
+
 sg_status sg_scan_run(const sg_model *m, const sg_options *opt, const sg_experiment *exp,
                       const sg_scan_spec *spec, sg_table **out, sg_error *err)
 {
@@ -296,66 +328,44 @@ sg_status sg_scan_run(const sg_model *m, const sg_options *opt, const sg_experim
     int slot = scan_target(m, spec->target, spec->values, spec->count, err);
     if (slot < 0)
         return err ? err->status : SG_ERR_USAGE;
-    int *col = NULL;
-    const char **rnames = NULL;
-    int nread = scan_readouts(m, spec, &col, &rnames, err);
+    scan_build b = {0};
+    int nread = scan_readouts(m, spec, &b.col, &b.rnames, err);
     if (nread < 0)
         return err ? err->status : SG_ERR_USAGE;
-    sg_scan_result res = {0};
     sg_scan_points points = {&slot, 1, spec->values, spec->count};
     sg_status st = sg_scan_compute(m, opt, exp, &points, spec->at, spec->nat, spec->jobs,
-                                   spec->progress, spec->progress_ctx, &res, err);
-    int nat = res.nat, ncols = 1 + nread * nat;
-    char **names = st == SG_OK ? sg_calloc((size_t)ncols + 1, sizeof *names) : NULL;
-    double *row = st == SG_OK ? sg_malloc(sizeof *row * ((size_t)ncols + 1)) : NULL;
-    sg_table *table = NULL;
+                                   spec->progress, spec->progress_ctx, &b.res, err);
     if (st != SG_OK)
-        goto done;
-    if (!names || !row || !(names[0] = sg_strdup(spec->target))) {
-        st = sg_error_nomem(err);
-        goto done;
-    }
+        return finish_build(&b, st, out);
+    int nat = b.res.nat;
+    b.ncols = 1 + nread * nat;
+    b.names = sg_calloc((size_t)b.ncols + 1, sizeof *b.names);
+    b.row = sg_malloc(sizeof *b.row * ((size_t)b.ncols + 1));
+    if (!b.names || !b.row || !(b.names[0] = sg_strdup(spec->target)))
+        return finish_build(&b, sg_error_nomem(err), out);
     for (int k = 0; k < nread; k++)
         for (int a = 0; a < nat; a++) {
             char buf[600];
             if (nat > 1)
-                snprintf(buf, sizeof buf, "%s@%.15g", rnames[k], spec->at[a]);
+                snprintf(buf, sizeof buf, "%s@%.15g", b.rnames[k], spec->at[a]);
             else
-                snprintf(buf, sizeof buf, "%s", rnames[k]);
-            if (!(names[1 + k * nat + a] = sg_strdup(buf))) {
-                st = sg_error_nomem(err);
-                goto done;
-            }
+                snprintf(buf, sizeof buf, "%s", b.rnames[k]);
+            if (!(b.names[1 + k * nat + a] = sg_strdup(buf)))
+                return finish_build(&b, sg_error_nomem(err), out);
         }
-    table = sg_table_create(ncols, (const char *const *)names, err);
-    if (!table) {
-        st = SG_ERR_NOMEM;
-        goto done;
-    }
+    b.table = sg_table_create(b.ncols, (const char *const *)b.names, err);
+    if (!b.table)
+        return finish_build(&b, SG_ERR_NOMEM, out);
     for (int i = 0; i < spec->count && st == SG_OK; i++) {
-        row[0] = spec->values[i];
+        b.row[0] = spec->values[i];
         for (int k = 0; k < nread; k++)
             for (int a = 0; a < nat; a++)
-                row[1 + k * nat + a] = result_value(&res, i, a, col[k]);
-        st = sg_table_add_row(table, row, err);
+                b.row[1 + k * nat + a] = result_value(&b.res, i, a, b.col[k]);
+        st = sg_table_add_row(b.table, b.row, err);
     }
     if (st == SG_OK)
-        st = note_failures(table, &res, "scan points", err);
-done:
-    if (names)
-        for (int k = 0; k < ncols; k++)
-            sg_free(names[k]);
-    sg_free(names);
-    sg_free(row);
-    sg_free(col);
-    sg_free(rnames);
-    sg_scan_result_free(&res);
-    if (st != SG_OK && st != SG_ERR_SOLVER) {
-        sg_table_free(table);
-        table = NULL;
-    }
-    *out = table;
-    return st;
+        st = note_failures(b.table, &b.res, "scan points", err);
+    return finish_build(&b, st, out);
 }
 
 sg_status sg_scan2_run(const sg_model *m, const sg_options *opt, const sg_experiment *exp,
@@ -376,22 +386,18 @@ sg_status sg_scan2_run(const sg_model *m, const sg_options *opt, const sg_experi
     if (slots[0] == slots[1])
         return sg_error_set(err, SG_ERR_USAGE, NULL, 0, 0,
                             "the two scan targets must differ (both are '%s')", spec->target);
-    int *col = NULL;
-    const char **rnames = NULL;
-    int nread = scan_readouts(m, spec, &col, &rnames, err);
+    scan_build b = {0};
+    int nread = scan_readouts(m, spec, &b.col, &b.rnames, err);
     if (nread < 0)
         return err ? err->status : SG_ERR_USAGE;
     int n1 = spec->count, n2 = spec2->count2, count = n1 * n2;
-    int ncols = 2 + 2 * nread;
+    b.ncols = 2 + 2 * nread;
     double *grid = sg_malloc(sizeof(double) * 2 * (size_t)count);
-    char **names = sg_calloc((size_t)ncols + 1, sizeof *names);
-    double *row = sg_malloc(sizeof(double) * ((size_t)ncols + 1));
-    sg_scan_result res = {0};
-    sg_table *table = NULL;
-    sg_status st = SG_OK;
-    if (!grid || !names || !row) {
-        st = sg_error_nomem(err);
-        goto done;
+    b.names = sg_calloc((size_t)b.ncols + 1, sizeof *b.names);
+    b.row = sg_malloc(sizeof(double) * ((size_t)b.ncols + 1));
+    if (!grid || !b.names || !b.row) {
+        sg_free(grid);
+        return finish_build(&b, sg_error_nomem(err), out);
     }
     for (int i = 0; i < n1; i++)
         for (int j = 0; j < n2; j++) {
@@ -399,61 +405,45 @@ sg_status sg_scan2_run(const sg_model *m, const sg_options *opt, const sg_experi
             grid[2 * ((size_t)i * n2 + j) + 1] = spec2->values2[j];
         }
     sg_scan_points points = {slots, 2, grid, count};
-    st = sg_scan_compute(m, opt, exp, &points, spec->at, spec->nat, spec->jobs, spec->progress,
-                         spec->progress_ctx, &res, err);
+    sg_status st = sg_scan_compute(m, opt, exp, &points, spec->at, spec->nat, spec->jobs,
+                                   spec->progress, spec->progress_ctx, &b.res, err);
+    sg_free(grid);
     if (st != SG_OK)
-        goto done;
-    names[0] = sg_strdup(spec->target);
-    names[1] = sg_strdup(spec2->target2);
+        return finish_build(&b, st, out);
+    b.names[0] = sg_strdup(spec->target);
+    b.names[1] = sg_strdup(spec2->target2);
     for (int k = 0; k < nread; k++) {
         char buf[600];
-        names[2 + k] = sg_strdup(rnames[k]);
-        snprintf(buf, sizeof buf, "bliss_%s", rnames[k]);
-        names[2 + nread + k] = sg_strdup(buf);
+        b.names[2 + k] = sg_strdup(b.rnames[k]);
+        snprintf(buf, sizeof buf, "bliss_%s", b.rnames[k]);
+        b.names[2 + nread + k] = sg_strdup(buf);
     }
-    for (int k = 0; k < ncols; k++)
-        if (!names[k]) {
-            st = sg_error_nomem(err);
-            goto done;
-        }
-    table = sg_table_create(ncols, (const char *const *)names, err);
-    if (!table) {
-        st = SG_ERR_NOMEM;
-        goto done;
-    }
+    for (int k = 0; k < b.ncols; k++)
+        if (!b.names[k])
+            return finish_build(&b, sg_error_nomem(err), out);
+    b.table = sg_table_create(b.ncols, (const char *const *)b.names, err);
+    if (!b.table)
+        return finish_build(&b, SG_ERR_NOMEM, out);
+    const sg_scan_result *res = &b.res;
     for (int i = 0; i < n1 && st == SG_OK; i++)
         for (int j = 0; j < n2 && st == SG_OK; j++) {
             int p = i * n2 + j;
-            row[0] = spec->values[i];
-            row[1] = spec2->values2[j];
+            b.row[0] = spec->values[i];
+            b.row[1] = spec2->values2[j];
             for (int k = 0; k < nread; k++) {
                 /* Bliss independence on responses relative to the reference
                  * pair (first value of each axis) */
-                double ref = result_value(&res, 0, 0, col[k]);
-                double fa = result_value(&res, i * n2, 0, col[k]) / ref;
-                double fb = result_value(&res, j, 0, col[k]) / ref;
-                double fab = result_value(&res, p, 0, col[k]) / ref;
-                row[2 + k] = result_value(&res, p, 0, col[k]);
-                row[2 + nread + k] = ref != 0 ? fa * fb - fab : NAN;
+                int c = b.col[k];
+                double ref = result_value(res, 0, 0, c);
+                double fa = result_value(res, i * n2, 0, c) / ref;
+                double fb = result_value(res, j, 0, c) / ref;
+                double fab = result_value(res, p, 0, c) / ref;
+                b.row[2 + k] = result_value(res, p, 0, c);
+                b.row[2 + nread + k] = ref != 0 ? fa * fb - fab : NAN;
             }
-            st = sg_table_add_row(table, row, err);
+            st = sg_table_add_row(b.table, b.row, err);
         }
     if (st == SG_OK)
-        st = note_failures(table, &res, "grid points", err);
-done:
-    if (names)
-        for (int k = 0; k < ncols; k++)
-            sg_free(names[k]);
-    sg_free(names);
-    sg_free(row);
-    sg_free(grid);
-    sg_free(col);
-    sg_free(rnames);
-    sg_scan_result_free(&res);
-    if (st != SG_OK && st != SG_ERR_SOLVER) {
-        sg_table_free(table);
-        table = NULL;
-    }
-    *out = table;
-    return st;
+        st = note_failures(b.table, &b.res, "grid points", err);
+    return finish_build(&b, st, out);
 }
