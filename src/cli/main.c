@@ -576,6 +576,14 @@ static sg_experiment *make_experiment(const cli *c, const sg_model *model, sg_er
         int n = copy ? split_list(copy, ids, 4096) : 0;
         for (int i = 0; i < n; i++) {
             sg_symbol_kind k = sg_model_lookup(model, ids[i]);
+            if (k == SG_SYM_NONE) { /* a typo costs no run */
+                usage_fill(err, "cannot select '%s': model '%s' has no species or "
+                                "assignment with that id",
+                           ids[i], sg_model_name(model));
+                free(copy);
+                sg_experiment_free(exp);
+                return NULL;
+            }
             if ((k == SG_SYM_PARAMETER || k == SG_SYM_COMPARTMENT) &&
                 sg_experiment_add_output(exp, ids[i], err)) {
                 free(copy);
