@@ -26,6 +26,7 @@ typedef struct compiler {
     size_t dep_entries;    /* dependency entries made so far (limited) */
     size_t max_terms;      /* the limit, see SG_MAX_JACOBIAN_TERMS */
     int over_limit;        /* SG_MAX_JACOBIAN_TERMS exceeded */
+    sg_diff_memo *memo;    /* reused by every derivative */
 } compiler;
 
 /* Dependencies of an assignment or a rate on the states, with the partial
@@ -206,13 +207,34 @@ typedef struct jac_term {
     double coef;
 } jac_term;
 
-static int term_order(const void *x, const void *y)
+/* Sorts terms by (col, row), keeping the order of equal terms (as the
+ * merge sort of qsort did): a stable counting sort by row, then by col.
+ * Rows and columns are in [0, n). */
+static int sort_terms(jac_term *terms, size_t nterms, int n)
 {
-    const jac_term *a = x, *b = y;
-    if (a->col != b->col)
-        return a->col < b->col ? -1 : 1;
-    if (a->row != b->row)
-        return a->row < b->row ? -1 : 1;
+    jac_term *tmp = sg_malloc(nterms * sizeof *tmp);
+    size_t *count = sg_malloc(((size_t)n + 1) * sizeof *count);
+    if (!tmp || !count) {
+        sg_free(tmp);
+        sg_free(count);
+        return -1;
+    }
+    memset(count, 0, ((size_t)n + 1) * sizeof *count);
+    for (size_t k = 0; k < nterms; k++)
+        count[terms[k].row + 1]++;
+    for (int i = 0; i < n; i++)
+        count[i + 1] += count[i];
+    for (size_t k = 0; k < nterms; k++)
+        tmp[count[terms[k].row]++] = terms[k];
+    memset(count, 0, ((size_t)n + 1) * sizeof *count);
+    for (size_t k = 0; k < nterms; k++)
+        count[tmp[k].col + 1]++;
+    for (int i = 0; i < n; i++)
+        count[i + 1] += count[i];
+    for (size_t k = 0; k < nterms; k++)
+        terms[count[tmp[k].col]++] = tmp[k];
+    sg_free(tmp);
+    sg_free(count);
     return 0;
 }
 
@@ -268,7 +290,7 @@ static int build_deps(compiler *c, sg_expr *e, const dep_list *adeps, int *mark,
      * through each assignment used, in slot order (mark[] maps a state to
      * its entry), so each d e / d assignment is derived once */
     for (int j = 0; j < out->n; j++)
-        if (!(out->d[j] = sg_expr_diff(m->pool, e, out->state[j])))
+        if (!(out->d[j] = sg_expr_diff_memo(m->pool, c->memo, e, out->state[j])))
             goto done;
     for (size_t k = 0; k < nslots; k++) {
         int s = slots[k];
@@ -277,7 +299,7 @@ static int build_deps(compiler *c, sg_expr *e, const dep_list *adeps, int *mark,
         const dep_list *b = &adeps[m->slot_index[s]];
         if (b->n == 0)
             continue;
-        sg_expr *de_db = sg_expr_diff(m->pool, e, s);
+        sg_expr *de_db = sg_expr_diff_memo(m->pool, c->memo, e, s);
         if (!de_db)
             goto done;
         for (int i = 0; i < b->n; i++) {
@@ -318,7 +340,8 @@ static int compile_jacobian(compiler *c)
     unsigned char *seen = sg_calloc((size_t)m->nslots + 1, 1);
     jac_term *terms = NULL;
     size_t nterms = 0, terms_cap = 0;
-    if (!adeps || !mark || !seen)
+    c->memo = sg_diff_memo_create();
+    if (!adeps || !mark || !seen || !c->memo)
         goto done;
     for (int i = 0; i < n; i++)
         mark[i] = -1;
@@ -361,8 +384,8 @@ static int compile_jacobian(compiler *c)
     for (size_t k = 0; k < nterms; k++)
         if (terms[k].d && (terms[k].slot = value_of(c, terms[k].d)) < 0)
             goto done;
-    if (nterms > 1) /* qsort(NULL, 0, ...) is undefined */
-        qsort(terms, nterms, sizeof *terms, term_order);
+    if (nterms > 1 && sort_terms(terms, nterms, n) != 0)
+        goto done;
     /* compress into CSC entries */
     size_t nnz = 0;
     for (size_t k = 0; k < nterms; k++)
@@ -404,6 +427,8 @@ done:
     sg_free(mark);
     sg_free(seen);
     sg_free(terms);
+    sg_diff_memo_free(c->memo);
+    c->memo = NULL;
     return rc;
 }
 
@@ -526,14 +551,25 @@ typedef struct ranked {
     int level, op, index;
 } ranked;
 
-static int rank_order(const void *x, const void *y)
+/* Sorts rank[] (in increasing index order) by (level, op, index): a
+ * stable counting sort by op, then by level. `tmp` holds n entries and
+ * `count` max_level + 2 (at least OP_IF + 2). */
+static void sort_ranked(ranked *rank, ranked *tmp, int n, int *count, int max_level)
 {
-    const ranked *a = x, *b = y;
-    if (a->level != b->level)
-        return a->level - b->level;
-    if (a->op != b->op)
-        return a->op - b->op;
-    return a->index - b->index;
+    memset(count, 0, sizeof *count * (OP_IF + 2));
+    for (int r = 0; r < n; r++)
+        count[rank[r].op + 1]++;
+    for (int o = 0; o <= OP_IF; o++)
+        count[o + 1] += count[o];
+    for (int r = 0; r < n; r++)
+        tmp[count[rank[r].op]++] = rank[r];
+    memset(count, 0, sizeof *count * ((size_t)max_level + 2));
+    for (int r = 0; r < n; r++)
+        count[tmp[r].level + 1]++;
+    for (int l = 0; l <= max_level; l++)
+        count[l + 1] += count[l];
+    for (int r = 0; r < n; r++)
+        rank[count[tmp[r].level]++] = tmp[r];
 }
 
 /* Two rewrites that keep every value the same:
@@ -550,9 +586,14 @@ static int optimise(compiler *c)
     sg_instr *code = sg_malloc(sizeof *code * ((size_t)p->n_code + 1));
     ranked *rank = sg_malloc(sizeof *rank * ((size_t)p->n_code + 1));
     int *new_position = sg_malloc(sizeof *new_position * ((size_t)p->n_code + 1));
+    ranked *rank_tmp = sg_malloc(sizeof *rank_tmp * ((size_t)p->n_code + 1));
+    /* levels are at most the number of instructions (each one is one more
+     * than one of its arguments' levels) */
+    int *count = sg_malloc(sizeof *count * ((size_t)p->n_code + OP_IF + 3));
     p->setup = sg_malloc(sizeof *p->setup * ((size_t)p->n_code + 1));
     p->emit_order = sg_malloc(sizeof *p->emit_order * ((size_t)p->n_code + 1));
-    if (!varying || !level || !code || !rank || !new_position || !p->setup || !p->emit_order)
+    if (!varying || !level || !code || !rank || !new_position || !rank_tmp || !count ||
+        !p->setup || !p->emit_order)
         goto done;
     for (int i = 0; i < p->nstate; i++)
         varying[i] = 1;
@@ -560,7 +601,7 @@ static int optimise(compiler *c)
     int bounds[5] = {0, p->n_assign, p->n_rhs, p->n_roots, p->n_code};
     int kept = 0;
     for (int sec = 0; sec < 4; sec++) {
-        int nrank = 0;
+        int nrank = 0, max_level = 0;
         for (int k = bounds[sec]; k < bounds[sec + 1]; k++) {
             sg_instr *i = &p->code[k];
             int v = varying[i->a] || (i->b >= 0 && varying[i->b]) ||
@@ -571,13 +612,15 @@ static int optimise(compiler *c)
                 continue;
             }
             level[i->dst] = instr_level(i, level);
+            if (level[i->dst] > max_level)
+                max_level = level[i->dst];
             rank[nrank++] = (ranked){level[i->dst], i->op, k};
         }
         /* rank[] is in compile order (depth first: a value is made just
          * before its first use); the native backend keeps that order */
         for (int r = 0; r < nrank; r++)
             p->emit_order[kept + r] = rank[r].index;
-        qsort(rank, (size_t)nrank, sizeof *rank, rank_order);
+        sort_ranked(rank, rank_tmp, nrank, count, max_level);
         for (int r = 0; r < nrank; r++)
             new_position[rank[r].index] = kept + r;
         for (int r = 0; r < nrank; r++)
@@ -601,6 +644,8 @@ done:
     sg_free(code);
     sg_free(rank);
     sg_free(new_position);
+    sg_free(rank_tmp);
+    sg_free(count);
     return rc;
 }
 

@@ -5,6 +5,7 @@
  */
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "expr.h"
 
@@ -14,10 +15,20 @@ typedef struct memo {
     size_t cap, count;
 } memo;
 
+/* A memo indexed by node id, reused from one derivative to the next: an
+ * entry belongs to the current derivative when its stamp is `gen`. */
+struct sg_diff_memo {
+    sg_expr **values;
+    unsigned *stamp;
+    size_t cap;
+    unsigned gen;
+};
+
 typedef struct differ {
     sg_pool *pool;
     int var;
     memo m;
+    sg_diff_memo *ids;     /* when not NULL, used instead of m */
     int oom;
 } differ;
 
@@ -151,15 +162,66 @@ static sg_expr *derive(differ *d, sg_expr *e)
 {
     if (!e || d->oom)
         return NULL;
-    sg_expr *known = memo_get(&d->m, e);
-    if (known)
-        return known;
+    sg_diff_memo *ids = d->ids;
+    if (ids) {
+        size_t id = (size_t)e->id;
+        if (id < ids->cap && ids->stamp[id] == ids->gen)
+            return ids->values[id];
+    } else {
+        sg_expr *known = memo_get(&d->m, e);
+        if (known)
+            return known;
+    }
     sg_expr *r = derive_node(d, e);
-    if (!r || memo_put(&d->m, e, r) != 0) {
+    if (!r) {
+        d->oom = 1;
+        return NULL;
+    }
+    if (ids) {
+        size_t id = (size_t)e->id;
+        if (id >= ids->cap) {
+            size_t cap = ids->cap, want = (size_t)sg_pool_size(d->pool);
+            if (want <= id)
+                want = id + 1;
+            size_t vcap = cap;
+            if (sg_grow(&ids->values, &vcap, want, sizeof *ids->values) != 0 ||
+                sg_grow(&ids->stamp, &cap, want, sizeof *ids->stamp) != 0) {
+                d->oom = 1;
+                return NULL;
+            }
+            memset(ids->stamp + ids->cap, 0, (cap - ids->cap) * sizeof *ids->stamp);
+            ids->cap = cap;
+        }
+        ids->values[id] = r;
+        ids->stamp[id] = ids->gen;
+    } else if (memo_put(&d->m, e, r) != 0) {
         d->oom = 1;
         return NULL;
     }
     return r;
+}
+
+sg_diff_memo *sg_diff_memo_create(void) { return sg_calloc(1, sizeof(sg_diff_memo)); }
+
+void sg_diff_memo_free(sg_diff_memo *dm)
+{
+    if (!dm)
+        return;
+    sg_free(dm->values);
+    sg_free(dm->stamp);
+    sg_free(dm);
+}
+
+sg_expr *sg_expr_diff_memo(sg_pool *pool, sg_diff_memo *dm, sg_expr *e, int var)
+{
+    if (++dm->gen == 0) { /* the stamps wrapped: forget them all */
+        if (dm->cap)
+            memset(dm->stamp, 0, dm->cap * sizeof *dm->stamp);
+        dm->gen = 1;
+    }
+    differ d = {.pool = pool, .var = var, .ids = dm};
+    sg_expr *r = derive(&d, e);
+    return d.oom ? NULL : r;
 }
 
 sg_expr *sg_expr_diff(sg_pool *pool, sg_expr *e, int var)

@@ -159,6 +159,12 @@ sg_expr *sg_expr_bind_user(sg_pool *pool, const sg_expr *tree, sg_resolve_fn res
 /* d e / d (slot `var`), treating every other slot as independent.
  * NULL only when out of memory. */
 sg_expr *sg_expr_diff(sg_pool *pool, sg_expr *e, int var);
+/* The same with a memo kept from one call to the next (its memory is
+ * reused; the results of earlier calls are not). */
+typedef struct sg_diff_memo sg_diff_memo;
+sg_diff_memo *sg_diff_memo_create(void);
+void sg_diff_memo_free(sg_diff_memo *memo);
+sg_expr *sg_expr_diff_memo(sg_pool *pool, sg_diff_memo *memo, sg_expr *e, int var);
 /* Collects the distinct slots e refers to (appends to *slots, marking
  * seen[slot]; seen must cover every slot and is left set). */
 int sg_expr_slots(const sg_expr *e, unsigned char *seen, int **slots,

@@ -10,18 +10,31 @@
 
 #include "expr.h"
 
-/* Open addressing with the hash beside the pointer: a lookup that misses
- * (most do: new nodes) touches one cache line, not a chain of nodes. */
+/* Open addressing, each bucket 32 bits of the hash beside the node's id + 1
+ * (0: empty). Most lookups miss (a new node): such a probe touches only the
+ * table, kept small (8 bytes a bucket, filled up to 3/4) so that more of it
+ * stays in the caches. The bucket index is the hash's low bits, so the table
+ * grows without visiting the nodes. */
 typedef struct pool_slot {
-    uint64_t hash;
-    sg_expr *node;
+    uint32_t hash;
+    uint32_t ref;
 } pool_slot;
+
+/* Leaves are looked up far more often than they are made (every name in a
+ * rate law, every 0 and 1 of a derivative): they are remembered beside the
+ * table, which gives the same unique node without hashing. */
+enum { NUM_CACHE = 64 };
 
 struct sg_pool {
     sg_arena *arena;
     pool_slot *buckets;
     size_t cap;
     int count;
+    sg_expr **nodes;       /* nodes[id] */
+    size_t nodes_cap;
+    sg_expr **vars;        /* vars[slot]: the EX_VAR node of slot, or NULL */
+    size_t vars_cap;
+    sg_expr *nums[NUM_CACHE]; /* recent EX_NUM nodes, by a hash of their value */
 };
 
 sg_pool *sg_pool_create(void)
@@ -45,6 +58,8 @@ void sg_pool_free(sg_pool *pool)
         return;
     sg_arena_free(pool->arena);
     sg_free(pool->buckets);
+    sg_free(pool->nodes);
+    sg_free(pool->vars);
     sg_free(pool);
 }
 
@@ -89,10 +104,10 @@ static int grow_buckets(sg_pool *pool)
     if (!buckets)
         return -1;
     for (size_t i = 0; i < pool->cap; i++) {
-        if (!pool->buckets[i].node)
+        if (!pool->buckets[i].ref)
             continue;
         size_t j = pool->buckets[i].hash & (cap - 1);
-        while (buckets[j].node)
+        while (buckets[j].ref)
             j = (j + 1) & (cap - 1);
         buckets[j] = pool->buckets[i];
     }
@@ -102,24 +117,42 @@ static int grow_buckets(sg_pool *pool)
     return 0;
 }
 
-/* Returns the unique node equal to `proto`, creating it if needed. */
-static sg_expr *intern(sg_pool *pool, const sg_expr *proto)
+/* A new node with the next id (its fields are the caller's). */
+static sg_expr *new_node(sg_pool *pool)
 {
-    if (((size_t)pool->count + 1) * 2 > pool->cap && grow_buckets(pool) != 0)
+    if ((size_t)pool->count >= pool->nodes_cap &&
+        sg_grow(&pool->nodes, &pool->nodes_cap, (size_t)pool->count + 1, sizeof *pool->nodes) != 0)
         return NULL;
-    uint64_t h = node_hash(proto);
-    size_t i = h & (pool->cap - 1);
-    for (; pool->buckets[i].node; i = (i + 1) & (pool->cap - 1))
-        if (pool->buckets[i].hash == h && same_node(pool->buckets[i].node, proto))
-            return pool->buckets[i].node;
     sg_expr *e = sg_arena_alloc(pool->arena, sizeof *e);
     if (!e)
         return NULL;
+    e->id = pool->count;
+    pool->nodes[pool->count++] = e;
+    return e;
+}
+
+/* Returns the unique node equal to `proto`, creating it if needed. */
+static sg_expr *intern(sg_pool *pool, const sg_expr *proto)
+{
+    if (((size_t)pool->count + 1) * 4 > pool->cap * 3 && grow_buckets(pool) != 0)
+        return NULL;
+    uint64_t h = node_hash(proto);
+    uint32_t tag = (uint32_t)h;
+    size_t mask = pool->cap - 1;
+    pool_slot *b = pool->buckets;
+    size_t i = tag & mask;
+    for (; b[i].ref; i = (i + 1) & mask)
+        if (b[i].hash == tag && same_node(pool->nodes[b[i].ref - 1], proto))
+            return pool->nodes[b[i].ref - 1];
+    sg_expr *e = new_node(pool);
+    if (!e)
+        return NULL;
+    int id = e->id;
     *e = *proto;
     e->hash = h;
-    e->id = pool->count++;
-    pool->buckets[i].hash = h;
-    pool->buckets[i].node = e;
+    e->id = id;
+    b[i].hash = tag;
+    b[i].ref = (uint32_t)id + 1;
     return e;
 }
 
@@ -128,13 +161,32 @@ sg_expr *sg_pool_num(sg_pool *pool, double value)
     sg_expr proto = {.kind = EX_NUM, .num = value, .slot = -1};
     if (value == 0.0)
         proto.num = 0.0; /* one zero: -0 and +0 fold to the same node */
-    return intern(pool, &proto);
+    uint64_t bits;
+    memcpy(&bits, &proto.num, sizeof bits);
+    size_t k = (size_t)((bits * 0x9e3779b97f4a7c15ULL) >> 58) & (NUM_CACHE - 1);
+    sg_expr *e = pool->nums[k];
+    if (e && memcmp(&e->num, &proto.num, sizeof proto.num) == 0)
+        return e;
+    e = intern(pool, &proto);
+    if (e)
+        pool->nums[k] = e;
+    return e;
 }
 
 sg_expr *sg_pool_var(sg_pool *pool, int slot)
 {
+    if (slot >= 0 && (size_t)slot < pool->vars_cap && pool->vars[slot])
+        return pool->vars[slot];
     sg_expr proto = {.kind = EX_VAR, .slot = slot};
-    return intern(pool, &proto);
+    sg_expr *e = intern(pool, &proto);
+    if (e && slot >= 0) {
+        size_t old = pool->vars_cap;
+        if (sg_grow(&pool->vars, &pool->vars_cap, (size_t)slot + 1, sizeof *pool->vars) != 0)
+            return NULL; /* out of memory, as when intern() fails */
+        memset(pool->vars + old, 0, (pool->vars_cap - old) * sizeof *pool->vars);
+        pool->vars[slot] = e;
+    }
+    return e;
 }
 
 int sg_expr_is_num(const sg_expr *e, double value)
@@ -248,13 +300,12 @@ sg_expr *sg_pool_op(sg_pool *pool, int kind, int fn, sg_expr *a, sg_expr *b, sg_
 
 sg_expr *sg_pool_traj(sg_pool *pool, int fn, const char *scenario, sg_expr *a, sg_expr *b)
 {
-    sg_expr *e = sg_arena_alloc(pool->arena, sizeof *e);
+    sg_expr *e = new_node(pool);
     if (!e)
         return NULL;
     e->kind = EX_TRAJ;
     e->fn = (uint8_t)fn;
     e->slot = -1;
-    e->id = pool->count++;
     e->nargs = (uint8_t)((a != NULL) + (b != NULL));
     e->arg[0] = a;
     e->arg[1] = b;

@@ -142,10 +142,19 @@ static size_t number(const lexer *lx, tkind *kind)
     return best;
 }
 
+/* What strchr(" \t\n\r\f", c) finds, for c not NUL. */
+static int is_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
+}
+
+/* What strchr("-_*", c) finds, for c not NUL. */
+static int is_name_mark(char c) { return c == '-' || c == '_' || c == '*'; }
+
 static void next(lexer *lx)
 {
     for (;;) {
-        while (lx->i < lx->len && lx->s[lx->i] && strchr(" \t\n\r\f", lx->s[lx->i]))
+        while (lx->i < lx->len && is_blank(lx->s[lx->i]))
             advance(lx, 1);
         if (at(lx, lx->i, '/') && at(lx, lx->i + 1, '*')) {
             int line = lx->line, col = lx->col;
@@ -206,7 +215,7 @@ static void next(lexer *lx)
     default:
         if (isalpha((unsigned char)c) || c == '*') {
             while (lx->i + n < lx->len && (isalnum((unsigned char)lx->s[lx->i + n]) ||
-                                           (lx->s[lx->i + n] && strchr("-_*", lx->s[lx->i + n]))))
+                                           is_name_mark(lx->s[lx->i + n])))
                 n++;
             lx->kind = (n == 4 && strncasecmp(lx->s + lx->i, "true", 4) == 0) ||
                                (n == 5 && strncasecmp(lx->s + lx->i, "false", 5) == 0)

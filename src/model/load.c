@@ -39,6 +39,7 @@ typedef struct loader {
     size_t npending, pending_cap;
     const char **lines;    /* start of each line (index_lines) */
     int nlines;
+    sg_arena *scratch;     /* parse trees of one expression (reset after each) */
 } loader;
 
 /* ------------------------------------------------------------ locations */
@@ -77,7 +78,7 @@ static int find_col(const loader *ld, int line, const char *needle)
         return 0;
     size_t n = strlen(needle);
     for (const char *p = s; *p && *p != '\n'; p++) {
-        if (strncmp(p, needle, n) == 0 &&
+        if ((n == 0 || *p == needle[0]) && strncmp(p, needle, n) == 0 &&
             (p == s || !(isalnum((unsigned char)p[-1]) || p[-1] == '_')) &&
             !(isalnum((unsigned char)p[n]) || p[n] == '_'))
             return (int)(p - s) + 1;
@@ -425,16 +426,16 @@ static sg_expr *expression(loader *ld, const config_setting_t *group, const char
     *line_out = line;
     *col_out = col;
     sg_parse_error perr = {0};
-    sg_arena *scratch = sg_arena_create();
-    if (!scratch) {
+    if (!ld->scratch && !(ld->scratch = sg_arena_create())) {
         fail_nomem(ld);
         return NULL;
     }
+    sg_arena *scratch = ld->scratch;
     sg_expr *tree = sg_expr_parse_user(scratch, text, allow_traj, &ld->m->user, &perr);
     sg_expr *bound = NULL;
     if (tree)
         bound = sg_expr_bind_user(ld->m->pool, tree, resolve, ld->m, &ld->m->user, &perr);
-    sg_arena_free(scratch);
+    sg_arena_reset(scratch);
     if (!bound) {
         if (strcmp(perr.message, "out of memory") == 0)
             fail_nomem(ld);
@@ -542,7 +543,9 @@ static int layout(loader *ld, config_setting_t *comps, config_setting_t *params,
     m->slot_index = sg_calloc((size_t)m->nslots, sizeof *m->slot_index);
     if (!m->species || !m->compartments || !m->parameters || !m->assignments ||
         !m->assignment_order || !m->reactions || !m->rate_rules || !m->initial_values || !m->slot_kind ||
-        !m->slot_name || !m->slot_index) {
+        !m->slot_name || !m->slot_index ||
+        sg_map_reserve(&m->symbols, (size_t)m->ncompartments + (size_t)m->nparameters +
+                                        (size_t)m->nspecies + (size_t)m->nassignments) != 0) {
         fail_nomem(ld);
         return -1;
     }
@@ -822,6 +825,10 @@ static int load_reactions(loader *ld, config_setting_t *list)
     sg_map ids;
     sg_map_init(&ids);
     int rc = -1;
+    if (sg_map_reserve(&ids, (size_t)m->nreactions) != 0) {
+        fail_nomem(ld);
+        goto done;
+    }
     for (int i = 0; i < m->nreactions; i++) {
         config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
         sg_reaction_def *r = &m->reactions[i];
@@ -1783,6 +1790,7 @@ sg_model *sg_model_load_buffer(const char *text, size_t len, const char *filenam
         sg_free(ld.pending);
     }
     sg_free(ld.lines);
+    sg_arena_free(ld.scratch);
     config_destroy(&cfg);
     sg_free(copy);
     /* the libconfig tree and the text are freed before compiling: a large

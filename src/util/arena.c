@@ -28,6 +28,25 @@ void sg_arena_free(sg_arena *arena)
     sg_free(arena);
 }
 
+void sg_arena_reset(sg_arena *arena)
+{
+    arena_block *b = arena->head, *keep = NULL;
+    while (b) {
+        arena_block *next = b->next;
+        if (!keep && b->size == ARENA_BLOCK) {
+            keep = b;
+        } else {
+            sg_free(b);
+        }
+        b = next;
+    }
+    if (keep) {
+        keep->used = 0;
+        keep->next = NULL;
+    }
+    arena->head = keep;
+}
+
 void *sg_arena_alloc(sg_arena *arena, size_t size)
 {
     size = (size + 15) & ~(size_t)15;

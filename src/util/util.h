@@ -35,16 +35,22 @@ sg_status sg_error_nomem(sg_error *err);
 typedef struct sg_arena sg_arena;
 sg_arena *sg_arena_create(void);
 void sg_arena_free(sg_arena *arena);
+/* Frees everything allocated, keeping one block for reuse. */
+void sg_arena_reset(sg_arena *arena);
 void *sg_arena_alloc(sg_arena *arena, size_t size); /* zeroed, 16-aligned */
 char *sg_arena_strndup(sg_arena *arena, const char *s, size_t n);
 char *sg_arena_strdup(sg_arena *arena, const char *s);
 
 /* Open-addressing map from strings (not copied: they must outlive the map)
  * to non-negative ints. */
+typedef struct sg_map_entry {
+    const char *key;    /* NULL: empty */
+    unsigned hash;      /* beside the key: most probes end without strcmp */
+    int value;
+} sg_map_entry;
+
 typedef struct sg_map {
-    const char **keys;
-    size_t *hashes;     /* beside the keys: most probes end without strcmp */
-    int *values;
+    sg_map_entry *entries; /* one array: a probe touches one cache line */
     size_t cap;
     size_t count;
 } sg_map;
@@ -56,6 +62,9 @@ void sg_map_clear(sg_map *map);
 int sg_map_put(sg_map *map, const char *key, int value);
 /* Returns the value, or -1 if absent. */
 int sg_map_get(const sg_map *map, const char *key);
+/* Makes room for `n` keys in all (no rehash until then). -1 when out of
+ * memory (the map is unchanged). */
+int sg_map_reserve(sg_map *map, size_t n);
 
 /* Writes a file through a temporary beside it, renamed over `path` only
  * when `write` returned SG_OK and everything reached the disk: a failure
