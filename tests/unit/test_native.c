@@ -76,36 +76,39 @@ static void assert_same_bits(const sg_trajectory *a, const sg_trajectory *b, con
     }
 }
 
-/* The files in the cache directory whose names end in `suffix`. */
-static int count_files(const char *suffix)
+/* The files in the cache directory whose names end in `suffix`: their
+ * number, and (if `last` is not NULL) the path of one of them (caller
+ * frees; NULL when there is none). */
+static int cache_files(const char *suffix, char **last)
 {
     DIR *d = opendir(cache);
     assert_non_null(d);
     int n = 0;
+    if (last)
+        *last = NULL;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
         size_t len = strlen(e->d_name), sl = strlen(suffix);
-        n += len > sl && strcmp(e->d_name + len - sl, suffix) == 0;
+        if (len <= sl || strcmp(e->d_name + len - sl, suffix) != 0)
+            continue;
+        n++;
+        if (last) {
+            free(*last);
+            *last = ts_path(cache, e->d_name);
+        }
     }
     closedir(d);
     return n;
 }
 
+static int count_files(const char *suffix) { return cache_files(suffix, NULL); }
+
 /* The one cached file ending in suffix (caller frees). */
 static char *cached_file(const char *suffix)
 {
-    DIR *d = opendir(cache);
-    assert_non_null(d);
-    char *found = NULL;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        size_t len = strlen(e->d_name), sl = strlen(suffix);
-        if (len > sl && strcmp(e->d_name + len - sl, suffix) == 0)
-            found = ts_path(cache, e->d_name);
-    }
-    closedir(d);
-    assert_non_null(found);
-    return found;
+    char *path;
+    assert_int_equal(cache_files(suffix, &path), 1);
+    return path;
 }
 
 static void identical_on_every_shipped_model(void **state)
