@@ -4,7 +4,7 @@
  * sigode's settings (src/solver/cvode.c, src/scenario/sim.c): BDF, Newton,
  * scalar rtol/atol (default 1e-6/1e-9), max steps 100000, the user
  * Jacobian, dense (SUNDenseMatrix + SUNLinSol_Dense) up to 100 states and
- * KLU (CSC) above, CVodeInit on the first run and CVodeReInit after, and
+ * KLU (CSC, AMD ordering) above, CVodeInit on the first run and CVodeReInit after, and
  * CVodeSetStopTime(t_end) before each CVode(tout, CV_NORMAL) call at the
  * same output times.
  *
@@ -156,6 +156,9 @@ int main(int argc, char **argv)
     SUNMatrix A = sparse ? SUNSparseMatrix(m->n, m->n, m->nnz, CSC_MAT, ctx)
                          : SUNDenseMatrix(m->n, m->n, ctx);
     SUNLinearSolver LS = sparse ? SUNLinSol_KLU(y, A, ctx) : SUNLinSol_Dense(y, A, ctx);
+    /* AMD ordering, as src/solver/cvode.c sets it */
+    if (sparse && LS && SUNLinSol_KLUSetOrdering(LS, 0) != SUNLS_SUCCESS)
+        LS = NULL;
     void *cvode = CVodeCreate(CV_BDF, ctx);
     if (!y || !A || !LS || !cvode) {
         fprintf(stderr, "handc: could not create the solver\n");
