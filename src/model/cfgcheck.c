@@ -599,11 +599,77 @@ static int too_big(const lexer *lx)
     return strncmp(s + k, max, width) > 0;
 }
 
-int sg_cfg_precheck(const char *text, size_t len, int *line, int *col, char *msg, size_t size)
+/* The top-level settings, for sg_cfg_precheck's `top`: where each starts
+ * and how many tokens it has (what libconfig's reading of it costs). */
+typedef struct top_reader {
+    sg_cfg_top *top;
+    int depth, usable;
+} top_reader;
+
+static void note_token(top_reader *r, const lexer *lx)
+{
+    sg_cfg_top *top = r->top;
+    if (top->count > 0)
+        top->setting[top->count - 1].tokens++;
+    switch (lx->kind) {
+    case T_GROUP_OPEN:
+    case T_LIST_OPEN:
+    case T_ARRAY_OPEN: r->depth++; break;
+    case T_GROUP_CLOSE:
+    case T_LIST_CLOSE:
+    case T_ARRAY_CLOSE:
+        if (--r->depth < 0)
+            r->usable = 0;
+        break;
+    case T_NAME: {
+        /* outside brackets a name can only start a setting */
+        if (r->depth != 0)
+            break;
+        if (top->count == SG_CFG_MAX_TOP) {
+            r->usable = 0;
+            break;
+        }
+        sg_cfg_setting *s = &top->setting[top->count++];
+        s->name = lx->s + lx->start;
+        s->name_len = lx->tlen;
+        s->start = lx->start;
+        s->line = lx->tline;
+        s->col = lx->tcol;
+        s->tokens = 1;
+        break;
+    }
+    default: break;
+    }
+}
+
+/* Each setting's end; no layout (count 0) unless the brackets balance and
+ * no name is used twice at the top (libconfig would refuse the text). */
+static void finish_top(top_reader *r, size_t len)
+{
+    sg_cfg_top *top = r->top;
+    if (!r->usable || r->depth != 0)
+        top->count = 0;
+    for (int i = 0; i < top->count; i++) {
+        sg_cfg_setting *s = &top->setting[i];
+        s->end = i + 1 < top->count ? top->setting[i + 1].start : len;
+        for (int k = 0; k < i; k++)
+            if (top->setting[k].name_len == s->name_len &&
+                memcmp(top->setting[k].name, s->name, s->name_len) == 0)
+                top->count = 0;
+    }
+}
+
+int sg_cfg_precheck(const char *text, size_t len, int *line, int *col, char *msg, size_t size,
+                    sg_cfg_top *top)
 {
     lexer lx;
     lexer_init(&lx, text, len);
+    top_reader reader = {.top = top, .usable = 1};
+    if (top)
+        top->count = 0;
     for (; lx.kind != T_EOF; next(&lx)) {
+        if (top)
+            note_token(&reader, &lx);
         /* libconfig takes an open string or comment for the end of the
          * file: the rest of the model would be dropped without a word */
         if (lx.kind == T_OPEN_STRING) {
@@ -646,5 +712,7 @@ int sg_cfg_precheck(const char *text, size_t len, int *line, int *col, char *msg
         snprintf(msg, size, "unterminated comment (no closing '*/')");
         return -1;
     }
+    if (top)
+        finish_top(&reader, len);
     return 0;
 }

@@ -40,6 +40,7 @@ typedef struct loader {
     const char **lines;    /* start of each line (index_lines) */
     int nlines;
     sg_arena *scratch;     /* parse trees of one expression (reset after each) */
+    const config_setting_t *side_root; /* lists read in a second thread (sg_cfg_read) */
 } loader;
 
 /* ------------------------------------------------------------ locations */
@@ -332,6 +333,8 @@ static int get_list(loader *ld, const config_setting_t *root, const char *key,
                     config_setting_t **out)
 {
     *out = config_setting_get_member(root, key);
+    if (!*out && ld->side_root) /* a large model's list read apart (sg_cfg_read) */
+        *out = config_setting_get_member(ld->side_root, key);
     if (!*out)
         return 0;
     if (!config_setting_is_list(*out) &&
@@ -447,6 +450,8 @@ static sg_expr *expression(loader *ld, const config_setting_t *group, const char
 
 /* ------------------------------------------------------------- sections */
 
+/* the header's four strings, then the lists (FIRST_LIST_KEY on) */
+enum { FIRST_LIST_KEY = 4 };
 static const char *const top_keys[] = {"name", "description", "time_unit", "conc_unit",
                                        "compartments", "parameters", "species",
                                        "assignments", "reactions", "scenarios", "checks",
@@ -1709,6 +1714,107 @@ static sg_status load_config(loader *ld, config_t *cfg)
     return SG_OK;
 }
 
+/* The lists are the top-level settings that may be read in a second thread
+ * (get_list finds them in either tree). */
+static void mark_lists(const sg_cfg_top *top, unsigned char *movable)
+{
+    for (int i = 0; i < top->count; i++) {
+        const sg_cfg_setting *s = &top->setting[i];
+        movable[i] = 0;
+        for (const char *const *k = top_keys + FIRST_LIST_KEY; *k; k++)
+            if (strlen(*k) == s->name_len && memcmp(*k, s->name, s->name_len) == 0)
+                movable[i] = 1;
+    }
+}
+
+/* Loads from text, which has room for len + 2 bytes and is freed here. */
+static sg_model *load_owned_text(char *text, size_t len, const char *filename, sg_error *err)
+{
+    const char *nul = memchr(text, '\0', len);
+    if (nul) {
+        int line = 1, col = 1;
+        for (const char *p = text; p < nul; p++, col++)
+            if (*p == '\n')
+                line++, col = 0;
+        sg_free(text);
+        sg_error_set(err, SG_ERR_MODEL, filename, line, col,
+                     "the file contains a NUL byte: not a text model file");
+        return NULL;
+    }
+    /* libconfig 1.5 takes a comment on the last line for a syntax error
+     * unless a line end follows it: the text always ends with one */
+    if (len == 0 || text[len - 1] != '\n')
+        text[len++] = '\n';
+    text[len] = '\0';
+    int line, col;
+    char msg[400];
+    sg_cfg_top top;
+    if (sg_cfg_precheck(text, len, &line, &col, msg, sizeof msg, &top) != 0) {
+        sg_free(text);
+        sg_error_set(err, SG_ERR_MODEL, filename, line, col, "%s", msg);
+        return NULL;
+    }
+    unsigned char movable[SG_CFG_MAX_TOP];
+    mark_lists(&top, movable);
+    sg_model *m = sg_calloc(1, sizeof *m);
+    if (m) {
+        sg_map_init(&m->symbols);
+        m->arena = sg_arena_create();
+        m->pool = sg_pool_create();
+    }
+    if (!m || !m->arena || !m->pool || !(m->path = sg_arena_strdup(m->arena, filename))) {
+        sg_free(text);
+        sg_model_free(m);
+        sg_error_nomem(err);
+        return NULL;
+    }
+    loader ld = {.m = m, .file = m->path, .text = text, .text_len = len, .err = err};
+    config_t cfg, side;
+    int read = sg_cfg_read(text, len, &top, movable, &cfg, &side);
+    sg_status st;
+    if (!read) {
+        /* libconfig says "syntax error" and a line: find the column and why */
+        const char *what = config_error_text(&cfg);
+        if (sg_cfg_diagnose(text, len, &line, &col, msg, sizeof msg))
+            st = sg_error_set(err, SG_ERR_MODEL, m->path, line, col, "%s", msg);
+        else if (what && strcmp(what, "memory exhausted") == 0)
+            st = sg_error_set(err, SG_ERR_MODEL, m->path, config_error_line(&cfg), 0,
+                              "lists and groups nested too deeply for libconfig");
+        else
+            st = sg_error_set(err, SG_ERR_MODEL, m->path, config_error_line(&cfg), 0,
+                              "%s (libconfig syntax: name = value; strings in double "
+                              "quotes; lists ( ... ), groups { ... })",
+                              what ? what : "syntax error");
+    } else if (index_lines(&ld) != 0) {
+        st = sg_error_nomem(err);
+    } else {
+        if (read == 2) {
+            ld.side_root = config_root_setting(&side);
+            m->read_in_two = 1;
+        }
+        st = load_config(&ld, &cfg);
+        sg_map_clear(&ld.rate_targets);
+        sg_free(ld.pending);
+    }
+    sg_free(ld.lines);
+    sg_arena_free(ld.scratch);
+    if (read == 2)
+        config_destroy(&side);
+    config_destroy(&cfg);
+    sg_free(text);
+    /* the libconfig tree and the text are freed before compiling: a large
+     * model's peak memory is one of them, not both */
+    if (st == SG_OK)
+        st = sg_program_compile(m, &m->program, err);
+    if (st != SG_OK) {
+        if (!err->file[0])
+            snprintf(err->file, sizeof err->file, "%s", m->path);
+        sg_model_free(m);
+        return NULL;
+    }
+    return m;
+}
+
 sg_model *sg_model_load_buffer(const char *text, size_t len, const char *filename,
                                sg_error *err)
 {
@@ -1723,119 +1829,54 @@ sg_model *sg_model_load_buffer(const char *text, size_t len, const char *filenam
                      "model file is %zu bytes; the limit is %ld", len, SG_MAX_FILE_BYTES);
         return NULL;
     }
-    const char *nul = memchr(text, '\0', len);
-    if (nul) {
-        int line = 1, col = 1;
-        for (const char *p = text; p < nul; p++, col++)
-            if (*p == '\n')
-                line++, col = 0;
-        sg_error_set(err, SG_ERR_MODEL, filename, line, col,
-                     "the file contains a NUL byte: not a text model file");
-        return NULL;
-    }
-    sg_model *m = sg_calloc(1, sizeof *m);
     char *copy = sg_malloc(len + 2);
-    if (!m || !copy) {
-        sg_free(m);
-        sg_free(copy);
+    if (!copy) {
         sg_error_nomem(err);
         return NULL;
     }
     memcpy(copy, text, len);
-    /* libconfig 1.5 takes a comment on the last line for a syntax error
-     * unless a line end follows it: the copy always ends with one */
-    if (len == 0 || copy[len - 1] != '\n')
-        copy[len++] = '\n';
-    copy[len] = '\0';
-    int line, col;
-    char msg[400];
-    if (sg_cfg_precheck(copy, len, &line, &col, msg, sizeof msg) != 0) {
-        sg_free(copy);
-        sg_free(m);
-        sg_error_set(err, SG_ERR_MODEL, filename, line, col, "%s", msg);
-        return NULL;
-    }
-    sg_map_init(&m->symbols);
-    m->arena = sg_arena_create();
-    m->pool = sg_pool_create();
-    if (!m->arena || !m->pool || !(m->path = sg_arena_strdup(m->arena, filename))) {
-        sg_free(copy);
-        sg_model_free(m);
-        sg_error_nomem(err);
-        return NULL;
-    }
-    loader ld = {.m = m, .file = m->path, .text = copy, .text_len = len, .err = err};
-    config_t cfg;
-    config_init(&cfg);
-    config_set_options(&cfg, CONFIG_OPTION_AUTOCONVERT);
-    sg_status st;
-    if (!config_read_string(&cfg, copy)) {
-        /* libconfig says "syntax error" and a line: find the column and why */
-        const char *what = config_error_text(&cfg);
-        if (sg_cfg_diagnose(copy, len, &line, &col, msg, sizeof msg))
-            st = sg_error_set(err, SG_ERR_MODEL, m->path, line, col, "%s", msg);
-        else if (what && strcmp(what, "memory exhausted") == 0)
-            st = sg_error_set(err, SG_ERR_MODEL, m->path, config_error_line(&cfg), 0,
-                              "lists and groups nested too deeply for libconfig");
-        else
-            st = sg_error_set(err, SG_ERR_MODEL, m->path, config_error_line(&cfg), 0,
-                              "%s (libconfig syntax: name = value; strings in double "
-                              "quotes; lists ( ... ), groups { ... })",
-                              what ? what : "syntax error");
-    } else if (index_lines(&ld) != 0) {
-        st = sg_error_nomem(err);
-    } else {
-        st = load_config(&ld, &cfg);
-        sg_map_clear(&ld.rate_targets);
-        sg_free(ld.pending);
-    }
-    sg_free(ld.lines);
-    sg_arena_free(ld.scratch);
-    config_destroy(&cfg);
-    sg_free(copy);
-    /* the libconfig tree and the text are freed before compiling: a large
-     * model's peak memory is one of them, not both */
-    if (st == SG_OK)
-        st = sg_program_compile(m, &m->program, err);
-    if (st != SG_OK) {
-        if (!err->file[0])
-            snprintf(err->file, sizeof err->file, "%s", m->path);
-        sg_model_free(m);
-        return NULL;
-    }
-    return m;
+    return load_owned_text(copy, len, filename, err);
 }
 
 sg_model *sg_model_load_file(const char *path, sg_error *err)
 {
+    sg_error local;
+    if (!err)
+        err = &local;
+    memset(err, 0, sizeof *err);
     FILE *f = fopen(path, "rb");
     if (!f) {
         sg_error_set(err, SG_ERR_IO, path, 0, 0, "cannot open model file: %s", strerror(errno));
         return NULL;
     }
     struct stat st;
-    if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) &&
-        st.st_size > SG_MAX_FILE_BYTES) {
+    int regular = fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode);
+    if (regular && st.st_size > SG_MAX_FILE_BYTES) {
         fclose(f);
         sg_error_set(err, SG_ERR_LIMIT, path, 0, 0, "model file is %lld bytes; the limit is %ld",
                      (long long)st.st_size, SG_MAX_FILE_BYTES);
         return NULL;
     }
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
+    /* a regular file is read into a buffer of its size and 3 bytes: one
+     * to see the end of the file in the first read, two for
+     * load_owned_text's line end and NUL */
+    size_t cap = regular ? (size_t)st.st_size + 3 : 65536, len = 0;
+    char *buf = sg_malloc(cap);
     for (;;) {
-        if (len + 65536 > cap && sg_grow(&buf, &cap, len + 65536, 1) != 0) {
-            fclose(f);
+        if (buf && cap - len < 3 && sg_grow(&buf, &cap, len + 65536, 1) != 0) {
             sg_free(buf);
+            buf = NULL;
+        }
+        if (!buf) {
+            fclose(f);
             sg_error_nomem(err);
             return NULL;
         }
-        size_t n = fread(buf + len, 1, cap - len, f);
+        size_t want = cap - len - 2;
+        size_t n = fread(buf + len, 1, want, f);
         len += n;
-        if (n == 0)
-            break;
-        if (len > (size_t)SG_MAX_FILE_BYTES)
-            break;
+        if (n < want || len > (size_t)SG_MAX_FILE_BYTES)
+            break; /* the end of the file, an error (below) or too large */
     }
     int bad = ferror(f) ? errno : 0;
     fclose(f);
@@ -1856,9 +1897,7 @@ sg_model *sg_model_load_file(const char *path, sg_error *err)
                      "the model file is empty (a model needs at least name = \"...\";)");
         return NULL;
     }
-    sg_model *m = sg_model_load_buffer(buf, len, path, err);
-    sg_free(buf);
-    return m;
+    return load_owned_text(buf, len, path, err);
 }
 
 void sg_model_free(sg_model *m)

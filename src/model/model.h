@@ -218,6 +218,7 @@ struct sg_model {
     int *slot_index;       /* index within its kind's array */
 
     sg_program *program;   /* compiled right-hand side and Jacobian */
+    int read_in_two;       /* libconfig read the text in two threads (sg_cfg_read) */
 };
 
 /* Computes initial values into v (the model's slots): every initial-value
@@ -228,13 +229,40 @@ void sg_model_initial_values(const sg_model *model, double *v, const unsigned ch
 /* The libconfig text (cfgcheck.c). sg_cfg_precheck, before libconfig
  * reads the text, refuses what libconfig would accept wrongly: @include and
  * whole numbers it would truncate. Returns 0, or -1 with a 1-based line and
- * column and a message. sg_cfg_diagnose, after libconfig rejected the
+ * column and a message. On 0 it also gives the top-level settings in *top
+ * (if not NULL), for sg_cfg_read. sg_cfg_diagnose, after libconfig rejected the
  * text, finds where and why; returns 1 with the place and a message, 0 if
  * it finds nothing (libconfig's own message then stands). */
+enum { SG_CFG_MAX_TOP = 64 };
+typedef struct sg_cfg_setting {
+    const char *name;      /* into the text, not NUL-terminated */
+    size_t name_len;
+    size_t start, end;     /* bytes: from its name to the next top-level name */
+    int line, col;         /* of its name */
+    long tokens;           /* what reading it costs libconfig */
+} sg_cfg_setting;
+typedef struct sg_cfg_top {
+    int count;             /* 0: to be read whole (more than SG_CFG_MAX_TOP
+                              settings, a name twice, brackets unbalanced) */
+    sg_cfg_setting setting[SG_CFG_MAX_TOP];
+} sg_cfg_top;
 int sg_cfg_precheck(const char *text, size_t len, int *line, int *col, char *msg,
-                    size_t size);
+                    size_t size, sg_cfg_top *top);
 int sg_cfg_diagnose(const char *text, size_t len, int *line, int *col, char *msg,
                     size_t size);
+
+/* Reads the text (len bytes, NUL-terminated; written to and restored
+ * before the return) into cfg, with libconfig's CONFIG_OPTION_AUTOCONVERT
+ * (cfgread.c). When the text has at least sg_cfg_split_min_bytes, a second
+ * thread reads some of the settings that `movable` marks (top->setting[i]
+ * may go to side if movable[i]) into side, chosen to share the work:
+ * returns 2, and each top-level setting is then in cfg or in side. Returns
+ * 1 when cfg holds the whole text, 0 when libconfig refused it (its error
+ * is in cfg). cfg is to be destroyed in every case, side only after 2. */
+struct config_t;
+int sg_cfg_read(char *text, size_t len, const sg_cfg_top *top, const unsigned char *movable,
+                struct config_t *cfg, struct config_t *side);
+extern size_t sg_cfg_split_min_bytes; /* 1 MiB; 0 (tests) splits every text it can */
 
 /* Parses "2 A + B <-> C" into net terms. On error returns -1 with the byte
  * offset inside the equation in *err_pos and a message; -2 when out of

@@ -7,7 +7,9 @@
  * a failed load fills an error with a status and a message, and a model
  * that loads reports consistent counts. And a differential one: our
  * reading of libconfig's grammar (model/cfgcheck.c) finds an error in a
- * text exactly when libconfig rejects it (save its parser-stack limit).
+ * text exactly when libconfig rejects it (save its parser-stack limit),
+ * and reading its largest setting apart (sg_cfg_read) accepts exactly the
+ * texts libconfig accepts whole.
  */
 #include <libconfig.h>
 #include <stdint.h>
@@ -54,10 +56,26 @@ static void differential(const uint8_t *data, size_t size)
     text[size] = '\0';
     int line, col;
     char msg[400];
-    if (sg_cfg_precheck(text, size, &line, &col, msg, sizeof msg) == 0) {
+    sg_cfg_top top;
+    if (sg_cfg_precheck(text, size, &line, &col, msg, sizeof msg, &top) == 0) {
         config_t cfg;
         config_init(&cfg);
         int ok = config_read_string(&cfg, text);
+        /* read in two (any top-level setting may go to the second
+         * thread): the same verdict, and the text as it was */
+        char *before = malloc(size + 1);
+        memcpy(before, text, size + 1);
+        config_t whole, side;
+        unsigned char movable[SG_CFG_MAX_TOP];
+        memset(movable, 1, sizeof movable);
+        int read = sg_cfg_read(text, size, &top, movable, &whole, &side);
+        if (read == 2)
+            config_destroy(&side);
+        config_destroy(&whole);
+        if ((read != 0) != (ok != 0) || (ok && top.count > 1 && read != 2) ||
+            memcmp(before, text, size + 1) != 0)
+            abort();
+        free(before);
         const char *what = ok ? NULL : config_error_text(&cfg);
         int found = sg_cfg_diagnose(text, size, &line, &col, msg, sizeof msg);
         if (ok && found)
@@ -71,6 +89,7 @@ static void differential(const uint8_t *data, size_t size)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    sg_cfg_split_min_bytes = 0; /* the loader reads every text it can in two */
     differential(data, size);
     sg_error err;
     sg_model *m = sg_model_load_buffer((const char *)data, size, "fuzz.cfg", &err);

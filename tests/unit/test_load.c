@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -298,6 +299,114 @@ static void test_minimal_model(void **state)
     sg_model_free(NULL); /* does nothing */
 }
 
+/* Large texts are read by libconfig in two threads (model/cfgread.c). With
+ * no minimum size every file is: each model, good or broken, must load the
+ * same as when read whole: the same error message (lines and columns of a
+ * list read apart included) or the same trajectory, bit for bit. */
+/* The default scenario's run as text: every value's bits, or the error. */
+static void run_to_text(const sg_model *m, char *out, size_t size)
+{
+    sg_options opt;
+    sg_options_default(&opt);
+    sg_error err;
+    sg_experiment *exp = sg_experiment_create(m, NULL, &err);
+    sg_sim *sim = exp ? sg_sim_create(m, &opt, &err) : NULL;
+    sg_trajectory *traj = NULL;
+    sg_status st = sim ? sg_sim_run(sim, exp, &traj, &err) : err.status;
+    size_t used = (size_t)snprintf(out, size, "%d species, %d reactions: ",
+                                   sg_model_species_count(m), sg_model_reaction_count(m));
+    if (st != SG_OK) {
+        sg_error_format(&err, out + used, size - used);
+    } else {
+        /* a running hash of the bits keeps the text short */
+        uint64_t h = 1469598103934665603ULL;
+        for (int r = 0; r < sg_trajectory_rows(traj); r++)
+            for (int i = 0; i < sg_model_species_count(m); i++) {
+                double v = sg_trajectory_value(traj, r, i);
+                uint64_t bits;
+                memcpy(&bits, &v, sizeof bits);
+                h = (h ^ bits) * 1099511628211ULL;
+            }
+        snprintf(out + used, size - used, "%d rows, values %016llx", sg_trajectory_rows(traj),
+                 (unsigned long long)h);
+    }
+    sg_trajectory_free(traj);
+    sg_sim_free(sim);
+    sg_experiment_free(exp);
+}
+
+static int load_both_ways(const char *path, int *read_in_two)
+{
+    size_t saved = sg_cfg_split_min_bytes;
+    sg_error whole_err, split_err;
+    sg_cfg_split_min_bytes = (size_t)-1;
+    sg_model *whole = sg_model_load_file(path, &whole_err);
+    sg_cfg_split_min_bytes = 0;
+    sg_model *split = sg_model_load_file(path, &split_err);
+    sg_cfg_split_min_bytes = saved;
+    int differ = 0;
+    if (!whole || !split) {
+        char a[1200] = "", b[1200] = "";
+        if (!whole)
+            sg_error_format(&whole_err, a, sizeof a);
+        if (!split)
+            sg_error_format(&split_err, b, sizeof b);
+        if (whole || split || strcmp(a, b) != 0 || whole_err.status != split_err.status) {
+            print_error("%s:\n   whole: %s\n   split: %s\n", path, a, b);
+            differ = 1;
+        }
+    } else {
+        assert_false(whole->read_in_two);
+        *read_in_two += split->read_in_two;
+        char a[4096], b[4096];
+        run_to_text(whole, a, sizeof a);
+        run_to_text(split, b, sizeof b);
+        if (strcmp(a, b) != 0) {
+            print_error("%s: loads differently when read in two:\n%s\n%s\n", path, a, b);
+            differ = 1;
+        }
+    }
+    sg_model_free(whole);
+    sg_model_free(split);
+    return differ;
+}
+
+static int load_dir_both_ways(const char *dir, int *files, int *read_in_two)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    struct dirent *e;
+    int failures = 0;
+    while ((e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        if (len < 4 || strcmp(e->d_name + len - 4, ".cfg") != 0)
+            continue;
+        char *path = ts_path(dir, e->d_name);
+        failures += load_both_ways(path, read_in_two);
+        (*files)++;
+        free(path);
+    }
+    closedir(d);
+    return failures;
+}
+
+static void test_read_in_two_threads(void **state)
+{
+    (void)state;
+    int n, read_in_two = 0, failures = 0, files = 0;
+    char **models = ts_model_files(&n);
+    for (int i = 0; i < n; i++)
+        failures += load_both_ways(models[i], &read_in_two);
+    ts_free_list(models, n);
+    /* every shipped model has lists to share between the threads */
+    assert_int_equal(read_in_two, n);
+    failures += load_dir_both_ways(BAD_DIR, &files, &read_in_two);
+    failures += load_dir_both_ways(SIGODE_SOURCE_DIR "/tests/robustness/corpus", &files,
+                                   &read_in_two);
+    assert_true(files > 150);
+    assert_int_equal(failures, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -306,6 +415,7 @@ int main(void)
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_model_contents),
         cmocka_unit_test(test_minimal_model),
+        cmocka_unit_test(test_read_in_two_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
