@@ -14,10 +14,13 @@
  * only when its source equals the generated one byte for byte, so a hash
  * collision or a damaged cache costs a compile, never a wrong answer.
  */
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -505,6 +508,31 @@ static sg_status load_object(const char *so, sg_native **out, sg_error *err)
     return SG_OK;
 }
 
+/* A compile stopped by a signal leaves its tmp-PID-* files: they are removed
+ * by the next compile into the cache, once no process PID exists. (A live
+ * process with that number, a compile still running, keeps them.) */
+static void remove_stale_temporaries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, "tmp-", 4) != 0)
+            continue;
+        char *end;
+        long pid = strtol(e->d_name + 4, &end, 10);
+        if (*end != '-' || pid <= 0 || pid > INT_MAX || pid == (long)getpid())
+            continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        char path[4096];
+        if (snprintf(path, sizeof path, "%s/%s", dir, e->d_name) < (int)sizeof path)
+            unlink(path);
+    }
+    closedir(d);
+}
+
 sg_status sg_native_build(sg_program *p, int only_cached, sg_error *err)
 {
     if (p->native)
@@ -530,6 +558,7 @@ sg_status sg_native_build(sg_program *p, int only_cached, sg_error *err)
         goto done;
     if (only_cached)
         goto done;
+    remove_stale_temporaries(dir);
     long pid = (long)getpid();
     snprintf(tmp_src, sizeof tmp_src, "%s/tmp-%ld-%016llx.c", dir, pid, (unsigned long long)key);
     snprintf(tmp_so, sizeof tmp_so, "%s/tmp-%ld-%016llx.so", dir, pid, (unsigned long long)key);

@@ -232,10 +232,16 @@ static int get_value(loader *ld, const config_setting_t *group, const char *key,
 {
     config_setting_t *s = config_setting_get_member(group, key);
     *is_expression = 0;
-    if (s && config_setting_type(s) == CONFIG_TYPE_STRING) {
+    int type = s ? config_setting_type(s) : CONFIG_TYPE_NONE;
+    if (type == CONFIG_TYPE_STRING) {
         *is_expression = 1;
         *out = 0.0;
         return 2;
+    }
+    if (s && type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64 && type != CONFIG_TYPE_FLOAT) {
+        fail_setting(ld, s, "'%s' must be a number or an expression in quotes, e.g. \"2 * K\"",
+                     key);
+        return -1;
     }
     return get_number(ld, group, key, out);
 }

@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "support.h"
 
@@ -346,6 +348,42 @@ static void command_line(void **state)
     free(err);
 }
 
+/* A compile killed by a signal leaves tmp-PID-* files; the next compile
+ * removes those of processes that are gone and keeps a live one's. */
+static void stale_temporaries_are_removed(void **state)
+{
+    (void)state;
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0)
+        _exit(0);
+    assert_int_equal(waitpid(child, NULL, 0), child);
+    char name[64];
+    const char *suffixes[] = {".c", ".so", ".log"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(name, sizeof name, "tmp-%ld-0123456789abcdef%s", (long)child, suffixes[i]);
+        char *path = ts_path(cache, name);
+        assert_int_equal(ts_write_file(path, "x", 1), 0);
+        free(path);
+    }
+    snprintf(name, sizeof name, "tmp-%ld-0123456789abcdef.c", (long)getppid());
+    char *live = ts_path(cache, name);
+    assert_int_equal(ts_write_file(live, "x", 1), 0);
+    assert_int_equal(count_files(".log"), 1);
+
+    sg_error err;
+    sg_model *m = ts_load_text(other_model);
+    assert_int_equal(sg_model_set_backend(m, SG_BACKEND_NATIVE, &err), SG_OK);
+    sg_model_free(m);
+    /* the compiled object and its source, and the live process's file */
+    assert_int_equal(count_files(".log"), 0);
+    assert_int_equal(count_files(".so"), 1);
+    assert_int_equal(count_files(".c"), 2);
+    struct stat st;
+    assert_int_equal(stat(live, &st), 0);
+    free(live);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -361,6 +399,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(unsafe_cache_directory_is_refused, use_fresh_cache,
                                         drop_cache),
         cmocka_unit_test_setup_teardown(back_to_vm, use_fresh_cache, drop_cache),
+        cmocka_unit_test_setup_teardown(stale_temporaries_are_removed, use_fresh_cache,
+                                        drop_cache),
         cmocka_unit_test_setup_teardown(command_line, use_fresh_cache, drop_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
