@@ -38,7 +38,7 @@ int main(int argc, char **argv)
     int nset = 0;
     double t_end = -1, rtol = -1, atol = -1, min_seconds = 1.0;
     long points = -1;
-    int min_reps = 3, max_reps = 10000;
+    int min_reps = 3, max_reps = 10000, load_only = 0;
     sg_backend backend = SG_BACKEND_VM;
     sg_options opt;
     sg_options_default(&opt);
@@ -81,6 +81,8 @@ int main(int argc, char **argv)
             min_seconds = bench_number(a, v);
         else if (!strcmp(a, "--out"))
             out = v;
+        else if (!strcmp(a, "--load-only"))
+            load_only = !strcmp(v, "yes");
         else {
             fprintf(stderr, "bench_sigode: unknown option %s\n", a);
             return 2;
@@ -102,6 +104,14 @@ int main(int argc, char **argv)
     if (sg_model_set_backend(m, backend, &err) != SG_OK)
         die("backend", &err);
     double backend_s = bench_now() - t0;
+    if (load_only) {
+        /* load+compile in a fresh process, as a user's first command */
+        printf("{\"tool\": \"sigode\", \"load_s\": %.6g, \"backend_s\": %.6g, "
+               "\"peak_rss_kib\": %ld}\n",
+               load_s, backend_s, bench_peak_rss_kib());
+        sg_model_free(m);
+        return 0;
+    }
 
     sg_experiment *exp = sg_experiment_create(m, scenario, &err);
     if (!exp)
