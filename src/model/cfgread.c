@@ -44,7 +44,7 @@ static void init_config(config_t *cfg)
 }
 
 /* Shares the settings between the threads by their token counts (largest
- * first, each to the thread with less so far). Returns the side's count. */
+ * first, each to the thread with less so far). Returns the side's tokens. */
 static long share(const sg_cfg_top *top, const unsigned char *movable, unsigned char *to_side)
 {
     int order[SG_CFG_MAX_TOP];
