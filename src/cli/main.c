@@ -1236,6 +1236,8 @@ static int cmd_convert(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    /* first thing: an interrupt from now on takes the documented path */
+    catch_interrupts();
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
         !strcmp(argv[1], "help")) {
         fputs(usage_text, argc < 2 ? stderr : stdout);
@@ -1245,7 +1247,6 @@ int main(int argc, char **argv)
         printf("sigode %s\n", SIGODE_VERSION);
         return 0;
     }
-    catch_interrupts();
     cli c;
     memset(&c, 0, sizeof c);
     c.command = argv[1];
