@@ -39,14 +39,24 @@ static char *find_gnuplot(void)
     return found;
 }
 
-/* gnuplot string literal: single quotes, doubled inside. */
+/* gnuplot string literal, inert whatever the text: single quotes (no
+ * backquote command or @macro substitution inside them), a quote doubled,
+ * and every control character (C0, DEL, C1 as UTF-8) written as a space,
+ * since a line break or carriage return would end the command and start
+ * another (`system "..."`). The loader refuses such characters already;
+ * this holds for any other caller. */
 static void quoted(FILE *f, const char *s)
 {
     fputc('\'', f);
-    for (; *s; s++) {
-        if (*s == '\'')
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == 0xc2 && p[1] >= 0x80 && p[1] < 0xa0) {
+            fputc(' ', f);
+            p++;
+            continue;
+        }
+        if (*p == '\'')
             fputc('\'', f);
-        fputc(*s, f);
+        fputc(*p < 0x20 || *p == 0x7f ? ' ' : *p, f);
     }
     fputc('\'', f);
 }
@@ -64,6 +74,10 @@ sg_status sg_plot_write(const sg_plot_spec *spec, sg_error *err)
         return sg_error_set(err, SG_ERR_USAGE, NULL, 0, 0,
                             "--plot expects a file ending in .png or .svg, got '%s'",
                             spec->path);
+    for (const unsigned char *p = (const unsigned char *)spec->path; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return sg_error_set(err, SG_ERR_USAGE, NULL, 0, 0,
+                                "--plot: the file name holds a control character");
     char *gnuplot = find_gnuplot();
     if (!gnuplot)
         return sg_error_set(err, SG_ERR_IO, NULL, 0, 0,
