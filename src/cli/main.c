@@ -446,37 +446,23 @@ static void end_writing(void)
 }
 
 /* Fails early when an output file could not be written, so a long run
- * does not compute for nothing: creates and removes a temporary beside the
- * destination, as the real write will. Returns 0 or 2 (reported). */
+ * does not compute for nothing (sg_output_check: as the real write will
+ * go, creating nothing). Returns 0 or 2 (reported). */
 static int check_output_path(const char *path, const char *what)
 {
     sg_error err = {0};
-    err.status = SG_ERR_IO;
-    snprintf(err.file, sizeof err.file, "%s", path);
-    struct stat st;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-        snprintf(err.message, sizeof err.message, "cannot write %s: Is a directory", what);
-        return report(&err);
-    }
-    size_t n = strlen(path) + 16;
-    char *tmp = malloc(n);
-    if (!tmp)
-        return usage_error(NULL, "out of memory");
-    snprintf(tmp, n, "%s.tmp.XXXXXX", path);
     begin_writing();
-    int fd = mkstemp(tmp);
-    int saved = errno;
-    if (fd >= 0) {
-        close(fd);
-        unlink(tmp);
-    }
+    sg_status st = sg_output_check(path, &err);
     end_writing();
-    free(tmp);
-    if (fd < 0) {
-        snprintf(err.message, sizeof err.message, "cannot write %s: %s", what, strerror(saved));
-        return report(&err);
-    }
-    return 0;
+    if (st == SG_OK)
+        return 0;
+    /* "cannot write output: why" -> "cannot write <what>: why" */
+    const char *why = strchr(err.message, ':');
+    char msg[sizeof err.message];
+    snprintf(msg, sizeof msg, "cannot write %s%s", what, why ? why : "");
+    snprintf(err.message, sizeof err.message, "%s", msg);
+    err.status = SG_ERR_IO;
+    return report(&err);
 }
 
 /* Writes a table to --output (atomically) or standard output. */

@@ -61,6 +61,25 @@ static void quoted(FILE *f, const char *s)
     fputc('\'', f);
 }
 
+/* Copies the image gnuplot drew (path in ctx) to the output. */
+static sg_status copy_image(void *ctx, FILE *out, sg_error *err)
+{
+    FILE *in = fopen(ctx, "rb");
+    if (!in)
+        return sg_error_set(err, SG_ERR_IO, NULL, 0, 0, "cannot read the plot: %s",
+                            strerror(errno));
+    char buf[65536];
+    size_t n;
+    int failed = 0;
+    while (!failed && (n = fread(buf, 1, sizeof buf, in)) > 0)
+        failed = fwrite(buf, 1, n, out) != n;
+    failed |= ferror(in) || fflush(out) != 0;
+    fclose(in);
+    return failed ? sg_error_set(err, SG_ERR_IO, NULL, 0, 0, "cannot write the plot: %s",
+                                 strerror(errno))
+                  : SG_OK;
+}
+
 static int ends_with(const char *s, const char *suffix)
 {
     size_t n = strlen(s), m = strlen(suffix);
@@ -216,10 +235,9 @@ sg_status sg_plot_write(const sg_plot_spec *spec, sg_error *err)
         st = sg_error_set(err, SG_ERR_IO, spec->path, 0, 0, "gnuplot wrote an empty plot");
         goto done;
     }
-    chmod(image, 0644);
-    if (rename(image, spec->path) != 0)
-        st = sg_error_set(err, SG_ERR_IO, spec->path, 0, 0, "cannot write the plot: %s",
-                          strerror(errno));
+    /* the finished image goes where a table would (sg_write_atomic: a
+     * symlink's target replaced, a FIFO or device written directly) */
+    st = sg_write_atomic(spec->path, copy_image, image, err);
 done:
     if (f)
         fclose(f);
@@ -231,7 +249,7 @@ done:
         unlink(data);
     if (made_script)
         unlink(script);
-    if (made_image && st != SG_OK)
+    if (made_image)
         unlink(image);
     sg_free(data);
     sg_free(script);

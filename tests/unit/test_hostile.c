@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -242,6 +243,155 @@ static void test_sbml_strings_sanitised(void **state)
     free(path);
 }
 
+
+/* ------------------------------------------------- special output paths */
+
+/* Runs `sigode run ABC --output path [--plot plot]`; returns the exit
+ * status, standard output in *out (caller frees) when out is given. */
+static int run_to(const char *path, const char *plot, char **out)
+{
+    const char *argv[] = {SIGODE_BINARY, "run", ABC, "--output", path,
+                          plot ? "--plot" : NULL, plot, NULL};
+    char *o = NULL, *e = NULL;
+    int status = ts_run(argv, &o, &e);
+    if (out)
+        *out = o;
+    else
+        free(o);
+    free(e);
+    return status;
+}
+
+static int count_lines(const char *text)
+{
+    int n = 0;
+    for (; text && *text; text++)
+        n += *text == '\n';
+    return n;
+}
+
+/* Whether a folder holds a writer's temporary (NAME.tmp.XXXXXX). */
+static int has_temporary(const char *dir)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "ls -A '%s' | grep -q '\\.tmp\\.'", dir);
+    return system(cmd) == 0;
+}
+
+/* The abc run has 101 rows and a header. */
+enum { ABC_LINES = 102 };
+
+static void test_output_symlinks(void **state)
+{
+    fixture *f = *state;
+    char *sub = ts_path(f->dir, "sub"), *target = ts_path(sub, "t.csv");
+    char *link = ts_path(f->dir, "link.csv"), *text = NULL;
+    struct stat sb;
+    assert_int_equal(mkdir(sub, 0755), 0);
+    /* a symlink to a file in another folder: the target is replaced, the
+     * link stays a link, no temporary is left in either folder */
+    assert_int_equal(ts_write_file(target, "old\n", 4), 0);
+    assert_int_equal(symlink("sub/t.csv", link), 0);
+    assert_int_equal(run_to(link, NULL, NULL), 0);
+    assert_int_equal(lstat(link, &sb), 0);
+    assert_true(S_ISLNK(sb.st_mode));
+    text = ts_read_file(target, NULL);
+    assert_int_equal(count_lines(text), ABC_LINES);
+    free(text);
+    assert_false(has_temporary(f->dir));
+    assert_false(has_temporary(sub));
+    /* a dangling symlink: its target is created, the link stays */
+    unlink(target);
+    assert_int_equal(run_to(link, NULL, NULL), 0);
+    assert_int_equal(lstat(link, &sb), 0);
+    assert_true(S_ISLNK(sb.st_mode));
+    assert_int_equal(lstat(target, &sb), 0);
+    assert_true(S_ISREG(sb.st_mode));
+    /* a symlink to a folder: refused, nothing written */
+    unlink(link);
+    assert_int_equal(symlink("sub", link), 0);
+    assert_int_equal(run_to(link, NULL, NULL), 2);
+    assert_int_equal(lstat(link, &sb), 0);
+    assert_true(S_ISLNK(sb.st_mode));
+    /* a symlink into a missing folder: refused */
+    unlink(link);
+    assert_int_equal(symlink("none/t.csv", link), 0);
+    assert_int_equal(run_to(link, NULL, NULL), 2);
+    /* a plot through a symlink: the target gets the image */
+    if (have_gnuplot()) {
+        char *png = ts_path(sub, "p.png"), *plink = ts_path(f->dir, "p.png");
+        assert_int_equal(ts_write_file(png, "old", 3), 0);
+        assert_int_equal(symlink("sub/p.png", plink), 0);
+        char *table = ts_path(f->dir, "t.csv");
+        assert_int_equal(run_to(table, plink, NULL), 0);
+        free(table);
+        assert_int_equal(lstat(plink, &sb), 0);
+        assert_true(S_ISLNK(sb.st_mode));
+        assert_int_equal(stat(png, &sb), 0);
+        assert_true(sb.st_size > 1000);
+        free(png);
+        free(plink);
+    }
+    free(sub);
+    free(target);
+    free(link);
+}
+
+/* A FIFO, a character device and /dev/stdout are written directly: the
+ * node stays what it was and the reader gets the whole table. */
+static void test_output_special_files(void **state)
+{
+    fixture *f = *state;
+    struct stat before, after;
+    /* a character device stays one (as root, a rename over /dev/null
+     * replaced the node): a private null device when the test may make
+     * one (root), so a failure here cannot break the machine's */
+    char *null = ts_path(f->dir, "null");
+    if (mknod(null, S_IFCHR | 0666, makedev(1, 3)) != 0) {
+        free(null);
+        null = strdup("/dev/null");
+    }
+    assert_int_equal(stat(null, &before), 0);
+    assert_int_equal(run_to(null, NULL, NULL), 0);
+    assert_int_equal(lstat(null, &after), 0);
+    assert_true(S_ISCHR(after.st_mode));
+    assert_true(before.st_rdev == after.st_rdev);
+    free(null);
+    /* /dev/stdout (here a file the test reads back) */
+    char *out = NULL;
+    assert_int_equal(run_to("/dev/stdout", NULL, &out), 0);
+    assert_int_equal(count_lines(out), ABC_LINES);
+    free(out);
+    /* a FIFO with a reader */
+    char *fifo = ts_path(f->dir, "fifo"), *copy = ts_path(f->dir, "copy.csv");
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    fflush(NULL);
+    pid_t reader = fork();
+    assert_true(reader >= 0);
+    if (reader == 0) {
+        int in = open(fifo, O_RDONLY), to = open(copy, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        char buf[4096];
+        ssize_t n;
+        while (in >= 0 && to >= 0 && (n = read(in, buf, sizeof buf)) > 0)
+            if (write(to, buf, (size_t)n) != n)
+                _exit(1);
+        _exit(0);
+    }
+    assert_int_equal(run_to(fifo, NULL, NULL), 0);
+    int status;
+    assert_int_equal(waitpid(reader, &status, 0), reader);
+    assert_int_equal(lstat(fifo, &after), 0);
+    assert_true(S_ISFIFO(after.st_mode));
+    char *text = ts_read_file(copy, NULL);
+    assert_int_equal(count_lines(text), ABC_LINES);
+    free(text);
+    assert_false(has_temporary(f->dir));
+    /* a folder is refused before the run */
+    assert_int_equal(run_to(f->dir, NULL, NULL), 2);
+    free(fifo);
+    free(copy);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -249,6 +399,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_plot_labels_inert, setup, teardown),
         cmocka_unit_test_setup_teardown(test_terminal_output_inert, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sbml_strings_sanitised, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_output_symlinks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_output_special_files, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
