@@ -118,6 +118,15 @@ void sg_program_roots(const sg_program *prog, double t, const double *y, double 
 void sg_program_jacobian(const sg_program *prog, double t, const double *y, double *values,
                          double *v, const double *jt_scaled);
 
+/* Emission of further code over a program's slots (sensitivities): `out`
+ * has nslots >= the model program's and a base of that many values; each
+ * sg_codegen_value appends the instructions computing e (once per node) to
+ * out->code and returns the slot holding it, or -1 when out of memory. */
+typedef struct sg_codegen sg_codegen;
+sg_codegen *sg_codegen_create(sg_model *model, sg_program *out);
+int sg_codegen_value(sg_codegen *gen, sg_expr *e);
+void sg_codegen_free(sg_codegen *gen);
+
 /* The native backend (native.c): writes the program as C, compiles it with
  * the system compiler (or finds it in the cache) and attaches it to prog.
  * With only_cached, it never compiles: prog stays as it is (SG_OK) when
