@@ -377,6 +377,8 @@ int sg_sens_result_params(const sg_sens_result *res);
 double sg_sens_result_time(const sg_sens_result *res, int i);
 const char *sg_sens_result_output_id(const sg_sens_result *res, int j);
 const char *sg_sens_result_param_id(const sg_sens_result *res, int k);
+/* The value p_k had in the run (at its start). */
+double sg_sens_result_param_value(const sg_sens_result *res, int k);
 /* y(t_i) of output j */
 double sg_sens_result_value(const sg_sens_result *res, int i, int j);
 /* d y_j(t_i) / d p_k */
@@ -414,6 +416,15 @@ sg_status sg_table_write(const sg_table *table, sg_format format, FILE *out,
  * write succeeded, so a failure never leaves a truncated file. */
 sg_status sg_table_write_file(const sg_table *table, sg_format format,
                               const char *path, sg_error *err);
+
+/* A sensitivity result in long format: columns time, output, parameter,
+ * value (d output / d parameter; with normalize, d log y / d log p =
+ * (p / y) dy/dp, NaN (JSON null) where y = 0). The _file variant writes
+ * atomically as sg_table_write_file. */
+sg_status sg_sens_write(const sg_sens_result *res, int normalize, sg_format format, FILE *out,
+                        sg_error *err);
+sg_status sg_sens_write_file(const sg_sens_result *res, int normalize, sg_format format,
+                             const char *path, sg_error *err);
 
 /* ------------------------------------------------------------------ scans */
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "sigode.h"
+#include "cmd_sens.h"
 
 static const char usage_text[] =
     "usage: sigode <command> MODEL [options]\n"
@@ -32,6 +33,11 @@ static const char usage_text[] =
     "               [other run options]\n"
     "  steady MODEL [--scenario ID] [--set NAME=VALUE]... [--select ...] [--format ...]\n"
     "               steady state: Newton (KINSOL) with conservation laws, else integration\n"
+    "  sens   MODEL [--scenario ID] [--params P,P,...|all] [--select ID,...] [--at T,...]\n"
+    "               [--normalize] [--t-end T] [--set NAME=VALUE]... [--output FILE]\n"
+    "               [--format csv|tsv|json] [--ranking FILE] [solver options]\n"
+    "               forward sensitivities d output / d parameter (long format), and\n"
+    "               the parameters ranked by influence (on stderr, --ranking FILE)\n"
     "  graph  MODEL   the network as a Graphviz digraph (pipe into dot -Tsvg)\n"
     "  check  MODEL   load and validate only\n"
     "  info   MODEL   species, parameters, reactions, stoichiometry summary\n"
@@ -1252,13 +1258,15 @@ int main(int argc, char **argv)
     sg_options_default(&c.opt);
     if (!strcmp(c.command, "convert"))
         return cmd_convert(argc, argv);
+    if (!strcmp(c.command, "sens"))
+        return sigode_cmd_sens(argc, argv);
     static const char *const commands[] = {"run", "scan", "steady", "check", "info", "verify",
                                            "graph", NULL};
     int known = 0;
     for (int i = 0; commands[i]; i++)
         known |= !strcmp(commands[i], c.command);
     if (!known)
-        return usage_error(NULL, "unknown command '%s' (expected run, scan, steady, check, info, verify, graph or convert)",
+        return usage_error(NULL, "unknown command '%s' (expected run, scan, steady, sens, check, info, verify, graph or convert)",
                            c.command);
     int rc = parse_args(&c, argc, argv);
     if (rc) {

@@ -45,6 +45,7 @@ struct sg_sens_result {
     double *times;
     const char **output_ids;  /* borrowed from the model */
     const char **param_ids;
+    double *param_values;     /* p_k at the start of the run */
     double *values;           /* ntimes x noutputs */
     double *derivs;           /* ntimes x noutputs x nparams */
 };
@@ -254,6 +255,7 @@ void sg_sens_result_free(sg_sens_result *r)
     sg_free(r->times);
     sg_free(r->output_ids);
     sg_free(r->param_ids);
+    sg_free(r->param_values);
     sg_free(r->values);
     sg_free(r->derivs);
     sg_free(r);
@@ -271,9 +273,11 @@ static sg_sens_result *result_create(const sg_sens *se, int ntimes, int noutputs
     r->times = sg_calloc((size_t)ntimes + 1, sizeof(double));
     r->output_ids = sg_calloc((size_t)noutputs + 1, sizeof *r->output_ids);
     r->param_ids = sg_calloc((size_t)se->np + 1, sizeof *r->param_ids);
+    r->param_values = sg_calloc((size_t)se->np + 1, sizeof(double));
     r->values = sg_calloc(cells + 1, sizeof(double));
     r->derivs = sg_calloc(cells * (size_t)se->np + 1, sizeof(double));
-    if (!r->times || !r->output_ids || !r->param_ids || !r->values || !r->derivs) {
+    if (!r->times || !r->output_ids || !r->param_ids || !r->param_values || !r->values ||
+        !r->derivs) {
         sg_sens_result_free(r);
         return NULL;
     }
@@ -288,6 +292,7 @@ int sg_sens_result_params(const sg_sens_result *r) { return r->nparams; }
 double sg_sens_result_time(const sg_sens_result *r, int i) { return r->times[i]; }
 const char *sg_sens_result_output_id(const sg_sens_result *r, int j) { return r->output_ids[j]; }
 const char *sg_sens_result_param_id(const sg_sens_result *r, int k) { return r->param_ids[k]; }
+double sg_sens_result_param_value(const sg_sens_result *r, int k) { return r->param_values[k]; }
 double sg_sens_result_value(const sg_sens_result *r, int i, int j)
 {
     return r->values[(size_t)i * (size_t)r->noutputs + (size_t)j];
@@ -556,6 +561,8 @@ sg_status sg_sens_run(sg_sens *se, const sg_sens_request *req, sg_sens_result **
         sg_model_initial_values(m, v, se->fixed);
     if ((st = start_sensitivities(se, v, err)) != SG_OK)
         goto done;
+    for (int k = 0; k < se->np; k++)
+        r->param_values[k] = v[se->sc->param_slot[k]];
 
     double t = exp->t_start;
     int next = 0;

@@ -483,6 +483,74 @@ static void test_clones_in_threads(void **state)
     sg_model_free(m);
 }
 
+/* ------------------------------------------------------------ command line */
+
+/* sigode sens on the decay model: the long-format rows against the closed
+ * form, --normalize (d log A / d log k = -k t), the ranking on stderr, and
+ * a refused model (exit 2, no output file left behind). */
+static void test_cli_sens(void **state)
+{
+    (void)state;
+    char *dir = ts_temp_dir();
+    char *model_path = ts_path(dir, "decay.cfg"), *out_path = ts_path(dir, "out.csv");
+    assert_int_equal(ts_write_file(model_path, decay_model, strlen(decay_model)), 0);
+    const char *argv[] = {SIGODE_BINARY, "sens", model_path, "--scenario", "plain",
+                          "--params", "k,A", "--select", "A", "--at", "4,2",
+                          "--rtol", "1e-11", "--atol", "1e-14", NULL};
+    char *out = NULL, *err = NULL;
+    assert_int_equal(ts_run(argv, &out, &err), 0);
+    assert_non_null(strstr(out, "time,output,parameter,value\n"));
+    int rows = 0;
+    for (char *line = strchr(out, '\n') + 1; *line; line = strchr(line, '\n') + 1) {
+        double t, v;
+        char o[16], p[16];
+        assert_int_equal(sscanf(line, "%lf,%15[^,],%15[^,],%lf", &t, o, p, &v), 4);
+        double want = !strcmp(p, "k") ? -t * 2.0 * exp(-0.5 * t) : exp(-0.5 * t);
+        check_close(v, want, 1e-6, 1e-9, p, t);
+        rows++;
+    }
+    assert_int_equal(rows, 4); /* 2 times x 1 output x 2 parameters, sorted times */
+    /* k matters more than A0 here: rank 1 is k */
+    assert_non_null(strstr(err, "parameters by influence"));
+    char *first = strstr(err, "     1  ");
+    assert_non_null(first);
+    assert_true(!strncmp(first + 8, "k ", 2));
+    free(out);
+    free(err);
+
+    const char *argn[] = {SIGODE_BINARY, "sens", model_path, "--scenario", "plain",
+                          "--params", "k", "--select", "A", "--at", "3", "--normalize",
+                          "--rtol", "1e-11", "--atol", "1e-14", "--output", out_path, NULL};
+    assert_int_equal(ts_run(argn, NULL, NULL), 0);
+    size_t len;
+    char *text = ts_read_file(out_path, &len);
+    assert_non_null(text);
+    double v;
+    assert_int_equal(sscanf(text, "time,output,parameter,value\n3,A,k,%lf", &v), 1);
+    check_close(v, -0.5 * 3, 1e-6, 1e-9, "normalised dA/dk", 3);
+    free(text);
+
+    /* refused: state-dependent event; the previous output stays */
+    static const char refill[] =
+        "name = \"refill\";\n"
+        "parameters = ( { id = \"k\"; value = 0.5; } );\n"
+        "species = ( { id = \"A\"; initial = 4.0; } );\n"
+        "reactions = ( { id = \"d\"; equation = \"A ->\"; rate = \"k * A\"; } );\n"
+        "events = ( { id = \"refill\"; trigger = \"A < 2\"; assign = { A = 4.0; }; } );\n";
+    assert_int_equal(ts_write_file(model_path, refill, strlen(refill)), 0);
+    const char *argr[] = {SIGODE_BINARY, "sens", model_path, "--output", out_path, NULL};
+    assert_int_equal(ts_run(argr, NULL, &err), 2);
+    assert_non_null(strstr(err, "not supported"));
+    free(err);
+    text = ts_read_file(out_path, &len);
+    assert_non_null(strstr(text, "3,A,k,"));
+    free(text);
+    ts_remove_dir(dir);
+    free(dir);
+    free(model_path);
+    free(out_path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -494,6 +562,7 @@ int main(void)
         cmocka_unit_test(test_initial_expressions_fd),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_clones_in_threads),
+        cmocka_unit_test(test_cli_sens),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
