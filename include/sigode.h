@@ -245,6 +245,21 @@ typedef struct sg_trajectory sg_trajectory;
 sg_status sg_sim_run(sg_sim *sim, const sg_experiment *exp,
                      sg_trajectory **out, sg_error *err);
 
+/* Local stability of a steady state: the eigenvalues of the Jacobian there. */
+typedef struct sg_stability {
+    int computed;          /* 0: too large (> SG_EIGEN_MAX_STATES) or failed */
+    int unstable;          /* an eigenvalue with real part > tolerance */
+    double max_real;       /* largest real part of the reduced Jacobian's
+                              eigenvalues (conserved directions removed) */
+    double max_real_imag;  /* its imaginary part */
+    int npositive;         /* eigenvalues with real part > tolerance */
+    double tolerance;      /* 1e-8 x the largest |eigenvalue| (rounding) */
+} sg_stability;
+/* Eigenvalues are computed densely (LAPACK dgeev) up to this many states;
+ * the reduced Jacobian's eigenvalues are those of J without the one zero
+ * eigenvalue per conservation law (C J = 0 for the laws' rows C). */
+#define SG_EIGEN_MAX_STATES 2000
+
 /* Steady state of the experiment's start values (its `set`s; events are
  * ignored): Newton (KINSOL) with conservation laws, falling back to
  * integration. `out` gets one row. SG_ERR_SOLVER when none is found. */
@@ -256,6 +271,9 @@ typedef struct sg_steady_info {
     double residual;       /* largest |dy/dt| at the result */
     double max_relative_rate; /* largest |dy/dt| / max(|y|, atol) */
     int conservation_laws;
+    /* Out: the state found is a fixed point, not necessarily an attracting
+     * one. stability.unstable = 1 says it is not (a perturbation grows). */
+    sg_stability stability;
 } sg_steady_info;
 sg_status sg_sim_steady_state(sg_sim *sim, const sg_experiment *exp, sg_trajectory **out,
                               sg_steady_info *info, sg_error *err);
@@ -357,16 +375,6 @@ sg_status sg_sens_run(sg_sens *sens, const sg_sens_request *req, sg_sens_result 
  * values). The result has one time (the steady state's, NaN-free). The
  * request's times are ignored. `info` (may be NULL) as sg_sim_steady_state,
  * plus the stability report below. */
-typedef struct sg_stability {
-    int computed;          /* 0: too large (> SG_EIGEN_MAX_STATES) or failed */
-    int unstable;          /* an eigenvalue with real part > tolerance */
-    double max_real;       /* largest real part of the reduced Jacobian's
-                              eigenvalues (conserved directions removed) */
-    double max_real_imag;  /* its imaginary part */
-    int npositive;         /* eigenvalues with real part > tolerance */
-} sg_stability;
-/* Eigenvalues are computed densely (LAPACK dgeev) up to this many states. */
-#define SG_EIGEN_MAX_STATES 2000
 sg_status sg_sens_steady(sg_sens *sens, const sg_sens_request *req, sg_sens_result **out,
                          sg_steady_info *info, sg_stability *stability, sg_error *err);
 

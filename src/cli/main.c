@@ -1071,6 +1071,26 @@ static int cmd_info(sg_model *m)
     return 0;
 }
 
+/* The stability report of a steady state (stderr): an unstable fixed point
+ * is not what a cell settles to, so it gets a warning. */
+static void print_stability(const sg_stability *s, int nstate)
+{
+    if (!s->computed) {
+        fprintf(stderr, "stability: not computed (%d states; eigenvalues up to %d)\n", nstate,
+                SG_EIGEN_MAX_STATES);
+    } else if (s->unstable) {
+        fprintf(stderr,
+                "warning: this steady state is UNSTABLE: %d eigenvalue%s of the Jacobian "
+                "with positive real part (largest %.6g%+.6gi); a small perturbation grows "
+                "away from it (the system may oscillate or go to another state)\n",
+                s->npositive, s->npositive == 1 ? "" : "s", s->max_real, s->max_real_imag);
+    } else {
+        fprintf(stderr, "stability: stable (largest real part of the Jacobian's eigenvalues "
+                        "%.6g, conserved directions excluded)\n",
+                s->max_real);
+    }
+}
+
 static int cmd_steady(cli *c, sg_model *model)
 {
     sg_error err = {0};
@@ -1098,6 +1118,7 @@ static int cmd_steady(cli *c, sg_model *model)
                 "(relative %.3g)\n",
                 info.method, info.conservation_laws, info.conservation_laws == 1 ? "" : "s",
                 info.residual, info.max_relative_rate);
+        print_stability(&info.stability, sg_model_state_count(model));
     }
     sg_trajectory_free(state);
     sg_sim_free(sim);

@@ -483,6 +483,76 @@ static void test_clones_in_threads(void **state)
     sg_model_free(m);
 }
 
+/* ---------------------------------------------------------------- stability */
+
+/* The Brusselator: fixed point (a, b/a), Jacobian [[b-1, a^2], [-b, -a^2]],
+ * eigenvalues (tr +- sqrt(tr^2 - 4 det)) / 2 with tr = b - 1 - a^2,
+ * det = a^2: unstable (a Hopf oscillator) for b > 1 + a^2. */
+static char *brusselator(double b)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    fprintf(f,
+            "name = \"brusselator\";\n"
+            "parameters = ( { id = \"a\"; value = 1.0; }, { id = \"b\"; value = %.17g; } );\n"
+            "species = ( { id = \"X\"; initial = 1.1; }, { id = \"Y\"; initial = %.17g; } );\n"
+            "reactions = (\n"
+            "  { id = \"feed\"; equation = \"-> X\"; rate = \"a\"; },\n"
+            "  { id = \"auto\"; equation = \"2 X + Y -> 3 X\"; rate = \"X^2 * Y\"; },\n"
+            "  { id = \"conv\"; equation = \"X -> Y\"; rate = \"b * X\"; },\n"
+            "  { id = \"loss\"; equation = \"X ->\"; rate = \"X\"; } );\n",
+            b, 0.95 * b);
+    fclose(f);
+    return text;
+}
+
+static sg_steady_info steady_of(sg_model *m)
+{
+    sg_error err;
+    sg_sim *sim = sg_sim_create(m, NULL, &err);
+    sg_experiment *e = scenario(m, NULL);
+    sg_trajectory *tr = NULL;
+    sg_steady_info info = {0};
+    if (sg_sim_steady_state(sim, e, &tr, &info, &err) != SG_OK)
+        fail_msg("steady: %s", err.message);
+    sg_trajectory_free(tr);
+    sg_experiment_free(e);
+    sg_sim_free(sim);
+    return info;
+}
+
+static void test_stability(void **state)
+{
+    (void)state;
+    for (int unstable = 0; unstable <= 1; unstable++) {
+        double b = unstable ? 3.0 : 1.5, tr = b - 2.0, det = 1.0;
+        char *text = brusselator(b);
+        sg_model *m = ts_load_text(text);
+        free(text);
+        sg_steady_info info = steady_of(m);
+        assert_true(info.stability.computed);
+        assert_int_equal(info.stability.unstable, unstable);
+        assert_int_equal(info.stability.npositive, unstable ? 2 : 0);
+        check_close(info.stability.max_real, tr / 2, 1e-9, 1e-12, "Re(lambda)", 0);
+        check_close(fabs(info.stability.max_real_imag), sqrt(4 * det - tr * tr) / 2, 1e-9, 1e-12,
+                    "|Im(lambda)|", 0);
+        sg_model_free(m);
+    }
+    /* binding, with two conservation laws: the one non-zero eigenvalue is
+     * -kon (A + B) - koff at equilibrium (the laws' zeros are dropped) */
+    sg_error err;
+    sg_model *m = sg_model_load_file(SIGODE_SOURCE_DIR "/models/examples/binding.cfg", &err);
+    assert_non_null(m);
+    sg_steady_info info = steady_of(m);
+    double s = 150 + 10, ab = (s - sqrt(s * s - 4 * 100 * 50)) / 2;
+    assert_int_equal(info.conservation_laws, 2);
+    assert_false(info.stability.unstable);
+    check_close(info.stability.max_real, -0.01 * (100 - ab + 50 - ab) - 0.1, 1e-7, 1e-12,
+                "binding eigenvalue", 0);
+    sg_model_free(m);
+}
+
 /* ------------------------------------------------------------ command line */
 
 /* sigode sens on the decay model: the long-format rows against the closed
@@ -563,6 +633,7 @@ int main(void)
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_clones_in_threads),
         cmocka_unit_test(test_cli_sens),
+        cmocka_unit_test(test_stability),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
