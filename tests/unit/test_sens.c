@@ -483,6 +483,92 @@ static void test_clones_in_threads(void **state)
     sg_model_free(m);
 }
 
+/* ------------------------------------------------------------ steady states */
+
+/* Binding at equilibrium: AB* = (s - sqrt(s^2 - 4 A0 B0)) / 2 with
+ * s = A0 + B0 + koff/kon. Its derivatives with respect to kon, koff and
+ * the totals (through the conservation laws) against central differences
+ * of the formula. */
+static double binding_eq(const double *p)
+{
+    double s = p[2] + p[3] + p[1] / p[0];
+    return (s - sqrt(s * s - 4 * p[2] * p[3])) / 2;
+}
+
+static void test_steady_sensitivities(void **state)
+{
+    (void)state;
+    sg_error err;
+    sg_model *m = sg_model_load_file(SIGODE_SOURCE_DIR "/models/examples/binding.cfg", &err);
+    assert_non_null(m);
+    const char *params[] = {"kon", "koff", "A", "B"};
+    sg_sens *s = make(m, params, 4);
+    const char *outputs[] = {"AB", "fraction_bound"};
+    sg_sens_request req = {.outputs = outputs, .noutputs = 2};
+    sg_sens_result *r = NULL;
+    sg_steady_info info = {0};
+    sg_stability stab;
+    assert_int_equal(sg_sens_steady(s, &req, &r, &info, &stab, &err), SG_OK);
+    assert_int_equal(info.conservation_laws, 2);
+    assert_true(stab.computed && !stab.unstable);
+    const double p0[4] = {0.01, 0.1, 100.0, 50.0};
+    check_close(sg_sens_result_value(r, 0, 0), binding_eq(p0), 1e-9, 1e-9, "AB*", 0);
+    for (int k = 0; k < 4; k++) {
+        double hi[4], lo[4], h = 1e-4 * p0[k];
+        memcpy(hi, p0, sizeof hi);
+        memcpy(lo, p0, sizeof lo);
+        hi[k] += h;
+        lo[k] -= h;
+        double dab = (binding_eq(hi) - binding_eq(lo)) / (2 * h);
+        /* fraction_bound = AB / B_tot = AB* / B0 */
+        double dfrac = (binding_eq(hi) / hi[3] - binding_eq(lo) / lo[3]) / (2 * h);
+        check_close(sg_sens_result_deriv(r, 0, 0, k), dab, 1e-6, 1e-9, params[k], 0);
+        check_close(sg_sens_result_deriv(r, 0, 1, k), dfrac, 1e-6, 1e-9, params[k], 0);
+    }
+    sg_sens_result_free(r);
+    sg_sens_free(s);
+    sg_model_free(m);
+}
+
+/* Pre-equilibration: A made at ks * stim, removed at kd A, rests at
+ * ks/kd; the experiment then sets stim = 3:
+ *   A(t) = ks/kd (3 - 2 e^{-kd t}). */
+static const char preeq_model[] =
+    "name = \"preeq\";\n"
+    "parameters = ( { id = \"ks\"; value = 2.0; }, { id = \"kd\"; value = 0.5; },\n"
+    "  { id = \"stim\"; value = 1.0; } );\n"
+    "species = ( { id = \"A\"; initial = 0.3; } );\n"
+    "reactions = ( { id = \"make\"; equation = \"-> A\"; rate = \"ks * stim\"; },\n"
+    "  { id = \"loss\"; equation = \"A ->\"; rate = \"kd * A\"; } );\n"
+    "scenarios = ( { id = \"stimulated\"; t_end = 6.0; points = 13; preequilibrate = true;\n"
+    "    set = { stim = 3.0; }; } );\n";
+
+static void test_preequilibrated_sensitivities(void **state)
+{
+    (void)state;
+    sg_model *m = ts_load_text(preeq_model);
+    const char *params[] = {"ks", "kd", "A"};
+    sg_sens *s = make(m, params, 3);
+    sg_experiment *e = scenario(m, "stimulated");
+    sg_sens_result *r = run(s, e, NULL);
+    const double ks = 2.0, kd = 0.5;
+    for (int i = 0; i < sg_sens_result_times(r); i++) {
+        double t = sg_sens_result_time(r, i), ex = exp(-kd * t);
+        check_close(sg_sens_result_value(r, i, 0), ks / kd * (3 - 2 * ex), 1e-8, 1e-9, "A", t);
+        check_close(sg_sens_result_deriv(r, i, 0, 0), (3 - 2 * ex) / kd, 1e-6, 1e-9, "dA/dks",
+                    t);
+        check_close(sg_sens_result_deriv(r, i, 0, 1),
+                    -ks / (kd * kd) * (3 - 2 * ex) + ks / kd * 2 * t * ex, 1e-6, 1e-9, "dA/dkd",
+                    t);
+        /* the start value is forgotten at the steady state */
+        assert_true(fabs(sg_sens_result_deriv(r, i, 0, 2)) < 1e-8);
+    }
+    sg_sens_result_free(r);
+    sg_experiment_free(e);
+    sg_sens_free(s);
+    sg_model_free(m);
+}
+
 /* ---------------------------------------------------------------- stability */
 
 /* The Brusselator: fixed point (a, b/a), Jacobian [[b-1, a^2], [-b, -a^2]],
@@ -634,6 +720,8 @@ int main(void)
         cmocka_unit_test(test_clones_in_threads),
         cmocka_unit_test(test_cli_sens),
         cmocka_unit_test(test_stability),
+        cmocka_unit_test(test_steady_sensitivities),
+        cmocka_unit_test(test_preequilibrated_sensitivities),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
