@@ -707,6 +707,33 @@ static void test_cli_sens(void **state)
     free(out_path);
 }
 
+/* sigode steady --sens on the binding example: d AB* / d koff against the
+ * equilibrium formula, and the stability line. */
+static void test_cli_steady_sens(void **state)
+{
+    (void)state;
+    const char *argv[] = {SIGODE_BINARY, "steady", SIGODE_SOURCE_DIR "/models/examples/binding.cfg",
+                          "--sens", "--params", "koff", "--select", "AB", NULL};
+    char *out = NULL, *err = NULL;
+    assert_int_equal(ts_run(argv, &out, &err), 0);
+    double v;
+    assert_int_equal(sscanf(out, "time,output,parameter,value\n0,AB,koff,%lf", &v), 1);
+    const double p0[4] = {0.01, 0.1, 100.0, 50.0};
+    double hi[4], lo[4];
+    memcpy(hi, p0, sizeof hi);
+    memcpy(lo, p0, sizeof lo);
+    hi[1] += 1e-5;
+    lo[1] -= 1e-5;
+    check_close(v, (binding_eq(hi) - binding_eq(lo)) / 2e-5, 1e-6, 1e-9, "dAB*/dkoff", 0);
+    assert_non_null(strstr(err, "stability: stable"));
+    free(out);
+    free(err);
+    /* --params without --sens is a usage error */
+    const char *bad[] = {SIGODE_BINARY, "steady", SIGODE_SOURCE_DIR "/models/examples/binding.cfg",
+                         "--params", "koff", NULL};
+    assert_int_equal(ts_run(bad, NULL, NULL), 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -722,6 +749,7 @@ int main(void)
         cmocka_unit_test(test_stability),
         cmocka_unit_test(test_steady_sensitivities),
         cmocka_unit_test(test_preequilibrated_sensitivities),
+        cmocka_unit_test(test_cli_steady_sens),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
