@@ -179,6 +179,8 @@ typedef struct sg_options {
     double atol;      /* absolute tolerance, default 1e-9 */
     long max_steps;   /* CVODE steps between outputs, default 100000 */
     sg_linear_solver linear_solver;
+    long max_events;  /* model-event occurrences per run, default (and <= 0)
+                         10,000,000: more is an error, not an endless run */
 } sg_options;
 
 void sg_options_default(sg_options *opt);

@@ -544,7 +544,7 @@ static void emit(importer *im, sg_sbuf *b, const ASTNode_t *n, const scope *sc)
         sg_sbuf_add(b, "time");
         return;
     case AST_NAME_AVOGADRO:
-        sg_sbuf_add(b, "6.02214076e23");
+        sg_sbuf_add(b, "6.02214179e23");
         return;
     case AST_CONSTANT_E:
         sg_sbuf_add(b, "exp(1)");
@@ -878,7 +878,7 @@ static int eval(importer *im, const ASTNode_t *n, const scope *sc, double *out)
         return 0;
     case AST_NAME: return eval_name(im, ASTNode_getName(n), sc, out);
     case AST_NAME_TIME: *out = 0; return 0;
-    case AST_NAME_AVOGADRO: *out = 6.02214076e23; return 0;
+    case AST_NAME_AVOGADRO: *out = 6.02214179e23; return 0;
     case AST_CONSTANT_E: *out = exp(1.0); return 0;
     case AST_CONSTANT_PI: *out = M_PI; return 0;
     case AST_CONSTANT_TRUE: *out = 1; return 0;
