@@ -429,6 +429,43 @@ static void test_refusals(void **state)
     sg_model_free(m);
 }
 
+/* ------------------------------------------------------------------ backends */
+
+/* With the native backend the model's program runs as compiled C and the
+ * derivative code on the instruction program: the same numbers as the
+ * instruction program alone (both backends are bit-identical). */
+static void test_native_backend(void **state)
+{
+    (void)state;
+    sg_error err;
+    sg_model *vm = sg_model_load_file(SIGODE_SOURCE_DIR "/models/examples/binding.cfg", &err);
+    sg_model *nat = sg_model_load_file(SIGODE_SOURCE_DIR "/models/examples/binding.cfg", &err);
+    assert_non_null(vm);
+    assert_non_null(nat);
+    if (sg_model_set_backend(nat, SG_BACKEND_NATIVE, &err) != SG_OK) {
+        sg_model_free(vm);
+        sg_model_free(nat);
+        skip(); /* no compiler here: the instruction program is all there is */
+    }
+    const char *params[] = {"kon", "koff", "B"};
+    sg_sens *a = make(vm, params, 3), *b = make(nat, params, 3);
+    sg_experiment *ea = scenario(vm, "baseline"), *eb = scenario(nat, "baseline");
+    sg_sens_result *ra = run(a, ea, NULL), *rb = run(b, eb, NULL);
+    assert_int_equal(sg_sens_result_times(ra), sg_sens_result_times(rb));
+    for (int i = 0; i < sg_sens_result_times(ra); i++)
+        for (int j = 0; j < sg_sens_result_outputs(ra); j++)
+            for (int k = 0; k < 3; k++)
+                assert_true(sg_sens_result_deriv(ra, i, j, k) == sg_sens_result_deriv(rb, i, j, k));
+    sg_sens_result_free(ra);
+    sg_sens_result_free(rb);
+    sg_experiment_free(ea);
+    sg_experiment_free(eb);
+    sg_sens_free(a);
+    sg_sens_free(b);
+    sg_model_free(vm);
+    sg_model_free(nat);
+}
+
 /* ----------------------------------------------------------------- threads */
 
 typedef struct job {
@@ -745,6 +782,7 @@ int main(void)
         cmocka_unit_test(test_initial_expressions_fd),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_clones_in_threads),
+        cmocka_unit_test(test_native_backend),
         cmocka_unit_test(test_cli_sens),
         cmocka_unit_test(test_stability),
         cmocka_unit_test(test_steady_sensitivities),
