@@ -328,10 +328,15 @@ double sg_trajectory_value_at(const sg_trajectory *traj, double t, int col);
  *   `set`s is a constant (zero derivative) unless it is itself a
  *   sensitivity parameter.
  * - Events: the experiment's timed events (set/add a constant at a fixed
- *   time) are handled exactly (a set state gets zero sensitivity). A change
- *   of a sensitivity parameter by an event, and model events with
- *   state-dependent triggers that sigode cannot differentiate, give
- *   SG_ERR_UNSUPPORTED with a message: never wrong sensitivities.
+ *   time) are handled exactly (a set state gets zero sensitivity, a set
+ *   parameter stops acting). Model events get the jump conditions at their
+ *   trigger's root (dtau/dp from the root's gradient, then
+ *   s+ = h_x s- + h_p + (h_x f- + h_t - f+) dtau/dp, as AMICI). Not
+ *   covered, and refused with SG_ERR_UNSUPPORTED and a message naming the
+ *   event (never wrong sensitivities): two events firing at once, an event
+ *   fired by another's changes, a trigger touching zero without crossing,
+ *   and an event setting a parameter that is not a sensitivity parameter
+ *   to a value that depends on the sensitivity parameters or states.
  * - On SG_ERR_SOLVER (integration failed) *out is NULL. */
 typedef struct sg_sens sg_sens;
 typedef struct sg_sens_result sg_sens_result;
