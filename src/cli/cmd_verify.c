@@ -6,11 +6,83 @@
 
 #include "cli/cli.h"
 
-static const cli_group *const verify_groups[] = {&cli_solver_group, NULL};
+static struct {
+    int falsify;
+} verify;
+
+static int parse_falsify(cli *c, const char *opt, const char *value)
+{
+    verify.falsify = 1;
+    return 0;
+}
+
+static const cli_option verify_options[] = {
+    {"falsify", NULL, "knock out every reaction and scale every mechanistic parameter "
+                      "x0.01/x100: which checks cannot fail, which mechanisms no check notices, "
+                      "whether negative controls hold",
+     parse_falsify},
+    {NULL, NULL, NULL, NULL}};
+
+static const cli_group verify_group = {"verify options", verify_options};
+static const cli_group *const verify_groups[] = {&verify_group, &cli_solver_group, NULL};
+
+/* verify --falsify: the table of perturbations and checks, then the
+ * verdict. Exit 1 when a behaviour check cannot fail, a tagged mechanism is
+ * noticed by no check, or a negative control does not make its check fail. */
+static int run_falsify(cli *c, sg_model *m)
+{
+    sg_falsify_result *r = NULL;
+    sg_error err = {0};
+    if (sg_falsify(m, &c->opt, &r, &err) != SG_OK)
+        return cli_report(&err);
+    if (r->baseline_failed)
+        printf("note: %d check(s) fail on the model as it is; they are left out of the "
+               "verdict\n", r->baseline_failed);
+    printf("perturbation\tmechanism\tchecks that fail\n");
+    for (int i = 0; i < r->nrows; i++) {
+        const sg_falsify_row *row = &r->rows[i];
+        printf("%s\t%s\t", row->perturbation, row->mechanism ? row->mechanism : "-");
+        int any = 0;
+        for (int k = 0; k < r->nchecks; k++)
+            if (row->fails[k] && !r->baseline_fails[k]) {
+                printf("%s%s", any ? "," : "", r->check_ids[k]);
+                any = 1;
+            }
+        printf("%s\n", any ? "" : "(none)");
+    }
+    printf("\nchecks: how many perturbations make each fail\n");
+    for (int k = 0; k < r->nchecks; k++) {
+        const char *verdict = r->baseline_fails[k] ? "fails already"
+                              : r->times_failed[k] ? "falsifiable"
+                              : r->conservation[k] ? "conservation (exempt)"
+                                                   : "CANNOT FAIL";
+        printf("  %-40s %4d  %s\n", r->check_ids[k], r->times_failed[k], verdict);
+    }
+    printf("\nmechanisms: perturbations noticed by some check\n");
+    for (int i = 0; i < r->nmechanisms; i++) {
+        const sg_falsify_mechanism *mech = &r->mechanisms[i];
+        printf("  %-48s %d of %d%s\n", mech->name, mech->noticed, mech->perturbations,
+               mech->noticed ? "" : mech->tagged ? "  NOTICED BY NO CHECK" : "  (not noticed)");
+    }
+    if (r->ncontrols) {
+        printf("\nnegative controls (a check's knockouts must make it fail)\n");
+        for (int i = 0; i < r->ncontrols; i++)
+            printf("  %-40s %-24s %s\n", r->check_ids[r->controls[i].check],
+                   r->controls[i].knockout, r->controls[i].held ? "fails: ok" : "STILL PASSES");
+    }
+    printf("\n%d check(s) that no perturbation can fail, %d tagged mechanism(s) no check "
+           "notices, %d negative control(s) not holding\n",
+           r->unfalsifiable, r->unnoticed, r->controls_failed);
+    int rc = r->unfalsifiable || r->unnoticed || r->controls_failed ? 1 : 0;
+    sg_falsify_free(r);
+    return rc;
+}
 
 static int run_verify(cli *c)
 {
     sg_model *m = c->model;
+    if (verify.falsify)
+        return run_falsify(c, m);
     sg_check_result *res = NULL;
     int n = 0;
     sg_error err = {0};
