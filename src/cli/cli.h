@@ -99,6 +99,7 @@ typedef struct cli {
     int nat;
     int jobs;
     int fit_hill;
+    const char *fit_output;
     const char *target2;
     char *values2_text;
     double from2, to2;
