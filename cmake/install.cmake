@@ -24,7 +24,7 @@ endif()
 string(APPEND SIGODE_PC_SUNDIALS
   "-lsundials_cvode -lsundials_kinsol -lsundials_sunlinsolklu -lsundials_sunlinsoldense "
   "-lsundials_sunmatrixdense -lsundials_sunmatrixsparse -lsundials_nvecserial "
-  "-lklu -lamd -lcolamd -lbtf -lsuitesparseconfig")
+  "-lklu -lamd -lcolamd -lbtf -lsuitesparseconfig -llapack -lblas")
 configure_file(cmake/sigode.pc.in ${CMAKE_BINARY_DIR}/sigode.pc @ONLY)
 install(FILES ${CMAKE_BINARY_DIR}/sigode.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 

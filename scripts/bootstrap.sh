@@ -21,6 +21,7 @@ packages=(
   libsbml5-dev
   libxml2-dev      # libsbml.pc says Requires.private: libxml-2.0; libsbml5-dev does not pull it in
   libcmocka-dev
+  liblapack-dev
   python3          # the error corpus and output-safety tests
   gnuplot-nox      # --plot
   dpkg-dev         # scripts/build-sundials.sh: dpkg-source

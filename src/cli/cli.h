@@ -49,6 +49,7 @@
     X(run) \
     X(scan) \
     X(steady) \
+    X(sens) \
     X(graph) \
     X(check) \
     X(info) \

@@ -1,5 +1,6 @@
 /*
- * sigode verify MODEL: the model's own checks, one line each.
+ * sigode verify MODEL: the model's own checks, one line each; with
+ * --falsify, whether each check can fail at all (src/verify/falsify.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,27 +9,26 @@
 
 static struct {
     int falsify;
-} verify;
+} verify_opts;
 
 static int parse_falsify(cli *c, const char *opt, const char *value)
 {
-    verify.falsify = 1;
+    (void)c, (void)opt, (void)value;
+    verify_opts.falsify = 1;
     return 0;
 }
 
 static const cli_option verify_options[] = {
-    {"falsify", NULL, "knock out every reaction and scale every mechanistic parameter "
-                      "x0.01/x100: which checks cannot fail, which mechanisms no check notices, "
-                      "whether negative controls hold",
+    {"falsify", NULL,
+     "knock out each reaction (rate x 0) and scale each mechanistic parameter by 0.01 and 100; "
+     "list the checks no perturbation can fail and the mechanisms no check notices "
+     "(exit 1 if any, or if a check's knockouts do not make it fail)",
      parse_falsify},
-    {NULL, NULL, NULL, NULL}};
+    {NULL}};
 
-static const cli_group verify_group = {"verify options", verify_options};
-static const cli_group *const verify_groups[] = {&verify_group, &cli_solver_group, NULL};
+static const cli_group *const verify_groups[] = {
+    &cli_solver_group, &(const cli_group){"verify options", verify_options}, NULL};
 
-/* verify --falsify: the table of perturbations and checks, then the
- * verdict. Exit 1 when a behaviour check cannot fail, a tagged mechanism is
- * noticed by no check, or a negative control does not make its check fail. */
 static int run_falsify(cli *c, sg_model *m)
 {
     sg_falsify_result *r = NULL;
@@ -78,10 +78,11 @@ static int run_falsify(cli *c, sg_model *m)
     return rc;
 }
 
+
 static int run_verify(cli *c)
 {
     sg_model *m = c->model;
-    if (verify.falsify)
+    if (verify_opts.falsify)
         return run_falsify(c, m);
     sg_check_result *res = NULL;
     int n = 0;
