@@ -134,6 +134,7 @@ int main(int argc, char **argv)
         cli_free(&c);
         return cli_report(&err);
     }
+    cli_set_model(c.model);
     if ((c.output && cli_check_output_path(c.output, "output")) ||
         (c.plot && cli_check_output_path(c.plot, "the plot"))) {
         cli_free(&c);

@@ -379,6 +379,15 @@ static void test_usage_errors(void **state)
         {{"run", ABC, "--rtl", "1e-3"}, "unknown option '--rtl' (did you mean '--rtol'?)"},
         {{"run", ABC, "--stats=1"}, "option --stats takes no value"},
         {{"run", ABC, "--target", "k1"}, "option --target does not apply to 'run'"},
+        /* ids of the model: the closest one is suggested (not for ids of
+         * one or two letters, all one edit apart, unless only case differs) */
+        {{"run", ABC, "--select", "A,totl"}, "cannot select 'totl': model 'abc' has no species or assignment with that id (did you mean 'total'?)"},
+        {{"run", ABC, "--set", "A_exat=1"}, "(did you mean 'A_exact'?)"},
+        {{"run", ABC, "--set", "a=1"}, "cannot set 'a': model 'abc' has no species, parameter or compartment with that id (did you mean 'A'?)"},
+        {{"run", ABC, "--scenario", "baseline2"}, "(did you mean 'baseline'?)"},
+        {{"run", ABC, "--event", "1:totla=1"}, "(did you mean 'total'?)"},
+        {{"scan", ABC, "--target", "kk1", "--values", "1"}, "cannot scan 'kk1': model 'abc' has no species, parameter or compartment with that id (did you mean 'k1'?)"},
+        {{"scan", ABC, "--target", "k1", "--values", "1", "--readout", "Totla"}, "(did you mean 'total'?)"},
         {{"run"}, "a MODEL file is expected"},
         {{"run", ABC, "--bogus"}, "unknown option '--bogus'"},
         {{"run", ABC, ABC}, "unexpected argument"},
