@@ -100,6 +100,7 @@ typedef struct cli {
     int nat;
     int jobs;
     int fit_hill;
+    const char *fit_output;
     const char *target2;
     char *values2_text;
     double from2, to2;
@@ -154,15 +155,20 @@ void cli_print_command_help(const cli_command *cmd, FILE *out);
 const cli_command *cli_find_command(const char *name);
 /* The closest of candidates to word within a small edit distance, or NULL. */
 const char *cli_closest(const char *word, const char *const *candidates, int n);
+/* The same for model ids (stricter for short ids). */
+const char *cli_closest_id(const char *word, const char *const *candidates, int n);
 
 /* common.c */
 int cli_usage_error(const char *command, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Prints a library error; a usage error about an id the model (given to
+ * cli_set_model) lacks gets "did you mean" the closest id. */
 int cli_report(const sg_error *err);
 /* Writes text for a terminal: control characters (C0 but the line end,
  * DEL, C1 as UTF-8 U+0080..U+009F) become '?', so a model or file name
  * cannot send escape sequences (retitle, recolour, rewrite the screen). */
 void cli_put_terminal_text(FILE *out, const char *s, size_t n);
+void cli_set_model(const sg_model *model);
 void cli_usage_fill(sg_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int cli_parse_number(const char *command, const char *opt, const char *text, double *out);
 int cli_parse_count(const char *command, const char *opt, const char *text, long min,
