@@ -148,4 +148,4 @@ const cli_command cli_cmd_info = {
     "info", "MODEL [--ids]",
     "Describe the model: compartments, species, parameters, assignments, reactions, rate rules, "
     "events, scenarios and checks.",
-    info_groups, CLI_NEEDS_MODEL, run_info};
+    info_groups, CLI_NEEDS_MODEL, run_info, NULL};

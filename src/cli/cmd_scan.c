@@ -161,7 +161,7 @@ static const cli_group scan_group = {"scan options", scan_options};
 static const cli_group *const scan_groups[] = {&scan_group, &cli_experiment_group,
                                                &cli_output_group, &cli_solver_group, NULL};
 
-/* Significant digits of a grid value: ten more than the spacing needs,
+/* Significant digits of a grid value: twelve more than the spacing needs,
  * so neighbours stay distinct and the value is written as a person would
  * (a log grid from 0.1 to 1000 holds 0.1, not 0.10000000000000002; a
  * linear grid from 0 to 1 holds 0.3, not 0.30000000000000004). */
@@ -171,7 +171,7 @@ static int grid_digits(double v, double from, double to, long points, int log_sc
                                : fabs(to - from) / (double)(points - 1) / fmax(fabs(v), 1e-300);
     if (!(spacing > 0) || v == 0)
         return 15;
-    int digits = (int)ceil(-log10(spacing)) + 10;
+    int digits = (int)ceil(-log10(spacing)) + 12;
     return digits < 1 ? 1 : digits > 15 ? 15 : digits;
 }
 
@@ -445,38 +445,52 @@ int cli_run_scan(cli *c, sg_model *model, sg_experiment *exp, const char *target
     return rc;
 }
 
-static int run_scan_command(cli *c)
+/* The grid, made from the options before the model is loaded. */
+static struct {
+    double *values, *values2;
+    int count, count2;
+} grid;
+
+/* Everything that can be checked without the model, before loading it. */
+static int validate_scan(cli *c)
 {
-    sg_model *model = c->model;
     if (!c->target)
         return cli_usage_error("scan", "--target NAME is required");
     if (c->fit_output && !c->fit_hill)
         return cli_usage_error("scan", "--fit-output needs --fit hill");
+    if (c->target2 && (c->fit_hill || c->plot))
+        return cli_usage_error("scan", "--fit and --plot apply to one-dimensional scans; a "
+                                       "--target2 scan writes the long-format grid");
+    if (!c->target2 &&
+        (c->values2_text || c->has_from2 || c->has_to2 || c->has_points2 || c->log2_scale))
+        return cli_usage_error("scan", "--values2/--from2/--to2/--points2/--log2 need --target2");
+    if (c->readout) {
+        size_t n = strlen(c->readout);
+        if (!n || c->readout[0] == ',' || c->readout[n - 1] == ',' || strstr(c->readout, ",,"))
+            return cli_usage_error("scan", "--readout expects ids separated by commas");
+    }
+    grid.count = axis_values("--values", c->values_text, c->has_from, c->from, c->has_to, c->to,
+                             c->has_points, c->points, c->log_scale, &grid.values);
+    if (grid.count < 0)
+        return 2;
+    if (c->target2) {
+        grid.count2 = axis_values("--values2", c->values2_text, c->has_from2, c->from2,
+                                  c->has_to2, c->to2, c->has_points2, c->points2, c->log2_scale,
+                                  &grid.values2);
+        if (grid.count2 < 0)
+            return 2;
+    }
     if (c->fit_output && cli_check_output_path(c->fit_output, "the fit table"))
         return 2;
-    double *values = NULL, *values2 = NULL;
-    int count = axis_values("--values", c->values_text, c->has_from, c->from, c->has_to, c->to,
-                            c->has_points, c->points, c->log_scale, &values);
-    if (count < 0)
-        return 2;
-    int count2 = 0;
-    if (c->target2) {
-        count2 = axis_values("--values2", c->values2_text, c->has_from2, c->from2, c->has_to2,
-                             c->to2, c->has_points2, c->points2, c->log2_scale, &values2);
-        if (count2 < 0) {
-            free(values);
-            return 2;
-        }
-        if (c->fit_hill || c->plot) {
-            free(values);
-            free(values2);
-            return cli_usage_error("scan", "--fit and --plot apply to one-dimensional scans; a "
-                                       "--target2 scan writes the long-format grid");
-        }
-    } else if (c->values2_text || c->has_from2 || c->has_to2 || c->has_points2 || c->log2_scale) {
-        free(values);
-        return cli_usage_error("scan", "--values2/--from2/--to2/--points2/--log2 need --target2");
-    }
+    return 0;
+}
+
+static int run_scan_command(cli *c)
+{
+    sg_model *model = c->model;
+    double *values = grid.values, *values2 = grid.values2;
+    int count = grid.count, count2 = grid.count2;
+    grid.values = grid.values2 = NULL;
     sg_error err = {0};
     sg_experiment *exp = cli_make_experiment(c, model, &err);
     if (!exp) {
@@ -511,4 +525,4 @@ const cli_command cli_cmd_scan = {
     "MODEL --target NAME (--values V,V,... | --from A --to B --points N [--log]) [options]",
     "Simulate once per value of a parameter, species or compartment and tabulate the readouts "
     "(a dose-response curve); with --target2, a two-dimensional grid.",
-    scan_groups, CLI_NEEDS_MODEL, run_scan_command};
+    scan_groups, CLI_NEEDS_MODEL, run_scan_command, validate_scan};

@@ -259,7 +259,8 @@ void cli_usage_fill(sg_error *err, const char *fmt, ...)
     va_end(ap);
 }
 
-/* --event T:NAME=V[:every=I][:count=N], or NAME+=V to add. */
+/* --event T:NAME=V[:every=I][:count=N], or NAME+=V to add; with exp
+ * NULL only the syntax is checked (cli_check_event). */
 static sg_status add_event(sg_experiment *exp, const char *spec, sg_error *err)
 {
     char *copy = strdup(spec);
@@ -322,10 +323,17 @@ static sg_status add_event(sg_experiment *exp, const char *spec, sg_error *err)
         cli_usage_fill(err, "--event: count= needs every=");
         goto done;
     }
-    st = sg_experiment_add_schedule(exp, at, every, count, fields[1], value, add, err);
+    st = exp ? sg_experiment_add_schedule(exp, at, every, count, fields[1], value, add, err)
+             : SG_OK;
 done:
     free(copy);
     return st;
+}
+
+int cli_check_event(const char *spec)
+{
+    sg_error err = {0};
+    return add_event(NULL, spec, &err) == SG_OK ? 0 : cli_report(&err);
 }
 
 sg_experiment *cli_make_experiment(const cli *c, const sg_model *model, sg_error *err)

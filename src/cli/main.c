@@ -129,6 +129,13 @@ int main(int argc, char **argv)
         return rc;
     }
     c.model_path = c.args[0];
+    /* every option is checked before the model is loaded and anything runs */
+    if ((cmd->validate && (rc = cmd->validate(&c)) != 0) ||
+        (c.output && cli_check_output_path(c.output, "output")) ||
+        (c.plot && cli_check_output_path(c.plot, "the plot"))) {
+        cli_free(&c);
+        return rc ? rc : 2;
+    }
     sg_error err = {0};
     c.model = cli_load_model(c.model_path, &err);
     if (!c.model) {
@@ -136,11 +143,6 @@ int main(int argc, char **argv)
         return cli_report(&err);
     }
     cli_set_model(c.model);
-    if ((c.output && cli_check_output_path(c.output, "output")) ||
-        (c.plot && cli_check_output_path(c.plot, "the plot"))) {
-        cli_free(&c);
-        return 2;
-    }
     if (uses_solver(cmd))
         cli_choose_backend(&c, c.model);
     rc = cmd->run(&c);

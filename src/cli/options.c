@@ -54,6 +54,8 @@ static int parse_set(cli *c, const char *opt, const char *value)
 
 static int parse_event(cli *c, const char *opt, const char *value)
 {
+    if (cli_check_event(value))
+        return 2;
     char **events = realloc(c->events, sizeof *events * (size_t)(c->nevents + 1));
     if (!events)
         return cli_usage_error(c->command, "out of memory");

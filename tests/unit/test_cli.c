@@ -247,15 +247,15 @@ static int dir_entries(void)
 
 /* Grid values as a person writes them, rounded to the grid's precision
  * (and simulated at that value): a log grid from 0.1 to 1000 holds 0.1 and
- * 0.316227766, a linear one from 0 to 1 holds 0.3. */
+ * 0.316227766017, a linear one from 0 to 1 holds 0.3. */
 static void test_grid_values_rounded(void **state)
 {
     (void)state;
     result r = sigode("scan", ABC, "--target", "k1", "--from", "0.1", "--to", "1000", "--points",
                       "9", "--log", "--readout", "A", "--t-end", "1", NULL);
     expect_status(&r, 0, "log grid");
-    static const char *const logrows[] = {"\n0.1,", "\n0.316227766,", "\n1,", "\n3.16227766,",
-                                          "\n31.6227766,", "\n1000,"};
+    static const char *const logrows[] = {"\n0.1,", "\n0.316227766017,", "\n1,", "\n3.16227766017,",
+                                          "\n31.6227766017,", "\n1000,"};
     for (size_t i = 0; i < sizeof logrows / sizeof logrows[0]; i++)
         if (!strstr(r.out, logrows[i]))
             fail_msg("log grid lacks '%s':\n%s", logrows[i] + 1, r.out);
@@ -379,6 +379,13 @@ static void test_usage_errors(void **state)
         {{"run", ABC, "--rtl", "1e-3"}, "unknown option '--rtl' (did you mean '--rtol'?)"},
         {{"run", ABC, "--stats=1"}, "option --stats takes no value"},
         {{"run", ABC, "--target", "k1"}, "option --target does not apply to 'run'"},
+        /* every option is checked before the model is even opened */
+        {{"scan", SIGODE_SOURCE_DIR "/no/such.cfg", "--values", "1"}, "--target NAME is required"},
+        {{"scan", SIGODE_SOURCE_DIR "/no/such.cfg", "--target", "k", "--from", "1"}, "give --values V,V,..."},
+        {{"scan", SIGODE_SOURCE_DIR "/no/such.cfg", "--target", "k", "--values", "1", "--fit-output", "f.csv"}, "--fit-output needs --fit hill"},
+        {{"scan", SIGODE_SOURCE_DIR "/no/such.cfg", "--target", "k", "--values", "1", "--values2", "1"}, "need --target2"},
+        {{"run", SIGODE_SOURCE_DIR "/no/such.cfg", "--event", "1:A"}, "--event expects T:NAME=VALUE"},
+        {{"run", SIGODE_SOURCE_DIR "/no/such.cfg", "--output", SIGODE_SOURCE_DIR "/no/such/dir/x.csv"}, "cannot write output"},
         /* ids of the model: the closest one is suggested (not for ids of
          * one or two letters, all one edit apart, unless only case differs) */
         {{"run", ABC, "--select", "A,totl"}, "cannot select 'totl': model 'abc' has no species or assignment with that id (did you mean 'total'?)"},
