@@ -26,13 +26,16 @@ static const char usage_text[] =
     "               [--backend auto|vm|native]\n"
     "               [--stats] [--plot FILE.png|FILE.svg] [--preequilibrate] [--event T:NAME=V[:every=I][:count=N]]...\n"
     "               (an event NAME+=V adds V instead of setting it)\n"
+    "               [--log-y] [--data MEASUREMENTS.tsv]  (plots: log y axes, PEtab measurements)\n"
     "  scan   MODEL --target NAME (--values V,V,... | --from A --to B --points N [--log])\n"
     "               [--readout ID,ID,...] [--at T]... [--jobs N] [--fit hill] [--plot FILE]\n"
-    "               [--target2 NAME (--values2 ... | --from2 A --to2 B --points2 N [--log2])]\n"
+    "               [--target2 NAME (--values2 ... | --from2 A --to2 B --points2 N [--log2])\n"
+    "                [--synergy bliss,loewe,hsa]]  (a --target2 --plot draws heat maps)\n"
     "               [other run options]\n"
     "  steady MODEL [--scenario ID] [--set NAME=VALUE]... [--select ...] [--format ...]\n"
     "               steady state: Newton (KINSOL) with conservation laws, else integration\n"
-    "  graph  MODEL   the network as a Graphviz digraph (pipe into dot -Tsvg)\n"
+    "  graph  MODEL [--format dot|svg|png] [--output FILE]\n"
+    "               the network: Graphviz text, or a picture drawn by Graphviz's dot\n"
     "  check  MODEL   load and validate only\n"
     "  info   MODEL   species, parameters, reactions, stoichiometry summary\n"
     "  verify MODEL [--rtol X] [--atol X] [--max-steps N] [--linear-solver ...] [--backend ...]\n"
@@ -79,6 +82,11 @@ typedef struct cli {
     int jobs;
     const char *plot;
     int fit_hill;
+    int log_y;             /* plots: logarithmic y axes */
+    const char *data_path; /* plots: PEtab measurements drawn over the lines */
+    int synergy;           /* 2-D scans: mask of sg_synergy */
+    const char *graph_format; /* graph: dot, svg or png */
+    sg_measurements *data;
     const char *target2;
     char *values2_text;
     double from2, to2;
@@ -155,7 +163,7 @@ static int is_value_option(const char *name)
         "--scenario", "--t-end", "--points", "--set", "--select", "--output", "--format",
         "--rtol", "--atol", "--max-steps", "--linear-solver", "--target", "--values", "--from",
         "--to", "--readout", "--at", "--jobs", "--event", "--plot", "--fit", "--target2",
-        "--values2", "--from2", "--to2", "--points2", "--backend", NULL};
+        "--values2", "--from2", "--to2", "--points2", "--backend", "--synergy", "--data", NULL};
     for (int i = 0; with_value[i]; i++)
         if (strcmp(with_value[i], name) == 0)
             return 1;
@@ -186,8 +194,10 @@ static int parse_args(cli *c, int argc, char **argv)
         int solver_option = !strcmp(name, "--rtol") || !strcmp(name, "--atol") ||
                             !strcmp(name, "--max-steps") || !strcmp(name, "--linear-solver") ||
                             !strcmp(name, "--backend");
+        int graph_option = !strcmp(cmd, "graph") &&
+                           (!strcmp(name, "--format") || !strcmp(name, "--output"));
         if (is_value_option(name)) {
-            if (!run_like && !(solver_option && !strcmp(cmd, "verify")))
+            if (!run_like && !(solver_option && !strcmp(cmd, "verify")) && !graph_option)
                 return usage_error(cmd, "option %s does not apply to '%s'", name, cmd);
             if (eq)
                 value = eq + 1;
@@ -239,6 +249,10 @@ static int parse_args(cli *c, int argc, char **argv)
             if (!*value)
                 return usage_error(cmd, "--output expects a file name");
             c->output = value;
+        } else if (!strcmp(name, "--format") && graph_option) {
+            if (strcmp(value, "dot") && strcmp(value, "svg") && strcmp(value, "png"))
+                return usage_error(cmd, "--format expects dot, svg or png, got '%s'", value);
+            c->graph_format = value;
         } else if (!strcmp(name, "--format")) {
             if (!strcmp(value, "csv"))
                 c->format = SG_FORMAT_CSV;
@@ -293,6 +307,33 @@ static int parse_args(cli *c, int argc, char **argv)
                 return usage_error(cmd, "--fit expects 'hill' (a four-parameter Hill curve), "
                                         "got '%s'", value);
             c->fit_hill = 1;
+        } else if (!strcmp(name, "--log-y") && run_like) {
+            c->log_y = 1;
+        } else if (!strcmp(name, "--data")) {
+            if (!*value)
+                return usage_error(cmd, "--data expects a PEtab measurement file (.tsv)");
+            c->data_path = value;
+        } else if (!strcmp(name, "--synergy")) {
+            char *copy = strdup(value), *parts[8];
+            int n = copy ? split_list(copy, parts, 8) : 0;
+            c->synergy = 0;
+            for (int k = 0; k < n; k++) {
+                int bit = !strcmp(parts[k], "bliss")   ? SG_SYNERGY_BLISS
+                          : !strcmp(parts[k], "loewe") ? SG_SYNERGY_LOEWE
+                          : !strcmp(parts[k], "hsa")   ? SG_SYNERGY_HSA
+                                                       : 0;
+                if (!bit) {
+                    usage_error(cmd, "--synergy expects bliss, loewe and/or hsa separated by "
+                                     "commas, got '%s'", parts[k]);
+                    free(copy);
+                    return 2;
+                }
+                c->synergy |= bit;
+            }
+            free(copy);
+            if (n == 0)
+                return usage_error(cmd, "--synergy expects bliss, loewe and/or hsa separated "
+                                        "by commas");
         } else if (!strcmp(name, "--target2")) {
             c->target2 = value;
         } else if (!strcmp(name, "--values2")) {
@@ -378,6 +419,7 @@ static void free_cli(cli *c)
     free(c->readout);
     free(c->at);
     free(c->events);
+    sg_measurements_free(c->data);
     free(c->values2_text);
 }
 
@@ -717,19 +759,8 @@ static void show_progress(void *ctx, int done, int total)
     fflush(stderr);
 }
 
-/* Unit of a model quantity for labels: a parameter's unit, the model's
- * concentration unit for species and assignments. */
-static const char *unit_of(const sg_model *m, const char *id)
-{
-    sg_symbol_kind k = sg_model_lookup(m, id);
-    if (k == SG_SYM_PARAMETER)
-        for (int i = 0; i < sg_model_parameter_count(m); i++)
-            if (!strcmp(sg_model_parameter_id(m, i), id))
-                return sg_model_parameter_unit(m, i);
-    if (k == SG_SYM_SPECIES)
-        return sg_model_conc_unit(m);
-    return "";
-}
+/* Unit of a model quantity for labels (sg_model_unit_of). */
+static const char *unit_of(const sg_model *m, const char *id) { return sg_model_unit_of(m, id); }
 
 static void label(char *buf, size_t size, const char *what, const char *unit)
 {
@@ -737,6 +768,66 @@ static void label(char *buf, size_t size, const char *what, const char *unit)
         snprintf(buf, size, "%s (%s)", what, unit);
     else
         snprintf(buf, size, "%s", what);
+}
+
+/* Molar units: M, mM, uM, nM, pM (with or without a trailing text). */
+static int unit_is_conc(const char *unit)
+{
+    size_t n = strspn(unit, "munp");
+    return n <= 1 && unit[n] == 'M' && (unit[n + 1] == '\0' || unit[n + 1] == ' ');
+}
+
+/* The y axis label of a quantity: what it is and its unit from the model,
+ * so series of one axis share a unit. */
+static void axis_label(char *buf, size_t size, const sg_model *m, const char *id)
+{
+    const char *unit = unit_of(m, id);
+    sg_symbol_kind k = sg_model_lookup(m, id);
+    if (sg_unit_is_dimensionless(unit))
+        snprintf(buf, size, "fraction or ratio (dimensionless)");
+    else if (!*unit)
+        snprintf(buf, size, "value (no unit in the model)");
+    else if (!strcmp(unit, sg_model_conc_unit(m)) || (k == SG_SYM_SPECIES && unit_is_conc(unit)))
+        snprintf(buf, size, "concentration (%s)", unit);
+    else if (k == SG_SYM_SPECIES)
+        snprintf(buf, size, "level (%s)", unit);
+    else
+        snprintf(buf, size, "value (%s)", unit);
+}
+
+/* "model: scenario, --set A=1, --event 24:FK506=10": what was drawn. */
+static void plot_title(char *buf, size_t size, const cli *c, const sg_model *m)
+{
+    snprintf(buf, size, "%s%s%s", sg_model_name(m), c->scenario ? ": " : "",
+             c->scenario ? c->scenario : "");
+    for (int i = 0; i < c->nsets; i++) {
+        size_t n = strlen(buf);
+        snprintf(buf + n, size - n, "%s--set %s=%g", n ? ", " : "", c->set_names[i],
+                 c->set_values[i]);
+    }
+    for (int i = 0; i < c->nevents; i++) {
+        size_t n = strlen(buf);
+        snprintf(buf + n, size - n, "%s--event %s", n ? ", " : "", c->events[i]);
+    }
+    if (strlen(buf) + 1 == size)
+        memcpy(buf + size - 4, "...", 4);
+}
+
+/* Physical bounds of a readout's Hill plateaus: a species' concentration,
+ * or an assignment in concentration units or a dimensionless one whose
+ * values are all >= 0 (a fraction), cannot go below 0. */
+static double plateau_floor(const sg_model *m, const char *id, const double *y, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (y[i] < 0)
+            return -INFINITY;
+    sg_symbol_kind k = sg_model_lookup(m, id);
+    const char *unit = unit_of(m, id);
+    if (k == SG_SYM_SPECIES ||
+        (k == SG_SYM_ASSIGNMENT && (sg_unit_is_dimensionless(unit) ||
+                                    (*unit && !strcmp(unit, sg_model_conc_unit(m))))))
+        return 0.0;
+    return -INFINITY;
 }
 
 /* Hill fits of every readout column of a 1-D scan table, reported on
@@ -759,7 +850,12 @@ static void fit_columns(const sg_model *m, const sg_table *t, const char *target
             y[r] = sg_table_get(t, r, c);
         sg_error err = {0};
         sg_hill_fit *f = &fits[c - 1];
-        if (sg_fit_hill(x, y, rows, f, &err) != SG_OK) {
+        /* a readout at several times is named id@t */
+        char id[300];
+        snprintf(id, sizeof id, "%s", sg_table_column_name(t, c));
+        id[strcspn(id, "@")] = '\0';
+        double floor = plateau_floor(m, id, y, rows);
+        if (sg_fit_hill_bounded(x, y, rows, floor, INFINITY, f, &err) != SG_OK) {
             report(&err);
             continue;
         }
@@ -769,38 +865,148 @@ static void fit_columns(const sg_model *m, const sg_table *t, const char *target
         }
         fprintf(stderr,
                 "hill fit %s: %s = %.4g %s, slope %.3g, bottom %.4g, top %.4g, R^2 = %.6f, "
-                "RMSE = %.3g%s%s\n",
+                "RMSE = %.3g%s%s%s\n",
                 sg_table_column_name(t, c), f->decreasing ? "IC50" : "EC50", f->ec50, unit,
-                f->slope, f->bottom, f->top, f->r2, f->rmse, f->why[0] ? "; warning: " : "",
+                f->slope, f->bottom, f->top, f->r2, f->rmse,
+                isfinite(floor) ? " (plateaus held >= 0)" : "", f->why[0] ? "; warning: " : "",
                 f->why);
     }
     free(x);
     free(y);
 }
 
+/* Warns when no measurement matches a drawn series: a misspelt
+ * observableId or condition would otherwise just draw nothing. */
+static void check_data_matches(const cli *c, const sg_table *t)
+{
+    int matched = 0;
+    for (int i = 0; i < sg_measurements_count(c->data); i++) {
+        const sg_measurement *m = sg_measurements_get(c->data, i);
+        if (c->scenario && strcmp(m->condition, c->scenario) != 0)
+            continue;
+        for (int k = 1; k < sg_table_columns(t); k++)
+            matched += !strcmp(m->observable, sg_table_column_name(t, k));
+    }
+    if (!matched)
+        fprintf(stderr,
+                "sigode: warning: no row of %s matches a plotted series (observableId = a "
+                "plotted id%s)\n",
+                c->data_path, c->scenario ? ", simulationConditionId = the scenario" : "");
+}
+
 static int plot_table(const cli *c, const sg_model *m, const sg_table *t, const char *xname,
-                      int logx, int markers, const sg_hill_fit *fits)
+                      int logx, int markers, const sg_hill_fit *fits, const sg_experiment *exp)
 {
     int cols = sg_table_columns(t);
     int *which = malloc(sizeof *which * (size_t)cols);
-    if (!which)
+    char (*axes)[300] = malloc(sizeof *axes * (size_t)cols);
+    const char **axis_ptr = malloc(sizeof *axis_ptr * (size_t)cols);
+    sg_event_mark *marks = NULL;
+    sg_error err = {0};
+    int nmarks = exp && !markers ? sg_experiment_event_marks(exp, &marks, &err) : 0;
+    if (!which || !axes || !axis_ptr || nmarks < 0) {
+        free(which);
+        free(axes);
+        free(axis_ptr);
         return usage_error(c->command, "out of memory");
-    for (int k = 1; k < cols; k++)
+    }
+    for (int k = 1; k < cols; k++) {
         which[k - 1] = k;
-    char xlabel[300], ylabel[300], title[300];
+        char id[300];
+        snprintf(id, sizeof id, "%s", sg_table_column_name(t, k));
+        id[strcspn(id, "@")] = '\0';
+        axis_label(axes[k - 1], sizeof axes[k - 1], m, id);
+        axis_ptr[k - 1] = axes[k - 1];
+    }
+    char xlabel[300], ylabel[300], title[1000];
     label(xlabel, sizeof xlabel, xname, !strcmp(xname, "time") ? sg_model_time_unit(m)
                                                                : unit_of(m, xname));
     label(ylabel, sizeof ylabel, "concentration", sg_model_conc_unit(m));
-    snprintf(title, sizeof title, "%s%s%s", sg_model_name(m), c->scenario ? ": " : "",
-             c->scenario ? c->scenario : "");
+    plot_title(title, sizeof title, c, m);
+    if (c->data)
+        check_data_matches(c, t);
     sg_plot_spec spec = {.path = c->plot, .title = title, .xlabel = xlabel, .ylabel = ylabel,
-                         .logx = logx, .table = t, .columns = which, .ncolumns = cols - 1,
-                         .fits = fits, .markers = markers};
-    sg_error err = {0};
+                         .logx = logx, .logy = c->log_y, .table = t, .columns = which,
+                         .ncolumns = cols - 1, .axes = axis_ptr, .fits = fits,
+                         .x_unit = unit_of(m, xname), .markers = markers, .marks = marks,
+                         .nmarks = nmarks, .data = c->data, .condition = c->scenario,
+                         .data_x = markers ? xname : NULL};
     begin_writing();
     sg_status st = sg_plot_write(&spec, &err);
     end_writing();
     free(which);
+    free(axes);
+    free(axis_ptr);
+    free(marks);
+    return st == SG_OK ? 0 : report(&err);
+}
+
+/* Heat maps of a 2-D scan: per readout, the readout and each synergy
+ * score, with the 50% effect isobole (half the reference readout). */
+static int plot_grid(const cli *c, const sg_model *m, const sg_table *t, int nreadouts)
+{
+    int cols = sg_table_columns(t), nscores = (cols - 2) / nreadouts - 1;
+    int shown = nreadouts < 3 ? nreadouts : 3; /* at most 12 panels */
+    int npanels = shown * (1 + nscores);
+    int *zcols = calloc((size_t)npanels, sizeof *zcols);
+    int *diverging = calloc((size_t)npanels, sizeof *diverging);
+    int *contour_of = calloc((size_t)npanels, sizeof *contour_of);
+    double *levels = calloc((size_t)npanels, sizeof *levels);
+    char (*titles)[300] = calloc((size_t)npanels, sizeof *titles);
+    const char **title_ptr = calloc((size_t)npanels, sizeof *title_ptr);
+    if (!zcols || !diverging || !contour_of || !levels || !titles || !title_ptr) {
+        free(zcols);
+        free(diverging);
+        free(contour_of);
+        free(levels);
+        free(titles);
+        free(title_ptr);
+        return usage_error(c->command, "out of memory");
+    }
+    for (int k = 0, p = 0; k < shown; k++) {
+        const char *id = sg_table_column_name(t, 2 + k);
+        double half = 0.5 * sg_table_get(t, 0, 2 + k);
+        for (int q = 0; q <= nscores; q++, p++) {
+            int col = q == 0 ? 2 + k : 2 + nreadouts * q + k;
+            zcols[p] = col;
+            diverging[p] = q > 0;
+            contour_of[p] = 2 + k;
+            levels[p] = half;
+            if (q == 0) {
+                char unit[300];
+                label(unit, sizeof unit, id, unit_of(m, id));
+                snprintf(titles[p], sizeof titles[p], "%s", unit);
+            } else {
+                const char *name = sg_table_column_name(t, col);
+                snprintf(titles[p], sizeof titles[p], "%s excess (expected - observed, "
+                                                      "relative; > 0 synergy)",
+                         !strncmp(name, "bliss_", 6)   ? "Bliss"
+                         : !strncmp(name, "loewe_", 6) ? "Loewe"
+                                                       : "HSA");
+            }
+            title_ptr[p] = titles[p];
+        }
+    }
+    char xlabel[300], ylabel[300], title[1000];
+    label(xlabel, sizeof xlabel, c->target, unit_of(m, c->target));
+    label(ylabel, sizeof ylabel, c->target2, unit_of(m, c->target2));
+    plot_title(title, sizeof title, c, m);
+    sg_heatmap_spec spec = {.path = c->plot, .title = title, .xlabel = xlabel,
+                            .ylabel = ylabel, .table = t, .zcols = zcols,
+                            .ztitles = title_ptr, .diverging = diverging,
+                            .contour_of = contour_of, .levels = levels,
+                            .contour_label = "isobole: 50% of the untreated readout",
+                            .npanels = npanels};
+    sg_error err = {0};
+    begin_writing();
+    sg_status st = sg_heatmap_write(&spec, &err);
+    end_writing();
+    free(zcols);
+    free(diverging);
+    free(contour_of);
+    free(levels);
+    free(titles);
+    free(title_ptr);
     return st == SG_OK ? 0 : report(&err);
 }
 
@@ -819,7 +1025,7 @@ static int run_scan(cli *c, sg_model *model, sg_experiment *exp, const char *tar
     sg_error err = {0};
     sg_status st;
     if (c->target2) {
-        sg_scan2_spec spec2 = {spec, c->target2, values2, count2};
+        sg_scan2_spec spec2 = {spec, c->target2, values2, count2, c->synergy, NULL};
         st = sg_scan2_run(model, &c->opt, exp, &spec2, &table, &err);
     } else {
         st = sg_scan_run(model, &c->opt, exp, &spec, &table, &err);
@@ -848,7 +1054,8 @@ static int run_scan(cli *c, sg_model *model, sg_experiment *exp, const char *tar
             fit_columns(model, table, target, fits);
     }
     if (table && rc == 0 && c->plot && st == SG_OK)
-        rc = plot_table(c, model, table, target, log_scale, 1, fits);
+        rc = c->target2 ? plot_grid(c, model, table, nreadouts)
+                        : plot_table(c, model, table, target, log_scale, 1, fits, exp);
     free(fits);
     sg_table_free(table);
     if (st != SG_OK)
@@ -907,7 +1114,7 @@ static int cmd_run(cli *c, sg_model *model)
         if (st == SG_OK) {
             rc = write_table(c, table, c->output);
             if (rc == 0 && c->plot)
-                rc = plot_table(c, model, table, "time", 0, 0, NULL);
+                rc = plot_table(c, model, table, "time", 0, 0, NULL, exp);
         } else if (c->output) {
             /* keep a previous good file: the partial rows go beside it */
             size_t n = strlen(c->output) + 16;
@@ -949,12 +1156,16 @@ static int cmd_scan(cli *c, sg_model *model)
             free(values);
             return 2;
         }
-        if (c->fit_hill || c->plot) {
+        if (c->fit_hill || c->data) {
             free(values);
             free(values2);
-            return usage_error("scan", "--fit and --plot apply to one-dimensional scans; a "
-                                       "--target2 scan writes the long-format grid");
+            return usage_error("scan", "--fit and --data apply to one-dimensional scans (a "
+                                       "--target2 scan fits its single agents for --synergy "
+                                       "loewe)");
         }
+    } else if (c->synergy) {
+        free(values);
+        return usage_error("scan", "--synergy needs --target2 (a combination grid)");
     } else if (c->values2_text || c->has_from2 || c->has_to2 || c->has_points2 || c->log2_scale) {
         free(values);
         return usage_error("scan", "--values2/--from2/--to2/--points2/--log2 need --target2");
@@ -986,6 +1197,29 @@ static int cmd_scan(cli *c, sg_model *model)
     free(values2);
     sg_experiment_free(exp);
     return rc;
+}
+
+/* graph: Graphviz text on standard output or in --output, or a picture
+ * (--format svg|png) drawn by dot. */
+static int cmd_graph(const cli *c, const sg_model *model)
+{
+    sg_error err = {0};
+    const char *format = c->graph_format ? c->graph_format : "dot";
+    if (strcmp(format, "dot") != 0) {
+        if (!c->output)
+            return usage_error("graph", "--format %s writes a picture: give --output FILE", format);
+        begin_writing();
+        sg_status st = sg_model_render_graph(model, format, c->output, &err);
+        end_writing();
+        return st == SG_OK ? 0 : report(&err);
+    }
+    if (c->output) {
+        begin_writing();
+        sg_status st = sg_model_render_graph(model, "dot", c->output, &err);
+        end_writing();
+        return st == SG_OK ? 0 : report(&err);
+    }
+    return sg_model_write_dot(model, stdout, &err) == SG_OK ? 0 : report(&err);
 }
 
 static const char *kind_label(int constant) { return constant ? "constant" : "state"; }
@@ -1271,6 +1505,16 @@ int main(int argc, char **argv)
         free_cli(&c);
         return report(&err);
     }
+    if (c.data_path && !c.plot) {
+        sg_model_free(model);
+        free_cli(&c);
+        return usage_error(c.command, "--data draws measurements on a plot: add --plot FILE");
+    }
+    if (c.data_path && !(c.data = sg_measurements_load(c.data_path, &err))) {
+        sg_model_free(model);
+        free_cli(&c);
+        return report(&err);
+    }
     if ((c.output && check_output_path(c.output, "output")) ||
         (c.plot && check_output_path(c.plot, "the plot"))) {
         sg_model_free(model);
@@ -1285,8 +1529,7 @@ int main(int argc, char **argv)
                 sg_model_scenario_count(model), sg_model_check_count(model));
         rc = 0;
     } else if (!strcmp(c.command, "graph")) {
-        sg_error gerr = {0};
-        rc = sg_model_write_dot(model, stdout, &gerr) == SG_OK ? 0 : report(&gerr);
+        rc = cmd_graph(&c, model);
     } else if (!strcmp(c.command, "info")) {
         rc = cmd_info(model);
     } else if (!strcmp(c.command, "verify")) {
