@@ -1025,8 +1025,24 @@ static int run_scan(cli *c, sg_model *model, sg_experiment *exp, const char *tar
     sg_error err = {0};
     sg_status st;
     if (c->target2) {
-        sg_scan2_spec spec2 = {spec, c->target2, values2, count2, c->synergy, NULL};
+        sg_hill_fit *agents = calloc(2 * (size_t)nreadouts + 1, sizeof *agents);
+        sg_scan2_spec spec2 = {spec, c->target2, values2, count2, c->synergy, agents};
         st = sg_scan2_run(model, &c->opt, exp, &spec2, &table, &err);
+        for (int k = 0; agents && st == SG_OK && (c->synergy & SG_SYNERGY_LOEWE) &&
+                        k < nreadouts;
+             k++)
+            for (int axis = 0; axis < 2; axis++) {
+                const sg_hill_fit *f = &agents[2 * k + axis];
+                const char *drug = axis ? c->target2 : target;
+                if (f->ok)
+                    fprintf(stderr, "loewe %s: %s alone: %s = %.4g %s, slope %.3g, R^2 = %.6f\n",
+                            readouts[k], drug, f->decreasing ? "IC50" : "EC50", f->ec50,
+                            unit_of(model, drug), f->slope, f->r2);
+                else
+                    fprintf(stderr, "sigode: warning: loewe_%s is nan: %s alone has %s\n",
+                            readouts[k], drug, f->why);
+            }
+        free(agents);
     } else {
         st = sg_scan_run(model, &c->opt, exp, &spec, &table, &err);
     }

@@ -162,8 +162,17 @@ sg_status sg_heatmap_write(const sg_heatmap_spec *spec, sg_error *err)
                   "0.75 '#5EC962', 1 '#FDE725')\nset autoscale cb\n",
                   g);
         }
+        char title[400];
+        int all_nan = 1;
+        for (int r = 0; r < sg_table_rows(t); r++)
+            all_nan &= !isfinite(sg_table_get(t, r, col));
+        snprintf(title, sizeof title, "%s%s", spec->ztitles[p],
+                 all_nan ? "\n(not defined: see the messages)"
+                 : spec->levels && isfinite(spec->levels[p]) && !segments[p]
+                     ? "\n(no isobole: the effect level is not reached)"
+                     : "");
         fputs("set title ", g);
-        gp_string(g, spec->ztitles[p]);
+        gp_string(g, title);
         fputs("\nplot ", g);
         gp_string(g, job.data[cells]);
         fprintf(g, " using 1:2:%d with image notitle", col - 2 + 3);
