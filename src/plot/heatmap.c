@@ -136,7 +136,9 @@ sg_status sg_heatmap_write(const sg_heatmap_spec *spec, sg_error *err)
         st = sg_error_set(err, SG_ERR_IO, spec->path, 0, 0, "cannot write plot data");
     FILE *g = job.out;
     fprintf(g, "set xrange [-0.5:%g]\nset yrange [-0.5:%g]\n", n1 - 0.5, n2 - 0.5);
-    fputs("set key below\nset tics out nomirror\nset size ratio -1\n", g);
+    fputs("set key below\nset tics out nomirror\nset size ratio -1\n"
+          "set style textbox opaque noborder\n",
+          g);
     tics(g, "x", t, 0, n1, n2);
     tics(g, "y", t, 1, n2, 1);
     fputs("set xlabel ", g);
@@ -162,17 +164,23 @@ sg_status sg_heatmap_write(const sg_heatmap_spec *spec, sg_error *err)
                   "0.75 '#5EC962', 1 '#FDE725')\nset autoscale cb\n",
                   g);
         }
-        char title[400];
         int all_nan = 1;
         for (int r = 0; r < sg_table_rows(t); r++)
             all_nan &= !isfinite(sg_table_get(t, r, col));
-        snprintf(title, sizeof title, "%s%s", spec->ztitles[p],
-                 all_nan ? "\n(not defined: see the messages)"
-                 : spec->levels && isfinite(spec->levels[p]) && !segments[p]
-                     ? "\n(no isobole: the effect level is not reached)"
-                     : "");
+        /* why a panel is empty or has no isobole, said on the panel */
+        if (all_nan)
+            fputs("set label 1 'not defined here (see the messages)' at graph 0.5, graph 0.5 "
+                  "center front boxed\n",
+                  g);
+        else if (spec->levels && isfinite(spec->levels[p]) && !segments[p] &&
+                 spec->contour_of[p] == col)
+            fputs("set label 1 'no isobole: the grid never reaches the 50% level' at graph "
+                  "0.5, graph 0.06 center front boxed\n",
+                  g);
+        else
+            fputs("unset label 1\n", g);
         fputs("set title ", g);
-        gp_string(g, title);
+        gp_string(g, spec->ztitles[p]);
         fputs("\nplot ", g);
         gp_string(g, job.data[cells]);
         fprintf(g, " using 1:2:%d with image notitle", col - 2 + 3);

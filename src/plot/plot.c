@@ -432,7 +432,8 @@ sg_status sg_plot_write(const sg_plot_spec *spec, sg_error *err)
                 }
         for (int i = 0; i < nseries; i++) {
             int k = s[i].k;
-            if (s[i].panel != panel || k < 0 || !spec->fits || !spec->fits[k].ok)
+            if (s[i].panel != panel || k < 0 || !spec->fits || !spec->fits[k].ok ||
+                !(spec->fits[k].ec50 >= xmin && spec->fits[k].ec50 <= xmax))
                 continue;
             const sg_hill_fit *h = &spec->fits[k];
             char text[220];
@@ -476,8 +477,11 @@ sg_status sg_plot_write(const sg_plot_spec *spec, sg_error *err)
                 fprintf(g, ", f%d(x) with lines lw 1.5 dt 2 lc rgb '%s' title ", k,
                         gp_colours[index % GP_NCOLOURS]);
                 char text[300];
-                snprintf(text, sizeof text, "Hill fit: n %.2f, R2 %.4f", spec->fits[k].slope,
-                         spec->fits[k].r2);
+                const sg_hill_fit *h = &spec->fits[k];
+                int inside = h->ec50 >= xmin && h->ec50 <= xmax;
+                snprintf(text, sizeof text, "Hill fit: n %.2f, R2 %.4f%s%s", h->slope, h->r2,
+                         inside ? "" : h->decreasing ? ", IC50 " : ", EC50 ",
+                         inside ? "" : "beyond the scan");
                 quoted(g, text);
             }
             if (point_data >= 0 && point_block[k] >= 0) {
