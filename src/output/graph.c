@@ -21,19 +21,20 @@
 #include "../model/model.h"
 
 /* A Graphviz quoted string: quotes and backslashes escaped, control
- * characters replaced, so no text can end the string early. */
+ * characters (C0, DEL, C1) written as spaces, so no text can end the string
+ * early. */
 static void quoted(FILE *out, const char *s)
 {
     fputc('"', out);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c < 0x20 || c == 0x7f) {
-            fputc('?', out);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == 0xc2 && p[1] >= 0x80 && p[1] < 0xa0) { /* C1 control as UTF-8 */
+            fputc(' ', out);
+            p++;
             continue;
         }
-        if (c == '"' || c == '\\')
+        if (*p == '"' || *p == '\\')
             fputc('\\', out);
-        fputc(c, out);
+        fputc(*p < 0x20 || *p == 0x7f ? ' ' : *p, out);
     }
     fputc('"', out);
 }

@@ -48,20 +48,23 @@ static char *find_gnuplot(void)
     return found;
 }
 
-/* gnuplot string literal: single quotes, doubled inside; a control
- * character (a newline would end the command) becomes '?'. */
+/* gnuplot string literal, inert whatever the text: single quotes (no
+ * backquote command or @macro substitution inside them), a quote doubled,
+ * and every control character (C0, DEL, C1 as UTF-8) written as a space,
+ * since a line break or carriage return would end the command and start
+ * another (`system "..."`). */
 static void quoted(FILE *f, const char *s)
 {
     fputc('\'', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c < 0x20 || c == 0x7f) {
-            fputc('?', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == 0xc2 && p[1] >= 0x80 && p[1] < 0xa0) {
+            fputc(' ', f);
+            p++;
             continue;
         }
-        if (c == '\'')
+        if (*p == '\'')
             fputc('\'', f);
-        fputc(c, f);
+        fputc(*p < 0x20 || *p == 0x7f ? ' ' : *p, f);
     }
     fputc('\'', f);
 }
@@ -104,6 +107,10 @@ sg_status gp_begin(gp_job *job, const char *path, int width, int height, sg_erro
     if (!job->svg && !ends_with(path, ".png"))
         return sg_error_set(err, SG_ERR_USAGE, NULL, 0, 0,
                             "--plot expects a file ending in .png or .svg, got '%s'", path);
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return sg_error_set(err, SG_ERR_USAGE, NULL, 0, 0,
+                                "--plot: the file name holds a control character");
     job->gnuplot = find_gnuplot();
     if (!job->gnuplot)
         return sg_error_set(err, SG_ERR_IO, NULL, 0, 0,

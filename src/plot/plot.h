@@ -29,7 +29,8 @@ sg_status gp_begin(gp_job *job, const char *path, int width, int height, sg_erro
  * (i returned through *index). */
 FILE *gp_data_file(gp_job *job, int *index, sg_error *err);
 /* Writes s as a gnuplot single-quoted string that cannot end early or
- * start a command: quotes doubled, control characters replaced by '?'. */
+ * start a command: quotes doubled, control characters (C0, DEL, C1)
+ * written as spaces. */
 void gp_string(FILE *out, const char *s);
 /* Closes the script (st: the writing went well), runs gnuplot, renames the
  * image into place, removes the temporaries; returns the final status. */

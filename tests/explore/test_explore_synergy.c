@@ -124,6 +124,49 @@ static void hill_bounded_plateau(void **state)
     assert_false(held.ok);
 }
 
+/* The band interface an ensemble uses: lower, median and upper columns of
+ * a table drawn as a shaded band with its median; the legend holds the
+ * band's label, the axis its own label, and the shaded polygon is there. */
+static void ensemble_band_plot(void **state)
+{
+    (void)state;
+    const char *names[] = {"time", "R_q05", "R_median", "R_q95", "S"};
+    sg_table *t = sg_table_create(5, names, NULL);
+    assert_non_null(t);
+    for (int i = 0; i <= 20; i++) {
+        double x = i * 0.5, m = 10 * exp(-0.2 * x);
+        double row[5] = {x, 0.8 * m, m, 1.25 * m, 3 + 0.1 * x};
+        assert_int_equal(sg_table_add_row(t, row, NULL), SG_OK);
+    }
+    char *dir = ts_temp_dir();
+    char *path = ts_path(dir, "band.svg");
+    const int columns[] = {4};
+    const char *axes[] = {"concentration (nM)"};
+    sg_plot_band band = {1, 2, 3, "R (5-95% of 200 runs)", "concentration (nM)"};
+    sg_plot_spec spec = {.path = path, .title = "ensemble", .xlabel = "time (h)",
+                         .table = t, .columns = columns, .ncolumns = 1, .axes = axes,
+                         .bands = &band, .nbands = 1};
+    sg_error err = {0};
+    assert_int_equal(sg_plot_write(&spec, &err), SG_OK);
+    size_t n = 0;
+    char *svg = ts_read_file(path, &n);
+    assert_non_null(svg);
+    assert_non_null(strstr(svg, ">R (5-95% of 200 runs)</text>"));
+    assert_non_null(strstr(svg, ">concentration (nM)</text>"));
+    assert_non_null(strstr(svg, ">S</text>"));
+    /* one panel: the band and S share their axis label */
+    assert_null(strstr(strstr(svg, ">concentration (nM)</text>") + 1,
+                       ">concentration (nM)</text>"));
+    /* the band is a filled, translucent polygon */
+    assert_non_null(strstr(svg, "fill-opacity") ? strstr(svg, "fill-opacity")
+                                                : strstr(svg, "opacity"));
+    free(svg);
+    free(path);
+    ts_remove_dir(dir);
+    free(dir);
+    sg_table_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -131,6 +174,7 @@ int main(void)
         cmocka_unit_test(scan2_sham_and_independent),
         cmocka_unit_test(loewe_needs_zero_dose),
         cmocka_unit_test(hill_bounded_plateau),
+        cmocka_unit_test(ensemble_band_plot),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
