@@ -220,6 +220,11 @@ int cli_plot_table(const cli *c, const sg_model *m, const sg_table *t, const cha
     plot_title(title, sizeof title, c, m);
     if (c->data)
         check_data_matches(c, t);
+    if (c->data && markers && sg_measurements_find_column(c->data, xname) < 0)
+        fprintf(stderr,
+                "sigode: warning: %s has no column '%s' (the dose of each measurement on a "
+                "scan plot): no measured point drawn\n",
+                c->data_path, xname);
     sg_plot_spec spec = {.path = c->plot, .title = title, .xlabel = xlabel, .ylabel = ylabel,
                          .logx = logx, .logy = c->log_y, .table = t, .columns = which,
                          .ncolumns = cols - 1, .axes = axis_ptr, .fits = fits,

@@ -187,6 +187,10 @@ def case_data_svg(sg, src, tmp):
     run([sg, "run", f"{src}/models/calcineurin_er.cfg", "--scenario", "fk506_dose_response",
          "--output", os.devnull, "--plot", out, "--data", scan_data])
     expect_texts(svg_texts(out), ["ER_total (data)"])
+    # without the dose column nothing can be placed: said, not silently empty
+    p = run([sg, "run", f"{src}/models/calcineurin_er.cfg", "--scenario", "fk506_dose_response",
+             "--output", os.devnull, "--plot", out, "--data", data])
+    expect("no column 'FK506'" in p.stderr, p.stderr)
     # strict parsing: file:row:col and exit 2, no plot written
     bad = os.path.join(tmp, "bad.tsv")
     with open(bad, "w") as f:
