@@ -157,8 +157,10 @@ sg_status sg_heatmap_write(const sg_heatmap_spec *spec, sg_error *err)
         if (spec->diverging && spec->diverging[p]) {
             /* blue (antagonism) - white (additive) - red (synergy) */
             fputs("set palette defined (0 '#2166AC', 0.5 '#F7F7F7', 1 '#B2182B')\n", g);
-            fprintf(g, "set cbrange [%.17g:%.17g]\n", -(top > 0 ? top : 1),
-                    top > 0 ? top : 1);
+            /* at least +-0.01 (1% of the reference response): rounding noise
+             * of an additive pair stays white instead of filling the scale */
+            double range = fmax(top, 0.01);
+            fprintf(g, "set cbrange [%.17g:%.17g]\n", -range, range);
         } else { /* viridis, readable in grey and by colour-blind readers */
             fputs("set palette defined (0 '#440154', 0.25 '#3B528B', 0.5 '#21918C', "
                   "0.75 '#5EC962', 1 '#FDE725')\nset autoscale cb\n",
