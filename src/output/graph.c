@@ -237,37 +237,55 @@ static char *find_program(const char *name)
     return found;
 }
 
+static sg_status write_dot_text(void *ctx, FILE *out, sg_error *err)
+{
+    return sg_model_write_dot(ctx, out, err);
+}
+
+/* Copies the picture dot drew (path in ctx) to the output. */
+static sg_status copy_picture(void *ctx, FILE *out, sg_error *err)
+{
+    FILE *in = fopen(ctx, "rb");
+    if (!in)
+        return sg_error_set(err, SG_ERR_IO, NULL, 0, 0, "cannot read the graph: %s",
+                            strerror(errno));
+    char buf[65536];
+    size_t n;
+    int failed = 0;
+    while (!failed && (n = fread(buf, 1, sizeof buf, in)) > 0)
+        failed = fwrite(buf, 1, n, out) != n;
+    failed |= ferror(in) || fflush(out) != 0;
+    fclose(in);
+    return failed ? sg_error_set(err, SG_ERR_IO, NULL, 0, 0, "cannot write the graph: %s",
+                                 strerror(errno))
+                  : SG_OK;
+}
+
 sg_status sg_model_render_graph(const sg_model *m, const char *format, const char *path,
                                 sg_error *err)
 {
-    int picture = strcmp(format, "dot") != 0;
-    if (picture && strcmp(format, "svg") != 0 && strcmp(format, "png") != 0)
+    if (strcmp(format, "dot") == 0) /* the text, where a table would go */
+        return sg_write_atomic(path, write_dot_text, (void *)m, err);
+    if (strcmp(format, "svg") != 0 && strcmp(format, "png") != 0)
         return sg_error_set(err, SG_ERR_USAGE, NULL, 0, 0,
                             "graph format must be dot, svg or png, got '%s'", format);
-    char *dot = picture ? find_program("dot") : NULL;
-    if (picture && !dot)
+    char *dot = find_program("dot");
+    if (!dot)
         return sg_error_set(err, SG_ERR_IO, NULL, 0, 0,
                             "cannot draw the graph: Graphviz's 'dot' is not installed (Debian: "
                             "apt-get install graphviz; scripts/bootstrap.sh installs it); "
                             "'sigode graph MODEL' still writes the Graphviz text");
-    size_t len = strlen(path) + 32;
-    char *text = sg_malloc(len), *image = sg_malloc(len);
+    /* temporaries in the system's folder: the destination may be a FIFO or
+     * a device, whose folder we must not write into */
+    char text[] = "/tmp/sigode-graph.gv.XXXXXX", image[] = "/tmp/sigode-graph.img.XXXXXX";
     sg_status st = SG_OK;
-    int made_text = 0, made_image = 0;
-    if (!text || !image) {
-        st = sg_error_nomem(err);
-        goto done;
-    }
-    snprintf(text, len, "%s.gv.XXXXXX", path);
-    snprintf(image, len, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(text);
-    made_text = fd >= 0;
-    FILE *f = made_text ? fdopen(fd, "w") : NULL;
+    int fd_text = mkstemp(text), fd_image = fd_text >= 0 ? mkstemp(image) : -1;
+    FILE *f = fd_image >= 0 ? fdopen(fd_text, "w") : NULL;
     if (!f) {
-        if (made_text)
-            close(fd);
-        st = sg_error_set(err, SG_ERR_IO, path, 0, 0, "cannot write the graph: %s",
+        st = sg_error_set(err, SG_ERR_IO, path, 0, 0, "cannot draw the graph: %s",
                           strerror(errno));
+        if (fd_text >= 0)
+            close(fd_text);
         goto done;
     }
     st = sg_model_write_dot(m, f, err);
@@ -275,23 +293,6 @@ sg_status sg_model_render_graph(const sg_model *m, const char *format, const cha
         st = sg_error_set(err, SG_ERR_IO, path, 0, 0, "cannot write the graph");
     if (st != SG_OK)
         goto done;
-    if (!picture) {
-        chmod(text, 0644);
-        if (rename(text, path) != 0)
-            st = sg_error_set(err, SG_ERR_IO, path, 0, 0, "cannot write the graph: %s",
-                              strerror(errno));
-        else
-            made_text = 0;
-        goto done;
-    }
-    fd = mkstemp(image);
-    made_image = fd >= 0;
-    if (!made_image) {
-        st = sg_error_set(err, SG_ERR_IO, path, 0, 0, "cannot write the graph: %s",
-                          strerror(errno));
-        goto done;
-    }
-    close(fd);
     char type[8];
     snprintf(type, sizeof type, "-T%s", format);
     pid_t pid = fork();
@@ -308,21 +309,15 @@ sg_status sg_model_render_graph(const sg_model *m, const char *format, const cha
         st = sg_error_set(err, SG_ERR_IO, path, 0, 0, "Graphviz's dot failed to draw the graph");
     else if (stat(image, &sb) != 0 || sb.st_size == 0)
         st = sg_error_set(err, SG_ERR_IO, path, 0, 0, "Graphviz's dot wrote an empty picture");
-    else {
-        chmod(image, 0644);
-        if (rename(image, path) != 0)
-            st = sg_error_set(err, SG_ERR_IO, path, 0, 0, "cannot write the graph: %s",
-                              strerror(errno));
-        else
-            made_image = 0;
-    }
+    else
+        st = sg_write_atomic(path, copy_picture, image, err);
 done:
-    if (made_text)
+    if (fd_text >= 0)
         unlink(text);
-    if (made_image)
+    if (fd_image >= 0) {
+        close(fd_image);
         unlink(image);
-    sg_free(text);
-    sg_free(image);
+    }
     sg_free(dot);
     return st;
 }

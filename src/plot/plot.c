@@ -71,6 +71,25 @@ static void quoted(FILE *f, const char *s)
 
 void gp_string(FILE *out, const char *s) { quoted(out, s ? s : ""); }
 
+/* Copies the image gnuplot drew (path in ctx) to the output. */
+static sg_status copy_image(void *ctx, FILE *out, sg_error *err)
+{
+    FILE *in = fopen(ctx, "rb");
+    if (!in)
+        return sg_error_set(err, SG_ERR_IO, NULL, 0, 0, "cannot read the plot: %s",
+                            strerror(errno));
+    char buf[65536];
+    size_t n;
+    int failed = 0;
+    while (!failed && (n = fread(buf, 1, sizeof buf, in)) > 0)
+        failed = fwrite(buf, 1, n, out) != n;
+    failed |= ferror(in) || fflush(out) != 0;
+    fclose(in);
+    return failed ? sg_error_set(err, SG_ERR_IO, NULL, 0, 0, "cannot write the plot: %s",
+                                 strerror(errno))
+                  : SG_OK;
+}
+
 static int ends_with(const char *s, const char *suffix)
 {
     size_t n = strlen(s), m = strlen(suffix);
@@ -173,12 +192,9 @@ sg_status gp_finish(gp_job *job, sg_status st, sg_error *err)
             st = sg_error_set(err, SG_ERR_IO, job->path, 0, 0, "gnuplot failed to draw the plot");
         else if (stat(job->image, &sb) != 0 || sb.st_size == 0)
             st = sg_error_set(err, SG_ERR_IO, job->path, 0, 0, "gnuplot wrote an empty plot");
-        else {
-            chmod(job->image, 0644);
-            if (rename(job->image, job->path) != 0)
-                st = sg_error_set(err, SG_ERR_IO, job->path, 0, 0, "cannot write the plot: %s",
-                                  strerror(errno));
-        }
+        else /* the finished image goes where a table would (sg_write_atomic: a
+              * symlink's target replaced, a FIFO or device written directly) */
+            st = sg_write_atomic(job->path, copy_image, job->image, err);
     }
     for (int i = 0; i < job->ndata; i++) {
         unlink(job->data[i]);
@@ -186,7 +202,7 @@ sg_status gp_finish(gp_job *job, sg_status st, sg_error *err)
     }
     if (job->script)
         unlink(job->script);
-    if (job->image && st != SG_OK)
+    if (job->image)
         unlink(job->image);
     sg_free(job->script);
     sg_free(job->image);
