@@ -179,6 +179,8 @@ typedef struct sg_options {
     double atol;      /* absolute tolerance, default 1e-9 */
     long max_steps;   /* CVODE steps between outputs, default 100000 */
     sg_linear_solver linear_solver;
+    long max_events;  /* model-event occurrences per run, default (and <= 0)
+                         10,000,000: more is an error, not an endless run */
 } sg_options;
 
 void sg_options_default(sg_options *opt);
@@ -426,9 +428,16 @@ sg_table *sg_trajectory_table(const sg_trajectory *traj, const char *const *sele
 sg_status sg_table_write(const sg_table *table, sg_format format, FILE *out,
                          sg_error *err);
 /* Writes to `path` through a temporary file renamed over it only when the
- * write succeeded, so a failure never leaves a truncated file. */
+ * write succeeded, so a failure never leaves a truncated file. A symlink
+ * is followed (its target replaced, in the target's folder); a FIFO or a
+ * character device (/dev/null, /dev/stdout, a terminal) is written
+ * directly; a directory or other special file is refused. */
 sg_status sg_table_write_file(const sg_table *table, sg_format format,
                               const char *path, sg_error *err);
+/* Whether an output file (table, plot, converted model) could be written
+ * at `path` as sg_table_write_file would, checked before a long run;
+ * creates nothing. SG_OK, or SG_ERR_IO with the reason. */
+sg_status sg_output_check(const char *path, sg_error *err);
 
 /* A sensitivity result in long format: columns time, output, parameter,
  * value (d output / d parameter; with normalize, d log y / d log p =
