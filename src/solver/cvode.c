@@ -542,6 +542,13 @@ sg_status sg_solver_sens_enable(sg_solver *s, int ns, sg_sens_rhs_fn fn, void *c
 
 double *sg_solver_sens_vector(sg_solver *s, int k) { return N_VGetArrayPointer(s->yS[k]); }
 
+int sg_solver_roots_found(sg_solver *s, int *found)
+{
+    if (s->prog->nroots == 0 || CVodeGetRootInfo(s->cvode, found) != CV_SUCCESS)
+        return -1;
+    return 0;
+}
+
 int sg_solver_derivatives(sg_solver *s, double t, double *ydot)
 {
     double *y = sg_malloc(sizeof(double) * ((size_t)s->n + 1));
