@@ -313,6 +313,14 @@ typedef struct sg_stats {
 } sg_stats;
 void sg_sim_stats(const sg_sim *sim, sg_stats *stats);
 
+/* Warnings of the last run, for the user: CVODE's own warnings, a species
+ * below -atol (the first, once per run), an assignment or extra column
+ * that became NaN or infinite (once per column, with the first time).
+ * Strings are owned by the sim and valid until its next run; NULL when i
+ * is out of range. */
+int sg_sim_warning_count(const sg_sim *sim);
+const char *sg_sim_warning(sg_sim *sim, int i);
+
 void sg_trajectory_free(sg_trajectory *traj);
 int sg_trajectory_rows(const sg_trajectory *traj);
 int sg_trajectory_columns(const sg_trajectory *traj);

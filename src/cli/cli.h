@@ -184,6 +184,11 @@ int cli_parse_number(const char *command, const char *opt, const char *text, dou
 int cli_parse_count(const char *command, const char *opt, const char *text, long min,
                     long *out);
 int cli_split_list(char *text, char **parts, int max);
+/* cli_split_list into an array of the right size (the caller frees it;
+ * NULL when out of memory); *count is 0 for an empty item. */
+char **cli_split_alloc(char *text, int *count);
+/* Prints the sim's warnings of its last run on stderr. */
+void cli_print_warnings(sg_sim *sim);
 void cli_catch_interrupts(void);
 void cli_begin_writing(void);
 void cli_end_writing(void);

@@ -61,13 +61,19 @@ static int run_run(cli *c)
         /* a scenario with a scan: the scan, readouts as the scenario says */
         const char *const *ids;
         int n = sg_experiment_readouts(exp, &ids);
-        char *sel[256];
         int nsel = 0;
         char *copy = c->select ? strdup(c->select) : NULL;
-        if (copy)
-            nsel = cli_split_list(copy, sel, 256);
+        char **sel = copy ? cli_split_alloc(copy, &nsel) : NULL;
+        if (c->select && nsel == 0) {
+            free(sel);
+            free(copy);
+            sg_experiment_free(exp);
+            return cli_usage_error("run", "--select expects ids separated by commas, got '%s'",
+                                   c->select);
+        }
         rc = cli_run_scan(c, model, exp, target, values, count, log_scale,
                       nsel ? sel : (char **)ids, nsel ? nsel : n, NULL, 0);
+        free(sel);
         free(copy);
         sg_experiment_free(exp);
         return rc;
@@ -82,9 +88,10 @@ static int run_run(cli *c)
         sg_experiment_free(exp);
         return cli_report(&err);
     }
-    char *sel[4096];
     int nsel = 0;
-    if (c->select && (nsel = cli_split_list(c->select, sel, 4096)) == 0) {
+    char **sel = c->select ? cli_split_alloc(c->select, &nsel) : NULL;
+    if (c->select && nsel == 0) {
+        free(sel);
         sg_sim_free(sim);
         sg_experiment_free(exp);
         return cli_usage_error("run", "--select expects ids separated by commas, got '%s'",
@@ -92,6 +99,8 @@ static int run_run(cli *c)
     }
     sg_trajectory *traj = NULL;
     sg_status st = sg_sim_run(sim, exp, &traj, &err);
+    if (st == SG_OK) /* after a failure they follow its message */
+        cli_print_warnings(sim);
     if (c->stats)
         cli_print_stats(sim);
     sg_error werr = {0};
@@ -120,11 +129,14 @@ static int run_run(cli *c)
         }
     }
     sg_table_free(table);
+    free(sel);
     sg_trajectory_free(traj);
+    if (st != SG_OK) {
+        rc = cli_report(&err);
+        cli_print_warnings(sim);
+    }
     sg_sim_free(sim);
     sg_experiment_free(exp);
-    if (st != SG_OK)
-        return cli_report(&err);
     return rc;
 }
 

@@ -455,22 +455,23 @@ static int run_scan_command(cli *c)
         free(values2);
         return cli_report(&err);
     }
-    char *readouts[4096];
     int nread = 0;
-    if (c->readout && (nread = cli_split_list(c->readout, readouts, 4096)) == 0) {
+    const char *const *ids = NULL;
+    int nids = c->readout ? 0 : sg_experiment_readouts(exp, &ids);
+    char **readouts = c->readout ? cli_split_alloc(c->readout, &nread)
+                                 : malloc(sizeof *readouts * ((size_t)nids + 1));
+    if (!readouts || (c->readout && nread == 0)) {
+        free(readouts);
         free(values);
         free(values2);
         sg_experiment_free(exp);
         return cli_usage_error("scan", "--readout expects ids separated by commas");
     }
-    if (!c->readout) {
-        const char *const *ids;
-        int n = sg_experiment_readouts(exp, &ids);
-        for (int i = 0; i < n && i < 4096; i++)
-            readouts[nread++] = (char *)ids[i];
-    }
+    for (int i = 0; i < nids; i++)
+        readouts[nread++] = (char *)ids[i];
     int rc = cli_run_scan(c, model, exp, c->target, values, count, c->log_scale, readouts, nread,
                       values2, count2);
+    free(readouts);
     free(values);
     free(values2);
     sg_experiment_free(exp);

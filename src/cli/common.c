@@ -1,3 +1,4 @@
+#include <limits.h>
 /*
  * Helpers shared by the subcommands: usage errors and library errors on
  * standard error, number parsing, interrupt-safe writing of outputs,
@@ -139,6 +140,22 @@ int cli_parse_count(const char *command, const char *opt, const char *text, long
 }
 
 /* Splits "a,b,c" in place. Returns the count (0 if any part is empty). */
+char **cli_split_alloc(char *text, int *count)
+{
+    size_t n = 1;
+    for (const char *p = text; *p; p++)
+        n += *p == ',';
+    char **parts = malloc(sizeof *parts * (n + 1));
+    *count = parts && n <= INT_MAX ? cli_split_list(text, parts, (int)n) : 0;
+    return parts;
+}
+
+void cli_print_warnings(sg_sim *sim)
+{
+    for (int i = 0; i < sg_sim_warning_count(sim); i++)
+        fprintf(stderr, "warning: %s\n", sg_sim_warning(sim, i));
+}
+
 int cli_split_list(char *text, char **parts, int max)
 {
     int n = 0;

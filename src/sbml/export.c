@@ -17,6 +17,7 @@
  * Booleans and numbers are kept apart as SBML wants: a comparison used as a
  * number becomes piecewise(1, c, 0), a number used as a condition x != 0.
  */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +36,80 @@ typedef struct exporter {
     int failed;
     sg_map used;              /* SBML ids given so far (one namespace in SBML) */
     sg_arena *names;          /* ids made up to avoid a clash */
+    double *exact;            /* numbers written as placeholders (exact()) */
+    size_t nexact, exact_cap;
 } exporter;
+
+/* libsbml writes doubles with 15 significant digits (XMLOutputStream): the
+ * last bits are lost (0.33333333333333331 becomes 0.333333333333333) and the
+ * largest double overflows to an invalid value. A number that 15 digits do
+ * not give back exactly goes into the document as placeholder k, a dyadic
+ * number whose text is short and unusual, and the written text then gets
+ * its %.17g form in place of the placeholder's (exact_numbers()). */
+static double placeholder(size_t k) { return 271828.0 + (double)k + 23.0 / 128.0; }
+
+static double exact(exporter *ex, double v)
+{
+    char text[40];
+    snprintf(text, sizeof text, "%.15g", v);
+    /* subnormals too: libsbml's reader calls them out of range */
+    if (!isfinite(v) || (strtod(text, NULL) == v && !(v != 0 && fabs(v) < DBL_MIN)))
+        return v;
+    if (sg_grow(&ex->exact, &ex->exact_cap, ex->nexact + 1, sizeof *ex->exact) != 0) {
+        if (!ex->failed)
+            sg_error_nomem(ex->err);
+        ex->failed = 1;
+        return v;
+    }
+    ex->exact[ex->nexact] = v;
+    return placeholder(ex->nexact++);
+}
+
+/* Where `token` stands alone in text (between quotes, or spaces as in
+ * <cn> x </cn>), from `from`; NULL if nowhere. */
+static const char *find_token(const char *from, const char *token)
+{
+    size_t len = strlen(token);
+    for (const char *p = strstr(from, token); p; p = strstr(p + 1, token)) {
+        char before = p[-1], after = p[len];
+        if ((before == '"' || before == ' ' || before == '>') &&
+            (after == '"' || after == ' ' || after == '<'))
+            return p;
+    }
+    return NULL;
+}
+
+/* The text with every placeholder replaced by its number in %.17g (read
+ * back bit-identical). Frees `text`; NULL with err filled on failure. */
+static char *exact_numbers(exporter *ex, char *text)
+{
+    for (size_t k = 0; k < ex->nexact && text; k++) {
+        char token[40], number[40];
+        snprintf(token, sizeof token, "%.15g", placeholder(k));
+        snprintf(number, sizeof number, "%.17g", ex->exact[k]);
+        const char *at = find_token(text, token);
+        if (!at || find_token(at + 1, token)) { /* not once: the model holds that text */
+            sg_error_set(ex->err, SG_ERR_MODEL, NULL, 0, 0,
+                         "could not write the number %s exactly in SBML", number);
+            sg_free(text);
+            return NULL;
+        }
+        size_t head = (size_t)(at - text), tl = strlen(token), nl = strlen(number);
+        size_t total = strlen(text) - tl + nl;
+        char *out = sg_malloc(total + 1);
+        if (!out) {
+            sg_error_nomem(ex->err);
+            sg_free(text);
+            return NULL;
+        }
+        memcpy(out, text, head);
+        memcpy(out + head, number, nl);
+        strcpy(out + head + nl, at + tl);
+        sg_free(text);
+        text = out;
+    }
+    return text;
+}
 
 /* An SBML id for `id` of a kind with its own namespace in sigode (the model
  * name, reactions, events): `id`, or `id_suffix`, `id_suffix2`, ... if taken. */
@@ -129,7 +203,7 @@ static ASTNode_t *numeric(exporter *ex, const sg_expr *e)
             fail(ex, "a constant %g cannot be written in SBML", e->num);
             return number(0);
         }
-        return number(e->num);
+        return number(exact(ex, e->num));
     case EX_VAR:
         if (e->slot == m->time_slot) {
             n = node(AST_NAME_TIME);
@@ -291,14 +365,14 @@ static void build(exporter *ex, Model_t *mod)
     for (int i = 0; i < m->ncompartments; i++) {
         Compartment_t *c = Model_createCompartment(mod);
         Compartment_setId(c, ex->implicit ? ex->default_comp : m->compartments[i].id);
-        Compartment_setSize(c, m->compartments[i].size);
+        Compartment_setSize(c, exact(ex, m->compartments[i].size));
         Compartment_setSpatialDimensionsAsDouble(c, 3);
         Compartment_setConstant(c, 1);
     }
     for (int i = 0; i < m->nparameters; i++) {
         Parameter_t *p = Model_createParameter(mod);
         Parameter_setId(p, m->parameters[i].id);
-        Parameter_setValue(p, m->parameters[i].value);
+        Parameter_setValue(p, exact(ex, m->parameters[i].value));
         Parameter_setConstant(p, !slot_changes(m, m->parameters[i].slot));
     }
     for (int i = 0; i < m->nspecies; i++) {
@@ -306,7 +380,7 @@ static void build(exporter *ex, Model_t *mod)
         Species_t *s = Model_createSpecies(mod);
         Species_setId(s, sd->id);
         Species_setCompartment(s, slot_id(ex, m->compartments[sd->compartment].slot));
-        Species_setInitialConcentration(s, sd->initial);
+        Species_setInitialConcentration(s, exact(ex, sd->initial));
         Species_setHasOnlySubstanceUnits(s, 0);
         int changes = slot_changes(m, sd->slot);
         Species_setBoundaryCondition(s, sd->constant || has_rate_rule(m, sd->slot));
@@ -432,7 +506,7 @@ char *sg_model_to_sbml(const sg_model *m, sg_error *err)
     if (!err)
         err = &local;
     memset(err, 0, sizeof *err);
-    exporter ex = {m, "default", 0, err, 0, {0}, NULL};
+    exporter ex = {m, "default", 0, err, 0, {0}, NULL, NULL, 0, 0};
     sg_map_init(&ex.used);
     ex.names = sg_arena_create();
     if (!ex.names) {
@@ -473,10 +547,13 @@ char *sg_model_to_sbml(const sg_model *m, sg_error *err)
         free(s);
         if (!text)
             sg_error_nomem(err);
+        else
+            text = exact_numbers(&ex, text);
     }
     SBMLDocument_free(doc);
     sg_map_clear(&ex.used);
     sg_arena_free(ex.names);
+    sg_free(ex.exact);
     return text;
 }
 

@@ -147,6 +147,48 @@ void sg_sim_free(sg_sim *sim)
 
 void sg_sim_stats(const sg_sim *sim, sg_stats *stats) { sg_solver_stats(sim->solver, stats); }
 
+int sg_sim_warning_count(const sg_sim *sim) { return sg_solver_warning_count(sim->solver); }
+
+const char *sg_sim_warning(sg_sim *sim, int i)
+{
+    return i >= 0 && i < sg_solver_warning_count(sim->solver) ? sg_solver_warning(sim->solver, i)
+                                                               : NULL;
+}
+
+/* Results sigode cannot vouch for, found in the rows of a run: the first
+ * species below -atol (once per run: a concentration cannot be negative),
+ * and each assignment or extra column the first time it is NaN or
+ * infinite (0/0, a division by zero, an overflow). */
+static void warn_about_rows(sg_sim *sim, const sg_trajectory *t)
+{
+    const sg_model *m = sim->model;
+    int negative_told = 0;
+    for (int c = 0; c < t->ncols; c++) {
+        int is_species = c < m->nspecies;
+        for (int r = 0; r < t->nrows; r++) {
+            double x = t->data[(size_t)r * (size_t)t->ncols + (size_t)c];
+            if (is_species && !negative_told && x < -sim->opt.atol) {
+                sg_solver_add_warning(sim->solver,
+                                      "species '%s' is negative: %.6g at t = %.10g (below "
+                                      "-atol = %g); a concentration cannot be negative: try "
+                                      "tighter tolerances (--rtol, --atol) or check the rate "
+                                      "laws",
+                                      t->names[c], x, t->times[r], sim->opt.atol);
+                negative_told = 1;
+                break;
+            }
+            if (!is_species && !isfinite(x)) {
+                sg_solver_add_warning(sim->solver,
+                                      "'%s' is %s from t = %.10g on (first time): its "
+                                      "expression divides by zero, takes 0/0 or overflows there",
+                                      t->names[c], isnan(x) ? "nan" : x > 0 ? "inf" : "-inf",
+                                      t->times[r]);
+                break;
+            }
+        }
+    }
+}
+
 void sg_options_default(sg_options *opt)
 {
     opt->rtol = 1e-6;
@@ -555,6 +597,7 @@ sg_status sg_sim_run_point(sg_sim *sim, const sg_experiment *exp, const int *slo
     if (exp->model != m)
         return sg_error_set(err, SG_ERR_USAGE, NULL, 0, 0,
                             "the experiment was made for another model");
+    sg_solver_clear_warnings(solver);
     sg_trajectory *traj = sg_trajectory_create_for(m, exp);
     if (!traj)
         return sg_error_nomem(err);
@@ -631,6 +674,7 @@ sg_status sg_sim_run_point(sg_sim *sim, const sg_experiment *exp, const int *slo
         }
     }
 done:
+    warn_about_rows(sim, traj);
     sg_free(occ);
     sg_free(times);
     *out = traj;

@@ -10,6 +10,7 @@
  */
 #include <cvodes/cvodes.h>
 #include <math.h>
+#include <stdarg.h>
 #include <nvector/nvector_serial.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,7 +60,19 @@ struct sg_solver {
     int bad_state;       /* last state with a non-finite derivative, -1 */
     double bad_time;
     char cvode_message[256];
+    /* what CVODE said during the current call, and warnings for the user */
+    int call_error;      /* an error message (code < 0), whatever CVode returned */
+    int no_progress;     /* "t + h = t": the step fell below the time resolution */
+    int fresh;           /* (re)started and not yet advanced */
+    double t_start;
+    char **warnings;
+    int nwarnings;
+    size_t warnings_cap;
+    long warnings_unkept;
 };
+
+/* Warnings kept per run; the count of the rest is reported. */
+#define SG_SOLVER_MAX_WARNINGS 20
 
 static int rhs(sunrealtype t, N_Vector y, N_Vector ydot, void *user)
 {
@@ -140,15 +153,64 @@ static int sens_rhs(int ns, sunrealtype t, N_Vector y, N_Vector ydot, N_Vector *
                       (const double *const *)sv, sdot);
 }
 
-/* CVODE would print its messages; the library keeps the last one instead. */
+void sg_solver_add_warning(sg_solver *s, const char *fmt, ...)
+{
+    if (s->nwarnings >= SG_SOLVER_MAX_WARNINGS ||
+        sg_grow(&s->warnings, &s->warnings_cap, (size_t)s->nwarnings + 1,
+                sizeof *s->warnings) != 0) {
+        s->warnings_unkept++;
+        return;
+    }
+    char text[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    size_t len = strlen(text);
+    char *copy = sg_malloc(len + 1);
+    if (!copy) {
+        s->warnings_unkept++;
+        return;
+    }
+    memcpy(copy, text, len + 1);
+    s->warnings[s->nwarnings++] = copy;
+}
+
+void sg_solver_clear_warnings(sg_solver *s)
+{
+    for (int i = 0; i < s->nwarnings; i++)
+        sg_free(s->warnings[i]);
+    s->nwarnings = 0;
+    s->warnings_unkept = 0;
+}
+
+int sg_solver_warning_count(const sg_solver *s) { return s->nwarnings + (s->warnings_unkept > 0); }
+
+const char *sg_solver_warning(sg_solver *s, int i)
+{
+    if (i < s->nwarnings)
+        return s->warnings[i];
+    snprintf(s->cvode_message, sizeof s->cvode_message, "%ld more warnings not shown",
+             s->warnings_unkept);
+    return s->cvode_message;
+}
+
+/* CVODE would print its messages to stderr; the library keeps the last
+ * one for an error message, and passes warnings on to the caller. An error
+ * reported inside a call that still returns success (CVodeGetDky's "Illegal
+ * value for t" when CVode could not step) makes that call fail. */
 static void keep_message(int code, const char *module, const char *function, char *msg,
                          void *user)
 {
-    (void)code;
     (void)module;
-    (void)function;
     sg_solver *s = user;
     snprintf(s->cvode_message, sizeof s->cvode_message, "%s", msg);
+    if (code < 0)
+        s->call_error = 1;
+    else
+        sg_solver_add_warning(s, "CVODE (%s): %s", function, msg);
+    if (strstr(msg, "t + h = t"))
+        s->no_progress = 1;
 }
 
 void sg_solver_free(sg_solver *s)
@@ -170,6 +232,8 @@ void sg_solver_free(sg_solver *s)
     sg_free(s->st_scaled);
     sg_free(s->jt_scaled);
     sg_free(s->jac_values);
+    sg_solver_clear_warnings(s);
+    sg_free(s->warnings);
     sg_free(s);
 }
 
@@ -339,6 +403,8 @@ sg_status sg_solver_start(sg_solver *s, double t0, sg_error *err)
         }
         return SG_ERR_SOLVER;
     }
+    s->fresh = 1;
+    s->t_start = t0;
     return SG_OK;
 }
 
@@ -398,15 +464,39 @@ sg_status sg_solver_advance_roots(sg_solver *s, double tout, double tstop, doubl
     *root = 0;
     if (integrates(s)) {
         sunrealtype tret = 0;
+        s->call_error = s->no_progress = 0;
         int flag = CVodeSetStopTime(s->cvode, tstop);
+        /* CVODE's first step after a (re)start is at least 100 unit roundoffs
+         * of |tout| (cvHin): asked for t = 1e60 from 0, it starts near 1e18,
+         * far beyond a model's time scale, and its error test accepted all
+         * species at 0 (mass lost, issue 12.7). A first stretch of at most
+         * 1e6 x max(|t0|, 1) keeps that first step small; the steps then
+         * grow by themselves. */
+        double first = s->t_start + 1e6 * fmax(fabs(s->t_start), 1.0);
+        if (flag == CV_SUCCESS && s->fresh && tout > first)
+            flag = CVode(s->cvode, first, s->y, &tret, CV_NORMAL);
+        s->fresh = 0;
         if (flag == CV_SUCCESS)
             flag = CVode(s->cvode, tout, s->y, &tret, CV_NORMAL);
         if (flag == CV_ROOT_RETURN) {
             *root = 1;
             *reached = tout = tret;
         }
+        sunrealtype tcur = tret;
+        if (flag >= 0 && CVodeGetCurrentTime(s->cvode, &tcur) == CV_SUCCESS &&
+            (s->call_error || s->no_progress || tcur < tret)) {
+            /* CVode returned success but did not get there */
+            sg_error_set(err, SG_ERR_SOLVER, NULL, 0, 0,
+                         "CVODE could not advance from t = %.10g to %.10g (the step size fell "
+                         "below the time resolution)%s%s",
+                         tcur, tout, s->cvode_message[0] ? ": " : "", s->cvode_message);
+            if (err) {
+                err->time = tcur;
+                err->flag = flag;
+            }
+            return SG_ERR_SOLVER;
+        }
         if (flag < 0) {
-            sunrealtype tcur = tret;
             CVodeGetCurrentTime(s->cvode, &tcur);
             char who[300];
             blame(s, who, sizeof who);

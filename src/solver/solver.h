@@ -60,4 +60,12 @@ int sg_solver_roots_found(sg_solver *solver, int *found);
 
 void sg_solver_stats(const sg_solver *solver, sg_stats *stats);
 
+/* Warnings for the user (CVODE's own, and the sim's): kept until cleared,
+ * the first SG_SOLVER_MAX_WARNINGS with a last line counting the rest. */
+void sg_solver_add_warning(sg_solver *solver, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void sg_solver_clear_warnings(sg_solver *solver);
+int sg_solver_warning_count(const sg_solver *solver);
+const char *sg_solver_warning(sg_solver *solver, int i);
+
 #endif

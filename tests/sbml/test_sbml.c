@@ -519,6 +519,46 @@ static void test_event_semantics(void **state)
     sg_model_free(m);
 }
 
+/* Export writes every double so it reads back bit-identical (issue 12.15:
+ * libsbml's 15 digits turned 0.33333333333333331 into 0.333333333333333
+ * and the largest double into an overflow libsbml refused), in attributes
+ * and in MathML. */
+static void test_export_exact_numbers(void **state)
+{
+    fixture *f = *state;
+    const double values[] = {0.33333333333333331, 1.7976931348623157e308, 0.1, 2.0 / 3.0,
+                             1e-300 / 3};
+    char text[2048];
+    snprintf(text, sizeof text,
+             "name = \"exact\";\nparameters = ( { id = \"p0\"; value = %.17g; }, "
+             "{ id = \"p1\"; value = %.17g; }, { id = \"p2\"; value = %.17g; }, "
+             "{ id = \"p3\"; value = %.17g; }, { id = \"p4\"; value = %.17g; } );\n"
+             "species = ( { id = \"A\"; initial = %.17g; } );\n"
+             "assignments = ( { id = \"third\"; value = \"A * 0.33333333333333331\"; } );\n",
+             values[0], values[1], values[2], values[3], values[4], values[0]);
+    sg_model *a = ts_load_text(text);
+    sg_error err;
+    char *sbml = sg_model_to_sbml(a, &err);
+    if (!sbml)
+        fail_msg("%s", err.message);
+    char *path = sbml_file(f, "exact.xml", sbml);
+    sg_model *b = sg_model_load_sbml(path, &err);
+    if (!b)
+        fail_msg("%s", err.message);
+    for (int i = 0; i < 5; i++)
+        if (sg_model_parameter_value(b, i) != values[i])
+            fail_msg("p%d: %.17g read back as %.17g", i, values[i], sg_model_parameter_value(b, i));
+    assert_true(sg_model_species_initial(b, 0) == values[0]);
+    sg_trajectory *t = ts_run_scenario(b, NULL, 1e-6, 1e-9);
+    assert_true(sg_trajectory_value(t, 0, sg_trajectory_find_column(t, "third")) ==
+                values[0] * 0.33333333333333331);
+    sg_trajectory_free(t);
+    sg_model_free(a);
+    sg_model_free(b);
+    free(sbml);
+    free(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -529,6 +569,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_mission_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_long_nested_sum, setup, teardown),
         cmocka_unit_test_setup_teardown(test_event_semantics, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_export_exact_numbers, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
