@@ -168,6 +168,10 @@ int cli_usage_error(const char *command, const char *fmt, ...)
 /* Prints a library error; a usage error about an id the model (given to
  * cli_set_model) lacks gets "did you mean" the closest id. */
 int cli_report(const sg_error *err);
+/* Writes text for a terminal: control characters (C0 but the line end,
+ * DEL, C1 as UTF-8 U+0080..U+009F) become '?', so a model or file name
+ * cannot send escape sequences (retitle, recolour, rewrite the screen). */
+void cli_put_terminal_text(FILE *out, const char *s, size_t n);
 void cli_set_model(const sg_model *model);
 void cli_usage_fill(sg_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int cli_parse_number(const char *command, const char *opt, const char *text, double *out);

@@ -31,6 +31,20 @@ int cli_usage_error(const char *command, const char *fmt, ...)
     return 2;
 }
 
+void cli_put_terminal_text(FILE *out, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == 0xc2 && i + 1 < n && (unsigned char)s[i + 1] >= 0x80 &&
+            (unsigned char)s[i + 1] < 0xa0) {
+            fputc('?', out);
+            i++;
+        } else {
+            fputc((c < 0x20 && c != '\n') || c == 0x7f ? '?' : c, out);
+        }
+    }
+}
+
 /* The model of the command being run, for suggestions (cli_report). */
 static const sg_model *current_model;
 
@@ -95,7 +109,8 @@ int cli_report(const sg_error *err)
     sg_error copy = *err;
     suggest_id(&copy);
     sg_error_format(&copy, msg, sizeof msg);
-    fprintf(stderr, "%s\n", msg);
+    cli_put_terminal_text(stderr, msg, strlen(msg));
+    fputc('\n', stderr);
     return sg_status_exit_code(err->status);
 }
 
@@ -208,32 +223,18 @@ void cli_end_writing(void)
 int cli_check_output_path(const char *path, const char *what)
 {
     sg_error err = {0};
-    err.status = SG_ERR_IO;
-    snprintf(err.file, sizeof err.file, "%s", path);
-    struct stat st;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-        snprintf(err.message, sizeof err.message, "cannot write %s: Is a directory", what);
-        return cli_report(&err);
-    }
-    size_t n = strlen(path) + 16;
-    char *tmp = malloc(n);
-    if (!tmp)
-        return cli_usage_error(NULL, "out of memory");
-    snprintf(tmp, n, "%s.tmp.XXXXXX", path);
     cli_begin_writing();
-    int fd = mkstemp(tmp);
-    int saved = errno;
-    if (fd >= 0) {
-        close(fd);
-        unlink(tmp);
-    }
+    sg_status st = sg_output_check(path, &err);
     cli_end_writing();
-    free(tmp);
-    if (fd < 0) {
-        snprintf(err.message, sizeof err.message, "cannot write %s: %s", what, strerror(saved));
-        return cli_report(&err);
-    }
-    return 0;
+    if (st == SG_OK)
+        return 0;
+    /* "cannot write output: why" -> "cannot write <what>: why" */
+    const char *why = strchr(err.message, ':');
+    char msg[sizeof err.message];
+    snprintf(msg, sizeof msg, "cannot write %s%s", what, why ? why : "");
+    snprintf(err.message, sizeof err.message, "%s", msg);
+    err.status = SG_ERR_IO;
+    return cli_report(&err);
 }
 
 /* Writes a table to --output (atomically) or standard output. */

@@ -89,6 +89,8 @@ static int uses_solver(const cli_command *cmd)
 
 int main(int argc, char **argv)
 {
+    /* first thing: an interrupt from now on takes the documented path */
+    cli_catch_interrupts();
     if (argc < 2) {
         print_usage(stderr);
         return 2;
@@ -102,7 +104,6 @@ int main(int argc, char **argv)
     const cli_command *cmd = cli_find_command(argv[1]);
     if (!cmd)
         return unknown_command(argv[1]);
-    cli_catch_interrupts();
     cli c;
     memset(&c, 0, sizeof c);
     c.command = cmd->name;

@@ -11,8 +11,8 @@
  * initial-value expressions. Timed changes: setting a state to a constant
  * zeroes its sensitivities, adding a constant keeps them; setting a column
  * zeroes its row of M. The event time does not depend on the parameters,
- * so no other jump is needed. Model events with state-dependent triggers
- * would need the jump conditions of the trigger's root: refused.
+ * so no other jump is needed. Model events get the jump conditions of
+ * their trigger's root (below, "model events").
  */
 #include <math.h>
 #include <stdlib.h>
@@ -39,6 +39,14 @@ struct sg_sens {
     double *M;            /* ncols x np */
     double *dinit;        /* ninit_steps x np */
     double **S;           /* np: the solver's sensitivity vectors */
+    /* model events */
+    unsigned char *trig_prev, *trig_now;
+    int *found;           /* nroots */
+    double *tw;           /* nslots: values just after an event time */
+    double *f_minus, *f_plus; /* nstate */
+    double *dtau;         /* np */
+    double *jump;         /* nassigns x np: new derivatives of assigned slots */
+    double *hvalues;      /* nassigns */
     int *step_of_slot;    /* nslots: last initial-value step computing it, -1 */
     unsigned char *fixed;
 };
@@ -142,9 +150,24 @@ static sg_sens *workspace(sg_model *m, const sg_options *opt, const sg_sens_code
     se->fu_values = sg_malloc((nfu + 1) * sizeof(double));
     se->M = sg_calloc((size_t)sc->ncols * (size_t)se->np + 1, sizeof(double));
     se->dinit = sg_calloc((size_t)m->ninit_steps * (size_t)se->np + 1, sizeof(double));
+    int maxassign = 0;
+    for (int k = 0; k < m->ntriggers; k++)
+        if (m->triggers[k].nassigns > maxassign)
+            maxassign = m->triggers[k].nassigns;
+    se->trig_prev = sg_calloc((size_t)m->ntriggers + 1, 1);
+    se->trig_now = sg_calloc((size_t)m->ntriggers + 1, 1);
+    se->found = sg_calloc((size_t)p->nroots + 1, sizeof(int));
+    se->tw = sg_malloc(nslots * sizeof(double));
+    se->f_minus = sg_calloc((size_t)m->nstate + 1, sizeof(double));
+    se->f_plus = sg_calloc((size_t)m->nstate + 1, sizeof(double));
+    se->dtau = sg_calloc((size_t)se->np + 1, sizeof(double));
+    se->jump = sg_calloc((size_t)maxassign * (size_t)se->np + 1, sizeof(double));
+    se->hvalues = sg_calloc((size_t)maxassign + 1, sizeof(double));
     if (!se->param_of_slot || !se->col_of_slot || !se->step_of_slot || !se->fixed ||
         !se->state_names || !se->w || !se->st_scaled || !se->jt_scaled || !se->jac_values ||
-        !se->fu_scaled || !se->fu_values || !se->M || !se->dinit) {
+        !se->fu_scaled || !se->fu_values || !se->M || !se->dinit || !se->trig_prev ||
+        !se->trig_now || !se->found || !se->tw || !se->f_minus || !se->f_plus || !se->dtau ||
+        !se->jump || !se->hvalues) {
         sg_sens_free(se);
         sg_error_nomem(err);
         return NULL;
@@ -252,6 +275,15 @@ void sg_sens_free(sg_sens *se)
     sg_free(se->M);
     sg_free(se->dinit);
     sg_free(se->S);
+    sg_free(se->trig_prev);
+    sg_free(se->trig_now);
+    sg_free(se->found);
+    sg_free(se->tw);
+    sg_free(se->f_minus);
+    sg_free(se->f_plus);
+    sg_free(se->dtau);
+    sg_free(se->jump);
+    sg_free(se->hvalues);
     sg_free(se);
 }
 
@@ -404,12 +436,199 @@ static void apply_change(sg_sens *se, double *v, const sg_change *c)
     }
 }
 
+/* ------------------------------------------------------------ model events
+ * At an event fired by the root of g (g(x(tau), p, tau) = 0) that sets
+ * x+ = h(x-, p, tau), the sensitivities jump (as in AMICI):
+ *   dtau/dp = -(g_x s- + g_p) / (g_x f- + g_t)
+ *   s+      = h_x s- + h_p + (h_x f- + h_t - f+) dtau/dp
+ * with h_i = x_i for states the event does not set. An event fired at a
+ * fixed time (the start, a timed change) has dtau/dp = 0. What this does
+ * not cover is refused: several events at once, events firing events, a
+ * parameter that is not a sensitivity column set to a value depending on
+ * the parameters or states, a root touched tangentially. */
+
+static double eval_sum(const sg_expr *const *d, const int *idx, int n, const double *v,
+                       const double *vec, size_t stride)
+{
+    double sum = 0;
+    for (int e = 0; e < n; e++)
+        sum += sg_expr_eval(d[e], v) * vec[(size_t)idx[e] * stride];
+    return sum;
+}
+
+/* g_x a + g_u (M column q) for a gradient, a = S[q] or f. */
+static double grad_dot(const sg_sens *se, const sg_grad *g, const double *v, const double *xs,
+                       int q)
+{
+    double sum = xs ? eval_sum((const sg_expr *const *)g->dx, g->x, g->nx, v, xs, 1) : 0.0;
+    if (q >= 0)
+        for (int e = 0; e < g->nu; e++)
+            sum += sg_expr_eval(g->du[e], v) * se->M[(size_t)g->u[e] * (size_t)se->np + (size_t)q];
+    return sum;
+}
+
+/* Parameter-only code and the assignments at time t, in v. */
+static void refresh_values(sg_sens *se, double t, double *v)
+{
+    const sg_program *p = se->model->program;
+    sg_program_scale(p, v, se->st_scaled, se->jt_scaled);
+    v[p->time_slot] = t;
+    sg_program_exec(p, 0, p->n_assign, v);
+}
+
+static void rhs_at(sg_sens *se, double t, const double *v, double *ydot)
+{
+    const sg_program *p = se->model->program;
+    if (p->nstate == 0)
+        return;
+    memcpy(se->tw, v, sizeof(double) * (size_t)p->nslots);
+    sg_program_scale(p, se->tw, se->st_scaled, se->jt_scaled);
+    sg_program_rhs(p, t, v, ydot, se->tw, se->st_scaled);
+}
+
+/* The triggers' values just after t (as sim.c). */
+static void triggers_after(sg_sens *se, double t, const double *v, unsigned char *out)
+{
+    const sg_program *p = se->model->program;
+    double dt = 1e-9 * fmax(1.0, fabs(t));
+    rhs_at(se, t, v, se->f_plus); /* scratch */
+    memcpy(se->tw, v, sizeof(double) * (size_t)p->nslots);
+    sg_program_scale(p, se->tw, se->st_scaled, se->jt_scaled);
+    for (int i = 0; i < p->nstate; i++)
+        se->tw[i] = v[i] + dt * (isfinite(se->f_plus[i]) ? se->f_plus[i] : 0.0);
+    se->tw[p->time_slot] = t + dt;
+    sg_program_exec(p, 0, p->n_roots, se->tw);
+    for (int k = 0; k < p->ntriggers; k++)
+        out[k] = se->tw[p->trigger_slot[k]] != 0.0;
+}
+
+static sg_status refuse_event(const sg_model *m, int k, const char *why, sg_error *err)
+{
+    return sg_error_set(err, SG_ERR_UNSUPPORTED, NULL, 0, 0,
+                        "sensitivities across event '%s' are not supported: %s",
+                        m->triggers[k].id ? m->triggers[k].id : "?", why);
+}
+
+/* Fires the event whose trigger has just become true at t (if any), with
+ * the sensitivities' jump; at_root: t is a root the solver found. */
+static sg_status fire_events(sg_sens *se, double t, double *v, int at_root, int *fired,
+                             sg_error *err)
+{
+    const sg_model *m = se->model;
+    const sg_program *p = m->program;
+    const sg_sens_code *sc = se->sc;
+    int np = se->np, n = m->nstate, k = -1, count = 0;
+    *fired = 0;
+    refresh_values(se, t, v);
+    triggers_after(se, t, v, se->trig_now);
+    for (int e = 0; e < m->ntriggers; e++)
+        if (!se->trig_prev[e] && se->trig_now[e]) {
+            count++;
+            if (k < 0)
+                k = e;
+        }
+    if (count == 0) {
+        memcpy(se->trig_prev, se->trig_now, (size_t)m->ntriggers);
+        return SG_OK;
+    }
+    if (count > 1)
+        return refuse_event(m, k, "another event fires at the same time", err);
+    const sg_trigger_def *ev = &m->triggers[k];
+    /* the event time's derivative */
+    memset(se->dtau, 0, sizeof(double) * (size_t)np);
+    rhs_at(se, t, v, se->f_minus);
+    if (at_root) {
+        int r = -1, crossed = 0;
+        if (sg_solver_roots_found(se->solver, se->found) == 0)
+            for (int q = 0; q < p->nroots; q++)
+                if (se->found[q]) {
+                    crossed++;
+                    r = q;
+                }
+        if (crossed != 1)
+            return refuse_event(m, k, "its time is not the root of one comparison", err);
+        const sg_grad *g = &sc->root_grad[r];
+        double denom = grad_dot(se, g, v, se->f_minus, -1) + (g->dt ? sg_expr_eval(g->dt, v) : 0);
+        if (!(fabs(denom) > 1e-300) || !isfinite(denom))
+            return refuse_event(m, k, "its trigger touches zero without crossing it", err);
+        for (int q = 0; q < np; q++)
+            se->dtau[q] = -grad_dot(se, g, v, n ? se->S[q] : NULL, q) / denom;
+    }
+    /* new values and the derivatives of the assigned slots (before f+) */
+    for (int a = 0; a < ev->nassigns; a++) {
+        const sg_grad *h = &sc->assign_grad[k][a];
+        double hdot = grad_dot(se, h, v, se->f_minus, -1) + (h->dt ? sg_expr_eval(h->dt, v) : 0);
+        for (int q = 0; q < np; q++)
+            se->jump[(size_t)a * (size_t)np + (size_t)q] =
+                grad_dot(se, h, v, n ? se->S[q] : NULL, q) + hdot * se->dtau[q];
+        se->hvalues[a] = sg_expr_eval(ev->assigns[a].value, v);
+    }
+    for (int a = 0; a < ev->nassigns; a++) {
+        int slot = ev->assigns[a].slot;
+        if (slot >= n && se->col_of_slot[slot] < 0)
+            for (int q = 0; q < np; q++)
+                if (se->jump[(size_t)a * (size_t)np + (size_t)q] != 0.0)
+                    return refuse_event(m, k,
+                                        "it sets a parameter to a value that depends on the "
+                                        "sensitivity parameters or on the states",
+                                        err);
+        v[slot] = se->hvalues[a];
+    }
+    refresh_values(se, t, v);
+    rhs_at(se, t, v, se->f_plus);
+    /* states the event does not set: s+ = s- + (f- - f+) dtau/dp */
+    for (int i = 0; i < n; i++)
+        for (int q = 0; q < np; q++)
+            se->S[q][i] += (se->f_minus[i] - se->f_plus[i]) * se->dtau[q];
+    for (int a = 0; a < ev->nassigns; a++) {
+        int slot = ev->assigns[a].slot;
+        const double *jq = se->jump + (size_t)a * (size_t)np;
+        if (slot < n) {
+            for (int q = 0; q < np; q++)
+                se->S[q][slot] = jq[q] - se->f_plus[slot] * se->dtau[q];
+        } else if (se->col_of_slot[slot] >= 0) {
+            memcpy(se->M + (size_t)se->col_of_slot[slot] * (size_t)np, jq,
+                   sizeof(double) * (size_t)np);
+        }
+    }
+    memcpy(se->trig_prev, se->trig_now, (size_t)m->ntriggers);
+    *fired = 1;
+    /* an event its own changes trigger would need its own jump */
+    triggers_after(se, t, v, se->trig_now);
+    for (int e = 0; e < m->ntriggers; e++)
+        if (!se->trig_prev[e] && se->trig_now[e])
+            return refuse_event(m, e, "it fires in a cascade from another event", err);
+    memcpy(se->trig_prev, se->trig_now, (size_t)m->ntriggers);
+    return SG_OK;
+}
+
 static sg_status restart(sg_sens *se, double t, sg_error *err)
 {
     sg_status st = sg_solver_start(se->solver, t, err);
     if (st == SG_OK)
         rescale(se);
     return st;
+}
+
+/* Integrates to `target` (stopping exactly at `stop`), handling every
+ * root of the event triggers on the way. */
+static sg_status advance(sg_sens *se, double target, double stop, double *v, sg_error *err)
+{
+    if (se->model->ntriggers == 0)
+        return sg_solver_advance(se->solver, target, stop, err);
+    for (;;) {
+        double reached;
+        int root, fired = 0;
+        sg_status st = sg_solver_advance_roots(se->solver, target, stop, &reached, &root, err);
+        if (st != SG_OK || !root)
+            return st;
+        if ((st = fire_events(se, reached, v, 1, &fired, err)) != SG_OK)
+            return st;
+        if (fired && (st = restart(se, reached, err)) != SG_OK)
+            return st;
+        if (reached >= target)
+            return SG_OK;
+    }
 }
 
 /* Output values (from v) and derivatives (from the state sensitivities
@@ -698,13 +917,6 @@ sg_status sg_sens_run(sg_sens *se, const sg_sens_request *req, sg_sens_result **
                           "the experiment was made for another model");
         goto done;
     }
-    if (m->ntriggers > 0) {
-        st = sg_error_set(err, SG_ERR_UNSUPPORTED, NULL, 0, 0,
-                          "sensitivities across model events (event '%s' has a "
-                          "state-dependent trigger) are not supported",
-                          m->triggers[0].id ? m->triggers[0].id : "?");
-        goto done;
-    }
     if ((st = sg_experiment_occurrences(exp, &occ, &nocc, err)) != SG_OK ||
         (st = request_times(exp, req, &times, &ntimes, err)) != SG_OK ||
         (st = resolve_outputs(m, req, &out_slots, &out_ids, &nout, err)) != SG_OK)
@@ -726,9 +938,13 @@ sg_status sg_sens_run(sg_sens *se, const sg_sens_request *req, sg_sens_result **
         r->param_values[k] = v[se->sc->param_slot[k]];
 
     double t = exp->t_start;
-    int next = 0;
+    int next = 0, fired;
     while (next < nocc && occ[next].at <= t)
         apply_change(se, v, &occ[next++].change);
+    for (int k = 0; k < m->ntriggers; k++)
+        se->trig_prev[k] = (unsigned char)m->triggers[k].initial_value;
+    if (m->ntriggers > 0 && (st = fire_events(se, t, v, 0, &fired, err)) != SG_OK)
+        goto done;
     if ((st = restart(se, t, err)) != SG_OK)
         goto done;
     for (int row = 0; row < ntimes; row++) {
@@ -736,18 +952,21 @@ sg_status sg_sens_run(sg_sens *se, const sg_sens_request *req, sg_sens_result **
         while (next < nocc && occ[next].at <= tout) {
             double te = occ[next].at;
             if (te > t) {
-                if ((st = sg_solver_advance(se->solver, te, te, err)) != SG_OK)
+                if ((st = advance(se, te, te, v, err)) != SG_OK)
                     goto done;
                 t = te;
             }
             while (next < nocc && occ[next].at == te)
                 apply_change(se, v, &occ[next++].change);
+            /* a timed change may fire events (at a fixed time) */
+            if (m->ntriggers > 0 && (st = fire_events(se, t, v, 0, &fired, err)) != SG_OK)
+                goto done;
             if ((st = restart(se, t, err)) != SG_OK)
                 goto done;
         }
         if (tout > t) {
             double stop = next < nocc ? occ[next].at : exp->t_end;
-            if ((st = sg_solver_advance(se->solver, tout, stop, err)) != SG_OK)
+            if ((st = advance(se, tout, stop, v, err)) != SG_OK)
                 goto done;
             t = tout;
         } else {

@@ -394,7 +394,95 @@ static void test_initial_expressions_fd(void **state)
     sg_model_free(m);
 }
 
+/* ------------------------------------------------------------ model events */
+
+/* A decays at rate k A and is refilled to 4 whenever it falls below 1:
+ * the n-th event comes at tau_n = ln(A0)/k + (n-1) ln(4)/k, and after it
+ * A = 4 e^{-k (t - tau_n)}, so dA/dk = -t A and dA/dA0 = A / A0 at every
+ * time (before the first event too). Setting A = 4 and adding 3 give the
+ * same trajectory through different jump formulas. */
+static const char *const refill_models[] = {
+    "name = \"refill_set\";\n"
+    "parameters = ( { id = \"k\"; value = 0.5; } );\n"
+    "species = ( { id = \"A\"; initial = 2.0; } );\n"
+    "reactions = ( { id = \"d\"; equation = \"A ->\"; rate = \"k * A\"; } );\n"
+    "events = ( { id = \"refill\"; trigger = \"A < 1\"; assign = { A = 4.0; }; } );\n"
+    "scenarios = ( { id = \"run\"; t_end = 10.0; points = 41; } );\n",
+    "name = \"refill_add\";\n"
+    "parameters = ( { id = \"k\"; value = 0.5; } );\n"
+    "species = ( { id = \"A\"; initial = 2.0; } );\n"
+    "reactions = ( { id = \"d\"; equation = \"A ->\"; rate = \"k * A\"; } );\n"
+    "events = ( { id = \"refill\"; trigger = \"A < 1\"; assign = { A = \"A + 3\"; }; } );\n"
+    "scenarios = ( { id = \"run\"; t_end = 10.0; points = 41; } );\n"};
+
+static void test_model_event_closed_form(void **state)
+{
+    (void)state;
+    for (int v = 0; v < 2; v++) {
+        sg_model *m = ts_load_text(refill_models[v]);
+        const char *params[] = {"k", "A"};
+        sg_sens *s = make(m, params, 2);
+        sg_experiment *e = scenario(m, "run");
+        sg_sens_result *r = run(s, e, NULL);
+        int events = 0;
+        for (int i = 0; i < sg_sens_result_times(r); i++) {
+            double t = sg_sens_result_time(r, i), a = sg_sens_result_value(r, i, 0);
+            /* the closed form of A itself */
+            double tau = log(2.0) / 0.5, period = log(4.0) / 0.5, want = 2.0 * exp(-0.5 * t);
+            if (t >= tau) {
+                double n = floor((t - tau) / period);
+                want = 4.0 * exp(-0.5 * (t - tau - n * period));
+                events = (int)n + 1;
+            }
+            check_close(a, want, 1e-7, 1e-9, v ? "A (add)" : "A (set)", t);
+            check_close(sg_sens_result_deriv(r, i, 0, 0), -t * a, 1e-6, 1e-9,
+                        v ? "dA/dk (add)" : "dA/dk (set)", t);
+            check_close(sg_sens_result_deriv(r, i, 0, 1), a / 2.0, 1e-6, 1e-9,
+                        v ? "dA/dA0 (add)" : "dA/dA0 (set)", t);
+        }
+        assert_int_equal(events, 4); /* at 1.39, 4.16, 6.93, 9.70 */
+        sg_sens_result_free(r);
+        sg_experiment_free(e);
+        sg_sens_free(s);
+        sg_model_free(m);
+    }
+}
+
+/* An event that changes a sensitivity parameter and adds one state to
+ * another, at a time that depends on every parameter: finite differences. */
+static const char event_fd_model[] =
+    "name = \"event_fd\";\n"
+    "parameters = ( { id = \"k\"; value = 0.4; }, { id = \"kc\"; value = 0.3; },\n"
+    "  { id = \"thr\"; value = 1.2; } );\n"
+    "species = ( { id = \"A\"; initial = 3.0; }, { id = \"B\"; initial = 0.0; },\n"
+    "  { id = \"C\"; initial = 0.5; } );\n"
+    "assignments = ( { id = \"total\"; value = \"A + B + C\"; } );\n"
+    "reactions = ( { id = \"r1\"; equation = \"A -> B\"; rate = \"k * A\"; },\n"
+    "  { id = \"r2\"; equation = \"C ->\"; rate = \"kc * C * B\"; } );\n"
+    "events = ( { id = \"switch\"; trigger = \"B > thr\";\n"
+    "    assign = { k = \"2 * k\"; C = \"C + 0.5 * B\"; }; } );\n"
+    "scenarios = ( { id = \"run\"; t_end = 6.0; points = 13; } );\n";
+
+static void test_model_event_fd(void **state)
+{
+    (void)state;
+    sg_model *m = ts_load_text(event_fd_model);
+    const char *params[] = {"k", "kc", "thr", "A"};
+    compare_with_fd(m, "run", params, 4, 1e-6);
+    sg_model_free(m);
+}
+
 /* ---------------------------------------------------------------- refusals */
+
+/* An event setting a parameter that is not differentiated to a value that
+ * depends on one that is (kx = k A(tau), A(tau) = 2 at the root): kx would
+ * need to become a sensitivity column mid-run. */
+static const char refused_events_model[] =
+    "name = \"refill\";\n"
+    "parameters = ( { id = \"k\"; value = 0.5; }, { id = \"kx\"; value = 1.0; } );\n"
+    "species = ( { id = \"A\"; initial = 4.0; } );\n"
+    "reactions = ( { id = \"d\"; equation = \"A ->\"; rate = \"k * kx * A\"; } );\n"
+    "events = ( { id = \"refill\"; trigger = \"A < 2\"; assign = { kx = \"k * A\"; }; } );\n";
 
 static void test_refusals(void **state)
 {
@@ -411,13 +499,8 @@ static void test_refusals(void **state)
     assert_int_equal(err.status, SG_ERR_USAGE);
     sg_model_free(m);
 
-    /* a model event with a state-dependent trigger: refused, not wrong */
-    m = ts_load_text("name = \"refill\";\n"
-                     "parameters = ( { id = \"k\"; value = 0.5; } );\n"
-                     "species = ( { id = \"A\"; initial = 4.0; } );\n"
-                     "reactions = ( { id = \"d\"; equation = \"A ->\"; rate = \"k * A\"; } );\n"
-                     "events = ( { id = \"refill\"; trigger = \"A < 2\"; assign = { A = 4.0; "
-                     "}; } );\n");
+    /* model events sigode has no jump for: refused, not wrong */
+    m = ts_load_text(refused_events_model);
     const char *k[] = {"k"};
     sg_sens *s = make(m, k, 1);
     sg_sens_result *r = NULL;
@@ -425,8 +508,46 @@ static void test_refusals(void **state)
     assert_int_equal(sg_sens_run(s, &req, &r, &err), SG_ERR_UNSUPPORTED);
     assert_null(r);
     assert_non_null(strstr(err.message, "refill"));
+    assert_non_null(strstr(err.message, "depends on"));
     sg_sens_free(s);
     sg_model_free(m);
+}
+
+/* ------------------------------------------------------------------ backends */
+
+/* With the native backend the model's program runs as compiled C and the
+ * derivative code on the instruction program: the same numbers as the
+ * instruction program alone (both backends are bit-identical). */
+static void test_native_backend(void **state)
+{
+    (void)state;
+    sg_error err;
+    sg_model *vm = sg_model_load_file(SIGODE_SOURCE_DIR "/models/examples/binding.cfg", &err);
+    sg_model *nat = sg_model_load_file(SIGODE_SOURCE_DIR "/models/examples/binding.cfg", &err);
+    assert_non_null(vm);
+    assert_non_null(nat);
+    if (sg_model_set_backend(nat, SG_BACKEND_NATIVE, &err) != SG_OK) {
+        sg_model_free(vm);
+        sg_model_free(nat);
+        skip(); /* no compiler here: the instruction program is all there is */
+    }
+    const char *params[] = {"kon", "koff", "B"};
+    sg_sens *a = make(vm, params, 3), *b = make(nat, params, 3);
+    sg_experiment *ea = scenario(vm, "baseline"), *eb = scenario(nat, "baseline");
+    sg_sens_result *ra = run(a, ea, NULL), *rb = run(b, eb, NULL);
+    assert_int_equal(sg_sens_result_times(ra), sg_sens_result_times(rb));
+    for (int i = 0; i < sg_sens_result_times(ra); i++)
+        for (int j = 0; j < sg_sens_result_outputs(ra); j++)
+            for (int k = 0; k < 3; k++)
+                assert_true(sg_sens_result_deriv(ra, i, j, k) == sg_sens_result_deriv(rb, i, j, k));
+    sg_sens_result_free(ra);
+    sg_sens_result_free(rb);
+    sg_experiment_free(ea);
+    sg_experiment_free(eb);
+    sg_sens_free(a);
+    sg_sens_free(b);
+    sg_model_free(vm);
+    sg_model_free(nat);
 }
 
 /* ----------------------------------------------------------------- threads */
@@ -686,15 +807,11 @@ static void test_cli_sens(void **state)
     check_close(v, -0.5 * 3, 1e-6, 1e-9, "normalised dA/dk", 3);
     free(text);
 
-    /* refused: state-dependent event; the previous output stays */
-    static const char refill[] =
-        "name = \"refill\";\n"
-        "parameters = ( { id = \"k\"; value = 0.5; } );\n"
-        "species = ( { id = \"A\"; initial = 4.0; } );\n"
-        "reactions = ( { id = \"d\"; equation = \"A ->\"; rate = \"k * A\"; } );\n"
-        "events = ( { id = \"refill\"; trigger = \"A < 2\"; assign = { A = 4.0; }; } );\n";
+    /* refused: an event sigode has no jump for; the previous output stays */
+    const char *refill = refused_events_model;
     assert_int_equal(ts_write_file(model_path, refill, strlen(refill)), 0);
-    const char *argr[] = {SIGODE_BINARY, "sens", model_path, "--output", out_path, NULL};
+    const char *argr[] = {SIGODE_BINARY, "sens", model_path, "--params", "k", "--output",
+                          out_path, NULL};
     assert_int_equal(ts_run(argr, NULL, &err), 2);
     assert_non_null(strstr(err, "not supported"));
     free(err);
@@ -743,8 +860,11 @@ int main(void)
         cmocka_unit_test(test_binding_closed_form),
         cmocka_unit_test(test_binding_fd),
         cmocka_unit_test(test_initial_expressions_fd),
+        cmocka_unit_test(test_model_event_closed_form),
+        cmocka_unit_test(test_model_event_fd),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_clones_in_threads),
+        cmocka_unit_test(test_native_backend),
         cmocka_unit_test(test_cli_sens),
         cmocka_unit_test(test_stability),
         cmocka_unit_test(test_steady_sensitivities),
