@@ -217,7 +217,15 @@ static sg_expr *call(parser *p, const char *name, int pos)
                 return user_call(p, u, pos);
     }
     if (i == nf) {
-        fail(p, pos, "unknown function '%s'%s", name, NULL);
+        sg_suggest s;
+        sg_suggest_init(&s, name);
+        for (size_t k = 0; k < nf; k++)
+            sg_suggest_consider(&s, functions[k].name);
+        for (int u = 0; p->user && u < p->user->count; u++)
+            sg_suggest_consider(&s, p->user->fns[u].name);
+        char hint[128] = "";
+        sg_suggest_append(&s, hint, sizeof hint);
+        fail(p, pos, "unknown function '%s'%s", name, hint);
         return NULL;
     }
     if (traj && !p->allow_traj) {

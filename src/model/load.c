@@ -398,6 +398,23 @@ static const char *kind_name(sg_symbol_kind k)
     }
 }
 
+/* Appends the closest known id to msg: species only, or any symbol. */
+static void suggest_symbol(const sg_model *m, const char *name, int species_only, char *msg,
+                           size_t size)
+{
+    sg_suggest s;
+    sg_suggest_init(&s, name);
+    for (int i = 0; i < m->nspecies; i++)
+        sg_suggest_consider(&s, m->species[i].id);
+    for (int i = 0; !species_only && i < m->nparameters; i++)
+        sg_suggest_consider(&s, m->parameters[i].id);
+    for (int i = 0; !species_only && i < m->ncompartments; i++)
+        sg_suggest_consider(&s, m->compartments[i].id);
+    for (int i = 0; !species_only && i < m->nassignments; i++)
+        sg_suggest_consider(&s, m->assignments[i].id);
+    sg_suggest_append(&s, msg, size);
+}
+
 /* Resolver for rate laws and assignments: any model symbol or `time`. */
 static int resolve_model(void *ctx, const char *name, int in_traj, char *msg, size_t size)
 {
@@ -406,8 +423,10 @@ static int resolve_model(void *ctx, const char *name, int in_traj, char *msg, si
     if (strcmp(name, "time") == 0)
         return m->time_slot;
     int slot = sg_map_get(&m->symbols, name);
-    if (slot < 0)
+    if (slot < 0) {
         snprintf(msg, size, "unknown name '%s'", name);
+        suggest_symbol(m, name, 0, msg, size);
+    }
     return slot;
 }
 
@@ -823,6 +842,7 @@ static int lookup_species(void *ctx, const char *name, char *msg, size_t size)
     int slot = sg_map_get(&m->symbols, name);
     if (slot < 0) {
         snprintf(msg, size, "unknown species '%s'", name);
+        suggest_symbol(m, name, 1, msg, size);
         return -1;
     }
     if (m->slot_kind[slot] != SG_SYM_SPECIES) {

@@ -83,4 +83,15 @@ int sg_parse_double(const char *text, double *out);
 /* Parses a whole string as a long in [min, max]. */
 int sg_parse_long(const char *text, long min, long max, long *out);
 
+/* "Did you mean" (suggest.c): init with the unknown word, consider each
+ * known name, append " (did you mean 'NAME'?)" to a message if one is
+ * near enough. */
+typedef struct sg_suggest {
+    const char *word, *best;
+    int limit, best_distance;
+} sg_suggest;
+void sg_suggest_init(sg_suggest *s, const char *word);
+void sg_suggest_consider(sg_suggest *s, const char *candidate);
+void sg_suggest_append(const sg_suggest *s, char *msg, size_t size);
+
 #endif
