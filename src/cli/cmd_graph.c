@@ -54,4 +54,4 @@ const cli_command cli_cmd_graph = {
     "graph", "MODEL [--format dot|svg|png] [--output FILE]",
     "The network: species (filled by compartment), reactions, assignments and an edge for "
     "every influence, as Graphviz text or a picture drawn by dot.",
-    graph_groups, CLI_NEEDS_MODEL, run_graph};
+    graph_groups, CLI_NEEDS_MODEL, run_graph, NULL};
