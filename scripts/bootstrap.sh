@@ -24,7 +24,7 @@ packages=(
   liblapack-dev
   python3          # the error corpus and output-safety tests
   gnuplot-nox      # --plot
-  graphviz         # sigode graph --format svg|png, the graph tests
+  graphviz         # graph --format svg|png, and its tests
   dpkg-dev         # scripts/build-sundials.sh: dpkg-source
   xz-utils         # scripts/build-sundials.sh: the source tarball
   scdoc            # the man page sigode(1)

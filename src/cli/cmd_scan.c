@@ -410,10 +410,12 @@ static int validate_scan(cli *c)
         return cli_usage_error("scan", "--target NAME is required");
     if (c->fit_output && !c->fit_hill)
         return cli_usage_error("scan", "--fit-output needs --fit hill");
+    if (cli_check_plot_options(c))
+        return 2;
     if (c->target2 && (c->fit_hill || c->data))
         return cli_usage_error("scan", "--fit and --data apply to one-dimensional scans (a "
-                                       "--target2 scan fits its single agents for "
-                                       "--synergy loewe)");
+                                       "--target2 scan fits its single agents for --synergy "
+                                       "loewe)");
     if (!c->target2 && c->synergy)
         return cli_usage_error("scan", "--synergy needs --target2 (a combination grid)");
     if (!c->target2 &&
@@ -443,8 +445,6 @@ static int validate_scan(cli *c)
 static int run_scan_command(cli *c)
 {
     sg_model *model = c->model;
-    if (cli_check_plot_options(c))
-        return 2;
     double *values = grid.values, *values2 = grid.values2;
     int count = grid.count, count2 = grid.count2;
     grid.values = grid.values2 = NULL;
@@ -455,23 +455,22 @@ static int run_scan_command(cli *c)
         free(values2);
         return cli_report(&err);
     }
+    char *readouts[4096];
     int nread = 0;
-    const char *const *ids = NULL;
-    int nids = c->readout ? 0 : sg_experiment_readouts(exp, &ids);
-    char **readouts = c->readout ? cli_split_alloc(c->readout, &nread)
-                                 : malloc(sizeof *readouts * ((size_t)nids + 1));
-    if (!readouts || (c->readout && nread == 0)) {
-        free(readouts);
+    if (c->readout && (nread = cli_split_list(c->readout, readouts, 4096)) == 0) {
         free(values);
         free(values2);
         sg_experiment_free(exp);
         return cli_usage_error("scan", "--readout expects ids separated by commas");
     }
-    for (int i = 0; i < nids; i++)
-        readouts[nread++] = (char *)ids[i];
+    if (!c->readout) {
+        const char *const *ids;
+        int n = sg_experiment_readouts(exp, &ids);
+        for (int i = 0; i < n && i < 4096; i++)
+            readouts[nread++] = (char *)ids[i];
+    }
     int rc = cli_run_scan(c, model, exp, c->target, values, count, c->log_scale, readouts, nread,
                       values2, count2);
-    free(readouts);
     free(values);
     free(values2);
     sg_experiment_free(exp);
