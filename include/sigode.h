@@ -520,6 +520,9 @@ typedef struct sg_plot_spec {
 /* Draws with gnuplot (SG_ERR_IO with a clear message when it is missing);
  * the file appears only when complete. */
 sg_status sg_plot_write(const sg_plot_spec *spec, sg_error *err);
+/* Whether sg_plot_write would take `path` (.png or .svg, no control
+ * character): checked before any computation. SG_OK or SG_ERR_USAGE. */
+sg_status sg_plot_check_path(const char *path, sg_error *err);
 
 /* ----------------------------------------------------------------- checks */
 

@@ -117,6 +117,11 @@ int main(int argc, char **argv)
         cli_free(&c);
         return cli_report(&err);
     }
+    /* every output checked before any work (a scan may take hours) */
+    if (c.plot && sg_plot_check_path(c.plot, &err) != SG_OK) {
+        cli_free(&c);
+        return cli_report(&err);
+    }
     if ((c.output && cli_check_output_path(c.output, "output")) ||
         (c.plot && cli_check_output_path(c.plot, "the plot"))) {
         cli_free(&c);

@@ -3,6 +3,7 @@
  * subcommand's arguments with getopt_long from its table, the --help text
  * generated from the same table, and "did you mean" suggestions.
  */
+#include <float.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,6 +107,11 @@ static int parse_tolerance(cli *c, const char *opt, const char *value)
     if (!(v > 0) || v >= 1)
         return cli_usage_error(c->command, "%s expects a tolerance between 0 and 1, got '%s'",
                                opt, value);
+    if (v < DBL_MIN)
+        return cli_usage_error(c->command,
+                               "%s must be at least %g, the smallest normal double (the solver "
+                               "divides by it), got '%s'",
+                               opt, DBL_MIN, value);
     if (!strcmp(opt, "--rtol"))
         c->opt.rtol = v;
     else

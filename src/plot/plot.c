@@ -86,17 +86,24 @@ static int ends_with(const char *s, const char *suffix)
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-sg_status sg_plot_write(const sg_plot_spec *spec, sg_error *err)
+sg_status sg_plot_check_path(const char *path, sg_error *err)
 {
-    int svg = ends_with(spec->path, ".svg");
-    if (!svg && !ends_with(spec->path, ".png"))
+    if (!ends_with(path, ".svg") && !ends_with(path, ".png"))
         return sg_error_set(err, SG_ERR_USAGE, NULL, 0, 0,
-                            "--plot expects a file ending in .png or .svg, got '%s'",
-                            spec->path);
-    for (const unsigned char *p = (const unsigned char *)spec->path; *p; p++)
+                            "--plot expects a file ending in .png or .svg, got '%s'", path);
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++)
         if (*p < 0x20 || *p == 0x7f)
             return sg_error_set(err, SG_ERR_USAGE, NULL, 0, 0,
                                 "--plot: the file name holds a control character");
+    return SG_OK;
+}
+
+sg_status sg_plot_write(const sg_plot_spec *spec, sg_error *err)
+{
+    int svg = ends_with(spec->path, ".svg");
+    sg_status checked = sg_plot_check_path(spec->path, err);
+    if (checked != SG_OK)
+        return checked;
     char *gnuplot = find_gnuplot();
     if (!gnuplot)
         return sg_error_set(err, SG_ERR_IO, NULL, 0, 0,
