@@ -639,6 +639,9 @@ typedef struct sg_plot_spec {
  * the file appears only when complete. Every text reaches gnuplot as an
  * inert string: quotes doubled, control characters replaced. */
 sg_status sg_plot_write(const sg_plot_spec *spec, sg_error *err);
+/* Whether sg_plot_write would take `path` (.png or .svg, no control
+ * character): checked before any computation. SG_OK or SG_ERR_USAGE. */
+sg_status sg_plot_check_path(const char *path, sg_error *err);
 
 /* A two-dimensional scan as heat maps, one panel per column of `zcols`
  * over the grid of columns 0 (x) and 1 (y) of a long-format table (rows

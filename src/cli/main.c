@@ -143,6 +143,16 @@ int main(int argc, char **argv)
         return cli_report(&err);
     }
     cli_set_model(c.model);
+    /* every output checked before any work (a scan may take hours) */
+    if (c.plot && sg_plot_check_path(c.plot, &err) != SG_OK) {
+        cli_free(&c);
+        return cli_report(&err);
+    }
+    if ((c.output && cli_check_output_path(c.output, "output")) ||
+        (c.plot && cli_check_output_path(c.plot, "the plot"))) {
+        cli_free(&c);
+        return 2;
+    }
     if (uses_solver(cmd))
         cli_choose_backend(&c, c.model);
     rc = cmd->run(&c);

@@ -1243,6 +1243,14 @@ static int load_scenarios(loader *ld, config_setting_t *list)
                          sc->t_end, sc->t_start);
             return -1;
         }
+        if (sc->t_end - sc->t_start < sg_min_time_span(sc->t_start, sc->t_end)) {
+            fail_setting(ld, config_setting_get_member(g, "t_end"),
+                         "scenario '%s': t_end (%g) is too close to t_start (%g): the solver "
+                         "needs a span of at least %g",
+                         sc->id, sc->t_end, sc->t_start,
+                         sg_min_time_span(sc->t_start, sc->t_end));
+            return -1;
+        }
         if (load_sets(ld, g, "set", 0, &sc->sets, &sc->nsets) || load_events(ld, g, sc) ||
             load_readouts(ld, g, sc))
             return -1;
