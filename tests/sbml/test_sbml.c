@@ -215,8 +215,8 @@ static void test_growing_compartment(void **state)
     fixture *f = *state;
     char *cfg = translate(f, growing_model);
     assert_contains(cfg, "{ id = \"S\"; value = \"S_amount / V\"; }");
-    assert_contains(cfg, "rate = \"-(1) * ((k * S) * V)\"");
-    assert_contains(cfg, "rate = \"(1) * ((k * S) * V) * cf\"");
+    assert_contains(cfg, "{ id = \"S_amount\"; rate = \"-(1) * (k * S * V)\"; }");
+    assert_contains(cfg, "{ id = \"T_amount\"; rate = \"(1) * (k * S * V) * cf\"; }");
     assert_contains(cfg, "asin(x)");
     free(cfg);
     char *path = sbml_file(f, "grow.xml", growing_model);
