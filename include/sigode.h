@@ -368,6 +368,77 @@ sg_status sg_fit_hill(const double *x, const double *y, int n, sg_hill_fit *fit,
                       sg_error *err);
 double sg_hill_value(const sg_hill_fit *fit, double x);
 
+/* ------------------------------------------------------------------ PEtab */
+
+/* A PEtab v1 estimation problem: YAML file, SBML model (imported with
+ * sg_model_load_sbml), parameter, observable, condition and measurement
+ * tables. Loading checks every table and every reference between them;
+ * bad input is SG_ERR_MODEL (file, row and column in err), an unreadable
+ * file SG_ERR_IO. */
+typedef struct sg_petab sg_petab;
+sg_petab *sg_petab_load(const char *yaml_path, sg_error *err);
+void sg_petab_free(sg_petab *problem);
+int sg_petab_parameter_count(const sg_petab *problem);   /* rows of the parameter table */
+int sg_petab_estimated_count(const sg_petab *problem);   /* rows with estimate = 1 */
+int sg_petab_measurement_count(const sg_petab *problem);
+const char *sg_petab_parameter_id(const sg_petab *problem, int i);
+/* Parameter i of the table: its index among the estimated (-1: fixed),
+ * scale (0 lin, 1 log, 2 log10), bounds and nominal value (linear). */
+int sg_petab_parameter_estimated_index(const sg_petab *problem, int i);
+int sg_petab_parameter_scale(const sg_petab *problem, int i);
+double sg_petab_parameter_lower(const sg_petab *problem, int i);
+double sg_petab_parameter_upper(const sg_petab *problem, int i);
+double sg_petab_parameter_nominal(const sg_petab *problem, int i);
+int sg_petab_has_priors(const sg_petab *problem);
+/* x (sg_petab_estimated_count values) = the estimated parameters' nominal
+ * values on their scales. */
+void sg_petab_nominal(const sg_petab *problem, double *x);
+/* Reads a parameter table (PEtab format, e.g. one sigode fit wrote) and
+ * puts the nominal values of the estimated parameters into x, on their
+ * scales. Every estimated parameter must be in it. */
+sg_status sg_petab_read_parameters(const sg_petab *problem, const char *path, double *x,
+                                   sg_error *err);
+/* Writes the parameter table with x (on the scales) as nominal values. */
+sg_status sg_petab_write_parameters(const sg_petab *problem, const double *x, const char *path,
+                                    sg_error *err);
+/* Writes the simulation table: the measurement table's columns with
+ * `measurement` replaced by `simulation` (one value per measurement). */
+sg_status sg_petab_write_simulations(const sg_petab *problem, const double *simulations,
+                                     const char *path, sg_error *err);
+
+/* An evaluator: one per thread (it owns a solver). opt NULL: rtol 1e-8,
+ * atol 1e-12. */
+typedef struct sg_petab_eval sg_petab_eval;
+sg_petab_eval *sg_petab_eval_create(const sg_petab *problem, const sg_options *opt,
+                                    sg_error *err);
+void sg_petab_eval_free(sg_petab_eval *ev);
+
+typedef struct sg_petab_result {
+    double llh;       /* log-likelihood of the measurements */
+    double chi2;      /* sum of squared weighted residuals */
+    double log_prior; /* sum of the objective priors' log densities (0: none) */
+    double nllh;      /* -(llh + log_prior): what fit and profile minimise */
+} sg_petab_result;
+/* Simulates every condition with the estimated parameters x (on their
+ * scales). `simulations` (NULL or one per measurement) gets the simulated
+ * observables. SG_ERR_SOLVER when a simulation fails (err names it), with
+ * nllh = inf. */
+sg_status sg_petab_evaluate(sg_petab_eval *ev, const double *x, double *simulations,
+                            sg_petab_result *result, sg_error *err);
+
+/* Where gradients come from. SG_GRADIENT_FINITE_DIFFERENCES is the
+ * fallback (central differences on the parameters' scales); reports name
+ * the source with sg_gradient_source_name. */
+typedef enum sg_gradient_source {
+    SG_GRADIENT_FINITE_DIFFERENCES = 0,
+    SG_GRADIENT_SENSITIVITIES
+} sg_gradient_source;
+const char *sg_gradient_source_name(sg_gradient_source source);
+/* nllh and its gradient with respect to x. */
+sg_status sg_petab_gradient(sg_petab_eval *ev, sg_gradient_source source, const double *x,
+                            double *nllh, double *grad, sg_error *err);
+void sg_petab_eval_set_fd_step(sg_petab_eval *ev, double step);
+
 /* ----------------------------------------------------------------- plots */
 
 typedef struct sg_plot_spec {

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli_petab.h"
 #include "sigode.h"
 
 static const char usage_text[] =
@@ -39,6 +40,8 @@ static const char usage_text[] =
     "               run the model's checks; one line per check, exit 0 only if all pass\n"
     "  convert MODEL --to cfg|sbml [--output FILE]\n"
     "               an SBML file as a sigode model, or a sigode model as SBML L3V2\n"
+    "  petab evaluate PROBLEM.yaml [--parameters FILE.tsv] [--simulations OUT.tsv]\n"
+    "               log-likelihood and chi2 of a PEtab problem\n"
     "\n"
     "MODEL is a sigode model file, or an SBML file (.xml, .sbml), imported on the fly.\n"
     "\n"
@@ -1252,6 +1255,8 @@ int main(int argc, char **argv)
     sg_options_default(&c.opt);
     if (!strcmp(c.command, "convert"))
         return cmd_convert(argc, argv);
+    if (!strcmp(c.command, "petab"))
+        return sg_cli_petab(argc, argv);
     static const char *const commands[] = {"run", "scan", "steady", "check", "info", "verify",
                                            "graph", NULL};
     int known = 0;
