@@ -439,6 +439,76 @@ sg_status sg_petab_gradient(sg_petab_eval *ev, sg_gradient_source source, const 
                             double *nllh, double *grad, sg_error *err);
 void sg_petab_eval_set_fd_step(sg_petab_eval *ev, double step);
 
+/* Multi-start local optimisation. */
+typedef enum sg_optimizer {
+    SG_OPTIMIZER_LBFGS = 0, /* NLopt LD_LBFGS, bounds */
+    SG_OPTIMIZER_SLSQP,     /* NLopt LD_SLSQP, bounds */
+    SG_OPTIMIZER_LM         /* GSL gsl_multifit_nlinear trust-region Levenberg-Marquardt on
+                               the weighted residuals (normal noise, fixed sigma, no priors) */
+} sg_optimizer;
+
+/* One start's outcome. x0, x: sg_petab_estimated_count values on the
+ * parameters' scales. */
+typedef struct sg_fit_start {
+    int index;                /* start number, 0-based, in the order drawn */
+    double *x0, *x;
+    double nllh;              /* at x (inf when failed) */
+    int failed;               /* no successful simulation from this start */
+    long evaluations;
+    int failed_evaluations;   /* trial points whose simulation failed */
+    char status[800];
+} sg_fit_start;
+
+typedef void (*sg_fit_progress_fn)(void *ctx, int start, const sg_fit_start *result);
+
+typedef struct sg_fit_options {
+    int starts;
+    unsigned long seed;
+    int jobs;                 /* threads, 0: all cores */
+    sg_optimizer optimizer;
+    int sampling;             /* 0 Latin hypercube, 1 Sobol */
+    sg_gradient_source gradient;
+    int max_iterations;       /* objective evaluations (NLopt) or iterations (LM) */
+    double ftol, xtol;        /* relative tolerances */
+    double fd_step;           /* 0: default (1e-5, relative) */
+    const double *x0;         /* NULL: drawn; else starts x estimated values */
+    sg_fit_progress_fn progress; /* called (serialised) as each start ends */
+    void *progress_ctx;
+} sg_fit_options;
+void sg_fit_options_default(sg_fit_options *opt);
+
+/* Draws `starts` start points (row-major, starts x estimated) within the
+ * bounds on the parameters' scales: Latin hypercube from a Mersenne
+ * Twister seeded with `seed`, or the Sobol sequence after skipping `seed`
+ * points. */
+sg_status sg_petab_draw_starts(const sg_petab *problem, int starts, unsigned long seed,
+                               int sobol, double *x0, sg_error *err);
+/* Runs every start; *out gets them sorted by nllh (failed last, ties by
+ * index); free with sg_fit_starts_free. A failed start does not fail the
+ * fit. The result does not depend on opt->jobs. */
+sg_status sg_petab_fit(const sg_petab *problem, const sg_fit_options *opt, sg_fit_start **out,
+                       sg_error *err);
+void sg_fit_starts_free(sg_fit_start *starts);
+/* A value on a parameter scale (0 lin, 1 log, 2 log10) as a linear value. */
+double sg_petab_unscale(int scale, double value);
+
+/* Plots (gnuplot; .png or .svg): every successful start's nllh - best + 1,
+ * best first (log axis), and the data with error bars (noise sigma) over
+ * the simulated observables at x, one panel per observable. */
+sg_status sg_petab_plot_waterfall(const sg_fit_start *starts, int count, const char *path,
+                                  sg_error *err);
+sg_status sg_petab_plot_fit(const sg_petab *problem, const double *x, const char *path,
+                            sg_error *err);
+
+/* A PEtab problem made from a sigode model file whose parameters to
+ * estimate are marked (`estimate = true; bounds = [lo, hi]; scale =
+ * "log10";`) and a measurement table (PEtab columns observableId, time,
+ * measurement, optional simulationConditionId = a scenario of the model or
+ * empty, noiseParameters = sigma, default 1). The observable ids are the
+ * model's species or assignments, normal noise. */
+sg_petab *sg_petab_from_model(const char *model_path, const char *measurements_path,
+                              sg_error *err);
+
 /* ----------------------------------------------------------------- plots */
 
 typedef struct sg_plot_spec {

@@ -11,5 +11,8 @@ int sg_cli_profile(int argc, char **argv);
 /* Prints err on stderr and returns its exit status. */
 int sg_cli_report(const sg_error *err);
 int sg_cli_usage(const char *command, const char *message);
+/* A whole number in [min, max]: 0, else -1. */
+int sg_cli_parse_long(const char *text, long min, long max, long *out);
+sg_status sg_cli_nomem(sg_error *err);
 
 #endif

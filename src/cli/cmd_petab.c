@@ -3,6 +3,7 @@
  *  [--simulations OUT.tsv]`: the log-likelihood and chi2 of a PEtab
  * problem at the nominal (or given) parameters.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,4 +106,25 @@ done:
     free(x);
     free(sims);
     return rc;
+}
+
+int sg_cli_parse_long(const char *text, long min, long max, long *out)
+{
+    char *end;
+    if (!text || !*text)
+        return -1;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (*end || errno || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+sg_status sg_cli_nomem(sg_error *err)
+{
+    memset(err, 0, sizeof *err);
+    err->status = SG_ERR_NOMEM;
+    snprintf(err->message, sizeof err->message, "out of memory");
+    return SG_ERR_NOMEM;
 }

@@ -1257,6 +1257,8 @@ int main(int argc, char **argv)
         return cmd_convert(argc, argv);
     if (!strcmp(c.command, "petab"))
         return sg_cli_petab(argc, argv);
+    if (!strcmp(c.command, "fit"))
+        return sg_cli_fit(argc, argv);
     static const char *const commands[] = {"run", "scan", "steady", "check", "info", "verify",
                                            "graph", NULL};
     int known = 0;

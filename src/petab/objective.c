@@ -27,6 +27,8 @@ struct sg_petab_eval {
     double *preeq_state;
     sg_experiment **exps;   /* one per simulation, made once */
     double fd_step;
+    double *residuals;      /* NULL, or one weighted residual per measurement */
+    double *sigmas;         /* NULL, or one noise sigma per measurement */
 };
 
 sg_petab_eval *sg_petab_eval_create(const sg_petab *p, const sg_options *opt, sg_error *err)
@@ -34,7 +36,7 @@ sg_petab_eval *sg_petab_eval_create(const sg_petab *p, const sg_options *opt, sg
     sg_options defaults;
     if (!opt) {
         sg_options_default(&defaults);
-        defaults.rtol = 1e-8;
+        defaults.rtol = 1e-10;
         defaults.atol = 1e-12;
         opt = &defaults;
     }
@@ -105,6 +107,7 @@ void sg_petab_eval_free(sg_petab_eval *ev)
 }
 
 void sg_petab_eval_set_fd_step(sg_petab_eval *ev, double step) { ev->fd_step = step; }
+void sg_petab_eval_set_residuals(sg_petab_eval *ev, double *residuals) { ev->residuals = residuals; }
 
 /* ------------------------------------------------------------ parameters */
 
@@ -237,6 +240,10 @@ static sg_status score(sg_petab_eval *ev, const sg_petab_measurement *m, double 
         jac = o->transform == SG_SCALE_LOG ? log(y) : log(y * log(10.0));
     }
     double r = (ty - th) / sigma;
+    if (ev->residuals)
+        ev->residuals[m - p->measurements] = r;
+    if (ev->sigmas)
+        ev->sigmas[m - p->measurements] = sigma;
     res->chi2 += r * r;
     if (o->distribution == SG_NOISE_LAPLACE)
         res->llh += -log(2 * sigma) - jac - fabs(r);
@@ -462,4 +469,120 @@ sg_status sg_petab_gradient(sg_petab_eval *ev, sg_gradient_source source, const 
                             "gradients from forward sensitivities are not available in this "
                             "build (the sensitivity stage has not landed)");
     return gradient_fd(ev, x, nllh, grad, err);
+}
+
+/* ------------------------------------------------------------- curves */
+
+sg_status sg_petab_curves(sg_petab_eval *ev, const double *x, int npoints, sg_petab_curve **out,
+                          int *ncurves, sg_error *err)
+{
+    const sg_petab *p = ev->p;
+    const sg_model *m = p->model;
+    *out = NULL;
+    *ncurves = 0;
+    set_values(ev, x);
+    sg_petab_curve *curves = sg_calloc((size_t)p->nexperiments * (size_t)p->nobservables + 1,
+                                       sizeof *curves);
+    if (!curves)
+        return sg_error_nomem(err);
+    int n = 0;
+    sg_status st = SG_OK;
+    double *v = sg_solver_values(ev->sim->solver);
+    for (int e = 0; e < p->nexperiments && st == SG_OK; e++) {
+        const sg_petab_experiment *xp = &p->experiments[e];
+        if (xp->ntimes == 0)
+            continue;
+        /* the start values, as run_experiment makes them */
+        if (xp->preeq >= 0) {
+            condition_sets(ev, xp->preeq);
+            start_values(ev);
+            if ((st = steady(ev, "pre-equilibration", err)) != SG_OK)
+                break;
+            memcpy(ev->preeq_state, v, sizeof(double) * (size_t)m->nstate);
+        }
+        condition_sets(ev, xp->condition);
+        if (xp->preeq >= 0) {
+            int nset = ev->nset;
+            for (int i = 0; i < m->nstate; i++) {
+                int set = 0;
+                for (int k = 0; k < nset; k++)
+                    set |= ev->set_slot[k] == i;
+                if (!set)
+                    add_set(ev, i, ev->preeq_state[i]);
+            }
+        }
+        sg_experiment *exp = sg_experiment_create(m, NULL, err);
+        double t_end = xp->times[xp->ntimes - 1];
+        if (!exp || sg_experiment_set_t_end(exp, t_end > 0 ? t_end : 1.0, err) ||
+            sg_experiment_set_points(exp, npoints, err)) {
+            sg_experiment_free(exp);
+            st = err ? err->status : SG_ERR_USAGE;
+            break;
+        }
+        for (int i = 0; i < p->noutput_slots && st == SG_OK; i++)
+            st = sg_experiment_add_output(exp, m->slot_name[p->output_slots[i]], err);
+        sg_trajectory *traj = NULL;
+        if (st == SG_OK)
+            st = sg_sim_run_point(ev->sim, exp, ev->set_slot, ev->set_value, ev->nset, &traj, err);
+        sg_experiment_free(exp);
+        for (int o = 0; o < p->nobservables && st == SG_OK; o++) {
+            const sg_petab_measurement *first = NULL;
+            for (int r = 0; r < p->nmeasurements && !first; r++)
+                if (p->measurements[r].experiment == e && p->measurements[r].observable == o)
+                    first = &p->measurements[r];
+            if (!first)
+                continue;
+            sg_petab_curve *c = &curves[n];
+            c->experiment = e;
+            c->observable = o;
+            c->npoints = traj->nrows;
+            c->t = sg_malloc(sizeof(double) * ((size_t)traj->nrows + 1));
+            c->y = sg_malloc(sizeof(double) * ((size_t)traj->nrows + 1));
+            if (!c->t || !c->y) {
+                sg_free(c->t);
+                sg_free(c->y);
+                st = sg_error_nomem(err);
+                break;
+            }
+            n++;
+            for (int row = 0; row < traj->nrows; row++) {
+                const double *data = traj->data + (size_t)row * (size_t)traj->ncols;
+                for (int col = 0; col < traj->ncols; col++)
+                    ev->slots[traj->slots[col]] = data[col];
+                ev->slots[m->time_slot] = traj->times[row];
+                fill_measurement_slots(ev, first);
+                c->t[row] = traj->times[row];
+                c->y[row] = sg_expr_eval(p->observables[o].formula, ev->slots);
+            }
+        }
+        sg_trajectory_free(traj);
+    }
+    if (st != SG_OK) {
+        sg_petab_curves_free(curves, n);
+        return st;
+    }
+    *out = curves;
+    *ncurves = n;
+    return SG_OK;
+}
+
+void sg_petab_curves_free(sg_petab_curve *curves, int n)
+{
+    if (!curves)
+        return;
+    for (int i = 0; i < n; i++) {
+        sg_free(curves[i].t);
+        sg_free(curves[i].y);
+    }
+    sg_free(curves);
+}
+
+/* The noise sigma of every measurement at x (for error bars). */
+sg_status sg_petab_sigmas(sg_petab_eval *ev, const double *x, double *sigma, sg_error *err)
+{
+    sg_petab_result res;
+    ev->sigmas = sigma;
+    sg_status st = sg_petab_evaluate(ev, x, NULL, &res, err);
+    ev->sigmas = NULL;
+    return st;
 }

@@ -124,6 +124,27 @@ struct sg_petab {
     sg_tsv measurement_table;   /* kept to write the simulation table */
 };
 
+/* When set, each evaluation writes the weighted residual of every
+ * measurement there ((transformed y - transformed h) / sigma). */
+void sg_petab_eval_set_residuals(sg_petab_eval *ev, double *residuals);
+/* --optimizer lm is right only for normal noise with a sigma that no
+ * estimated parameter changes and no priors: SG_ERR_USAGE otherwise. */
+sg_status sg_petab_lm_applicable(const sg_petab *p, sg_error *err);
+
+/* Simulated observables on a grid of npoints times per simulation, for
+ * the fit plot: one curve per (simulation, observable) pair with data
+ * (placeholders from its first measurement). */
+typedef struct sg_petab_curve {
+    int experiment, observable;
+    int npoints;
+    double *t, *y;
+} sg_petab_curve;
+sg_status sg_petab_curves(sg_petab_eval *ev, const double *x, int npoints, sg_petab_curve **out,
+                          int *ncurves, sg_error *err);
+void sg_petab_curves_free(sg_petab_curve *curves, int n);
+/* Each measurement's noise sigma at x. */
+sg_status sg_petab_sigmas(sg_petab_eval *ev, const double *x, double *sigma, sg_error *err);
+
 /* Parameter value on its scale and back. */
 double sg_petab_to_scale(int scale, double value);
 double sg_petab_from_scale(int scale, double value);

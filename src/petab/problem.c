@@ -933,3 +933,5 @@ int sg_petab_parameter_count(const sg_petab *p) { return p->nparams; }
 int sg_petab_estimated_count(const sg_petab *p) { return p->nestimated; }
 int sg_petab_measurement_count(const sg_petab *p) { return p->nmeasurements; }
 const char *sg_petab_parameter_id(const sg_petab *p, int i) { return p->params[i].id; }
+
+double sg_petab_unscale(int scale, double value) { return sg_petab_from_scale(scale, value); }

@@ -1,0 +1,178 @@
+#!/usr/bin/python3
+"""End-to-end checks of sigode's estimation commands (run by CTest).
+
+    check.py SIGODE fit-recovers       conversion problem: noise-free data made
+                                       from k1 = 0.3, k2 = 0.15, scale = 2 by
+                                       the closed form; the fit must recover
+                                       them to 1e-4 relative
+    check.py SIGODE fit-deterministic  --jobs 1 and --jobs 2 write the same bytes
+    check.py SIGODE bad-input          malformed problems: exit 2 and a message
+                                       naming file, row and column
+    check.py SIGODE benchmark          Boehm_JProteomeRes2014 at its nominal
+                                       parameters: llh = -138.22199693517703
+                                       (the published value) to 1e-3
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CONVERSION = os.path.join(HERE, "conversion")
+
+
+def run(args, **kw):
+    return subprocess.run(args, capture_output=True, text=True, timeout=600, **kw)
+
+
+def fail(msg):
+    print("FAIL:", msg)
+    sys.exit(1)
+
+
+def read_params(path):
+    with open(path) as f:
+        rows = [l.rstrip("\n").split("\t") for l in f if l.strip()]
+    head = rows[0]
+    return {r[head.index("parameterId")]: float(r[head.index("nominalValue")]) for r in rows[1:]}
+
+
+def fit_recovers(sigode):
+    truth = {"k1": 0.3, "k2": 0.15, "scale": 2.0}
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "est.tsv")
+        p = run([sigode, "fit", os.path.join(CONVERSION, "problem.yaml"), "--starts", "4",
+                 "--seed", "3", "--jobs", "2", "--output", out, "--no-plots"])
+        if p.returncode != 0:
+            fail(f"fit exit {p.returncode}: {p.stderr}")
+        if not re.search(r"^best nllh = -?[0-9.e+-]+$", p.stdout, re.M):
+            fail(f"no 'best nllh = ' line: {p.stdout}")
+        est = read_params(out)
+        for k, v in truth.items():
+            if abs(est[k] - v) > 1e-4 * abs(v):
+                fail(f"{k} = {est[k]}, expected {v} (1e-4 relative)")
+        for suffix in ("_starts.tsv",):
+            if not os.path.exists(os.path.join(tmp, "est" + suffix)):
+                fail(f"no est{suffix}")
+    print("ok: estimates within 1e-4 of", truth)
+
+
+def fit_deterministic(sigode):
+    outputs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for jobs in ("1", "2"):
+            out = os.path.join(tmp, f"j{jobs}.tsv")
+            p = run([sigode, "fit", os.path.join(CONVERSION, "problem.yaml"), "--starts", "6",
+                     "--seed", "11", "--jobs", jobs, "--output", out, "--no-plots"])
+            if p.returncode != 0:
+                fail(f"fit --jobs {jobs} exit {p.returncode}: {p.stderr}")
+            with open(out, "rb") as f:
+                params = f.read()
+            with open(os.path.join(tmp, f"j{jobs}_starts.tsv"), "rb") as f:
+                starts = f.read()
+            outputs.append((p.stdout, params, starts))
+    if outputs[0] != outputs[1]:
+        fail("--jobs 1 and --jobs 2 differ")
+    print("ok: --jobs 1 and --jobs 2 give the same bytes")
+
+
+# (what, file to change, function of its text, expected message pattern)
+BAD = [
+    ("malformed YAML", "problem.yaml", lambda t: t.replace("problems:", "problems: [\n"),
+     r"problem\.yaml:\d+:\d+: error: malformed YAML"),
+    ("YAML naming a missing table", "problem.yaml",
+     lambda t: t.replace("conditions.tsv", "nowhere.tsv"), r"nowhere\.tsv: error: cannot read"),
+    ("row with a missing field", "measurements.tsv",
+     lambda t: t.replace("obs_a\tc0\t1\t", "obs_a\tc0\t", 1), r"measurements\.tsv:4:3: error: row has 3 fields"),
+    ("missing column", "observables.tsv", lambda t: t.replace("noiseFormula", "noise"),
+     r"observables\.tsv:1: error: missing column 'noiseFormula'"),
+    ("unknown id in a formula", "observables.tsv", lambda t: t.replace("scale * B", "scale * C"),
+     r"observables\.tsv:3:2: error: .*unknown id 'C'.*column 'observableFormula'"),
+    ("syntax error in a formula", "observables.tsv", lambda t: t.replace("scale * B", "scale * (B"),
+     r"observables\.tsv:3:2: error: .*observableFormula"),
+    ("measurement for a nonexistent condition", "measurements.tsv",
+     lambda t: t.replace("obs_b\tc0\t2\t", "obs_b\tc9\t2\t"),
+     r"measurements\.tsv:7:2: error: unknown condition 'c9'"),
+    ("unknown observable", "measurements.tsv", lambda t: t.replace("obs_b\tc0\t4\t", "obs_x\tc0\t4\t"),
+     r"measurements\.tsv:9:1: error: unknown observable 'obs_x'"),
+    ("non-numeric measurement", "measurements.tsv",
+     lambda t: re.sub(r"(obs_a\tc0\t8\t)[^\n]*", r"\1high", t),
+     r"measurements\.tsv:10:4: error: measurement 'high'"),
+    ("non-positive measurement on a log scale", "observables.tsv",
+     lambda t: t.replace("obs_a\tA\t0.1", "obs_a\tA\t0.1\tlog").replace("noiseFormula", "noiseFormula\tobservableTransformation").replace("obs_b\tscale * B\t0.1", "obs_b\tscale * B\t0.1\tlin"),
+     None),  # made below together with a zero measurement
+    ("non-positive lower bound on a log scale", "parameters.tsv",
+     lambda t: t.replace("k1\tlog10\t0.001", "k1\tlog10\t0"),
+     r"parameters\.tsv:2:3: error: parameter 'k1' is on a log10 scale"),
+    ("bounds excluding the nominal value", "parameters.tsv",
+     lambda t: t.replace("scale\tlin\t0.1\t10\t1", "scale\tlin\t0.1\t10\t20"),
+     r"parameters\.tsv:4:5: error: the bounds \[0.1, 10\] exclude the nominal value 20"),
+    ("bad scale", "parameters.tsv", lambda t: t.replace("scale\tlin", "scale\tlog2"),
+     r"parameters\.tsv:4:2: error: scale 'log2'"),
+    ("condition column not in the model", "conditions.tsv", lambda t: t.replace("\tA", "\tZ"),
+     r"conditions\.tsv:1:2: error: 'Z' is not a parameter, species or compartment"),
+    ("control character", "conditions.tsv", lambda t: t.replace("c0", "c\x010"),
+     r"conditions\.tsv:2:1: error: control character"),
+    ("duplicate column", "conditions.tsv", lambda t: t.replace("conditionId\tA", "conditionId\tA\tA").replace("c0\t1", "c0\t1\t1"),
+     r"conditions\.tsv:1:3: error: column 'A' appears twice"),
+]
+
+
+def bad_input(sigode):
+    failures = 0
+    for what, name, change, pattern in BAD:
+        with tempfile.TemporaryDirectory() as tmp:
+            for f in os.listdir(CONVERSION):
+                shutil.copy(os.path.join(CONVERSION, f), tmp)
+            path = os.path.join(tmp, name)
+            with open(path) as f:
+                text = f.read()
+            with open(path, "w") as f:
+                f.write(change(text))
+            if pattern is None:  # log-transformed observable with a zero measurement
+                mpath = os.path.join(tmp, "measurements.tsv")
+                with open(mpath) as f:
+                    m = f.read()
+                m = re.sub(r"(obs_a\tc0\t2\t)[^\n]*", r"\g<1>0", m)
+                with open(mpath, "w") as f:
+                    f.write(m)
+                pattern = r"measurements\.tsv:6:4: error: measurement 0 of observable 'obs_a' must be positive"
+            p = run([sigode, "petab", "evaluate", os.path.join(tmp, "problem.yaml")])
+            if p.returncode != 2 or not re.search(pattern, p.stderr):
+                print(f"FAIL: {what}: exit {p.returncode}, stderr {p.stderr.strip()!r}, "
+                      f"expected exit 2 and /{pattern}/")
+                failures += 1
+            else:
+                print(f"ok: {what}: {p.stderr.strip()}")
+    # --parameters naming an unknown parameter
+    with tempfile.TemporaryDirectory() as tmp:
+        bad = os.path.join(tmp, "given.tsv")
+        with open(bad, "w") as f:
+            f.write("parameterId\tnominalValue\nk1\t0.3\nk9\t1\n")
+        p = run([sigode, "petab", "evaluate", os.path.join(CONVERSION, "problem.yaml"),
+                 "--parameters", bad])
+        if p.returncode != 2 or not re.search(r"given\.tsv:3:1: error: 'k9'", p.stderr):
+            print(f"FAIL: --parameters with an unknown id: exit {p.returncode}, {p.stderr!r}")
+            failures += 1
+    if failures:
+        sys.exit(1)
+
+
+def benchmark(sigode):
+    yaml = os.path.join(HERE, "benchmark", "Boehm_JProteomeRes2014", "Boehm_JProteomeRes2014.yaml")
+    p = run([sigode, "petab", "evaluate", yaml])
+    if p.returncode != 0:
+        fail(f"exit {p.returncode}: {p.stderr}")
+    llh = float(re.search(r"^llh = (\S+)$", p.stdout, re.M).group(1))
+    published = -138.22199693517703
+    if abs(llh - published) > 1e-3:
+        fail(f"llh {llh}, published {published}")
+    print(f"ok: llh {llh}, published {published}, difference {abs(llh - published):.2g}")
+
+
+if __name__ == "__main__":
+    sigode, what = sys.argv[1], sys.argv[2]
+    {"fit-recovers": fit_recovers, "fit-deterministic": fit_deterministic,
+     "bad-input": bad_input, "benchmark": benchmark}[what](sigode)
