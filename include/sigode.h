@@ -500,6 +500,32 @@ sg_status sg_petab_plot_waterfall(const sg_fit_start *starts, int count, const c
 sg_status sg_petab_plot_fit(const sg_petab *problem, const double *x, const char *path,
                             sg_error *err);
 
+/* Profile likelihoods around an optimum xopt (on the scales) of the
+ * estimated parameters which[0..count): each stepped both ways, the
+ * others re-optimised, until nllh exceeds the optimum's by
+ * sg_profile_threshold() = chi2(1, 0.95)/2 or the bound is reached.
+ * *fopt gets nllh at xopt. Threads: jobs (0: all cores); the result does
+ * not depend on it. */
+typedef struct sg_profile {
+    int param;             /* index into the parameter table */
+    double optimum;        /* on the parameter's scale */
+    double lower, upper;   /* 95% interval on the scale; -inf / inf when open */
+    int lower_open, upper_open; /* the profile stayed below the threshold to the bound */
+    double *value, *nllh;  /* the profile, by increasing value (on the scale) */
+    int npoints;
+    double min_nllh;       /* lowest nllh met: below *fopt means xopt was no optimum */
+    int failed_points;     /* steps whose re-optimisation failed (the side ends there) */
+} sg_profile;
+sg_status sg_petab_profile(const sg_petab *problem, const double *xopt, const int *which,
+                           int count, int jobs, sg_gradient_source gradient,
+                           sg_profile **out, double *fopt, sg_error *err);
+void sg_profiles_free(sg_profile *profiles, int count);
+double sg_profile_threshold(void);
+/* One panel per profile: nllh - optimum against the parameter, with the
+ * threshold line. */
+sg_status sg_petab_plot_profiles(const sg_petab *problem, const sg_profile *profiles, int count,
+                                 double fopt, const char *path, sg_error *err);
+
 /* A PEtab problem made from a sigode model file whose parameters to
  * estimate are marked (`estimate = true; bounds = [lo, hi]; scale =
  * "log10";`) and a measurement table (PEtab columns observableId, time,

@@ -42,6 +42,13 @@ static const char usage_text[] =
     "               an SBML file as a sigode model, or a sigode model as SBML L3V2\n"
     "  petab evaluate PROBLEM.yaml [--parameters FILE.tsv] [--simulations OUT.tsv]\n"
     "               log-likelihood and chi2 of a PEtab problem\n"
+    "  fit    PROBLEM.yaml [--starts N] [--seed S] [--jobs N] [--optimizer lbfgs|slsqp|lm]\n"
+    "               [--sampling lhs|sobol] [--output PARAMS.tsv] [--no-plots]\n"
+    "  fit    MODEL.cfg --data MEASUREMENTS.tsv [same options]\n"
+    "               multi-start parameter estimation\n"
+    "  profile PROBLEM.yaml --parameters FILE.tsv [--params ID,ID,...] [--jobs N]\n"
+    "               [--output PROFILE.tsv] [--no-plots]\n"
+    "               profile likelihoods and 95% confidence intervals\n"
     "\n"
     "MODEL is a sigode model file, or an SBML file (.xml, .sbml), imported on the fly.\n"
     "\n"
@@ -1259,6 +1266,8 @@ int main(int argc, char **argv)
         return sg_cli_petab(argc, argv);
     if (!strcmp(c.command, "fit"))
         return sg_cli_fit(argc, argv);
+    if (!strcmp(c.command, "profile"))
+        return sg_cli_profile(argc, argv);
     static const char *const commands[] = {"run", "scan", "steady", "check", "info", "verify",
                                            "graph", NULL};
     int known = 0;

@@ -333,3 +333,54 @@ sg_status sg_petab_plot_fit(const sg_petab *p, const double *x, const char *path
     sg_petab_eval_free(ev);
     return st;
 }
+
+/* ------------------------------------------------------------- profiles */
+
+typedef struct profile_ctx {
+    const sg_petab *p;
+    const sg_profile *pr;
+    int count;
+    double fopt;
+} profile_ctx;
+
+static sg_status write_profiles(void *vctx, FILE *data, FILE *script, const char *data_path,
+                                const char *image, sg_error *err)
+{
+    profile_ctx *c = vctx;
+    (void)image;
+    (void)err;
+    for (int i = 0; i < c->count; i++) {
+        for (int k = 0; k < c->pr[i].npoints; k++)
+            fprintf(data, "%.17g %.17g\n", c->pr[i].value[k], c->pr[i].nllh[k] - c->fopt);
+        if (c->pr[i].npoints == 0)
+            fputs("nan nan\n", data);
+        fputs("\n\n", data);
+    }
+    int across = c->count <= 1 ? 1 : c->count <= 4 ? 2 : 3;
+    int down = (c->count + across - 1) / across;
+    fprintf(script, "set multiplot layout %d,%d title 'Profile likelihoods (dashed: 95%% "
+                    "threshold %.3f)'\nset key off\nset ylabel 'nllh - optimum'\n",
+            down < 1 ? 1 : down, across, sg_profile_threshold());
+    for (int i = 0; i < c->count; i++) {
+        const sg_petab_param *q = &c->p->params[c->pr[i].param];
+        char label[300];
+        snprintf(label, sizeof label, "%s (%s scale)", q->id,
+                 q->scale == SG_SCALE_LOG ? "log" : q->scale == SG_SCALE_LOG10 ? "log10" : "lin");
+        fputs("set xlabel ", script);
+        inert(script, label);
+        fputs("\nplot ", script);
+        inert(script, data_path);
+        fprintf(script, " index %d using 1:2 with linespoints pt 7 ps 0.5 lw 2, %.17g with "
+                        "lines dt 2 lc rgb 'red'\n",
+                i, sg_profile_threshold());
+    }
+    fputs("unset multiplot\n", script);
+    return SG_OK;
+}
+
+sg_status sg_petab_plot_profiles(const sg_petab *p, const sg_profile *pr, int count, double fopt,
+                                 const char *path, sg_error *err)
+{
+    profile_ctx c = {p, pr, count, fopt};
+    return draw(path, write_profiles, &c, err);
+}

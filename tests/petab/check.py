@@ -8,10 +8,15 @@
     check.py SIGODE fit-deterministic  --jobs 1 and --jobs 2 write the same bytes
     check.py SIGODE bad-input          malformed problems: exit 2 and a message
                                        naming file, row and column
+    check.py SIGODE profile-analytic   a parameter entering linearly: the 95%
+                                       interval of its parabolic profile
+    check.py SIGODE profile-nonidentifiable  two parameters seen only as a
+                                       product: both non-identifiable
     check.py SIGODE benchmark          Boehm_JProteomeRes2014 at its nominal
                                        parameters: llh = -138.22199693517703
                                        (the published value) to 1e-3
 """
+import math
 import os
 import re
 import shutil
@@ -160,6 +165,61 @@ def bad_input(sigode):
         sys.exit(1)
 
 
+def closed_form_b(t, k1=0.3, k2=0.15):
+    eq = k2 / (k1 + k2)
+    return 1 - (eq + (1 - eq) * math.exp(-(k1 + k2) * t))
+
+
+def profile_problem(tmp, params, formula_b):
+    for f in os.listdir(CONVERSION):
+        shutil.copy(os.path.join(CONVERSION, f), tmp)
+    with open(os.path.join(tmp, "parameters.tsv"), "w") as f:
+        f.write("parameterId\tparameterScale\tlowerBound\tupperBound\tnominalValue\testimate\n")
+        f.write("k1\tlog10\t0.001\t10\t0.3\t0\nk2\tlog10\t0.001\t10\t0.15\t0\n")
+        f.write(params)
+    with open(os.path.join(tmp, "observables.tsv"), "w") as f:
+        f.write(f"observableId\tobservableFormula\tnoiseFormula\nobs_a\tA\t0.1\nobs_b\t{formula_b}\t0.1\n")
+    return os.path.join(tmp, "problem.yaml")
+
+
+def profile_analytic(sigode):
+    """Only `scale` estimated: y = scale * B(t) is linear in it, so the profile
+    is the parabola nllh* + (scale - 2)^2 S / 2, S = sum (B_i / sigma)^2, and
+    the 95% interval is 2 -+ sqrt(2 * 1.92073) / sqrt(S)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        yaml = profile_problem(tmp, "scale\tlin\t0.1\t10\t2\t1\n", "scale * B")
+        p = run([sigode, "profile", yaml, "--parameters", os.path.join(tmp, "parameters.tsv"),
+                 "--output", os.path.join(tmp, "prof.tsv"), "--no-plots"])
+        if p.returncode != 0:
+            fail(f"profile exit {p.returncode}: {p.stderr}")
+        m = re.search(r"^scale: 95% CI \[(\S+), (\S+)\]", p.stdout, re.M)
+        if not m:
+            fail(f"no interval for scale: {p.stdout}")
+        S = sum((2 * 0 + closed_form_b(t) / 0.1) ** 2 for t in (0.5, 1, 2, 4, 8, 16))
+        half = math.sqrt(2 * 3.8414588206941245 / 2) / math.sqrt(S)
+        lo, hi = float(m.group(1)), float(m.group(2))
+        for got, want in ((lo, 2 - half), (hi, 2 + half)):
+            if abs(got - want) > 1e-3 * half:
+                fail(f"interval end {got}, closed form {want} (half-width {half})")
+        print(f"ok: scale 95% CI [{lo}, {hi}], closed form [{2 - half}, {2 + half}]")
+
+
+def profile_nonidentifiable(sigode):
+    """`scale` and `s2` appear only as their product: each alone is not
+    identifiable (its profile is flat up to a bound)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        yaml = profile_problem(tmp, "scale\tlin\t0.1\t10\t1\t1\ns2\tlin\t0.1\t10\t2\t1\n",
+                               "scale * s2 * B")
+        p = run([sigode, "profile", yaml, "--parameters", os.path.join(tmp, "parameters.tsv"),
+                 "--output", os.path.join(tmp, "prof.tsv"), "--no-plots"])
+        if p.returncode != 0:
+            fail(f"profile exit {p.returncode}: {p.stderr}")
+        for pid in ("scale", "s2"):
+            if not re.search(rf"^{pid}: (practically )?non-identifiable", p.stdout, re.M):
+                fail(f"{pid} not reported non-identifiable: {p.stdout}")
+        print("ok:", p.stdout.strip().replace("\n", "; "))
+
+
 def benchmark(sigode):
     yaml = os.path.join(HERE, "benchmark", "Boehm_JProteomeRes2014", "Boehm_JProteomeRes2014.yaml")
     p = run([sigode, "petab", "evaluate", yaml])
@@ -175,4 +235,5 @@ def benchmark(sigode):
 if __name__ == "__main__":
     sigode, what = sys.argv[1], sys.argv[2]
     {"fit-recovers": fit_recovers, "fit-deterministic": fit_deterministic,
-     "bad-input": bad_input, "benchmark": benchmark}[what](sigode)
+     "bad-input": bad_input, "benchmark": benchmark, "profile-analytic": profile_analytic,
+     "profile-nonidentifiable": profile_nonidentifiable}[what](sigode)
