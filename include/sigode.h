@@ -566,6 +566,53 @@ typedef struct sg_check_result {
 sg_status sg_verify(const sg_model *model, const sg_options *opt,
                     sg_check_result **results, int *count, sg_error *err);
 
+/* ---- falsification: can the checks fail? (sigode verify --falsify)
+ * Each reaction is knocked out in turn (rate x 0) and each mechanistic
+ * parameter scaled by 0.01 and by 100 (parameters with a `mechanism` tag,
+ * or all parameters when the model tags none); every check runs on every
+ * perturbed model. The model is changed during the call and restored. */
+typedef struct sg_falsify_row {
+    char perturbation[300];   /* "reaction r1 x 0", "parameter k2 x 0.01" */
+    const char *mechanism;    /* its `mechanism` tag, or NULL */
+    unsigned char *fails;     /* per check: 1 if it failed (or could not run) */
+    int nfailed;
+} sg_falsify_row;
+
+typedef struct sg_falsify_mechanism {
+    char name[300];           /* the tag, or "reaction r1 (untagged)" */
+    int tagged;
+    int perturbations;        /* how many rows perturb it */
+    int noticed;              /* how many of them make some check fail */
+} sg_falsify_mechanism;
+
+typedef struct sg_falsify_control {
+    int check;                /* index of the check */
+    const char *knockout;     /* as written in its `knockouts` */
+    int held;                 /* 1: the knock-out made the check fail */
+} sg_falsify_control;
+
+typedef struct sg_falsify_result {
+    int nchecks;
+    const char **check_ids;
+    int *conservation;        /* per check: kind = "conservation" */
+    unsigned char *baseline_fails; /* per check: fails on the model as it is */
+    int baseline_failed;
+    int *times_failed;        /* per check: perturbations that make it fail */
+    sg_falsify_row *rows;
+    int nrows;
+    sg_falsify_mechanism *mechanisms;
+    int nmechanisms;
+    sg_falsify_control *controls;
+    int ncontrols;
+    /* the verdict: behaviour checks nothing fails, tagged mechanisms no
+     * check notices, negative controls that did not make their check fail */
+    int unfalsifiable, unnoticed, controls_failed;
+} sg_falsify_result;
+
+sg_status sg_falsify(sg_model *model, const sg_options *opt, sg_falsify_result **out,
+                     sg_error *err);
+void sg_falsify_free(sg_falsify_result *result);
+
 #ifdef __cplusplus
 }
 #endif

@@ -36,7 +36,7 @@ static const char usage_text[] =
     "  graph  MODEL   the network as a Graphviz digraph (pipe into dot -Tsvg)\n"
     "  check  MODEL   load and validate only\n"
     "  info   MODEL   species, parameters, reactions, stoichiometry summary\n"
-    "  verify MODEL [--rtol X] [--atol X] [--max-steps N] [--linear-solver ...] [--backend ...]\n"
+    "  verify MODEL [--falsify] [--rtol X] [--atol X] [--max-steps N] [--linear-solver ...] [--backend ...]\n"
     "               run the model's checks; one line per check, exit 0 only if all pass\n"
     "  convert MODEL --to cfg|sbml [--output FILE]\n"
     "               an SBML file as a sigode model, or a sigode model as SBML L3V2\n"
@@ -75,6 +75,7 @@ typedef struct cli {
     sg_options opt;
     int backend;
     int stats;
+    int falsify;
     int preequilibrate;
     char **events;
     int nevents;
@@ -294,6 +295,8 @@ static int parse_args(cli *c, int argc, char **argv)
                 return usage_error(cmd, "--backend expects auto, vm or native, got '%s'", value);
         } else if (!strcmp(name, "--stats") && run_like) {
             c->stats = 1;
+        } else if (!strcmp(name, "--falsify") && !strcmp(cmd, "verify")) {
+            c->falsify = 1;
         } else if (!strcmp(name, "--plot")) {
             if (!*value)
                 return usage_error(cmd, "--plot expects a file name ending in .png or .svg");
@@ -1109,8 +1112,62 @@ static int cmd_steady(cli *c, sg_model *model)
     return rc;
 }
 
+/* verify --falsify: the table of perturbations and checks, then the
+ * verdict. Exit 1 when a behaviour check cannot fail, a tagged mechanism is
+ * noticed by no check, or a negative control does not make its check fail. */
+static int cmd_falsify(cli *c, sg_model *m)
+{
+    sg_falsify_result *r = NULL;
+    sg_error err = {0};
+    if (sg_falsify(m, &c->opt, &r, &err) != SG_OK)
+        return report(&err);
+    if (r->baseline_failed)
+        printf("note: %d check(s) fail on the model as it is; they are left out of the "
+               "verdict\n", r->baseline_failed);
+    printf("perturbation\tmechanism\tchecks that fail\n");
+    for (int i = 0; i < r->nrows; i++) {
+        const sg_falsify_row *row = &r->rows[i];
+        printf("%s\t%s\t", row->perturbation, row->mechanism ? row->mechanism : "-");
+        int any = 0;
+        for (int k = 0; k < r->nchecks; k++)
+            if (row->fails[k] && !r->baseline_fails[k]) {
+                printf("%s%s", any ? "," : "", r->check_ids[k]);
+                any = 1;
+            }
+        printf("%s\n", any ? "" : "(none)");
+    }
+    printf("\nchecks: how many perturbations make each fail\n");
+    for (int k = 0; k < r->nchecks; k++) {
+        const char *verdict = r->baseline_fails[k] ? "fails already"
+                              : r->times_failed[k] ? "falsifiable"
+                              : r->conservation[k] ? "conservation (exempt)"
+                                                   : "CANNOT FAIL";
+        printf("  %-40s %4d  %s\n", r->check_ids[k], r->times_failed[k], verdict);
+    }
+    printf("\nmechanisms: perturbations noticed by some check\n");
+    for (int i = 0; i < r->nmechanisms; i++) {
+        const sg_falsify_mechanism *mech = &r->mechanisms[i];
+        printf("  %-48s %d of %d%s\n", mech->name, mech->noticed, mech->perturbations,
+               mech->noticed ? "" : mech->tagged ? "  NOTICED BY NO CHECK" : "  (not noticed)");
+    }
+    if (r->ncontrols) {
+        printf("\nnegative controls (a check's knockouts must make it fail)\n");
+        for (int i = 0; i < r->ncontrols; i++)
+            printf("  %-40s %-24s %s\n", r->check_ids[r->controls[i].check],
+                   r->controls[i].knockout, r->controls[i].held ? "fails: ok" : "STILL PASSES");
+    }
+    printf("\n%d check(s) that no perturbation can fail, %d tagged mechanism(s) no check "
+           "notices, %d negative control(s) not holding\n",
+           r->unfalsifiable, r->unnoticed, r->controls_failed);
+    int rc = r->unfalsifiable || r->unnoticed || r->controls_failed ? 1 : 0;
+    sg_falsify_free(r);
+    return rc;
+}
+
 static int cmd_verify(cli *c, sg_model *m)
 {
+    if (c->falsify)
+        return cmd_falsify(c, m);
     sg_check_result *res = NULL;
     int n = 0;
     sg_error err = {0};

@@ -47,6 +47,7 @@ typedef struct sg_parameter_def {
     double value;
     const char *unit;
     const char *source;
+    const char *mechanism; /* the mechanism it belongs to (verify --falsify), or NULL */
     int line;
     int slot;
 } sg_parameter_def;
@@ -73,6 +74,7 @@ typedef struct sg_reaction_def {
     sg_term *terms;  /* net, constant species dropped, zeros dropped */
     int nterms;
     sg_expr *rate;   /* bound */
+    const char *mechanism; /* the mechanism it belongs to (verify --falsify), or NULL */
     int slot;
 } sg_reaction_def;
 
@@ -122,6 +124,11 @@ typedef struct sg_check_def {
     const char *scenario; /* default scenario, may be NULL */
     const char *expect;
     sg_expr *tree;        /* bound, with EX_TRAJ nodes */
+    int conservation;     /* kind = "conservation": true by construction, exempt
+                             from verify --falsify's "no knock-out fails it" */
+    const char **knockouts; /* negative controls: perturbations ("ID" or
+                               "ID*factor") that must make this check fail */
+    int nknockouts;
     int line, col;
 } sg_check_def;
 
@@ -271,5 +278,11 @@ typedef int (*sg_species_lookup)(void *ctx, const char *name, char *msg, size_t 
 int sg_equation_parse(sg_arena *arena, const char *text, sg_species_lookup lookup,
                       void *ctx, int *reversible, sg_term **terms, int *nterms,
                       int *err_pos, char *msg, size_t msgsize);
+
+/* A perturbation named in a check's `knockouts` or by verify --falsify:
+ * "ID" (a reaction's rate or a parameter's value x 0) or "ID*FACTOR".
+ * Returns 0 (reaction), 1 (parameter), or -1 with a message. */
+int sg_knockout_parse(const sg_model *model, const char *text, char *id, double *factor,
+                      char *msg, size_t size);
 
 #endif

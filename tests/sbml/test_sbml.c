@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "sbml/sbml.h" /* sg_sbuf */
 #include "support.h"
 
 #define HEAD                                                                            \
@@ -339,6 +340,48 @@ static void test_mission_round_trip(void **state)
     }
 }
 
+/* BioNetGen's SBML export nests an observable of n species as
+ * plus(S0, plus(S1, ...)): imported as one flat sum, it loads at any n (it
+ * was refused past 200 as nested parentheses); other nesting keeps its
+ * limit. */
+static void test_long_nested_sum(void **state)
+{
+    fixture *f = *state;
+    const int n = 3000;
+    sg_sbuf b = {0};
+    sg_sbuf_add(&b, HEAD COMP "<listOfSpecies>");
+    for (int i = 0; i < n; i++)
+        sg_sbuf_printf(&b, "<species id=\"S%d\" compartment=\"C\" initialConcentration=\"%d\" "
+                           "hasOnlySubstanceUnits=\"false\" boundaryCondition=\"false\" "
+                           "constant=\"false\"/>", i, i % 5 + 1);
+    sg_sbuf_add(&b, "</listOfSpecies>\n<listOfParameters><parameter id=\"total\" "
+                    "constant=\"false\"/></listOfParameters>\n<listOfRules>"
+                    "<assignmentRule variable=\"total\">" MATH);
+    for (int i = 0; i < n - 1; i++)
+        sg_sbuf_printf(&b, "<apply><plus/><ci>S%d</ci>", i);
+    sg_sbuf_printf(&b, "<ci>S%d</ci>", n - 1);
+    for (int i = 0; i < n - 1; i++)
+        sg_sbuf_add(&b, "</apply>");
+    sg_sbuf_add(&b, "</math></assignmentRule></listOfRules>\n" TAIL);
+    char *path = sbml_file(f, "sum.xml", b.s);
+    free(b.s);
+    sg_error err;
+    sg_model *m = sg_model_load_sbml(path, &err);
+    if (!m) {
+        char msg[1200];
+        sg_error_format(&err, msg, sizeof msg);
+        fail_msg("%s", msg);
+    }
+    sg_trajectory *t = ts_run_scenario(m, NULL, 1e-10, 1e-12);
+    double want = 0;
+    for (int i = 0; i < n; i++)
+        want += i % 5 + 1;
+    assert_true(sg_trajectory_value(t, 0, sg_trajectory_find_column(t, "total")) == want);
+    sg_trajectory_free(t);
+    sg_model_free(m);
+    free(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -347,6 +390,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_export_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mission_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_long_nested_sum, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
