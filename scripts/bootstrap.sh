@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 
 packages=(libsundials-dev libconfig-dev libcmocka-dev libgsl-dev libsbml5-dev cmake pkg-config gcc make
           gnuplot-nox libyaml-dev libnlopt-dev
+          liblapack-dev
           dpkg-dev xz-utils
           "$@")
 missing=()

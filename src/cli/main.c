@@ -16,6 +16,7 @@
 
 #include "cli_petab.h"
 #include "sigode.h"
+#include "cmd_sens.h"
 
 static const char usage_text[] =
     "usage: sigode <command> MODEL [options]\n"
@@ -33,6 +34,11 @@ static const char usage_text[] =
     "               [other run options]\n"
     "  steady MODEL [--scenario ID] [--set NAME=VALUE]... [--select ...] [--format ...]\n"
     "               steady state: Newton (KINSOL) with conservation laws, else integration\n"
+    "  sens   MODEL [--scenario ID] [--params P,P,...|all] [--select ID,...] [--at T,...]\n"
+    "               [--normalize] [--t-end T] [--set NAME=VALUE]... [--output FILE]\n"
+    "               [--format csv|tsv|json] [--ranking FILE] [solver options]\n"
+    "               forward sensitivities d output / d parameter (long format), and\n"
+    "               the parameters ranked by influence (on stderr, --ranking FILE)\n"
     "  graph  MODEL   the network as a Graphviz digraph (pipe into dot -Tsvg)\n"
     "  check  MODEL   load and validate only\n"
     "  info   MODEL   species, parameters, reactions, stoichiometry summary\n"
@@ -1078,6 +1084,26 @@ static int cmd_info(sg_model *m)
     return 0;
 }
 
+/* The stability report of a steady state (stderr): an unstable fixed point
+ * is not what a cell settles to, so it gets a warning. */
+static void print_stability(const sg_stability *s, int nstate)
+{
+    if (!s->computed) {
+        fprintf(stderr, "stability: not computed (%d states; eigenvalues up to %d)\n", nstate,
+                SG_EIGEN_MAX_STATES);
+    } else if (s->unstable) {
+        fprintf(stderr,
+                "warning: this steady state is UNSTABLE: %d eigenvalue%s of the Jacobian "
+                "with positive real part (largest %.6g%+.6gi); a small perturbation grows "
+                "away from it (the system may oscillate or go to another state)\n",
+                s->npositive, s->npositive == 1 ? "" : "s", s->max_real, s->max_real_imag);
+    } else {
+        fprintf(stderr, "stability: stable (largest real part of the Jacobian's eigenvalues "
+                        "%.6g, conserved directions excluded)\n",
+                s->max_real);
+    }
+}
+
 static int cmd_steady(cli *c, sg_model *model)
 {
     sg_error err = {0};
@@ -1105,6 +1131,7 @@ static int cmd_steady(cli *c, sg_model *model)
                 "(relative %.3g)\n",
                 info.method, info.conservation_laws, info.conservation_laws == 1 ? "" : "s",
                 info.residual, info.max_relative_rate);
+        print_stability(&info.stability, sg_model_state_count(model));
     }
     sg_trajectory_free(state);
     sg_sim_free(sim);
@@ -1325,13 +1352,15 @@ int main(int argc, char **argv)
         return sg_cli_fit(argc, argv);
     if (!strcmp(c.command, "profile"))
         return sg_cli_profile(argc, argv);
+    if (!strcmp(c.command, "sens"))
+        return sigode_cmd_sens(argc, argv);
     static const char *const commands[] = {"run", "scan", "steady", "check", "info", "verify",
                                            "graph", NULL};
     int known = 0;
     for (int i = 0; commands[i]; i++)
         known |= !strcmp(commands[i], c.command);
     if (!known)
-        return usage_error(NULL, "unknown command '%s' (expected run, scan, steady, check, info, verify, graph or convert)",
+        return usage_error(NULL, "unknown command '%s' (expected run, scan, steady, sens, check, info, verify, graph or convert)",
                            c.command);
     int rc = parse_args(&c, argc, argv);
     if (rc) {

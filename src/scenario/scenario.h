@@ -64,6 +64,22 @@ struct sg_sim {
     unsigned char *trig_prev, *trig_now;
 };
 
+/* One occurrence of a timed change. */
+typedef struct occurrence {
+    double at;
+    int order; /* definition order, for a stable sort */
+    sg_change change;
+} occurrence;
+
+/* Every event occurrence in [t_start, t_end], sorted by time (*out is
+ * the caller's to free). */
+sg_status sg_experiment_occurrences(const sg_experiment *exp, occurrence **out, int *count,
+                                    sg_error *err);
+/* The output times: evenly spaced points plus any extra ones, sorted and
+ * without duplicates (*out is the caller's to free). */
+sg_status sg_experiment_output_times(const sg_experiment *exp, double **out, int *count,
+                                     sg_error *err);
+
 /* Runs exp with extra values set at the start (a scan point): slots[k] =
  * values[k] for k < n. */
 sg_status sg_sim_run_point(sg_sim *sim, const sg_experiment *exp, const int *slots,

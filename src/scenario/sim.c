@@ -198,12 +198,6 @@ double sg_trajectory_value_at(const sg_trajectory *t, double time, int c)
 
 /* ------------------------------------------------------------------ run */
 
-typedef struct occurrence {
-    double at;
-    int order; /* definition order, for a stable sort */
-    sg_change change;
-} occurrence;
-
 static int occurrence_order(const void *x, const void *y)
 {
     const occurrence *a = x, *b = y;
@@ -218,9 +212,8 @@ static int double_order(const void *x, const void *y)
     return (a > b) - (a < b);
 }
 
-/* Every event occurrence in [t_start, t_end], sorted by time. */
-static sg_status expand_events(const sg_experiment *exp, occurrence **out, int *count,
-                               sg_error *err)
+sg_status sg_experiment_occurrences(const sg_experiment *exp, occurrence **out, int *count,
+                                    sg_error *err)
 {
     long total = 0;
     for (int i = 0; i < exp->nevents; i++) {
@@ -260,9 +253,8 @@ static sg_status expand_events(const sg_experiment *exp, occurrence **out, int *
     return SG_OK;
 }
 
-/* The output times: evenly spaced points plus any extra ones, sorted and
- * without duplicates. */
-static sg_status output_times(const sg_experiment *exp, double **out, int *count, sg_error *err)
+sg_status sg_experiment_output_times(const sg_experiment *exp, double **out, int *count,
+                                     sg_error *err)
 {
     for (int i = 0; i < exp->nextra; i++)
         if (exp->extra_times[i] < exp->t_start || exp->extra_times[i] > exp->t_end)
@@ -433,9 +425,9 @@ sg_status sg_sim_run_point(sg_sim *sim, const sg_experiment *exp, const int *slo
     sg_trajectory *traj = sg_trajectory_create_for(m, exp);
     if (!traj)
         return sg_error_nomem(err);
-    sg_status st = expand_events(exp, &occ, &nocc, err);
+    sg_status st = sg_experiment_occurrences(exp, &occ, &nocc, err);
     if (st == SG_OK)
-        st = output_times(exp, &times, &ntimes, err);
+        st = sg_experiment_output_times(exp, &times, &ntimes, err);
     if (st != SG_OK)
         goto done;
 
