@@ -566,6 +566,11 @@ const char *sg_gradient_source_name(sg_gradient_source source);
 sg_status sg_petab_gradient(sg_petab_eval *ev, sg_gradient_source source, const double *x,
                             double *nllh, double *grad, sg_error *err);
 void sg_petab_eval_set_fd_step(sg_petab_eval *ev, double step);
+/* Derives and compiles what SG_GRADIENT_SENSITIVITIES needs (call once,
+ * before evaluators are used in threads). SG_ERR_UNSUPPORTED, with the
+ * reason, for what it does not cover yet (pre-equilibration, time inf,
+ * model events, an estimated compartment size): use finite differences. */
+sg_status sg_petab_use_sensitivities(sg_petab *problem, sg_error *err);
 
 /* Multi-start local optimisation. */
 typedef enum sg_optimizer {

@@ -18,7 +18,8 @@
 static const char fit_usage[] =
     "usage: sigode fit PROBLEM.yaml [--starts N] [--seed S] [--jobs N]\n"
     "                  [--optimizer lbfgs|slsqp|lm] [--sampling lhs|sobol]\n"
-    "                  [--max-evaluations N] [--output PARAMS.tsv] [--no-plots]\n"
+    "                  [--max-evaluations N] [--gradient sens|fd] [--output PARAMS.tsv]\n"
+    "                  [--no-plots]\n"
     "       sigode fit MODEL.cfg --data MEASUREMENTS.tsv [same options]\n";
 
 /* "x/y.tsv" -> "x/y" + suffix */
@@ -99,6 +100,7 @@ int sg_cli_fit(int argc, char **argv)
         {"output", required_argument, NULL, 'O'},
         {"data", required_argument, NULL, 'd'},
         {"no-plots", no_argument, NULL, 'P'},
+        {"gradient", required_argument, NULL, 'g'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
@@ -106,6 +108,7 @@ int sg_cli_fit(int argc, char **argv)
     sg_fit_options_default(&fo);
     const char *output = NULL, *data = NULL;
     int plots = 1, quiet = 0, opt;
+    const char *gradient = "sens";
     long v;
     optind = 2;
     opterr = 0;
@@ -150,6 +153,12 @@ int sg_cli_fit(int argc, char **argv)
             else
                 return sg_cli_usage("fit", "--sampling is lhs or sobol");
             break;
+        case 'g':
+            if (strcmp(optarg, "sens") && strcmp(optarg, "fd"))
+                return sg_cli_usage("fit", "--gradient is sens (forward sensitivities) or fd "
+                                           "(finite differences)");
+            gradient = optarg;
+            break;
         case 'O': output = optarg; break;
         case 'd': data = optarg; break;
         case 'P': plots = 0; break;
@@ -185,6 +194,14 @@ int sg_cli_fit(int argc, char **argv)
         fprintf(stderr, "sigode: out of memory\n");
         rc = 2;
         goto done;
+    }
+    if (!strcmp(gradient, "sens") && fo.optimizer != SG_OPTIMIZER_LM) {
+        sg_error gerr = {0};
+        if (sg_petab_use_sensitivities(p, &gerr) == SG_OK)
+            fo.gradient = SG_GRADIENT_SENSITIVITIES;
+        else if (!quiet)
+            fprintf(stderr, "fit: no sensitivities (%s): gradients by finite differences\n",
+                    gerr.message);
     }
     fo.progress = progress;
     fo.progress_ctx = &quiet;

@@ -31,7 +31,9 @@ int sg_cli_usage(const char *command, const char *message)
 }
 
 static const char petab_usage[] =
-    "usage: sigode petab evaluate PROBLEM.yaml [--parameters FILE.tsv] [--simulations OUT.tsv]\n";
+    "usage: sigode petab evaluate PROBLEM.yaml [--parameters FILE.tsv] [--simulations OUT.tsv]\n"
+    "                            [--gradient sens|fd]\n"
+    "  --gradient prints d nllh / d x (x: the estimated parameters on their scales)\n";
 
 int sg_cli_petab(int argc, char **argv)
 {
@@ -43,9 +45,10 @@ int sg_cli_petab(int argc, char **argv)
     static const struct option longopts[] = {
         {"parameters", required_argument, NULL, 'p'},
         {"simulations", required_argument, NULL, 's'},
+        {"gradient", required_argument, NULL, 'g'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
-    const char *params = NULL, *sims_path = NULL;
+    const char *params = NULL, *sims_path = NULL, *gradient = NULL;
     int opt;
     optind = 3;
     opterr = 0;
@@ -53,6 +56,13 @@ int sg_cli_petab(int argc, char **argv)
         switch (opt) {
         case 'p': params = optarg; break;
         case 's': sims_path = optarg; break;
+        case 'g':
+            if (strcmp(optarg, "sens") && strcmp(optarg, "fd")) {
+                fprintf(stderr, "sigode petab evaluate: --gradient is sens or fd\n");
+                return 2;
+            }
+            gradient = optarg;
+            break;
         case 'h': fputs(petab_usage, stdout); return 0;
         default:
             fprintf(stderr, "sigode petab evaluate: unknown option or missing value '%s'\n",
@@ -98,8 +108,33 @@ int sg_cli_petab(int argc, char **argv)
     printf("llh = %.17g\nchi2 = %.17g\n", res.llh, res.chi2);
     if (sg_petab_has_priors(p))
         printf("log prior = %.17g\nnllh = %.17g\n", res.log_prior, res.nllh);
-    if (sims_path && sg_petab_write_simulations(p, sims, sims_path, &err) != SG_OK)
+    if (sims_path && sg_petab_write_simulations(p, sims, sims_path, &err) != SG_OK) {
         rc = sg_cli_report(&err);
+        goto done;
+    }
+    if (gradient) {
+        sg_gradient_source src = SG_GRADIENT_FINITE_DIFFERENCES;
+        if (!strcmp(gradient, "sens")) {
+            if (sg_petab_use_sensitivities(p, &err) != SG_OK) {
+                rc = sg_cli_report(&err);
+                goto done;
+            }
+            src = SG_GRADIENT_SENSITIVITIES;
+        }
+        double *g = calloc((size_t)n + 1, sizeof *g), f;
+        if (!g || sg_petab_gradient(ev, src, x, &f, g, &err) != SG_OK) {
+            rc = g ? sg_cli_report(&err) : 2;
+            free(g);
+            goto done;
+        }
+        printf("gradient source: %s\n", sg_gradient_source_name(src));
+        for (int i = 0; i < sg_petab_parameter_count(p); i++) {
+            int k = sg_petab_parameter_estimated_index(p, i);
+            if (k >= 0)
+                printf("dnllh/d%s = %.17g\n", sg_petab_parameter_id(p, i), g[k]);
+        }
+        free(g);
+    }
 done:
     sg_petab_eval_free(ev);
     sg_petab_free(p);

@@ -156,10 +156,15 @@ int sg_cli_profile(int argc, char **argv)
             which[count++] = k;
     }
     double fopt = 0;
+    sg_gradient_source source = SG_GRADIENT_FINITE_DIFFERENCES;
+    sg_error gerr = {0};
+    if (sg_petab_use_sensitivities(p, &gerr) == SG_OK)
+        source = SG_GRADIENT_SENSITIVITIES;
+    else
+        fprintf(stderr, "profile: no sensitivities (%s)\n", gerr.message);
     fprintf(stderr, "profile: %d parameters, gradient: %s\n", count,
-            sg_gradient_source_name(SG_GRADIENT_FINITE_DIFFERENCES));
-    if (sg_petab_profile(p, x, which, count, jobs, SG_GRADIENT_FINITE_DIFFERENCES, &pr, &fopt,
-                         &err) != SG_OK) {
+            sg_gradient_source_name(source));
+    if (sg_petab_profile(p, x, which, count, jobs, source, &pr, &fopt, &err) != SG_OK) {
         rc = sg_cli_report(&err);
         goto done;
     }

@@ -161,7 +161,8 @@ static const char *nlopt_result_text(nlopt_result r)
     case NLOPT_FORCED_STOP: return "stopped";
     case NLOPT_OUT_OF_MEMORY: return "failed: out of memory";
     case NLOPT_INVALID_ARGS: return "failed: invalid arguments";
-    default: return "failed";
+    case NLOPT_FAILURE: return "stopped: NLopt made no more progress (often round-off near an optimum)";
+    default: return "stopped: NLopt error";
     }
 }
 

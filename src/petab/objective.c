@@ -15,21 +15,6 @@
 #include "../solver/solver.h"
 #include "petab.h"
 
-struct sg_petab_eval {
-    const sg_petab *p;
-    sg_sim *sim;
-    double *values;         /* nparams, linear scale */
-    double *slots;          /* observable slots */
-    int *set_slot;          /* start values of one simulation */
-    double *set_value;
-    int nset, set_cap;
-    unsigned char *fixed;
-    double *preeq_state;
-    sg_experiment **exps;   /* one per simulation, made once */
-    double fd_step;
-    double *residuals;      /* NULL, or one weighted residual per measurement */
-    double *sigmas;         /* NULL, or one noise sigma per measurement */
-};
 
 sg_petab_eval *sg_petab_eval_create(const sg_petab *p, const sg_options *opt, sg_error *err)
 {
@@ -103,6 +88,7 @@ void sg_petab_eval_free(sg_petab_eval *ev)
     sg_free(ev->fixed);
     sg_free(ev->preeq_state);
     sg_free(ev->exps);
+    sg_petab_eval_free_sens(ev);
     sg_free(ev);
 }
 
@@ -119,7 +105,7 @@ void sg_petab_nominal(const sg_petab *p, double *x)
     }
 }
 
-static void set_values(sg_petab_eval *ev, const double *x)
+void sg_petab_set_values(sg_petab_eval *ev, const double *x)
 {
     const sg_petab *p = ev->p;
     for (int i = 0; i < p->nparams; i++) {
@@ -128,7 +114,7 @@ static void set_values(sg_petab_eval *ev, const double *x)
     }
 }
 
-static double value_of(const sg_petab_eval *ev, const sg_petab_value *v)
+double sg_petab_value_of(const sg_petab_eval *ev, const sg_petab_value *v)
 {
     return v->param >= 0 ? ev->values[v->param] : v->number;
 }
@@ -153,7 +139,7 @@ static void condition_sets(sg_petab_eval *ev, int c)
             add_set(ev, p->params[i].model_slot, ev->values[i]);
     const sg_petab_condition *cd = &p->conditions[c];
     for (int k = 0; k < p->ncond_columns; k++) {
-        double v = value_of(ev, &cd->values[k]);
+        double v = sg_petab_value_of(ev, &cd->values[k]);
         if (!isnan(v))
             add_set(ev, p->cond_slot[k], v);
     }
@@ -197,7 +183,7 @@ static sg_status steady(sg_petab_eval *ev, const char *what, sg_error *err)
 /* -------------------------------------------------------------- objective */
 
 /* Observable slots for measurement m, the model's values already in place. */
-static void fill_measurement_slots(sg_petab_eval *ev, const sg_petab_measurement *m)
+void sg_petab_fill_measurement_slots(sg_petab_eval *ev, const sg_petab_measurement *m)
 {
     const sg_petab *p = ev->p;
     const sg_petab_observable *o = &p->observables[m->observable];
@@ -205,18 +191,18 @@ static void fill_measurement_slots(sg_petab_eval *ev, const sg_petab_measurement
         ev->slots[p->obs_param_base + i] = ev->values[i];
     for (int k = 0; k < m->nobs_pars; k++)
         ev->slots[p->obs_placeholder_base + o->first_obs_placeholder + k] =
-            value_of(ev, &m->obs_pars[k]);
+            sg_petab_value_of(ev, &m->obs_pars[k]);
     for (int k = 0; k < m->nnoise_pars; k++)
         ev->slots[p->obs_placeholder_base + o->first_noise_placeholder + k] =
-            value_of(ev, &m->noise_pars[k]);
+            sg_petab_value_of(ev, &m->noise_pars[k]);
 }
 
-static sg_status score(sg_petab_eval *ev, const sg_petab_measurement *m, double *sim,
+sg_status sg_petab_score(sg_petab_eval *ev, const sg_petab_measurement *m, double *sim,
                        sg_petab_result *res, sg_error *err)
 {
     const sg_petab *p = ev->p;
     const sg_petab_observable *o = &p->observables[m->observable];
-    fill_measurement_slots(ev, m);
+    sg_petab_fill_measurement_slots(ev, m);
     double h = sg_expr_eval(o->formula, ev->slots);
     double sigma = sg_expr_eval(o->noise, ev->slots);
     if (sim)
@@ -252,7 +238,7 @@ static sg_status score(sg_petab_eval *ev, const sg_petab_measurement *m, double 
     return SG_OK;
 }
 
-static double log_prior(const sg_petab_eval *ev, const double *x)
+double sg_petab_log_prior(const sg_petab_eval *ev, const double *x)
 {
     const sg_petab *p = ev->p;
     double lp = 0;
@@ -358,7 +344,7 @@ static sg_status run_experiment(sg_petab_eval *ev, int e, double *sims, sg_petab
             for (int c = 0; c < traj->ncols; c++)
                 ev->slots[traj->slots[c]] = data[c];
             ev->slots[m->time_slot] = mm->time;
-            if ((st = score(ev, mm, sims ? &sims[r] : NULL, res, err)) != SG_OK) {
+            if ((st = sg_petab_score(ev, mm, sims ? &sims[r] : NULL, res, err)) != SG_OK) {
                 sg_trajectory_free(traj);
                 return st;
             }
@@ -377,7 +363,7 @@ static sg_status run_experiment(sg_petab_eval *ev, int e, double *sims, sg_petab
         for (int r = 0; r < p->nmeasurements; r++) {
             const sg_petab_measurement *mm = &p->measurements[r];
             if (mm->experiment == e && isinf(mm->time) &&
-                (st = score(ev, mm, sims ? &sims[r] : NULL, res, err)) != SG_OK)
+                (st = sg_petab_score(ev, mm, sims ? &sims[r] : NULL, res, err)) != SG_OK)
                 return st;
         }
     }
@@ -389,7 +375,7 @@ sg_status sg_petab_evaluate(sg_petab_eval *ev, const double *x, double *simulati
 {
     const sg_petab *p = ev->p;
     memset(res, 0, sizeof *res);
-    set_values(ev, x);
+    sg_petab_set_values(ev, x);
     if (simulations)
         for (int r = 0; r < p->nmeasurements; r++)
             simulations[r] = NAN;
@@ -401,7 +387,7 @@ sg_status sg_petab_evaluate(sg_petab_eval *ev, const double *x, double *simulati
             return st;
         }
     }
-    res->log_prior = log_prior(ev, x);
+    res->log_prior = sg_petab_log_prior(ev, x);
     res->nllh = -(res->llh + res->log_prior);
     return SG_OK;
 }
@@ -465,9 +451,7 @@ sg_status sg_petab_gradient(sg_petab_eval *ev, sg_gradient_source source, const 
                             double *nllh, double *grad, sg_error *err)
 {
     if (source == SG_GRADIENT_SENSITIVITIES)
-        return sg_error_set(err, SG_ERR_USAGE, NULL, 0, 0,
-                            "gradients from forward sensitivities are not available in this "
-                            "build (the sensitivity stage has not landed)");
+        return sg_petab_gradient_sens(ev, x, nllh, grad, err);
     return gradient_fd(ev, x, nllh, grad, err);
 }
 
@@ -480,7 +464,7 @@ sg_status sg_petab_curves(sg_petab_eval *ev, const double *x, int npoints, sg_pe
     const sg_model *m = p->model;
     *out = NULL;
     *ncurves = 0;
-    set_values(ev, x);
+    sg_petab_set_values(ev, x);
     sg_petab_curve *curves = sg_calloc((size_t)p->nexperiments * (size_t)p->nobservables + 1,
                                        sizeof *curves);
     if (!curves)
@@ -550,7 +534,7 @@ sg_status sg_petab_curves(sg_petab_eval *ev, const double *x, int npoints, sg_pe
                 for (int col = 0; col < traj->ncols; col++)
                     ev->slots[traj->slots[col]] = data[col];
                 ev->slots[m->time_slot] = traj->times[row];
-                fill_measurement_slots(ev, first);
+                sg_petab_fill_measurement_slots(ev, first);
                 c->t[row] = traj->times[row];
                 c->y[row] = sg_expr_eval(p->observables[o].formula, ev->slots);
             }

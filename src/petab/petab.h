@@ -11,6 +11,8 @@
 #include "../model/model.h"
 #include "../scenario/scenario.h"
 
+typedef struct sg_petab_sens_exp sg_petab_sens_exp;
+
 /* ---- tsv.c: a strict tab-separated table. Rows and columns are 1-based
  * in messages: the header is row 1, the first data row is row 2. */
 typedef struct sg_tsv {
@@ -122,7 +124,61 @@ struct sg_petab {
     int *output_slots;          /* model parameters/compartments the formulas read */
     int noutput_slots;
     sg_tsv measurement_table;   /* kept to write the simulation table */
+    /* gradients from sensitivities (sg_petab_prepare_sensitivities) */
+    sg_petab_sens_exp *sens_exps;   /* one per simulation */
+    int *dslots;                    /* per observable: slots its formulas read... */
+    int *dslot_start;               /* ...observable o: dslots[start[o]..start[o+1]) */
+    sg_expr **dformula, **dnoise;   /* d formula / d slot, d noise / d slot */
+    int *output_index;              /* model slot -> index among sens outputs, -1 */
+    const char **sens_outputs;
+    int nsens_outputs;
 };
+
+/* An evaluator's state (objective.c; gradient.c reads it too). */
+struct sg_petab_eval {
+    const sg_petab *p;
+    sg_sim *sim;
+    double *values;         /* nparams, linear scale */
+    double *slots;          /* observable slots */
+    int *set_slot;          /* start values of one simulation */
+    double *set_value;
+    int nset, set_cap;
+    unsigned char *fixed;
+    double *preeq_state;
+    sg_experiment **exps;   /* one per simulation, made once */
+    double fd_step;
+    double *residuals;      /* NULL, or one weighted residual per measurement */
+    double *sigmas;         /* NULL, or one noise sigma per measurement */
+    sg_sens **sens;         /* per simulation: this thread's clone (gradient.c) */
+    double *dslot;          /* scratch for gradients */
+};
+
+/* objective.c internals shared with gradient.c */
+void sg_petab_set_values(sg_petab_eval *ev, const double *x);
+double sg_petab_value_of(const sg_petab_eval *ev, const sg_petab_value *v);
+void sg_petab_fill_measurement_slots(sg_petab_eval *ev, const sg_petab_measurement *m);
+sg_status sg_petab_score(sg_petab_eval *ev, const sg_petab_measurement *m, double *sim,
+                         sg_petab_result *res, sg_error *err);
+double sg_petab_log_prior(const sg_petab_eval *ev, const double *x);
+
+/* ---- gradient.c: nllh gradients from forward sensitivities */
+struct sg_petab_sens_exp {
+    sg_sens *sens;            /* template (clones per evaluator) */
+    int ntargets;
+    int *target_slot;         /* sensitivity parameters: model entities... */
+    int *target_param;        /* ...set from these estimated parameters */
+    sg_experiment *exp;       /* the other start values (constant) */
+    int *set_slot;            /* every start value of the simulation */
+    double *set_value;        /* (NaN where a target takes it) */
+    int nset;
+};
+/* Gradients from sensitivities: SG_ERR_UNSUPPORTED (with the reason) when
+ * the problem has what they do not cover yet. */
+sg_status sg_petab_prepare_sensitivities(sg_petab *p, sg_error *err);
+sg_status sg_petab_gradient_sens(sg_petab_eval *ev, const double *x, double *nllh, double *grad,
+                                 sg_error *err);
+void sg_petab_eval_free_sens(sg_petab_eval *ev);
+void sg_petab_free_sensitivities(sg_petab *p);
 
 /* When set, each evaluation writes the weighted residual of every
  * measurement there ((transformed y - transformed h) / sigma). */

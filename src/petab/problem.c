@@ -875,6 +875,7 @@ void sg_petab_free(sg_petab *p)
 {
     if (!p)
         return;
+    sg_petab_free_sensitivities(p);
     sg_model_free(p->model);
     sg_pool_free(p->pool);
     sg_tsv_free(&p->measurement_table);

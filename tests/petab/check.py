@@ -6,6 +6,7 @@
                                        the closed form; the fit must recover
                                        them to 1e-4 relative
     check.py SIGODE fit-deterministic  --jobs 1 and --jobs 2 write the same bytes
+    check.py SIGODE gradient           nllh gradient: sensitivities = finite differences
     check.py SIGODE bad-input          malformed problems: exit 2 and a message
                                        naming file, row and column
     check.py SIGODE profile-analytic   a parameter entering linearly: the 95%
@@ -220,6 +221,30 @@ def profile_nonidentifiable(sigode):
         print("ok:", p.stdout.strip().replace("\n", "; "))
 
 
+def gradient(sigode):
+    """Gradients from forward sensitivities against central finite
+    differences (conversion problem away from its optimum; Boehm at its
+    nominal parameters, where the gradient is small: absolute 1e-3)."""
+    cases = [(os.path.join(CONVERSION, "problem.yaml"), 1e-6, 0),
+             (os.path.join(HERE, "benchmark", "Boehm_JProteomeRes2014",
+                           "Boehm_JProteomeRes2014.yaml"), 0, 1e-3)]
+    for yaml, rel, absolute in cases:
+        got = {}
+        for source in ("sens", "fd"):
+            p = run([sigode, "petab", "evaluate", yaml, "--gradient", source])
+            if p.returncode != 0:
+                fail(f"--gradient {source}: exit {p.returncode}: {p.stderr}")
+            got[source] = {m.group(1): float(m.group(2))
+                           for m in re.finditer(r"^dnllh/d(\S+) = (\S+)$", p.stdout, re.M)}
+            if not got[source]:
+                fail(f"no gradient printed: {p.stdout}")
+        for k, v in got["sens"].items():
+            w = got["fd"][k]
+            if abs(v - w) > rel * abs(w) + absolute:
+                fail(f"{os.path.basename(yaml)}: d/d{k}: sensitivities {v}, finite differences {w}")
+        print(f"ok: {os.path.basename(yaml)}: {len(got['sens'])} derivatives agree")
+
+
 def benchmark(sigode):
     yaml = os.path.join(HERE, "benchmark", "Boehm_JProteomeRes2014", "Boehm_JProteomeRes2014.yaml")
     p = run([sigode, "petab", "evaluate", yaml])
@@ -235,5 +260,5 @@ def benchmark(sigode):
 if __name__ == "__main__":
     sigode, what = sys.argv[1], sys.argv[2]
     {"fit-recovers": fit_recovers, "fit-deterministic": fit_deterministic,
-     "bad-input": bad_input, "benchmark": benchmark, "profile-analytic": profile_analytic,
+     "bad-input": bad_input, "gradient": gradient, "benchmark": benchmark, "profile-analytic": profile_analytic,
      "profile-nonidentifiable": profile_nonidentifiable}[what](sigode)
