@@ -101,6 +101,10 @@ const char *sg_model_parameter_id(const sg_model *model, int i);
 double sg_model_parameter_value(const sg_model *model, int i);
 const char *sg_model_parameter_unit(const sg_model *model, int i);
 const char *sg_model_parameter_source(const sg_model *model, int i);
+/* 1 if parameter i is marked `estimate = true` (then its bounds and scale:
+ * 0 lin, 1 log, 2 log10), else 0. */
+int sg_model_parameter_estimated(const sg_model *model, int i, double *lower, double *upper,
+                                 int *scale);
 const char *sg_model_assignment_id(const sg_model *model, int i);
 const char *sg_model_assignment_text(const sg_model *model, int i);
 const char *sg_model_reaction_id(const sg_model *model, int i);

@@ -32,6 +32,11 @@ void sg_tsv_free(sg_tsv *tsv);
 /* Column index of `name`, -1 if absent. */
 int sg_tsv_column(const sg_tsv *tsv, const char *name);
 const char *sg_tsv_cell(const sg_tsv *tsv, int row, int col);
+/* A table made in memory (sigode fit MODEL --data): `label` names it in
+ * messages; rows are added one by one, with the line to report. */
+sg_status sg_tsv_build(sg_tsv *tsv, const char *label, int ncols, const char *const *header,
+                       sg_error *err);
+sg_status sg_tsv_add_row(sg_tsv *tsv, const char *const *cells, int line, sg_error *err);
 
 /* ---- problem.c */
 enum { SG_SCALE_LIN = 0, SG_SCALE_LOG, SG_SCALE_LOG10 };
@@ -124,6 +129,7 @@ struct sg_petab {
     int *output_slots;          /* model parameters/compartments the formulas read */
     int noutput_slots;
     sg_tsv measurement_table;   /* kept to write the simulation table */
+    int from_model;             /* made by sg_petab_from_model (observables are model ids) */
     /* gradients from sensitivities (sg_petab_prepare_sensitivities) */
     sg_petab_sens_exp *sens_exps;   /* one per simulation */
     int *dslots;                    /* per observable: slots its formulas read... */
@@ -200,6 +206,11 @@ sg_status sg_petab_curves(sg_petab_eval *ev, const double *x, int npoints, sg_pe
 void sg_petab_curves_free(sg_petab_curve *curves, int n);
 /* Each measurement's noise sigma at x. */
 sg_status sg_petab_sigmas(sg_petab_eval *ev, const double *x, double *sigma, sg_error *err);
+
+/* problem.c: a problem whose model, measurement path and other tables are
+ * already made (sg_petab_from_model). */
+sg_status sg_petab_read_tables(sg_petab *p, sg_tsv *params, sg_tsv *observables,
+                               sg_tsv *conditions, sg_error *err);
 
 /* Parameter value on its scale and back. */
 double sg_petab_to_scale(int scale, double value);

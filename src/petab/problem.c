@@ -267,12 +267,24 @@ static const struct {
     {"parameterScaleLaplace", SG_PRIOR_PS_LAPLACE},
 };
 
+static sg_status read_parameters_table(sg_petab *p, sg_tsv *tp, sg_error *err);
+
 static sg_status read_parameters(sg_petab *p, sg_error *err)
 {
     sg_tsv t;
     sg_status st = sg_tsv_read(p->parameter_path, &t, err);
     if (st)
         return st;
+    st = read_parameters_table(p, &t, err);
+    sg_tsv_free(&t);
+    return st;
+}
+
+/* (the table is freed by the caller) */
+static sg_status read_parameters_table(sg_petab *p, sg_tsv *tp, sg_error *err)
+{
+    sg_tsv t = *tp;
+    sg_status st = SG_OK;
     static const char *const names[] = {"parameterId", "parameterScale", "lowerBound",
                                         "upperBound", "nominalValue", "estimate", NULL};
     int c[6];
@@ -410,7 +422,6 @@ static sg_status read_parameters(sg_petab *p, sg_error *err)
         }
     }
 done:
-    sg_tsv_free(&t);
     return st;
 }
 
@@ -512,18 +523,29 @@ static sg_status parse_formula(sg_petab *p, const sg_tsv *t, int row, int col, s
     return SG_OK;
 }
 
+static sg_status read_observables_table(sg_petab *p, sg_tsv *tp, sg_error *err);
+
 static sg_status read_observables(sg_petab *p, sg_error *err)
 {
     sg_tsv t;
     sg_status st = sg_tsv_read(p->observable_path, &t, err);
     if (st)
         return st;
+    st = read_observables_table(p, &t, err);
+    sg_tsv_free(&t);
+    return st;
+}
+
+/* (the table is freed by the caller) */
+static sg_status read_observables_table(sg_petab *p, sg_tsv *tp, sg_error *err)
+{
+    sg_tsv t = *tp;
+    sg_status st = SG_OK;
     static const char *const names[] = {"observableId", "observableFormula", "noiseFormula",
                                         NULL};
     int c[3];
     sg_arena *scratch = sg_arena_create();
     if (!scratch) {
-        sg_tsv_free(&t);
         return sg_error_nomem(err);
     }
     if ((st = required_columns(&t, names, c, err)))
@@ -549,7 +571,7 @@ static sg_status read_observables(sg_petab *p, sg_error *err)
                 st = table_error(err, &t, r, c[0], "observable '%s' appears twice", id);
                 goto done;
             }
-        if (sg_map_get(&p->model->symbols, id) >= 0 || find_param(p, id) >= 0) {
+        if ((!p->from_model && sg_map_get(&p->model->symbols, id) >= 0) || find_param(p, id) >= 0) {
             st = table_error(err, &t, r, c[0],
                              "observable id '%s' is already an id of the model or the "
                              "parameter table",
@@ -620,7 +642,6 @@ static sg_status read_observables(sg_petab *p, sg_error *err)
     }
 done:
     sg_arena_free(scratch);
-    sg_tsv_free(&t);
     return st;
 }
 
@@ -634,12 +655,24 @@ static int find_condition(const sg_petab *p, const char *id)
     return -1;
 }
 
+static sg_status read_conditions_table(sg_petab *p, sg_tsv *tp, sg_error *err);
+
 static sg_status read_conditions(sg_petab *p, sg_error *err)
 {
     sg_tsv t;
     sg_status st = sg_tsv_read(p->condition_path, &t, err);
     if (st)
         return st;
+    st = read_conditions_table(p, &t, err);
+    sg_tsv_free(&t);
+    return st;
+}
+
+/* (the table is freed by the caller) */
+static sg_status read_conditions_table(sg_petab *p, sg_tsv *tp, sg_error *err)
+{
+    sg_tsv t = *tp;
+    sg_status st = SG_OK;
     int c_id = sg_tsv_column(&t, "conditionId");
     if (c_id < 0) {
         st = sg_error_set(err, SG_ERR_MODEL, t.path, 1, 0, "missing column 'conditionId'");
@@ -716,7 +749,6 @@ static sg_status read_conditions(sg_petab *p, sg_error *err)
         }
     }
 done:
-    sg_tsv_free(&t);
     return st;
 }
 
@@ -779,8 +811,18 @@ static sg_status read_measurements(sg_petab *p, sg_error *err)
         return st;
     static const char *const names[] = {"observableId", "simulationConditionId", "time",
                                         "measurement", NULL};
+    static const char *const model_names[] = {"observableId", "time", "measurement", NULL};
     int c[4];
-    if ((st = required_columns(t, names, c, err)))
+    if (p->from_model) {
+        /* conditions are optional: the model as written */
+        int mc[3];
+        if ((st = required_columns(t, model_names, mc, err)))
+            return st;
+        c[0] = mc[0];
+        c[1] = sg_tsv_column(t, "simulationConditionId");
+        c[2] = mc[1];
+        c[3] = mc[2];
+    } else if ((st = required_columns(t, names, c, err)))
         return st;
     int c_pre = sg_tsv_column(t, "preequilibrationConditionId");
     int c_op = sg_tsv_column(t, "observableParameters");
@@ -800,8 +842,14 @@ static sg_status read_measurements(sg_petab *p, sg_error *err)
             if (!strcmp(p->observables[k].id, obs))
                 m->observable = k;
         if (m->observable < 0)
-            return table_error(err, t, r, c[0], "unknown observable '%.100s'", obs);
-        const char *cond = sg_tsv_cell(t, r, c[1]);
+            return table_error(err, t, r, c[0], p->from_model
+                                                    ? "unknown observable '%.100s' (not a "
+                                                      "species or assignment of the model)"
+                                                    : "unknown observable '%.100s'",
+                               obs);
+        const char *cond = c[1] >= 0 ? sg_tsv_cell(t, r, c[1]) : "";
+        if (p->from_model && !*cond)
+            cond = "default";
         if ((m->condition = find_condition(p, cond)) < 0)
             return table_error(err, t, r, c[1], "unknown condition '%.100s' (not in %s)", cond,
                                p->condition_path);
@@ -870,6 +918,18 @@ static sg_status read_measurements(sg_petab *p, sg_error *err)
 }
 
 /* ---------------------------------------------------------------- load */
+
+/* sigode fit MODEL --data: the problem from tables made in memory */
+sg_status sg_petab_read_tables(sg_petab *p, sg_tsv *params, sg_tsv *observables,
+                               sg_tsv *conditions, sg_error *err)
+{
+    sg_status st;
+    if ((st = read_parameters_table(p, params, err)) ||
+        (st = read_observables_table(p, observables, err)) ||
+        (st = read_conditions_table(p, conditions, err)) || (st = read_measurements(p, err)))
+        return st;
+    return SG_OK;
+}
 
 void sg_petab_free(sg_petab *p)
 {

@@ -257,3 +257,42 @@ const char *sg_tsv_cell(const sg_tsv *tsv, int row, int col)
 {
     return tsv->cells[(size_t)row * (size_t)tsv->ncols + (size_t)col];
 }
+
+sg_status sg_tsv_build(sg_tsv *tsv, const char *label, int ncols, const char *const *header,
+                       sg_error *err)
+{
+    memset(tsv, 0, sizeof *tsv);
+    if (!(tsv->arena = sg_arena_create()) || !(tsv->path = sg_arena_strdup(tsv->arena, label)) ||
+        !(tsv->header = sg_arena_alloc(tsv->arena, sizeof(char *) * ((size_t)ncols + 1)))) {
+        sg_tsv_free(tsv);
+        return sg_error_nomem(err);
+    }
+    tsv->ncols = ncols;
+    for (int c = 0; c < ncols; c++)
+        if (!(tsv->header[c] = sg_arena_strdup(tsv->arena, header[c]))) {
+            sg_tsv_free(tsv);
+            return sg_error_nomem(err);
+        }
+    return SG_OK;
+}
+
+sg_status sg_tsv_add_row(sg_tsv *tsv, const char *const *cells, int line, sg_error *err)
+{
+    size_t n = (size_t)tsv->ncols;
+    char **grown = sg_arena_alloc(tsv->arena, sizeof(char *) * ((size_t)tsv->nrows + 1) * n + 1);
+    int *lines = sg_arena_alloc(tsv->arena, sizeof(int) * ((size_t)tsv->nrows + 1));
+    if (!grown || !lines)
+        return sg_error_nomem(err);
+    if (tsv->nrows) {
+        memcpy(grown, tsv->cells, sizeof(char *) * (size_t)tsv->nrows * n);
+        memcpy(lines, tsv->line, sizeof(int) * (size_t)tsv->nrows);
+    }
+    for (size_t c = 0; c < n; c++)
+        if (!(grown[(size_t)tsv->nrows * n + c] = sg_arena_strdup(tsv->arena, cells[c])))
+            return sg_error_nomem(err);
+    lines[tsv->nrows] = line;
+    tsv->cells = grown;
+    tsv->line = lines;
+    tsv->nrows++;
+    return SG_OK;
+}

@@ -7,6 +7,8 @@
                                        them to 1e-4 relative
     check.py SIGODE fit-deterministic  --jobs 1 and --jobs 2 write the same bytes
     check.py SIGODE gradient           nllh gradient: sensitivities = finite differences
+    check.py SIGODE fit-model          sigode fit MODEL.cfg --data: recovery to 1e-4
+    check.py SIGODE model-keys         bad estimate/bounds/scale in a model file
     check.py SIGODE bad-input          malformed problems: exit 2 and a message
                                        naming file, row and column
     check.py SIGODE profile-analytic   a parameter entering linearly: the 95%
@@ -245,6 +247,63 @@ def gradient(sigode):
         print(f"ok: {os.path.basename(yaml)}: {len(got['sens'])} derivatives agree")
 
 
+def fit_model(sigode):
+    """sigode fit MODEL.cfg --data: k1, k2 marked in the model file, data
+    from the closed form with k1 = 0.3, k2 = 0.15: recovered to 1e-4."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "est.tsv")
+        p = run([sigode, "fit", os.path.join(CONVERSION, "model.cfg"), "--data",
+                 os.path.join(CONVERSION, "data.tsv"), "--starts", "3", "--output", out,
+                 "--no-plots"])
+        if p.returncode != 0:
+            fail(f"exit {p.returncode}: {p.stderr}")
+        est = read_params(out)
+        for k, v in {"k1": 0.3, "k2": 0.15}.items():
+            if abs(est[k] - v) > 1e-4 * v:
+                fail(f"{k} = {est[k]}, expected {v}")
+    print("ok: k1, k2 recovered from the model file's marks")
+
+
+MODEL_BAD = [
+    ("bounds excluding the value", 'bounds = [0.001, 10.0]; scale = "log10"; },\n  { id = "k2"',
+     'bounds = [0.2, 10.0]; scale = "log10"; },\n  { id = "k2"',
+     r"model\.cfg:5:\d+: error: the bounds \[0.2, 10\] of 'k1' exclude its value 0.1"),
+    ("log scale with a non-positive bound", "bounds = [0.001, 10.0]; scale = \"log10\"; },\n  { id = \"k2\"",
+     "bounds = [0.0, 10.0]; scale = \"log10\"; },\n  { id = \"k2\"",
+     r"model\.cfg:5:\d+: error: 'k1' is estimated on a log10 scale"),
+    ("unknown scale", 'scale = "log10"; },\n  { id = "k2"', 'scale = "ln"; },\n  { id = "k2"',
+     r"model\.cfg:5:\d+: error: 'scale' must be"),
+    ("estimate not a boolean", "estimate = true; bounds = [0.001, 10.0]; scale = \"log10\"; },\n  { id = \"k2\"",
+     "estimate = 1; bounds = [0.001, 10.0]; scale = \"log10\"; },\n  { id = \"k2\"",
+     r"model\.cfg:5:\d+: error: 'estimate' must be true or false"),
+    ("estimated without bounds", "estimate = true; bounds = [0.001, 10.0]; scale = \"log10\"; },\n  { id = \"k2\"",
+     "estimate = true; },\n  { id = \"k2\"",
+     r"model\.cfg:5:\d+: error: parameter 'k1' is estimated: it needs 'bounds"),
+]
+
+
+def model_keys(sigode):
+    """Bad estimation marks in a model file: exit 2, file:line:col."""
+    with open(os.path.join(CONVERSION, "model.cfg")) as f:
+        text = f.read()
+    failures = 0
+    for what, old, new, pattern in MODEL_BAD:
+        if old not in text:
+            fail(f"{what}: test text not found in model.cfg")
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "model.cfg")
+            with open(path, "w") as f:
+                f.write(text.replace(old, new, 1))
+            p = run([sigode, "check", path])
+            if p.returncode != 2 or not re.search(pattern, p.stderr):
+                print(f"FAIL: {what}: exit {p.returncode}, {p.stderr.strip()!r}, expected /{pattern}/")
+                failures += 1
+            else:
+                print(f"ok: {what}: {p.stderr.strip()}")
+    if failures:
+        sys.exit(1)
+
+
 def benchmark(sigode):
     yaml = os.path.join(HERE, "benchmark", "Boehm_JProteomeRes2014", "Boehm_JProteomeRes2014.yaml")
     p = run([sigode, "petab", "evaluate", yaml])
@@ -260,5 +319,6 @@ def benchmark(sigode):
 if __name__ == "__main__":
     sigode, what = sys.argv[1], sys.argv[2]
     {"fit-recovers": fit_recovers, "fit-deterministic": fit_deterministic,
-     "bad-input": bad_input, "gradient": gradient, "benchmark": benchmark, "profile-analytic": profile_analytic,
+     "bad-input": bad_input, "gradient": gradient, "fit-model": fit_model,
+     "model-keys": model_keys, "benchmark": benchmark, "profile-analytic": profile_analytic,
      "profile-nonidentifiable": profile_nonidentifiable}[what](sigode)
