@@ -18,7 +18,7 @@ int sg_cli_report(const sg_error *err)
     sg_error_format(err, msg, sizeof msg);
     /* messages quote file contents: keep control characters off the terminal */
     for (char *s = msg; *s; s++)
-        if ((unsigned char)*s < 0x20 && *s != '\n')
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
             *s = '?';
     fprintf(stderr, "%s\n", msg);
     return sg_status_exit_code(err->status);

@@ -41,6 +41,7 @@ void sg_petab_free_sensitivities(sg_petab *p)
     sg_free(p->dnoise);
     sg_free(p->output_index);
     sg_free(p->sens_outputs);
+    sg_free(p->sens_output_slot);
     p->sens_exps = NULL;
 }
 
@@ -109,8 +110,9 @@ sg_status sg_petab_prepare_sensitivities(sg_petab *p, sg_error *err)
     p->dslot_start = sg_calloc((size_t)p->nobservables + 1, sizeof *p->dslot_start);
     p->output_index = sg_malloc(sizeof(int) * ((size_t)m->nslots + 1));
     p->sens_outputs = sg_calloc((size_t)m->nslots + 1, sizeof *p->sens_outputs);
+    p->sens_output_slot = sg_calloc((size_t)m->nslots + 1, sizeof *p->sens_output_slot);
     if (!slot || !source || !number || !seen || !p->sens_exps || !p->dslot_start ||
-        !p->output_index || !p->sens_outputs) {
+        !p->output_index || !p->sens_outputs || !p->sens_output_slot) {
         st = sg_error_nomem(err);
         goto done;
     }
@@ -148,6 +150,7 @@ sg_status sg_petab_prepare_sensitivities(sg_petab *p, sg_error *err)
             if (s < m->nslots && s != m->time_slot && p->output_index[s] < 0 &&
                 (m->slot_kind[s] == SG_SYM_SPECIES || m->slot_kind[s] == SG_SYM_ASSIGNMENT)) {
                 p->output_index[s] = p->nsens_outputs;
+                p->sens_output_slot[p->nsens_outputs] = s;
                 p->sens_outputs[p->nsens_outputs++] = m->slot_name[s];
             }
         }
@@ -229,7 +232,7 @@ void sg_petab_eval_free_sens(sg_petab_eval *ev)
 
 /* d(value in slot s)/dx for this measurement, into d (n values). */
 static void slot_derivative(sg_petab_eval *ev, const sg_petab_sens_exp *se,
-                            const sg_petab_measurement *mm, const double *sens_derivs_row,
+                            const sg_petab_measurement *mm,
                             const sg_sens_result *r, int row, int s, double *d)
 {
     const sg_petab *p = ev->p;
@@ -251,7 +254,6 @@ static void slot_derivative(sg_petab_eval *ev, const sg_petab_sens_exp *se,
                     d[q->index] += scale_derivative(q->scale, ev->values[se->target_param[t]]);
                 }
         }
-        (void)sens_derivs_row;
         return;
     }
     if (s < p->obs_placeholder_base) {
@@ -339,13 +341,8 @@ sg_status sg_petab_gradient_sens(sg_petab_eval *ev, const double *x, double *nll
             while (row < xp->ntimes && xp->times[row] != mm->time)
                 row++;
             if (r) {
-                for (int j = 0; j < p->nsens_outputs; j++) {
-                    int s = -1;
-                    for (int q = 0; q < m->nslots && s < 0; q++)
-                        if (p->output_index[q] == j)
-                            s = q;
-                    ev->slots[s] = sg_sens_result_value(r, row, j);
-                }
+                for (int j = 0; j < p->nsens_outputs; j++)
+                    ev->slots[p->sens_output_slot[j]] = sg_sens_result_value(r, row, j);
             } else {
                 int trow = -1;
                 for (int k = traj->nrows - 1; k >= 0 && trow < 0; k--)
@@ -356,13 +353,11 @@ sg_status sg_petab_gradient_sens(sg_petab_eval *ev, const double *x, double *nll
                     ev->slots[traj->slots[c]] = data[c];
             }
             ev->slots[m->time_slot] = mm->time;
-            double before_llh = res.llh;
             if ((st = sg_petab_score(ev, mm, NULL, &res, err)) != SG_OK) {
                 sg_sens_result_free(r);
                 sg_trajectory_free(traj);
                 return st;
             }
-            (void)before_llh;
             /* dllh/dh and dllh/dsigma at this measurement */
             const sg_petab_observable *o = &p->observables[mm->observable];
             double h = sg_expr_eval(o->formula, ev->slots);
@@ -390,7 +385,7 @@ sg_status sg_petab_gradient_sens(sg_petab_eval *ev, const double *x, double *nll
                 double dn = sg_expr_eval(p->dnoise[i], ev->slots);
                 if (df == 0 && dn == 0)
                     continue;
-                slot_derivative(ev, se, mm, NULL, r, row, s, d);
+                slot_derivative(ev, se, mm, r, row, s, d);
                 for (int k = 0; k < n; k++)
                     dllh[k] += (dl_dh * df + dl_ds * dn) * d[k];
             }

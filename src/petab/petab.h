@@ -137,6 +137,7 @@ struct sg_petab {
     sg_expr **dformula, **dnoise;   /* d formula / d slot, d noise / d slot */
     int *output_index;              /* model slot -> index among sens outputs, -1 */
     const char **sens_outputs;
+    int *sens_output_slot;          /* the model slot of each sens output */
     int nsens_outputs;
 };
 

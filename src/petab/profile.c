@@ -72,7 +72,6 @@ static double inner_objective(unsigned m, const double *y, double *g, void *data
 static double reoptimise(inner_ctx *c, const sg_petab *p, double *x)
 {
     int n = c->n, m = n - 1;
-    c->fixed = c->fixed;
     c->best = INFINITY;
     memcpy(c->full, x, sizeof(double) * (size_t)n);
     memcpy(c->best_full, x, sizeof(double) * (size_t)n);

@@ -5,6 +5,7 @@
                                        from k1 = 0.3, k2 = 0.15, scale = 2 by
                                        the closed form; the fit must recover
                                        them to 1e-4 relative
+    check.py SIGODE fit-plots          waterfall, fit and profile plots, odd paths
     check.py SIGODE fit-deterministic  --jobs 1 and --jobs 2 write the same bytes
     check.py SIGODE gradient           nllh gradient: sensitivities = finite differences
     check.py SIGODE fit-model          sigode fit MODEL.cfg --data: recovery to 1e-4
@@ -65,6 +66,35 @@ def fit_recovers(sigode):
             if not os.path.exists(os.path.join(tmp, "est" + suffix)):
                 fail(f"no est{suffix}")
     print("ok: estimates within 1e-4 of", truth)
+
+
+def fit_plots(sigode):
+    """The waterfall and fit plots are drawn (PNG files), also when the
+    output path holds a quote and a space (strings passed to gnuplot are
+    inert)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        odd = os.path.join(tmp, "it's a dir")
+        os.mkdir(odd)
+        out = os.path.join(odd, "est.tsv")
+        p = run([sigode, "fit", os.path.join(CONVERSION, "problem.yaml"), "--starts", "2",
+                 "--output", out])
+        if p.returncode != 0:
+            fail(f"fit exit {p.returncode}: {p.stderr}")
+        for name in ("est_waterfall.png", "est_fit.png"):
+            path = os.path.join(odd, name)
+            if not os.path.exists(path):
+                fail(f"no {name}: {os.listdir(odd)}")
+            with open(path, "rb") as f:
+                if f.read(8) != b"\x89PNG\r\n\x1a\n":
+                    fail(f"{name} is not a PNG")
+        left = [f for f in os.listdir(odd) if ".tmp." in f or ".dat." in f or ".gp." in f]
+        if left:
+            fail(f"temporary files left: {left}")
+        p = run([sigode, "profile", os.path.join(CONVERSION, "problem.yaml"), "--parameters", out,
+                 "--params", "scale", "--output", os.path.join(odd, "prof.tsv")])
+        if p.returncode != 0 or not os.path.exists(os.path.join(odd, "prof.png")):
+            fail(f"profile plot: exit {p.returncode}: {p.stderr}")
+    print("ok: waterfall, fit and profile plots drawn")
 
 
 def fit_deterministic(sigode):
@@ -318,7 +348,7 @@ def benchmark(sigode):
 
 if __name__ == "__main__":
     sigode, what = sys.argv[1], sys.argv[2]
-    {"fit-recovers": fit_recovers, "fit-deterministic": fit_deterministic,
+    {"fit-recovers": fit_recovers, "fit-plots": fit_plots, "fit-deterministic": fit_deterministic,
      "bad-input": bad_input, "gradient": gradient, "fit-model": fit_model,
      "model-keys": model_keys, "benchmark": benchmark, "profile-analytic": profile_analytic,
      "profile-nonidentifiable": profile_nonidentifiable}[what](sigode)
