@@ -183,6 +183,8 @@ typedef struct sg_options {
     double atol;      /* absolute tolerance, default 1e-9 */
     long max_steps;   /* CVODE steps between outputs, default 100000 */
     sg_linear_solver linear_solver;
+    long max_events;  /* model-event occurrences per run, default (and <= 0)
+                         10,000,000: more is an error, not an endless run */
 } sg_options;
 
 void sg_options_default(sg_options *opt);
@@ -330,10 +332,15 @@ double sg_trajectory_value_at(const sg_trajectory *traj, double t, int col);
  *   `set`s is a constant (zero derivative) unless it is itself a
  *   sensitivity parameter.
  * - Events: the experiment's timed events (set/add a constant at a fixed
- *   time) are handled exactly (a set state gets zero sensitivity). A change
- *   of a sensitivity parameter by an event, and model events with
- *   state-dependent triggers that sigode cannot differentiate, give
- *   SG_ERR_UNSUPPORTED with a message: never wrong sensitivities.
+ *   time) are handled exactly (a set state gets zero sensitivity, a set
+ *   parameter stops acting). Model events get the jump conditions at their
+ *   trigger's root (dtau/dp from the root's gradient, then
+ *   s+ = h_x s- + h_p + (h_x f- + h_t - f+) dtau/dp, as AMICI). Not
+ *   covered, and refused with SG_ERR_UNSUPPORTED and a message naming the
+ *   event (never wrong sensitivities): two events firing at once, an event
+ *   fired by another's changes, a trigger touching zero without crossing,
+ *   and an event setting a parameter that is not a sensitivity parameter
+ *   to a value that depends on the sensitivity parameters or states.
  * - On SG_ERR_SOLVER (integration failed) *out is NULL. */
 typedef struct sg_sens sg_sens;
 typedef struct sg_sens_result sg_sens_result;
@@ -425,9 +432,16 @@ sg_table *sg_trajectory_table(const sg_trajectory *traj, const char *const *sele
 sg_status sg_table_write(const sg_table *table, sg_format format, FILE *out,
                          sg_error *err);
 /* Writes to `path` through a temporary file renamed over it only when the
- * write succeeded, so a failure never leaves a truncated file. */
+ * write succeeded, so a failure never leaves a truncated file. A symlink
+ * is followed (its target replaced, in the target's folder); a FIFO or a
+ * character device (/dev/null, /dev/stdout, a terminal) is written
+ * directly; a directory or other special file is refused. */
 sg_status sg_table_write_file(const sg_table *table, sg_format format,
                               const char *path, sg_error *err);
+/* Whether an output file (table, plot, converted model) could be written
+ * at `path` as sg_table_write_file would, checked before a long run;
+ * creates nothing. SG_OK, or SG_ERR_IO with the reason. */
+sg_status sg_output_check(const char *path, sg_error *err);
 
 /* A sensitivity result in long format: columns time, output, parameter,
  * value (d output / d parameter; with normalize, d log y / d log p =

@@ -6,21 +6,21 @@
  * PARAMS_starts.tsv (every start, best first: the waterfall), and the plots
  * PARAMS_waterfall.png and PARAMS_fit.png.
  */
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli_petab.h"
-#include "sigode.h"
+#include "cli/cli.h"
 
-static const char fit_usage[] =
-    "usage: sigode fit PROBLEM.yaml [--starts N] [--seed S] [--jobs N]\n"
-    "                  [--optimizer lbfgs|slsqp|lm] [--sampling lhs|sobol]\n"
-    "                  [--max-evaluations N] [--gradient sens|fd] [--output PARAMS.tsv]\n"
-    "                  [--no-plots]\n"
-    "       sigode fit MODEL.cfg --data MEASUREMENTS.tsv [same options]\n";
+
+static sg_status fit_nomem(sg_error *err)
+{
+    memset(err, 0, sizeof *err);
+    err->status = SG_ERR_NOMEM;
+    snprintf(err->message, sizeof err->message, "out of memory");
+    return SG_ERR_NOMEM;
+}
 
 /* "x/y.tsv" -> "x/y" + suffix */
 static char *derived_path(const char *output, const char *suffix)
@@ -51,7 +51,7 @@ static int write_starts(const sg_petab *p, const sg_fit_start *s, int starts, co
     int ncols = 4 + n;
     const char **names = calloc((size_t)ncols, sizeof *names);
     if (!names)
-        return sg_cli_nomem(err);
+        return fit_nomem(err);
     names[0] = "rank";
     names[1] = "start";
     names[2] = "nllh";
@@ -66,7 +66,7 @@ static int write_starts(const sg_petab *p, const sg_fit_start *s, int starts, co
     if (!t)
         return err->status;
     double *row = calloc((size_t)ncols, sizeof *row);
-    sg_status st = row ? SG_OK : sg_cli_nomem(err);
+    sg_status st = row ? SG_OK : fit_nomem(err);
     for (int r = 0; r < starts && st == SG_OK; r++) {
         row[0] = r + 1;
         row[1] = s[r].index + 1;
@@ -88,99 +88,123 @@ static int write_starts(const sg_petab *p, const sg_fit_start *s, int starts, co
     return st;
 }
 
-int sg_cli_fit(int argc, char **argv)
-{
-    static const struct option longopts[] = {
-        {"starts", required_argument, NULL, 'n'},
-        {"seed", required_argument, NULL, 's'},
-        {"jobs", required_argument, NULL, 'j'},
-        {"optimizer", required_argument, NULL, 'o'},
-        {"sampling", required_argument, NULL, 'S'},
-        {"max-evaluations", required_argument, NULL, 'm'},
-        {"output", required_argument, NULL, 'O'},
-        {"data", required_argument, NULL, 'd'},
-        {"no-plots", no_argument, NULL, 'P'},
-        {"gradient", required_argument, NULL, 'g'},
-        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+static struct {
+    int initialised;
     sg_fit_options fo;
-    sg_fit_options_default(&fo);
-    const char *output = NULL, *data = NULL;
-    int plots = 1, quiet = 0, opt;
-    const char *gradient = "sens";
-    long v;
-    optind = 2;
-    opterr = 0;
-    while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-        switch (opt) {
-        case 'n':
-            if (sg_cli_parse_long(optarg, 1, 1000000, &v))
-                return sg_cli_usage("fit", "--starts expects a whole number from 1 to 1000000");
-            fo.starts = (int)v;
-            break;
-        case 's':
-            if (sg_cli_parse_long(optarg, 0, 4294967295L, &v))
-                return sg_cli_usage("fit", "--seed expects a whole number >= 0");
-            fo.seed = (unsigned long)v;
-            break;
-        case 'j':
-            if (sg_cli_parse_long(optarg, 1, 256, &v))
-                return sg_cli_usage("fit", "--jobs expects a whole number from 1 to 256");
-            fo.jobs = (int)v;
-            break;
-        case 'm':
-            if (sg_cli_parse_long(optarg, 1, 100000000, &v))
-                return sg_cli_usage("fit", "--max-evaluations expects a positive whole number");
-            fo.max_iterations = (int)v;
-            break;
-        case 'o':
-            if (!strcmp(optarg, "lbfgs") || !strcmp(optarg, "LD_LBFGS"))
-                fo.optimizer = SG_OPTIMIZER_LBFGS;
-            else if (!strcmp(optarg, "slsqp") || !strcmp(optarg, "LD_SLSQP"))
-                fo.optimizer = SG_OPTIMIZER_SLSQP;
-            else if (!strcmp(optarg, "lm"))
-                fo.optimizer = SG_OPTIMIZER_LM;
-            else
-                return sg_cli_usage("fit", "--optimizer is lbfgs (NLopt LD_LBFGS), slsqp (NLopt "
-                                           "LD_SLSQP) or lm (GSL Levenberg-Marquardt)");
-            break;
-        case 'S':
-            if (!strcmp(optarg, "lhs"))
-                fo.sampling = 0;
-            else if (!strcmp(optarg, "sobol"))
-                fo.sampling = 1;
-            else
-                return sg_cli_usage("fit", "--sampling is lhs or sobol");
-            break;
-        case 'g':
-            if (strcmp(optarg, "sens") && strcmp(optarg, "fd"))
-                return sg_cli_usage("fit", "--gradient is sens (forward sensitivities) or fd "
-                                           "(finite differences)");
-            gradient = optarg;
-            break;
-        case 'O': output = optarg; break;
-        case 'd': data = optarg; break;
-        case 'P': plots = 0; break;
-        case 'q': quiet = 1; break;
-        case 'h': fputs(fit_usage, stdout); return 0;
-        default:
-            fprintf(stderr, "sigode fit: unknown option or missing value '%s'\n",
-                    argv[optind - 1]);
-            fputs(fit_usage, stderr);
-            return 2;
-        }
-    }
-    if (optind != argc - 1) {
-        fputs(fit_usage, stderr);
+    const char *output, *data, *gradient;
+    int plots, quiet;
+} fit;
+
+static void fit_defaults(void)
+{
+    if (fit.initialised)
+        return;
+    fit.initialised = 1;
+    sg_fit_options_default(&fit.fo);
+    fit.plots = 1;
+    fit.gradient = "sens";
+}
+
+static int parse_whole(const char *opt, const char *value, long min, long max, long *out)
+{
+    if (cli_parse_count("fit", opt, value, min, out))
         return 2;
+    if (*out > max)
+        return cli_usage_error("fit", "%s expects a whole number from %ld to %ld", opt, min, max);
+    return 0;
+}
+
+static int parse_fit_option(cli *c, const char *opt, const char *value)
+{
+    fit_defaults();
+    long v = 0;
+    const char *name = opt + 2;
+    if (!strcmp(name, "starts")) {
+        if (parse_whole(opt, value, 1, 1000000, &v))
+            return 2;
+        fit.fo.starts = (int)v;
+    } else if (!strcmp(name, "seed")) {
+        if (parse_whole(opt, value, 0, 4294967295L, &v))
+            return 2;
+        fit.fo.seed = (unsigned long)v;
+    } else if (!strcmp(name, "jobs")) {
+        if (parse_whole(opt, value, 1, 256, &v))
+            return 2;
+        fit.fo.jobs = (int)v;
+    } else if (!strcmp(name, "max-evaluations")) {
+        if (parse_whole(opt, value, 1, 100000000, &v))
+            return 2;
+        fit.fo.max_iterations = (int)v;
+    } else if (!strcmp(name, "optimizer")) {
+        if (!strcmp(value, "lbfgs") || !strcmp(value, "LD_LBFGS"))
+            fit.fo.optimizer = SG_OPTIMIZER_LBFGS;
+        else if (!strcmp(value, "slsqp") || !strcmp(value, "LD_SLSQP"))
+            fit.fo.optimizer = SG_OPTIMIZER_SLSQP;
+        else if (!strcmp(value, "lm"))
+            fit.fo.optimizer = SG_OPTIMIZER_LM;
+        else
+            return cli_usage_error("fit", "--optimizer is lbfgs (NLopt LD_LBFGS), slsqp (NLopt "
+                                          "LD_SLSQP) or lm (GSL Levenberg-Marquardt)");
+    } else if (!strcmp(name, "sampling")) {
+        if (strcmp(value, "lhs") && strcmp(value, "sobol"))
+            return cli_usage_error("fit", "--sampling is lhs or sobol");
+        fit.fo.sampling = !strcmp(value, "sobol");
+    } else if (!strcmp(name, "gradient")) {
+        if (strcmp(value, "sens") && strcmp(value, "fd"))
+            return cli_usage_error("fit", "--gradient is sens (forward sensitivities) or fd "
+                                          "(finite differences)");
+        fit.gradient = value;
+    } else if (!strcmp(name, "output")) {
+        fit.output = value;
+    } else if (!strcmp(name, "data")) {
+        fit.data = value;
+    } else if (!strcmp(name, "no-plots")) {
+        fit.plots = 0;
+    } else if (!strcmp(name, "quiet")) {
+        fit.quiet = 1;
     }
-    const char *problem_path = argv[optind];
+    return 0;
+}
+
+static const cli_option fit_options[] = {
+    {"starts", "N", "local optimisations (default 20)", parse_fit_option},
+    {"seed", "S", "seed of the start points (default 1)", parse_fit_option},
+    {"jobs", "N", "threads (default: all cores); the result does not depend on it",
+     parse_fit_option},
+    {"optimizer", "lbfgs|slsqp|lm", "NLopt LD_LBFGS (default) or LD_SLSQP with bounds, or GSL "
+                                    "Levenberg-Marquardt on the residuals", parse_fit_option},
+    {"sampling", "lhs|sobol", "start points: Latin hypercube (default) or Sobol",
+     parse_fit_option},
+    {"gradient", "sens|fd", "forward sensitivities (default, where covered) or finite "
+                            "differences", parse_fit_option},
+    {"max-evaluations", "N", "objective evaluations per start (default 1000)",
+     parse_fit_option},
+    {"data", "FILE.tsv", "measurements for a sigode model file (MODEL.cfg) with parameters "
+                         "marked estimate = true", parse_fit_option},
+    {"output", "PARAMS.tsv", "the estimated parameter table (default fit_parameters.tsv); "
+                             "PARAMS_starts.tsv, PARAMS_waterfall.png, PARAMS_fit.png beside it",
+     parse_fit_option},
+    {"no-plots", NULL, "do not draw the waterfall and fit plots", parse_fit_option},
+    {"quiet", NULL, "no progress on standard error", parse_fit_option},
+    {NULL, NULL, NULL, NULL}};
+static const cli_group fit_group = {"fit options", fit_options};
+static const cli_group *const fit_groups[] = {&fit_group, NULL};
+
+static int run_fit(cli *c)
+{
+    fit_defaults();
+    if (c->nargs != 1)
+        return cli_usage_error("fit", "usage: sigode fit PROBLEM.yaml [options] or sigode fit "
+                                      "MODEL.cfg --data MEASUREMENTS.tsv [options]");
+    sg_fit_options fo = fit.fo;
+    const char *output = fit.output, *data = fit.data, *gradient = fit.gradient;
+    int plots = fit.plots, quiet = fit.quiet;
+    const char *problem_path = c->args[0];
     sg_error err = {0};
     sg_petab *p = data ? sg_petab_from_model(problem_path, data, &err)
                        : sg_petab_load(problem_path, &err);
     if (!p)
-        return sg_cli_report(&err);
+        return cli_report(&err);
     char *out_params = NULL, *out_starts = NULL, *out_waterfall = NULL, *out_fit = NULL;
     sg_fit_start *starts = NULL;
     int rc = 0;
@@ -216,7 +240,7 @@ int sg_cli_fit(int argc, char **argv)
                                                   "(GSL; fallback)"
                                                 : sg_gradient_source_name(fo.gradient));
     if (sg_petab_fit(p, &fo, &starts, &err) != SG_OK) {
-        rc = sg_cli_report(&err);
+        rc = cli_report(&err);
         goto done;
     }
     int failed = 0;
@@ -239,13 +263,13 @@ int sg_cli_fit(int argc, char **argv)
         fprintf(stderr, "fit: %d of %d starts failed (see %s)\n", failed, fo.starts, out_starts);
     if (sg_petab_write_parameters(p, starts[0].x, out_params, &err) != SG_OK ||
         write_starts(p, starts, fo.starts, out_starts, &err) != SG_OK) {
-        rc = sg_cli_report(&err);
+        rc = cli_report(&err);
         goto done;
     }
     if (plots) {
         if (sg_petab_plot_waterfall(starts, fo.starts, out_waterfall, &err) != SG_OK ||
             sg_petab_plot_fit(p, starts[0].x, out_fit, &err) != SG_OK) {
-            rc = sg_cli_report(&err);
+            rc = cli_report(&err);
             goto done;
         }
     }
@@ -262,3 +286,8 @@ done:
     free(out_fit);
     return rc;
 }
+
+const cli_command cli_cmd_fit = {
+    "fit", "PROBLEM.yaml [options] | MODEL.cfg --data MEASUREMENTS.tsv [options]",
+    "multi-start parameter estimation (PEtab problem, or a model file and measurements)",
+    fit_groups, CLI_OWN_ARGS, run_fit};

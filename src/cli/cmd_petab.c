@@ -1,85 +1,62 @@
 /*
  * `sigode petab evaluate PROBLEM.yaml [--parameters FILE.tsv]
- *  [--simulations OUT.tsv]`: the log-likelihood and chi2 of a PEtab
- * problem at the nominal (or given) parameters.
+ *  [--simulations OUT.tsv] [--gradient sens|fd]`: the log-likelihood and
+ * chi2 of a PEtab problem at the nominal (or given) parameters.
  */
-#include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli_petab.h"
-#include "sigode.h"
+#include "cli/cli.h"
 
-int sg_cli_report(const sg_error *err)
+static struct {
+    const char *parameters, *simulations, *gradient;
+} petab;
+
+static int parse_parameters(cli *c, const char *opt, const char *value)
 {
-    char msg[1200];
-    sg_error_format(err, msg, sizeof msg);
-    /* messages quote file contents: keep control characters off the terminal */
-    for (char *s = msg; *s; s++)
-        if ((unsigned char)*s < 0x20 || *s == 0x7f)
-            *s = '?';
-    fprintf(stderr, "%s\n", msg);
-    return sg_status_exit_code(err->status);
+    petab.parameters = value;
+    return 0;
 }
 
-int sg_cli_usage(const char *command, const char *message)
+static int parse_simulations(cli *c, const char *opt, const char *value)
 {
-    fprintf(stderr, "sigode %s: %s\n(see 'sigode --help')\n", command, message);
-    return 2;
+    petab.simulations = value;
+    return 0;
 }
 
-static const char petab_usage[] =
-    "usage: sigode petab evaluate PROBLEM.yaml [--parameters FILE.tsv] [--simulations OUT.tsv]\n"
-    "                            [--gradient sens|fd]\n"
-    "  --gradient prints d nllh / d x (x: the estimated parameters on their scales)\n";
-
-int sg_cli_petab(int argc, char **argv)
+static int parse_gradient(cli *c, const char *opt, const char *value)
 {
-    /* argv[1] = "petab", argv[2] = "evaluate" */
-    if (argc < 3 || strcmp(argv[2], "evaluate")) {
-        fputs(petab_usage, stderr);
-        return 2;
-    }
-    static const struct option longopts[] = {
-        {"parameters", required_argument, NULL, 'p'},
-        {"simulations", required_argument, NULL, 's'},
-        {"gradient", required_argument, NULL, 'g'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
-    const char *params = NULL, *sims_path = NULL, *gradient = NULL;
-    int opt;
-    optind = 3;
-    opterr = 0;
-    while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-        switch (opt) {
-        case 'p': params = optarg; break;
-        case 's': sims_path = optarg; break;
-        case 'g':
-            if (strcmp(optarg, "sens") && strcmp(optarg, "fd")) {
-                fprintf(stderr, "sigode petab evaluate: --gradient is sens or fd\n");
-                return 2;
-            }
-            gradient = optarg;
-            break;
-        case 'h': fputs(petab_usage, stdout); return 0;
-        default:
-            fprintf(stderr, "sigode petab evaluate: unknown option or missing value '%s'\n",
-                    argv[optind - 1]);
-            fputs(petab_usage, stderr);
-            return 2;
-        }
-    }
-    if (optind != argc - 1) {
-        fputs(petab_usage, stderr);
-        return 2;
-    }
-    const char *yaml = argv[optind];
+    if (strcmp(value, "sens") && strcmp(value, "fd"))
+        return cli_usage_error("petab", "--gradient is sens (forward sensitivities) or fd "
+                                        "(finite differences)");
+    petab.gradient = value;
+    return 0;
+}
+
+static const cli_option petab_options[] = {
+    {"parameters", "FILE.tsv", "a parameter table whose nominal values replace the problem's",
+     parse_parameters},
+    {"simulations", "OUT.tsv", "write the simulation table (measurements replaced by "
+                               "simulated values)", parse_simulations},
+    {"gradient", "sens|fd", "also print d nllh / d x (x: the estimated parameters on their "
+                            "scales) from sensitivities or finite differences", parse_gradient},
+    {NULL, NULL, NULL, NULL}};
+static const cli_group petab_group = {"petab evaluate options", petab_options};
+static const cli_group *const petab_groups[] = {&petab_group, NULL};
+
+static int run_petab(cli *c)
+{
+    if (c->nargs != 2 || strcmp(c->args[0], "evaluate"))
+        return cli_usage_error("petab", "usage: sigode petab evaluate PROBLEM.yaml "
+                                        "[--parameters FILE.tsv] [--simulations OUT.tsv]");
+    const char *params = petab.parameters, *sims_path = petab.simulations,
+               *gradient = petab.gradient;
+    const char *yaml = c->args[1];
     sg_error err = {0};
     sg_petab *p = sg_petab_load(yaml, &err);
     if (!p)
-        return sg_cli_report(&err);
+        return cli_report(&err);
     int n = sg_petab_estimated_count(p);
     double *x = calloc((size_t)n + 1, sizeof *x);
     double *sims = calloc((size_t)sg_petab_measurement_count(p) + 1, sizeof *sims);
@@ -92,38 +69,38 @@ int sg_cli_petab(int argc, char **argv)
     }
     sg_petab_nominal(p, x);
     if (params && sg_petab_read_parameters(p, params, x, &err) != SG_OK) {
-        rc = sg_cli_report(&err);
+        rc = cli_report(&err);
         goto done;
     }
     if (!(ev = sg_petab_eval_create(p, NULL, &err))) {
-        rc = sg_cli_report(&err);
+        rc = cli_report(&err);
         goto done;
     }
     sg_petab_result res;
     sg_status st = sg_petab_evaluate(ev, x, sims, &res, &err);
     if (st != SG_OK) {
-        rc = sg_cli_report(&err);
+        rc = cli_report(&err);
         goto done;
     }
     printf("llh = %.17g\nchi2 = %.17g\n", res.llh, res.chi2);
     if (sg_petab_has_priors(p))
         printf("log prior = %.17g\nnllh = %.17g\n", res.log_prior, res.nllh);
     if (sims_path && sg_petab_write_simulations(p, sims, sims_path, &err) != SG_OK) {
-        rc = sg_cli_report(&err);
+        rc = cli_report(&err);
         goto done;
     }
     if (gradient) {
         sg_gradient_source src = SG_GRADIENT_FINITE_DIFFERENCES;
         if (!strcmp(gradient, "sens")) {
             if (sg_petab_use_sensitivities(p, &err) != SG_OK) {
-                rc = sg_cli_report(&err);
+                rc = cli_report(&err);
                 goto done;
             }
             src = SG_GRADIENT_SENSITIVITIES;
         }
         double *g = calloc((size_t)n + 1, sizeof *g), f;
         if (!g || sg_petab_gradient(ev, src, x, &f, g, &err) != SG_OK) {
-            rc = g ? sg_cli_report(&err) : 2;
+            rc = g ? cli_report(&err) : 2;
             free(g);
             goto done;
         }
@@ -143,23 +120,7 @@ done:
     return rc;
 }
 
-int sg_cli_parse_long(const char *text, long min, long max, long *out)
-{
-    char *end;
-    if (!text || !*text)
-        return -1;
-    errno = 0;
-    long v = strtol(text, &end, 10);
-    if (*end || errno || v < min || v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-sg_status sg_cli_nomem(sg_error *err)
-{
-    memset(err, 0, sizeof *err);
-    err->status = SG_ERR_NOMEM;
-    snprintf(err->message, sizeof err->message, "out of memory");
-    return SG_ERR_NOMEM;
-}
+const cli_command cli_cmd_petab = {
+    "petab", "evaluate PROBLEM.yaml [options]",
+    "log-likelihood, chi2 and simulations of a PEtab problem", petab_groups, CLI_OWN_ARGS,
+    run_petab};

@@ -4,19 +4,14 @@
  * around the optimum in FILE.tsv (e.g. what `sigode fit` wrote); prints
  * each parameter's 95% confidence interval, or that it is not identifiable.
  */
-#include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli_petab.h"
-#include "sigode.h"
+#include "cli/cli.h"
 
-static const char profile_usage[] =
-    "usage: sigode profile PROBLEM.yaml --parameters FILE.tsv [--params ID,ID,...]\n"
-    "                      [--jobs N] [--output PROFILE.tsv] [--no-plots]\n";
 
 static char *derived_path(const char *output, const char *suffix)
 {
@@ -62,48 +57,59 @@ static void append(text *t, const char *fmt, ...)
     t->len += (size_t)n;
 }
 
-int sg_cli_profile(int argc, char **argv)
+static struct {
+    const char *parameters, *params, *output;
+    int jobs, no_plots;
+} prof;
+
+static int parse_profile_option(cli *c, const char *opt, const char *value)
 {
-    static const struct option longopts[] = {
-        {"parameters", required_argument, NULL, 'p'},
-        {"params", required_argument, NULL, 'P'},
-        {"jobs", required_argument, NULL, 'j'},
-        {"output", required_argument, NULL, 'O'},
-        {"no-plots", no_argument, NULL, 'n'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
-    const char *params_path = NULL, *which_text = NULL, *output = "profile.tsv";
-    int jobs = 0, plots = 1, opt;
+    const char *name = opt + 2;
     long v;
-    optind = 2;
-    opterr = 0;
-    while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-        switch (opt) {
-        case 'p': params_path = optarg; break;
-        case 'P': which_text = optarg; break;
-        case 'j':
-            if (sg_cli_parse_long(optarg, 1, 64, &v))
-                return sg_cli_usage("profile", "--jobs expects a whole number from 1 to 64");
-            jobs = (int)v;
-            break;
-        case 'O': output = optarg; break;
-        case 'n': plots = 0; break;
-        case 'h': fputs(profile_usage, stdout); return 0;
-        default:
-            fprintf(stderr, "sigode profile: unknown option or missing value '%s'\n",
-                    argv[optind - 1]);
-            fputs(profile_usage, stderr);
+    if (!strcmp(name, "parameters"))
+        prof.parameters = value;
+    else if (!strcmp(name, "params"))
+        prof.params = value;
+    else if (!strcmp(name, "output"))
+        prof.output = value;
+    else if (!strcmp(name, "no-plots"))
+        prof.no_plots = 1;
+    else if (!strcmp(name, "jobs")) {
+        if (cli_parse_count("profile", opt, value, 1, &v))
             return 2;
-        }
+        if (v > 64)
+            return cli_usage_error("profile", "--jobs expects a whole number from 1 to 64");
+        prof.jobs = (int)v;
     }
-    if (optind != argc - 1 || !params_path) {
-        fputs(profile_usage, stderr);
-        return 2;
-    }
+    return 0;
+}
+
+static const cli_option profile_options[] = {
+    {"parameters", "FILE.tsv", "the optimum (a parameter table, e.g. what sigode fit wrote; "
+                               "required)", parse_profile_option},
+    {"params", "ID,ID,...", "the parameters to profile (default: every estimated one)",
+     parse_profile_option},
+    {"jobs", "N", "threads (default: all cores); the result does not depend on it",
+     parse_profile_option},
+    {"output", "PROFILE.tsv", "the profiles (default profile.tsv); the plot is PROFILE.png",
+     parse_profile_option},
+    {"no-plots", NULL, "do not draw the profiles", parse_profile_option},
+    {NULL, NULL, NULL, NULL}};
+static const cli_group profile_group = {"profile options", profile_options};
+static const cli_group *const profile_groups[] = {&profile_group, NULL};
+
+static int run_profile(cli *c)
+{
+    const char *params_path = prof.parameters, *which_text = prof.params,
+               *output = prof.output ? prof.output : "profile.tsv";
+    int jobs = prof.jobs, plots = !prof.no_plots;
+    if (c->nargs != 1 || !params_path)
+        return cli_usage_error("profile", "usage: sigode profile PROBLEM.yaml --parameters "
+                                          "FILE.tsv [--params ID,...]");
     sg_error err = {0};
-    sg_petab *p = sg_petab_load(argv[optind], &err);
+    sg_petab *p = sg_petab_load(c->args[0], &err);
     if (!p)
-        return sg_cli_report(&err);
+        return cli_report(&err);
     int n = sg_petab_estimated_count(p), np = sg_petab_parameter_count(p);
     double *x = calloc((size_t)n + 1, sizeof *x);
     int *which = calloc((size_t)n + 1, sizeof *which);
@@ -117,11 +123,11 @@ int sg_cli_profile(int argc, char **argv)
         goto done;
     }
     if (n == 0) {
-        rc = sg_cli_usage("profile", "no parameter of the problem is estimated");
+        rc = cli_usage_error("profile", "no parameter of the problem is estimated");
         goto done;
     }
     if (sg_petab_read_parameters(p, params_path, x, &err) != SG_OK) {
-        rc = sg_cli_report(&err);
+        rc = cli_report(&err);
         goto done;
     }
     if (which_text) {
@@ -148,7 +154,7 @@ int sg_cli_profile(int argc, char **argv)
         }
         free(copy);
         if (count == 0) {
-            rc = sg_cli_usage("profile", "--params names no parameter");
+            rc = cli_usage_error("profile", "--params names no parameter");
             goto done;
         }
     } else {
@@ -165,7 +171,7 @@ int sg_cli_profile(int argc, char **argv)
     fprintf(stderr, "profile: %d parameters, gradient: %s\n", count,
             sg_gradient_source_name(source));
     if (sg_petab_profile(p, x, which, count, jobs, source, &pr, &fopt, &err) != SG_OK) {
-        rc = sg_cli_report(&err);
+        rc = cli_report(&err);
         goto done;
     }
     printf("optimum nllh = %.17g (threshold + %.4f)\n", fopt, sg_profile_threshold());
@@ -213,7 +219,7 @@ int sg_cli_profile(int argc, char **argv)
     }
     if (sg_write_text_file(output, out.s, &err) != SG_OK ||
         (plots && sg_petab_plot_profiles(p, pr, count, fopt, plot_path, &err) != SG_OK)) {
-        rc = sg_cli_report(&err);
+        rc = cli_report(&err);
         goto done;
     }
     fprintf(stderr, "profile: wrote %s%s%s\n", output, plots ? ", " : "", plots ? plot_path : "");
@@ -226,3 +232,8 @@ done:
     free(out.s);
     return rc;
 }
+
+const cli_command cli_cmd_profile = {
+    "profile", "PROBLEM.yaml --parameters FILE.tsv [options]",
+    "profile likelihoods and 95% confidence intervals of estimated parameters", profile_groups,
+    CLI_OWN_ARGS, run_profile};

@@ -155,7 +155,27 @@ typedef struct sg_sens_code {
      * expression is_d[e], e in [is_start[k], is_start[k+1]) */
     int *is_start, *is_slot;
     sg_expr **is_d;
+    /* Model events (jump conditions at a trigger's root): the gradients of
+     * each root function g_r (the comparisons a - b of the triggers, in the
+     * solver's order) and of each event assignment's value. */
+    int nroots;
+    struct sg_grad *root_grad;      /* nroots */
+    struct sg_grad **assign_grad;   /* per trigger: one per assignment */
+    int ntriggers_compiled;
+    int *assign_count;
 } sg_sens_code;
+
+/* Total derivatives of an expression (through assignments) with respect
+ * to the states, the columns and time; expressions over the model slots,
+ * evaluated with sg_expr_eval at an event. */
+typedef struct sg_grad {
+    int nx, nu;
+    int *x;           /* states */
+    sg_expr **dx;
+    int *u;           /* columns */
+    sg_expr **du;
+    sg_expr *dt;      /* NULL: 0 */
+} sg_grad;
 
 /* SG_ERR_USAGE for a slot that cannot be a sensitivity parameter,
  * SG_ERR_UNSUPPORTED for a compartment size that depends on one. */

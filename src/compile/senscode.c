@@ -200,6 +200,154 @@ static int compile_outputs(builder *b)
     return 0;
 }
 
+/* Slots e depends on, directly or through assignments (marks in `dep`,
+ * appended to r). */
+static int closure(builder *b, sg_expr *e, unsigned char *dep, refs *r)
+{
+    refs direct = {0};
+    if (collect(b, e, &direct) != 0)
+        return -1;
+    for (size_t k = 0; k < direct.n; k++) {
+        int s = direct.slot[k];
+        if (dep[s])
+            continue;
+        dep[s] = 1;
+        if (sg_grow(&r->slot, &r->cap, r->n + 1, sizeof *r->slot) != 0) {
+            sg_free(direct.slot);
+            return -1;
+        }
+        r->slot[r->n++] = s;
+        if (is_assignment(b->m, s) &&
+            closure(b, b->m->assignments[b->m->slot_index[s]].value, dep, r) != 0) {
+            sg_free(direct.slot);
+            return -1;
+        }
+    }
+    sg_free(direct.slot);
+    return 0;
+}
+
+/* The gradient of e with respect to the states, columns and time it
+ * depends on. */
+static int build_grad(builder *b, sg_expr *e, sg_grad *g)
+{
+    sg_model *m = b->m;
+    sg_sens_code *sc = b->sc;
+    unsigned char *dep = sg_calloc((size_t)m->nslots + 1, 1);
+    refs r = {0};
+    int rc = -1;
+    memset(g, 0, sizeof *g);
+    if (!dep || closure(b, e, dep, &r) != 0)
+        goto done;
+    refs self = {0};
+    if (collect(b, e, &self) != 0)
+        goto done;
+    g->x = sg_malloc((r.n + 1) * sizeof(int));
+    g->dx = sg_malloc((r.n + 1) * sizeof(sg_expr *));
+    g->u = sg_malloc(((size_t)sc->ncols + 1) * sizeof(int));
+    g->du = sg_malloc(((size_t)sc->ncols + 1) * sizeof(sg_expr *));
+    if (!g->x || !g->dx || !g->u || !g->du) {
+        sg_free(self.slot);
+        goto done;
+    }
+    rc = 0;
+    for (int x = -1; x < m->nstate + sc->ncols && rc == 0; x++) {
+        int slot = x < 0 ? m->time_slot : x < m->nstate ? x : sc->col_slot[x - m->nstate];
+        if (!dep[slot])
+            continue;
+        int oom = 0;
+        sg_expr *d = NULL;
+        if (assignment_derivatives(b, slot) != 0 ||
+            (d = total_diff(b, e, &self, slot, &oom), oom)) {
+            rc = -1;
+        } else if (!d) {
+            continue;
+        } else if (x < 0) {
+            g->dt = d;
+        } else if (x < m->nstate) {
+            g->x[g->nx] = x;
+            g->dx[g->nx++] = d;
+        } else {
+            g->u[g->nu] = x - m->nstate;
+            g->du[g->nu++] = d;
+        }
+    }
+    sg_free(self.slot);
+done:
+    sg_free(dep);
+    sg_free(r.slot);
+    return rc;
+}
+
+static void free_grad(sg_grad *g)
+{
+    if (!g)
+        return;
+    sg_free(g->x);
+    sg_free(g->dx);
+    sg_free(g->u);
+    sg_free(g->du);
+}
+
+/* Root functions as program.c collects them (same order). */
+static int collect_roots(sg_model *m, sg_expr *e, sg_expr ***roots, size_t *n, size_t *cap)
+{
+    if (e->kind >= EX_LT && e->kind <= EX_NE) {
+        sg_expr *g = sg_pool_op(m->pool, EX_SUB, 0, e->arg[0], e->arg[1], NULL);
+        if (!g)
+            return -1;
+        for (size_t k = 0; k < *n; k++)
+            if ((*roots)[k] == g)
+                return 0;
+        if (sg_grow(roots, cap, *n + 1, sizeof **roots) != 0)
+            return -1;
+        (*roots)[(*n)++] = g;
+        return 0;
+    }
+    for (int i = 0; i < e->nargs; i++)
+        if (collect_roots(m, e->arg[i], roots, n, cap) != 0)
+            return -1;
+    return 0;
+}
+
+static int compile_events(builder *b)
+{
+    sg_model *m = b->m;
+    sg_sens_code *sc = b->sc;
+    sg_expr **roots = NULL;
+    size_t n = 0, cap = 0;
+    int rc = -1;
+    if (m->ntriggers == 0)
+        return 0;
+    for (int k = 0; k < m->ntriggers; k++)
+        if (collect_roots(m, m->triggers[k].trigger, &roots, &n, &cap) != 0)
+            goto done;
+    sc->root_grad = sg_calloc(n + 1, sizeof *sc->root_grad);
+    sc->assign_grad = sg_calloc((size_t)m->ntriggers + 1, sizeof *sc->assign_grad);
+    sc->assign_count = sg_calloc((size_t)m->ntriggers + 1, sizeof *sc->assign_count);
+    if (!sc->root_grad || !sc->assign_grad || !sc->assign_count)
+        goto done;
+    sc->nroots = (int)n;
+    sc->ntriggers_compiled = m->ntriggers;
+    for (size_t r = 0; r < n; r++)
+        if (build_grad(b, roots[r], &sc->root_grad[r]) != 0)
+            goto done;
+    for (int k = 0; k < m->ntriggers; k++) {
+        const sg_trigger_def *t = &m->triggers[k];
+        sc->assign_grad[k] = sg_calloc((size_t)t->nassigns + 1, sizeof(sg_grad));
+        if (!sc->assign_grad[k])
+            goto done;
+        sc->assign_count[k] = t->nassigns;
+        for (int a = 0; a < t->nassigns; a++)
+            if (build_grad(b, t->assigns[a].value, &sc->assign_grad[k][a]) != 0)
+                goto done;
+    }
+    rc = 0;
+done:
+    sg_free(roots);
+    return rc;
+}
+
 /* Which slots depend on the parameters through initial values, and the
  * partial derivatives of each initial-value step. */
 static sg_status initial_values(builder *b, unsigned char *dep, sg_error *err)
@@ -350,7 +498,7 @@ sg_status sg_sens_code_compile(sg_model *m, const int *param_slots, int nparams,
     if (!b.gen || compile_columns(&b) != 0)
         goto done;
     sc->n_rhs = sc->code->n_code;
-    if (compile_outputs(&b) != 0)
+    if (compile_outputs(&b) != 0 || compile_events(&b) != 0)
         goto done;
     if (group(b.fu, b.nfu, sc->ncols, &sc->fu_start, &sc->fu_row, &sc->fu_slot, &sc->fu_coef) !=
             0 ||
@@ -411,5 +559,17 @@ void sg_sens_code_free(sg_sens_code *sc)
     sg_free(sc->is_start);
     sg_free(sc->is_slot);
     sg_free(sc->is_d);
+    if (sc->root_grad)
+        for (int r = 0; r < sc->nroots; r++)
+            free_grad(&sc->root_grad[r]);
+    sg_free(sc->root_grad);
+    if (sc->assign_grad)
+        for (int k = 0; k < sc->ntriggers_compiled; k++) {
+            for (int a = 0; a < sc->assign_count[k]; a++)
+                free_grad(&sc->assign_grad[k][a]);
+            sg_free(sc->assign_grad[k]);
+        }
+    sg_free(sc->assign_grad);
+    sg_free(sc->assign_count);
     sg_free(sc);
 }

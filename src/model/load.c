@@ -1934,6 +1934,9 @@ static sg_model *load_owned_text(char *text, size_t len, const char *filename, s
                               "%s (libconfig syntax: name = value; strings in double "
                               "quotes; lists ( ... ), groups { ... })",
                               what ? what : "syntax error");
+    } else if (top.control_line) {
+        st = sg_error_set(err, SG_ERR_MODEL, m->path, top.control_line, top.control_col, "%s",
+                          top.control_msg);
     } else if (index_lines(&ld) != 0) {
         st = sg_error_nomem(err);
     } else {

@@ -237,8 +237,9 @@ struct sg_model {
 void sg_model_initial_values(const sg_model *model, double *v, const unsigned char *fixed);
 
 /* The libconfig text (cfgcheck.c). sg_cfg_precheck, before libconfig
- * reads the text, refuses what libconfig would accept wrongly: @include and
- * whole numbers it would truncate. Returns 0, or -1 with a 1-based line and
+ * reads the text, refuses what libconfig would accept wrongly: @include,
+ * whole numbers it would truncate, and control characters in strings (in
+ * top->control_*, or at once when top is NULL). Returns 0, or -1 with a 1-based line and
  * column and a message. On 0 it also gives the top-level settings in *top
  * (if not NULL), for sg_cfg_read. sg_cfg_diagnose, after libconfig rejected the
  * text, finds where and why; returns 1 with the place and a message, 0 if
@@ -255,6 +256,11 @@ typedef struct sg_cfg_top {
     int count;             /* 0: to be read whole (more than SG_CFG_MAX_TOP
                               settings, a name twice, brackets unbalanced) */
     sg_cfg_setting setting[SG_CFG_MAX_TOP];
+    /* the first control character in a string (line 0: none), reported
+     * once libconfig has read the text: a syntax error (a missing quote
+     * makes a string run over lines) says more and comes first */
+    int control_line, control_col;
+    char control_msg[200];
 } sg_cfg_top;
 int sg_cfg_precheck(const char *text, size_t len, int *line, int *col, char *msg,
                     size_t size, sg_cfg_top *top);

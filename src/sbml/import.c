@@ -544,7 +544,7 @@ static void emit(importer *im, sg_sbuf *b, const ASTNode_t *n, const scope *sc)
         sg_sbuf_add(b, "time");
         return;
     case AST_NAME_AVOGADRO:
-        sg_sbuf_add(b, "6.02214076e23");
+        sg_sbuf_add(b, "6.02214179e23");
         return;
     case AST_CONSTANT_E:
         sg_sbuf_add(b, "exp(1)");
@@ -878,7 +878,7 @@ static int eval(importer *im, const ASTNode_t *n, const scope *sc, double *out)
         return 0;
     case AST_NAME: return eval_name(im, ASTNode_getName(n), sc, out);
     case AST_NAME_TIME: *out = 0; return 0;
-    case AST_NAME_AVOGADRO: *out = 6.02214076e23; return 0;
+    case AST_NAME_AVOGADRO: *out = 6.02214179e23; return 0;
     case AST_CONSTANT_E: *out = exp(1.0); return 0;
     case AST_CONSTANT_PI: *out = M_PI; return 0;
     case AST_CONSTANT_TRUE: *out = 1; return 0;
@@ -1213,15 +1213,21 @@ static int collect_locals(importer *im)
 
 /* -------------------------------------------------------------- writing */
 
+/* A libconfig string. SBML names and math come from strangers: every
+ * control character (C0 -- XML allows tab, line ends and, as &#10;, any of
+ * them in attributes --, DEL, and C1 as UTF-8, which XML 1.0 allows) becomes
+ * a space, since the model loader refuses them (they would reach plots and
+ * the terminal). */
 static void add_string(sg_sbuf *b, const char *s)
 {
     sg_sbuf_add(b, "\"");
     for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
         if (*p == '"' || *p == '\\')
             sg_sbuf_printf(b, "\\%c", *p);
-        else if (*p == '\n')
-            sg_sbuf_add(b, "\\n");
-        else if (*p < 0x20)
+        else if (*p == 0xc2 && p[1] >= 0x80 && p[1] < 0xa0) {
+            sg_sbuf_add(b, " ");
+            p++;
+        } else if (*p < 0x20 || *p == 0x7f)
             sg_sbuf_add(b, " ");
         else
             sg_sbuf_addn(b, (const char *)p, 1);

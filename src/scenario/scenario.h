@@ -62,6 +62,13 @@ struct sg_sim {
     unsigned char *fixed;     /* nslots: set by the experiment, kept by initial values */
     double *work, *ydot, *st_scaled, *jt_scaled;
     unsigned char *trig_prev, *trig_now;
+    unsigned char *fired_late;  /* events fired in the last rounds at one instant */
+    double *assign_values;    /* one event's new values, before any is applied */
+    /* comparisons of `time` with a value fixed between events (time == 300,
+     * time > t_on): the sim stops exactly there instead of root-finding */
+    const sg_expr **time_marks;
+    int ntime_marks;
+    long event_count;         /* model-event occurrences in this run */
 };
 
 /* One occurrence of a timed change. */

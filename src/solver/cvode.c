@@ -66,6 +66,8 @@ static int rhs(sunrealtype t, N_Vector y, N_Vector ydot, void *user)
     sg_solver *s = user;
     int bad = sg_program_rhs(s->prog, t, N_VGetArrayPointer(y), N_VGetArrayPointer(ydot),
                              s->v, s->st_scaled);
+    if (s->n == 0)
+        N_VGetArrayPointer(ydot)[0] = 0.0; /* the stand-in state of a model without any */
     if (bad >= 0) {
         s->bad_state = bad;
         s->bad_time = t;
@@ -90,6 +92,14 @@ static int jacobian(sunrealtype t, N_Vector y, N_Vector fy, SUNMatrix J, void *u
     (void)tmp3;
     sg_solver *s = user;
     const sg_program *p = s->prog;
+    if (s->n == 0) { /* the stand-in state: dy/dt = 0 */
+        if (s->sparse) {
+            SUNSparseMatrix_IndexPointers(J)[0] = SUNSparseMatrix_IndexPointers(J)[1] = 0;
+        } else {
+            SUNDenseMatrix_Data(J)[0] = 0.0;
+        }
+        return 0;
+    }
     if (s->sparse) {
         sunindextype *colptr = SUNSparseMatrix_IndexPointers(J);
         sunindextype *rowidx = SUNSparseMatrix_IndexValues(J);
@@ -246,6 +256,11 @@ sg_solver *sg_solver_create(const sg_program *prog, const char *const *state_nam
 
 double *sg_solver_values(sg_solver *s) { return s->v; }
 
+/* A model without states still runs CVODE when its events have roots to
+ * find (sin(time) > 0.5 changing a parameter): on one stand-in state with
+ * dy/dt = 0, so the root finding sees time advance. */
+static int integrates(const sg_solver *s) { return s->n > 0 || s->prog->nroots > 0; }
+
 sg_status sg_solver_start(sg_solver *s, double t0, sg_error *err)
 {
     const sg_program *p = s->prog;
@@ -255,7 +270,7 @@ sg_status sg_solver_start(sg_solver *s, double t0, sg_error *err)
     s->bad_state = -1;
     s->v[p->time_slot] = t0;
     sg_program_exec(p, 0, p->n_assign, s->v);
-    if (s->n == 0)
+    if (!integrates(s))
         return SG_OK; /* nothing to integrate: only inputs and assignments */
     int flag;
     const char *what;
@@ -381,7 +396,7 @@ sg_status sg_solver_advance_roots(sg_solver *s, double tout, double tstop, doubl
     const sg_program *p = s->prog;
     *reached = tout;
     *root = 0;
-    if (s->n > 0) {
+    if (integrates(s)) {
         sunrealtype tret = 0;
         int flag = CVodeSetStopTime(s->cvode, tstop);
         if (flag == CV_SUCCESS)
@@ -436,6 +451,13 @@ sg_status sg_solver_sens_enable(sg_solver *s, int ns, sg_sens_rhs_fn fn, void *c
 }
 
 double *sg_solver_sens_vector(sg_solver *s, int k) { return N_VGetArrayPointer(s->yS[k]); }
+
+int sg_solver_roots_found(sg_solver *s, int *found)
+{
+    if (s->prog->nroots == 0 || CVodeGetRootInfo(s->cvode, found) != CV_SUCCESS)
+        return -1;
+    return 0;
+}
 
 int sg_solver_derivatives(sg_solver *s, double t, double *ydot)
 {

@@ -54,6 +54,10 @@ sg_status sg_solver_sens_enable(sg_solver *solver, int ns, sg_sens_rhs_fn fn, vo
                                 sg_error *err);
 double *sg_solver_sens_vector(sg_solver *solver, int k);
 
+/* After an advance stopped at a root: found[r] (nroots) is non-zero for
+ * each root function that crossed zero. Returns -1 if unavailable. */
+int sg_solver_roots_found(sg_solver *solver, int *found);
+
 void sg_solver_stats(const sg_solver *solver, sg_stats *stats);
 
 #endif

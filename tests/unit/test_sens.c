@@ -394,7 +394,95 @@ static void test_initial_expressions_fd(void **state)
     sg_model_free(m);
 }
 
+/* ------------------------------------------------------------ model events */
+
+/* A decays at rate k A and is refilled to 4 whenever it falls below 1:
+ * the n-th event comes at tau_n = ln(A0)/k + (n-1) ln(4)/k, and after it
+ * A = 4 e^{-k (t - tau_n)}, so dA/dk = -t A and dA/dA0 = A / A0 at every
+ * time (before the first event too). Setting A = 4 and adding 3 give the
+ * same trajectory through different jump formulas. */
+static const char *const refill_models[] = {
+    "name = \"refill_set\";\n"
+    "parameters = ( { id = \"k\"; value = 0.5; } );\n"
+    "species = ( { id = \"A\"; initial = 2.0; } );\n"
+    "reactions = ( { id = \"d\"; equation = \"A ->\"; rate = \"k * A\"; } );\n"
+    "events = ( { id = \"refill\"; trigger = \"A < 1\"; assign = { A = 4.0; }; } );\n"
+    "scenarios = ( { id = \"run\"; t_end = 10.0; points = 41; } );\n",
+    "name = \"refill_add\";\n"
+    "parameters = ( { id = \"k\"; value = 0.5; } );\n"
+    "species = ( { id = \"A\"; initial = 2.0; } );\n"
+    "reactions = ( { id = \"d\"; equation = \"A ->\"; rate = \"k * A\"; } );\n"
+    "events = ( { id = \"refill\"; trigger = \"A < 1\"; assign = { A = \"A + 3\"; }; } );\n"
+    "scenarios = ( { id = \"run\"; t_end = 10.0; points = 41; } );\n"};
+
+static void test_model_event_closed_form(void **state)
+{
+    (void)state;
+    for (int v = 0; v < 2; v++) {
+        sg_model *m = ts_load_text(refill_models[v]);
+        const char *params[] = {"k", "A"};
+        sg_sens *s = make(m, params, 2);
+        sg_experiment *e = scenario(m, "run");
+        sg_sens_result *r = run(s, e, NULL);
+        int events = 0;
+        for (int i = 0; i < sg_sens_result_times(r); i++) {
+            double t = sg_sens_result_time(r, i), a = sg_sens_result_value(r, i, 0);
+            /* the closed form of A itself */
+            double tau = log(2.0) / 0.5, period = log(4.0) / 0.5, want = 2.0 * exp(-0.5 * t);
+            if (t >= tau) {
+                double n = floor((t - tau) / period);
+                want = 4.0 * exp(-0.5 * (t - tau - n * period));
+                events = (int)n + 1;
+            }
+            check_close(a, want, 1e-7, 1e-9, v ? "A (add)" : "A (set)", t);
+            check_close(sg_sens_result_deriv(r, i, 0, 0), -t * a, 1e-6, 1e-9,
+                        v ? "dA/dk (add)" : "dA/dk (set)", t);
+            check_close(sg_sens_result_deriv(r, i, 0, 1), a / 2.0, 1e-6, 1e-9,
+                        v ? "dA/dA0 (add)" : "dA/dA0 (set)", t);
+        }
+        assert_int_equal(events, 4); /* at 1.39, 4.16, 6.93, 9.70 */
+        sg_sens_result_free(r);
+        sg_experiment_free(e);
+        sg_sens_free(s);
+        sg_model_free(m);
+    }
+}
+
+/* An event that changes a sensitivity parameter and adds one state to
+ * another, at a time that depends on every parameter: finite differences. */
+static const char event_fd_model[] =
+    "name = \"event_fd\";\n"
+    "parameters = ( { id = \"k\"; value = 0.4; }, { id = \"kc\"; value = 0.3; },\n"
+    "  { id = \"thr\"; value = 1.2; } );\n"
+    "species = ( { id = \"A\"; initial = 3.0; }, { id = \"B\"; initial = 0.0; },\n"
+    "  { id = \"C\"; initial = 0.5; } );\n"
+    "assignments = ( { id = \"total\"; value = \"A + B + C\"; } );\n"
+    "reactions = ( { id = \"r1\"; equation = \"A -> B\"; rate = \"k * A\"; },\n"
+    "  { id = \"r2\"; equation = \"C ->\"; rate = \"kc * C * B\"; } );\n"
+    "events = ( { id = \"switch\"; trigger = \"B > thr\";\n"
+    "    assign = { k = \"2 * k\"; C = \"C + 0.5 * B\"; }; } );\n"
+    "scenarios = ( { id = \"run\"; t_end = 6.0; points = 13; } );\n";
+
+static void test_model_event_fd(void **state)
+{
+    (void)state;
+    sg_model *m = ts_load_text(event_fd_model);
+    const char *params[] = {"k", "kc", "thr", "A"};
+    compare_with_fd(m, "run", params, 4, 1e-6);
+    sg_model_free(m);
+}
+
 /* ---------------------------------------------------------------- refusals */
+
+/* An event setting a parameter that is not differentiated to a value that
+ * depends on one that is (kx = k A(tau), A(tau) = 2 at the root): kx would
+ * need to become a sensitivity column mid-run. */
+static const char refused_events_model[] =
+    "name = \"refill\";\n"
+    "parameters = ( { id = \"k\"; value = 0.5; }, { id = \"kx\"; value = 1.0; } );\n"
+    "species = ( { id = \"A\"; initial = 4.0; } );\n"
+    "reactions = ( { id = \"d\"; equation = \"A ->\"; rate = \"k * kx * A\"; } );\n"
+    "events = ( { id = \"refill\"; trigger = \"A < 2\"; assign = { kx = \"k * A\"; }; } );\n";
 
 static void test_refusals(void **state)
 {
@@ -411,13 +499,8 @@ static void test_refusals(void **state)
     assert_int_equal(err.status, SG_ERR_USAGE);
     sg_model_free(m);
 
-    /* a model event with a state-dependent trigger: refused, not wrong */
-    m = ts_load_text("name = \"refill\";\n"
-                     "parameters = ( { id = \"k\"; value = 0.5; } );\n"
-                     "species = ( { id = \"A\"; initial = 4.0; } );\n"
-                     "reactions = ( { id = \"d\"; equation = \"A ->\"; rate = \"k * A\"; } );\n"
-                     "events = ( { id = \"refill\"; trigger = \"A < 2\"; assign = { A = 4.0; "
-                     "}; } );\n");
+    /* model events sigode has no jump for: refused, not wrong */
+    m = ts_load_text(refused_events_model);
     const char *k[] = {"k"};
     sg_sens *s = make(m, k, 1);
     sg_sens_result *r = NULL;
@@ -425,8 +508,46 @@ static void test_refusals(void **state)
     assert_int_equal(sg_sens_run(s, &req, &r, &err), SG_ERR_UNSUPPORTED);
     assert_null(r);
     assert_non_null(strstr(err.message, "refill"));
+    assert_non_null(strstr(err.message, "depends on"));
     sg_sens_free(s);
     sg_model_free(m);
+}
+
+/* ------------------------------------------------------------------ backends */
+
+/* With the native backend the model's program runs as compiled C and the
+ * derivative code on the instruction program: the same numbers as the
+ * instruction program alone (both backends are bit-identical). */
+static void test_native_backend(void **state)
+{
+    (void)state;
+    sg_error err;
+    sg_model *vm = sg_model_load_file(SIGODE_SOURCE_DIR "/models/examples/binding.cfg", &err);
+    sg_model *nat = sg_model_load_file(SIGODE_SOURCE_DIR "/models/examples/binding.cfg", &err);
+    assert_non_null(vm);
+    assert_non_null(nat);
+    if (sg_model_set_backend(nat, SG_BACKEND_NATIVE, &err) != SG_OK) {
+        sg_model_free(vm);
+        sg_model_free(nat);
+        skip(); /* no compiler here: the instruction program is all there is */
+    }
+    const char *params[] = {"kon", "koff", "B"};
+    sg_sens *a = make(vm, params, 3), *b = make(nat, params, 3);
+    sg_experiment *ea = scenario(vm, "baseline"), *eb = scenario(nat, "baseline");
+    sg_sens_result *ra = run(a, ea, NULL), *rb = run(b, eb, NULL);
+    assert_int_equal(sg_sens_result_times(ra), sg_sens_result_times(rb));
+    for (int i = 0; i < sg_sens_result_times(ra); i++)
+        for (int j = 0; j < sg_sens_result_outputs(ra); j++)
+            for (int k = 0; k < 3; k++)
+                assert_true(sg_sens_result_deriv(ra, i, j, k) == sg_sens_result_deriv(rb, i, j, k));
+    sg_sens_result_free(ra);
+    sg_sens_result_free(rb);
+    sg_experiment_free(ea);
+    sg_experiment_free(eb);
+    sg_sens_free(a);
+    sg_sens_free(b);
+    sg_model_free(vm);
+    sg_model_free(nat);
 }
 
 /* ----------------------------------------------------------------- threads */
@@ -478,6 +599,92 @@ static void test_clones_in_threads(void **state)
         sg_sens_result_free(jobs[i].result);
         sg_sens_free(jobs[i].sens);
     }
+    sg_experiment_free(e);
+    sg_sens_free(s);
+    sg_model_free(m);
+}
+
+/* ------------------------------------------------------------ steady states */
+
+/* Binding at equilibrium: AB* = (s - sqrt(s^2 - 4 A0 B0)) / 2 with
+ * s = A0 + B0 + koff/kon. Its derivatives with respect to kon, koff and
+ * the totals (through the conservation laws) against central differences
+ * of the formula. */
+static double binding_eq(const double *p)
+{
+    double s = p[2] + p[3] + p[1] / p[0];
+    return (s - sqrt(s * s - 4 * p[2] * p[3])) / 2;
+}
+
+static void test_steady_sensitivities(void **state)
+{
+    (void)state;
+    sg_error err;
+    sg_model *m = sg_model_load_file(SIGODE_SOURCE_DIR "/models/examples/binding.cfg", &err);
+    assert_non_null(m);
+    const char *params[] = {"kon", "koff", "A", "B"};
+    sg_sens *s = make(m, params, 4);
+    const char *outputs[] = {"AB", "fraction_bound"};
+    sg_sens_request req = {.outputs = outputs, .noutputs = 2};
+    sg_sens_result *r = NULL;
+    sg_steady_info info = {0};
+    sg_stability stab;
+    assert_int_equal(sg_sens_steady(s, &req, &r, &info, &stab, &err), SG_OK);
+    assert_int_equal(info.conservation_laws, 2);
+    assert_true(stab.computed && !stab.unstable);
+    const double p0[4] = {0.01, 0.1, 100.0, 50.0};
+    check_close(sg_sens_result_value(r, 0, 0), binding_eq(p0), 1e-9, 1e-9, "AB*", 0);
+    for (int k = 0; k < 4; k++) {
+        double hi[4], lo[4], h = 1e-4 * p0[k];
+        memcpy(hi, p0, sizeof hi);
+        memcpy(lo, p0, sizeof lo);
+        hi[k] += h;
+        lo[k] -= h;
+        double dab = (binding_eq(hi) - binding_eq(lo)) / (2 * h);
+        /* fraction_bound = AB / B_tot = AB* / B0 */
+        double dfrac = (binding_eq(hi) / hi[3] - binding_eq(lo) / lo[3]) / (2 * h);
+        check_close(sg_sens_result_deriv(r, 0, 0, k), dab, 1e-6, 1e-9, params[k], 0);
+        check_close(sg_sens_result_deriv(r, 0, 1, k), dfrac, 1e-6, 1e-9, params[k], 0);
+    }
+    sg_sens_result_free(r);
+    sg_sens_free(s);
+    sg_model_free(m);
+}
+
+/* Pre-equilibration: A made at ks * stim, removed at kd A, rests at
+ * ks/kd; the experiment then sets stim = 3:
+ *   A(t) = ks/kd (3 - 2 e^{-kd t}). */
+static const char preeq_model[] =
+    "name = \"preeq\";\n"
+    "parameters = ( { id = \"ks\"; value = 2.0; }, { id = \"kd\"; value = 0.5; },\n"
+    "  { id = \"stim\"; value = 1.0; } );\n"
+    "species = ( { id = \"A\"; initial = 0.3; } );\n"
+    "reactions = ( { id = \"make\"; equation = \"-> A\"; rate = \"ks * stim\"; },\n"
+    "  { id = \"loss\"; equation = \"A ->\"; rate = \"kd * A\"; } );\n"
+    "scenarios = ( { id = \"stimulated\"; t_end = 6.0; points = 13; preequilibrate = true;\n"
+    "    set = { stim = 3.0; }; } );\n";
+
+static void test_preequilibrated_sensitivities(void **state)
+{
+    (void)state;
+    sg_model *m = ts_load_text(preeq_model);
+    const char *params[] = {"ks", "kd", "A"};
+    sg_sens *s = make(m, params, 3);
+    sg_experiment *e = scenario(m, "stimulated");
+    sg_sens_result *r = run(s, e, NULL);
+    const double ks = 2.0, kd = 0.5;
+    for (int i = 0; i < sg_sens_result_times(r); i++) {
+        double t = sg_sens_result_time(r, i), ex = exp(-kd * t);
+        check_close(sg_sens_result_value(r, i, 0), ks / kd * (3 - 2 * ex), 1e-8, 1e-9, "A", t);
+        check_close(sg_sens_result_deriv(r, i, 0, 0), (3 - 2 * ex) / kd, 1e-6, 1e-9, "dA/dks",
+                    t);
+        check_close(sg_sens_result_deriv(r, i, 0, 1),
+                    -ks / (kd * kd) * (3 - 2 * ex) + ks / kd * 2 * t * ex, 1e-6, 1e-9, "dA/dkd",
+                    t);
+        /* the start value is forgotten at the steady state */
+        assert_true(fabs(sg_sens_result_deriv(r, i, 0, 2)) < 1e-8);
+    }
+    sg_sens_result_free(r);
     sg_experiment_free(e);
     sg_sens_free(s);
     sg_model_free(m);
@@ -600,15 +807,11 @@ static void test_cli_sens(void **state)
     check_close(v, -0.5 * 3, 1e-6, 1e-9, "normalised dA/dk", 3);
     free(text);
 
-    /* refused: state-dependent event; the previous output stays */
-    static const char refill[] =
-        "name = \"refill\";\n"
-        "parameters = ( { id = \"k\"; value = 0.5; } );\n"
-        "species = ( { id = \"A\"; initial = 4.0; } );\n"
-        "reactions = ( { id = \"d\"; equation = \"A ->\"; rate = \"k * A\"; } );\n"
-        "events = ( { id = \"refill\"; trigger = \"A < 2\"; assign = { A = 4.0; }; } );\n";
+    /* refused: an event sigode has no jump for; the previous output stays */
+    const char *refill = refused_events_model;
     assert_int_equal(ts_write_file(model_path, refill, strlen(refill)), 0);
-    const char *argr[] = {SIGODE_BINARY, "sens", model_path, "--output", out_path, NULL};
+    const char *argr[] = {SIGODE_BINARY, "sens", model_path, "--params", "k", "--output",
+                          out_path, NULL};
     assert_int_equal(ts_run(argr, NULL, &err), 2);
     assert_non_null(strstr(err, "not supported"));
     free(err);
@@ -621,6 +824,33 @@ static void test_cli_sens(void **state)
     free(out_path);
 }
 
+/* sigode steady --sens on the binding example: d AB* / d koff against the
+ * equilibrium formula, and the stability line. */
+static void test_cli_steady_sens(void **state)
+{
+    (void)state;
+    const char *argv[] = {SIGODE_BINARY, "steady", SIGODE_SOURCE_DIR "/models/examples/binding.cfg",
+                          "--sens", "--params", "koff", "--select", "AB", NULL};
+    char *out = NULL, *err = NULL;
+    assert_int_equal(ts_run(argv, &out, &err), 0);
+    double v;
+    assert_int_equal(sscanf(out, "time,output,parameter,value\n0,AB,koff,%lf", &v), 1);
+    const double p0[4] = {0.01, 0.1, 100.0, 50.0};
+    double hi[4], lo[4];
+    memcpy(hi, p0, sizeof hi);
+    memcpy(lo, p0, sizeof lo);
+    hi[1] += 1e-5;
+    lo[1] -= 1e-5;
+    check_close(v, (binding_eq(hi) - binding_eq(lo)) / 2e-5, 1e-6, 1e-9, "dAB*/dkoff", 0);
+    assert_non_null(strstr(err, "stability: stable"));
+    free(out);
+    free(err);
+    /* --params without --sens is a usage error */
+    const char *bad[] = {SIGODE_BINARY, "steady", SIGODE_SOURCE_DIR "/models/examples/binding.cfg",
+                         "--params", "koff", NULL};
+    assert_int_equal(ts_run(bad, NULL, NULL), 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -630,10 +860,16 @@ int main(void)
         cmocka_unit_test(test_binding_closed_form),
         cmocka_unit_test(test_binding_fd),
         cmocka_unit_test(test_initial_expressions_fd),
+        cmocka_unit_test(test_model_event_closed_form),
+        cmocka_unit_test(test_model_event_fd),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_clones_in_threads),
+        cmocka_unit_test(test_native_backend),
         cmocka_unit_test(test_cli_sens),
         cmocka_unit_test(test_stability),
+        cmocka_unit_test(test_steady_sensitivities),
+        cmocka_unit_test(test_preequilibrated_sensitivities),
+        cmocka_unit_test(test_cli_steady_sens),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
