@@ -7,6 +7,8 @@
                                        them to 1e-4 relative
     check.py SIGODE fit-plots          waterfall, fit and profile plots, odd paths
     check.py SIGODE fit-deterministic  --jobs 1 and --jobs 2 write the same bytes
+    check.py SIGODE objective-features laplace noise, log observable, time inf,
+                                       priors: llh, chi2, nllh against closed forms
     check.py SIGODE gradient           nllh gradient: sensitivities = finite differences
     check.py SIGODE fit-model          sigode fit MODEL.cfg --data: recovery to 1e-4
     check.py SIGODE model-keys         bad estimate/bounds/scale in a model file
@@ -334,6 +336,56 @@ def model_keys(sigode):
         sys.exit(1)
 
 
+def objective_features(sigode):
+    """Laplace noise, a log-transformed observable, a measurement at time inf
+    (steady state) and objective priors, against the closed form:
+    llh = sum of the measurements' log densities; nllh adds the priors."""
+    k1, k2, scale = 0.3, 0.15, 2.0
+    rows = [("obs_a", 1.0, 0.70), ("obs_a", 4.0, 0.47), ("obs_b", 2.0, 0.75),
+            ("obs_b", 8.0, 1.40), ("obs_a", math.inf, 0.30)]
+    with tempfile.TemporaryDirectory() as tmp:
+        for f in os.listdir(CONVERSION):
+            shutil.copy(os.path.join(CONVERSION, f), tmp)
+        with open(os.path.join(tmp, "observables.tsv"), "w") as f:
+            f.write("observableId\tobservableFormula\tnoiseFormula\tobservableTransformation\t"
+                    "noiseDistribution\nobs_a\tA\t0.1\tlin\tlaplace\n"
+                    "obs_b\tscale * B\t0.2\tlog\tnormal\n")
+        with open(os.path.join(tmp, "parameters.tsv"), "w") as f:
+            f.write("parameterId\tparameterScale\tlowerBound\tupperBound\tnominalValue\t"
+                    "estimate\tobjectivePriorType\tobjectivePriorParameters\n"
+                    "k1\tlog10\t0.001\t10\t0.3\t1\tnormal\t0.2;0.1\n"
+                    "k2\tlog10\t0.001\t10\t0.15\t1\tparameterScaleNormal\t-1;0.5\n"
+                    "scale\tlin\t0.1\t10\t2\t1\t\t\n")
+        with open(os.path.join(tmp, "measurements.tsv"), "w") as f:
+            f.write("observableId\tsimulationConditionId\ttime\tmeasurement\n")
+            for obs, t, y in rows:
+                f.write(f"{obs}\tc0\t{t}\t{y}\n")
+        p = run([sigode, "petab", "evaluate", os.path.join(tmp, "problem.yaml")])
+        if p.returncode != 0:
+            fail(f"exit {p.returncode}: {p.stderr}")
+        got = {m.group(1): float(m.group(2))
+               for m in re.finditer(r"^(llh|chi2|log prior|nllh) = (\S+)$", p.stdout, re.M)}
+    llh = chi2 = 0.0
+    for obs, t, y in rows:
+        eq = k2 / (k1 + k2)
+        A = eq if math.isinf(t) else eq + (1 - eq) * math.exp(-(k1 + k2) * t)
+        if obs == "obs_a":
+            r = (y - A) / 0.1
+            llh += -math.log(2 * 0.1) - abs(r)
+        else:
+            h = scale * (1 - A)
+            r = (math.log(y) - math.log(h)) / 0.2
+            llh += -0.5 * math.log(2 * math.pi * 0.2 ** 2) - math.log(y) - 0.5 * r * r
+        chi2 += r * r
+    prior = (-0.5 * math.log(2 * math.pi * 0.1 ** 2) - 0.5 * ((k1 - 0.2) / 0.1) ** 2 +
+             -0.5 * math.log(2 * math.pi * 0.5 ** 2) - 0.5 * ((math.log10(k2) + 1) / 0.5) ** 2)
+    want = {"llh": llh, "chi2": chi2, "log prior": prior, "nllh": -(llh + prior)}
+    for k, v in want.items():
+        if k not in got or abs(got[k] - v) > 1e-5 * (1 + abs(v)):
+            fail(f"{k} = {got.get(k)}, closed form {v}")
+    print(f"ok: {got}")
+
+
 def benchmark(sigode):
     yaml = os.path.join(HERE, "benchmark", "Boehm_JProteomeRes2014", "Boehm_JProteomeRes2014.yaml")
     p = run([sigode, "petab", "evaluate", yaml])
@@ -350,5 +402,5 @@ if __name__ == "__main__":
     sigode, what = sys.argv[1], sys.argv[2]
     {"fit-recovers": fit_recovers, "fit-plots": fit_plots, "fit-deterministic": fit_deterministic,
      "bad-input": bad_input, "gradient": gradient, "fit-model": fit_model,
-     "model-keys": model_keys, "benchmark": benchmark, "profile-analytic": profile_analytic,
+     "model-keys": model_keys, "objective-features": objective_features, "benchmark": benchmark, "profile-analytic": profile_analytic,
      "profile-nonidentifiable": profile_nonidentifiable}[what](sigode)
