@@ -51,11 +51,18 @@ def read_params(path):
 
 
 def fit_recovers(sigode):
+    """Every optimiser and both samplings recover the parameters."""
+    for optimizer, sampling in (("lbfgs", "lhs"), ("slsqp", "sobol"), ("lm", "lhs")):
+        fit_recovers_with(sigode, optimizer, sampling)
+
+
+def fit_recovers_with(sigode, optimizer, sampling):
     truth = {"k1": 0.3, "k2": 0.15, "scale": 2.0}
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "est.tsv")
         p = run([sigode, "fit", os.path.join(CONVERSION, "problem.yaml"), "--starts", "4",
-                 "--seed", "3", "--jobs", "2", "--output", out, "--no-plots"])
+                 "--seed", "3", "--jobs", "2", "--output", out, "--no-plots",
+                 "--optimizer", optimizer, "--sampling", sampling])
         if p.returncode != 0:
             fail(f"fit exit {p.returncode}: {p.stderr}")
         if not re.search(r"^best nllh = -?[0-9.e+-]+$", p.stdout, re.M):
@@ -67,7 +74,7 @@ def fit_recovers(sigode):
         for suffix in ("_starts.tsv",):
             if not os.path.exists(os.path.join(tmp, "est" + suffix)):
                 fail(f"no est{suffix}")
-    print("ok: estimates within 1e-4 of", truth)
+    print(f"ok: {optimizer}, {sampling}: estimates within 1e-4 of", truth)
 
 
 def fit_plots(sigode):
