@@ -290,4 +290,4 @@ done:
 const cli_command cli_cmd_fit = {
     "fit", "PROBLEM.yaml [options] | MODEL.cfg --data MEASUREMENTS.tsv [options]",
     "multi-start parameter estimation (PEtab problem, or a model file and measurements)",
-    fit_groups, CLI_OWN_ARGS, run_fit};
+    fit_groups, CLI_OWN_ARGS, run_fit, NULL};

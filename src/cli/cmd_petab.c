@@ -123,4 +123,4 @@ done:
 const cli_command cli_cmd_petab = {
     "petab", "evaluate PROBLEM.yaml [options]",
     "log-likelihood, chi2 and simulations of a PEtab problem", petab_groups, CLI_OWN_ARGS,
-    run_petab};
+    run_petab, NULL};

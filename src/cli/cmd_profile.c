@@ -236,4 +236,4 @@ done:
 const cli_command cli_cmd_profile = {
     "profile", "PROBLEM.yaml --parameters FILE.tsv [options]",
     "profile likelihoods and 95% confidence intervals of estimated parameters", profile_groups,
-    CLI_OWN_ARGS, run_profile};
+    CLI_OWN_ARGS, run_profile, NULL};
