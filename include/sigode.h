@@ -141,11 +141,25 @@ sg_status sg_model_set_backend(sg_model *model, sg_backend backend, sg_error *er
 sg_status sg_model_use_cached_native(sg_model *model, sg_error *err);
 sg_backend sg_model_backend(const sg_model *model);
 
-/* The network as a Graphviz digraph (`sigode graph MODEL | dot -Tsvg`). */
+/* The network as a Graphviz digraph (`sigode graph MODEL | dot -Tsvg`):
+ * species (filled by compartment), reactions, assignments, and an edge for
+ * every influence, through rate laws and through assignments. */
 sg_status sg_model_write_dot(const sg_model *model, FILE *out, sg_error *err);
+/* The same written to `path` as "dot" text, or drawn as "svg" or "png" by
+ * Graphviz's dot (SG_ERR_IO with a clear message when it is not
+ * installed). The file appears only when complete. */
+sg_status sg_model_render_graph(const sg_model *model, const char *format, const char *path,
+                                sg_error *err);
 
 /* Kind of an identifier, SG_SYM_NONE if the model does not define it. */
 sg_symbol_kind sg_model_lookup(const sg_model *model, const char *id);
+/* Unit of an id for labels: a species' own `unit` or else the model's
+ * conc_unit, an assignment's or parameter's own `unit`, the time unit for
+ * "time"; "" when the file gives none. Owned by the model. */
+const char *sg_model_unit_of(const sg_model *model, const char *id);
+/* 1 for the units that mean a pure number ("1", "dimensionless",
+ * "fraction"). */
+int sg_unit_is_dimensionless(const char *unit);
 /* Index of a scenario by id, -1 if absent. */
 int sg_model_find_scenario(const sg_model *model, const char *id);
 
@@ -230,6 +244,18 @@ double sg_experiment_t_end(const sg_experiment *exp);
  * by the experiment. */
 int sg_experiment_scan(const sg_experiment *exp, const char **target,
                        const double **values, int *count, int *log_scale);
+/* Where the experiment changes values on its own: every occurrence of
+ * its events and dosing schedules inside [t_start, t_end], sorted by
+ * time. `what` says what is set ("FK506=10", "dose+=5"); `first` is 1 on a
+ * schedule's first occurrence (plots label only those). */
+typedef struct sg_event_mark {
+    double time;
+    char what[160];
+    int first;
+} sg_event_mark;
+/* Returns the count and *marks (caller frees with free(); NULL when 0), or
+ * -1 with err filled on allocation failure. */
+int sg_experiment_event_marks(const sg_experiment *exp, sg_event_mark **marks, sg_error *err);
 /* The scenario's readouts (NULL, 0 if none). */
 int sg_experiment_readouts(const sg_experiment *exp, const char *const **ids);
 
@@ -484,12 +510,33 @@ sg_status sg_scan_run(const sg_model *model, const sg_options *opt,
  * f the readout relative to the grid's first pair (positive: more
  * inhibition than independent action predicts). The first value of each
  * axis is the reference (normally 0). */
+typedef struct sg_hill_fit sg_hill_fit;
+typedef enum sg_synergy {
+    SG_SYNERGY_BLISS = 1, /* bliss_<readout> */
+    SG_SYNERGY_LOEWE = 2, /* loewe_<readout> */
+    SG_SYNERGY_HSA = 4    /* hsa_<readout> */
+} sg_synergy;
 typedef struct sg_scan2_spec {
     sg_scan_spec first;      /* target, values, readouts, at (one time), jobs */
     const char *target2;
     const double *values2;
     int count2;
+    /* Scores to add, a mask of sg_synergy (0: Bliss alone), each column
+     * expected - observed relative to the reference pair (positive: the
+     * readout is lower than the reference model predicts, i.e. synergy
+     * for drugs that lower it). Bliss: fA fB; Loewe: from Hill fits of
+     * the single-agent row and column (both axes must start at dose 0);
+     * HSA: min(fA, fB). */
+    int synergy;
+    /* If not NULL, 2 per readout: the Hill fits of the first and second
+     * drug alone used by Loewe (ok = 0 and `why` when they failed, and
+     * the loewe column is NaN). Fits of readouts >= 0 keep plateaus >= 0. */
+    sg_hill_fit *fits;
 } sg_scan2_spec;
+/* Expected readout at doses (a, b) under Loewe additivity of two drugs
+ * alone described by fa and fb (NaN when a fit is missing or the two act
+ * in opposite directions). */
+double sg_loewe_expected(const sg_hill_fit *fa, const sg_hill_fit *fb, double a, double b);
 sg_status sg_scan2_run(const sg_model *model, const sg_options *opt, const sg_experiment *exp,
                        const sg_scan2_spec *spec, sg_table **out, sg_error *err);
 
@@ -497,7 +544,7 @@ sg_status sg_scan2_run(const sg_model *model, const sg_options *opt, const sg_ex
 /* ------------------------------------------------------------------ fits */
 
 /* Four-parameter Hill curve y = low + (high - low) / (1 + (ec50 / x)^slope). */
-typedef struct sg_hill_fit {
+struct sg_hill_fit {
     int ok;             /* 0: no fit, `why` says why */
     double low, high;   /* responses at zero and saturating dose */
     double bottom, top; /* min and max of low and high */
@@ -505,14 +552,46 @@ typedef struct sg_hill_fit {
     double slope;       /* Hill slope, > 0 */
     int decreasing;
     double r2, rmse;    /* goodness of fit */
+    double lower, upper; /* bounds the plateaus were fitted within */
     char why[200];      /* why there is no fit, or a warning */
-} sg_hill_fit;
+};
 
 /* Least squares on log dose. Data that cannot support a fit (flat, not
  * monotone, too few doses) give fit->ok = 0 and SG_OK. */
 sg_status sg_fit_hill(const double *x, const double *y, int n, sg_hill_fit *fit,
                       sg_error *err);
+/* The same with both plateaus held within [lower, upper] (-INFINITY,
+ * INFINITY: free): a concentration's fit takes lower = 0. Responses
+ * outside the bounds give fit->ok = 0. */
+sg_status sg_fit_hill_bounded(const double *x, const double *y, int n, double lower,
+                              double upper, sg_hill_fit *fit, sg_error *err);
 double sg_hill_value(const sg_hill_fit *fit, double x);
+/* The dose giving response y on the fitted curve (NaN when y is not
+ * strictly between the plateaus). */
+double sg_hill_dose(const sg_hill_fit *fit, double y);
+
+/* ------------------------------------------------------ measured data */
+
+/* A PEtab measurement table (tab-separated, header row): observableId,
+ * simulationConditionId, time, measurement are required; noiseParameters
+ * (a number: the standard deviation drawn as an error bar), datasetId,
+ * replicateId, observableParameters, preequilibrationConditionId are
+ * optional; any other column must hold numbers (e.g. the dose of a scan
+ * target, named as the target). Every cell is checked: a bad one is
+ * SG_ERR_MODEL naming file, row and column. */
+typedef struct sg_measurements sg_measurements;
+sg_measurements *sg_measurements_load(const char *path, sg_error *err);
+void sg_measurements_free(sg_measurements *data);
+int sg_measurements_count(const sg_measurements *data);
+typedef struct sg_measurement {
+    const char *observable, *condition; /* owned by the table */
+    double time, value, sd;             /* sd NaN: none given */
+} sg_measurement;
+const sg_measurement *sg_measurements_get(const sg_measurements *data, int row);
+/* Index of an extra numeric column by name, -1 if absent; its value in a
+ * row (NaN when the cell is empty). */
+int sg_measurements_find_column(const sg_measurements *data, const char *name);
+double sg_measurements_extra(const sg_measurements *data, int row, int column);
 
 /* ------------------------------------------------------------------ PEtab */
 
@@ -688,21 +767,67 @@ sg_petab *sg_petab_from_model(const char *model_path, const char *measurements_p
 
 /* ----------------------------------------------------------------- plots */
 
+/* An uncertainty band: three table columns (e.g. 5%, 50%, 95% quantiles of
+ * an ensemble) drawn as a shaded band around its median line. */
+typedef struct sg_plot_band {
+    int lower, median, upper; /* table columns */
+    const char *label;        /* legend entry, e.g. "ER_total (5-95%)" */
+    const char *axis;         /* y axis label of its panel (NULL: spec->ylabel) */
+} sg_plot_band;
+
 typedef struct sg_plot_spec {
     const char *path;        /* .png or .svg */
     const char *title;
     const char *xlabel, *ylabel;
-    int logx;
+    int logx, logy;
     const sg_table *table;   /* x in column 0 */
     const int *columns;      /* columns to draw */
     int ncolumns;
+    /* y axis label of each drawn column (NULL: ylabel for all). Columns are
+     * put in panels by label and, on a linear axis, by magnitude (a series
+     * 10 times smaller than the largest of its label gets its own panel);
+     * scans (markers) get one panel per column. At most 12 panels. */
+    const char *const *axes;
     const sg_hill_fit *fits; /* per drawn column (or NULL): fitted curves */
+    const char *x_unit;      /* unit of x for the IC50/EC50 labels ("" none) */
     int markers;             /* points (scans) instead of lines */
+    const sg_event_mark *marks; /* vertical markers (events, doses) */
+    int nmarks;
+    const sg_plot_band *bands; /* shaded bands (ensembles) */
+    int nbands;
+    /* measured points with error bars: observableId matched to a drawn
+     * column's name; rows of other conditions left out when `condition` is
+     * set; on scans x is the extra column named `data_x` */
+    const sg_measurements *data;
+    const char *condition;
+    const char *data_x;
 } sg_plot_spec;
 
 /* Draws with gnuplot (SG_ERR_IO with a clear message when it is missing);
- * the file appears only when complete. */
+ * the file appears only when complete. Every text reaches gnuplot as an
+ * inert string: quotes doubled, control characters replaced. */
 sg_status sg_plot_write(const sg_plot_spec *spec, sg_error *err);
+
+/* A two-dimensional scan as heat maps, one panel per column of `zcols`
+ * over the grid of columns 0 (x) and 1 (y) of a long-format table (rows
+ * x-major, as sg_scan2_run writes them). Cells are drawn at their grid
+ * index with the dose values as tick labels (a 0 dose fits no log axis).
+ * `levels[k]` (NaN: none) draws the contour of column `contour_of[k]` at
+ * that level on panel k: an isobologram at 50% effect. Panels whose
+ * `diverging[k]` is set (synergy scores) use a blue-white-red scale
+ * centred on 0. */
+typedef struct sg_heatmap_spec {
+    const char *path, *title, *xlabel, *ylabel;
+    const sg_table *table;
+    const int *zcols;
+    const char *const *ztitles;
+    const int *diverging;
+    const int *contour_of;
+    const double *levels;
+    const char *contour_label;
+    int npanels;
+} sg_heatmap_spec;
+sg_status sg_heatmap_write(const sg_heatmap_spec *spec, sg_error *err);
 
 /* ----------------------------------------------------------------- checks */
 

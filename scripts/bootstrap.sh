@@ -26,6 +26,7 @@ packages=(
   libnlopt-dev     # sigode fit, profile: L-BFGS, SLSQP
   python3          # the error corpus and output-safety tests
   gnuplot-nox      # --plot
+  graphviz         # sigode graph --format svg|png, the graph tests
   dpkg-dev         # scripts/build-sundials.sh: dpkg-source
   xz-utils         # scripts/build-sundials.sh: the source tarball
   scdoc            # the man page sigode(1)

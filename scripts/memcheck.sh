@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Valgrind memcheck of the command line on every shipped model
 # (models/*.cfg, models/examples/*.cfg): check, info, the default run, a run
-# of each scenario, verify, and a run on the native backend (compiled C
+# of each scenario, verify, sensitivities (sens, steady --sens), and a run
+# on the native backend (compiled C
 # loaded with dlopen; the compiler itself runs outside valgrind). Passes only with 0 errors and 0 bytes
 # definitely lost in every run.
 #   scripts/memcheck.sh [SIGODE_BINARY]      (default: build/sigode)
@@ -21,7 +22,7 @@ list="$logs/runs"
 for model in models/*.cfg models/examples/*.cfg; do
   [ -f "$model" ] || continue
   printf '%s\n' "check $model" "info $model" "run $model" "verify $model" \
-    "run $model --backend native" >>"$list"
+    "run $model --backend native" "sens $model" "steady $model --sens" >>"$list"
   scenarios=$("$sigode" info "$model" | sed -n 's/^scenarios: *//p')
   for s in $scenarios; do
     printf '%s\n' "run $model --scenario $s" >>"$list"

@@ -93,7 +93,11 @@ typedef struct cli {
     int backend;
     /* run and scan */
     int stats;
+    /* plot group */
     const char *plot;
+    int log_y;               /* logarithmic y axes */
+    const char *data_path;   /* --data: PEtab measurements drawn on the plot */
+    sg_measurements *data;
     /* scan */
     const char *target;
     char *values_text;
@@ -110,6 +114,7 @@ typedef struct cli {
     double from2, to2;
     long points2;
     int has_from2, has_to2, has_points2, log2_scale;
+    int synergy;             /* --synergy: a mask of sg_synergy */
 } cli;
 
 /* Parses the value of option `opt` ("--name"); value is NULL for a flag.
@@ -153,6 +158,7 @@ extern const cli_command *const cli_commands[];
 extern const cli_group cli_solver_group;     /* --rtol --atol --max-steps --linear-solver --backend */
 extern const cli_group cli_output_group;     /* --output --format --select */
 extern const cli_group cli_experiment_group; /* --scenario --t-end --set --event --preequilibrate */
+extern const cli_group cli_plot_group;       /* --plot --log-y --data (plots.c) */
 
 /* options.c: parses argv[first..] with getopt_long against the command's
  * table; positional arguments go to c->args. Returns 0, 2 after a usage
@@ -199,7 +205,15 @@ void cli_free(cli *c);
 int cli_run_scan(cli *c, sg_model *model, sg_experiment *exp, const char *target,
                  const double *values, int count, int log_scale, char **readouts,
                  int nreadouts, const double *values2, int count2);
+
+/* plots.c: the plots and fits of run and scan */
+int cli_check_plot_options(const cli *c);
+void cli_fit_columns(const sg_model *m, const sg_table *t, const char *target,
+                     sg_hill_fit *fits);
+/* A run (markers 0, exp gives the event markers) or 1-D scan (markers 1). */
 int cli_plot_table(const cli *c, const sg_model *m, const sg_table *t, const char *xname,
-                   int logx, int markers, const sg_hill_fit *fits);
+                   int logx, int markers, const sg_hill_fit *fits, const sg_experiment *exp);
+/* Heat maps of a 2-D scan table with nreadouts readouts. */
+int cli_plot_grid(const cli *c, const sg_model *m, const sg_table *t, int nreadouts);
 
 #endif

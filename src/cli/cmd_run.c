@@ -22,11 +22,13 @@ static int parse_stats(cli *c, const char *opt, const char *value)
     return 0;
 }
 
-static int parse_plot(cli *c, const char *opt, const char *value)
+static int parse_fit(cli *c, const char *opt, const char *value)
 {
-    if (!*value)
-        return cli_usage_error(c->command, "--plot expects a file name ending in .png or .svg");
-    c->plot = value;
+    if (strcmp(value, "hill") != 0)
+        return cli_usage_error(c->command, "--fit expects 'hill' (a four-parameter Hill curve), "
+                                           "got '%s'",
+                               value);
+    c->fit_hill = 1;
     return 0;
 }
 
@@ -34,17 +36,20 @@ static const cli_option run_options[] = {
     {"points", "N", "output time points, the start and end included (default 101)",
      parse_points},
     {"stats", NULL, "print the solver's statistics on standard error", parse_stats},
-    {"plot", "FILE.png|FILE.svg", "plot the trajectories with gnuplot", parse_plot},
+    {"fit", "hill", "for a scenario with a scan: fit a Hill curve to each readout", parse_fit},
     {NULL, NULL, NULL, NULL}};
 
 static const cli_group run_group = {"run options", run_options};
 static const cli_group *const run_groups[] = {&cli_experiment_group, &run_group,
-                                              &cli_output_group, &cli_solver_group, NULL};
+                                              &cli_plot_group, &cli_output_group,
+                                              &cli_solver_group, NULL};
 
 static int run_run(cli *c)
 {
     sg_model *model = c->model;
     sg_error err = {0};
+    if (cli_check_plot_options(c))
+        return 2;
     sg_experiment *exp = cli_make_experiment(c, model, &err);
     if (!exp)
         return cli_report(&err);
@@ -66,6 +71,11 @@ static int run_run(cli *c)
         free(copy);
         sg_experiment_free(exp);
         return rc;
+    }
+    if (c->fit_hill) {
+        sg_experiment_free(exp);
+        return cli_usage_error("run", "--fit applies to a scan (a scenario with a 'scan', or "
+                                      "sigode scan)");
     }
     sg_sim *sim = sg_sim_create(model, &c->opt, &err);
     if (!sim) {
@@ -93,7 +103,7 @@ static int run_run(cli *c)
         if (st == SG_OK) {
             rc = cli_write_table(c, table, c->output);
             if (rc == 0 && c->plot)
-                rc = cli_plot_table(c, model, table, "time", 0, 0, NULL);
+                rc = cli_plot_table(c, model, table, "time", 0, 0, NULL, exp);
         } else if (c->output) {
             /* keep a previous good file: the partial rows go beside it */
             size_t n = strlen(c->output) + 16;

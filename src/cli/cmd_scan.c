@@ -121,11 +121,29 @@ static int parse_fit_output(cli *c, const char *opt, const char *value)
     return 0;
 }
 
-static int parse_plot(cli *c, const char *opt, const char *value)
+static int parse_synergy(cli *c, const char *opt, const char *value)
 {
-    if (!*value)
-        return cli_usage_error(c->command, "--plot expects a file name ending in .png or .svg");
-    c->plot = value;
+    char *copy = strdup(value), *parts[8];
+    int n = copy ? cli_split_list(copy, parts, 8) : 0;
+    c->synergy = 0;
+    for (int k = 0; k < n; k++) {
+        int bit = !strcmp(parts[k], "bliss")   ? SG_SYNERGY_BLISS
+                  : !strcmp(parts[k], "loewe") ? SG_SYNERGY_LOEWE
+                  : !strcmp(parts[k], "hsa")   ? SG_SYNERGY_HSA
+                                               : 0;
+        if (!bit) {
+            cli_usage_error(c->command, "--synergy expects bliss, loewe and/or hsa separated "
+                                        "by commas, got '%s'",
+                            parts[k]);
+            free(copy);
+            return 2;
+        }
+        c->synergy |= bit;
+    }
+    free(copy);
+    if (n == 0)
+        return cli_usage_error(c->command,
+                               "--synergy expects bliss, loewe and/or hsa separated by commas");
     return 0;
 }
 
@@ -148,18 +166,22 @@ static const cli_option scan_options[] = {
     {"fit-output", "FILE", "also write the fitted parameters as a table to FILE, one row per "
                            "readout, in the format of --format",
      parse_fit_output},
-    {"plot", "FILE.png|FILE.svg", "plot the readouts against NAME with gnuplot", parse_plot},
     {"target2", "NAME", "a second target: a two-dimensional grid in long format", parse_target},
     {"values2", "V,V,...", "the values of the second target", parse_values},
     {"from2", "A", "the first value of the second range", parse_bound},
     {"to2", "B", "the last value of the second range", parse_bound},
     {"points2", "N", "the number of values of the second range", parse_points},
     {"log2", NULL, "the second range on a log scale", parse_log},
+    {"synergy", "bliss,loewe,hsa",
+     "combination scores written as columns (default bliss); with --plot, heat maps and the "
+     "50% isobole",
+     parse_synergy},
     {NULL, NULL, NULL, NULL}};
 
 static const cli_group scan_group = {"scan options", scan_options};
 static const cli_group *const scan_groups[] = {&scan_group, &cli_experiment_group,
-                                               &cli_output_group, &cli_solver_group, NULL};
+                                               &cli_plot_group, &cli_output_group,
+                                               &cli_solver_group, NULL};
 
 /* Significant digits of a grid value: twelve more than the spacing needs,
  * so neighbours stay distinct and the value is written as a person would
@@ -278,67 +300,6 @@ static void show_progress(void *ctx, int done, int total)
     fflush(stderr);
 }
 
-/* Unit of a model quantity for labels: a parameter's unit, the model's
- * concentration unit for species and assignments. */
-static const char *unit_of(const sg_model *m, const char *id)
-{
-    sg_symbol_kind k = sg_model_lookup(m, id);
-    if (k == SG_SYM_PARAMETER)
-        for (int i = 0; i < sg_model_parameter_count(m); i++)
-            if (!strcmp(sg_model_parameter_id(m, i), id))
-                return sg_model_parameter_unit(m, i);
-    if (k == SG_SYM_SPECIES)
-        return sg_model_conc_unit(m);
-    return "";
-}
-
-static void label(char *buf, size_t size, const char *what, const char *unit)
-{
-    if (unit && *unit)
-        snprintf(buf, size, "%s (%s)", what, unit);
-    else
-        snprintf(buf, size, "%s", what);
-}
-
-/* Hill fits of every readout column of a 1-D scan table, reported on
- * standard error; fits[] gets one entry per readout column. */
-static void fit_columns(const sg_model *m, const sg_table *t, const char *target,
-                        sg_hill_fit *fits)
-{
-    int rows = sg_table_rows(t), cols = sg_table_columns(t);
-    double *x = malloc(sizeof *x * (size_t)(rows + 1)), *y = malloc(sizeof *y * (size_t)(rows + 1));
-    if (!x || !y) {
-        free(x);
-        free(y);
-        return;
-    }
-    for (int r = 0; r < rows; r++)
-        x[r] = sg_table_get(t, r, 0);
-    const char *unit = unit_of(m, target);
-    for (int c = 1; c < cols; c++) {
-        for (int r = 0; r < rows; r++)
-            y[r] = sg_table_get(t, r, c);
-        sg_error err = {0};
-        sg_hill_fit *f = &fits[c - 1];
-        if (sg_fit_hill(x, y, rows, f, &err) != SG_OK) {
-            cli_report(&err);
-            continue;
-        }
-        if (!f->ok) {
-            fprintf(stderr, "hill fit %s: %s\n", sg_table_column_name(t, c), f->why);
-            continue;
-        }
-        fprintf(stderr,
-                "hill fit %s: %s = %.4g %s, slope %.3g, bottom %.4g, top %.4g, R^2 = %.6f, "
-                "RMSE = %.3g%s%s\n",
-                sg_table_column_name(t, c), f->decreasing ? "IC50" : "EC50", f->ec50, unit,
-                f->slope, f->bottom, f->top, f->r2, f->rmse, f->why[0] ? "; warning: " : "",
-                f->why);
-    }
-    free(x);
-    free(y);
-}
-
 /* --fit-output: one row per readout column of the scan table; the values
  * are NaN where there is no fit (the reason is on standard error). */
 static int write_fits(const cli *c, const sg_table *scan, const sg_hill_fit *fits)
@@ -365,32 +326,6 @@ static int write_fits(const cli *c, const sg_table *scan, const sg_hill_fit *fit
     return rc;
 }
 
-int cli_plot_table(const cli *c, const sg_model *m, const sg_table *t, const char *xname,
-                      int logx, int markers, const sg_hill_fit *fits)
-{
-    int cols = sg_table_columns(t);
-    int *which = malloc(sizeof *which * (size_t)cols);
-    if (!which)
-        return cli_usage_error(c->command, "out of memory");
-    for (int k = 1; k < cols; k++)
-        which[k - 1] = k;
-    char xlabel[300], ylabel[300], title[300];
-    label(xlabel, sizeof xlabel, xname, !strcmp(xname, "time") ? sg_model_time_unit(m)
-                                                               : unit_of(m, xname));
-    label(ylabel, sizeof ylabel, "concentration", sg_model_conc_unit(m));
-    snprintf(title, sizeof title, "%s%s%s", sg_model_name(m), c->scenario ? ": " : "",
-             c->scenario ? c->scenario : "");
-    sg_plot_spec spec = {.path = c->plot, .title = title, .xlabel = xlabel, .ylabel = ylabel,
-                         .logx = logx, .table = t, .columns = which, .ncolumns = cols - 1,
-                         .fits = fits, .markers = markers};
-    sg_error err = {0};
-    cli_begin_writing();
-    sg_status st = sg_plot_write(&spec, &err);
-    cli_end_writing();
-    free(which);
-    return st == SG_OK ? 0 : cli_report(&err);
-}
-
 int cli_run_scan(cli *c, sg_model *model, sg_experiment *exp, const char *target,
                     const double *values, int count, int log_scale, char **readouts,
                     int nreadouts, const double *values2, int count2)
@@ -406,8 +341,24 @@ int cli_run_scan(cli *c, sg_model *model, sg_experiment *exp, const char *target
     sg_error err = {0};
     sg_status st;
     if (c->target2) {
-        sg_scan2_spec spec2 = {spec, c->target2, values2, count2};
+        sg_hill_fit *agents = calloc(2 * (size_t)nreadouts + 1, sizeof *agents);
+        sg_scan2_spec spec2 = {spec, c->target2, values2, count2, c->synergy, agents};
         st = sg_scan2_run(model, &c->opt, exp, &spec2, &table, &err);
+        for (int k = 0; agents && st == SG_OK && (c->synergy & SG_SYNERGY_LOEWE) &&
+                        k < nreadouts;
+             k++)
+            for (int axis = 0; axis < 2; axis++) {
+                const sg_hill_fit *f = &agents[2 * k + axis];
+                const char *drug = axis ? c->target2 : target;
+                if (f->ok)
+                    fprintf(stderr, "loewe %s: %s alone: %s = %.4g %s, slope %.3g, R^2 = %.6f\n",
+                            readouts[k], drug, f->decreasing ? "IC50" : "EC50", f->ec50,
+                            sg_model_unit_of(model, drug), f->slope, f->r2);
+                else
+                    fprintf(stderr, "sigode: warning: loewe_%s is nan: %s alone has %s\n",
+                            readouts[k], drug, f->why);
+            }
+        free(agents);
     } else {
         st = sg_scan_run(model, &c->opt, exp, &spec, &table, &err);
     }
@@ -432,12 +383,13 @@ int cli_run_scan(cli *c, sg_model *model, sg_experiment *exp, const char *target
     if (table && rc == 0 && c->fit_hill) {
         fits = calloc((size_t)sg_table_columns(table), sizeof *fits);
         if (fits)
-            fit_columns(model, table, target, fits);
+            cli_fit_columns(model, table, target, fits);
         if (fits && c->fit_output)
             rc = write_fits(c, table, fits);
     }
     if (table && rc == 0 && c->plot && st == SG_OK)
-        rc = cli_plot_table(c, model, table, target, log_scale, 1, fits);
+        rc = c->target2 ? cli_plot_grid(c, model, table, nreadouts)
+                        : cli_plot_table(c, model, table, target, log_scale, 1, fits, exp);
     free(fits);
     sg_table_free(table);
     if (st != SG_OK)
@@ -458,9 +410,12 @@ static int validate_scan(cli *c)
         return cli_usage_error("scan", "--target NAME is required");
     if (c->fit_output && !c->fit_hill)
         return cli_usage_error("scan", "--fit-output needs --fit hill");
-    if (c->target2 && (c->fit_hill || c->plot))
-        return cli_usage_error("scan", "--fit and --plot apply to one-dimensional scans; a "
-                                       "--target2 scan writes the long-format grid");
+    if (c->target2 && (c->fit_hill || c->data))
+        return cli_usage_error("scan", "--fit and --data apply to one-dimensional scans (a "
+                                       "--target2 scan fits its single agents for "
+                                       "--synergy loewe)");
+    if (!c->target2 && c->synergy)
+        return cli_usage_error("scan", "--synergy needs --target2 (a combination grid)");
     if (!c->target2 &&
         (c->values2_text || c->has_from2 || c->has_to2 || c->has_points2 || c->log2_scale))
         return cli_usage_error("scan", "--values2/--from2/--to2/--points2/--log2 need --target2");
@@ -488,6 +443,8 @@ static int validate_scan(cli *c)
 static int run_scan_command(cli *c)
 {
     sg_model *model = c->model;
+    if (cli_check_plot_options(c))
+        return 2;
     double *values = grid.values, *values2 = grid.values2;
     int count = grid.count, count2 = grid.count2;
     grid.values = grid.values2 = NULL;

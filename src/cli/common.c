@@ -166,6 +166,7 @@ void cli_free(cli *c)
     free(c->readout);
     free(c->at);
     free(c->events);
+    sg_measurements_free(c->data);
     free(c->values2_text);
     free(c->args);
     sg_model_free(c->model);

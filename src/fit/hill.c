@@ -4,6 +4,11 @@
  *   y = low + (high - low) / (1 + 10^(h (c - log10 x)))
  * `low` is the response at zero dose, `high` at saturating dose, c the
  * log10 of the half-effect dose, h > 0 the Hill slope.
+ *
+ * Bounded fits (a concentration's plateau cannot be negative) fit the
+ * plateaus on an unbounded scale: plateau = lower + exp(u) with a lower
+ * bound only, lower + (upper - lower) / (1 + exp(-u)) with both, so the
+ * least-squares search never leaves the physical range.
  */
 #include <gsl/gsl_blas.h>
 #include <gsl/gsl_errno.h>
@@ -27,7 +32,62 @@ static int by_dose(const void *a, const void *b)
 typedef struct fit_data {
     const double *x, *y;
     int n;
+    double lower, upper; /* bounds of the plateaus (+-inf: none) */
 } fit_data;
+
+/* A plateau from its fitted coordinate u, and d plateau / du. */
+static double plateau(const fit_data *d, double u, double *slope)
+{
+    if (isfinite(d->lower) && isfinite(d->upper)) {
+        double s = 1.0 / (1.0 + exp(-u));
+        *slope = (d->upper - d->lower) * s * (1 - s);
+        return d->lower + (d->upper - d->lower) * s;
+    }
+    if (isfinite(d->lower)) {
+        *slope = exp(u);
+        return d->lower + *slope;
+    }
+    if (isfinite(d->upper)) {
+        *slope = exp(u);
+        return d->upper - *slope;
+    }
+    *slope = 1;
+    return u;
+}
+
+/* The coordinate u of a starting plateau, moved inside the bounds by a
+ * small fraction of the data range when it lies on or beyond them. */
+static double coordinate(const fit_data *d, double v, double range)
+{
+    double eps = 1e-3 * range;
+    if (isfinite(d->lower) && isfinite(d->upper)) {
+        double s = (v - d->lower) / (d->upper - d->lower);
+        double e = eps / (d->upper - d->lower);
+        s = fmin(fmax(s, e), 1 - e);
+        return log(s / (1 - s));
+    }
+    if (isfinite(d->lower))
+        return log(fmax(v - d->lower, eps));
+    if (isfinite(d->upper))
+        return log(fmax(d->upper - v, eps));
+    return v;
+}
+
+/* Model parameters (low, high, c, h) from the fitted vector; dlow, dhigh
+ * get the chain-rule factors. */
+static void unpack(const fit_data *d, const gsl_vector *p, double *q, double *dlow,
+                   double *dhigh)
+{
+    double s0, s1;
+    q[0] = plateau(d, gsl_vector_get(p, 0), &s0);
+    q[1] = plateau(d, gsl_vector_get(p, 1), &s1);
+    q[2] = gsl_vector_get(p, 2);
+    q[3] = gsl_vector_get(p, 3);
+    if (dlow)
+        *dlow = s0;
+    if (dhigh)
+        *dhigh = s1;
+}
 
 static double model_value(double x, const double *p, double *grad)
 {
@@ -55,8 +115,8 @@ static double model_value(double x, const double *p, double *grad)
 static int residuals(const gsl_vector *p, void *user, gsl_vector *f)
 {
     fit_data *d = user;
-    double q[4] = {gsl_vector_get(p, 0), gsl_vector_get(p, 1), gsl_vector_get(p, 2),
-                   gsl_vector_get(p, 3)};
+    double q[4];
+    unpack(d, p, q, NULL, NULL);
     for (int i = 0; i < d->n; i++)
         gsl_vector_set(f, (size_t)i, model_value(d->x[i], q, NULL) - d->y[i]);
     return GSL_SUCCESS;
@@ -65,11 +125,13 @@ static int residuals(const gsl_vector *p, void *user, gsl_vector *f)
 static int jacobian(const gsl_vector *p, void *user, gsl_matrix *J)
 {
     fit_data *d = user;
-    double q[4] = {gsl_vector_get(p, 0), gsl_vector_get(p, 1), gsl_vector_get(p, 2),
-                   gsl_vector_get(p, 3)};
+    double q[4], s0, s1;
+    unpack(d, p, q, &s0, &s1);
     for (int i = 0; i < d->n; i++) {
         double g[4];
         model_value(d->x[i], q, g);
+        g[0] *= s0;
+        g[1] *= s1;
         for (int k = 0; k < 4; k++)
             gsl_matrix_set(J, (size_t)i, (size_t)k, g[k]);
     }
@@ -84,7 +146,16 @@ double sg_hill_value(const sg_hill_fit *fit, double x)
 
 sg_status sg_fit_hill(const double *x, const double *y, int n, sg_hill_fit *fit, sg_error *err)
 {
+    return sg_fit_hill_bounded(x, y, n, -INFINITY, INFINITY, fit, err);
+}
+
+sg_status sg_fit_hill_bounded(const double *x, const double *y, int n, double lower,
+                              double upper, sg_hill_fit *fit, sg_error *err)
+{
     memset(fit, 0, sizeof *fit);
+    if (isnan(lower) || isnan(upper) || !(lower < upper))
+        return sg_error_set(err, SG_ERR_USAGE, NULL, 0, 0,
+                            "Hill fit bounds must satisfy lower < upper");
     int positive = 0;
     double ymin = INFINITY, ymax = -INFINITY, big = 0;
     for (int i = 0; i < n; i++) {
@@ -135,7 +206,13 @@ sg_status sg_fit_hill(const double *x, const double *y, int n, sg_hill_fit *fit,
         if (x[i] > 0 && ((high > low && y[i] >= mid) || (high < low && y[i] <= mid)) &&
             log10(x[i]) < c)
             c = log10(x[i]);
-    fit_data d = {x, y, n};
+    fit_data d = {x, y, n, lower, upper};
+    for (int i = 0; i < n; i++)
+        if (y[i] < lower || y[i] > upper) {
+            snprintf(fit->why, sizeof fit->why,
+                     "no fit: a response (%.6g) lies outside the physical range", y[i]);
+            return SG_OK;
+        }
     gsl_multifit_nlinear_fdf fdf = {.f = residuals, .df = jacobian, .fvv = NULL,
                                     .n = (size_t)n, .p = 4, .params = &d};
     gsl_multifit_nlinear_parameters params = gsl_multifit_nlinear_default_parameters();
@@ -143,7 +220,8 @@ sg_status sg_fit_hill(const double *x, const double *y, int n, sg_hill_fit *fit,
         gsl_multifit_nlinear_alloc(gsl_multifit_nlinear_trust, &params, (size_t)n, 4);
     if (!w)
         return sg_error_nomem(err);
-    double start[4] = {low, high, c, 1.0};
+    double start[4] = {coordinate(&d, low, ymax - ymin), coordinate(&d, high, ymax - ymin), c,
+                       1.0};
     gsl_vector_view p0 = gsl_vector_view_array(start, 4);
     gsl_error_handler_t *old = gsl_set_error_handler_off();
     int info = 0;
@@ -151,10 +229,14 @@ sg_status sg_fit_hill(const double *x, const double *y, int n, sg_hill_fit *fit,
     if (status == GSL_SUCCESS)
         status = gsl_multifit_nlinear_driver(500, 1e-12, 1e-12, 1e-12, NULL, NULL, &info, w);
     gsl_set_error_handler(old);
-    gsl_vector *p = gsl_multifit_nlinear_position(w);
-    double q[4] = {gsl_vector_get(p, 0), gsl_vector_get(p, 1), gsl_vector_get(p, 2),
-                   gsl_vector_get(p, 3)};
+    double q[4];
+    unpack(&d, gsl_multifit_nlinear_position(w), q, NULL, NULL);
     gsl_multifit_nlinear_free(w);
+    /* a plateau on its bound is approached only as u -> -inf: the
+     * iteration limit is then the normal end */
+    int bounded = isfinite(lower) || isfinite(upper);
+    if (bounded && status == GSL_EMAXITER)
+        status = GSL_SUCCESS;
     if (status != GSL_SUCCESS || !isfinite(q[0]) || !isfinite(q[1]) || !isfinite(q[2]) ||
         !isfinite(q[3])) {
         snprintf(fit->why, sizeof fit->why, "no fit: least squares did not converge (%s)",
@@ -185,7 +267,18 @@ sg_status sg_fit_hill(const double *x, const double *y, int n, sg_hill_fit *fit,
     fit->decreasing = q[1] < q[0];
     fit->r2 = ss_tot > 0 ? 1 - ss_res / ss_tot : 1;
     fit->rmse = sqrt(ss_res / n);
+    fit->lower = lower;
+    fit->upper = upper;
     if (fit->ec50 < x[first] || fit->ec50 > x[last])
         snprintf(fit->why, sizeof fit->why, "half-effect dose outside the scanned range");
     return SG_OK;
+}
+
+double sg_hill_dose(const sg_hill_fit *fit, double y)
+{
+    /* y = low + (high - low) / (1 + (ec50/x)^h)  =>  x = ec50 ((y-low)/(high-y))^(1/h) */
+    double r = (y - fit->low) / (fit->high - y);
+    if (!fit->ok || !(r > 0) || !isfinite(r))
+        return y == fit->low ? 0.0 : NAN;
+    return fit->ec50 * pow(r, 1.0 / fit->slope);
 }

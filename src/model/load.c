@@ -758,8 +758,10 @@ static int load_species(loader *ld, config_setting_t *list, int implicit_compart
         if (check_keys(ld, g, "a species", species_keys) || get_id(ld, g, "species", &s->id))
             return -1;
         int is_expr = 0;
+        s->unit = "";
         if (get_value(ld, g, "initial", &s->initial, &is_expr) < 0 ||
-            get_bool(ld, g, "constant", &s->constant) < 0)
+            get_bool(ld, g, "constant", &s->constant) < 0 ||
+            get_string(ld, g, "unit", &s->unit) < 0)
             return -1;
         if (s->initial < 0) {
             fail_setting(ld, config_setting_get_member(g, "initial"),
@@ -806,8 +808,9 @@ static int load_assignment_ids(loader *ld, config_setting_t *list, int first_slo
         if (check_keys(ld, g, "an assignment", assignment_keys) ||
             get_id(ld, g, "assignment", &a->id))
             return -1;
+        a->unit = "";
         int r = get_string(ld, g, "value", &a->text);
-        if (r < 0)
+        if (r < 0 || get_string(ld, g, "unit", &a->unit) < 0)
             return -1;
         if (r == 0) {
             fail_setting(ld, g, "assignment '%s' needs a 'value' expression in quotes", a->id);

@@ -59,6 +59,37 @@ sg_symbol_kind sg_model_lookup(const sg_model *m, const char *id)
     return slot < 0 ? SG_SYM_NONE : m->slot_kind[slot];
 }
 
+const char *sg_model_unit_of(const sg_model *m, const char *id)
+{
+    if (strcmp(id, "time") == 0)
+        return m->time_unit;
+    int slot = sg_map_get(&m->symbols, id);
+    if (slot < 0)
+        return "";
+    int i = m->slot_index[slot];
+    const char *unit = NULL;
+    switch (m->slot_kind[slot]) {
+    case SG_SYM_SPECIES:
+        unit = m->species[i].unit && *m->species[i].unit ? m->species[i].unit : m->conc_unit;
+        break;
+    case SG_SYM_ASSIGNMENT:
+        unit = m->assignments[i].unit;
+        break;
+    case SG_SYM_PARAMETER:
+        unit = m->parameters[i].unit;
+        break;
+    default:
+        break;
+    }
+    return unit ? unit : "";
+}
+
+int sg_unit_is_dimensionless(const char *unit)
+{
+    return unit && (!strcmp(unit, "1") || !strcmp(unit, "dimensionless") ||
+                    !strcmp(unit, "fraction"));
+}
+
 int sg_model_find_scenario(const sg_model *m, const char *id)
 {
     for (int i = 0; i < m->nscenarios; i++)

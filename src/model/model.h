@@ -31,6 +31,7 @@ typedef struct sg_species_def {
     double initial;
     int compartment; /* index into compartments */
     int constant;
+    const char *unit; /* "" unless the file gives one (the model's conc_unit applies) */
     int line;
     int slot;
 } sg_species_def;
@@ -58,6 +59,7 @@ typedef struct sg_parameter_def {
 typedef struct sg_assignment_def {
     const char *id;
     const char *text;
+    const char *unit; /* "" unless the file gives one */
     int line, col;   /* where the expression text starts */
     sg_expr *value;  /* bound */
     int slot;

@@ -1,6 +1,8 @@
 /* Building experiments from scenarios and command-line overrides. */
 #include <math.h>
 #include <string.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #include "scenario.h"
 
@@ -222,4 +224,46 @@ int sg_experiment_readouts(const sg_experiment *exp, const char *const **ids)
     }
     *ids = exp->scenario->readouts;
     return exp->scenario->nreadouts;
+}
+
+static int by_mark_time(const void *a, const void *b)
+{
+    const sg_event_mark *x = a, *y = b;
+    return (x->time > y->time) - (x->time < y->time);
+}
+
+/* Plots draw one line per occurrence: a schedule of more than this many
+ * doses is shown by its first ones (the legend says what repeats). */
+#define SG_MAX_EVENT_MARKS 2000
+
+int sg_experiment_event_marks(const sg_experiment *exp, sg_event_mark **marks, sg_error *err)
+{
+    *marks = NULL;
+    size_t cap = 0;
+    int n = 0;
+    const sg_model *m = exp->model;
+    for (int e = 0; e < exp->nevents; e++) {
+        const sg_timed_change *ev = &exp->events[e];
+        for (long k = 0; n < SG_MAX_EVENT_MARKS; k++) {
+            double t = ev->at + (double)k * ev->every;
+            if (k > 0 && (ev->every <= 0 || (ev->count > 0 && k >= ev->count)))
+                break;
+            if (t > exp->t_end || t < exp->t_start)
+                break;
+            if (sg_grow(marks, &cap, (size_t)n + 1, sizeof **marks) != 0) {
+                sg_free(*marks);
+                *marks = NULL;
+                sg_error_nomem(err);
+                return -1;
+            }
+            sg_event_mark *mk = &(*marks)[n++];
+            mk->time = t;
+            mk->first = k == 0;
+            snprintf(mk->what, sizeof mk->what, "%s%s%.6g", m->slot_name[ev->change.slot],
+                     ev->change.add ? "+=" : "=", ev->change.value);
+        }
+    }
+    if (n > 1)
+        qsort(*marks, (size_t)n, sizeof **marks, by_mark_time);
+    return n;
 }

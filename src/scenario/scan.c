@@ -391,12 +391,31 @@ sg_status sg_scan2_run(const sg_model *m, const sg_options *opt, const sg_experi
     if (nread < 0)
         return err ? err->status : SG_ERR_USAGE;
     int n1 = spec->count, n2 = spec2->count2, count = n1 * n2;
-    b.ncols = 2 + 2 * nread;
+    int mask = spec2->synergy ? spec2->synergy : SG_SYNERGY_BLISS;
+    static const char *const method_name[3] = {"bliss", "loewe", "hsa"};
+    int methods[3], nmethods = 0;
+    for (int k = 0; k < 3; k++)
+        if (mask & (1 << k))
+            methods[nmethods++] = k;
+    if ((mask & SG_SYNERGY_LOEWE) && (spec->values[0] != 0 || spec2->values2[0] != 0))
+        return finish_build(&b, sg_error_set(err, SG_ERR_USAGE, NULL, 0, 0,
+                                             "Loewe additivity needs both scan axes to start "
+                                             "at dose 0 (the single agents alone)"),
+                            out);
+    b.ncols = 2 + nread * (1 + nmethods);
     double *grid = sg_malloc(sizeof(double) * 2 * (size_t)count);
     b.names = sg_calloc((size_t)b.ncols + 1, sizeof *b.names);
     b.row = sg_malloc(sizeof(double) * ((size_t)b.ncols + 1));
-    if (!grid || !b.names || !b.row) {
+    sg_hill_fit *fits = spec2->fits ? spec2->fits
+                                    : sg_calloc(2 * (size_t)nread + 1, sizeof *fits);
+    double *xs = sg_malloc(sizeof(double) * ((size_t)(n1 > n2 ? n1 : n2) + 1));
+    double *ys = sg_malloc(sizeof(double) * ((size_t)(n1 > n2 ? n1 : n2) + 1));
+    if (!grid || !b.names || !b.row || !fits || !xs || !ys) {
         sg_free(grid);
+        if (fits != spec2->fits)
+            sg_free(fits);
+        sg_free(xs);
+        sg_free(ys);
         return finish_build(&b, sg_error_nomem(err), out);
     }
     for (int i = 0; i < n1; i++)
@@ -406,43 +425,84 @@ sg_status sg_scan2_run(const sg_model *m, const sg_options *opt, const sg_experi
         }
     sg_scan_points points = {slots, 2, grid, count};
     sg_status st = sg_scan_compute(m, opt, exp, &points, spec->at, spec->nat, spec->jobs,
-                                   spec->progress, spec->progress_ctx, &b.res, err);
+                         spec->progress, spec->progress_ctx, &b.res, err);
     sg_free(grid);
-    if (st != SG_OK)
+    const sg_scan_result *res = &b.res;
+    /* single agents: the first column of the grid (drug 1 alone) and the
+     * first row (drug 2 alone), for Loewe */
+    for (int k = 0; k < nread && st == SG_OK && (mask & SG_SYNERGY_LOEWE); k++) {
+        int c = b.col[k];
+        for (int axis = 0; axis < 2 && st == SG_OK; axis++) {
+            int n = axis ? n2 : n1, nonneg = 1;
+            for (int i = 0; i < n; i++) {
+                xs[i] = axis ? spec2->values2[i] : spec->values[i];
+                ys[i] = result_value(res, axis ? i : i * n2, 0, c);
+                nonneg &= !(ys[i] < 0);
+            }
+            st = sg_fit_hill_bounded(xs, ys, n, nonneg ? 0.0 : -INFINITY, INFINITY,
+                                     &fits[2 * k + axis], err);
+        }
+    }
+    sg_free(xs);
+    sg_free(ys);
+    if (st != SG_OK) {
+        if (fits != spec2->fits)
+            sg_free(fits);
         return finish_build(&b, st, out);
+    }
     b.names[0] = sg_strdup(spec->target);
     b.names[1] = sg_strdup(spec2->target2);
     for (int k = 0; k < nread; k++) {
-        char buf[600];
         b.names[2 + k] = sg_strdup(b.rnames[k]);
-        snprintf(buf, sizeof buf, "bliss_%s", b.rnames[k]);
-        b.names[2 + nread + k] = sg_strdup(buf);
+        for (int q = 0; q < nmethods; q++) {
+            char buf[600];
+            snprintf(buf, sizeof buf, "%s_%s", method_name[methods[q]], b.rnames[k]);
+            b.names[2 + nread * (1 + q) + k] = sg_strdup(buf);
+        }
     }
     for (int k = 0; k < b.ncols; k++)
-        if (!b.names[k])
+        if (!b.names[k]) {
+            if (fits != spec2->fits)
+                sg_free(fits);
             return finish_build(&b, sg_error_nomem(err), out);
+        }
     b.table = sg_table_create(b.ncols, (const char *const *)b.names, err);
-    if (!b.table)
+    if (!b.table) {
+        if (fits != spec2->fits)
+            sg_free(fits);
         return finish_build(&b, SG_ERR_NOMEM, out);
-    const sg_scan_result *res = &b.res;
+    }
     for (int i = 0; i < n1 && st == SG_OK; i++)
         for (int j = 0; j < n2 && st == SG_OK; j++) {
             int p = i * n2 + j;
             b.row[0] = spec->values[i];
             b.row[1] = spec2->values2[j];
             for (int k = 0; k < nread; k++) {
-                /* Bliss independence on responses relative to the reference
-                 * pair (first value of each axis) */
+                /* responses relative to the reference pair (first value of
+                 * each axis) */
                 int c = b.col[k];
                 double ref = result_value(res, 0, 0, c);
                 double fa = result_value(res, i * n2, 0, c) / ref;
                 double fb = result_value(res, j, 0, c) / ref;
                 double fab = result_value(res, p, 0, c) / ref;
                 b.row[2 + k] = result_value(res, p, 0, c);
-                b.row[2 + nread + k] = ref != 0 ? fa * fb - fab : NAN;
+                for (int q = 0; q < nmethods; q++) {
+                    double expected = NAN;
+                    if (methods[q] == 0)
+                        expected = fa * fb;
+                    else if (methods[q] == 1)
+                        expected = sg_loewe_expected(&fits[2 * k], &fits[2 * k + 1],
+                                                     spec->values[i], spec2->values2[j]) /
+                                   ref;
+                    else
+                        expected = fmin(fa, fb);
+                    b.row[2 + nread * (1 + q) + k] = ref != 0 ? expected - fab : NAN;
+                }
             }
             st = sg_table_add_row(b.table, b.row, err);
         }
+    if (fits != spec2->fits)
+        sg_free(fits);
     if (st == SG_OK)
         st = note_failures(b.table, &b.res, "grid points", err);
     return finish_build(&b, st, out);
