@@ -101,6 +101,10 @@ const char *sg_model_parameter_id(const sg_model *model, int i);
 double sg_model_parameter_value(const sg_model *model, int i);
 const char *sg_model_parameter_unit(const sg_model *model, int i);
 const char *sg_model_parameter_source(const sg_model *model, int i);
+/* 1 if parameter i is marked `estimate = true` (then its bounds and scale:
+ * 0 lin, 1 log, 2 log10), else 0. */
+int sg_model_parameter_estimated(const sg_model *model, int i, double *lower, double *upper,
+                                 int *scale);
 const char *sg_model_assignment_id(const sg_model *model, int i);
 const char *sg_model_assignment_text(const sg_model *model, int i);
 const char *sg_model_reaction_id(const sg_model *model, int i);
@@ -596,6 +600,178 @@ const sg_measurement *sg_measurements_get(const sg_measurements *data, int row);
  * row (NaN when the cell is empty). */
 int sg_measurements_find_column(const sg_measurements *data, const char *name);
 double sg_measurements_extra(const sg_measurements *data, int row, int column);
+
+/* ------------------------------------------------------------------ PEtab */
+
+/* A PEtab v1 estimation problem: YAML file, SBML model (imported with
+ * sg_model_load_sbml), parameter, observable, condition and measurement
+ * tables. Loading checks every table and every reference between them;
+ * bad input is SG_ERR_MODEL (file, row and column in err), an unreadable
+ * file SG_ERR_IO. */
+typedef struct sg_petab sg_petab;
+sg_petab *sg_petab_load(const char *yaml_path, sg_error *err);
+void sg_petab_free(sg_petab *problem);
+int sg_petab_parameter_count(const sg_petab *problem);   /* rows of the parameter table */
+int sg_petab_estimated_count(const sg_petab *problem);   /* rows with estimate = 1 */
+int sg_petab_measurement_count(const sg_petab *problem);
+const char *sg_petab_parameter_id(const sg_petab *problem, int i);
+/* Parameter i of the table: its index among the estimated (-1: fixed),
+ * scale (0 lin, 1 log, 2 log10), bounds and nominal value (linear). */
+int sg_petab_parameter_estimated_index(const sg_petab *problem, int i);
+int sg_petab_parameter_scale(const sg_petab *problem, int i);
+double sg_petab_parameter_lower(const sg_petab *problem, int i);
+double sg_petab_parameter_upper(const sg_petab *problem, int i);
+double sg_petab_parameter_nominal(const sg_petab *problem, int i);
+int sg_petab_has_priors(const sg_petab *problem);
+/* x (sg_petab_estimated_count values) = the estimated parameters' nominal
+ * values on their scales. */
+void sg_petab_nominal(const sg_petab *problem, double *x);
+/* Reads a parameter table (PEtab format, e.g. one sigode fit wrote) and
+ * puts the nominal values of the estimated parameters into x, on their
+ * scales. Every estimated parameter must be in it. */
+sg_status sg_petab_read_parameters(const sg_petab *problem, const char *path, double *x,
+                                   sg_error *err);
+/* Writes the parameter table with x (on the scales) as nominal values. */
+sg_status sg_petab_write_parameters(const sg_petab *problem, const double *x, const char *path,
+                                    sg_error *err);
+/* Writes the simulation table: the measurement table's columns with
+ * `measurement` replaced by `simulation` (one value per measurement). */
+sg_status sg_petab_write_simulations(const sg_petab *problem, const double *simulations,
+                                     const char *path, sg_error *err);
+
+/* An evaluator: one per thread (it owns a solver). opt NULL: rtol 1e-8,
+ * atol 1e-12. */
+typedef struct sg_petab_eval sg_petab_eval;
+sg_petab_eval *sg_petab_eval_create(const sg_petab *problem, const sg_options *opt,
+                                    sg_error *err);
+void sg_petab_eval_free(sg_petab_eval *ev);
+
+typedef struct sg_petab_result {
+    double llh;       /* log-likelihood of the measurements */
+    double chi2;      /* sum of squared weighted residuals */
+    double log_prior; /* sum of the objective priors' log densities (0: none) */
+    double nllh;      /* -(llh + log_prior): what fit and profile minimise */
+} sg_petab_result;
+/* Simulates every condition with the estimated parameters x (on their
+ * scales). `simulations` (NULL or one per measurement) gets the simulated
+ * observables. SG_ERR_SOLVER when a simulation fails (err names it), with
+ * nllh = inf. */
+sg_status sg_petab_evaluate(sg_petab_eval *ev, const double *x, double *simulations,
+                            sg_petab_result *result, sg_error *err);
+
+/* Where gradients come from. SG_GRADIENT_FINITE_DIFFERENCES is the
+ * fallback (central differences on the parameters' scales); reports name
+ * the source with sg_gradient_source_name. */
+typedef enum sg_gradient_source {
+    SG_GRADIENT_FINITE_DIFFERENCES = 0,
+    SG_GRADIENT_SENSITIVITIES
+} sg_gradient_source;
+const char *sg_gradient_source_name(sg_gradient_source source);
+/* nllh and its gradient with respect to x. */
+sg_status sg_petab_gradient(sg_petab_eval *ev, sg_gradient_source source, const double *x,
+                            double *nllh, double *grad, sg_error *err);
+void sg_petab_eval_set_fd_step(sg_petab_eval *ev, double step);
+/* Derives and compiles what SG_GRADIENT_SENSITIVITIES needs (call once,
+ * before evaluators are used in threads). SG_ERR_UNSUPPORTED, with the
+ * reason, for what it does not cover yet (pre-equilibration, time inf,
+ * model events, an estimated compartment size): use finite differences. */
+sg_status sg_petab_use_sensitivities(sg_petab *problem, sg_error *err);
+
+/* Multi-start local optimisation. */
+typedef enum sg_optimizer {
+    SG_OPTIMIZER_LBFGS = 0, /* NLopt LD_LBFGS, bounds */
+    SG_OPTIMIZER_SLSQP,     /* NLopt LD_SLSQP, bounds */
+    SG_OPTIMIZER_LM         /* GSL gsl_multifit_nlinear trust-region Levenberg-Marquardt on
+                               the weighted residuals (normal noise, fixed sigma, no priors) */
+} sg_optimizer;
+
+/* One start's outcome. x0, x: sg_petab_estimated_count values on the
+ * parameters' scales. */
+typedef struct sg_fit_start {
+    int index;                /* start number, 0-based, in the order drawn */
+    double *x0, *x;
+    double nllh;              /* at x (inf when failed) */
+    int failed;               /* no successful simulation from this start */
+    long evaluations;
+    int failed_evaluations;   /* trial points whose simulation failed */
+    char status[800];
+} sg_fit_start;
+
+typedef void (*sg_fit_progress_fn)(void *ctx, int start, const sg_fit_start *result);
+
+typedef struct sg_fit_options {
+    int starts;
+    unsigned long seed;
+    int jobs;                 /* threads, 0: all cores */
+    sg_optimizer optimizer;
+    int sampling;             /* 0 Latin hypercube, 1 Sobol */
+    sg_gradient_source gradient;
+    int max_iterations;       /* objective evaluations (NLopt) or iterations (LM) */
+    double ftol, xtol;        /* relative tolerances */
+    double fd_step;           /* 0: default (1e-5, relative) */
+    const double *x0;         /* NULL: drawn; else starts x estimated values */
+    sg_fit_progress_fn progress; /* called (serialised) as each start ends */
+    void *progress_ctx;
+} sg_fit_options;
+void sg_fit_options_default(sg_fit_options *opt);
+
+/* Draws `starts` start points (row-major, starts x estimated) within the
+ * bounds on the parameters' scales: Latin hypercube from a Mersenne
+ * Twister seeded with `seed`, or the Sobol sequence after skipping `seed`
+ * points. */
+sg_status sg_petab_draw_starts(const sg_petab *problem, int starts, unsigned long seed,
+                               int sobol, double *x0, sg_error *err);
+/* Runs every start; *out gets them sorted by nllh (failed last, ties by
+ * index); free with sg_fit_starts_free. A failed start does not fail the
+ * fit. The result does not depend on opt->jobs. */
+sg_status sg_petab_fit(const sg_petab *problem, const sg_fit_options *opt, sg_fit_start **out,
+                       sg_error *err);
+void sg_fit_starts_free(sg_fit_start *starts);
+/* A value on a parameter scale (0 lin, 1 log, 2 log10) as a linear value. */
+double sg_petab_unscale(int scale, double value);
+
+/* Plots (gnuplot; .png or .svg): every successful start's nllh - best + 1,
+ * best first (log axis), and the data with error bars (noise sigma) over
+ * the simulated observables at x, one panel per observable. */
+sg_status sg_petab_plot_waterfall(const sg_fit_start *starts, int count, const char *path,
+                                  sg_error *err);
+sg_status sg_petab_plot_fit(const sg_petab *problem, const double *x, const char *path,
+                            sg_error *err);
+
+/* Profile likelihoods around an optimum xopt (on the scales) of the
+ * estimated parameters which[0..count): each stepped both ways, the
+ * others re-optimised, until nllh exceeds the optimum's by
+ * sg_profile_threshold() = chi2(1, 0.95)/2 or the bound is reached.
+ * *fopt gets nllh at xopt. Threads: jobs (0: all cores); the result does
+ * not depend on it. */
+typedef struct sg_profile {
+    int param;             /* index into the parameter table */
+    double optimum;        /* on the parameter's scale */
+    double lower, upper;   /* 95% interval on the scale; -inf / inf when open */
+    int lower_open, upper_open; /* the profile stayed below the threshold to the bound */
+    double *value, *nllh;  /* the profile, by increasing value (on the scale) */
+    int npoints;
+    double min_nllh;       /* lowest nllh met: below *fopt means xopt was no optimum */
+    int failed_points;     /* steps whose re-optimisation failed (the side ends there) */
+} sg_profile;
+sg_status sg_petab_profile(const sg_petab *problem, const double *xopt, const int *which,
+                           int count, int jobs, sg_gradient_source gradient,
+                           sg_profile **out, double *fopt, sg_error *err);
+void sg_profiles_free(sg_profile *profiles, int count);
+double sg_profile_threshold(void);
+/* One panel per profile: nllh - optimum against the parameter, with the
+ * threshold line. */
+sg_status sg_petab_plot_profiles(const sg_petab *problem, const sg_profile *profiles, int count,
+                                 double fopt, const char *path, sg_error *err);
+
+/* A PEtab problem made from a sigode model file whose parameters to
+ * estimate are marked (`estimate = true; bounds = [lo, hi]; scale =
+ * "log10";`) and a measurement table (PEtab columns observableId, time,
+ * measurement, optional simulationConditionId = a scenario of the model or
+ * empty, noiseParameters = sigma, default 1). The observable ids are the
+ * model's species or assignments, normal noise. */
+sg_petab *sg_petab_from_model(const char *model_path, const char *measurements_path,
+                              sg_error *err);
 
 /* ----------------------------------------------------------------- plots */
 

@@ -22,6 +22,8 @@ packages=(
   libxml2-dev      # libsbml.pc says Requires.private: libxml-2.0; libsbml5-dev does not pull it in
   libcmocka-dev
   liblapack-dev
+  libyaml-dev      # PEtab problem files
+  libnlopt-dev     # sigode fit, profile: L-BFGS, SLSQP
   python3          # the error corpus and output-safety tests
   gnuplot-nox      # --plot
   graphviz         # graph --format svg|png, and its tests

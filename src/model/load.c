@@ -638,7 +638,96 @@ static int load_compartments(loader *ld, config_setting_t *list, int first_slot)
 }
 
 static const char *const parameter_keys[] = {"id", "value", "unit", "source",
-                                             "description", "mechanism", NULL};
+                                             "description", "mechanism", "estimate",
+                                             "bounds", "scale", NULL};
+
+/* `estimate = true; bounds = [lo, hi]; scale = "log10";`: what sigode fit
+ * --data estimates, within which bounds, on which scale. */
+static int get_estimation(loader *ld, config_setting_t *g, sg_parameter_def *p, int is_expr)
+{
+    config_setting_t *est = config_setting_get_member(g, "estimate");
+    config_setting_t *bounds = config_setting_get_member(g, "bounds");
+    config_setting_t *scale = config_setting_get_member(g, "scale");
+    p->lower = -INFINITY;
+    p->upper = INFINITY;
+    if (est) {
+        if (config_setting_type(est) != CONFIG_TYPE_BOOL) {
+            fail_setting(ld, est, "'estimate' must be true or false");
+            return -1;
+        }
+        p->estimate = config_setting_get_bool(est);
+    }
+    if (!p->estimate) {
+        if (bounds || scale) {
+            fail_setting(ld, bounds ? bounds : scale,
+                         "'%s' is for an estimated parameter: add 'estimate = true;' to '%s'",
+                         bounds ? "bounds" : "scale", p->id);
+            return -1;
+        }
+        return 0;
+    }
+    if (is_expr) {
+        fail_setting(ld, est, "parameter '%s' is estimated: its value must be a number, not an "
+                              "expression", p->id);
+        return -1;
+    }
+    if (!bounds) {
+        fail_setting(ld, est, "parameter '%s' is estimated: it needs 'bounds = [lower, upper];'",
+                     p->id);
+        return -1;
+    }
+    int type = config_setting_type(bounds);
+    if ((type != CONFIG_TYPE_ARRAY && type != CONFIG_TYPE_LIST) ||
+        config_setting_length(bounds) != 2) {
+        fail_setting(ld, bounds, "'bounds' must be [lower, upper]");
+        return -1;
+    }
+    double b[2];
+    for (int k = 0; k < 2; k++) {
+        config_setting_t *e = config_setting_get_elem(bounds, (unsigned)k);
+        int t = config_setting_type(e);
+        if (t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64 && t != CONFIG_TYPE_FLOAT) {
+            fail_setting(ld, bounds, "'bounds' must be two numbers");
+            return -1;
+        }
+        b[k] = config_setting_get_float(e);
+        if (t != CONFIG_TYPE_FLOAT)
+            b[k] = (double)config_setting_get_int64(e);
+        if (!isfinite(b[k])) {
+            fail_setting(ld, bounds, "'bounds' must be finite");
+            return -1;
+        }
+    }
+    if (!(b[0] < b[1])) {
+        fail_setting(ld, bounds, "'bounds' [%g, %g]: the lower bound must be below the upper",
+                     b[0], b[1]);
+        return -1;
+    }
+    if (p->value < b[0] || p->value > b[1]) {
+        fail_setting(ld, bounds, "the bounds [%g, %g] of '%s' exclude its value %g", b[0], b[1],
+                     p->id, p->value);
+        return -1;
+    }
+    p->lower = b[0];
+    p->upper = b[1];
+    if (scale) {
+        const char *sc = config_setting_type(scale) == CONFIG_TYPE_STRING
+                             ? config_setting_get_string(scale) : NULL;
+        p->scale = !sc ? -1 : !strcmp(sc, "lin") ? 0 : !strcmp(sc, "log") ? 1
+                                                  : !strcmp(sc, "log10") ? 2 : -1;
+        if (p->scale < 0) {
+            fail_setting(ld, scale, "'scale' must be \"lin\", \"log\" or \"log10\"");
+            return -1;
+        }
+        if (p->scale > 0 && !(b[0] > 0)) {
+            fail_setting(ld, bounds, "'%s' is estimated on a %s scale: its bounds must be "
+                                     "positive (got %g)",
+                         p->id, sc, b[0]);
+            return -1;
+        }
+    }
+    return 0;
+}
 
 static int load_parameters(loader *ld, config_setting_t *list, int first_slot, int first_state)
 {
@@ -662,7 +751,8 @@ static int load_parameters(loader *ld, config_setting_t *list, int first_slot, i
         }
         if (get_string(ld, g, "unit", &p->unit) < 0 ||
             get_string(ld, g, "source", &p->source) < 0 ||
-            get_string(ld, g, "mechanism", &p->mechanism) < 0)
+            get_string(ld, g, "mechanism", &p->mechanism) < 0 ||
+            get_estimation(ld, g, p, is_expr) < 0)
             return -1;
         p->slot = sg_map_get(&ld->rate_targets, p->id) >= 0 ? next_state++ : first_slot + i;
         define_slot(m, p->slot, SG_SYM_PARAMETER, p->id, i, p->value);

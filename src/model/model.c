@@ -144,3 +144,16 @@ int sg_knockout_parse(const sg_model *m, const char *text, char *id, double *fac
              text, id);
     return -1;
 }
+
+int sg_model_parameter_estimated(const sg_model *m, int i, double *lower, double *upper,
+                                 int *scale)
+{
+    const sg_parameter_def *p = &m->parameters[i];
+    if (lower)
+        *lower = p->lower;
+    if (upper)
+        *upper = p->upper;
+    if (scale)
+        *scale = p->scale;
+    return p->estimate;
+}

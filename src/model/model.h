@@ -49,6 +49,9 @@ typedef struct sg_parameter_def {
     const char *unit;
     const char *source;
     const char *mechanism; /* the mechanism it belongs to (verify --falsify), or NULL */
+    int estimate;          /* `estimate = true`: a parameter for sigode fit --data */
+    double lower, upper;   /* its `bounds` */
+    int scale;             /* its `scale`: 0 lin, 1 log, 2 log10 */
     int line;
     int slot;
 } sg_parameter_def;
