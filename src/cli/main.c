@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "sigode.h"
+#include "study.h"
 
 static const char usage_text[] =
     "usage: sigode <command> MODEL [options]\n"
@@ -39,6 +40,18 @@ static const char usage_text[] =
     "               run the model's checks; one line per check, exit 0 only if all pass\n"
     "  convert MODEL --to cfg|sbml [--output FILE]\n"
     "               an SBML file as a sigode model, or a sigode model as SBML L3V2\n"
+    "  ensemble MODEL --samples N [--scenario ID | --target NAME (--values ...|--from A --to B\n"
+    "               --points N [--log])] [--seed S] [--sampler sobol|lhs|random]\n"
+    "               [--params ID,...|all] [--readout ID,...] [--quantiles Q,Q,...]\n"
+    "               [--preequilibrate] [--fit hill] [--samples-output FILE] [--plot FILE]\n"
+    "               [--checkpoint FILE [--resume]] [--jobs N] [other run options]\n"
+    "               quantile bands over samples of the model's uncertain quantities\n"
+    "  gsa    MODEL --method sobol|morris [--samples N] [--readout ID@T,...] [--seed S]\n"
+    "               [--params ...] [--levels P] [--bootstrap B] [--confidence C] [--plot FILE]\n"
+    "               [--checkpoint FILE [--resume]] [--jobs N] [other run options]\n"
+    "               Sobol indices (Saltelli design, Jansen estimators, bootstrap intervals)\n"
+    "               or Morris elementary effects (mu*, sigma)\n"
+    "  (ensemble and gsa share their work among the ranks of 'mpirun -np K sigode ...')\n"
     "\n"
     "MODEL is a sigode model file, or an SBML file (.xml, .sbml), imported on the fly.\n"
     "\n"
@@ -1025,6 +1038,15 @@ static int cmd_info(sg_model *m)
         printf("  %-20s %-12.6g %-10s %s\n", sg_model_parameter_id(m, i),
                sg_model_parameter_value(m, i), sg_model_parameter_unit(m, i),
                sg_model_parameter_source(m, i));
+    if (sg_model_uncertain_count(m)) {
+        printf("\nuncertainties (sampled by 'sigode ensemble' and 'sigode gsa'):\n");
+        for (int i = 0; i < sg_model_uncertain_count(m); i++) {
+            char dist[120];
+            sg_distribution_format(sg_model_uncertain_distribution(m, i), dist, sizeof dist);
+            printf("  %-20s %-12.6g %-32s %s\n", sg_model_uncertain_id(m, i),
+                   sg_model_uncertain_nominal(m, i), dist, sg_model_uncertain_source(m, i));
+        }
+    }
     if (sg_model_assignment_count(m)) {
         printf("\nassignments:\n");
         for (int i = 0; i < sg_model_assignment_count(m); i++)
@@ -1252,13 +1274,20 @@ int main(int argc, char **argv)
     sg_options_default(&c.opt);
     if (!strcmp(c.command, "convert"))
         return cmd_convert(argc, argv);
+    if (!strcmp(c.command, "ensemble") || !strcmp(c.command, "gsa")) {
+        int rc = study_mpi_init(&argc, &argv);
+        if (rc == 0)
+            rc = !strcmp(c.command, "ensemble") ? cmd_ensemble(argc, argv) : cmd_gsa(argc, argv);
+        study_mpi_finalize();
+        return rc;
+    }
     static const char *const commands[] = {"run", "scan", "steady", "check", "info", "verify",
                                            "graph", NULL};
     int known = 0;
     for (int i = 0; commands[i]; i++)
         known |= !strcmp(commands[i], c.command);
     if (!known)
-        return usage_error(NULL, "unknown command '%s' (expected run, scan, steady, check, info, verify, graph or convert)",
+        return usage_error(NULL, "unknown command '%s' (expected run, scan, steady, check, info, verify, graph, convert, ensemble or gsa)",
                            c.command);
     int rc = parse_args(&c, argc, argv);
     if (rc) {
