@@ -5,10 +5,10 @@
  * Point i depends only on (sampler, seed, n, dims, i), never on which
  * thread or MPI rank computes it, so any split of the work gives the same
  * samples. Nothing here grows with n:
- * - sobol: GSL's gsl_qrng_sobol (at most 40 dimensions), without its first
- *   point (the origin, which has no inverse CDF); a design object walks the
- *   sequence forward, restarting only if asked for an earlier index. The
- *   seed is not used (GSL has no scrambling).
+ * - sobol: GSL's gsl_qrng_sobol (at most 40 dimensions; GSL starts the
+ *   sequence at 1/2, not at the origin, so every point has an inverse CDF);
+ *   a design object walks the sequence forward, restarting only if asked
+ *   for an earlier index. The seed is not used (GSL has no scrambling).
  * - lhs: Latin hypercube. Dimension j puts sample i in stratum pi_j(i) of
  *   n, where pi_j is a keyed permutation of 0..n-1 computed on demand (a
  *   four-round Feistel network on the next power of four, walked until it
@@ -122,15 +122,15 @@ void sg_design_point(sg_design *d, long i, double *u)
 {
     switch (d->sampler) {
     case SG_SAMPLER_SOBOL:
-        if (i + 1 < d->qpos) {
+        if (i < d->qpos) {
             gsl_qrng_init(d->qrng);
             d->qpos = 0;
         }
-        while (d->qpos <= i + 1) {
+        while (d->qpos <= i) {
             gsl_qrng_get(d->qrng, u);
             d->qpos++;
         }
-        for (int j = 0; j < d->dims; j++) /* k / 2^m: never 1; 0 only at the origin */
+        for (int j = 0; j < d->dims; j++) /* k / 2^m, never 1; never 0 in GSL's, kept safe */
             if (!(u[j] > 0))
                 u[j] = 0.5 / (double)(d->n + 1);
         break;
