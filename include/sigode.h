@@ -408,6 +408,14 @@ void sg_design_point(sg_design *design, long i, double *u);
  *   the curve admits no fit).
  * Records are computed by sg_ensemble_compute on threads and kept by the
  * caller (sg_ensemble_store below writes them to a file). */
+/* Global sensitivity designs (gsa.c). SOBOL: Saltelli's design, `samples`
+ * base points of a 2d-dimensional design give matrices A and B and the d
+ * matrices A_B^(i) (A with column i from B): samples x (d + 2) runs.
+ * MORRIS: `samples` trajectories of d + 1 points on a grid of `levels`
+ * levels (level g is the quantile (g + 1/2) / levels), each step moving one
+ * parameter by levels / 2 levels, i.e. by 1/2 in quantile. */
+typedef enum sg_gsa_method { SG_GSA_NONE = 0, SG_GSA_SOBOL, SG_GSA_MORRIS } sg_gsa_method;
+
 typedef struct sg_ensemble_spec {
     const char *const *params; /* uncertain ids to sample (NULL: all) */
     int nparams;
@@ -421,6 +429,9 @@ typedef struct sg_ensemble_spec {
     const double *values;
     int count;
     int fit_hill;
+    sg_gsa_method gsa;         /* SG_GSA_NONE: samples from the design; else the
+                                  evaluations of a sensitivity analysis (below) */
+    int levels;                /* Morris grid levels (even, default 4) */
 } sg_ensemble_spec;
 
 typedef struct sg_ensemble sg_ensemble;
@@ -483,6 +494,32 @@ sg_status sg_ensemble_bands(const sg_ensemble *ens, sg_ensemble_store *store, co
 /* Quantiles of the fitted EC50 of output k over the samples with a fit. */
 sg_status sg_ensemble_ec50(const sg_ensemble *ens, sg_ensemble_store *store, int k,
                            const double *q, int nq, double *values, long *fitted, sg_error *err);
+
+/* Sobol indices of output k at output row `row` of a SOBOL ensemble, for
+ * each sampled parameter i: first order s1[i] and total st[i] (Jansen's
+ * estimators, V the variance of f(A) and f(B) together), each with a
+ * bootstrap percentile interval (`boot` resamples of the base points,
+ * level `confidence`) in s1_low/s1_high, st_low/st_high. Base points with a
+ * failed run are left out; *used gets how many remain. */
+typedef struct sg_sobol_indices {
+    double s1, s1_low, s1_high;
+    double st, st_low, st_high;
+} sg_sobol_indices;
+sg_status sg_gsa_sobol(const sg_ensemble *ens, sg_ensemble_store *store, int k, int row,
+                       long boot, double confidence, unsigned long seed,
+                       sg_sobol_indices *indices, long *used, double *variance, sg_error *err);
+/* Morris statistics of output k at row `row` of a MORRIS ensemble: per
+ * parameter the mean of |elementary effects| (mu*), their mean and their
+ * standard deviation; an effect is the change of the output per unit of the
+ * parameter's quantile (a step of 1/2 counts as 1/2).
+ * Trajectories with a failed run are left out. */
+typedef struct sg_morris_stats {
+    double mu_star, mu, sigma;
+} sg_morris_stats;
+sg_status sg_gsa_morris(const sg_ensemble *ens, sg_ensemble_store *store, int k, int row,
+                        sg_morris_stats *stats, long *used, sg_error *err);
+/* Row of output time t of a time-course ensemble, -1 if none. */
+int sg_ensemble_find_row(const sg_ensemble *ens, double t);
 
 /* ------------------------------------------------------------------ fits */
 

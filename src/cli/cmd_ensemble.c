@@ -198,7 +198,7 @@ int cmd_ensemble(int argc, char **argv)
         goto done;
     }
     sg_ensemble_spec spec = {params, nparams, o.sampler, o.samples, o.seed, o.preequilibrate,
-                             outputs, noutputs, target, values, count, o.fit_hill};
+                             outputs, noutputs, target, values, count, o.fit_hill, SG_GSA_NONE, 0};
     sg_error err = {0};
     if (!(ens = sg_ensemble_create(model, &o.opt, exp, &spec, &err))) {
         rc = study_report(&err);

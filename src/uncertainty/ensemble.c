@@ -110,7 +110,15 @@ sg_ensemble *sg_ensemble_create(const sg_model *model, const sg_options *opt,
     e->model = model;
     e->opt = *opt;
     e->sampler = spec->sampler;
-    e->samples = spec->samples;
+    e->samples = e->base = spec->samples;
+    e->gsa = spec->gsa;
+    e->levels = spec->levels > 0 ? spec->levels : 4;
+    if (e->gsa != SG_GSA_NONE && spec->target) {
+        sg_error_set(err, SG_ERR_USAGE, NULL, 0, 0,
+                     "a sensitivity analysis reads outputs at times (--readout ID@T), not a "
+                     "scan");
+        goto fail;
+    }
     e->seed = spec->seed;
     e->is_scan = spec->target != NULL;
     e->values = spec->values;
@@ -181,6 +189,10 @@ sg_ensemble *sg_ensemble_create(const sg_model *model, const sg_options *opt,
                      "nothing to sample: every uncertain quantity is set by the experiment");
         goto fail;
     }
+    if (e->gsa == SG_GSA_SOBOL)
+        e->samples = e->base * (e->nparams + 2);
+    else if (e->gsa == SG_GSA_MORRIS)
+        e->samples = e->base * (e->nparams + 1);
     if (sg_nominal_check(e, spec, err) != SG_OK)
         goto fail;
     e->record_size = 1 + e->nparams + e->rows * e->noutputs + (e->fit ? e->noutputs : 0);
@@ -193,10 +205,13 @@ fail:
 sg_status sg_nominal_check(sg_ensemble *e, const sg_ensemble_spec *spec, sg_error *err)
 {
     /* the design must be possible before any run */
-    sg_design *d = sg_design_create(e->sampler, e->nparams, e->samples, e->seed, err);
-    if (!d)
-        return err ? err->status : SG_ERR_USAGE;
-    sg_design_free(d);
+    if (e->gsa != SG_GSA_MORRIS) {
+        int dims = e->gsa == SG_GSA_SOBOL ? 2 * e->nparams : e->nparams;
+        sg_design *d = sg_design_create(e->sampler, dims, e->base, e->seed, err);
+        if (!d)
+            return err ? err->status : SG_ERR_USAGE;
+        sg_design_free(d);
+    }
     return nominal_run(e, spec, err);
 }
 
@@ -223,15 +238,16 @@ int sg_ensemble_fits(const sg_ensemble *e) { return e->fit; }
 sg_runner *sg_runner_create(const sg_ensemble *e, sg_error *err)
 {
     sg_runner *r = sg_calloc(1, sizeof *r);
-    size_t n = (size_t)e->nparams + 2;
+    size_t n = 2 * (size_t)e->nparams + 2;
     if (r) {
         r->u = sg_calloc(n, sizeof *r->u);
         r->vals = sg_calloc(n, sizeof *r->vals);
         r->run_vals = sg_calloc(n, sizeof *r->run_vals);
         r->run_slots = sg_calloc(n, sizeof *r->run_slots);
         r->y = sg_calloc((size_t)e->rows + 1, sizeof *r->y);
+        r->ints = sg_calloc(3 * (size_t)e->nparams + 1, sizeof *r->ints);
     }
-    if (!r || !r->u || !r->vals || !r->run_vals || !r->run_slots || !r->y) {
+    if (!r || !r->u || !r->vals || !r->run_vals || !r->run_slots || !r->y || !r->ints) {
         sg_runner_free(r);
         sg_error_nomem(err);
         return NULL;
@@ -255,6 +271,7 @@ void sg_runner_free(sg_runner *r)
     sg_free(r->run_vals);
     sg_free(r->run_slots);
     sg_free(r->y);
+    sg_free(r->ints);
     sg_free(r);
 }
 
@@ -323,8 +340,31 @@ sg_status sg_runner_eval(const sg_ensemble *e, sg_runner *r, double *rec, sg_err
 
 void sg_ensemble_sample_values(const sg_ensemble *e, sg_runner *r, long i)
 {
-    sg_design_point(r->design, i, r->u);
-    for (int k = 0; k < e->nparams; k++)
+    int d = e->nparams;
+    if (e->gsa == SG_GSA_SOBOL) {
+        /* evaluation i = j (d + 2) + b: base point j; b = 0 is A, 1 is B,
+         * 2 + c is A with column c from B */
+        long j = i / (d + 2);
+        int b = (int)(i % (d + 2));
+        sg_design_point(r->design, j, r->u);
+        for (int k = 0; k < d; k++) {
+            int from_b = b == 1 || b == 2 + k;
+            r->u[k] = from_b ? r->u[d + k] : r->u[k];
+        }
+    } else if (e->gsa == SG_GSA_MORRIS) {
+        /* evaluation i = t (d + 1) + s: trajectory t after s steps */
+        long t = i / (d + 1);
+        int s = (int)(i % (d + 1));
+        int *level = r->ints, *order = r->ints + d, *direction = r->ints + 2 * d;
+        sg_morris_path(e, t, level, order, direction);
+        for (int step = 0; step < s; step++)
+            level[order[step]] += direction[step] * e->levels / 2;
+        for (int k = 0; k < d; k++)
+            r->u[k] = (level[k] + 0.5) / e->levels;
+    } else {
+        sg_design_point(r->design, i, r->u);
+    }
+    for (int k = 0; k < d; k++)
         r->vals[k] = sg_distribution_quantile(&e->model->uncertain[e->param[k]].dist, r->u[k]);
 }
 
@@ -353,7 +393,10 @@ static void *compute_worker(void *arg)
     sg_error err = {0};
     sg_runner *r = sg_runner_create(e, &err);
     double *rec = sg_malloc(sizeof(double) * (size_t)e->record_size);
-    if (r && !(r->design = sg_design_create(e->sampler, e->nparams, e->samples, e->seed, &err)))
+    if (r && e->gsa != SG_GSA_MORRIS &&
+        !(r->design = sg_design_create(e->sampler, e->gsa == SG_GSA_SOBOL ? 2 * e->nparams
+                                                                            : e->nparams,
+                                       e->base, e->seed, &err)))
         sg_runner_free(r), r = NULL;
     if (!r || !rec) {
         if (r && !rec)

@@ -24,9 +24,12 @@ struct sg_ensemble {
     const double *values;  /* the scan's, owned by the caller */
     double t_read;         /* a scan's readout time */
     sg_sampler sampler;
-    long samples;
+    long samples;          /* evaluations: base x (d + 2) for SOBOL, x (d + 1) for MORRIS */
+    long base;             /* the design's points (Sobol base samples, Morris trajectories) */
     unsigned long seed;
     int record_size;
+    sg_gsa_method gsa;
+    int levels;
 };
 
 /* One thread's workspace: a sim, a design cursor, the sampled values. */
@@ -37,6 +40,7 @@ typedef struct sg_runner {
     double *run_vals;
     int *run_slots;
     double *y;             /* a scan's curve for the fit */
+    int *ints;             /* Morris scratch: 3 x nparams */
 } sg_runner;
 
 sg_status sg_nominal_check(sg_ensemble *e, const sg_ensemble_spec *spec, sg_error *err);
@@ -46,6 +50,9 @@ void sg_runner_free(sg_runner *r);
 void sg_ensemble_sample_values(const sg_ensemble *e, sg_runner *r, long i);
 /* Runs with r->vals into a record (layout in sigode.h). */
 sg_status sg_runner_eval(const sg_ensemble *e, sg_runner *r, double *rec, sg_error *err);
+/* Morris trajectory t: start levels (d), the order of the moved
+ * parameters (d) and their directions (+1 or -1, d). */
+void sg_morris_path(const sg_ensemble *e, long t, int *start, int *order, int *direction);
 /* jobs, or one per core when jobs <= 0 */
 int sg_default_jobs(int jobs);
 
