@@ -474,6 +474,137 @@ static void test_ensemble_checkpoint_resume(void **state)
     free(ckpt);
 }
 
+/* ------------------------------------------------------------- gsa (CLI) */
+
+/* Row of parameter `param` in gsa's CSV: the numbers after it. */
+static int gsa_row(const char *csv, const char *param, double *v, int n)
+{
+    char needle[64];
+    snprintf(needle, sizeof needle, ",%s,", param);
+    const char *p = strstr(csv, needle);
+    if (!p)
+        return -1;
+    p += strlen(needle);
+    for (int i = 0; i < n; i++) {
+        char *end;
+        v[i] = strtod(p, &end);
+        if (end == p)
+            return -1;
+        p = end + 1;
+    }
+    return 0;
+}
+
+/* Each analytic index inside its bootstrap interval, the intervals narrow
+ * enough to mean something. */
+static void check_sobol(const char *model, const char *readout, const char *samples, int d,
+                        const double *s1, const double *st, double max_width)
+{
+    const char *argv[] = {SIGODE_BINARY, "gsa", model, "--method", "sobol", "--samples",
+                          samples, "--readout", readout, "--t-end", "1", "--jobs", "2", NULL};
+    char *out = NULL, *err = NULL;
+    int rc = ts_run(argv, &out, &err);
+    if (rc != 0)
+        fail_msg("gsa exit %d: %s", rc, err);
+    for (int i = 0; i < d; i++) {
+        char name[16];
+        double v[6];
+        snprintf(name, sizeof name, "x%d", i + 1);
+        if (gsa_row(out, name, v, 6) != 0)
+            fail_msg("no row for %s in:\n%s", name, out);
+        if (!(v[1] <= s1[i] && s1[i] <= v[2]) || !(v[4] <= st[i] && st[i] <= v[5]))
+            fail_msg("%s: S1 %.4f [%.4f, %.4f] (analytic %.4f), ST %.4f [%.4f, %.4f] (analytic "
+                     "%.4f)", name, v[0], v[1], v[2], s1[i], v[3], v[4], v[5], st[i]);
+        if (v[2] - v[1] > max_width || v[5] - v[4] > max_width)
+            fail_msg("%s: intervals too wide to test anything", name);
+    }
+    free(out);
+    free(err);
+}
+
+static void test_gsa_ishigami(void **state)
+{
+    (void)state;
+    /* Ishigami & Homma 1990, a = 7, b = 0.1 (Saltelli 2008, Global
+     * Sensitivity Analysis: The Primer, p. 179) */
+    static const double s1[3] = {0.3139, 0.4424, 0.0}, st[3] = {0.5576, 0.4424, 0.2437};
+    check_sobol(SIGODE_SOURCE_DIR "/tests/unit/gsa/ishigami.cfg", "f@0", "4096", 3, s1, st,
+                0.12);
+}
+
+static void test_gsa_gfunction(void **state)
+{
+    (void)state;
+    /* g-function, a = (0, 1, 4.5, 9, 99, 99): V_i = 1 / (3 (1 + a_i)^2),
+     * V = prod (1 + V_i) - 1, S_i = V_i / V, S_Ti = V_i prod_{j != i} (1 + V_j) / V */
+    static const double a[6] = {0, 1, 4.5, 9, 99, 99};
+    double v[6], prod = 1, s1[6], st[6];
+    for (int i = 0; i < 6; i++) {
+        v[i] = 1 / (3 * (1 + a[i]) * (1 + a[i]));
+        prod *= 1 + v[i];
+    }
+    for (int i = 0; i < 6; i++) {
+        s1[i] = v[i] / (prod - 1);
+        st[i] = v[i] * prod / (1 + v[i]) / (prod - 1);
+    }
+    check_sobol(SIGODE_SOURCE_DIR "/tests/unit/gsa/gfunction.cfg", "g@0", "4096", 6, s1, st,
+                0.1);
+}
+
+static void test_gsa_morris_linear(void **state)
+{
+    fixture *f = *state;
+    /* f = 2 x1 - 3 x2 + x3 x4, x uniform on 0..1: the effects of x1 and x2
+     * are exactly 2 and -3 everywhere (sigma 0); x3's is x4 (it varies) */
+    const char *text =
+        "name = \"lin\";\nparameters = (\n"
+        "  { id = \"x1\"; value = 0.5; uncertainty = \"uniform(0, 1)\"; },\n"
+        "  { id = \"x2\"; value = 0.5; uncertainty = \"uniform(0, 1)\"; },\n"
+        "  { id = \"x3\"; value = 0.5; uncertainty = \"uniform(0, 1)\"; },\n"
+        "  { id = \"x4\"; value = 0.5; uncertainty = \"uniform(0, 1)\"; } );\n"
+        "assignments = ( { id = \"f\"; value = \"2 * x1 - 3 * x2 + x3 * x4\"; } );\n";
+    char *model = ts_path(f->dir, "lin.cfg");
+    ts_write_file(model, text, strlen(text));
+    const char *argv[] = {SIGODE_BINARY, "gsa", model, "--method", "morris", "--samples", "30",
+                          "--readout", "f@0", "--t-end", "1", NULL};
+    char *out = NULL, *err = NULL;
+    int rc = ts_run(argv, &out, &err);
+    if (rc != 0)
+        fail_msg("exit %d: %s", rc, err);
+    double v[4];
+    assert_int_equal(gsa_row(out, "x1", v, 4), 0);
+    assert_true(fabs(v[0] - 2) < 1e-12 && fabs(v[1] - 2) < 1e-12 && fabs(v[2]) < 1e-6);
+    assert_true(v[3] == 30);
+    assert_int_equal(gsa_row(out, "x2", v, 4), 0);
+    assert_true(fabs(v[0] - 3) < 1e-12 && fabs(v[1] + 3) < 1e-12 && fabs(v[2]) < 1e-6);
+    assert_int_equal(gsa_row(out, "x3", v, 4), 0);
+    /* x4 is at one of the levels 1/8, 3/8, 5/8, 7/8: mu* between, sigma > 0 */
+    assert_true(v[0] > 0.125 && v[0] < 0.875 && v[2] > 0.05);
+    free(out);
+    free(err);
+    /* bad input */
+    static const struct {
+        const char *a, *b, *needle;
+    } bad[] = {
+        {"--method", "fast", "--method expects sobol or morris"},
+        {"--readout", "f@5", "outside the run"},
+        {"--readout", "f@x", "is not a time"},
+        {"--readout", "nosuch@0", "cannot output 'nosuch'"},
+        {"--levels", "3", "even number"},
+        {"--samples", "1", ">= 2"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *a2[] = {SIGODE_BINARY, "gsa", model, "--t-end", "1", "--readout", "f@0",
+                            bad[i].a, bad[i].b, NULL};
+        char *e2 = NULL;
+        rc = ts_run(a2, NULL, &e2);
+        if (rc != 2 || !strstr(e2, bad[i].needle))
+            fail_msg("%s %s: exit %d '%s'", bad[i].a, bad[i].b, rc, e2);
+        free(e2);
+    }
+    free(model);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -489,6 +620,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ensemble_failures_counted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ensemble_bad_input, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ensemble_checkpoint_resume, setup, teardown),
+        cmocka_unit_test(test_gsa_ishigami),
+        cmocka_unit_test(test_gsa_gfunction),
+        cmocka_unit_test_setup_teardown(test_gsa_morris_linear, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
