@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(libsundials-dev libconfig-dev libcmocka-dev libgsl-dev libsbml5-dev cmake pkg-config gcc make
-          gnuplot-nox
+          gnuplot-nox libopenmpi-dev openmpi-bin
           "$@")
 missing=()
 for p in "${packages[@]}"; do

@@ -87,6 +87,7 @@ typedef struct share_ctx {
     int io_failed;
     long delivered;
     long die_after;   /* test hook: SIGODE_TEST_DIE_AFTER */
+    int ranks_done;   /* rank 0: ranks that said they have finished */
 } share_ctx;
 
 static void maybe_die(share_ctx *s)
@@ -101,29 +102,28 @@ static void maybe_die(share_ctx *s)
 }
 
 #ifdef SIGODE_MPI
-/* Rank 0: writes the records that have arrived; with block, waits for one.
- * Returns the number of ranks that said they are done. */
-static int receive(share_ctx *s, int block)
+/* Rank 0: writes the records that have arrived (counting the ranks that
+ * say they are done); with block, waits for one message. */
+static void receive(share_ctx *s, int block)
 {
-    int done = 0;
     for (;;) {
         int flag = 1;
         MPI_Status status;
         if (!block)
             MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &status);
         if (!flag)
-            return done;
+            return;
         MPI_Recv(s->message, s->record_size + 1, MPI_DOUBLE, MPI_ANY_SOURCE, MPI_ANY_TAG,
                  MPI_COMM_WORLD, &status);
         if (status.MPI_TAG == TAG_DONE) {
-            done++;
+            s->ranks_done++;
         } else if (!s->io_failed &&
                    sg_ensemble_store_put(s->store, (long)s->message[0], s->message + 1,
                                          &s->err) != SG_OK) {
             s->io_failed = 1;
         }
         if (block)
-            return done;
+            return;
     }
 }
 #endif
@@ -241,8 +241,8 @@ int study_compute(const study_opts *o, const sg_ensemble *ens, sg_ensemble_store
             free(skip);
             return st == SG_OK ? 3 : sg_status_exit_code(st);
         }
-        for (int done = 0; done < mpi_size - 1;)
-            done += receive(&s, 1);
+        while (s.ranks_done < mpi_size - 1)
+            receive(&s, 1);
         free(s.message);
     }
 #endif

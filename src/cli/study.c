@@ -9,8 +9,11 @@
 
 #include "study.h"
 
+/* Every MPI rank meets the same bad input: rank 0 alone says so. */
 int study_usage(const char *command, const char *fmt, ...)
 {
+    if (study_mpi_rank() != 0)
+        return 2;
     va_list ap;
     fprintf(stderr, "sigode %s: ", command);
     va_start(ap, fmt);
@@ -22,6 +25,8 @@ int study_usage(const char *command, const char *fmt, ...)
 
 int study_report(const sg_error *err)
 {
+    if (study_mpi_rank() != 0)
+        return sg_status_exit_code(err->status);
     char msg[1200];
     sg_error_format(err, msg, sizeof msg);
     fprintf(stderr, "%s\n", msg);
