@@ -30,7 +30,10 @@ typedef enum sg_status {
     SG_ERR_SOLVER, /* CVODE failed; names the time and the flag */
     SG_ERR_IO,     /* a file could not be read or written */
     SG_ERR_NOMEM,  /* an allocation failed */
-    SG_ERR_LIMIT   /* a documented resource limit was exceeded */
+    SG_ERR_LIMIT,  /* a documented resource limit was exceeded */
+    SG_ERR_UNSUPPORTED /* a valid request sigode cannot answer correctly (yet):
+                          e.g. sensitivities across an event kind it does not
+                          handle; the message names it */
 } sg_status;
 
 /* What went wrong and where. `line`/`col` are 1-based, 0 when unknown. */
@@ -176,6 +179,8 @@ typedef struct sg_options {
     double atol;      /* absolute tolerance, default 1e-9 */
     long max_steps;   /* CVODE steps between outputs, default 100000 */
     sg_linear_solver linear_solver;
+    long max_events;  /* model-event occurrences per run, default (and <= 0)
+                         10,000,000: more is an error, not an endless run */
 } sg_options;
 
 void sg_options_default(sg_options *opt);
@@ -242,6 +247,21 @@ typedef struct sg_trajectory sg_trajectory;
 sg_status sg_sim_run(sg_sim *sim, const sg_experiment *exp,
                      sg_trajectory **out, sg_error *err);
 
+/* Local stability of a steady state: the eigenvalues of the Jacobian there. */
+typedef struct sg_stability {
+    int computed;          /* 0: too large (> SG_EIGEN_MAX_STATES) or failed */
+    int unstable;          /* an eigenvalue with real part > tolerance */
+    double max_real;       /* largest real part of the reduced Jacobian's
+                              eigenvalues (conserved directions removed) */
+    double max_real_imag;  /* its imaginary part */
+    int npositive;         /* eigenvalues with real part > tolerance */
+    double tolerance;      /* 1e-8 x the largest |eigenvalue| (rounding) */
+} sg_stability;
+/* Eigenvalues are computed densely (LAPACK dgeev) up to this many states;
+ * the reduced Jacobian's eigenvalues are those of J without the one zero
+ * eigenvalue per conservation law (C J = 0 for the laws' rows C). */
+#define SG_EIGEN_MAX_STATES 2000
+
 /* Steady state of the experiment's start values (its `set`s; events are
  * ignored): Newton (KINSOL) with conservation laws, falling back to
  * integration. `out` gets one row. SG_ERR_SOLVER when none is found. */
@@ -253,6 +273,9 @@ typedef struct sg_steady_info {
     double residual;       /* largest |dy/dt| at the result */
     double max_relative_rate; /* largest |dy/dt| / max(|y|, atol) */
     int conservation_laws;
+    /* Out: the state found is a fixed point, not necessarily an attracting
+     * one. stability.unstable = 1 says it is not (a perturbation grows). */
+    sg_stability stability;
 } sg_steady_info;
 sg_status sg_sim_steady_state(sg_sim *sim, const sg_experiment *exp, sg_trajectory **out,
                               sg_steady_info *info, sg_error *err);
@@ -274,6 +297,109 @@ double sg_trajectory_value(const sg_trajectory *traj, int row, int col);
 /* Value of column `col` at time t (exact row if present, else linear
  * interpolation; NaN outside the rows). */
 double sg_trajectory_value_at(const sg_trajectory *traj, double t, int col);
+
+/* ---------------------------------------------------------- sensitivities */
+
+/* Forward sensitivities (CVODES): outputs y(t_i) of an experiment and their
+ * derivatives dy(t_i)/dp_k with respect to a list of parameters fixed when
+ * the sg_sens is made.
+ *
+ * A sensitivity parameter is a model parameter, a constant species, or a
+ * state (non-constant species, or a parameter changed by a rate rule): for
+ * a state, p_k is its value at the start (its initial value). Compartment
+ * sizes and assignments cannot be sensitivity parameters (SG_ERR_USAGE).
+ *
+ * Contract:
+ * - sg_sens_create derives and compiles d(rates)/dp and d(initial values)/dp
+ *   once (it adds nodes to the model's expression pool, so it must not run
+ *   while anything else uses the same model). Every later sg_sens_run reuses
+ *   that code: no reload, no recompile; parameter values change per call.
+ * - An sg_sens holds one CVODES workspace: one thread at a time. For
+ *   threads (multi-starts), give each thread its own sg_sens_clone; clones
+ *   share the compiled code, so the original must be freed last. Results
+ *   are independent objects: different threads may hold and read their own.
+ * - Memory per run: the state vector and n_params sensitivity vectors of
+ *   n_states doubles (plus CVODES' own history of those), the outputs
+ *   (ntimes x noutputs x (nparams + 1) doubles) and nothing proportional
+ *   to n_states x n_states beyond the model's Jacobian pattern.
+ * - Derivatives are exact for the compiled ODEs up to the integration
+ *   tolerances (sensitivities are in CVODES' error test). Initial values
+ *   given by expressions are differentiated too; a value the experiment
+ *   `set`s is a constant (zero derivative) unless it is itself a
+ *   sensitivity parameter.
+ * - Events: the experiment's timed events (set/add a constant at a fixed
+ *   time) are handled exactly (a set state gets zero sensitivity, a set
+ *   parameter stops acting). Model events get the jump conditions at their
+ *   trigger's root (dtau/dp from the root's gradient, then
+ *   s+ = h_x s- + h_p + (h_x f- + h_t - f+) dtau/dp, as AMICI). Not
+ *   covered, and refused with SG_ERR_UNSUPPORTED and a message naming the
+ *   event (never wrong sensitivities): two events firing at once, an event
+ *   fired by another's changes, a trigger touching zero without crossing,
+ *   and an event setting a parameter that is not a sensitivity parameter
+ *   to a value that depends on the sensitivity parameters or states.
+ * - On SG_ERR_SOLVER (integration failed) *out is NULL. */
+typedef struct sg_sens sg_sens;
+typedef struct sg_sens_result sg_sens_result;
+
+/* `params`: nparams ids (duplicates are SG_ERR_USAGE). `opt` may be NULL
+ * (defaults); its tolerances apply to states and sensitivities alike. */
+sg_sens *sg_sens_create(sg_model *model, const sg_options *opt, const char *const *params,
+                        int nparams, sg_error *err);
+/* A new workspace sharing sens' compiled code (for another thread).
+ * Thread-safe: clones may be made concurrently from one original. */
+sg_sens *sg_sens_clone(const sg_sens *sens, sg_error *err);
+void sg_sens_free(sg_sens *sens);
+int sg_sens_param_count(const sg_sens *sens);
+const char *sg_sens_param_id(const sg_sens *sens, int k);
+
+typedef struct sg_sens_request {
+    /* The experiment (scenario plus overrides; from the same model). NULL:
+     * the model as written, t 0..10 (sg_experiment_create(model, NULL)). */
+    const sg_experiment *exp;
+    /* Values of the nparams sensitivity parameters for this run, applied
+     * after the experiment's sets. NULL: the experiment's / model's. */
+    const double *values;
+    /* Output times, increasing, within the experiment's span. NULL: the
+     * experiment's own output times (its points and readout times). */
+    const double *times;
+    int ntimes;
+    /* Output ids: species, assignments, parameters. NULL: every species
+     * and assignment, in file order (the columns of sg_sim_run). */
+    const char *const *outputs;
+    int noutputs;
+} sg_sens_request;
+
+/* Runs the experiment with sensitivities. `*out` is a new result the
+ * caller frees. The experiment's pre-equilibration, when asked for, is a
+ * steady state whose sensitivities come from the implicit function
+ * theorem (as sg_sens_steady). */
+sg_status sg_sens_run(sg_sens *sens, const sg_sens_request *req, sg_sens_result **out,
+                      sg_error *err);
+
+/* Steady state of the experiment's start values and its sensitivities by
+ * the implicit function theorem: J dx/dp = -df/dp, on the reduced system
+ * when there are conservation laws (whose totals depend on the initial
+ * values). The result has one time (the steady state's, NaN-free). The
+ * request's times are ignored. `info` (may be NULL) as sg_sim_steady_state,
+ * plus the stability report below. */
+sg_status sg_sens_steady(sg_sens *sens, const sg_sens_request *req, sg_sens_result **out,
+                         sg_steady_info *info, sg_stability *stability, sg_error *err);
+
+void sg_sens_result_free(sg_sens_result *res);
+int sg_sens_result_times(const sg_sens_result *res);
+int sg_sens_result_outputs(const sg_sens_result *res);
+int sg_sens_result_params(const sg_sens_result *res);
+double sg_sens_result_time(const sg_sens_result *res, int i);
+const char *sg_sens_result_output_id(const sg_sens_result *res, int j);
+const char *sg_sens_result_param_id(const sg_sens_result *res, int k);
+/* The value p_k had in the run (at its start). */
+double sg_sens_result_param_value(const sg_sens_result *res, int k);
+/* y(t_i) of output j */
+double sg_sens_result_value(const sg_sens_result *res, int i, int j);
+/* d y_j(t_i) / d p_k */
+double sg_sens_result_deriv(const sg_sens_result *res, int i, int j, int k);
+/* The nparams derivatives of y_j(t_i), contiguous (owned by the result). */
+const double *sg_sens_result_derivs(const sg_sens_result *res, int i, int j);
 
 /* ---------------------------------------------------------------- output */
 
@@ -302,9 +428,25 @@ sg_table *sg_trajectory_table(const sg_trajectory *traj, const char *const *sele
 sg_status sg_table_write(const sg_table *table, sg_format format, FILE *out,
                          sg_error *err);
 /* Writes to `path` through a temporary file renamed over it only when the
- * write succeeded, so a failure never leaves a truncated file. */
+ * write succeeded, so a failure never leaves a truncated file. A symlink
+ * is followed (its target replaced, in the target's folder); a FIFO or a
+ * character device (/dev/null, /dev/stdout, a terminal) is written
+ * directly; a directory or other special file is refused. */
 sg_status sg_table_write_file(const sg_table *table, sg_format format,
                               const char *path, sg_error *err);
+/* Whether an output file (table, plot, converted model) could be written
+ * at `path` as sg_table_write_file would, checked before a long run;
+ * creates nothing. SG_OK, or SG_ERR_IO with the reason. */
+sg_status sg_output_check(const char *path, sg_error *err);
+
+/* A sensitivity result in long format: columns time, output, parameter,
+ * value (d output / d parameter; with normalize, d log y / d log p =
+ * (p / y) dy/dp, NaN (JSON null) where y = 0). The _file variant writes
+ * atomically as sg_table_write_file. */
+sg_status sg_sens_write(const sg_sens_result *res, int normalize, sg_format format, FILE *out,
+                        sg_error *err);
+sg_status sg_sens_write_file(const sg_sens_result *res, int normalize, sg_format format,
+                             const char *path, sg_error *err);
 
 /* ------------------------------------------------------------------ scans */
 
@@ -602,6 +744,53 @@ typedef struct sg_check_result {
  * (caller frees with free()). Returns SG_OK when all pass. */
 sg_status sg_verify(const sg_model *model, const sg_options *opt,
                     sg_check_result **results, int *count, sg_error *err);
+
+/* ---- falsification: can the checks fail? (sigode verify --falsify)
+ * Each reaction is knocked out in turn (rate x 0) and each mechanistic
+ * parameter scaled by 0.01 and by 100 (parameters with a `mechanism` tag,
+ * or all parameters when the model tags none); every check runs on every
+ * perturbed model. The model is changed during the call and restored. */
+typedef struct sg_falsify_row {
+    char perturbation[300];   /* "reaction r1 x 0", "parameter k2 x 0.01" */
+    const char *mechanism;    /* its `mechanism` tag, or NULL */
+    unsigned char *fails;     /* per check: 1 if it failed (or could not run) */
+    int nfailed;
+} sg_falsify_row;
+
+typedef struct sg_falsify_mechanism {
+    char name[300];           /* the tag, or "reaction r1 (untagged)" */
+    int tagged;
+    int perturbations;        /* how many rows perturb it */
+    int noticed;              /* how many of them make some check fail */
+} sg_falsify_mechanism;
+
+typedef struct sg_falsify_control {
+    int check;                /* index of the check */
+    const char *knockout;     /* as written in its `knockouts` */
+    int held;                 /* 1: the knock-out made the check fail */
+} sg_falsify_control;
+
+typedef struct sg_falsify_result {
+    int nchecks;
+    const char **check_ids;
+    int *conservation;        /* per check: kind = "conservation" */
+    unsigned char *baseline_fails; /* per check: fails on the model as it is */
+    int baseline_failed;
+    int *times_failed;        /* per check: perturbations that make it fail */
+    sg_falsify_row *rows;
+    int nrows;
+    sg_falsify_mechanism *mechanisms;
+    int nmechanisms;
+    sg_falsify_control *controls;
+    int ncontrols;
+    /* the verdict: behaviour checks nothing fails, tagged mechanisms no
+     * check notices, negative controls that did not make their check fail */
+    int unfalsifiable, unnoticed, controls_failed;
+} sg_falsify_result;
+
+sg_status sg_falsify(sg_model *model, const sg_options *opt, sg_falsify_result **out,
+                     sg_error *err);
+void sg_falsify_free(sg_falsify_result *result);
 
 #ifdef __cplusplus
 }

@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 
 packages=(libsundials-dev libconfig-dev libcmocka-dev libgsl-dev libsbml5-dev cmake pkg-config gcc make
           gnuplot-nox libopenmpi-dev openmpi-bin
+          liblapack-dev
+          dpkg-dev xz-utils
           "$@")
 missing=()
 for p in "${packages[@]}"; do
@@ -24,8 +26,14 @@ if [ ${#missing[@]} -gt 0 ]; then
     { $sudo apt-get update >/dev/null && $sudo apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null; }
 fi
 
-build=${SIGODE_BUILD_DIR:-build}
-if [ ! -f "$build/CMakeCache.txt" ]; then
-  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+# An optimised SUNDIALS (Debian's own source, -O2), built once into .deps/
+# (scripts/build-sundials.sh says why); SIGODE_SYSTEM_SUNDIALS=1 skips it.
+if [ "${SIGODE_SYSTEM_SUNDIALS:-0}" != 1 ]; then
+  if ! scripts/build-sundials.sh >/dev/null; then
+    echo "bootstrap: using Debian's libsundials (built without optimisation: dense solves are about 3x slower)" >&2
+  fi
 fi
+
+build=${SIGODE_BUILD_DIR:-build}
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" -j"$(nproc)" >/dev/null

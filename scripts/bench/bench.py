@@ -411,6 +411,50 @@ def part_cli(case, res, reps):
                   "native_median_s": statistics.median(walls["native"]),
                   "reps": reps, "true_min_s": min(true_walls)}
 
+
+def part_sundials(cal, res, reps):
+    """The same sigode source built twice, against Debian's libsundials
+    (compiled without optimisation) and against the -O2 build of the same
+    source package (scripts/build-sundials.sh), timed side by side on the
+    dense and sparse paths: whole `sigode run` commands, interleaved, the
+    minimum of reps."""
+    deb_build = os.path.join(BUILD, "debian-sundials")
+    log("building sigode against Debian's libsundials into %s" % os.path.relpath(deb_build, ROOT))
+    run(["cmake", "-S", ROOT, "-B", deb_build, "-DCMAKE_BUILD_TYPE=RelWithDebInfo",
+         "-DSIGODE_TESTS=OFF", "-DSIGODE_SUNDIALS_DIR="])
+    run(["cmake", "--build", deb_build, "-j", str(os.cpu_count() or 1), "--target", "sigode_cli"])
+    bins = {"debian": os.path.join(deb_build, "sigode"), "optimised": sigode_cli()}
+    chen = os.path.join(ROOT, "..", "shared", "biomodels", "BIOMD0000000255.xml")
+    out = os.path.join(RESULTS, "sundials_run.csv")
+    cases = [("calcineurin fk506_10nM (dense, 26 states)",
+              ["run", cal["model"]] + sigode_args(cal) + ["--output", out])]
+    if os.path.exists(chen):
+        for ls in ("dense", "klu"):
+            cases.append(("BIOMD0000000255 Chen 2009 0..3600 (%s, 504 species)" % ls,
+                          ["run", chen, "--t-end", "3600", "--linear-solver", ls,
+                           "--rtol", "1e-8", "--atol", "1e-8", "--output", out]))
+    rows = []
+    for label, args in cases:
+        n = reps if "calcineurin" in label else max(2, reps // 10)
+        walls = {k: [] for k in bins}
+        for _ in range(n):
+            for k, b in bins.items():  # interleaved
+                t0 = time.perf_counter()
+                subprocess.run([b] + args, check=True, stdout=subprocess.DEVNULL)
+                walls[k].append(time.perf_counter() - t0)
+        rows.append({"case": label, "debian_s": min(walls["debian"]),
+                     "optimised_s": min(walls["optimised"]), "reps": n,
+                     "ratio": min(walls["debian"]) / min(walls["optimised"])})
+    kind = "unknown"
+    cache = os.path.join(SIGODE_BUILD, "sigode", "CMakeCache.txt")
+    if not os.path.exists(cache):
+        cache = os.path.join(SIGODE_BUILD, "CMakeCache.txt")
+    if os.path.exists(cache):
+        for line in open(cache):
+            if line.startswith("SIGODE_SUNDIALS_KIND_USED"):
+                kind = line.strip().split("=", 1)[1]
+    res["sundials"] = {"rows": rows, "optimised_kind": kind}
+
 # --------------------------------------------------------------- profile
 
 CATEGORIES = [
@@ -622,6 +666,15 @@ def report(res):
                 if t["cpu_busy_jobs2"] < 1.8 else ""))
         targets.append(("scan >= 1.8x faster on 2 cores", t["speedup2"] >= 1.8,
                         "%.2fx" % t["speedup2"]))
+    su = res.get("sundials")
+    if su:
+        w("")
+        w("5b. SUNDIALS build: the same sigode linked to Debian's libsundials (no optimisation)"
+          " and to the -O2 build of the same source (scripts/build-sundials.sh; this build: %s)"
+          % su["optimised_kind"])
+        for r in su["rows"]:
+            w("   %-52s Debian %s  -O2 %s  ratio %.2fx (min of %d)" % (
+                r["case"], fmt_t(r["debian_s"]), fmt_t(r["optimised_s"]), r["ratio"], r["reps"]))
     pr = res.get("profile")
     if pr:
         w("")
@@ -644,7 +697,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true",
                     help="fewer rounds, sizes to 10000, a 1000-point scan")
-    ap.add_argument("--only", default="limit,peers,scaling,cli,throughput,profile")
+    ap.add_argument("--only", default="limit,peers,scaling,cli,throughput,sundials,profile")
     ap.add_argument("--sizes", default="100,300,1000,3000,10000,30000,100000")
     ap.add_argument("--scan-points", type=int, default=10000)
     ap.add_argument("--max-size-seconds", type=float, default=600)
@@ -695,6 +748,8 @@ def main():
         part_cli(cal, res, cli_reps)
     if "throughput" in parts:
         part_throughput(cal, res, a.scan_points, scan_reps)
+    if "sundials" in parts:
+        part_sundials(cal, res, cli_reps)
     if "scaling" in parts:
         part_scaling(res, sizes, a.max_size_seconds)
     if "profile" in parts:

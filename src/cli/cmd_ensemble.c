@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "study.h"
+#include "cli/study.h"
 
 /* Writes every sample's row to path through a temporary renamed over it
  * when complete (a failed write leaves any previous file). Streamed from

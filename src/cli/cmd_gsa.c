@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "study.h"
+#include "cli/study.h"
 
 typedef struct readout {
     const char *id;

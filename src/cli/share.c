@@ -19,7 +19,7 @@
 #include <mpi.h>
 #endif
 
-#include "study.h"
+#include "cli/study.h"
 
 enum { TAG_RECORD = 1, TAG_DONE = 2 };
 

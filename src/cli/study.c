@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "study.h"
+#include "cli/study.h"
 
 /* Every MPI rank meets the same bad input: rank 0 alone says so. */
 int study_usage(const char *command, const char *fmt, ...)

@@ -165,6 +165,37 @@ static int store(compiler *c, sg_expr *e, int dst)
     return 0;
 }
 
+/* ------------------------------------------------------- extra code */
+
+/* Code generation for derived programs (sensitivities, compile/sens.c): the
+ * same memoised emission into another sg_program whose slots extend the
+ * model program's (it starts with a copy of its base values). */
+struct sg_codegen {
+    compiler c;
+};
+
+sg_codegen *sg_codegen_create(sg_model *m, sg_program *out)
+{
+    sg_codegen *g = sg_calloc(1, sizeof *g);
+    if (!g)
+        return NULL;
+    g->c.m = m;
+    g->c.p = out;
+    g->c.base_cap = (size_t)out->nslots;
+    g->c.max_terms = SG_MAX_JACOBIAN_TERMS;
+    return g;
+}
+
+int sg_codegen_value(sg_codegen *g, sg_expr *e) { return value_of(&g->c, e); }
+
+void sg_codegen_free(sg_codegen *g)
+{
+    if (!g)
+        return;
+    sg_free(g->c.reg);
+    sg_free(g);
+}
+
 /* ---------------------------------------------------------------- fluxes */
 
 /* A column of the stoichiometry (a flux) is a reaction, or a rate rule:

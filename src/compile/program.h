@@ -118,6 +118,71 @@ void sg_program_roots(const sg_program *prog, double t, const double *y, double 
 void sg_program_jacobian(const sg_program *prog, double t, const double *y, double *values,
                          double *v, const double *jt_scaled);
 
+/* Emission of further code over a program's slots (sensitivities): `out`
+ * has nslots >= the model program's and a base of that many values; each
+ * sg_codegen_value appends the instructions computing e (once per node) to
+ * out->code and returns the slot holding it, or -1 when out of memory. */
+typedef struct sg_codegen sg_codegen;
+sg_codegen *sg_codegen_create(sg_model *model, sg_program *out);
+int sg_codegen_value(sg_codegen *gen, sg_expr *e);
+void sg_codegen_free(sg_codegen *gen);
+
+/* Derivatives for forward sensitivities (senscode.c), compiled once per
+ * list of sensitivity parameters. A "column" is a non-state slot the
+ * right-hand side depends on and whose value depends on the parameters:
+ * a sensitivity parameter that is not a state, or a parameter / constant
+ * species whose initial-value expression uses one (a derived value).
+ *   df_i/du_c = sum over e in [fu_start[c], fu_start[c+1]) of
+ *               fu_coef[e] * v[fu_slot[e]] / size(compartment of fu_row[e])
+ * The code (VM only) runs on value slots extending the model program's:
+ * [0, n_rhs) computes the fu slots, [n_rhs, n_code) the derivatives of
+ * the assignments (for outputs):
+ *   d a/dp = sum over [ax_start[a], ax_start[a+1]) v[ax_slot] * s[ax_state]
+ *          + sum over [au_start[a], au_start[a+1]) v[au_slot] * du[au_col]/dp */
+typedef struct sg_sens_code {
+    int nparams;
+    int *param_slot;
+    int ncols;
+    int *col_slot;
+    int *col_param;        /* the sensitivity parameter of a column, -1: derived */
+    sg_program *code;      /* code, n_code, nslots and base only */
+    int n_rhs;
+    int *fu_start, *fu_row, *fu_slot;
+    double *fu_coef;
+    int *ax_start, *ax_state, *ax_slot; /* per assignment (model index) */
+    int *au_start, *au_col, *au_slot;
+    /* initial values: for init step k, d value / d slot is_slot[e] is the
+     * expression is_d[e], e in [is_start[k], is_start[k+1]) */
+    int *is_start, *is_slot;
+    sg_expr **is_d;
+    /* Model events (jump conditions at a trigger's root): the gradients of
+     * each root function g_r (the comparisons a - b of the triggers, in the
+     * solver's order) and of each event assignment's value. */
+    int nroots;
+    struct sg_grad *root_grad;      /* nroots */
+    struct sg_grad **assign_grad;   /* per trigger: one per assignment */
+    int ntriggers_compiled;
+    int *assign_count;
+} sg_sens_code;
+
+/* Total derivatives of an expression (through assignments) with respect
+ * to the states, the columns and time; expressions over the model slots,
+ * evaluated with sg_expr_eval at an event. */
+typedef struct sg_grad {
+    int nx, nu;
+    int *x;           /* states */
+    sg_expr **dx;
+    int *u;           /* columns */
+    sg_expr **du;
+    sg_expr *dt;      /* NULL: 0 */
+} sg_grad;
+
+/* SG_ERR_USAGE for a slot that cannot be a sensitivity parameter,
+ * SG_ERR_UNSUPPORTED for a compartment size that depends on one. */
+sg_status sg_sens_code_compile(sg_model *model, const int *param_slots, int nparams,
+                               sg_sens_code **out, sg_error *err);
+void sg_sens_code_free(sg_sens_code *code);
+
 /* The native backend (native.c): writes the program as C, compiles it with
  * the system compiler (or finds it in the cache) and attaches it to prog.
  * With only_cached, it never compiles: prog stays as it is (SG_OK) when

@@ -4,6 +4,7 @@
  * byte offset of their token for messages.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "expr.h"
@@ -338,6 +339,76 @@ static sg_expr *simple(parser *p)
     return NULL;
 }
 
+/* Longest chain of + (or of *) folded left to right, as written; a longer
+ * one (an observable summing thousands of species) is folded as a balanced
+ * tree, so its height is log2 of its length and every later stage, which
+ * walks trees recursively, stays shallow. Sums and products are associative
+ * in the model's mathematics; only the rounding of chains this long moves. */
+#define SG_EXPR_CHAIN_FLAT 1024
+
+static sg_expr *fold_balanced(parser *p, int kind, sg_expr **terms, const int *pos,
+                              size_t lo, size_t hi)
+{
+    if (hi - lo == 1)
+        return terms[lo];
+    size_t mid = lo + (hi - lo) / 2;
+    sg_expr *a = fold_balanced(p, kind, terms, pos, lo, mid);
+    sg_expr *b = a ? fold_balanced(p, kind, terms, pos, mid, hi) : NULL;
+    return binary(p, kind, pos[mid], a, b);
+}
+
+/* left op right op ... for one associative operator `op`: the operands are
+ * collected first (a chain is a loop here, not recursion), then folded. */
+static sg_expr *subexpr(parser *p, int limit);
+static sg_expr *chain(parser *p, int op, int kind, int right_priority, int pos,
+                      sg_expr *left, sg_expr *right)
+{
+    size_t n = 2, cap = 16;
+    sg_expr **terms = malloc(cap * sizeof *terms);
+    int *where = malloc(cap * sizeof *where);
+    sg_expr *result = NULL;
+    if (!terms || !where) {
+        fail(p, pos, "out of memory%s%s", NULL, NULL);
+        goto done;
+    }
+    terms[0] = left;
+    terms[1] = right;
+    where[0] = pos; /* where[i]: the operator before terms[i] */
+    where[1] = pos;
+    while (is_op(p, op)) {
+        int at = p->lx.pos;
+        sg_lex_next(&p->lx);
+        sg_expr *next = subexpr(p, right_priority);
+        if (!next)
+            goto done;
+        if (n == cap) {
+            cap *= 2;
+            sg_expr **t = realloc(terms, cap * sizeof *terms);
+            if (t)
+                terms = t;
+            int *w = t ? realloc(where, cap * sizeof *where) : NULL;
+            if (!t || !w) {
+                fail(p, at, "out of memory%s%s", NULL, NULL);
+                goto done;
+            }
+            where = w;
+        }
+        where[n] = at;
+        terms[n++] = next;
+    }
+    if (n <= SG_EXPR_CHAIN_FLAT) {
+        result = terms[0];
+        for (size_t i = 1; i < n && result; i++)
+            result = binary(p, kind, where[i], result, terms[i]);
+    } else {
+        result = fold_balanced(p, kind, terms, where, 0, n);
+    }
+done:
+    free(terms);
+    free(where);
+    return result;
+}
+
 /* subexpr := (unop subexpr | simple) { binop subexpr }
  * where each binop is taken only while its left priority exceeds `limit`. */
 static sg_expr *subexpr(parser *p, int limit)
@@ -379,7 +450,11 @@ static sg_expr *subexpr(parser *p, int limit)
         sg_expr *right = subexpr(p, binary_ops[i].right);
         if (!right)
             return NULL;
-        left = binary(p, binary_ops[i].kind, pos, left, right);
+        if (binary_ops[i].kind == EX_ADD || binary_ops[i].kind == EX_MUL)
+            left = chain(p, binary_ops[i].token, binary_ops[i].kind, binary_ops[i].right, pos,
+                         left, right);
+        else
+            left = binary(p, binary_ops[i].kind, pos, left, right);
     }
     p->depth--;
     return left;

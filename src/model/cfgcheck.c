@@ -659,17 +659,112 @@ static void finish_top(top_reader *r, size_t len)
     }
 }
 
+/* Keys whose strings are text for people (names, units, descriptions,
+ * sources, ids): they reach plot labels, the terminal and other programs,
+ * so they hold no line break or tab either. Expression strings may span
+ * lines (white space there). */
+static int is_text_key(const char *name, size_t n)
+{
+    static const char *const keys[] = {"name", "description", "time_unit", "conc_unit",
+                                       "unit", "source", "id", NULL};
+    for (int k = 0; keys[k]; k++)
+        if (strlen(keys[k]) == n && memcmp(keys[k], name, n) == 0)
+            return 1;
+    return 0;
+}
+
+/* A control character in the string token (as written, or as a libconfig
+ * escape \n \r \t \f \xNN once decoded): C0, DEL, and C1 (U+0080..U+009F
+ * in UTF-8, or \x80..\x9f) start terminal escape sequences and end gnuplot
+ * commands. Raw line breaks and tabs are white space in expressions, so
+ * refused only under a text key. Returns 0, or -1 with the place of the
+ * character and a message. */
+static int control_in_string(const lexer *lx, int text_key, const char *key, size_t key_len,
+                             int *line, int *col, char *msg, size_t size)
+{
+    int l = lx->tline, c = lx->tcol + 1;
+    const unsigned char *s = (const unsigned char *)lx->s + lx->start;
+    for (size_t k = 1; k + 1 < lx->tlen; k++, c++) {
+        unsigned ch = s[k];
+        size_t width = 1;
+        if (ch == '\\' && k + 2 < lx->tlen) {
+            unsigned char e = s[k + 1];
+            ch = e == 'n' ? '\n' : e == 'r' ? '\r' : e == 't' ? '\t' : e == 'f' ? '\f' : 0;
+            if (e == 'x' && k + 3 < lx->tlen && isxdigit(s[k + 2]) && isxdigit(s[k + 3])) {
+                char hex[3] = {(char)s[k + 2], (char)s[k + 3], 0};
+                ch = (unsigned)strtoul(hex, NULL, 16);
+                width = 4;
+            } else {
+                width = 2;
+            }
+            if (ch != 0 && (ch < 0x20 || (ch >= 0x7f && ch < 0xa0)) &&
+                (text_key || (ch != '\n' && ch != '\r' && ch != '\t')))
+                goto refuse;
+            k += width - 1;
+            c += (int)width - 1;
+            continue;
+        }
+        if (ch == 0xc2 && k + 2 < lx->tlen && s[k + 1] >= 0x80 && s[k + 1] < 0xa0) {
+            ch = s[k + 1];
+            goto refuse;
+        }
+        if (ch < 0x20 || ch == 0x7f) {
+            if (!text_key && (ch == '\n' || ch == '\r' || ch == '\t')) {
+                if (ch == '\n')
+                    l++, c = 0;
+                continue;
+            }
+            goto refuse;
+        }
+        continue;
+    refuse:
+        *line = l;
+        *col = c;
+        snprintf(msg, size,
+                 "control character 0x%02x in the string of '%.*s': model strings must be "
+                 "printable text%s",
+                 ch, (int)(key_len > 40 ? 40 : key_len), key,
+                 text_key ? " on one line (no line break or tab)" : "");
+        return -1;
+    }
+    return 0;
+}
+
 int sg_cfg_precheck(const char *text, size_t len, int *line, int *col, char *msg, size_t size,
                     sg_cfg_top *top)
 {
+    const char *key = "";
+    size_t key_len = 0;
     lexer lx;
     lexer_init(&lx, text, len);
     top_reader reader = {.top = top, .usable = 1};
-    if (top)
+    if (top) {
         top->count = 0;
+        top->control_line = 0;
+    }
     for (; lx.kind != T_EOF; next(&lx)) {
         if (top)
             note_token(&reader, &lx);
+        if (lx.kind == T_NAME) {
+            key = lx.s + lx.start;
+            key_len = lx.tlen;
+        }
+        if (lx.kind == T_STRING && (!top || !top->control_line)) {
+            int cl, cc;
+            char cmsg[200];
+            if (control_in_string(&lx, is_text_key(key, key_len), key, key_len, &cl, &cc, cmsg,
+                                  sizeof cmsg) != 0) {
+                if (!top) {
+                    *line = cl;
+                    *col = cc;
+                    snprintf(msg, size, "%s", cmsg);
+                    return -1;
+                }
+                top->control_line = cl;
+                top->control_col = cc;
+                snprintf(top->control_msg, sizeof top->control_msg, "%s", cmsg);
+            }
+        }
         /* libconfig takes an open string or comment for the end of the
          * file: the rest of the model would be dropped without a word */
         if (lx.kind == T_OPEN_STRING) {

@@ -667,7 +667,7 @@ static int load_compartments(loader *ld, config_setting_t *list, int first_slot)
 }
 
 static const char *const parameter_keys[] = {"id", "value", "unit", "source",
-                                             "description", "uncertainty",
+                                             "description", "mechanism", "uncertainty",
                                              "uncertainty_source", NULL};
 
 static int load_parameters(loader *ld, config_setting_t *list, int first_slot, int first_state)
@@ -691,7 +691,8 @@ static int load_parameters(loader *ld, config_setting_t *list, int first_slot, i
             return -1;
         }
         if (get_string(ld, g, "unit", &p->unit) < 0 ||
-            get_string(ld, g, "source", &p->source) < 0)
+            get_string(ld, g, "source", &p->source) < 0 ||
+            get_string(ld, g, "mechanism", &p->mechanism) < 0)
             return -1;
         p->slot = sg_map_get(&ld->rate_targets, p->id) >= 0 ? next_state++ : first_slot + i;
         define_slot(m, p->slot, SG_SYM_PARAMETER, p->id, i, p->value);
@@ -880,7 +881,8 @@ static int lookup_species(void *ctx, const char *name, char *msg, size_t size)
     return m->slot_index[slot];
 }
 
-static const char *const reaction_keys[] = {"id", "equation", "rate", "description", NULL};
+static const char *const reaction_keys[] = {"id", "equation", "rate", "description",
+                                            "mechanism", NULL};
 
 static int load_reactions(loader *ld, config_setting_t *list)
 {
@@ -896,7 +898,8 @@ static int load_reactions(loader *ld, config_setting_t *list)
         config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
         sg_reaction_def *r = &m->reactions[i];
         r->line = (int)config_setting_source_line(g);
-        if (check_keys(ld, g, "a reaction", reaction_keys) || get_id(ld, g, "reaction", &r->id))
+        if (check_keys(ld, g, "a reaction", reaction_keys) || get_id(ld, g, "reaction", &r->id) ||
+            get_string(ld, g, "mechanism", &r->mechanism) < 0)
             goto done;
         int put = sg_map_put(&ids, r->id, i);
         if (put < 0) {
@@ -1319,7 +1322,45 @@ static int check_traj_scenarios(loader *ld, const sg_check_def *c, const sg_expr
     return 0;
 }
 
-static const char *const check_keys_list[] = {"id", "scenario", "expect", "description", NULL};
+static const char *const check_keys_list[] = {"id", "scenario", "expect", "description",
+                                              "kind", "knockouts", NULL};
+
+/* A check's `knockouts`: ids of reactions or parameters, each alone ("k1":
+ * rate or value x 0) or with a factor ("k1*0.01"); checked when the model
+ * has been loaded whole (sg_check_knockout_parse). */
+static int load_check_knockouts(loader *ld, config_setting_t *g, sg_check_def *c)
+{
+    config_setting_t *s = config_setting_get_member(g, "knockouts");
+    if (!s)
+        return 0;
+    if (config_setting_type(s) != CONFIG_TYPE_ARRAY && config_setting_type(s) != CONFIG_TYPE_LIST) {
+        fail_setting(ld, s, "'knockouts' must be a list of strings, e.g. [ \"r1\", \"k2*0.01\" ]");
+        return -1;
+    }
+    int n = config_setting_length(s);
+    c->knockouts = sg_arena_alloc(ld->m->arena, sizeof *c->knockouts * (size_t)(n + 1));
+    if (!c->knockouts)
+        return fail_nomem(ld), -1;
+    for (int k = 0; k < n; k++) {
+        config_setting_t *e = config_setting_get_elem(s, (unsigned)k);
+        if (config_setting_type(e) != CONFIG_TYPE_STRING) {
+            fail_setting(ld, e, "'knockouts' must be a list of strings, e.g. [ \"r1\", \"k2*0.01\" ]");
+            return -1;
+        }
+        char id[SG_MAX_ID_LENGTH + 1], msg[300];
+        double factor;
+        if (sg_knockout_parse(ld->m, config_setting_get_string(e), id, &factor, msg,
+                              sizeof msg) < 0) {
+            fail_setting(ld, e, "check '%s': %s", c->id, msg);
+            return -1;
+        }
+        c->knockouts[k] = sg_arena_strdup(ld->m->arena, config_setting_get_string(e));
+        if (!c->knockouts[k])
+            return fail_nomem(ld), -1;
+    }
+    c->nknockouts = n;
+    return 0;
+}
 
 static int load_checks(loader *ld, config_setting_t *list)
 {
@@ -1355,6 +1396,18 @@ static int load_checks(loader *ld, config_setting_t *list)
             return -1;
         c->tree = expression(ld, g, "expect", c->expect, 1, resolve_check, &c->line, &c->col);
         if (!c->tree || check_traj_scenarios(ld, c, c->tree))
+            return -1;
+        const char *kind = NULL;
+        if (get_string(ld, g, "kind", &kind) < 0)
+            return -1;
+        if (kind && strcmp(kind, "conservation") != 0 && strcmp(kind, "behaviour") != 0) {
+            fail_setting(ld, config_setting_get_member(g, "kind"),
+                         "check '%s': kind must be \"behaviour\" (the default) or "
+                         "\"conservation\"", c->id);
+            return -1;
+        }
+        c->conservation = kind && strcmp(kind, "conservation") == 0;
+        if (load_check_knockouts(ld, g, c))
             return -1;
     }
     m->nchecks = n;
@@ -1843,6 +1896,9 @@ static sg_model *load_owned_text(char *text, size_t len, const char *filename, s
                               "%s (libconfig syntax: name = value; strings in double "
                               "quotes; lists ( ... ), groups { ... })",
                               what ? what : "syntax error");
+    } else if (top.control_line) {
+        st = sg_error_set(err, SG_ERR_MODEL, m->path, top.control_line, top.control_col, "%s",
+                          top.control_msg);
     } else if (index_lines(&ld) != 0) {
         st = sg_error_nomem(err);
     } else {

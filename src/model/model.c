@@ -1,4 +1,8 @@
 /* Read-only accessors of a loaded model (the public face of model.h). */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "model.h"
@@ -86,5 +90,43 @@ int sg_model_find_uncertain(const sg_model *m, const char *id)
     for (int i = 0; i < m->nuncertain; i++)
         if (strcmp(m->uncertain[i].id, id) == 0)
             return i;
+    return -1;
+}
+
+int sg_knockout_parse(const sg_model *m, const char *text, char *id, double *factor,
+                      char *msg, size_t size)
+{
+    const char *star = strchr(text, '*');
+    size_t len = star ? (size_t)(star - text) : strlen(text);
+    while (len && text[len - 1] == ' ')
+        len--;
+    if (len == 0 || len > SG_MAX_ID_LENGTH) {
+        snprintf(msg, size, "knock-out '%s': expected a reaction or parameter id, "
+                            "optionally '*factor' (e.g. \"k1*0.01\")", text);
+        return -1;
+    }
+    memcpy(id, text, len);
+    id[len] = '\0';
+    *factor = 0.0;
+    if (star) {
+        char *end;
+        errno = 0;
+        *factor = strtod(star + 1, &end);
+        while (*end == ' ')
+            end++;
+        if (end == star + 1 || *end || errno == ERANGE || !isfinite(*factor) || *factor < 0) {
+            snprintf(msg, size, "knock-out '%s': the factor after '*' must be a number >= 0",
+                     text);
+            return -1;
+        }
+    }
+    for (int i = 0; i < m->nreactions; i++)
+        if (strcmp(m->reactions[i].id, id) == 0)
+            return 0;
+    for (int i = 0; i < m->nparameters; i++)
+        if (strcmp(m->parameters[i].id, id) == 0)
+            return 1;
+    snprintf(msg, size, "knock-out '%s': '%s' is not a reaction or parameter of the model",
+             text, id);
     return -1;
 }

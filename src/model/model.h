@@ -47,6 +47,7 @@ typedef struct sg_parameter_def {
     double value;
     const char *unit;
     const char *source;
+    const char *mechanism; /* the mechanism it belongs to (verify --falsify), or NULL */
     int line;
     int slot;
 } sg_parameter_def;
@@ -73,6 +74,7 @@ typedef struct sg_reaction_def {
     sg_term *terms;  /* net, constant species dropped, zeros dropped */
     int nterms;
     sg_expr *rate;   /* bound */
+    const char *mechanism; /* the mechanism it belongs to (verify --falsify), or NULL */
     int slot;
 } sg_reaction_def;
 
@@ -122,6 +124,11 @@ typedef struct sg_check_def {
     const char *scenario; /* default scenario, may be NULL */
     const char *expect;
     sg_expr *tree;        /* bound, with EX_TRAJ nodes */
+    int conservation;     /* kind = "conservation": true by construction, exempt
+                             from verify --falsify's "no knock-out fails it" */
+    const char **knockouts; /* negative controls: perturbations ("ID" or
+                               "ID*factor") that must make this check fail */
+    int nknockouts;
     int line, col;
 } sg_check_def;
 
@@ -240,8 +247,9 @@ struct sg_model {
 void sg_model_initial_values(const sg_model *model, double *v, const unsigned char *fixed);
 
 /* The libconfig text (cfgcheck.c). sg_cfg_precheck, before libconfig
- * reads the text, refuses what libconfig would accept wrongly: @include and
- * whole numbers it would truncate. Returns 0, or -1 with a 1-based line and
+ * reads the text, refuses what libconfig would accept wrongly: @include,
+ * whole numbers it would truncate, and control characters in strings (in
+ * top->control_*, or at once when top is NULL). Returns 0, or -1 with a 1-based line and
  * column and a message. On 0 it also gives the top-level settings in *top
  * (if not NULL), for sg_cfg_read. sg_cfg_diagnose, after libconfig rejected the
  * text, finds where and why; returns 1 with the place and a message, 0 if
@@ -258,6 +266,11 @@ typedef struct sg_cfg_top {
     int count;             /* 0: to be read whole (more than SG_CFG_MAX_TOP
                               settings, a name twice, brackets unbalanced) */
     sg_cfg_setting setting[SG_CFG_MAX_TOP];
+    /* the first control character in a string (line 0: none), reported
+     * once libconfig has read the text: a syntax error (a missing quote
+     * makes a string run over lines) says more and comes first */
+    int control_line, control_col;
+    char control_msg[200];
 } sg_cfg_top;
 int sg_cfg_precheck(const char *text, size_t len, int *line, int *col, char *msg,
                     size_t size, sg_cfg_top *top);
@@ -284,5 +297,11 @@ typedef int (*sg_species_lookup)(void *ctx, const char *name, char *msg, size_t 
 int sg_equation_parse(sg_arena *arena, const char *text, sg_species_lookup lookup,
                       void *ctx, int *reversible, sg_term **terms, int *nterms,
                       int *err_pos, char *msg, size_t msgsize);
+
+/* A perturbation named in a check's `knockouts` or by verify --falsify:
+ * "ID" (a reaction's rate or a parameter's value x 0) or "ID*FACTOR".
+ * Returns 0 (reaction), 1 (parameter), or -1 with a message. */
+int sg_knockout_parse(const sg_model *model, const char *text, char *id, double *factor,
+                      char *msg, size_t size);
 
 #endif

@@ -224,3 +224,83 @@ sg_status sg_table_write_file(const sg_table *t, sg_format format, const char *p
     table_job job = {t, format};
     return sg_write_atomic(path, write_table_job, &job, err);
 }
+
+/* --------------------------------------------------------- sensitivities */
+
+/* d y / d p, or d log y / d log p = (p / y) dy/dp (NaN where y = 0). */
+static double sens_entry(const sg_sens_result *r, int i, int j, int k, int normalize)
+{
+    double d = sg_sens_result_deriv(r, i, j, k);
+    if (!normalize)
+        return d;
+    double y = sg_sens_result_value(r, i, j);
+    return y != 0.0 ? d * sg_sens_result_param_value(r, k) / y : NAN;
+}
+
+sg_status sg_sens_write(const sg_sens_result *r, int normalize, sg_format format, FILE *out,
+                        sg_error *err)
+{
+    static const char *const columns[] = {"time", "output", "parameter", "value"};
+    char num[64], tnum[64];
+    int json = format == SG_FORMAT_JSON;
+    char sep = format == SG_FORMAT_TSV ? '\t' : ',';
+    if (json) {
+        fputs("{\"columns\": [\"time\", \"output\", \"parameter\", \"value\"],\n \"data\": [", out);
+    } else {
+        for (int c = 0; c < 4; c++) {
+            if (c)
+                fputc(sep, out);
+            fputs(columns[c], out);
+        }
+        fputc('\n', out);
+    }
+    int first = 1;
+    for (int i = 0; i < sg_sens_result_times(r); i++) {
+        format_number(tnum, sizeof tnum, sg_sens_result_time(r, i), json);
+        for (int j = 0; j < sg_sens_result_outputs(r); j++)
+            for (int k = 0; k < sg_sens_result_params(r); k++) {
+                format_number(num, sizeof num, sens_entry(r, i, j, k, normalize), json);
+                if (json) {
+                    fprintf(out, "%s[%s, ", first ? "\n  " : ",\n  ", tnum);
+                    json_string(out, sg_sens_result_output_id(r, j));
+                    fputs(", ", out);
+                    json_string(out, sg_sens_result_param_id(r, k));
+                    fprintf(out, ", %s]", num);
+                } else {
+                    fputs(tnum, out);
+                    fputc(sep, out);
+                    text_field(out, sg_sens_result_output_id(r, j), sep);
+                    fputc(sep, out);
+                    text_field(out, sg_sens_result_param_id(r, k), sep);
+                    fputc(sep, out);
+                    fputs(num, out);
+                    fputc('\n', out);
+                }
+                first = 0;
+            }
+    }
+    if (json)
+        fputs("]}\n", out);
+    if (fflush(out) != 0 || ferror(out))
+        return sg_error_set(err, SG_ERR_IO, NULL, 0, 0, "write failed: %s", strerror(errno));
+    return SG_OK;
+}
+
+typedef struct sens_job {
+    const sg_sens_result *r;
+    int normalize;
+    sg_format format;
+} sens_job;
+
+static sg_status write_sens_job(void *ctx, FILE *out, sg_error *err)
+{
+    const sens_job *job = ctx;
+    return sg_sens_write(job->r, job->normalize, job->format, out, err);
+}
+
+sg_status sg_sens_write_file(const sg_sens_result *r, int normalize, sg_format format,
+                             const char *path, sg_error *err)
+{
+    sens_job job = {r, normalize, format};
+    return sg_write_atomic(path, write_sens_job, &job, err);
+}

@@ -39,16 +39,45 @@ static char *find_gnuplot(void)
     return found;
 }
 
-/* gnuplot string literal: single quotes, doubled inside. */
+/* gnuplot string literal, inert whatever the text: single quotes (no
+ * backquote command or @macro substitution inside them), a quote doubled,
+ * and every control character (C0, DEL, C1 as UTF-8) written as a space,
+ * since a line break or carriage return would end the command and start
+ * another (`system "..."`). The loader refuses such characters already;
+ * this holds for any other caller. */
 static void quoted(FILE *f, const char *s)
 {
     fputc('\'', f);
-    for (; *s; s++) {
-        if (*s == '\'')
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == 0xc2 && p[1] >= 0x80 && p[1] < 0xa0) {
+            fputc(' ', f);
+            p++;
+            continue;
+        }
+        if (*p == '\'')
             fputc('\'', f);
-        fputc(*s, f);
+        fputc(*p < 0x20 || *p == 0x7f ? ' ' : *p, f);
     }
     fputc('\'', f);
+}
+
+/* Copies the image gnuplot drew (path in ctx) to the output. */
+static sg_status copy_image(void *ctx, FILE *out, sg_error *err)
+{
+    FILE *in = fopen(ctx, "rb");
+    if (!in)
+        return sg_error_set(err, SG_ERR_IO, NULL, 0, 0, "cannot read the plot: %s",
+                            strerror(errno));
+    char buf[65536];
+    size_t n;
+    int failed = 0;
+    while (!failed && (n = fread(buf, 1, sizeof buf, in)) > 0)
+        failed = fwrite(buf, 1, n, out) != n;
+    failed |= ferror(in) || fflush(out) != 0;
+    fclose(in);
+    return failed ? sg_error_set(err, SG_ERR_IO, NULL, 0, 0, "cannot write the plot: %s",
+                                 strerror(errno))
+                  : SG_OK;
 }
 
 static int ends_with(const char *s, const char *suffix)
@@ -64,6 +93,10 @@ sg_status sg_plot_write(const sg_plot_spec *spec, sg_error *err)
         return sg_error_set(err, SG_ERR_USAGE, NULL, 0, 0,
                             "--plot expects a file ending in .png or .svg, got '%s'",
                             spec->path);
+    for (const unsigned char *p = (const unsigned char *)spec->path; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return sg_error_set(err, SG_ERR_USAGE, NULL, 0, 0,
+                                "--plot: the file name holds a control character");
     char *gnuplot = find_gnuplot();
     if (!gnuplot)
         return sg_error_set(err, SG_ERR_IO, NULL, 0, 0,
@@ -202,10 +235,9 @@ sg_status sg_plot_write(const sg_plot_spec *spec, sg_error *err)
         st = sg_error_set(err, SG_ERR_IO, spec->path, 0, 0, "gnuplot wrote an empty plot");
         goto done;
     }
-    chmod(image, 0644);
-    if (rename(image, spec->path) != 0)
-        st = sg_error_set(err, SG_ERR_IO, spec->path, 0, 0, "cannot write the plot: %s",
-                          strerror(errno));
+    /* the finished image goes where a table would (sg_write_atomic: a
+     * symlink's target replaced, a FIFO or device written directly) */
+    st = sg_write_atomic(spec->path, copy_image, image, err);
 done:
     if (f)
         fclose(f);
@@ -217,7 +249,7 @@ done:
         unlink(data);
     if (made_script)
         unlink(script);
-    if (made_image && st != SG_OK)
+    if (made_image)
         unlink(image);
     sg_free(data);
     sg_free(script);

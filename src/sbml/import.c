@@ -297,6 +297,53 @@ static void nary(importer *im, sg_sbuf *b, const ASTNode_t *n, const char *op,
     }
 }
 
+/* The terms of a sum (or factors of a product) written as one flat list:
+ * a plus whose operands are pluses (exporters such as BioNetGen's nest an
+ * observable of 1000 species as plus(a, plus(b, ...))) becomes
+ * "a + b + ...", so a long sum is a long chain, which the parser accepts at
+ * any length, not 1000 nested parentheses, which it refuses past 200. Sums
+ * are associative in the model's mathematics; the order of the terms is
+ * kept. An explicit stack, not recursion: the nesting is the attacker's. */
+static void flat_nary(importer *im, sg_sbuf *b, const ASTNode_t *n, const char *op,
+                      const char *empty, const scope *sc)
+{
+    ASTNodeType_t t = ASTNode_getType(n);
+    size_t cap = 16, top = 0;
+    int first = 1;
+    const ASTNode_t **stack = malloc(cap * sizeof *stack);
+    if (!stack) {
+        nary(im, b, n, op, empty, sc);
+        return;
+    }
+    stack[top++] = n;
+    while (top) {
+        const ASTNode_t *m = stack[--top];
+        unsigned k = ASTNode_getNumChildren(m);
+        if (m != n && (ASTNode_getType(m) != t || k == 0)) {
+            if (!first)
+                sg_sbuf_add(b, op);
+            operand(im, b, m, sc);
+            first = 0;
+            continue;
+        }
+        if (top + k > cap) {
+            size_t ncap = (top + k) * 2;
+            const ASTNode_t **grown = realloc(stack, ncap * sizeof *stack);
+            if (!grown) {
+                fail(im, NULL, "out of memory flattening a sum");
+                break;
+            }
+            stack = grown;
+            cap = ncap;
+        }
+        for (unsigned i = k; i-- > 0;) /* pushed last to first: popped in order */
+            stack[top++] = ASTNode_getChild(m, i);
+    }
+    free(stack);
+    if (first)
+        sg_sbuf_add(b, empty);
+}
+
 /* f(x) where x is child i, with a template: "%" stands for (x). */
 static void templ(importer *im, sg_sbuf *b, const ASTNode_t *n, const char *t, const scope *sc)
 {
@@ -497,7 +544,7 @@ static void emit(importer *im, sg_sbuf *b, const ASTNode_t *n, const scope *sc)
         sg_sbuf_add(b, "time");
         return;
     case AST_NAME_AVOGADRO:
-        sg_sbuf_add(b, "6.02214076e23");
+        sg_sbuf_add(b, "6.02214179e23");
         return;
     case AST_CONSTANT_E:
         sg_sbuf_add(b, "exp(1)");
@@ -512,10 +559,10 @@ static void emit(importer *im, sg_sbuf *b, const ASTNode_t *n, const scope *sc)
         sg_sbuf_add(b, "0");
         return;
     case AST_PLUS:
-        nary(im, b, n, " + ", "0", sc);
+        flat_nary(im, b, n, " + ", "0", sc);
         return;
     case AST_TIMES:
-        nary(im, b, n, " * ", "1", sc);
+        flat_nary(im, b, n, " * ", "1", sc);
         return;
     case AST_MINUS:
         if (k == 1) {
@@ -831,7 +878,7 @@ static int eval(importer *im, const ASTNode_t *n, const scope *sc, double *out)
         return 0;
     case AST_NAME: return eval_name(im, ASTNode_getName(n), sc, out);
     case AST_NAME_TIME: *out = 0; return 0;
-    case AST_NAME_AVOGADRO: *out = 6.02214076e23; return 0;
+    case AST_NAME_AVOGADRO: *out = 6.02214179e23; return 0;
     case AST_CONSTANT_E: *out = exp(1.0); return 0;
     case AST_CONSTANT_PI: *out = M_PI; return 0;
     case AST_CONSTANT_TRUE: *out = 1; return 0;
@@ -1166,15 +1213,21 @@ static int collect_locals(importer *im)
 
 /* -------------------------------------------------------------- writing */
 
+/* A libconfig string. SBML names and math come from strangers: every
+ * control character (C0 -- XML allows tab, line ends and, as &#10;, any of
+ * them in attributes --, DEL, and C1 as UTF-8, which XML 1.0 allows) becomes
+ * a space, since the model loader refuses them (they would reach plots and
+ * the terminal). */
 static void add_string(sg_sbuf *b, const char *s)
 {
     sg_sbuf_add(b, "\"");
     for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
         if (*p == '"' || *p == '\\')
             sg_sbuf_printf(b, "\\%c", *p);
-        else if (*p == '\n')
-            sg_sbuf_add(b, "\\n");
-        else if (*p < 0x20)
+        else if (*p == 0xc2 && p[1] >= 0x80 && p[1] < 0xa0) {
+            sg_sbuf_add(b, " ");
+            p++;
+        } else if (*p < 0x20 || *p == 0x7f)
             sg_sbuf_add(b, " ");
         else
             sg_sbuf_addn(b, (const char *)p, 1);

@@ -62,7 +62,30 @@ struct sg_sim {
     unsigned char *fixed;     /* nslots: set by the experiment, kept by initial values */
     double *work, *ydot, *st_scaled, *jt_scaled;
     unsigned char *trig_prev, *trig_now;
+    unsigned char *fired_late;  /* events fired in the last rounds at one instant */
+    double *assign_values;    /* one event's new values, before any is applied */
+    /* comparisons of `time` with a value fixed between events (time == 300,
+     * time > t_on): the sim stops exactly there instead of root-finding */
+    const sg_expr **time_marks;
+    int ntime_marks;
+    long event_count;         /* model-event occurrences in this run */
 };
+
+/* One occurrence of a timed change. */
+typedef struct occurrence {
+    double at;
+    int order; /* definition order, for a stable sort */
+    sg_change change;
+} occurrence;
+
+/* Every event occurrence in [t_start, t_end], sorted by time (*out is
+ * the caller's to free). */
+sg_status sg_experiment_occurrences(const sg_experiment *exp, occurrence **out, int *count,
+                                    sg_error *err);
+/* The output times: evenly spaced points plus any extra ones, sorted and
+ * without duplicates (*out is the caller's to free). */
+sg_status sg_experiment_output_times(const sg_experiment *exp, double **out, int *count,
+                                     sg_error *err);
 
 /* Runs exp with extra values set at the start (a scan point): slots[k] =
  * values[k] for k < n. */

@@ -13,6 +13,61 @@
 /* Upper bound on the occurrences of repeated events in one run. */
 #define SG_MAX_EVENT_OCCURRENCES 10000000L
 
+/* Rounds of events set off by each other at one time instant before the
+ * run is called a cycle. */
+#define SG_MAX_EVENT_ROUNDS 1000
+
+/* A value that changes only when an event or the experiment sets it:
+ * numbers, constant species, compartments and parameters without a rate
+ * rule (never a state, `time` or an assignment). */
+static int fixed_between_events(const sg_model *m, const sg_expr *e)
+{
+    if (e->kind == EX_VAR)
+        return e->slot >= m->nstate && e->slot < m->time_slot;
+    if (e->kind == EX_TRAJ)
+        return 0;
+    for (int i = 0; i < e->nargs; i++)
+        if (!fixed_between_events(m, e->arg[i]))
+            return 0;
+    return 1;
+}
+
+/* Collects, from every trigger, the values c of comparisons of `time` with
+ * c (time == 300, time >= t_on). CVODE's root finding lands only near such
+ * a root (time == 300 would never hold there); the sim stops exactly at c. */
+static int collect_time_marks(sg_sim *sim, const sg_expr *e, size_t *cap)
+{
+    const sg_model *m = sim->model;
+    if (e->kind >= EX_LT && e->kind <= EX_NE) {
+        for (int side = 0; side < 2; side++) {
+            const sg_expr *a = e->arg[side], *c = e->arg[1 - side];
+            if (a->kind != EX_VAR || a->slot != m->time_slot || !fixed_between_events(m, c))
+                continue;
+            for (int k = 0; k < sim->ntime_marks; k++)
+                if (sim->time_marks[k] == c)
+                    return 0;
+            if (sg_grow(&sim->time_marks, cap, (size_t)sim->ntime_marks + 1,
+                        sizeof *sim->time_marks) != 0)
+                return -1;
+            sim->time_marks[sim->ntime_marks++] = c;
+            return 0;
+        }
+    }
+    for (int i = 0; i < e->nargs; i++)
+        if (collect_time_marks(sim, e->arg[i], cap) != 0)
+            return -1;
+    return 0;
+}
+
+static int find_time_marks(sg_sim *sim)
+{
+    size_t cap = 0;
+    for (int k = 0; k < sim->model->ntriggers; k++)
+        if (collect_time_marks(sim, sim->model->triggers[k].trigger, &cap) != 0)
+            return -1;
+    return 0;
+}
+
 sg_sim *sg_sim_create(const sg_model *m, const sg_options *opt, sg_error *err)
 {
     sg_options defaults;
@@ -49,8 +104,15 @@ sg_sim *sg_sim_create(const sg_model *m, const sg_options *opt, sg_error *err)
     sim->jt_scaled = sg_malloc(sizeof(double) * (njt + 1));
     sim->trig_prev = sg_calloc((size_t)p->ntriggers + 1, 1);
     sim->trig_now = sg_calloc((size_t)p->ntriggers + 1, 1);
+    sim->fired_late = sg_calloc((size_t)p->ntriggers + 1, 1);
+    size_t most_assigns = 0;
+    for (int k = 0; k < m->ntriggers; k++)
+        if ((size_t)m->triggers[k].nassigns > most_assigns)
+            most_assigns = (size_t)m->triggers[k].nassigns;
+    sim->assign_values = sg_malloc(sizeof(double) * (most_assigns + 1));
     if (!sim->fixed || !sim->work || !sim->ydot || !sim->st_scaled || !sim->jt_scaled ||
-        !sim->trig_prev || !sim->trig_now) {
+        !sim->trig_prev || !sim->trig_now || !sim->fired_late || !sim->assign_values ||
+        find_time_marks(sim) != 0) {
         sg_sim_free(sim);
         sg_error_nomem(err);
         return NULL;
@@ -77,6 +139,9 @@ void sg_sim_free(sg_sim *sim)
     sg_free(sim->jt_scaled);
     sg_free(sim->trig_prev);
     sg_free(sim->trig_now);
+    sg_free(sim->assign_values);
+    sg_free(sim->fired_late);
+    sg_free(sim->time_marks);
     sg_free(sim);
 }
 
@@ -88,6 +153,7 @@ void sg_options_default(sg_options *opt)
     opt->atol = 1e-9;
     opt->max_steps = 100000;
     opt->linear_solver = SG_LINSOL_AUTO;
+    opt->max_events = SG_MAX_EVENT_OCCURRENCES;
 }
 
 /* ------------------------------------------------------------ trajectory */
@@ -198,12 +264,6 @@ double sg_trajectory_value_at(const sg_trajectory *t, double time, int c)
 
 /* ------------------------------------------------------------------ run */
 
-typedef struct occurrence {
-    double at;
-    int order; /* definition order, for a stable sort */
-    sg_change change;
-} occurrence;
-
 static int occurrence_order(const void *x, const void *y)
 {
     const occurrence *a = x, *b = y;
@@ -218,9 +278,8 @@ static int double_order(const void *x, const void *y)
     return (a > b) - (a < b);
 }
 
-/* Every event occurrence in [t_start, t_end], sorted by time. */
-static sg_status expand_events(const sg_experiment *exp, occurrence **out, int *count,
-                               sg_error *err)
+sg_status sg_experiment_occurrences(const sg_experiment *exp, occurrence **out, int *count,
+                                    sg_error *err)
 {
     long total = 0;
     for (int i = 0; i < exp->nevents; i++) {
@@ -260,9 +319,8 @@ static sg_status expand_events(const sg_experiment *exp, occurrence **out, int *
     return SG_OK;
 }
 
-/* The output times: evenly spaced points plus any extra ones, sorted and
- * without duplicates. */
-static sg_status output_times(const sg_experiment *exp, double **out, int *count, sg_error *err)
+sg_status sg_experiment_output_times(const sg_experiment *exp, double **out, int *count,
+                                     sg_error *err)
 {
     for (int i = 0; i < exp->nextra; i++)
         if (exp->extra_times[i] < exp->t_start || exp->extra_times[i] > exp->t_end)
@@ -290,18 +348,22 @@ static sg_status output_times(const sg_experiment *exp, double **out, int *count
 }
 
 /* Model events ------------------------------------------------------------
- * A trigger fires when it goes from false to true. Its value is taken just
- * after the time in question (a first-order step of 1e-9 relative along
- * the derivative), so that at the root of `time > 5` it is already true. */
+ * A trigger fires when it goes from false to true. At each instant where
+ * events may fire (the start, a root CVODE found, a time mark, a scheduled
+ * change) the triggers are read twice: at the time itself, then just after
+ * it (a first-order step of 1e-9 relative along the derivative). So
+ * `time == 300` holds at 300, `p1 >= 1` true at the start fires there even
+ * if p1 then falls, and `time > 5` is true at its root 5 already. */
 
-static void triggers_after(sg_sim *sim, double t, const double *v, unsigned char *out)
+static void triggers_at(sg_sim *sim, double t, const double *v, int just_after,
+                        unsigned char *out)
 {
     const sg_program *p = sim->model->program;
     double *w = sim->work;
-    double dt = 1e-9 * fmax(1.0, fabs(t));
+    double dt = just_after ? 1e-9 * fmax(1.0, fabs(t)) : 0.0;
     memcpy(w, v, sizeof(double) * (size_t)p->nslots);
     sg_program_scale(p, w, sim->st_scaled, sim->jt_scaled);
-    if (p->nstate > 0) {
+    if (p->nstate > 0 && just_after) {
         /* the states are read from v; the rates land in w */
         sg_program_rhs(p, t, v, sim->ydot, w, sim->st_scaled);
         for (int i = 0; i < p->nstate; i++)
@@ -323,54 +385,117 @@ static void refresh(sg_sim *sim, double t, double *v)
     sg_program_exec(p, 0, p->n_assign, v);
 }
 
+/* The ids of the events that fired in the last round, for a message. */
+static void name_firing(const sg_sim *sim, const unsigned char *fired, char *buf, size_t size)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int k = 0; k < sim->model->ntriggers && used + 1 < size; k++) {
+        if (!fired[k])
+            continue;
+        int w = snprintf(buf + used, size - used, "%s'%s'", used ? ", " : "",
+                         sim->model->triggers[k].id);
+        if (w < 0 || (size_t)w >= size - used) {
+            snprintf(buf + (size > 5 ? size - 5 : 0), size > 5 ? 5 : size, "...");
+            break;
+        }
+        used += (size_t)w;
+    }
+}
+
 /* Fires the events whose triggers have just become true at time t, in
  * definition order, then any their changes trigger in turn. Each event
- * computes all its new values before assigning them. Returns the number
- * of events fired (the integrator must restart if > 0). */
-static int fire_events(sg_sim *sim, double t, double *v)
+ * computes all its new values before assigning them. *fired gets the
+ * number of events fired (the integrator must restart if > 0). A cascade
+ * that does not settle within SG_MAX_EVENT_ROUNDS rounds is an error (the
+ * run cannot go on past t), and so are more than SG_MAX_EVENT_OCCURRENCES
+ * occurrences in one run. */
+static sg_status fire_events(sg_sim *sim, double t, double *v, int *fired, sg_error *err)
 {
     const sg_model *m = sim->model;
-    int fired = 0;
-    double values[256];
-    for (int round = 0; round < 1000; round++) {
-        triggers_after(sim, t, v, sim->trig_now);
+    *fired = 0;
+    for (int round = 0;; round++) {
+        triggers_at(sim, t, v, round > 0, sim->trig_now);
         int any = 0;
         for (int k = 0; k < m->ntriggers; k++) {
             if (sim->trig_prev[k] || !sim->trig_now[k])
                 continue;
             const sg_trigger_def *e = &m->triggers[k];
+            if (round >= SG_MAX_EVENT_ROUNDS) {
+                char names[400];
+                name_firing(sim, sim->fired_late, names, sizeof names);
+                sg_error_set(err, SG_ERR_SOLVER, NULL, 0, 0,
+                             "events fire without end at t = %.17g: after %d rounds %s still "
+                             "fire (each one's changes set off the next; the run cannot go on)",
+                             t, SG_MAX_EVENT_ROUNDS, names);
+                if (err)
+                    err->time = t;
+                return SG_ERR_SOLVER;
+            }
+            long most = sim->opt.max_events > 0 ? sim->opt.max_events : SG_MAX_EVENT_OCCURRENCES;
+            if (++sim->event_count > most) {
+                sg_error_set(err, SG_ERR_LIMIT, NULL, 0, 0,
+                             "more than %ld model-event occurrences in one run (event '%s' at "
+                             "t = %.17g; a trigger that becomes true again at once?)",
+                             most, e->id, t);
+                if (err)
+                    err->time = t;
+                return SG_ERR_LIMIT;
+            }
+            if (round == 0)
+                memset(sim->fired_late, 0, (size_t)m->ntriggers);
+            if (round >= SG_MAX_EVENT_ROUNDS - 10) /* to name the cycle */
+                sim->fired_late[k] = 1;
             refresh(sim, t, v);
-            int n = e->nassigns < 256 ? e->nassigns : 256;
-            for (int a = 0; a < n; a++)
-                values[a] = sg_expr_eval(e->assigns[a].value, v);
-            for (int a = 0; a < n; a++)
-                v[e->assigns[a].slot] = values[a];
+            for (int a = 0; a < e->nassigns; a++)
+                sim->assign_values[a] = sg_expr_eval(e->assigns[a].value, v);
+            for (int a = 0; a < e->nassigns; a++)
+                v[e->assigns[a].slot] = sim->assign_values[a];
             any = 1;
-            fired++;
+            (*fired)++;
         }
         memcpy(sim->trig_prev, sim->trig_now, (size_t)m->ntriggers);
-        if (!any)
+        if (!any && round > 0)
             break;
     }
     refresh(sim, t, v);
-    return fired;
+    return SG_OK;
 }
 
-/* Integrates to `target` (stopping exactly at `stop`), handling every
- * root of the event triggers on the way. */
-static sg_status advance(sg_sim *sim, double target, double stop, double *v, sg_error *err)
+/* The next time mark after t (+inf if none). */
+static double next_time_mark(const sg_sim *sim, double t, const double *v)
+{
+    double next = INFINITY;
+    for (int k = 0; k < sim->ntime_marks; k++) {
+        double c = sg_expr_eval(sim->time_marks[k], v);
+        if (c > t && c < next)
+            next = c;
+    }
+    return next;
+}
+
+/* Integrates from t to `target` (stopping exactly at `stop`), handling
+ * every root of the event triggers and every time mark on the way. */
+static sg_status advance(sg_sim *sim, double t, double target, double stop, double *v,
+                         sg_error *err)
 {
     if (sim->model->ntriggers == 0)
         return sg_solver_advance(sim->solver, target, stop, err);
     for (;;) {
+        double mark = next_time_mark(sim, t, v);
+        double to = fmin(target, mark), until = fmin(stop, mark);
         double reached;
-        int root;
-        sg_status st = sg_solver_advance_roots(sim->solver, target, stop, &reached, &root, err);
-        if (st != SG_OK || !root)
+        int root, fired;
+        sg_status st = sg_solver_advance_roots(sim->solver, to, until, &reached, &root, err);
+        if (st != SG_OK)
             return st;
-        if (fire_events(sim, reached, v) > 0 &&
-            (st = sg_solver_start(sim->solver, reached, err)) != SG_OK)
+        if (!root && to != mark)
+            return SG_OK; /* reached target */
+        if ((st = fire_events(sim, reached, v, &fired, err)) != SG_OK)
             return st;
+        if (fired > 0 && (st = sg_solver_start(sim->solver, reached, err)) != SG_OK)
+            return st;
+        t = reached;
         if (reached >= target)
             return SG_OK;
     }
@@ -463,9 +588,9 @@ sg_status sg_sim_run_point(sg_sim *sim, const sg_experiment *exp, const int *slo
     sg_trajectory *traj = sg_trajectory_create_for(m, exp);
     if (!traj)
         return sg_error_nomem(err);
-    sg_status st = expand_events(exp, &occ, &nocc, err);
+    sg_status st = sg_experiment_occurrences(exp, &occ, &nocc, err);
     if (st == SG_OK)
-        st = output_times(exp, &times, &ntimes, err);
+        st = sg_experiment_output_times(exp, &times, &ntimes, err);
     if (st != SG_OK)
         goto done;
 
@@ -497,8 +622,10 @@ sg_status sg_sim_run_point(sg_sim *sim, const sg_experiment *exp, const int *slo
     for (int k = 0; k < m->ntriggers; k++)
         sim->trig_prev[k] = (unsigned char)m->triggers[k].initial_value;
     refresh(sim, t, v);
-    if (m->ntriggers > 0)
-        fire_events(sim, t, v);
+    sim->event_count = 0;
+    int fired;
+    if (m->ntriggers > 0 && (st = fire_events(sim, t, v, &fired, err)) != SG_OK)
+        goto done;
     if ((st = sg_solver_start(solver, t, err)) != SG_OK)
         goto done;
     for (int r = 0; r < ntimes; r++) {
@@ -506,7 +633,7 @@ sg_status sg_sim_run_point(sg_sim *sim, const sg_experiment *exp, const int *slo
         while (next < nocc && occ[next].at <= tout) {
             double te = occ[next].at;
             if (te > t) {
-                if ((st = advance(sim, te, te, v, err)) != SG_OK)
+                if ((st = advance(sim, t, te, te, v, err)) != SG_OK)
                     goto done;
                 t = te;
             }
@@ -514,14 +641,15 @@ sg_status sg_sim_run_point(sg_sim *sim, const sg_experiment *exp, const int *slo
                 apply(v, &occ[next++].change);
             if (m->ntriggers > 0) { /* a scheduled change may trigger events */
                 refresh(sim, t, v);
-                fire_events(sim, t, v);
+                if ((st = fire_events(sim, t, v, &fired, err)) != SG_OK)
+                    goto done;
             }
             if ((st = sg_solver_start(solver, t, err)) != SG_OK)
                 goto done;
         }
         if (tout > t) {
             double stop = next < nocc ? occ[next].at : exp->t_end;
-            if ((st = advance(sim, tout, stop, v, err)) != SG_OK)
+            if ((st = advance(sim, t, tout, stop, v, err)) != SG_OK)
                 goto done;
             t = tout;
         } else {

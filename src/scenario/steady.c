@@ -10,6 +10,7 @@
 
 #include "../solver/newton.h"
 #include "scenario.h"
+#include "stability.h"
 
 /* Largest |dy/dt| / max(|y|, atol) over the states now in the slots. */
 static double relative_rate(sg_sim *sim, double t, double atol, double *absolute)
@@ -109,8 +110,11 @@ sg_status sg_sim_steady_from_current(sg_sim *sim, sg_steady_info *info, sg_error
                       "(relative rate above %g, or growing) after integrating to t = 1e12",
                       tol);
 done:
-    if (info->found)
+    if (info->found) {
         info->max_relative_rate = relative_rate(sim, info->time, atol, &info->residual);
+        if (st == SG_OK)
+            st = sg_stability_compute(p, v, info->time, law.nlaws, &info->stability, err);
+    }
     sg_conservation_free(&law);
     sg_free(start);
     return st;

@@ -1,12 +1,14 @@
 /*
  * Driving CVODE: BDF with Newton iteration, the compiled right-hand side
- * and analytic Jacobian, dense or KLU linear algebra.
+ * and analytic Jacobian, dense or KLU linear algebra. The library is
+ * CVODES (a superset of CVODE exporting the same names, so only one of the
+ * two can be linked): forward sensitivities when asked for.
  *
  * Every handle starts NULL, every setup call is checked, and objects are
  * freed in reverse order with the SUNContext last (cvRoberts_dns.c).
  * SUNDIALS version differences stay in this file.
  */
-#include <cvode/cvode.h>
+#include <cvodes/cvodes.h>
 #include <math.h>
 #include <nvector/nvector_serial.h>
 #include <stdio.h>
@@ -48,6 +50,12 @@ struct sg_solver {
     SUNMatrix A;
     SUNLinearSolver LS;
     void *cvode;
+    /* forward sensitivities (sg_solver_sens_enable), ns = 0 without */
+    int ns;
+    N_Vector *yS;
+    sg_sens_rhs_fn sens_fn;
+    void *sens_ctx;
+    int sens_initialised;
     int bad_state;       /* last state with a non-finite derivative, -1 */
     double bad_time;
     char cvode_message[256];
@@ -58,6 +66,8 @@ static int rhs(sunrealtype t, N_Vector y, N_Vector ydot, void *user)
     sg_solver *s = user;
     int bad = sg_program_rhs(s->prog, t, N_VGetArrayPointer(y), N_VGetArrayPointer(ydot),
                              s->v, s->st_scaled);
+    if (s->n == 0)
+        N_VGetArrayPointer(ydot)[0] = 0.0; /* the stand-in state of a model without any */
     if (bad >= 0) {
         s->bad_state = bad;
         s->bad_time = t;
@@ -82,6 +92,14 @@ static int jacobian(sunrealtype t, N_Vector y, N_Vector fy, SUNMatrix J, void *u
     (void)tmp3;
     sg_solver *s = user;
     const sg_program *p = s->prog;
+    if (s->n == 0) { /* the stand-in state: dy/dt = 0 */
+        if (s->sparse) {
+            SUNSparseMatrix_IndexPointers(J)[0] = SUNSparseMatrix_IndexPointers(J)[1] = 0;
+        } else {
+            SUNDenseMatrix_Data(J)[0] = 0.0;
+        }
+        return 0;
+    }
     if (s->sparse) {
         sunindextype *colptr = SUNSparseMatrix_IndexPointers(J);
         sunindextype *rowidx = SUNSparseMatrix_IndexValues(J);
@@ -107,6 +125,21 @@ static int jacobian(sunrealtype t, N_Vector y, N_Vector fy, SUNMatrix J, void *u
     return 0;
 }
 
+static int sens_rhs(int ns, sunrealtype t, N_Vector y, N_Vector ydot, N_Vector *yS,
+                    N_Vector *ySdot, void *user, N_Vector tmp1, N_Vector tmp2)
+{
+    (void)tmp1;
+    (void)tmp2;
+    sg_solver *s = user;
+    double *sv[ns > 0 ? ns : 1], *sdot[ns > 0 ? ns : 1];
+    for (int k = 0; k < ns; k++) {
+        sv[k] = N_VGetArrayPointer(yS[k]);
+        sdot[k] = N_VGetArrayPointer(ySdot[k]);
+    }
+    return s->sens_fn(s->sens_ctx, t, N_VGetArrayPointer(y), N_VGetArrayPointer(ydot), ns,
+                      (const double *const *)sv, sdot);
+}
+
 /* CVODE would print its messages; the library keeps the last one instead. */
 static void keep_message(int code, const char *module, const char *function, char *msg,
                          void *user)
@@ -123,6 +156,8 @@ void sg_solver_free(sg_solver *s)
     if (!s)
         return;
     CVodeFree(&s->cvode);
+    if (s->yS)
+        N_VDestroyVectorArray(s->yS, s->ns);
     if (s->LS)
         SUNLinSolFree(s->LS);
     if (s->A)
@@ -221,6 +256,11 @@ sg_solver *sg_solver_create(const sg_program *prog, const char *const *state_nam
 
 double *sg_solver_values(sg_solver *s) { return s->v; }
 
+/* A model without states still runs CVODE when its events have roots to
+ * find (sin(time) > 0.5 changing a parameter): on one stand-in state with
+ * dy/dt = 0, so the root finding sees time advance. */
+static int integrates(const sg_solver *s) { return s->n > 0 || s->prog->nroots > 0; }
+
 sg_status sg_solver_start(sg_solver *s, double t0, sg_error *err)
 {
     const sg_program *p = s->prog;
@@ -230,7 +270,7 @@ sg_status sg_solver_start(sg_solver *s, double t0, sg_error *err)
     s->bad_state = -1;
     s->v[p->time_slot] = t0;
     sg_program_exec(p, 0, p->n_assign, s->v);
-    if (s->n == 0)
+    if (!integrates(s))
         return SG_OK; /* nothing to integrate: only inputs and assignments */
     int flag;
     const char *what;
@@ -265,6 +305,27 @@ sg_status sg_solver_start(sg_solver *s, double t0, sg_error *err)
     } else {
         what = "CVodeReInit";
         flag = CVodeReInit(s->cvode, t0, s->y);
+    }
+    if (flag == CV_SUCCESS && s->ns > 0) {
+        if (!s->sens_initialised) {
+            what = "CVodeSensInit";
+            flag = CVodeSensInit(s->cvode, s->ns, CV_STAGGERED, sens_rhs, s->yS);
+            if (flag == CV_SUCCESS) {
+                s->sens_initialised = 1;
+                what = "CVodeSetSensErrCon";
+                flag = CVodeSetSensErrCon(s->cvode, SUNTRUE);
+            }
+            if (flag == CV_SUCCESS) {
+                sunrealtype atol[s->ns];
+                for (int k = 0; k < s->ns; k++)
+                    atol[k] = s->opt.atol;
+                what = "CVodeSensSStolerances";
+                flag = CVodeSensSStolerances(s->cvode, s->opt.rtol, atol);
+            }
+        } else {
+            what = "CVodeSensReInit";
+            flag = CVodeSensReInit(s->cvode, CV_STAGGERED, s->yS);
+        }
     }
     if (flag != CV_SUCCESS) {
         char *name = CVodeGetReturnFlagName(flag); /* malloc'd by SUNDIALS */
@@ -335,7 +396,7 @@ sg_status sg_solver_advance_roots(sg_solver *s, double tout, double tstop, doubl
     const sg_program *p = s->prog;
     *reached = tout;
     *root = 0;
-    if (s->n > 0) {
+    if (integrates(s)) {
         sunrealtype tret = 0;
         int flag = CVodeSetStopTime(s->cvode, tstop);
         if (flag == CV_SUCCESS)
@@ -361,10 +422,41 @@ sg_status sg_solver_advance_roots(sg_solver *s, double tout, double tstop, doubl
             return SG_ERR_SOLVER;
         }
         memcpy(s->v, N_VGetArrayPointer(s->y), sizeof(double) * (size_t)s->n);
+        if (s->ns > 0 && (flag = CVodeGetSens(s->cvode, &tret, s->yS)) != CV_SUCCESS) {
+            sg_error_set(err, SG_ERR_SOLVER, NULL, 0, 0,
+                         "CVodeGetSens failed at t = %.10g (flag %d)", tout, flag);
+            return SG_ERR_SOLVER;
+        }
     }
     s->v[p->time_slot] = tout;
     sg_program_exec(p, 0, p->n_assign, s->v);
     return SG_OK;
+}
+
+sg_status sg_solver_sens_enable(sg_solver *s, int ns, sg_sens_rhs_fn fn, void *ctx,
+                                sg_error *err)
+{
+    if (s->ns > 0 || s->initialised || ns <= 0)
+        return sg_error_set(err, SG_ERR_USAGE, NULL, 0, 0,
+                            "sensitivities must be enabled once, before the first start");
+    s->yS = N_VCloneVectorArray(ns, s->y);
+    if (!s->yS)
+        return sg_error_nomem(err);
+    for (int k = 0; k < ns; k++)
+        N_VConst(0.0, s->yS[k]);
+    s->ns = ns;
+    s->sens_fn = fn;
+    s->sens_ctx = ctx;
+    return SG_OK;
+}
+
+double *sg_solver_sens_vector(sg_solver *s, int k) { return N_VGetArrayPointer(s->yS[k]); }
+
+int sg_solver_roots_found(sg_solver *s, int *found)
+{
+    if (s->prog->nroots == 0 || CVodeGetRootInfo(s->cvode, found) != CV_SUCCESS)
+        return -1;
+    return 0;
 }
 
 int sg_solver_derivatives(sg_solver *s, double t, double *ydot)

@@ -41,6 +41,23 @@ void sg_solver_update_assignments(sg_solver *solver, double t);
  * tests); returns the index of a non-finite derivative or -1. */
 int sg_solver_derivatives(sg_solver *solver, double t, double *ydot);
 
+/* Forward sensitivities: `fn` computes, at (t, y) with f(t, y) = ydot, the
+ * ns derivatives sdot[k] = J s[k] + df/dp_k; returns 0, or > 0 for a
+ * recoverable failure (CVODE retries with a smaller step). Enabled once,
+ * before the first sg_solver_start; afterwards each start also restarts
+ * the sensitivities from the vectors sg_solver_sens_vector(k), which
+ * after each advance hold s_k at the time reached. They are in the error
+ * test with the states' tolerances. */
+typedef int (*sg_sens_rhs_fn)(void *ctx, double t, const double *y, const double *ydot, int ns,
+                              const double *const *s, double *const *sdot);
+sg_status sg_solver_sens_enable(sg_solver *solver, int ns, sg_sens_rhs_fn fn, void *ctx,
+                                sg_error *err);
+double *sg_solver_sens_vector(sg_solver *solver, int k);
+
+/* After an advance stopped at a root: found[r] (nroots) is non-zero for
+ * each root function that crossed zero. Returns -1 if unavailable. */
+int sg_solver_roots_found(sg_solver *solver, int *found);
+
 void sg_solver_stats(const sg_solver *solver, sg_stats *stats);
 
 #endif

@@ -72,6 +72,11 @@ int sg_map_reserve(sg_map *map, size_t n);
  * gets the mode of the file it replaces, or 0666 less the umask. */
 typedef sg_status (*sg_write_fn)(void *ctx, FILE *out, sg_error *err);
 sg_status sg_write_atomic(const char *path, sg_write_fn write, void *ctx, sg_error *err);
+/* A path that is not a regular file: a symlink is followed and its target
+ * replaced in the target's folder (the link stays); a FIFO or character
+ * device (/dev/null, /dev/stdout, a terminal) is written directly, as is
+ * a path through /proc (/dev/stdout to a file); a directory or anything
+ * else is refused. sg_output_check (sigode.h) tells early whether it could. */
 
 /* Parses a whole string as a finite double (strtod, no trailing text). */
 int sg_parse_double(const char *text, double *out);

@@ -135,15 +135,18 @@ static void test_nesting_depth(void **state)
 static void test_expression_height(void **state)
 {
     (void)state;
-    /* a sum of n terms is n - 1 nested operations */
-    expect_ok(rate_model("A", " + A", SG_EXPR_MAX_HEIGHT, ""));
-    expect_error(rate_model("A", " + A", SG_EXPR_MAX_HEIGHT + 1, ""), SG_ERR_MODEL,
+    /* a difference of n terms is n - 1 nested operations */
+    expect_ok(rate_model("A", " - A", SG_EXPR_MAX_HEIGHT, ""));
+    expect_error(rate_model("A", " - A", SG_EXPR_MAX_HEIGHT + 1, ""), SG_ERR_MODEL,
                  "expression too long: more than 10000 nested operations");
+    /* sums and products are associative: a chain of any length loads, as a
+     * balanced tree past 1024 terms */
+    expect_ok(rate_model("A", " + A", 100000, ""));
     /* the tallest trees still differentiate and compile (products give the
      * longest derivatives; every later stage walks the tree recursively) */
     expect_ok(rate_model("k*A", " * A", SG_EXPR_MAX_HEIGHT - 1, ""));
     expect_ok(rate_model("A", " / (k + A)", SG_EXPR_MAX_HEIGHT / 2, ""));
-    expect_error(rate_model("A", " * A", 1000000, ""), SG_ERR_MODEL, "expression too long");
+    expect_error(rate_model("A", " / A", 1000000, ""), SG_ERR_MODEL, "expression too long");
 }
 
 static void test_identifier_length(void **state)

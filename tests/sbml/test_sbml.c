@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "sbml/sbml.h" /* sg_sbuf */
 #include "support.h"
 
 #define HEAD                                                                            \
@@ -339,6 +340,185 @@ static void test_mission_round_trip(void **state)
     }
 }
 
+/* BioNetGen's SBML export nests an observable of n species as
+ * plus(S0, plus(S1, ...)): imported as one flat sum, it loads at any n (it
+ * was refused past 200 as nested parentheses); other nesting keeps its
+ * limit. */
+static void test_long_nested_sum(void **state)
+{
+    fixture *f = *state;
+    const int n = 3000;
+    sg_sbuf b = {0};
+    sg_sbuf_add(&b, HEAD COMP "<listOfSpecies>");
+    for (int i = 0; i < n; i++)
+        sg_sbuf_printf(&b, "<species id=\"S%d\" compartment=\"C\" initialConcentration=\"%d\" "
+                           "hasOnlySubstanceUnits=\"false\" boundaryCondition=\"false\" "
+                           "constant=\"false\"/>", i, i % 5 + 1);
+    sg_sbuf_add(&b, "</listOfSpecies>\n<listOfParameters><parameter id=\"total\" "
+                    "constant=\"false\"/></listOfParameters>\n<listOfRules>"
+                    "<assignmentRule variable=\"total\">" MATH);
+    for (int i = 0; i < n - 1; i++)
+        sg_sbuf_printf(&b, "<apply><plus/><ci>S%d</ci>", i);
+    sg_sbuf_printf(&b, "<ci>S%d</ci>", n - 1);
+    for (int i = 0; i < n - 1; i++)
+        sg_sbuf_add(&b, "</apply>");
+    sg_sbuf_add(&b, "</math></assignmentRule></listOfRules>\n" TAIL);
+    char *path = sbml_file(f, "sum.xml", b.s);
+    free(b.s);
+    sg_error err;
+    sg_model *m = sg_model_load_sbml(path, &err);
+    if (!m) {
+        char msg[1200];
+        sg_error_format(&err, msg, sizeof msg);
+        fail_msg("%s", msg);
+    }
+    sg_trajectory *t = ts_run_scenario(m, NULL, 1e-10, 1e-12);
+    double want = 0;
+    for (int i = 0; i < n; i++)
+        want += i % 5 + 1;
+    assert_true(sg_trajectory_value(t, 0, sg_trajectory_find_column(t, "total")) == want);
+    sg_trajectory_free(t);
+    sg_model_free(m);
+    free(path);
+}
+
+#define TIME_CSYMBOL                                                                     \
+    "<csymbol encoding=\"text\" definitionURL=\"http://www.sbml.org/sbml/symbols/time\">" \
+    "t</csymbol>"
+
+/* An event assigning `value` to `var` when `trigger_math` becomes true, with
+ * the trigger's initialValue given. */
+#define EVENT(id, initial, trigger_math, var, value)                                     \
+    "<event id=\"" id "\" useValuesFromTriggerTime=\"true\"><trigger initialValue=\""     \
+    initial "\" persistent=\"true\">" MATH trigger_math "</math></trigger>"              \
+    "<listOfEventAssignments><eventAssignment variable=\"" var "\">" MATH "<cn>" value   \
+    "</cn></math></eventAssignment></listOfEventAssignments></event>\n"
+
+/* Loads an SBML text and runs it from 0 to t_end with `points` rows,
+ * recording the parameters `ids` (NULL-terminated) as extra columns. */
+static sg_trajectory *run_sbml(fixture *f, const char *text, double t_end, long points,
+                               const char *const *ids, sg_model **mout)
+{
+    char *path = sbml_file(f, "run.xml", text);
+    sg_error err;
+    sg_model *m = sg_model_load_sbml(path, &err);
+    if (!m) {
+        char msg[1200];
+        sg_error_format(&err, msg, sizeof msg);
+        fail_msg("%s", msg);
+    }
+    sg_options opt;
+    sg_options_default(&opt);
+    opt.rtol = 1e-10;
+    opt.atol = 1e-14;
+    sg_experiment *exp = sg_experiment_create(m, NULL, &err);
+    assert_non_null(exp);
+    assert_int_equal(sg_experiment_set_t_end(exp, t_end, &err), SG_OK);
+    assert_int_equal(sg_experiment_set_points(exp, points, &err), SG_OK);
+    for (int i = 0; ids && ids[i]; i++)
+        assert_int_equal(sg_experiment_add_output(exp, ids[i], &err), SG_OK);
+    sg_sim *sim = sg_sim_create(m, &opt, &err);
+    assert_non_null(sim);
+    sg_trajectory *t = NULL;
+    if (sg_sim_run(sim, exp, &t, &err) != SG_OK)
+        fail_msg("run failed: %s", err.message);
+    sg_sim_free(sim);
+    sg_experiment_free(exp);
+    free(path);
+    *mout = m;
+    return t;
+}
+
+static double value_at(const sg_trajectory *t, const char *id, double time)
+{
+    int c = sg_trajectory_find_column(t, id);
+    if (c < 0)
+        fail_msg("no column %s", id);
+    for (int r = 0; r < sg_trajectory_rows(t); r++)
+        if (sg_trajectory_time(t, r) == time)
+            return sg_trajectory_value(t, r, c);
+    fail_msg("no row at t = %g", time);
+    return NAN;
+}
+
+/* Events of the SBML Test Suite's kind (cases 01285, 00996, 01664) and of
+ * BioModels' BIOMD0000000628 (issue 12.12):
+ * - a model without any ODE state (every variable changed only by events)
+ *   still fires its events: on a comparison of time (time > 5.5) and on a
+ *   trigger CVODE must root-find (time * time > 30, root sqrt(30) = 5.48);
+ * - a trigger `time == 300` fires at 300 (an equality never holds at the
+ *   inexact root CVODE finds);
+ * - initialValue="false" and a trigger true at t0 (p1 >= 1 with p1 = 1,
+ *   falling): the event fires at t0, the one with initialValue="true" not;
+ * - SBML's avogadro csymbol is 6.02214179e23 (the SBML value, not CODATA
+ *   2018's 6.02214076e23). */
+static void test_event_semantics(void **state)
+{
+    fixture *f = *state;
+    sg_model *m;
+    const char *no_state_ids[] = {"p1", "p2", NULL};
+    sg_trajectory *t = run_sbml(
+        f,
+        HEAD "<listOfParameters><parameter id=\"p1\" value=\"5\" constant=\"false\"/>"
+             "<parameter id=\"p2\" value=\"0\" constant=\"false\"/></listOfParameters>\n"
+             "<listOfEvents>\n" EVENT("E0", "true", "<apply><gt/>" TIME_CSYMBOL
+                                      "<cn>5.5</cn></apply>", "p1", "1")
+             EVENT("E1", "true", "<apply><gt/><apply><times/>" TIME_CSYMBOL TIME_CSYMBOL
+                   "</apply><cn>30</cn></apply>", "p2", "1")
+             "</listOfEvents>\n" TAIL,
+        10, 11, no_state_ids, &m);
+    assert_true(value_at(t, "p1", 5) == 5 && value_at(t, "p1", 6) == 1);
+    assert_true(value_at(t, "p2", 5) == 0 && value_at(t, "p2", 6) == 1);
+    sg_trajectory_free(t);
+    sg_model_free(m);
+
+    const char *equal_ids[] = {"stim", NULL};
+    t = run_sbml(f,
+                 HEAD "<listOfParameters><parameter id=\"q\" value=\"1\" constant=\"false\"/>"
+                      "<parameter id=\"stim\" value=\"0\" constant=\"false\"/>"
+                      "</listOfParameters>\n<listOfRules><rateRule variable=\"q\">" MATH
+                      "<apply><times/><cn>-0.01</cn><ci>q</ci></apply></math></rateRule>"
+                      "</listOfRules>\n<listOfEvents>\n"
+                      EVENT("E0", "true", "<apply><eq/>" TIME_CSYMBOL "<cn>300</cn></apply>",
+                            "stim", "1")
+                      "</listOfEvents>\n" TAIL,
+                 400, 5, equal_ids, &m);
+    assert_true(value_at(t, "stim", 200) == 0 && value_at(t, "stim", 300) == 1 &&
+                value_at(t, "stim", 400) == 1);
+    sg_trajectory_free(t);
+    sg_model_free(m);
+
+    const char *t0_ids[] = {"p1", "p2", "p3", NULL};
+    t = run_sbml(f,
+                 HEAD "<listOfParameters><parameter id=\"p1\" value=\"1\" constant=\"false\"/>"
+                      "<parameter id=\"p2\" value=\"0\" constant=\"false\"/>"
+                      "<parameter id=\"p3\" value=\"0\" constant=\"false\"/>"
+                      "</listOfParameters>\n<listOfRules><rateRule variable=\"p1\">" MATH
+                      "<cn>-1</cn></math></rateRule></listOfRules>\n<listOfEvents>\n"
+                      EVENT("E0", "false", "<apply><geq/><ci>p1</ci><cn>1</cn></apply>", "p2",
+                            "1")
+                      EVENT("E1", "true", "<apply><geq/><ci>p1</ci><cn>1</cn></apply>", "p3",
+                            "1")
+                      "</listOfEvents>\n" TAIL,
+                 1, 3, t0_ids, &m);
+    assert_true(value_at(t, "p2", 0) == 1 && value_at(t, "p3", 0) == 0);
+    assert_true(value_at(t, "p2", 1) == 1 && value_at(t, "p3", 1) == 0);
+    sg_trajectory_free(t);
+    sg_model_free(m);
+
+    const char *avogadro_ids[] = {"NA", NULL};
+    t = run_sbml(f,
+                 HEAD "<listOfParameters><parameter id=\"NA\" constant=\"true\"/>"
+                      "</listOfParameters>\n<listOfInitialAssignments><initialAssignment "
+                      "symbol=\"NA\">" MATH "<csymbol encoding=\"text\" definitionURL=\"http://"
+                      "www.sbml.org/sbml/symbols/avogadro\">avogadro</csymbol></math>"
+                      "</initialAssignment></listOfInitialAssignments>\n" TAIL,
+                 1, 2, avogadro_ids, &m);
+    assert_true(value_at(t, "NA", 0) == 6.02214179e23);
+    sg_trajectory_free(t);
+    sg_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -347,6 +527,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_export_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mission_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_long_nested_sum, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_event_semantics, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

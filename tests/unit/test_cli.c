@@ -258,6 +258,30 @@ static void test_help_and_version(void **state)
     expect_status(&r, 0, "--version");
     assert_string_equal(r.out, "sigode " SIGODE_VERSION "\n");
     result_free(&r);
+    /* each command's help, from its option table: standard output, status 0 */
+    for (const char *cmd = "run\0scan\0steady\0graph\0check\0info\0verify\0convert\0"; *cmd;
+         cmd += strlen(cmd) + 1) {
+        char usage[64];
+        snprintf(usage, sizeof usage, "usage: sigode %s ", cmd);
+        r = sigode(cmd, "--help", NULL);
+        expect_status(&r, 0, cmd);
+        assert_non_null(strstr(r.out, usage));
+        assert_non_null(strstr(r.out, "--help"));
+        result_free(&r);
+        r = sigode("help", cmd, NULL);
+        expect_status(&r, 0, cmd);
+        assert_non_null(strstr(r.out, usage));
+        result_free(&r);
+    }
+    r = sigode("run", "-h", NULL);
+    expect_status(&r, 0, "run -h");
+    assert_non_null(strstr(r.out, "--rtol X"));
+    assert_non_null(strstr(r.out, "--select ID,ID,..."));
+    result_free(&r);
+    r = sigode("scan", "--help", NULL);
+    assert_non_null(strstr(r.out, "--target NAME"));
+    assert_null(strstr(r.out, "--stats"));
+    result_free(&r);
     /* no command: usage on standard error, status 2 */
     r = sigode(NULL);
     expect_status(&r, 2, "no arguments");
@@ -275,7 +299,13 @@ static void test_usage_errors(void **state)
         const char *args[12];
         const char *message;
     } cases[] = {
-        {{"frobnicate", ABC}, "unknown command 'frobnicate'"},
+        {{"frobnicate", ABC}, "unknown command 'frobnicate'\ncommands: run scan"},
+        {{"rnu", ABC}, "unknown command 'rnu' (did you mean 'run'?)"},
+        {{"help", "sacn"}, "unknown command 'sacn' (did you mean 'scan'?)"},
+        {{"run", ABC, "--point", "3"}, "unknown option '--point' (did you mean '--points'?)"},
+        {{"run", ABC, "--rtl", "1e-3"}, "unknown option '--rtl' (did you mean '--rtol'?)"},
+        {{"run", ABC, "--stats=1"}, "option --stats takes no value"},
+        {{"run", ABC, "--target", "k1"}, "option --target does not apply to 'run'"},
         {{"run"}, "a MODEL file is expected"},
         {{"run", ABC, "--bogus"}, "unknown option '--bogus'"},
         {{"run", ABC, ABC}, "unexpected argument"},

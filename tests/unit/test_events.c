@@ -216,6 +216,112 @@ static void test_api_events(void **state)
     sg_sim_free(sim);
 }
 
+/* Runs a model text with the default experiment and options (max_events
+ * model-event occurrences at most); returns the status, err filled. */
+static sg_status run_text(const char *text, double t_end, long max_events, sg_model **mout,
+                          sg_trajectory **out, sg_error *err)
+{
+    sg_model *m = ts_load_text(text);
+    sg_options opt;
+    sg_options_default(&opt);
+    opt.max_events = max_events;
+    sg_sim *sim = sg_sim_create(m, &opt, err);
+    sg_experiment *ex = sg_experiment_create(m, NULL, err);
+    assert_non_null(sim);
+    assert_non_null(ex);
+    assert_int_equal(sg_experiment_set_t_end(ex, t_end, err), SG_OK);
+    assert_int_equal(sg_experiment_set_points(ex, 3, err), SG_OK);
+    sg_trajectory *traj = NULL;
+    sg_status st = sg_sim_run(sim, ex, &traj, err);
+    if (out)
+        *out = traj;
+    else
+        sg_trajectory_free(traj);
+    sg_experiment_free(ex);
+    sg_sim_free(sim);
+    if (mout) /* the trajectory refers to the model */
+        *mout = m;
+    else
+        sg_model_free(m);
+    return st;
+}
+
+/* Two events that undo each other at one instant (a cycle) are an error
+ * naming both, not a run cut after some rounds that goes on (issue 12.4). */
+static void test_event_cycle_fails(void **state)
+{
+    (void)state;
+    sg_error err;
+    sg_status st = run_text("name = \"cycle\";\n"
+                            "parameters = ( { id = \"p\"; value = 0.0; } );\n"
+                            "species = ( { id = \"x\"; initial = 0.0; } );\n"
+                            "reactions = ( { id = \"grow\"; equation = \"-> x\"; rate = \"1\"; } );\n"
+                            "events = ( { id = \"up\"; trigger = \"time > 1 && p < 0.5\"; "
+                            "assign = { p = 1.0; }; },\n"
+                            "  { id = \"down\"; trigger = \"p > 0.5\"; assign = { p = 0.0; }; } );\n",
+                            2.0, 0, NULL, NULL, &err);
+    assert_int_equal(st, SG_ERR_SOLVER);
+    assert_int_equal(sg_status_exit_code(st), 1);
+    if (!strstr(err.message, "'up'") || !strstr(err.message, "'down'") ||
+        !strstr(err.message, "without end"))
+        fail_msg("%s", err.message);
+}
+
+/* An event with 300 assignments applies every one of them (issue 12.5: a
+ * fixed buffer of 256 dropped the rest). */
+static void test_event_many_assignments(void **state)
+{
+    (void)state;
+    enum { N = 300 };
+    char *text = malloc(100000);
+    size_t used = 0;
+    used += (size_t)sprintf(text + used, "name = \"many\";\nspecies = (");
+    for (int i = 0; i < N; i++)
+        used += (size_t)sprintf(text + used, "%s{ id = \"s%d\"; initial = 0.0; constant = true; }",
+                                i ? ", " : "", i);
+    used += (size_t)sprintf(text + used, ");\nevents = ( { id = \"fill\"; trigger = \"time > 1\"; "
+                                         "assign = {");
+    for (int i = 0; i < N; i++)
+        used += (size_t)sprintf(text + used, " s%d = %d.0;", i, i + 1);
+    sprintf(text + used, " }; } );\n");
+    sg_error err;
+    sg_trajectory *traj = NULL;
+    sg_model *m = NULL;
+    assert_int_equal(run_text(text, 2.0, 0, &m, &traj, &err), SG_OK);
+    for (int i = 0; i < N; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "s%d", i);
+        int c = sg_trajectory_find_column(traj, id);
+        assert_true(c >= 0);
+        if (sg_trajectory_value(traj, 2, c) != i + 1.0)
+            fail_msg("%s = %g after the event, expected %d", id, sg_trajectory_value(traj, 2, c),
+                     i + 1);
+    }
+    sg_trajectory_free(traj);
+    sg_model_free(m);
+    free(text);
+}
+
+/* A trigger that becomes true again at once after each firing (x reset to
+ * 0 while growing at 1e9 per time unit) stops at the bound on model-event
+ * occurrences with a message, instead of running without end (issue
+ * 12.8). The bound is lowered to 2000 here so the test is quick. */
+static void test_event_rearm_bounded(void **state)
+{
+    (void)state;
+    sg_error err;
+    sg_status st = run_text("name = \"rearm\";\n"
+                            "species = ( { id = \"x\"; initial = 0.0; } );\n"
+                            "reactions = ( { id = \"grow\"; equation = \"-> x\"; rate = \"1e9\"; } );\n"
+                            "events = ( { id = \"reset\"; trigger = \"x > 1\"; "
+                            "assign = { x = 0.0; }; } );\n",
+                            10.0, 2000, NULL, NULL, &err);
+    assert_int_equal(st, SG_ERR_LIMIT);
+    if (!strstr(err.message, "more than 2000 model-event occurrences") ||
+        !strstr(err.message, "'reset'"))
+        fail_msg("%s", err.message);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -226,6 +332,9 @@ int main(void)
         cmocka_unit_test(test_parameter_event),
         cmocka_unit_test(test_event_at_end),
         cmocka_unit_test(test_api_events),
+        cmocka_unit_test(test_event_cycle_fails),
+        cmocka_unit_test(test_event_many_assignments),
+        cmocka_unit_test(test_event_rearm_bounded),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -289,13 +289,15 @@ static void test_constant_folding(void **state)
 typedef struct long_sum_job {
     sg_arena *arena;
     sg_pool *pool;
-    int terms;          /* number of '+' */
+    int terms;          /* number of operators */
+    char op;            /* '+' (0: '+'), '-' or '*' */
     sg_expr *e;         /* out */
     double value;       /* out */
     char message[256];  /* out */
 } long_sum_job;
 
-/* Parses, binds and evaluates "a+a+...+a" (runs on its own thread). */
+/* Parses, binds and evaluates "a+a+...+a" (or with '-' or '*'; runs on
+ * its own thread). */
 static void *long_sum(void *arg)
 {
     long_sum_job *job = arg;
@@ -303,7 +305,7 @@ static void *long_sum(void *arg)
     char *sum = malloc(2 * ((size_t)job->terms + 2));
     for (int i = 0; i <= job->terms; i++) {
         if (i)
-            sum[len++] = '+';
+            sum[len++] = job->op ? job->op : '+';
         sum[len++] = 'a';
     }
     sum[len] = '\0';
@@ -363,16 +365,67 @@ static void test_depth_limit(void **state)
     text[len] = '\0';
     assert_null(parse_bind(pair[0], pair[1], text, &perr));
     assert_non_null(strstr(perr.message, "nested too deeply"));
-    /* a long flat sum is not nesting: accepted up to SG_EXPR_MAX_HEIGHT
-     * operations, refused beyond */
-    long_sum_job job[2] = {{pair[0], pair[1], SG_EXPR_MAX_HEIGHT, NULL, 0, ""},
-                           {pair[0], pair[1], SG_EXPR_MAX_HEIGHT + 1, NULL, 0, ""}};
+    /* a long chain of a non-associative operator is not nesting either:
+     * accepted up to SG_EXPR_MAX_HEIGHT operations, refused beyond */
+    long_sum_job job[2] = {{pair[0], pair[1], SG_EXPR_MAX_HEIGHT, '-', NULL, 0, ""},
+                           {pair[0], pair[1], SG_EXPR_MAX_HEIGHT + 1, '-', NULL, 0, ""}};
     for (int k = 0; k < 2; k++)
         run_with_stack(long_sum, &job[k]);
     assert_non_null(job[0].e);
-    assert_close("long sum", job[0].value, 2.0 * (SG_EXPR_MAX_HEIGHT + 1));
+    assert_close("long difference", job[0].value, 2.0 * (1 - SG_EXPR_MAX_HEIGHT));
     assert_null(job[1].e);
     assert_non_null(strstr(job[1].message, "expression too long"));
+}
+
+/* Sums and products of any length load (an observable of BioNetGen's
+ * summing 100,000 species): chains of up to 1024 terms are folded left to
+ * right as written, longer ones as balanced trees of height log2(n). */
+static void test_long_sums_and_products(void **state)
+{
+    void **pair = *state;
+    long_sum_job sum = {pair[0], pair[1], 100000, '+', NULL, 0, ""};
+    run_with_stack(long_sum, &sum);
+    assert_non_null(sum.e);
+    assert_true(sum.value == 2.0 * 100001); /* integers: exact in any order */
+    long_sum_job prod = {pair[0], pair[1], 1000, '*', NULL, 0, ""};
+    run_with_stack(long_sum, &prod);
+    assert_non_null(prod.e);
+    assert_true(prod.value == ldexp(1.0, 1001));
+    /* the shape: 1024 terms left-deep (height 1023 operations + the leaf),
+     * 1025 terms balanced */
+    for (int n = 1024; n <= 1025; n++) {
+        char *text = malloc(2 * (size_t)n + 1);
+        size_t len = 0;
+        for (int i = 0; i < n; i++) {
+            if (i)
+                text[len++] = '+';
+            text[len++] = 'a';
+        }
+        text[len] = '\0';
+        sg_parse_error perr;
+        sg_expr *e = sg_expr_parse(pair[0], text, 0, &perr);
+        assert_non_null(e);
+        if (n == 1024) {
+            assert_int_equal(e->depth, 1023);
+            assert_true(e->arg[1]->kind == EX_NAME); /* ((a+a)+...)+a */
+        } else {
+            assert_true(e->depth <= 12);
+        }
+        free(text);
+    }
+    /* real nesting keeps its limit: a sum inside 200 parentheses is refused */
+    char nested[2 * SG_EXPR_MAX_DEPTH + 16];
+    size_t len = 0;
+    for (int i = 0; i < SG_EXPR_MAX_DEPTH; i++)
+        nested[len++] = '(';
+    memcpy(nested + len, "a+a", 3);
+    len += 3;
+    for (int i = 0; i < SG_EXPR_MAX_DEPTH; i++)
+        nested[len++] = ')';
+    nested[len] = '\0';
+    sg_parse_error perr;
+    assert_null(sg_expr_parse(pair[0], nested, 0, &perr));
+    assert_non_null(strstr(perr.message, "nested too deeply"));
 }
 
 /* The lexer on its own: token kinds, lengths and numbers. */
@@ -579,6 +632,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_runtime_inf_nan_not_folded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_constant_folding, setup, teardown),
         cmocka_unit_test_setup_teardown(test_depth_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_long_sums_and_products, setup, teardown),
         cmocka_unit_test_setup_teardown(test_values_through_program, setup, teardown),
         cmocka_unit_test(test_time_in_program),
         cmocka_unit_test(test_errors_from_file),

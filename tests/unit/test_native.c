@@ -19,6 +19,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <fcntl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "support.h"
@@ -348,8 +350,30 @@ static void command_line(void **state)
     free(err);
 }
 
+/* Sets a file's modification time `seconds` in the past. */
+static void age_file(const char *path, long seconds)
+{
+    struct timespec times[2];
+    clock_gettime(CLOCK_REALTIME, &times[0]);
+    times[0].tv_sec -= seconds;
+    times[1] = times[0];
+    assert_int_equal(utimensat(AT_FDCWD, path, times, 0), 0);
+}
+
+static char *temporary(const char *name, long pid, const char *suffix, long age)
+{
+    char base[64];
+    snprintf(base, sizeof base, "tmp-%ld-%s%s", pid, name, suffix);
+    char *path = ts_path(cache, base);
+    assert_int_equal(ts_write_file(path, "x", 1), 0);
+    age_file(path, age);
+    return path;
+}
+
 /* A compile killed by a signal leaves tmp-PID-* files; the next compile
- * removes those of processes that are gone and keeps a live one's. */
+ * removes those an hour old whose process is gone, and any a day old. A
+ * fresh one of a process not found here stays: it may be a compile running
+ * in another PID namespace or on another host sharing the folder. */
 static void stale_temporaries_are_removed(void **state)
 {
     (void)state;
@@ -358,30 +382,193 @@ static void stale_temporaries_are_removed(void **state)
     if (child == 0)
         _exit(0);
     assert_int_equal(waitpid(child, NULL, 0), child);
-    char name[64];
     const char *suffixes[] = {".c", ".so", ".log"};
-    for (int i = 0; i < 3; i++) {
-        snprintf(name, sizeof name, "tmp-%ld-0123456789abcdef%s", (long)child, suffixes[i]);
-        char *path = ts_path(cache, name);
-        assert_int_equal(ts_write_file(path, "x", 1), 0);
-        free(path);
-    }
-    snprintf(name, sizeof name, "tmp-%ld-0123456789abcdef.c", (long)getppid());
-    char *live = ts_path(cache, name);
-    assert_int_equal(ts_write_file(live, "x", 1), 0);
-    assert_int_equal(count_files(".log"), 1);
+    char *stale[3];
+    for (int i = 0; i < 3; i++)
+        stale[i] = temporary("0123456789abcdef", (long)child, suffixes[i], 2 * 3600);
+    char *foreign = temporary("1111111111111111", (long)child, ".c", 60);
+    char *live = temporary("2222222222222222", (long)getppid(), ".c", 2 * 3600);
+    char *abandoned = temporary("3333333333333333", (long)getppid(), ".c", 2 * 86400);
 
     sg_error err;
     sg_model *m = ts_load_text(other_model);
     assert_int_equal(sg_model_set_backend(m, SG_BACKEND_NATIVE, &err), SG_OK);
     sg_model_free(m);
-    /* the compiled object and its source, and the live process's file */
-    assert_int_equal(count_files(".log"), 0);
-    assert_int_equal(count_files(".so"), 1);
-    assert_int_equal(count_files(".c"), 2);
     struct stat st;
+    for (int i = 0; i < 3; i++) {
+        assert_int_not_equal(stat(stale[i], &st), 0);
+        free(stale[i]);
+    }
+    assert_int_equal(stat(foreign, &st), 0);
     assert_int_equal(stat(live, &st), 0);
+    assert_int_not_equal(stat(abandoned, &st), 0);
+    assert_int_equal(count_files(".so"), 1);
+    free(foreign);
     free(live);
+    free(abandoned);
+}
+
+/* The name of the one cached file with this suffix (caller frees). */
+static char *cached(const char *suffix)
+{
+    char *path = NULL;
+    assert_int_equal(cache_files(suffix, &path), 1);
+    return path;
+}
+
+/* A cached object (or its source) another user owns, or that others may
+ * write, is never loaded: the cache-only lookup finds nothing, a build
+ * recompiles. */
+static void foreign_or_writable_object_is_not_used(void **state)
+{
+    (void)state;
+    sg_error err;
+    sg_model *m = ts_load_text(small_model);
+    assert_int_equal(sg_model_set_backend(m, SG_BACKEND_NATIVE, &err), SG_OK);
+    sg_model_free(m);
+    char *so = cached(".so"), *src = cached(".c");
+    const struct {
+        const char *path;
+        int mode;
+        int owner; /* 1: give to nobody (root only) */
+    } cases[] = {{so, 0755, 1}, {src, 0644, 1}, {so, 0775, 0}, {so, 0757, 0}, {src, 0666, 0}};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        if (cases[k].owner && geteuid() != 0)
+            continue;
+        struct stat before;
+        assert_int_equal(stat(cases[k].path, &before), 0);
+        if (cases[k].owner)
+            assert_int_equal(chown(cases[k].path, 65534, 65534), 0);
+        assert_int_equal(chmod(cases[k].path, (mode_t)cases[k].mode), 0);
+        m = ts_load_text(small_model);
+        assert_int_equal(sg_model_use_cached_native(m, &err), SG_OK);
+        if (sg_model_backend(m) != SG_BACKEND_VM)
+            fail_msg("case %zu: a cached file of mode %o, owner %d was used", k,
+                     cases[k].mode, cases[k].owner);
+        sg_model_free(m);
+        assert_int_equal(chown(cases[k].path, before.st_uid, before.st_gid), 0);
+        assert_int_equal(chmod(cases[k].path, before.st_mode & 07777), 0);
+    }
+    /* and a symlink in place of the object is not followed */
+    char *elsewhere = ts_path(cache, "elsewhere.so");
+    assert_int_equal(rename(so, elsewhere), 0);
+    assert_int_equal(symlink(elsewhere, so), 0);
+    m = ts_load_text(small_model);
+    assert_int_equal(sg_model_use_cached_native(m, &err), SG_OK);
+    assert_int_equal(sg_model_backend(m), SG_BACKEND_VM);
+    sg_model_free(m);
+    free(elsewhere);
+    free(so);
+    free(src);
+}
+
+/* A cache inside a folder other users can write (no sticky bit) is
+ * refused: they could rename the cache and put their own in its place. */
+static void writable_parent_is_refused(void **state)
+{
+    (void)state;
+    char *open_dir = ts_path(cache, "open"), *inner = ts_path(open_dir, "cache");
+    assert_int_equal(mkdir(open_dir, 0700), 0);
+    assert_int_equal(chmod(open_dir, 0777), 0);
+    setenv("SIGODE_CACHE_DIR", inner, 1);
+    sg_error err;
+    sg_model *m = ts_load_text(small_model);
+    assert_int_equal(sg_model_set_backend(m, SG_BACKEND_NATIVE, &err), SG_ERR_IO);
+    assert_non_null(strstr(err.message, "other users can write"));
+    sg_model_free(m);
+    assert_int_equal(chmod(open_dir, 0775), 0); /* group-writable: refused too */
+    m = ts_load_text(small_model);
+    assert_int_equal(sg_model_set_backend(m, SG_BACKEND_NATIVE, &err), SG_ERR_IO);
+    sg_model_free(m);
+    assert_int_equal(chmod(open_dir, 01777), 0); /* sticky, as /tmp: fine */
+    m = ts_load_text(small_model);
+    assert_int_equal(sg_model_set_backend(m, SG_BACKEND_NATIVE, &err), SG_OK);
+    sg_model_free(m);
+    setenv("SIGODE_CACHE_DIR", cache, 1);
+    free(inner);
+    free(open_dir);
+}
+
+/* The swap attack: while sigode compiles, "another user" moves the
+ * checked cache folder away and puts a folder of theirs, holding their
+ * object under the names sigode will use, in its place. sigode works
+ * through the descriptor of the folder it checked, so it renames and
+ * loads its own object and the intruder's never runs. (The compiler is a
+ * wrapper doing the swap once the real compile is done.) */
+static void swapped_cache_folder_is_not_used(void **state)
+{
+    (void)state;
+    char *evil_c = ts_path(cache, "evil.c"), *evil_so = ts_path(cache, "evil.so");
+    char *marker = ts_path(cache, "intruder-ran"), *wrapper = ts_path(cache, "cc-swap");
+    char *work = ts_path(cache, "work");
+    assert_int_equal(mkdir(work, 0700), 0);
+    char text[2048];
+    snprintf(text, sizeof text,
+             "#include <fcntl.h>\n#include <unistd.h>\n"
+             "__attribute__((constructor)) static void intrude(void)\n"
+             "{ close(open(\"%s\", O_CREAT | O_WRONLY, 0600)); }\n",
+             marker);
+    assert_int_equal(ts_write_file(evil_c, text, strlen(text)), 0);
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "cc -shared -fPIC -o '%s' '%s'", evil_so, evil_c);
+    assert_int_equal(system(cmd), 0);
+    snprintf(text, sizeof text,
+             "#!/bin/sh\n"
+             "cc \"$@\" || exit 1\n"
+             "while [ $# -gt 0 ]; do case \"$1\" in -o) out=$2; shift;; *.c) src=$1;; esac; "
+             "shift; done\n"
+             "mv \"$SIGODE_CACHE_DIR\" \"$SIGODE_CACHE_DIR.checked\"\n"
+             "mkdir -m 700 \"$SIGODE_CACHE_DIR\"\n"
+             "cp '%s' \"$SIGODE_CACHE_DIR/$(basename \"$out\")\"\n"
+             "cp \"$SIGODE_CACHE_DIR.checked/$(basename \"$src\")\" "
+             "\"$SIGODE_CACHE_DIR/$(basename \"$src\")\"\n",
+             evil_so);
+    assert_int_equal(ts_write_file(wrapper, text, strlen(text)), 0);
+    assert_int_equal(chmod(wrapper, 0700), 0);
+    char *inner = ts_path(work, "cache");
+    setenv("SIGODE_CACHE_DIR", inner, 1);
+    setenv("SIGODE_CC", wrapper, 1);
+    sg_error err;
+    sg_model *m = ts_load_text(small_model);
+    sg_status st = sg_model_set_backend(m, SG_BACKEND_NATIVE, &err);
+    struct stat sb;
+    if (stat(marker, &sb) == 0)
+        fail_msg("the intruder's object was loaded");
+    assert_int_equal(st, SG_OK);
+    assert_int_equal(sg_model_backend(m), SG_BACKEND_NATIVE);
+    sg_model_free(m);
+    unsetenv("SIGODE_CC");
+    setenv("SIGODE_CACHE_DIR", cache, 1);
+    free(inner);
+    free(work);
+    free(wrapper);
+    free(marker);
+    free(evil_so);
+    free(evil_c);
+}
+
+/* $SIGODE_CC is written into a comment of the generated C: a star-slash
+ * in it (a folder named '*') must not end the comment. */
+static void compiler_path_cannot_end_the_comment(void **state)
+{
+    (void)state;
+    char *star = ts_path(cache, "*"), *cc = ts_path(star, "cc");
+    assert_int_equal(mkdir(star, 0700), 0);
+    char text[256];
+    snprintf(text, sizeof text, "#!/bin/sh\nexec cc \"$@\"\n");
+    assert_int_equal(ts_write_file(cc, text, strlen(text)), 0);
+    assert_int_equal(chmod(cc, 0700), 0);
+    setenv("SIGODE_CC", cc, 1);
+    sg_error err;
+    sg_model *m = ts_load_text(small_model);
+    sg_status st = sg_model_set_backend(m, SG_BACKEND_NATIVE, &err);
+    if (st != SG_OK)
+        fail_msg("%s", err.message);
+    assert_int_equal(sg_model_backend(m), SG_BACKEND_NATIVE);
+    sg_model_free(m);
+    unsetenv("SIGODE_CC");
+    free(cc);
+    free(star);
 }
 
 int main(void)
@@ -402,6 +589,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(stale_temporaries_are_removed, use_fresh_cache,
                                         drop_cache),
         cmocka_unit_test_setup_teardown(command_line, use_fresh_cache, drop_cache),
+        cmocka_unit_test_setup_teardown(foreign_or_writable_object_is_not_used,
+                                        use_fresh_cache, drop_cache),
+        cmocka_unit_test_setup_teardown(writable_parent_is_refused, use_fresh_cache,
+                                        drop_cache),
+        cmocka_unit_test_setup_teardown(swapped_cache_folder_is_not_used, use_fresh_cache,
+                                        drop_cache),
+        cmocka_unit_test_setup_teardown(compiler_path_cannot_end_the_comment, use_fresh_cache,
+                                        drop_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,447 @@
+/*
+ * sigode scan MODEL --target NAME (--values V,V,... | --from A --to B --points N [--log])
+ * A dose-response scan: one simulation per value of the target, the
+ * readouts at the end (or at --at times); optionally a second axis
+ * (--target2 ...), a Hill fit and a plot.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+
+static int parse_target(cli *c, const char *opt, const char *value)
+{
+    if (!strcmp(opt, "--target"))
+        c->target = value;
+    else
+        c->target2 = value;
+    return 0;
+}
+
+static int parse_values(cli *c, const char *opt, const char *value)
+{
+    char **dest = !strcmp(opt, "--values") ? &c->values_text : &c->values2_text;
+    free(*dest);
+    *dest = strdup(value);
+    return 0;
+}
+
+static int parse_bound(cli *c, const char *opt, const char *value)
+{
+    int second = opt[strlen(opt) - 1] == '2', from = !strncmp(opt, "--from", 6);
+    double *dest = from ? (second ? &c->from2 : &c->from) : (second ? &c->to2 : &c->to);
+    if (cli_parse_number(c->command, opt, value, dest))
+        return 2;
+    *(from ? (second ? &c->has_from2 : &c->has_from) : (second ? &c->has_to2 : &c->has_to)) = 1;
+    return 0;
+}
+
+static int parse_points(cli *c, const char *opt, const char *value)
+{
+    if (!strcmp(opt, "--points")) {
+        if (cli_parse_count(c->command, opt, value, 2, &c->points))
+            return 2;
+        c->has_points = 1;
+    } else {
+        if (cli_parse_count(c->command, opt, value, 2, &c->points2))
+            return 2;
+        c->has_points2 = 1;
+    }
+    return 0;
+}
+
+static int parse_log(cli *c, const char *opt, const char *value)
+{
+    if (!strcmp(opt, "--log"))
+        c->log_scale = 1;
+    else
+        c->log2_scale = 1;
+    return 0;
+}
+
+static int parse_readout(cli *c, const char *opt, const char *value)
+{
+    free(c->readout);
+    c->readout = strdup(value);
+    return 0;
+}
+
+static int parse_at(cli *c, const char *opt, const char *value)
+{
+    char *copy = strdup(value), *parts[256];
+    int n = copy ? cli_split_list(copy, parts, 256) : 0;
+    if (n == 0) {
+        free(copy);
+        return cli_usage_error(c->command, "--at expects a time or times T,T,..., got '%s'",
+                               value);
+    }
+    double *at = realloc(c->at, sizeof *at * (size_t)(c->nat + n));
+    if (!at) {
+        free(copy);
+        return cli_usage_error(c->command, "out of memory");
+    }
+    c->at = at;
+    for (int k = 0; k < n; k++)
+        if (cli_parse_number(c->command, "--at", parts[k], &c->at[c->nat++])) {
+            free(copy);
+            return 2;
+        }
+    free(copy);
+    return 0;
+}
+
+static int parse_jobs(cli *c, const char *opt, const char *value)
+{
+    long count;
+    if (cli_parse_count(c->command, opt, value, 0, &count))
+        return 2;
+    c->jobs = count > 1024 ? 1024 : (int)count;
+    return 0;
+}
+
+static int parse_fit(cli *c, const char *opt, const char *value)
+{
+    if (strcmp(value, "hill") != 0)
+        return cli_usage_error(c->command, "--fit expects 'hill' (a four-parameter Hill curve), "
+                                           "got '%s'",
+                               value);
+    c->fit_hill = 1;
+    return 0;
+}
+
+static int parse_plot(cli *c, const char *opt, const char *value)
+{
+    if (!*value)
+        return cli_usage_error(c->command, "--plot expects a file name ending in .png or .svg");
+    c->plot = value;
+    return 0;
+}
+
+static const cli_option scan_options[] = {
+    {"target", "NAME", "the parameter, species or compartment to vary (required)", parse_target},
+    {"values", "V,V,...", "the values of NAME", parse_values},
+    {"from", "A", "the first value of a range", parse_bound},
+    {"to", "B", "the last value of a range", parse_bound},
+    {"points", "N", "the number of values from A to B", parse_points},
+    {"log", NULL, "values evenly spaced on a log scale (A and B positive)", parse_log},
+    {"readout", "ID,ID,...", "the species or assignments to read (default: the scenario's "
+                             "readouts, else every species)",
+     parse_readout},
+    {"at", "T[,T...]", "read at these times instead of the end (repeatable)", parse_at},
+    {"jobs", "N", "simulations in parallel (default: one per core; 1: sequential)",
+     parse_jobs},
+    {"fit", "hill", "fit a four-parameter Hill curve to each readout (EC50/IC50, slope, bottom, "
+                    "top on standard error)",
+     parse_fit},
+    {"plot", "FILE.png|FILE.svg", "plot the readouts against NAME with gnuplot", parse_plot},
+    {"target2", "NAME", "a second target: a two-dimensional grid in long format", parse_target},
+    {"values2", "V,V,...", "the values of the second target", parse_values},
+    {"from2", "A", "the first value of the second range", parse_bound},
+    {"to2", "B", "the last value of the second range", parse_bound},
+    {"points2", "N", "the number of values of the second range", parse_points},
+    {"log2", NULL, "the second range on a log scale", parse_log},
+    {NULL, NULL, NULL, NULL}};
+
+static const cli_group scan_group = {"scan options", scan_options};
+static const cli_group *const scan_groups[] = {&scan_group, &cli_experiment_group,
+                                               &cli_output_group, &cli_solver_group, NULL};
+
+/* The values of a scan axis: a list, or from/to/points (log or linear).
+ * Returns the count, or -1 after printing a usage error. */
+static int axis_values(const char *opt, char *list, int has_from, double from, int has_to,
+                       double to, int has_points, long points, int log_scale, double **out)
+{
+    *out = NULL;
+    if (list) {
+        if (has_from || has_to || has_points || log_scale)
+            return cli_usage_error("scan", "use either %s or a range (from/to/points), not both", opt),
+                   -1;
+        int max = 1;
+        for (const char *p = list; *p; p++)
+            max += *p == ',';
+        char **parts = malloc(sizeof *parts * (size_t)max);
+        double *values = malloc(sizeof *values * (size_t)max);
+        int count = parts && values ? cli_split_list(list, parts, max) : 0;
+        for (int i = 0; i < count; i++)
+            if (cli_parse_number("scan", opt, parts[i], &values[i])) {
+                count = -2;
+                break;
+            }
+        free(parts);
+        if (count <= 0) {
+            free(values);
+            if (count == 0)
+                cli_usage_error("scan", "%s expects numbers separated by commas", opt);
+            return -1;
+        }
+        *out = values;
+        return count;
+    }
+    if (!has_from || !has_to || !has_points)
+        return cli_usage_error("scan", "give %s V,V,... or all of the from, to and points options",
+                           opt),
+               -1;
+    if (log_scale && (from <= 0 || to <= 0)) {
+        const char *axis = opt + strlen("--values"); /* "" or "2" */
+        return cli_usage_error("scan", "--log%s needs positive --from%s and --to%s (got %g and %g)",
+                           axis, axis, axis, from, to),
+               -1;
+    }
+    if (points > 10000000)
+        return cli_usage_error("scan", "a scan axis is limited to 10000000 points"), -1;
+    int count = (int)points;
+    double *values = malloc(sizeof *values * (size_t)count);
+    if (!values)
+        return cli_usage_error("scan", "out of memory"), -1;
+    for (int i = 0; i < count; i++) {
+        double f = (double)i / (double)(count - 1);
+        values[i] = log_scale ? exp(log(from) + f * (log(to) - log(from))) : from + f * (to - from);
+    }
+    values[0] = from;
+    values[count - 1] = to;
+    *out = values;
+    return count;
+}
+
+/* A progress bar on standard error for scans longer than about a second,
+ * only when standard error is a terminal. */
+typedef struct progress {
+    struct timespec start;
+    double last_draw;
+    int drawn;
+} progress;
+
+static double seconds_since(const struct timespec *t0)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - t0->tv_sec) + 1e-9 * (double)(now.tv_nsec - t0->tv_nsec);
+}
+
+static void show_progress(void *ctx, int done, int total)
+{
+    progress *p = ctx;
+    double t = seconds_since(&p->start);
+    if ((t < 1.0 && !p->drawn) || (t - p->last_draw < 0.1 && done < total))
+        return;
+    p->last_draw = t;
+    p->drawn = 1;
+    int width = 40, filled = (int)((double)width * done / (total > 0 ? total : 1));
+    char bar[64];
+    for (int i = 0; i < width; i++)
+        bar[i] = i < filled ? '#' : ' ';
+    bar[width] = '\0';
+    double eta = done > 0 ? t * (total - done) / done : 0;
+    fprintf(stderr, "\r[%s] %3d%% %d/%d points, %.0f s left ", bar,
+            (int)(100.0 * done / (total > 0 ? total : 1)), done, total, eta);
+    if (done == total)
+        fputc('\n', stderr);
+    fflush(stderr);
+}
+
+/* Unit of a model quantity for labels: a parameter's unit, the model's
+ * concentration unit for species and assignments. */
+static const char *unit_of(const sg_model *m, const char *id)
+{
+    sg_symbol_kind k = sg_model_lookup(m, id);
+    if (k == SG_SYM_PARAMETER)
+        for (int i = 0; i < sg_model_parameter_count(m); i++)
+            if (!strcmp(sg_model_parameter_id(m, i), id))
+                return sg_model_parameter_unit(m, i);
+    if (k == SG_SYM_SPECIES)
+        return sg_model_conc_unit(m);
+    return "";
+}
+
+static void label(char *buf, size_t size, const char *what, const char *unit)
+{
+    if (unit && *unit)
+        snprintf(buf, size, "%s (%s)", what, unit);
+    else
+        snprintf(buf, size, "%s", what);
+}
+
+/* Hill fits of every readout column of a 1-D scan table, reported on
+ * standard error; fits[] gets one entry per readout column. */
+static void fit_columns(const sg_model *m, const sg_table *t, const char *target,
+                        sg_hill_fit *fits)
+{
+    int rows = sg_table_rows(t), cols = sg_table_columns(t);
+    double *x = malloc(sizeof *x * (size_t)(rows + 1)), *y = malloc(sizeof *y * (size_t)(rows + 1));
+    if (!x || !y) {
+        free(x);
+        free(y);
+        return;
+    }
+    for (int r = 0; r < rows; r++)
+        x[r] = sg_table_get(t, r, 0);
+    const char *unit = unit_of(m, target);
+    for (int c = 1; c < cols; c++) {
+        for (int r = 0; r < rows; r++)
+            y[r] = sg_table_get(t, r, c);
+        sg_error err = {0};
+        sg_hill_fit *f = &fits[c - 1];
+        if (sg_fit_hill(x, y, rows, f, &err) != SG_OK) {
+            cli_report(&err);
+            continue;
+        }
+        if (!f->ok) {
+            fprintf(stderr, "hill fit %s: %s\n", sg_table_column_name(t, c), f->why);
+            continue;
+        }
+        fprintf(stderr,
+                "hill fit %s: %s = %.4g %s, slope %.3g, bottom %.4g, top %.4g, R^2 = %.6f, "
+                "RMSE = %.3g%s%s\n",
+                sg_table_column_name(t, c), f->decreasing ? "IC50" : "EC50", f->ec50, unit,
+                f->slope, f->bottom, f->top, f->r2, f->rmse, f->why[0] ? "; warning: " : "",
+                f->why);
+    }
+    free(x);
+    free(y);
+}
+
+int cli_plot_table(const cli *c, const sg_model *m, const sg_table *t, const char *xname,
+                      int logx, int markers, const sg_hill_fit *fits)
+{
+    int cols = sg_table_columns(t);
+    int *which = malloc(sizeof *which * (size_t)cols);
+    if (!which)
+        return cli_usage_error(c->command, "out of memory");
+    for (int k = 1; k < cols; k++)
+        which[k - 1] = k;
+    char xlabel[300], ylabel[300], title[300];
+    label(xlabel, sizeof xlabel, xname, !strcmp(xname, "time") ? sg_model_time_unit(m)
+                                                               : unit_of(m, xname));
+    label(ylabel, sizeof ylabel, "concentration", sg_model_conc_unit(m));
+    snprintf(title, sizeof title, "%s%s%s", sg_model_name(m), c->scenario ? ": " : "",
+             c->scenario ? c->scenario : "");
+    sg_plot_spec spec = {.path = c->plot, .title = title, .xlabel = xlabel, .ylabel = ylabel,
+                         .logx = logx, .table = t, .columns = which, .ncolumns = cols - 1,
+                         .fits = fits, .markers = markers};
+    sg_error err = {0};
+    cli_begin_writing();
+    sg_status st = sg_plot_write(&spec, &err);
+    cli_end_writing();
+    free(which);
+    return st == SG_OK ? 0 : cli_report(&err);
+}
+
+int cli_run_scan(cli *c, sg_model *model, sg_experiment *exp, const char *target,
+                    const double *values, int count, int log_scale, char **readouts,
+                    int nreadouts, const double *values2, int count2)
+{
+    progress bar = {0};
+    clock_gettime(CLOCK_MONOTONIC, &bar.start);
+    sg_scan_spec spec = {.target = target, .values = values, .count = count,
+                         .readouts = (const char *const *)readouts, .nreadouts = nreadouts,
+                         .at = c->at, .nat = c->nat, .jobs = c->jobs,
+                         .progress = isatty(STDERR_FILENO) ? show_progress : NULL,
+                         .progress_ctx = &bar};
+    sg_table *table = NULL;
+    sg_error err = {0};
+    sg_status st;
+    if (c->target2) {
+        sg_scan2_spec spec2 = {spec, c->target2, values2, count2};
+        st = sg_scan2_run(model, &c->opt, exp, &spec2, &table, &err);
+    } else {
+        st = sg_scan_run(model, &c->opt, exp, &spec, &table, &err);
+    }
+    int rc = 0;
+    if (table && st == SG_OK) {
+        rc = cli_write_table(c, table, c->output);
+    } else if (table) { /* some points failed: keep any previous good file */
+        if (c->output) {
+            size_t n = strlen(c->output) + 16;
+            char *partial = malloc(n);
+            if (partial) {
+                snprintf(partial, n, "%s.partial", c->output);
+                if (cli_write_table(c, table, partial) == 0)
+                    fprintf(stderr, "sigode: the scan with its failed rows is in %s\n", partial);
+                free(partial);
+            }
+        } else {
+            cli_write_table(c, table, NULL);
+        }
+    }
+    sg_hill_fit *fits = NULL;
+    if (table && rc == 0 && c->fit_hill) {
+        fits = calloc((size_t)sg_table_columns(table), sizeof *fits);
+        if (fits)
+            fit_columns(model, table, target, fits);
+    }
+    if (table && rc == 0 && c->plot && st == SG_OK)
+        rc = cli_plot_table(c, model, table, target, log_scale, 1, fits);
+    free(fits);
+    sg_table_free(table);
+    if (st != SG_OK)
+        return cli_report(&err);
+    return rc;
+}
+
+static int run_scan_command(cli *c)
+{
+    sg_model *model = c->model;
+    if (!c->target)
+        return cli_usage_error("scan", "--target NAME is required");
+    double *values = NULL, *values2 = NULL;
+    int count = axis_values("--values", c->values_text, c->has_from, c->from, c->has_to, c->to,
+                            c->has_points, c->points, c->log_scale, &values);
+    if (count < 0)
+        return 2;
+    int count2 = 0;
+    if (c->target2) {
+        count2 = axis_values("--values2", c->values2_text, c->has_from2, c->from2, c->has_to2,
+                             c->to2, c->has_points2, c->points2, c->log2_scale, &values2);
+        if (count2 < 0) {
+            free(values);
+            return 2;
+        }
+        if (c->fit_hill || c->plot) {
+            free(values);
+            free(values2);
+            return cli_usage_error("scan", "--fit and --plot apply to one-dimensional scans; a "
+                                       "--target2 scan writes the long-format grid");
+        }
+    } else if (c->values2_text || c->has_from2 || c->has_to2 || c->has_points2 || c->log2_scale) {
+        free(values);
+        return cli_usage_error("scan", "--values2/--from2/--to2/--points2/--log2 need --target2");
+    }
+    sg_error err = {0};
+    sg_experiment *exp = cli_make_experiment(c, model, &err);
+    if (!exp) {
+        free(values);
+        free(values2);
+        return cli_report(&err);
+    }
+    char *readouts[4096];
+    int nread = 0;
+    if (c->readout && (nread = cli_split_list(c->readout, readouts, 4096)) == 0) {
+        free(values);
+        free(values2);
+        sg_experiment_free(exp);
+        return cli_usage_error("scan", "--readout expects ids separated by commas");
+    }
+    if (!c->readout) {
+        const char *const *ids;
+        int n = sg_experiment_readouts(exp, &ids);
+        for (int i = 0; i < n && i < 4096; i++)
+            readouts[nread++] = (char *)ids[i];
+    }
+    int rc = cli_run_scan(c, model, exp, c->target, values, count, c->log_scale, readouts, nread,
+                      values2, count2);
+    free(values);
+    free(values2);
+    sg_experiment_free(exp);
+    return rc;
+}
+
+const cli_command cli_cmd_scan = {
+    "scan",
+    "MODEL --target NAME (--values V,V,... | --from A --to B --points N [--log]) [options]",
+    "Simulate once per value of a parameter, species or compartment and tabulate the readouts "
+    "(a dose-response curve); with --target2, a two-dimensional grid.",
+    scan_groups, CLI_NEEDS_MODEL, run_scan_command};

@@ -1,0 +1,400 @@
+/*
+ * Helpers shared by the subcommands: usage errors and library errors on
+ * standard error, number parsing, interrupt-safe writing of outputs,
+ * loading a model, the backend choice, building an experiment from the
+ * experiment options.
+ */
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+
+/* "sigode CMD: message" and where to read more; returns 2. */
+int cli_usage_error(const char *command, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "sigode%s%s: ", command ? " " : "", command ? command : "");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    if (command && cli_find_command(command))
+        fprintf(stderr, "\n(see 'sigode %s --help')\n", command);
+    else
+        fprintf(stderr, "\n(see 'sigode --help')\n");
+    return 2;
+}
+
+void cli_put_terminal_text(FILE *out, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == 0xc2 && i + 1 < n && (unsigned char)s[i + 1] >= 0x80 &&
+            (unsigned char)s[i + 1] < 0xa0) {
+            fputc('?', out);
+            i++;
+        } else {
+            fputc((c < 0x20 && c != '\n') || c == 0x7f ? '?' : c, out);
+        }
+    }
+}
+
+int cli_report(const sg_error *err)
+{
+    char msg[1200];
+    sg_error_format(err, msg, sizeof msg);
+    cli_put_terminal_text(stderr, msg, strlen(msg));
+    fputc('\n', stderr);
+    return sg_status_exit_code(err->status);
+}
+
+int cli_parse_number(const char *command, const char *opt, const char *text, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = text ? strtod(text, &end) : 0;
+    if (!text || !*text || *end || errno == ERANGE || !isfinite(v))
+        return cli_usage_error(command, "%s expects a number, got '%s'", opt, text ? text : "");
+    *out = v;
+    return 0;
+}
+
+int cli_parse_count(const char *command, const char *opt, const char *text, long min,
+                       long *out)
+{
+    char *end;
+    errno = 0;
+    long v = text ? strtol(text, &end, 10) : 0;
+    if (!text || !*text || *end || errno == ERANGE || v < min)
+        return cli_usage_error(command, "%s expects a whole number >= %ld, got '%s'", opt, min,
+                           text ? text : "");
+    *out = v;
+    return 0;
+}
+
+/* Splits "a,b,c" in place. Returns the count (0 if any part is empty). */
+int cli_split_list(char *text, char **parts, int max)
+{
+    int n = 0;
+    for (char *p = text;;) {
+        char *comma = strchr(p, ',');
+        if (comma)
+            *comma = '\0';
+        if (!*p || n >= max)
+            return 0;
+        parts[n++] = p;
+        if (!comma)
+            return n;
+        p = comma + 1;
+    }
+}
+
+void cli_free(cli *c)
+{
+    for (int i = 0; i < c->nsets; i++)
+        free((char *)c->set_names[i]);
+    free(c->set_names);
+    free(c->set_values);
+    free(c->select);
+    free(c->values_text);
+    free(c->readout);
+    free(c->at);
+    free(c->events);
+    free(c->values2_text);
+    free(c->args);
+    sg_model_free(c->model);
+}
+
+/* Interrupts (SIGINT, SIGTERM, SIGHUP). Output files are written to a
+ * temporary beside the destination and renamed over it when complete
+ * (sg_table_write_file, sg_plot_write), and only after the computation.
+ * An interrupt while computing exits at once: no temporary exists yet and
+ * a previous output is untouched. An interrupt while writing is held until
+ * the write has finished or cleaned up after itself, so no temporary or
+ * truncated file is left; then the exit. Exit status 128 + signal (130 for
+ * SIGINT), as a shell reports it. */
+static volatile sig_atomic_t writing, interrupted;
+
+static void on_interrupt(int sig)
+{
+    interrupted = sig;
+    if (!writing) {
+        static const char msg[] = "sigode: interrupted\n";
+        ssize_t ignored = write(STDERR_FILENO, msg, sizeof msg - 1);
+        (void)ignored;
+        _exit(128 + sig);
+    }
+}
+
+void cli_catch_interrupts(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_interrupt;
+    sa.sa_flags = SA_RESTART; /* the write in progress goes on */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+}
+
+void cli_begin_writing(void) { writing = 1; }
+
+/* Ends a write section; exits now if an interrupt came during it. */
+void cli_end_writing(void)
+{
+    writing = 0;
+    if (interrupted) {
+        fflush(stdout);
+        fprintf(stderr, "sigode: interrupted\n");
+        _exit(128 + interrupted);
+    }
+}
+
+/* Fails early when an output file could not be written, so a long run
+ * does not compute for nothing: creates and removes a temporary beside the
+ * destination, as the real write will. Returns 0 or 2 (reported). */
+int cli_check_output_path(const char *path, const char *what)
+{
+    sg_error err = {0};
+    cli_begin_writing();
+    sg_status st = sg_output_check(path, &err);
+    cli_end_writing();
+    if (st == SG_OK)
+        return 0;
+    /* "cannot write output: why" -> "cannot write <what>: why" */
+    const char *why = strchr(err.message, ':');
+    char msg[sizeof err.message];
+    snprintf(msg, sizeof msg, "cannot write %s%s", what, why ? why : "");
+    snprintf(err.message, sizeof err.message, "%s", msg);
+    err.status = SG_ERR_IO;
+    return cli_report(&err);
+}
+
+/* Writes a table to --output (atomically) or standard output. */
+int cli_write_table(const cli *c, const sg_table *table, const char *path)
+{
+    sg_error err = {0};
+    cli_begin_writing();
+    sg_status st = path ? sg_table_write_file(table, c->format, path, &err)
+                        : sg_table_write(table, c->format, stdout, &err);
+    cli_end_writing();
+    return st == SG_OK ? 0 : cli_report(&err);
+}
+
+/* Fills err with a usage error (the library's errors come the same way). */
+void cli_usage_fill(sg_error *err, const char *fmt, ...)
+{
+    va_list ap;
+    memset(err, 0, sizeof *err);
+    err->status = SG_ERR_USAGE;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    va_end(ap);
+}
+
+/* --event T:NAME=V[:every=I][:count=N], or NAME+=V to add. */
+static sg_status add_event(sg_experiment *exp, const char *spec, sg_error *err)
+{
+    char *copy = strdup(spec);
+    if (!copy)
+        return SG_ERR_NOMEM;
+    sg_status st = SG_ERR_USAGE;
+    char *fields[4];
+    int n = 0;
+    for (char *p = copy; n < 4;) {
+        fields[n++] = p;
+        char *colon = strchr(p, ':');
+        if (!colon)
+            break;
+        *colon = '\0';
+        p = colon + 1;
+    }
+    double at, value, every = 0;
+    long count = 0;
+    char *eq = n >= 2 ? strchr(fields[1], '=') : NULL;
+    int add = eq && eq > fields[1] && eq[-1] == '+';
+    char *end;
+    if (n < 2 || !eq || eq == fields[1] + add) {
+        cli_usage_fill(err,
+                     "--event expects T:NAME=VALUE[:every=I][:count=N], got '%s'", spec);
+        goto done;
+    }
+    *(add ? eq - 1 : eq) = '\0';
+    at = strtod(fields[0], &end);
+    if (!*fields[0] || *end || !isfinite(at)) {
+        cli_usage_fill(err, "--event: '%s' is not a time", fields[0]);
+        goto done;
+    }
+    value = strtod(eq + 1, &end);
+    if (!eq[1] || *end || !isfinite(value)) {
+        cli_usage_fill(err, "--event: '%s' is not a number", eq + 1);
+        goto done;
+    }
+    for (int k = 2; k < n; k++) {
+        if (!strncmp(fields[k], "every=", 6)) {
+            every = strtod(fields[k] + 6, &end);
+            if (*end || !(every > 0)) {
+                cli_usage_fill(err,
+                             "--event: every= expects a positive interval, got '%s'", fields[k] + 6);
+                goto done;
+            }
+        } else if (!strncmp(fields[k], "count=", 6)) {
+            count = strtol(fields[k] + 6, &end, 10);
+            if (*end || count < 1) {
+                cli_usage_fill(err,
+                             "--event: count= expects a whole number >= 1, got '%s'", fields[k] + 6);
+                goto done;
+            }
+        } else {
+            cli_usage_fill(err,
+                         "--event: unknown field '%s' (expected every=I or count=N)", fields[k]);
+            goto done;
+        }
+    }
+    if (count > 0 && every <= 0) {
+        cli_usage_fill(err, "--event: count= needs every=");
+        goto done;
+    }
+    st = sg_experiment_add_schedule(exp, at, every, count, fields[1], value, add, err);
+done:
+    free(copy);
+    return st;
+}
+
+sg_experiment *cli_make_experiment(const cli *c, const sg_model *model, sg_error *err)
+{
+    sg_experiment *exp = sg_experiment_create(model, c->scenario, err);
+    if (!exp)
+        return NULL;
+    if ((c->has_t_end && sg_experiment_set_t_end(exp, c->t_end, err)) ||
+        (c->has_points && strcmp(c->command, "scan") != 0 &&
+         sg_experiment_set_points(exp, c->points, err))) {
+        sg_experiment_free(exp);
+        return NULL;
+    }
+    for (int i = 0; i < c->nsets; i++)
+        if (sg_experiment_set_value(exp, c->set_names[i], c->set_values[i], err)) {
+            sg_experiment_free(exp);
+            return NULL;
+        }
+    /* selected parameters and compartments become extra output columns */
+    if (c->select) {
+        char *copy = strdup(c->select), *ids[4096];
+        int n = copy ? cli_split_list(copy, ids, 4096) : 0;
+        for (int i = 0; i < n; i++) {
+            sg_symbol_kind k = sg_model_lookup(model, ids[i]);
+            if (k == SG_SYM_NONE) { /* a typo costs no run */
+                cli_usage_fill(err, "cannot select '%s': model '%s' has no species or "
+                                "assignment with that id",
+                           ids[i], sg_model_name(model));
+                free(copy);
+                sg_experiment_free(exp);
+                return NULL;
+            }
+            if ((k == SG_SYM_PARAMETER || k == SG_SYM_COMPARTMENT) &&
+                sg_experiment_add_output(exp, ids[i], err)) {
+                free(copy);
+                sg_experiment_free(exp);
+                return NULL;
+            }
+        }
+        free(copy);
+    }
+    /* without a scenario or --t-end, a scan runs until its last readout */
+    double last_at = -INFINITY;
+    for (int i = 0; i < c->nat; i++)
+        last_at = fmax(last_at, c->at[i]);
+    if (!c->scenario && !c->has_t_end && c->nat > 0 && last_at > sg_experiment_t_start(exp) &&
+        sg_experiment_set_t_end(exp, last_at, err)) {
+        sg_experiment_free(exp);
+        return NULL;
+    }
+    /* events last: their times are checked against the final time span */
+    for (int i = 0; i < c->nevents; i++)
+        if (add_event(exp, c->events[i], err)) {
+            sg_experiment_free(exp);
+            return NULL;
+        }
+    if (c->preequilibrate)
+        sg_experiment_set_preequilibrate(exp, 1);
+    return exp;
+}
+
+void cli_print_stats(const sg_sim *sim)
+{
+    sg_stats s;
+    sg_sim_stats(sim, &s);
+    fprintf(stderr,
+            "solver: %s, %ld steps, %ld right-hand sides, %ld Jacobians, %ld setups, "
+            "%ld error-test failures, %ld nonlinear failures\n",
+            s.sparse ? "KLU" : "dense", s.steps, s.rhs_evals, s.jac_evals, s.lin_setups,
+            s.err_test_fails, s.nonlin_fails);
+}
+
+/* A model file: SBML (by extension .xml or .sbml) is imported, anything else
+ * is a sigode model. */
+int cli_is_sbml_path(const char *path)
+{
+    const char *dot = path ? strrchr(path, '.') : NULL;
+    return dot && (!strcmp(dot, ".xml") || !strcmp(dot, ".sbml"));
+}
+
+/* --backend auto: compiled C where it is known to pay. Models up to this
+ * many states compile in about 3 s or less (GCC -O1, 1,000 species of the
+ * benchmark network: 3.1 s); a scan of this many simulations earns that
+ * back (a simulation of such a model takes about 0.1 s; compiled C saves
+ * 15% of it). Larger models only on request (--backend native). */
+#define AUTO_NATIVE_MAX_STATES 1000
+#define AUTO_NATIVE_MIN_SIMULATIONS 200
+
+static long axis_size(const char *values, long points)
+{
+    if (!values)
+        return points;
+    long n = 1;
+    for (const char *p = values; *p; p++)
+        n += *p == ',';
+    return n;
+}
+
+static int native_pays(const cli *c, const sg_model *model)
+{
+    if (strcmp(c->command, "scan") != 0 || sg_model_state_count(model) > AUTO_NATIVE_MAX_STATES)
+        return 0;
+    long n = axis_size(c->values_text, c->points);
+    if (c->target2)
+        n *= axis_size(c->values2_text, c->points2);
+    return n >= AUTO_NATIVE_MIN_SIMULATIONS;
+}
+
+sg_model *cli_load_model(const char *path, sg_error *err)
+{
+    return cli_is_sbml_path(path) ? sg_model_load_sbml(path, err) : sg_model_load_file(path, err);
+}
+
+/* Switches to compiled C when asked, or for auto when it pays (above). A
+ * compiler that is missing or fails is not an error: the instruction
+ * program gives the same numbers, only slower; --backend native says so. */
+void cli_choose_backend(const cli *c, sg_model *model)
+{
+    sg_error err = {0};
+    if (c->backend == BACKEND_VM)
+        return;
+    if (c->backend == BACKEND_AUTO) {
+        /* an object compiled before costs only its loading */
+        if (sg_model_state_count(model) <= AUTO_NATIVE_MAX_STATES)
+            sg_model_use_cached_native(model, &err);
+        if (sg_model_backend(model) == SG_BACKEND_NATIVE || !native_pays(c, model))
+            return;
+    }
+    if (sg_model_set_backend(model, SG_BACKEND_NATIVE, &err) != SG_OK && c->backend == BACKEND_NATIVE)
+        fprintf(stderr, "sigode %s: note: %s; using the instruction program\n", c->command,
+                err.message);
+}
