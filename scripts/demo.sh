@@ -10,6 +10,6 @@ out=${1:-fk506_scan}
 "$build/sigode" scan models/calcineurin_er.cfg --target FK506 \
   --from 0.01 --to 1000 --points 41 --log \
   --readout CaN_active,ER_total,pS294_fraction,TG --at 24 \
-  --fit hill --plot "$out.png" --output "$out.csv"
+  --fit hill --fit-output "${out}_fit.csv" --plot "$out.png" --output "$out.csv"
 column -s, -t < "$out.csv" 2>/dev/null || cat "$out.csv"
-echo "table: $out.csv   plot: $out.png" >&2
+echo "table: $out.csv   fits: ${out}_fit.csv   plot: $out.png" >&2

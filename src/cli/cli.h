@@ -19,12 +19,13 @@
  *          static int run_NAME(cli *c) { ... c->model_path, c->opt, ... }
  *          const cli_command cli_cmd_NAME = {
  *              "NAME", "MODEL [options]", "one line summary for sigode --help",
- *              NAME_groups, CLI_NEEDS_MODEL, run_NAME};
+ *              NAME_groups, CLI_NEEDS_MODEL, run_NAME, NULL};   // or validate_NAME
  *      Option parsers have the type cli_parse_fn: they check the value
  *      (cli_parse_number, cli_parse_count, ... below), store it in the cli
  *      struct or in a static struct of the command's own file, and return
  *      0, or 2 after printing the error with cli_usage_error. Options that
- *      only make sense together are checked in run_NAME before any work.
+ *      only make sense together are checked by an optional validate_NAME
+ *      (last field of cli_command), called before the model is loaded.
  *      With CLI_NEEDS_MODEL the dispatcher loads MODEL and hands it over
  *      as c->model; with CLI_OWN_ARGS run_NAME gets c->args/c->nargs (the
  *      positional arguments) and loads what it needs itself.
@@ -100,6 +101,7 @@ typedef struct cli {
     int nat;
     int jobs;
     int fit_hill;
+    const char *fit_output;
     const char *target2;
     char *values2_text;
     double from2, to2;
@@ -132,6 +134,9 @@ typedef struct cli_command {
     const cli_group *const *groups; /* NULL-terminated */
     int kind;                       /* CLI_NEEDS_MODEL or CLI_OWN_ARGS */
     int (*run)(cli *c);
+    /* optional: checks that need no model, run before MODEL is loaded so
+     * that a bad command line costs no work; 0 or 2 (after the message) */
+    int (*validate)(cli *c);
 } cli_command;
 
 #define CLI_DECLARE(name) extern const cli_command cli_cmd_##name;
@@ -154,15 +159,20 @@ void cli_print_command_help(const cli_command *cmd, FILE *out);
 const cli_command *cli_find_command(const char *name);
 /* The closest of candidates to word within a small edit distance, or NULL. */
 const char *cli_closest(const char *word, const char *const *candidates, int n);
+/* The same for model ids (stricter for short ids). */
+const char *cli_closest_id(const char *word, const char *const *candidates, int n);
 
 /* common.c */
 int cli_usage_error(const char *command, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Prints a library error; a usage error about an id the model (given to
+ * cli_set_model) lacks gets "did you mean" the closest id. */
 int cli_report(const sg_error *err);
 /* Writes text for a terminal: control characters (C0 but the line end,
  * DEL, C1 as UTF-8 U+0080..U+009F) become '?', so a model or file name
  * cannot send escape sequences (retitle, recolour, rewrite the screen). */
 void cli_put_terminal_text(FILE *out, const char *s, size_t n);
+void cli_set_model(const sg_model *model);
 void cli_usage_fill(sg_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int cli_parse_number(const char *command, const char *opt, const char *text, double *out);
 int cli_parse_count(const char *command, const char *opt, const char *text, long min,
@@ -178,6 +188,8 @@ sg_model *cli_load_model(const char *path, sg_error *err);
 void cli_choose_backend(const cli *c, sg_model *model);
 sg_experiment *cli_make_experiment(const cli *c, const sg_model *model, sg_error *err);
 void cli_print_stats(const sg_sim *sim);
+/* The syntax of an --event value; 0, or 2 after the message. */
+int cli_check_event(const char *spec);
 void cli_free(cli *c);
 
 /* cmd_scan.c: a scan (also run by `sigode run` for a scenario with one) */

@@ -17,4 +17,4 @@ static int run_check(cli *c)
 const cli_command cli_cmd_check = {
     "check", "MODEL",
     "Load and validate the model only; errors as file:line:col, exit 2.",
-    NULL, CLI_NEEDS_MODEL, run_check};
+    NULL, CLI_NEEDS_MODEL, run_check, NULL};

@@ -76,4 +76,4 @@ const cli_command cli_cmd_convert = {
     "convert", "MODEL --to cfg|sbml [--output FILE]",
     "Convert an SBML file (.xml, .sbml) into a sigode model, or a model into SBML Level 3 "
     "Version 2.",
-    convert_groups, CLI_OWN_ARGS, run_convert};
+    convert_groups, CLI_OWN_ARGS, run_convert, NULL};

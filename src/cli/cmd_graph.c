@@ -14,4 +14,4 @@ static int run_graph(cli *c)
 const cli_command cli_cmd_graph = {
     "graph", "MODEL",
     "Write the network as a Graphviz digraph on standard output (pipe into dot -Tsvg).",
-    NULL, CLI_NEEDS_MODEL, run_graph};
+    NULL, CLI_NEEDS_MODEL, run_graph, NULL};

@@ -6,11 +6,52 @@
 
 #include "cli/cli.h"
 
+static struct {
+    int ids;
+} info;
+
+static int parse_ids(cli *c, const char *opt, const char *value)
+{
+    info.ids = 1;
+    return 0;
+}
+
+static const cli_option info_options[] = {
+    {"ids", NULL, "only the ids, one a line as KIND<TAB>ID (KIND: compartment, species, "
+                  "parameter, assignment, reaction, scenario, check), for scripts and the "
+                  "shell completion",
+     parse_ids},
+    {NULL, NULL, NULL, NULL}};
+
+static const cli_group info_group = {"info options", info_options};
+static const cli_group *const info_groups[] = {&info_group, NULL};
+
+static int print_ids(const sg_model *m)
+{
+    for (int i = 0; i < sg_model_compartment_count(m); i++)
+        printf("compartment\t%s\n", sg_model_compartment_id(m, i));
+    for (int i = 0; i < sg_model_species_count(m); i++)
+        printf("species\t%s\n", sg_model_species_id(m, i));
+    for (int i = 0; i < sg_model_parameter_count(m); i++)
+        printf("parameter\t%s\n", sg_model_parameter_id(m, i));
+    for (int i = 0; i < sg_model_assignment_count(m); i++)
+        printf("assignment\t%s\n", sg_model_assignment_id(m, i));
+    for (int i = 0; i < sg_model_reaction_count(m); i++)
+        printf("reaction\t%s\n", sg_model_reaction_id(m, i));
+    for (int i = 0; i < sg_model_scenario_count(m); i++)
+        printf("scenario\t%s\n", sg_model_scenario_id(m, i));
+    for (int i = 0; i < sg_model_check_count(m); i++)
+        printf("check\t%s\n", sg_model_check_id(m, i));
+    return 0;
+}
+
 static const char *kind_label(int constant) { return constant ? "constant" : "state"; }
 
 static int print_info(cli *c, FILE *out)
 {
     sg_model *m = c->model;
+    if (info.ids)
+        return print_ids(m);
     fprintf(out, "model %s", sg_model_name(m));
     if (*sg_model_description(m))
         fprintf(out, ": %s", sg_model_description(m));
@@ -113,7 +154,7 @@ static int run_info(cli *c)
 }
 
 const cli_command cli_cmd_info = {
-    "info", "MODEL",
+    "info", "MODEL [--ids]",
     "Describe the model: compartments, species, parameters, assignments, reactions, rate rules, "
     "events, scenarios and checks.",
-    NULL, CLI_NEEDS_MODEL, run_info};
+    info_groups, CLI_NEEDS_MODEL, run_info, NULL};

@@ -122,4 +122,4 @@ const cli_command cli_cmd_run = {
     "run", "MODEL [options]",
     "Simulate the model (or one of its scenarios) and write the trajectories as a table: a "
     "time column, then one column per species and assignment.",
-    run_groups, CLI_NEEDS_MODEL, run_run};
+    run_groups, CLI_NEEDS_MODEL, run_run, NULL};

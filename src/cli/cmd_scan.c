@@ -113,6 +113,14 @@ static int parse_fit(cli *c, const char *opt, const char *value)
     return 0;
 }
 
+static int parse_fit_output(cli *c, const char *opt, const char *value)
+{
+    if (!*value)
+        return cli_usage_error(c->command, "--fit-output expects a file name");
+    c->fit_output = value;
+    return 0;
+}
+
 static int parse_plot(cli *c, const char *opt, const char *value)
 {
     if (!*value)
@@ -137,6 +145,9 @@ static const cli_option scan_options[] = {
     {"fit", "hill", "fit a four-parameter Hill curve to each readout (EC50/IC50, slope, bottom, "
                     "top on standard error)",
      parse_fit},
+    {"fit-output", "FILE", "also write the fitted parameters as a table to FILE, one row per "
+                           "readout, in the format of --format",
+     parse_fit_output},
     {"plot", "FILE.png|FILE.svg", "plot the readouts against NAME with gnuplot", parse_plot},
     {"target2", "NAME", "a second target: a two-dimensional grid in long format", parse_target},
     {"values2", "V,V,...", "the values of the second target", parse_values},
@@ -149,6 +160,29 @@ static const cli_option scan_options[] = {
 static const cli_group scan_group = {"scan options", scan_options};
 static const cli_group *const scan_groups[] = {&scan_group, &cli_experiment_group,
                                                &cli_output_group, &cli_solver_group, NULL};
+
+/* Significant digits of a grid value: twelve more than the spacing needs,
+ * so neighbours stay distinct and the value is written as a person would
+ * (a log grid from 0.1 to 1000 holds 0.1, not 0.10000000000000002; a
+ * linear grid from 0 to 1 holds 0.3, not 0.30000000000000004). */
+static int grid_digits(double v, double from, double to, long points, int log_scale)
+{
+    double spacing = log_scale ? pow(to / from, 1.0 / (double)(points - 1)) - 1.0
+                               : fabs(to - from) / (double)(points - 1) / fmax(fabs(v), 1e-300);
+    if (!(spacing > 0) || v == 0)
+        return 15;
+    int digits = (int)ceil(-log10(spacing)) + 12;
+    return digits < 1 ? 1 : digits > 15 ? 15 : digits;
+}
+
+/* v rounded to `digits` significant digits: the value simulated and
+ * written. */
+static double grid_round(double v, int digits)
+{
+    char text[64];
+    snprintf(text, sizeof text, "%.*g", digits, v);
+    return strtod(text, NULL);
+}
 
 /* The values of a scan axis: a list, or from/to/points (log or linear).
  * Returns the count, or -1 after printing a usage error. */
@@ -200,6 +234,7 @@ static int axis_values(const char *opt, char *list, int has_from, double from, i
     for (int i = 0; i < count; i++) {
         double f = (double)i / (double)(count - 1);
         values[i] = log_scale ? exp(log(from) + f * (log(to) - log(from))) : from + f * (to - from);
+        values[i] = grid_round(values[i], grid_digits(values[i], from, to, count, log_scale));
     }
     values[0] = from;
     values[count - 1] = to;
@@ -304,6 +339,32 @@ static void fit_columns(const sg_model *m, const sg_table *t, const char *target
     free(y);
 }
 
+/* --fit-output: one row per readout column of the scan table; the values
+ * are NaN where there is no fit (the reason is on standard error). */
+static int write_fits(const cli *c, const sg_table *scan, const sg_hill_fit *fits)
+{
+    static const char *const names[] = {"ec50", "slope", "bottom", "top", "r2", "rmse",
+                                        "decreasing"};
+    sg_error err = {0};
+    sg_table *t = sg_table_create(7, names, &err);
+    for (int col = 1; t && col < sg_table_columns(scan); col++) {
+        const sg_hill_fit *f = &fits[col - 1];
+        double row[7] = {f->ec50, f->slope, f->bottom, f->top, f->r2, f->rmse, f->decreasing};
+        if (!f->ok)
+            for (int k = 0; k < 7; k++)
+                row[k] = NAN;
+        if (sg_table_add_row(t, row, &err) != SG_OK ||
+            sg_table_set_note(t, "readout", col - 1, sg_table_column_name(scan, col), &err) !=
+                SG_OK) {
+            sg_table_free(t);
+            t = NULL;
+        }
+    }
+    int rc = t ? cli_write_table(c, t, c->fit_output) : cli_report(&err);
+    sg_table_free(t);
+    return rc;
+}
+
 int cli_plot_table(const cli *c, const sg_model *m, const sg_table *t, const char *xname,
                       int logx, int markers, const sg_hill_fit *fits)
 {
@@ -372,6 +433,8 @@ int cli_run_scan(cli *c, sg_model *model, sg_experiment *exp, const char *target
         fits = calloc((size_t)sg_table_columns(table), sizeof *fits);
         if (fits)
             fit_columns(model, table, target, fits);
+        if (fits && c->fit_output)
+            rc = write_fits(c, table, fits);
     }
     if (table && rc == 0 && c->plot && st == SG_OK)
         rc = cli_plot_table(c, model, table, target, log_scale, 1, fits);
@@ -382,34 +445,52 @@ int cli_run_scan(cli *c, sg_model *model, sg_experiment *exp, const char *target
     return rc;
 }
 
+/* The grid, made from the options before the model is loaded. */
+static struct {
+    double *values, *values2;
+    int count, count2;
+} grid;
+
+/* Everything that can be checked without the model, before loading it. */
+static int validate_scan(cli *c)
+{
+    if (!c->target)
+        return cli_usage_error("scan", "--target NAME is required");
+    if (c->fit_output && !c->fit_hill)
+        return cli_usage_error("scan", "--fit-output needs --fit hill");
+    if (c->target2 && (c->fit_hill || c->plot))
+        return cli_usage_error("scan", "--fit and --plot apply to one-dimensional scans; a "
+                                       "--target2 scan writes the long-format grid");
+    if (!c->target2 &&
+        (c->values2_text || c->has_from2 || c->has_to2 || c->has_points2 || c->log2_scale))
+        return cli_usage_error("scan", "--values2/--from2/--to2/--points2/--log2 need --target2");
+    if (c->readout) {
+        size_t n = strlen(c->readout);
+        if (!n || c->readout[0] == ',' || c->readout[n - 1] == ',' || strstr(c->readout, ",,"))
+            return cli_usage_error("scan", "--readout expects ids separated by commas");
+    }
+    grid.count = axis_values("--values", c->values_text, c->has_from, c->from, c->has_to, c->to,
+                             c->has_points, c->points, c->log_scale, &grid.values);
+    if (grid.count < 0)
+        return 2;
+    if (c->target2) {
+        grid.count2 = axis_values("--values2", c->values2_text, c->has_from2, c->from2,
+                                  c->has_to2, c->to2, c->has_points2, c->points2, c->log2_scale,
+                                  &grid.values2);
+        if (grid.count2 < 0)
+            return 2;
+    }
+    if (c->fit_output && cli_check_output_path(c->fit_output, "the fit table"))
+        return 2;
+    return 0;
+}
+
 static int run_scan_command(cli *c)
 {
     sg_model *model = c->model;
-    if (!c->target)
-        return cli_usage_error("scan", "--target NAME is required");
-    double *values = NULL, *values2 = NULL;
-    int count = axis_values("--values", c->values_text, c->has_from, c->from, c->has_to, c->to,
-                            c->has_points, c->points, c->log_scale, &values);
-    if (count < 0)
-        return 2;
-    int count2 = 0;
-    if (c->target2) {
-        count2 = axis_values("--values2", c->values2_text, c->has_from2, c->from2, c->has_to2,
-                             c->to2, c->has_points2, c->points2, c->log2_scale, &values2);
-        if (count2 < 0) {
-            free(values);
-            return 2;
-        }
-        if (c->fit_hill || c->plot) {
-            free(values);
-            free(values2);
-            return cli_usage_error("scan", "--fit and --plot apply to one-dimensional scans; a "
-                                       "--target2 scan writes the long-format grid");
-        }
-    } else if (c->values2_text || c->has_from2 || c->has_to2 || c->has_points2 || c->log2_scale) {
-        free(values);
-        return cli_usage_error("scan", "--values2/--from2/--to2/--points2/--log2 need --target2");
-    }
+    double *values = grid.values, *values2 = grid.values2;
+    int count = grid.count, count2 = grid.count2;
+    grid.values = grid.values2 = NULL;
     sg_error err = {0};
     sg_experiment *exp = cli_make_experiment(c, model, &err);
     if (!exp) {
@@ -444,4 +525,4 @@ const cli_command cli_cmd_scan = {
     "MODEL --target NAME (--values V,V,... | --from A --to B --points N [--log]) [options]",
     "Simulate once per value of a parameter, species or compartment and tabulate the readouts "
     "(a dose-response curve); with --target2, a two-dimensional grid.",
-    scan_groups, CLI_NEEDS_MODEL, run_scan_command};
+    scan_groups, CLI_NEEDS_MODEL, run_scan_command, validate_scan};

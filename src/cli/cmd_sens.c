@@ -267,4 +267,4 @@ const cli_command cli_cmd_sens = {
     "sens", "MODEL [options]",
     "Forward sensitivities (CVODES) of the outputs with respect to parameters, in long "
     "format (time, output, parameter, value), and the parameters ranked by influence.",
-    sens_groups, CLI_NEEDS_MODEL, run_sens};
+    sens_groups, CLI_NEEDS_MODEL, run_sens, NULL};

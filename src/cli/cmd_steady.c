@@ -182,4 +182,4 @@ const cli_command cli_cmd_steady = {
     "integration until the rates vanish; one row as a table, and its stability (the "
     "Jacobian's eigenvalues; a warning when it is unstable). With --sens, its "
     "sensitivities instead.",
-    steady_groups, CLI_NEEDS_MODEL, run_steady};
+    steady_groups, CLI_NEEDS_MODEL, run_steady, NULL};

@@ -104,4 +104,4 @@ static int run_verify(cli *c)
 const cli_command cli_cmd_verify = {
     "verify", "MODEL [options]",
     "Run the model's checks; one line per check (PASS or FAIL), exit 0 only if all pass.",
-    verify_groups, CLI_NEEDS_MODEL, run_verify};
+    verify_groups, CLI_NEEDS_MODEL, run_verify, NULL};

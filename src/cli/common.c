@@ -45,10 +45,70 @@ void cli_put_terminal_text(FILE *out, const char *s, size_t n)
     }
 }
 
+/* The model of the command being run, for suggestions (cli_report). */
+static const sg_model *current_model;
+
+void cli_set_model(const sg_model *model) { current_model = model; }
+
+/* The id of the model closest to `word` (scenarios when `scenarios`), or
+ * NULL. */
+static const char *closest_id(const sg_model *m, const char *word, int scenarios)
+{
+    int n = 0, cap = scenarios ? sg_model_scenario_count(m)
+                               : sg_model_species_count(m) + sg_model_parameter_count(m) +
+                                     sg_model_compartment_count(m) + sg_model_assignment_count(m);
+    const char **ids = malloc(sizeof *ids * (size_t)(cap + 1));
+    if (!ids)
+        return NULL;
+    if (scenarios) {
+        for (int i = 0; i < sg_model_scenario_count(m); i++)
+            ids[n++] = sg_model_scenario_id(m, i);
+    } else {
+        for (int i = 0; i < sg_model_species_count(m); i++)
+            ids[n++] = sg_model_species_id(m, i);
+        for (int i = 0; i < sg_model_parameter_count(m); i++)
+            ids[n++] = sg_model_parameter_id(m, i);
+        for (int i = 0; i < sg_model_compartment_count(m); i++)
+            ids[n++] = sg_model_compartment_id(m, i);
+        for (int i = 0; i < sg_model_assignment_count(m); i++)
+            ids[n++] = sg_model_assignment_id(m, i);
+    }
+    const char *near = cli_closest_id(word, ids, n);
+    free(ids);
+    return near;
+}
+
+/* A usage error about an id the model does not have ("cannot set 'EFG'",
+ * "cannot select 'EFG'", "has no scenario 'bseline'"): the first quoted
+ * word of the message that is not an id of the model gets the closest id
+ * that is, if one is near: "... (did you mean 'EGF'?)". */
+static void suggest_id(sg_error *err)
+{
+    if (!current_model || err->status != SG_ERR_USAGE || strstr(err->message, "did you mean"))
+        return;
+    const char *scenario_word = strstr(err->message, "scenario '");
+    const char *open = scenario_word ? scenario_word + 9 : strchr(err->message, '\'');
+    const char *close = open ? strchr(open + 1, '\'') : NULL;
+    if (!close || close - open > 200)
+        return;
+    char word[256];
+    memcpy(word, open + 1, (size_t)(close - open - 1));
+    word[close - open - 1] = '\0';
+    int scenario = scenario_word != NULL;
+    if (!scenario && sg_model_lookup(current_model, word) != SG_SYM_NONE)
+        return;
+    const char *near = closest_id(current_model, word, scenario);
+    size_t len = strlen(err->message);
+    if (near && len + strlen(near) + 24 < sizeof err->message)
+        snprintf(err->message + len, sizeof err->message - len, " (did you mean '%s'?)", near);
+}
+
 int cli_report(const sg_error *err)
 {
     char msg[1200];
-    sg_error_format(err, msg, sizeof msg);
+    sg_error copy = *err;
+    suggest_id(&copy);
+    sg_error_format(&copy, msg, sizeof msg);
     cli_put_terminal_text(stderr, msg, strlen(msg));
     fputc('\n', stderr);
     return sg_status_exit_code(err->status);
@@ -199,7 +259,8 @@ void cli_usage_fill(sg_error *err, const char *fmt, ...)
     va_end(ap);
 }
 
-/* --event T:NAME=V[:every=I][:count=N], or NAME+=V to add. */
+/* --event T:NAME=V[:every=I][:count=N], or NAME+=V to add; with exp
+ * NULL only the syntax is checked (cli_check_event). */
 static sg_status add_event(sg_experiment *exp, const char *spec, sg_error *err)
 {
     char *copy = strdup(spec);
@@ -262,10 +323,17 @@ static sg_status add_event(sg_experiment *exp, const char *spec, sg_error *err)
         cli_usage_fill(err, "--event: count= needs every=");
         goto done;
     }
-    st = sg_experiment_add_schedule(exp, at, every, count, fields[1], value, add, err);
+    st = exp ? sg_experiment_add_schedule(exp, at, every, count, fields[1], value, add, err)
+             : SG_OK;
 done:
     free(copy);
     return st;
+}
+
+int cli_check_event(const char *spec)
+{
+    sg_error err = {0};
+    return add_event(NULL, spec, &err) == SG_OK ? 0 : cli_report(&err);
 }
 
 sg_experiment *cli_make_experiment(const cli *c, const sg_model *model, sg_error *err)

@@ -37,7 +37,8 @@ static void print_usage(FILE *out)
             "           (ensemble and gsa share their runs among 'mpirun -np K' ranks)");
     fprintf(out, "\nMODEL is a sigode model file, or an SBML file (.xml, .sbml), imported on the "
                  "fly.\n"
-                 "'sigode help <command>' describes a command and lists its options.\n"
+                 "'sigode help <command>' describes a command and lists its options;\n"
+                 "'sigode help --options' lists every option of every command, one a line.\n"
                  "\nexit status: 0 success; 1 the solver failed or a check failed; 2 bad usage "
                  "or model\n");
 }
@@ -61,10 +62,27 @@ static int unknown_command(const char *name)
     return 2;
 }
 
+/* sigode help --options: every option of every command, one a line,
+ * "COMMAND<TAB>--OPTION<TAB>METAVAR" (empty for a flag). The bash
+ * completion reads it, and a test checks the man page against it. */
+static void print_option_list(void)
+{
+    for (const cli_command *const *cmd = cli_commands; *cmd; cmd++) {
+        for (const cli_group *const *g = (*cmd)->groups; g && *g; g++)
+            for (const cli_option *o = (*g)->options; o->name; o++)
+                printf("%s\t--%s\t%s\n", (*cmd)->name, o->name, o->metavar ? o->metavar : "");
+        printf("%s\t--help\t\n", (*cmd)->name);
+    }
+}
+
 static int help(int argc, char **argv)
 {
     if (argc < 3) {
         print_usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[2], "--options")) {
+        print_option_list();
         return 0;
     }
     const cli_command *cmd = cli_find_command(argv[2]);
@@ -131,17 +149,20 @@ int main(int argc, char **argv)
         return rc;
     }
     c.model_path = c.args[0];
+    /* every option is checked before the model is loaded and anything runs */
+    if ((cmd->validate && (rc = cmd->validate(&c)) != 0) ||
+        (c.output && cli_check_output_path(c.output, "output")) ||
+        (c.plot && cli_check_output_path(c.plot, "the plot"))) {
+        cli_free(&c);
+        return rc ? rc : 2;
+    }
     sg_error err = {0};
     c.model = cli_load_model(c.model_path, &err);
     if (!c.model) {
         cli_free(&c);
         return cli_report(&err);
     }
-    if ((c.output && cli_check_output_path(c.output, "output")) ||
-        (c.plot && cli_check_output_path(c.plot, "the plot"))) {
-        cli_free(&c);
-        return 2;
-    }
+    cli_set_model(c.model);
     if (uses_solver(cmd))
         cli_choose_backend(&c, c.model);
     rc = cmd->run(&c);

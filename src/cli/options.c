@@ -3,10 +3,12 @@
  * subcommand's arguments with getopt_long from its table, the --help text
  * generated from the same table, and "did you mean" suggestions.
  */
+#include <ctype.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli/cli.h"
 
@@ -52,6 +54,8 @@ static int parse_set(cli *c, const char *opt, const char *value)
 
 static int parse_event(cli *c, const char *opt, const char *value)
 {
+    if (cli_check_event(value))
+        return 2;
     char **events = realloc(c->events, sizeof *events * (size_t)(c->nevents + 1));
     if (!events)
         return cli_usage_error(c->command, "out of memory");
@@ -194,7 +198,7 @@ const cli_group cli_experiment_group = {"experiment options", experiment_options
 
 /* --------------------------------------------------------- suggestions */
 
-/* Edit distance with transpositions (optimal string alignment: "rnu" is
+/* Edit distance, ignoring case, with transpositions (optimal string alignment: "rnu" is
  * one edit from "run"), capped at 64 characters (longer words are never
  * suggested). */
 static int edit_distance(const char *a, const char *b)
@@ -208,10 +212,12 @@ static int edit_distance(const char *a, const char *b)
     for (size_t i = 1; i <= la; i++) {
         cur[0] = (int)i;
         for (size_t j = 1; j <= lb; j++) {
-            int sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+            int sub = prev[j - 1] + (tolower((unsigned char)a[i - 1]) !=
+                                     tolower((unsigned char)b[j - 1]));
             int del = prev[j] + 1, ins = cur[j - 1] + 1;
             cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
-            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+            if (i > 1 && j > 1 && tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 2]) &&
+                tolower((unsigned char)a[i - 2]) == tolower((unsigned char)b[j - 1]) &&
                 before[j - 2] + 1 < cur[j])
                 cur[j] = before[j - 2] + 1;
         }
@@ -221,12 +227,9 @@ static int edit_distance(const char *a, const char *b)
     return prev[lb];
 }
 
-const char *cli_closest(const char *word, const char *const *candidates, int n)
+static const char *closest(const char *word, const char *const *candidates, int n, int limit)
 {
     size_t len = strlen(word);
-    /* a third of the word's letters may be wrong, at least one, at most 3 */
-    int limit = (int)(len / 3);
-    limit = limit < 1 ? 1 : limit > 3 ? 3 : limit;
     const char *best = NULL;
     int best_d = limit + 1;
     for (int i = 0; i < n; i++) {
@@ -240,6 +243,24 @@ const char *cli_closest(const char *word, const char *const *candidates, int n)
         }
     }
     return best;
+}
+
+const char *cli_closest(const char *word, const char *const *candidates, int n)
+{
+    /* a third of the word's letters may be wrong, at least one, at most 3 */
+    int limit = (int)(strlen(word) / 3);
+    return closest(word, candidates, n, limit < 1 ? 1 : limit > 3 ? 3 : limit);
+}
+
+const char *cli_closest_id(const char *word, const char *const *candidates, int n)
+{
+    /* ids of one or two letters (A, k1) are all one edit apart: only a
+     * difference of case is suggested for them */
+    int limit = (int)(strlen(word) / 3);
+    for (int i = 0; limit == 0 && i < n; i++)
+        if (!strcasecmp(word, candidates[i]))
+            return candidates[i];
+    return limit ? closest(word, candidates, n, limit > 3 ? 3 : limit) : NULL;
 }
 
 /* ------------------------------------------------------------ parsing */

@@ -245,6 +245,79 @@ static int dir_entries(void)
 
 /* --------------------------------------------------------------- tests */
 
+/* Grid values as a person writes them, rounded to the grid's precision
+ * (and simulated at that value): a log grid from 0.1 to 1000 holds 0.1 and
+ * 0.316227766017, a linear one from 0 to 1 holds 0.3. */
+static void test_grid_values_rounded(void **state)
+{
+    (void)state;
+    result r = sigode("scan", ABC, "--target", "k1", "--from", "0.1", "--to", "1000", "--points",
+                      "9", "--log", "--readout", "A", "--t-end", "1", NULL);
+    expect_status(&r, 0, "log grid");
+    static const char *const logrows[] = {"\n0.1,", "\n0.316227766017,", "\n1,", "\n3.16227766017,",
+                                          "\n31.6227766017,", "\n1000,"};
+    for (size_t i = 0; i < sizeof logrows / sizeof logrows[0]; i++)
+        if (!strstr(r.out, logrows[i]))
+            fail_msg("log grid lacks '%s':\n%s", logrows[i] + 1, r.out);
+    /* A(1) = exp(-k1) at the rounded k1 */
+    table t = parse_delimited(r.out, ',');
+    for (int k = 0; k < t.nrows; k++)
+        assert_true(ts_rel(cell(&t, k, 1), exp(-cell(&t, k, 0)), 1e-3) < 1e-5);
+    table_free(&t);
+    result_free(&r);
+    r = sigode("scan", ABC, "--target", "k1", "--from", "0", "--to", "1", "--points", "11",
+               "--readout", "A", "--t-end", "1", NULL);
+    expect_status(&r, 0, "linear grid");
+    assert_non_null(strstr(r.out, "\n0.3,"));
+    assert_non_null(strstr(r.out, "\n0.7,"));
+    assert_null(strstr(r.out, "0000000"));
+    result_free(&r);
+}
+
+/* --fit-output: the Hill fit as a table, one row per readout, the same
+ * numbers as the prose on standard error; refused without --fit. */
+static void test_fit_output(void **state)
+{
+    (void)state;
+    char *path = ts_path(tmpdir, "fit.json");
+    result r = sigode("scan", ABC, "--target", "k1", "--from", "0.01", "--to", "100", "--points",
+                      "13", "--log", "--readout", "A,C", "--t-end", "2", "--fit", "hill",
+                      "--fit-output", path, "--format", "json", NULL);
+    expect_status(&r, 0, "--fit-output");
+    char *json = ts_read_file(path, NULL);
+    assert_non_null(json);
+    assert_non_null(strstr(json, "\"ec50\""));
+    assert_non_null(strstr(json, "\"readout\""));
+    assert_non_null(strstr(json, "\"A\""));
+    assert_non_null(strstr(json, "\"C\""));
+    free(json);
+    result_free(&r);
+    remove(path);
+    char *csv = ts_path(tmpdir, "fit.csv");
+    r = sigode("scan", ABC, "--target", "k1", "--from", "0.01", "--to", "100", "--points", "13",
+               "--log", "--readout", "A", "--t-end", "2", "--fit", "hill", "--fit-output", csv,
+               NULL);
+    expect_status(&r, 0, "--fit-output csv");
+    char *text = ts_read_file(csv, NULL);
+    assert_non_null(text);
+    assert_true(!strncmp(text, "ec50,slope,bottom,top,r2,rmse,decreasing,readout\n", 49));
+    double ec50 = strtod(strchr(text, '\n') + 1, NULL);
+    const char *prose = strstr(r.err, "IC50 = ");
+    assert_non_null(prose);
+    assert_true(ts_rel(ec50, strtod(prose + 7, NULL), 0) < 1e-3); /* prose has 4 digits */
+    assert_non_null(strstr(text, ",1,A\n")); /* decreasing, readout A */
+    free(text);
+    remove(csv);
+    free(csv);
+    result_free(&r);
+    r = sigode("scan", ABC, "--target", "k1", "--values", "1,2", "--fit-output", path, NULL);
+    expect_status(&r, 2, "--fit-output without --fit");
+    assert_non_null(strstr(r.err, "--fit-output needs --fit hill"));
+    result_free(&r);
+    free(path);
+}
+
+
 static void test_help_and_version(void **state)
 {
     (void)state;
@@ -306,6 +379,22 @@ static void test_usage_errors(void **state)
         {{"run", ABC, "--rtl", "1e-3"}, "unknown option '--rtl' (did you mean '--rtol'?)"},
         {{"run", ABC, "--stats=1"}, "option --stats takes no value"},
         {{"run", ABC, "--target", "k1"}, "option --target does not apply to 'run'"},
+        /* every option is checked before the model is even opened */
+        {{"scan", SIGODE_SOURCE_DIR "/no/such.cfg", "--values", "1"}, "--target NAME is required"},
+        {{"scan", SIGODE_SOURCE_DIR "/no/such.cfg", "--target", "k", "--from", "1"}, "give --values V,V,..."},
+        {{"scan", SIGODE_SOURCE_DIR "/no/such.cfg", "--target", "k", "--values", "1", "--fit-output", "f.csv"}, "--fit-output needs --fit hill"},
+        {{"scan", SIGODE_SOURCE_DIR "/no/such.cfg", "--target", "k", "--values", "1", "--values2", "1"}, "need --target2"},
+        {{"run", SIGODE_SOURCE_DIR "/no/such.cfg", "--event", "1:A"}, "--event expects T:NAME=VALUE"},
+        {{"run", SIGODE_SOURCE_DIR "/no/such.cfg", "--output", SIGODE_SOURCE_DIR "/no/such/dir/x.csv"}, "cannot write output"},
+        /* ids of the model: the closest one is suggested (not for ids of
+         * one or two letters, all one edit apart, unless only case differs) */
+        {{"run", ABC, "--select", "A,totl"}, "cannot select 'totl': model 'abc' has no species or assignment with that id (did you mean 'total'?)"},
+        {{"run", ABC, "--set", "A_exat=1"}, "(did you mean 'A_exact'?)"},
+        {{"run", ABC, "--set", "a=1"}, "cannot set 'a': model 'abc' has no species, parameter or compartment with that id (did you mean 'A'?)"},
+        {{"run", ABC, "--scenario", "baseline2"}, "(did you mean 'baseline'?)"},
+        {{"run", ABC, "--event", "1:totla=1"}, "(did you mean 'total'?)"},
+        {{"scan", ABC, "--target", "kk1", "--values", "1"}, "cannot scan 'kk1': model 'abc' has no species, parameter or compartment with that id (did you mean 'k1'?)"},
+        {{"scan", ABC, "--target", "k1", "--values", "1", "--readout", "Totla"}, "(did you mean 'total'?)"},
         {{"run"}, "a MODEL file is expected"},
         {{"run", ABC, "--bogus"}, "unknown option '--bogus'"},
         {{"run", ABC, ABC}, "unexpected argument"},
@@ -761,6 +850,8 @@ int main(void)
         cmocka_unit_test(test_linear_solvers),
         cmocka_unit_test(test_output_file_and_solver_failure),
         cmocka_unit_test(test_scan),
+        cmocka_unit_test(test_grid_values_rounded),
+        cmocka_unit_test(test_fit_output),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

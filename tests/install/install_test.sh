@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# cmake --install into a temporary prefix, then use what it installed as an
+# outsider would: a C program built with `pkg-config --cflags --libs sigode`
+# alone, a CMake project with find_package(sigode), the man page rendered by
+# man -l, the bash completion loaded by bash-completion, bin/sigode run.
+#   install_test.sh BUILD_DIR SOURCE_DIR
+set -euo pipefail
+build=$(cd "$1" && pwd)
+src=$(cd "$2" && pwd)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/sigode-install.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "install test: FAIL: $*" >&2; exit 1; }
+prefix=$tmp/prefix
+
+cmake --install "$build" --prefix "$prefix" >"$tmp/install.log" || { cat "$tmp/install.log"; fail "cmake --install"; }
+libdir=$(dirname "$(find "$prefix" -name libsigode.a -print -quit)")
+[ -n "$libdir" ] || fail "no libsigode.a under $prefix"
+for f in bin/sigode include/sigode.h share/man/man1/sigode.1 \
+         share/bash-completion/completions/sigode; do
+  [ -f "$prefix/$f" ] || fail "$f not installed"
+done
+for f in libsigode.so libsigode.a pkgconfig/sigode.pc cmake/sigode/sigodeConfig.cmake; do
+  [ -e "$libdir/$f" ] || fail "$libdir/$f not installed"
+done
+soname=$(objdump -p "$libdir/libsigode.so" | awk '$1 == "SONAME" { print $2 }')
+[ "$soname" = libsigode.so.0 ] || fail "SONAME is '$soname', expected libsigode.so.0"
+[ -e "$libdir/$soname" ] || fail "$soname not installed"
+echo "installed: bin/sigode, $(basename "$(readlink -f "$libdir/libsigode.so")") (SONAME $soname), libsigode.a, sigode.pc, sigodeConfig.cmake, sigode.1, completion"
+
+# a model of A -> B, rate k*A, written here
+cat >"$tmp/decay.cfg" <<'MODEL'
+name = "decay";
+parameters = ( { id = "k"; value = 1.0; } );
+species = ( { id = "A"; initial = 1.0; }, { id = "B"; initial = 0.0; } );
+reactions = ( { id = "r"; equation = "A -> B"; rate = "k * A"; } );
+MODEL
+
+# 1. pkg-config alone
+flags=$(PKG_CONFIG_PATH=$libdir/pkgconfig pkg-config --cflags --libs sigode) ||
+  fail "pkg-config --cflags --libs sigode"
+echo "pkg-config --cflags --libs sigode: $flags"
+# shellcheck disable=SC2086 # the flags are words
+cc -o "$tmp/decay" "$src/tests/install/decay.c" $flags || fail "cc decay.c $flags"
+LD_LIBRARY_PATH=$libdir "$tmp/decay" "$tmp/decay.cfg" || fail "the pkg-config program"
+LD_LIBRARY_PATH=$libdir ldd "$tmp/decay" | grep -q "libsigode.so.0 => $libdir" || fail "the program is not linked to the installed libsigode.so.0"
+
+# 2. find_package(sigode)
+mkdir -p "$tmp/cmake"
+cat >"$tmp/cmake/CMakeLists.txt" <<CMAKE
+cmake_minimum_required(VERSION 3.18)
+project(decay C)
+find_package(sigode 0.1 REQUIRED)
+add_executable(decay $src/tests/install/decay.c)
+target_link_libraries(decay PRIVATE sigode::sigode m)
+CMAKE
+cmake -S "$tmp/cmake" -B "$tmp/cmake/build" -DCMAKE_PREFIX_PATH="$prefix" >"$tmp/cmake.log" 2>&1 &&
+  cmake --build "$tmp/cmake/build" >>"$tmp/cmake.log" 2>&1 || { cat "$tmp/cmake.log"; fail "find_package(sigode)"; }
+"$tmp/cmake/build/decay" "$tmp/decay.cfg" || fail "the find_package program"
+
+# 3. the man page renders, with its sections and every command
+page=$(MANWIDTH=80 man -l "$prefix/share/man/man1/sigode.1" 2>"$tmp/man.err" | col -b) || fail "man -l"
+[ ! -s "$tmp/man.err" ] || { cat "$tmp/man.err"; fail "man -l warned"; }
+for want in SYNOPSIS COMMANDS OPTIONS "EXIT STATUS" EXAMPLES "sigode scan MODEL --target NAME"; do
+  grep -q "$want" <<<"$page" || fail "the rendered man page lacks '$want'"
+done
+for cmd in $("$prefix/bin/sigode" help --options | cut -f1 | uniq); do
+  grep -q "sigode $cmd MODEL" <<<"$page" || fail "the rendered man page lacks 'sigode $cmd MODEL'"
+done
+
+# 4. the installed binary and completion
+"$prefix/bin/sigode" run "$tmp/decay.cfg" --t-end 1 --points 2 --select A >"$tmp/run.csv" || fail "bin/sigode run"
+grep -q '^1,0.36787' "$tmp/run.csv" || fail "bin/sigode run: $(cat "$tmp/run.csv")"
+words=$(PATH=$prefix/bin:$PATH bash -c '
+  source /usr/share/bash-completion/bash_completion
+  source "$1/share/bash-completion/completions/sigode"
+  complete_line() { COMP_LINE=$1; COMP_POINT=${#1}; read -ra COMP_WORDS <<<"$1"
+    [[ $1 == *" " ]] && COMP_WORDS+=(""); COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+    _sigode; echo "${COMPREPLY[*]}"; }
+  complete_line "sigode run $2 --sel"
+  complete_line "sigode run $2 --select A,"
+  complete_line "sigode run $2 --format "' _ "$prefix" "$tmp/decay.cfg")
+[ "$words" = $'--select\nA,default A,A A,B A,k\ncsv tsv json' ] || fail "completion from the installed files gave: $words"
+echo "install test: ok"
