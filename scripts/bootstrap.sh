@@ -33,6 +33,8 @@ packages=(
   man-db           # the install test renders the man page with man -l
   groff-base
   bash-completion  # the completion is installed where its pkg-config file says
+  libopenmpi-dev   # sigode ensemble/gsa across MPI ranks (SIGODE_MPI)
+  openmpi-bin      # mpirun for the MPI tests
   "$@"
 )
 missing=()

@@ -595,7 +595,54 @@ static void define_slot(sg_model *m, int slot, sg_symbol_kind kind, const char *
     m->initial_values[slot] = value;
 }
 
-static const char *const compartment_keys[] = {"id", "size", "unit", "description", NULL};
+static const char *const compartment_keys[] = {"id", "size", "unit", "description",
+                                               "uncertainty", "uncertainty_source", NULL};
+
+/* `uncertainty = "lognormal(median, gsd)"` (and `uncertainty_source`) on a
+ * compartment, parameter or species; the nominal value must be inside the
+ * support. 0 absent or loaded, -1 error. */
+static int load_uncertainty(loader *ld, const config_setting_t *g, const char *id,
+                            sg_symbol_kind kind, int slot, double nominal, int is_expr)
+{
+    sg_model *m = ld->m;
+    const char *text = NULL, *source = "";
+    int r = get_string(ld, g, "uncertainty", &text);
+    if (r < 0 || get_string(ld, g, "uncertainty_source", &source) < 0)
+        return -1;
+    if (r == 0)
+        return 0;
+    int line, col, pos = 0;
+    string_start(ld, (int)config_setting_source_line(config_setting_get_member(g, "uncertainty")),
+                 "uncertainty", &line, &col);
+    sg_distribution d;
+    sg_error derr;
+    const char *why = NULL;
+    if (sg_distribution_parse(text, &d, &pos, &derr) != SG_OK)
+        why = derr.message;
+    else if (is_expr)
+        why = "a quantity with an uncertainty needs a number as its value, not an expression";
+    else if (!sg_distribution_contains(&d, nominal))
+        why = "the distribution's support excludes the nominal value";
+    else if ((kind == SG_SYM_COMPARTMENT && sg_distribution_quantile(&d, 1e-12) <= 0) ||
+             (kind == SG_SYM_SPECIES && sg_distribution_quantile(&d, 1e-12) < 0))
+        why = kind == SG_SYM_COMPARTMENT ? "a compartment size must stay positive"
+                                         : "an initial value must stay non-negative";
+    if (why) {
+        fail_at(ld, line, col > 0 ? col + pos : 0, "'%s' (value %g): uncertainty \"%s\": %s", id,
+                nominal, text, why);
+        return -1;
+    }
+    if (!m->uncertain &&
+        !(m->uncertain = sg_arena_alloc(m->arena, sizeof *m->uncertain *
+                                                      (size_t)(m->ncompartments + m->nparameters +
+                                                               m->nspecies + 1)))) {
+        fail_nomem(ld);
+        return -1;
+    }
+    m->uncertain[m->nuncertain++] =
+        (sg_uncertain_def){id, kind, slot, nominal, d, source, (int)config_setting_source_line(g)};
+    return 0;
+}
 
 static int load_compartments(loader *ld, config_setting_t *list, int first_slot)
 {
@@ -627,7 +674,8 @@ static int load_compartments(loader *ld, config_setting_t *list, int first_slot)
         }
         c->slot = first_slot + i;
         define_slot(m, c->slot, SG_SYM_COMPARTMENT, c->id, i, c->size);
-        if (declare(ld, g, c->id, c->slot) || (is_expr && defer_init(ld, g, "size", c->slot)))
+        if (declare(ld, g, c->id, c->slot) || (is_expr && defer_init(ld, g, "size", c->slot)) ||
+            load_uncertainty(ld, g, c->id, SG_SYM_COMPARTMENT, c->slot, c->size, is_expr))
             return -1;
     }
     if (n == 0) { /* the implicit compartment: a slot, but no name to refer to */
@@ -639,7 +687,8 @@ static int load_compartments(loader *ld, config_setting_t *list, int first_slot)
 
 static const char *const parameter_keys[] = {"id", "value", "unit", "source",
                                              "description", "mechanism", "estimate",
-                                             "bounds", "scale", NULL};
+                                             "bounds", "scale", "uncertainty",
+                                             "uncertainty_source", NULL};
 
 /* `estimate = true; bounds = [lo, hi]; scale = "log10";`: what sigode fit
  * --data estimates, within which bounds, on which scale. */
@@ -756,14 +805,16 @@ static int load_parameters(loader *ld, config_setting_t *list, int first_slot, i
             return -1;
         p->slot = sg_map_get(&ld->rate_targets, p->id) >= 0 ? next_state++ : first_slot + i;
         define_slot(m, p->slot, SG_SYM_PARAMETER, p->id, i, p->value);
-        if (declare(ld, g, p->id, p->slot) || (is_expr && defer_init(ld, g, "value", p->slot)))
+        if (declare(ld, g, p->id, p->slot) || (is_expr && defer_init(ld, g, "value", p->slot)) ||
+            load_uncertainty(ld, g, p->id, SG_SYM_PARAMETER, p->slot, p->value, is_expr))
             return -1;
     }
     return 0;
 }
 
 static const char *const species_keys[] = {"id", "initial", "compartment", "constant",
-                                           "unit", "description", NULL};
+                                           "unit", "description", "uncertainty",
+                                           "uncertainty_source", NULL};
 
 static int load_species(loader *ld, config_setting_t *list, int implicit_compartment)
 {
@@ -809,7 +860,8 @@ static int load_species(loader *ld, config_setting_t *list, int implicit_compart
         s->slot = state ? next_state++ : next_const++;
         define_slot(m, s->slot, SG_SYM_SPECIES, s->id, i, s->initial);
         if (declare(ld, g, s->id, s->slot) ||
-            (is_expr && defer_init(ld, g, "initial", s->slot)))
+            (is_expr && defer_init(ld, g, "initial", s->slot)) ||
+            load_uncertainty(ld, g, s->id, SG_SYM_SPECIES, s->slot, s->initial, is_expr))
             return -1;
     }
     return 0;
