@@ -58,7 +58,9 @@
     X(convert) \
     X(petab) \
     X(fit) \
-    X(profile)
+    X(profile) \
+    X(ensemble) \
+    X(gsa)
 
 /* --backend: the instruction program, compiled C, or the choice of
  * cli_choose_backend() */
@@ -170,6 +172,11 @@ const cli_command *cli_find_command(const char *name);
 const char *cli_closest(const char *word, const char *const *candidates, int n);
 /* The same for model ids (stricter for short ids). */
 const char *cli_closest_id(const char *word, const char *const *candidates, int n);
+
+/* The whole command line as main() got it (main.c), for commands whose
+ * own parser reads it again (ensemble, gsa: cmd_study.c). */
+extern int cli_argc;
+extern char **cli_argv;
 
 /* common.c */
 int cli_usage_error(const char *command, const char *fmt, ...)

@@ -23,18 +23,6 @@ static void print_usage(FILE *out)
                  "\ncommands:\n");
     for (const cli_command *const *cmd = cli_commands; *cmd; cmd++)
         fprintf(out, "  %-8s %s\n", (*cmd)->name, (*cmd)->synopsis);
-    /* studies of many runs parse their own options (study.c) */
-    fprintf(out, "  %-8s %s\n", "ensemble",
-            "MODEL --samples N [--scenario ID | --target NAME ...] [--seed S]\n"
-            "           [--sampler sobol|lhs|random] [--params ID,...|all] [--readout ID,...]\n"
-            "           [--quantiles Q,...] [--preequilibrate] [--fit hill] [--samples-output F]\n"
-            "           [--plot F] [--checkpoint F [--resume]] [--jobs N] [--output F]: quantile\n"
-            "           bands over samples of the model's uncertain quantities");
-    fprintf(out, "  %-8s %s\n", "gsa",
-            "MODEL --method sobol|morris [--samples N] --readout ID@T,... [--levels P]\n"
-            "           [--bootstrap B] [--confidence C] [--plot F] [--checkpoint F [--resume]]:\n"
-            "           Sobol indices (Saltelli, Jansen, bootstrap) or Morris mu*, sigma\n"
-            "           (ensemble and gsa share their runs among 'mpirun -np K' ranks)");
     fprintf(out, "\nMODEL is a sigode model file, or an SBML file (.xml, .sbml), imported on the "
                  "fly.\n"
                  "'sigode help <command>' describes a command and lists its options;\n"
@@ -100,6 +88,9 @@ static int uses_solver(const cli_command *cmd)
     return 0;
 }
 
+int cli_argc;
+char **cli_argv;
+
 int main(int argc, char **argv)
 {
     /* first thing: an interrupt from now on takes the documented path */
@@ -114,13 +105,8 @@ int main(int argc, char **argv)
         printf("sigode %s\n", SIGODE_VERSION);
         return 0;
     }
-    if (!strcmp(argv[1], "ensemble") || !strcmp(argv[1], "gsa")) {
-        int rc = study_mpi_init(&argc, &argv);
-        if (rc == 0)
-            rc = !strcmp(argv[1], "ensemble") ? cmd_ensemble(argc, argv) : cmd_gsa(argc, argv);
-        study_mpi_finalize();
-        return rc;
-    }
+    cli_argc = argc;
+    cli_argv = argv;
     const cli_command *cmd = cli_find_command(argv[1]);
     if (!cmd)
         return unknown_command(argv[1]);

@@ -200,7 +200,7 @@ int study_parse(study_opts *o, int argc, char **argv)
     o->bootstrap = 500;
     o->confidence = 0.95;
     opterr = 0;
-    optind = 1;
+    optind = 0; /* full reinitialisation (glibc): the dispatcher parsed first */
     int code, index;
     while ((code = getopt_long(argc - 1, argv + 1, "", study_options, &index)) != -1) {
         if (code == '?' || code == ':') {
@@ -391,7 +391,7 @@ char *study_key(int argc, char **argv)
     if (!key)
         return NULL;
     opterr = 0;
-    optind = 1;
+    optind = 0; /* full reinitialisation (glibc) */
     int code, index;
     size_t len = 0;
     while ((code = getopt_long(argc - 1, argv + 1, "", study_options, &index)) != -1) {
