@@ -101,6 +101,10 @@ const char *sg_model_parameter_id(const sg_model *model, int i);
 double sg_model_parameter_value(const sg_model *model, int i);
 const char *sg_model_parameter_unit(const sg_model *model, int i);
 const char *sg_model_parameter_source(const sg_model *model, int i);
+/* 1 if parameter i is marked `estimate = true` (then its bounds and scale:
+ * 0 lin, 1 log, 2 log10), else 0. */
+int sg_model_parameter_estimated(const sg_model *model, int i, double *lower, double *upper,
+                                 int *scale);
 const char *sg_model_assignment_id(const sg_model *model, int i);
 const char *sg_model_assignment_text(const sg_model *model, int i);
 const char *sg_model_reaction_id(const sg_model *model, int i);
@@ -545,6 +549,179 @@ sg_status sg_scan2_run(const sg_model *model, const sg_options *opt, const sg_ex
                        const sg_scan2_spec *spec, sg_table **out, sg_error *err);
 
 
+/* ---------------------------------------------------------- uncertainty */
+
+/* A distribution of a parameter, compartment size or species initial value
+ * (`uncertainty = "lognormal(median, gsd)"` in the model file). */
+typedef enum sg_dist_kind {
+    SG_DIST_LOGNORMAL = 0, /* a = median > 0, b = geometric sd > 1 */
+    SG_DIST_UNIFORM,       /* a = low < b = high */
+    SG_DIST_LOGUNIFORM,    /* 0 < a = low < b = high, uniform in log */
+    SG_DIST_NORMAL         /* a = mean, b = sd > 0, truncated to [0, inf) */
+} sg_dist_kind;
+
+typedef struct sg_distribution {
+    sg_dist_kind kind;
+    double a, b;
+} sg_distribution;
+
+/* Parses "name(x, y)". On failure returns SG_ERR_MODEL with the message in
+ * err and the byte offset of the fault in *pos (never reads past the NUL). */
+sg_status sg_distribution_parse(const char *text, sg_distribution *dist, int *pos,
+                                sg_error *err);
+/* The value below which a fraction p (0 < p < 1) of the distribution lies
+ * (the inverse CDF, GSL's gsl_cdf_*_Pinv). */
+double sg_distribution_quantile(const sg_distribution *dist, double p);
+/* Whether x is inside the support (x > 0 for a lognormal, low..high for the
+ * uniforms, x >= 0 for the truncated normal). */
+int sg_distribution_contains(const sg_distribution *dist, double x);
+/* "lognormal(0.4, 2)" */
+void sg_distribution_format(const sg_distribution *dist, char *buf, size_t size);
+
+/* The model's uncertain quantities, in file order (compartments, then
+ * parameters, then species). Strings are owned by the model. */
+int sg_model_uncertain_count(const sg_model *model);
+const char *sg_model_uncertain_id(const sg_model *model, int i);
+sg_symbol_kind sg_model_uncertain_kind(const sg_model *model, int i);
+double sg_model_uncertain_nominal(const sg_model *model, int i);
+const sg_distribution *sg_model_uncertain_distribution(const sg_model *model, int i);
+const char *sg_model_uncertain_source(const sg_model *model, int i); /* "" if none */
+/* Index of an uncertain quantity by id, -1 if it has no distribution. */
+int sg_model_find_uncertain(const sg_model *model, const char *id);
+
+/* Sample designs: point i of n in the open unit cube (0,1)^dims, the same
+ * whatever thread or process asks for it (see src/uncertainty/design.c).
+ * A design object is for one thread. */
+typedef enum sg_sampler { SG_SAMPLER_SOBOL = 0, SG_SAMPLER_LHS, SG_SAMPLER_RANDOM } sg_sampler;
+typedef struct sg_design sg_design;
+sg_design *sg_design_create(sg_sampler sampler, int dims, long n, unsigned long seed,
+                            sg_error *err);
+void sg_design_free(sg_design *design);
+void sg_design_point(sg_design *design, long i, double *u);
+
+/* Ensembles: the experiment once per sample of the uncertain quantities.
+ * One sample's result is a record of doubles:
+ *   [0]                  status: 0 not computed, 1 ran, 2 failed
+ *   [1, 1+nparams)       the sampled values
+ *   then the outputs:    rows x noutputs (row-major): the output times of
+ *                        the experiment, or the scanned values
+ *   then, for a scan with fit_hill, the fitted EC50 of each output (NaN when
+ *   the curve admits no fit).
+ * Records are computed by sg_ensemble_compute on threads and kept by the
+ * caller (sg_ensemble_store below writes them to a file). */
+/* Global sensitivity designs (gsa.c). SOBOL: Saltelli's design, `samples`
+ * base points of a 2d-dimensional design give matrices A and B and the d
+ * matrices A_B^(i) (A with column i from B): samples x (d + 2) runs.
+ * MORRIS: `samples` trajectories of d + 1 points on a grid of `levels`
+ * levels (level g is the quantile (g + 1/2) / levels), each step moving one
+ * parameter by levels / 2 levels, i.e. by 1/2 in quantile. */
+typedef enum sg_gsa_method { SG_GSA_NONE = 0, SG_GSA_SOBOL, SG_GSA_MORRIS } sg_gsa_method;
+
+typedef struct sg_ensemble_spec {
+    const char *const *params; /* uncertain ids to sample (NULL: all) */
+    int nparams;
+    sg_sampler sampler;
+    long samples;              /* >= 2 */
+    unsigned long seed;
+    int preequilibrate;        /* steady state of each sample before the experiment */
+    const char *const *outputs;/* species or assignment ids (NULL: the scan readouts, or all) */
+    int noutputs;
+    const char *target;        /* a scan: vary target over values (NULL: time course) */
+    const double *values;
+    int count;
+    int fit_hill;
+    sg_gsa_method gsa;         /* SG_GSA_NONE: samples from the design; else the
+                                  evaluations of a sensitivity analysis (below) */
+    int levels;                /* Morris grid levels (even, default 4) */
+} sg_ensemble_spec;
+
+typedef struct sg_ensemble sg_ensemble;
+/* Checks the request and runs the nominal model once (its output grid).
+ * The model and experiment must outlive the ensemble. */
+sg_ensemble *sg_ensemble_create(const sg_model *model, const sg_options *opt,
+                                const sg_experiment *exp, const sg_ensemble_spec *spec,
+                                sg_error *err);
+void sg_ensemble_free(sg_ensemble *ens);
+long sg_ensemble_samples(const sg_ensemble *ens);
+int sg_ensemble_record_size(const sg_ensemble *ens);
+int sg_ensemble_param_count(const sg_ensemble *ens);
+const char *sg_ensemble_param_id(const sg_ensemble *ens, int k);
+int sg_ensemble_output_count(const sg_ensemble *ens);
+const char *sg_ensemble_output_id(const sg_ensemble *ens, int k);
+int sg_ensemble_rows(const sg_ensemble *ens);
+double sg_ensemble_x(const sg_ensemble *ens, int row); /* time or scanned value */
+const char *sg_ensemble_x_name(const sg_ensemble *ens); /* "time" or the target */
+int sg_ensemble_is_scan(const sg_ensemble *ens);
+int sg_ensemble_fits(const sg_ensemble *ens);
+
+/* Called for each finished sample, one call at a time (serialised), in no
+ * particular order; a non-zero return stops the computation. */
+typedef int (*sg_record_fn)(void *ctx, long sample, const double *record);
+/* Computes the samples `first`, `first + stride`, ... below `last` for which
+ * skip (may be NULL) is not set, on `jobs` threads (0: one per core). A
+ * sample whose run fails gets status 2 and NaN outputs: it is the caller's
+ * to count and report it. `failure`, if not NULL, gets the message of the
+ * first failure (lowest sample index). */
+sg_status sg_ensemble_compute(const sg_ensemble *ens, long first, long last, long stride,
+                              const unsigned char *skip, int jobs, sg_record_fn deliver,
+                              void *ctx, char *failure, size_t failure_size, sg_error *err);
+
+/* The records of every sample in a file (a checkpoint): a header that
+ * names the request, then one record per sample at its own offset. A
+ * missing record reads as status 0. Memory does not grow with samples. */
+typedef struct sg_ensemble_store sg_ensemble_store;
+/* path NULL: an anonymous temporary file. resume: reopen an existing file
+ * made by the same request (`key` must match), else start afresh. */
+sg_ensemble_store *sg_ensemble_store_open(const char *path, const char *key, long samples,
+                                          int record_size, int resume, sg_error *err);
+void sg_ensemble_store_close(sg_ensemble_store *store);
+sg_status sg_ensemble_store_put(sg_ensemble_store *store, long sample, const double *record,
+                                sg_error *err);
+sg_status sg_ensemble_store_get(sg_ensemble_store *store, long sample, double *record,
+                                sg_error *err);
+/* Flushes records to the disk (a checkpoint). */
+sg_status sg_ensemble_store_sync(sg_ensemble_store *store, sg_error *err);
+/* A bitmap of the samples already there (status != 0); caller frees. */
+unsigned char *sg_ensemble_store_done(sg_ensemble_store *store, long *ndone, sg_error *err);
+
+/* Quantile bands: one row per output row: x, then for each output its
+ * quantiles q[0..nq) (named "<id>_q<q>"), then "<id>_n" (samples used).
+ * Exact quantiles (type 7, linear interpolation between order statistics:
+ * gsl_stats_quantile_from_sorted_data) over the samples that ran; the
+ * records are read back from the store in blocks of outputs whose values
+ * fit in `budget` bytes (at least one output row at a time). */
+sg_status sg_ensemble_bands(const sg_ensemble *ens, sg_ensemble_store *store, const double *q,
+                            int nq, size_t budget, sg_table **out, long *failed, sg_error *err);
+/* Quantiles of the fitted EC50 of output k over the samples with a fit. */
+sg_status sg_ensemble_ec50(const sg_ensemble *ens, sg_ensemble_store *store, int k,
+                           const double *q, int nq, double *values, long *fitted, sg_error *err);
+
+/* Sobol indices of output k at output row `row` of a SOBOL ensemble, for
+ * each sampled parameter i: first order s1[i] and total st[i] (Jansen's
+ * estimators, V the variance of f(A) and f(B) together), each with a
+ * bootstrap percentile interval (`boot` resamples of the base points,
+ * level `confidence`) in s1_low/s1_high, st_low/st_high. Base points with a
+ * failed run are left out; *used gets how many remain. */
+typedef struct sg_sobol_indices {
+    double s1, s1_low, s1_high;
+    double st, st_low, st_high;
+} sg_sobol_indices;
+sg_status sg_gsa_sobol(const sg_ensemble *ens, sg_ensemble_store *store, int k, int row,
+                       long boot, double confidence, unsigned long seed,
+                       sg_sobol_indices *indices, long *used, double *variance, sg_error *err);
+/* Morris statistics of output k at row `row` of a MORRIS ensemble: per
+ * parameter the mean of |elementary effects| (mu*), their mean and their
+ * standard deviation; an effect is the change of the output per unit of the
+ * parameter's quantile (a step of 1/2 counts as 1/2).
+ * Trajectories with a failed run are left out. */
+typedef struct sg_morris_stats {
+    double mu_star, mu, sigma;
+} sg_morris_stats;
+sg_status sg_gsa_morris(const sg_ensemble *ens, sg_ensemble_store *store, int k, int row,
+                        sg_morris_stats *stats, long *used, sg_error *err);
+/* Row of output time t of a time-course ensemble, -1 if none. */
+int sg_ensemble_find_row(const sg_ensemble *ens, double t);
+
 /* ------------------------------------------------------------------ fits */
 
 /* Four-parameter Hill curve y = low + (high - low) / (1 + (ec50 / x)^slope). */
@@ -597,6 +774,178 @@ const sg_measurement *sg_measurements_get(const sg_measurements *data, int row);
 int sg_measurements_find_column(const sg_measurements *data, const char *name);
 double sg_measurements_extra(const sg_measurements *data, int row, int column);
 
+/* ------------------------------------------------------------------ PEtab */
+
+/* A PEtab v1 estimation problem: YAML file, SBML model (imported with
+ * sg_model_load_sbml), parameter, observable, condition and measurement
+ * tables. Loading checks every table and every reference between them;
+ * bad input is SG_ERR_MODEL (file, row and column in err), an unreadable
+ * file SG_ERR_IO. */
+typedef struct sg_petab sg_petab;
+sg_petab *sg_petab_load(const char *yaml_path, sg_error *err);
+void sg_petab_free(sg_petab *problem);
+int sg_petab_parameter_count(const sg_petab *problem);   /* rows of the parameter table */
+int sg_petab_estimated_count(const sg_petab *problem);   /* rows with estimate = 1 */
+int sg_petab_measurement_count(const sg_petab *problem);
+const char *sg_petab_parameter_id(const sg_petab *problem, int i);
+/* Parameter i of the table: its index among the estimated (-1: fixed),
+ * scale (0 lin, 1 log, 2 log10), bounds and nominal value (linear). */
+int sg_petab_parameter_estimated_index(const sg_petab *problem, int i);
+int sg_petab_parameter_scale(const sg_petab *problem, int i);
+double sg_petab_parameter_lower(const sg_petab *problem, int i);
+double sg_petab_parameter_upper(const sg_petab *problem, int i);
+double sg_petab_parameter_nominal(const sg_petab *problem, int i);
+int sg_petab_has_priors(const sg_petab *problem);
+/* x (sg_petab_estimated_count values) = the estimated parameters' nominal
+ * values on their scales. */
+void sg_petab_nominal(const sg_petab *problem, double *x);
+/* Reads a parameter table (PEtab format, e.g. one sigode fit wrote) and
+ * puts the nominal values of the estimated parameters into x, on their
+ * scales. Every estimated parameter must be in it. */
+sg_status sg_petab_read_parameters(const sg_petab *problem, const char *path, double *x,
+                                   sg_error *err);
+/* Writes the parameter table with x (on the scales) as nominal values. */
+sg_status sg_petab_write_parameters(const sg_petab *problem, const double *x, const char *path,
+                                    sg_error *err);
+/* Writes the simulation table: the measurement table's columns with
+ * `measurement` replaced by `simulation` (one value per measurement). */
+sg_status sg_petab_write_simulations(const sg_petab *problem, const double *simulations,
+                                     const char *path, sg_error *err);
+
+/* An evaluator: one per thread (it owns a solver). opt NULL: rtol 1e-8,
+ * atol 1e-12. */
+typedef struct sg_petab_eval sg_petab_eval;
+sg_petab_eval *sg_petab_eval_create(const sg_petab *problem, const sg_options *opt,
+                                    sg_error *err);
+void sg_petab_eval_free(sg_petab_eval *ev);
+
+typedef struct sg_petab_result {
+    double llh;       /* log-likelihood of the measurements */
+    double chi2;      /* sum of squared weighted residuals */
+    double log_prior; /* sum of the objective priors' log densities (0: none) */
+    double nllh;      /* -(llh + log_prior): what fit and profile minimise */
+} sg_petab_result;
+/* Simulates every condition with the estimated parameters x (on their
+ * scales). `simulations` (NULL or one per measurement) gets the simulated
+ * observables. SG_ERR_SOLVER when a simulation fails (err names it), with
+ * nllh = inf. */
+sg_status sg_petab_evaluate(sg_petab_eval *ev, const double *x, double *simulations,
+                            sg_petab_result *result, sg_error *err);
+
+/* Where gradients come from. SG_GRADIENT_FINITE_DIFFERENCES is the
+ * fallback (central differences on the parameters' scales); reports name
+ * the source with sg_gradient_source_name. */
+typedef enum sg_gradient_source {
+    SG_GRADIENT_FINITE_DIFFERENCES = 0,
+    SG_GRADIENT_SENSITIVITIES
+} sg_gradient_source;
+const char *sg_gradient_source_name(sg_gradient_source source);
+/* nllh and its gradient with respect to x. */
+sg_status sg_petab_gradient(sg_petab_eval *ev, sg_gradient_source source, const double *x,
+                            double *nllh, double *grad, sg_error *err);
+void sg_petab_eval_set_fd_step(sg_petab_eval *ev, double step);
+/* Derives and compiles what SG_GRADIENT_SENSITIVITIES needs (call once,
+ * before evaluators are used in threads). SG_ERR_UNSUPPORTED, with the
+ * reason, for what it does not cover yet (pre-equilibration, time inf,
+ * model events, an estimated compartment size): use finite differences. */
+sg_status sg_petab_use_sensitivities(sg_petab *problem, sg_error *err);
+
+/* Multi-start local optimisation. */
+typedef enum sg_optimizer {
+    SG_OPTIMIZER_LBFGS = 0, /* NLopt LD_LBFGS, bounds */
+    SG_OPTIMIZER_SLSQP,     /* NLopt LD_SLSQP, bounds */
+    SG_OPTIMIZER_LM         /* GSL gsl_multifit_nlinear trust-region Levenberg-Marquardt on
+                               the weighted residuals (normal noise, fixed sigma, no priors) */
+} sg_optimizer;
+
+/* One start's outcome. x0, x: sg_petab_estimated_count values on the
+ * parameters' scales. */
+typedef struct sg_fit_start {
+    int index;                /* start number, 0-based, in the order drawn */
+    double *x0, *x;
+    double nllh;              /* at x (inf when failed) */
+    int failed;               /* no successful simulation from this start */
+    long evaluations;
+    int failed_evaluations;   /* trial points whose simulation failed */
+    char status[800];
+} sg_fit_start;
+
+typedef void (*sg_fit_progress_fn)(void *ctx, int start, const sg_fit_start *result);
+
+typedef struct sg_fit_options {
+    int starts;
+    unsigned long seed;
+    int jobs;                 /* threads, 0: all cores */
+    sg_optimizer optimizer;
+    int sampling;             /* 0 Latin hypercube, 1 Sobol */
+    sg_gradient_source gradient;
+    int max_iterations;       /* objective evaluations (NLopt) or iterations (LM) */
+    double ftol, xtol;        /* relative tolerances */
+    double fd_step;           /* 0: default (1e-5, relative) */
+    const double *x0;         /* NULL: drawn; else starts x estimated values */
+    sg_fit_progress_fn progress; /* called (serialised) as each start ends */
+    void *progress_ctx;
+} sg_fit_options;
+void sg_fit_options_default(sg_fit_options *opt);
+
+/* Draws `starts` start points (row-major, starts x estimated) within the
+ * bounds on the parameters' scales: Latin hypercube from a Mersenne
+ * Twister seeded with `seed`, or the Sobol sequence after skipping `seed`
+ * points. */
+sg_status sg_petab_draw_starts(const sg_petab *problem, int starts, unsigned long seed,
+                               int sobol, double *x0, sg_error *err);
+/* Runs every start; *out gets them sorted by nllh (failed last, ties by
+ * index); free with sg_fit_starts_free. A failed start does not fail the
+ * fit. The result does not depend on opt->jobs. */
+sg_status sg_petab_fit(const sg_petab *problem, const sg_fit_options *opt, sg_fit_start **out,
+                       sg_error *err);
+void sg_fit_starts_free(sg_fit_start *starts);
+/* A value on a parameter scale (0 lin, 1 log, 2 log10) as a linear value. */
+double sg_petab_unscale(int scale, double value);
+
+/* Plots (gnuplot; .png or .svg): every successful start's nllh - best + 1,
+ * best first (log axis), and the data with error bars (noise sigma) over
+ * the simulated observables at x, one panel per observable. */
+sg_status sg_petab_plot_waterfall(const sg_fit_start *starts, int count, const char *path,
+                                  sg_error *err);
+sg_status sg_petab_plot_fit(const sg_petab *problem, const double *x, const char *path,
+                            sg_error *err);
+
+/* Profile likelihoods around an optimum xopt (on the scales) of the
+ * estimated parameters which[0..count): each stepped both ways, the
+ * others re-optimised, until nllh exceeds the optimum's by
+ * sg_profile_threshold() = chi2(1, 0.95)/2 or the bound is reached.
+ * *fopt gets nllh at xopt. Threads: jobs (0: all cores); the result does
+ * not depend on it. */
+typedef struct sg_profile {
+    int param;             /* index into the parameter table */
+    double optimum;        /* on the parameter's scale */
+    double lower, upper;   /* 95% interval on the scale; -inf / inf when open */
+    int lower_open, upper_open; /* the profile stayed below the threshold to the bound */
+    double *value, *nllh;  /* the profile, by increasing value (on the scale) */
+    int npoints;
+    double min_nllh;       /* lowest nllh met: below *fopt means xopt was no optimum */
+    int failed_points;     /* steps whose re-optimisation failed (the side ends there) */
+} sg_profile;
+sg_status sg_petab_profile(const sg_petab *problem, const double *xopt, const int *which,
+                           int count, int jobs, sg_gradient_source gradient,
+                           sg_profile **out, double *fopt, sg_error *err);
+void sg_profiles_free(sg_profile *profiles, int count);
+double sg_profile_threshold(void);
+/* One panel per profile: nllh - optimum against the parameter, with the
+ * threshold line. */
+sg_status sg_petab_plot_profiles(const sg_petab *problem, const sg_profile *profiles, int count,
+                                 double fopt, const char *path, sg_error *err);
+
+/* A PEtab problem made from a sigode model file whose parameters to
+ * estimate are marked (`estimate = true; bounds = [lo, hi]; scale =
+ * "log10";`) and a measurement table (PEtab columns observableId, time,
+ * measurement, optional simulationConditionId = a scenario of the model or
+ * empty, noiseParameters = sigma, default 1). The observable ids are the
+ * model's species or assignments, normal noise. */
+sg_petab *sg_petab_from_model(const char *model_path, const char *measurements_path,
+                              sg_error *err);
+
 /* ----------------------------------------------------------------- plots */
 
 /* An uncertainty band: three table columns (e.g. 5%, 50%, 95% quantiles of
@@ -639,6 +988,9 @@ typedef struct sg_plot_spec {
  * the file appears only when complete. Every text reaches gnuplot as an
  * inert string: quotes doubled, control characters replaced. */
 sg_status sg_plot_write(const sg_plot_spec *spec, sg_error *err);
+/* Whether sg_plot_write would take `path` (.png or .svg, no control
+ * character): checked before any computation. SG_OK or SG_ERR_USAGE. */
+sg_status sg_plot_check_path(const char *path, sg_error *err);
 
 /* A two-dimensional scan as heat maps, one panel per column of `zcols`
  * over the grid of columns 0 (x) and 1 (y) of a long-format table (rows
@@ -660,6 +1012,37 @@ typedef struct sg_heatmap_spec {
     int npanels;
 } sg_heatmap_spec;
 sg_status sg_heatmap_write(const sg_heatmap_spec *spec, sg_error *err);
+
+/* Quantile bands: for each band, a shaded ribbon between columns `low`
+ * and `high` and a line for `mid` (x in column 0). */
+typedef struct sg_band {
+    const char *id;          /* the line's title */
+    const char *band_title;  /* the ribbon's, e.g. "ER_total 5%..95%" */
+    int low, mid, high;      /* table columns */
+} sg_band;
+typedef struct sg_band_plot_spec {
+    const char *path;        /* .png or .svg */
+    const char *title, *xlabel;
+    int logx;
+    const sg_table *table;
+    const sg_band *bands;
+    int nbands;
+} sg_band_plot_spec;
+sg_status sg_plot_bands(const sg_band_plot_spec *spec, sg_error *err);
+
+/* Bars with intervals: one group per table row (named by names[row]), one
+ * bar per series: value, low and high columns. */
+typedef struct sg_bar_plot_spec {
+    const char *path;
+    const char *title, *ylabel;
+    const sg_table *table;
+    const char *const *names;
+    int nnames;
+    const char *const *series;
+    const int *value, *low, *high;
+    int nseries;
+} sg_bar_plot_spec;
+sg_status sg_plot_bars(const sg_bar_plot_spec *spec, sg_error *err);
 
 /* ----------------------------------------------------------------- checks */
 

@@ -22,6 +22,8 @@ packages=(
   libxml2-dev      # libsbml.pc says Requires.private: libxml-2.0; libsbml5-dev does not pull it in
   libcmocka-dev
   liblapack-dev
+  libyaml-dev      # PEtab problem files
+  libnlopt-dev     # sigode fit, profile: L-BFGS, SLSQP
   python3          # the error corpus and output-safety tests
   gnuplot-nox      # --plot
   graphviz         # graph --format svg|png, and its tests
@@ -31,6 +33,8 @@ packages=(
   man-db           # the install test renders the man page with man -l
   groff-base
   bash-completion  # the completion is installed where its pkg-config file says
+  libopenmpi-dev   # sigode ensemble/gsa across MPI ranks (SIGODE_MPI)
+  openmpi-bin      # mpirun for the MPI tests
   "$@"
 )
 missing=()

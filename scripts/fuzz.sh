@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs a libFuzzer target for a given time.
 #   scripts/fuzz.sh TARGET SECONDS [extra libFuzzer options...]
-# TARGET: fuzz_expr (expression parser, binder, derivative, compiler) or
-#         fuzz_load (model loader from a buffer).
+# TARGET: fuzz_expr (expression parser, binder, derivative, compiler),
+#         fuzz_load (model loader from a buffer), fuzz_cli (argument vectors),
+#         fuzz_sbml (SBML importer), fuzz_events (event tables on a small
+#         model), fuzz_plot (plot labels through gnuplot).
 # Builds the target with clang, ASan and UBSan into build-fuzz/ (override
 # with SIGODE_FUZZ_DIR), seeds it from tests/fuzz/seeds, the fuzz
 # regressions, the shipped models and the error corpus (for fuzz_expr: the
@@ -13,14 +15,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ $# -lt 2 ]; then
-  echo "usage: scripts/fuzz.sh fuzz_expr|fuzz_load SECONDS [libFuzzer options...]" >&2
+  echo "usage: scripts/fuzz.sh fuzz_expr|fuzz_load|fuzz_cli|fuzz_sbml|fuzz_events|fuzz_plot SECONDS [libFuzzer options...]" >&2
   exit 2
 fi
 target=$1 seconds=$2
 shift 2
 case "$target" in
-  fuzz_expr|fuzz_load) ;;
-  *) echo "fuzz.sh: unknown target '$target' (fuzz_expr or fuzz_load)" >&2; exit 2 ;;
+  fuzz_expr|fuzz_load|fuzz_cli|fuzz_sbml|fuzz_events|fuzz_plot) ;;
+  *) echo "fuzz.sh: unknown target '$target' (fuzz_expr, fuzz_load, fuzz_cli, fuzz_sbml, fuzz_events or fuzz_plot)" >&2; exit 2 ;;
 esac
 case "$seconds" in
   ''|*[!0-9]*) echo "fuzz.sh: SECONDS must be a whole number, got '$seconds'" >&2; exit 2 ;;
@@ -45,7 +47,9 @@ mkdir -p "$seeds"
 cp tests/fuzz/seeds/"$target"/* "$seeds"/ 2>/dev/null || true
 cp tests/fuzz/regressions/"$target"/* "$seeds"/ 2>/dev/null || true
 models=$(ls models/*.cfg models/examples/*.cfg tests/robustness/corpus/*.cfg 2>/dev/null || true)
-if [ "$target" = fuzz_load ]; then
+if [ "$target" != fuzz_load ] && [ "$target" != fuzz_expr ]; then
+  : # seeds of their own only (tests/fuzz/seeds/TARGET)
+elif [ "$target" = fuzz_load ]; then
   for f in $models; do cp "$f" "$seeds/$(echo "$f" | tr / _)"; done
 else
   # every quoted rate law, assignment, initial value and check expression
@@ -66,7 +70,7 @@ set +e
 ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1 \
   LSAN_OPTIONS=suppressions=$PWD/tests/robustness/lsan.supp:print_suppressions=0 \
   "$binary" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len="$max_len" \
-  -print_final_stats=1 -dict=tests/fuzz/"$target".dict -artifact_prefix="$artifacts/" \
+  -print_final_stats=1 $( [ -f tests/fuzz/"$target".dict ] && echo -dict=tests/fuzz/"$target".dict) -artifact_prefix="$artifacts/" \
   "$@" "$corpus" "$seeds" >"$log" 2>&1
 rc=$?
 set -e

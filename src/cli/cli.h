@@ -55,7 +55,10 @@
     X(check) \
     X(info) \
     X(verify) \
-    X(convert)
+    X(convert) \
+    X(petab) \
+    X(fit) \
+    X(profile)
 
 /* --backend: the instruction program, compiled C, or the choice of
  * cli_choose_backend() */

@@ -85,6 +85,15 @@ static int print_info(cli *c, FILE *out)
         fprintf(out, "  %-20s %-12.6g %-10s %s\n", sg_model_parameter_id(m, i),
                sg_model_parameter_value(m, i), sg_model_parameter_unit(m, i),
                sg_model_parameter_source(m, i));
+    if (sg_model_uncertain_count(m)) {
+        fprintf(out, "\nuncertainties (sampled by 'sigode ensemble' and 'sigode gsa'):\n");
+        for (int i = 0; i < sg_model_uncertain_count(m); i++) {
+            char dist[120];
+            sg_distribution_format(sg_model_uncertain_distribution(m, i), dist, sizeof dist);
+            fprintf(out, "  %-20s %-12.6g %-32s %s\n", sg_model_uncertain_id(m, i),
+                    sg_model_uncertain_nominal(m, i), dist, sg_model_uncertain_source(m, i));
+        }
+    }
     if (sg_model_assignment_count(m)) {
         fprintf(out, "\nassignments:\n");
         for (int i = 0; i < sg_model_assignment_count(m); i++)

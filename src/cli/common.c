@@ -6,6 +6,7 @@
  * experiment options.
  */
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -120,8 +121,14 @@ int cli_parse_number(const char *command, const char *opt, const char *text, dou
     char *end;
     errno = 0;
     double v = text ? strtod(text, &end) : 0;
-    if (!text || !*text || *end || errno == ERANGE || !isfinite(v))
+    if (!text || !*text || *end || !isfinite(v))
         return cli_usage_error(command, "%s expects a number, got '%s'", opt, text ? text : "");
+    /* ERANGE on a tiny value: a subnormal is a number (the option may
+     * refuse it with its own reason); below the smallest double it would
+     * silently become 0 */
+    if (errno == ERANGE && v == 0)
+        return cli_usage_error(command, "%s: '%s' is below the smallest double (%g) and "
+                               "would read as 0", opt, text, DBL_TRUE_MIN);
     *out = v;
     return 0;
 }
@@ -220,6 +227,10 @@ void cli_catch_interrupts(void)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
+    /* past the file size limit (ulimit -f) a write fails with EFBIG instead
+     * of killing the process: the writer then removes its temporary and
+     * the error is reported */
+    signal(SIGXFSZ, SIG_IGN);
 }
 
 void cli_begin_writing(void) { writing = 1; }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/study.h"
 
 #define CLI_ENTRY(name) &cli_cmd_##name,
 const cli_command *const cli_commands[] = {CLI_COMMAND_LIST(CLI_ENTRY) NULL};
@@ -22,6 +23,18 @@ static void print_usage(FILE *out)
                  "\ncommands:\n");
     for (const cli_command *const *cmd = cli_commands; *cmd; cmd++)
         fprintf(out, "  %-8s %s\n", (*cmd)->name, (*cmd)->synopsis);
+    /* studies of many runs parse their own options (study.c) */
+    fprintf(out, "  %-8s %s\n", "ensemble",
+            "MODEL --samples N [--scenario ID | --target NAME ...] [--seed S]\n"
+            "           [--sampler sobol|lhs|random] [--params ID,...|all] [--readout ID,...]\n"
+            "           [--quantiles Q,...] [--preequilibrate] [--fit hill] [--samples-output F]\n"
+            "           [--plot F] [--checkpoint F [--resume]] [--jobs N] [--output F]: quantile\n"
+            "           bands over samples of the model's uncertain quantities");
+    fprintf(out, "  %-8s %s\n", "gsa",
+            "MODEL --method sobol|morris [--samples N] --readout ID@T,... [--levels P]\n"
+            "           [--bootstrap B] [--confidence C] [--plot F] [--checkpoint F [--resume]]:\n"
+            "           Sobol indices (Saltelli, Jansen, bootstrap) or Morris mu*, sigma\n"
+            "           (ensemble and gsa share their runs among 'mpirun -np K' ranks)");
     fprintf(out, "\nMODEL is a sigode model file, or an SBML file (.xml, .sbml), imported on the "
                  "fly.\n"
                  "'sigode help <command>' describes a command and lists its options;\n"
@@ -101,6 +114,13 @@ int main(int argc, char **argv)
         printf("sigode %s\n", SIGODE_VERSION);
         return 0;
     }
+    if (!strcmp(argv[1], "ensemble") || !strcmp(argv[1], "gsa")) {
+        int rc = study_mpi_init(&argc, &argv);
+        if (rc == 0)
+            rc = !strcmp(argv[1], "ensemble") ? cmd_ensemble(argc, argv) : cmd_gsa(argc, argv);
+        study_mpi_finalize();
+        return rc;
+    }
     const cli_command *cmd = cli_find_command(argv[1]);
     if (!cmd)
         return unknown_command(argv[1]);
@@ -143,6 +163,16 @@ int main(int argc, char **argv)
         return cli_report(&err);
     }
     cli_set_model(c.model);
+    /* every output checked before any work (a scan may take hours) */
+    if (c.plot && sg_plot_check_path(c.plot, &err) != SG_OK) {
+        cli_free(&c);
+        return cli_report(&err);
+    }
+    if ((c.output && cli_check_output_path(c.output, "output")) ||
+        (c.plot && cli_check_output_path(c.plot, "the plot"))) {
+        cli_free(&c);
+        return 2;
+    }
     if (uses_solver(cmd))
         cli_choose_backend(&c, c.model);
     rc = cmd->run(&c);

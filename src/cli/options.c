@@ -4,6 +4,7 @@
  * generated from the same table, and "did you mean" suggestions.
  */
 #include <ctype.h>
+#include <float.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,6 +111,11 @@ static int parse_tolerance(cli *c, const char *opt, const char *value)
     if (!(v > 0) || v >= 1)
         return cli_usage_error(c->command, "%s expects a tolerance between 0 and 1, got '%s'",
                                opt, value);
+    if (v < DBL_MIN)
+        return cli_usage_error(c->command,
+                               "%s must be at least %g, the smallest normal double (the solver "
+                               "divides by it), got '%s'",
+                               opt, DBL_MIN, value);
     if (!strcmp(opt, "--rtol"))
         c->opt.rtol = v;
     else

@@ -93,6 +93,10 @@ static const char *fn_name(int fn)
     case FN_COS: return "cos";
     case FN_TAN: return "tan";
     case FN_TANH: return "tanh";
+    case FN_ASIN: return "asin";
+    case FN_ACOS: return "acos";
+    case FN_ATAN: return "atan";
+    case FN_FACTORIAL: return "sg_factorial";
     }
     return NULL;
 }
@@ -320,7 +324,8 @@ static int emit_source(const sg_program *p, const char *compile_command, char **
     fputs("static inline double sg_min(double a, double b)\n"
           "{ return a < b ? a : (b < a ? b : (isnan(a) ? a : b)); }\n"
           "static inline double sg_max(double a, double b)\n"
-          "{ return a > b ? a : (b > a ? b : (isnan(a) ? a : b)); }\n\n",
+          "{ return a > b ? a : (b > a ? b : (isnan(a) ? a : b)); }\n"
+          "static inline double sg_factorial(double x) { return tgamma(x + 1.0); }\n\n",
           o);
     emit_section(&e, 0, 0, p->n_assign);
     emit_section(&e, 1, p->n_assign, p->n_rhs);

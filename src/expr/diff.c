@@ -143,6 +143,18 @@ static sg_expr *derive_node(differ *d, sg_expr *e)
         case FN_COS: return OP(EX_NEG, OP(EX_MUL, FN(FN_SIN, a), da), NULL);
         case FN_TAN: return OP(EX_MUL, OP(EX_ADD, NUM(1), OP(EX_MUL, e, e)), da);
         case FN_TANH: return OP(EX_MUL, OP(EX_SUB, NUM(1), OP(EX_MUL, e, e)), da);
+        case FN_ASIN: /* a' / sqrt(1 - a^2) */
+            return OP(EX_DIV, da, FN(FN_SQRT, OP(EX_SUB, NUM(1), OP(EX_MUL, a, a))));
+        case FN_ACOS:
+            return OP(EX_NEG, OP(EX_DIV, da, FN(FN_SQRT, OP(EX_SUB, NUM(1), OP(EX_MUL, a, a)))),
+                      NULL);
+        case FN_ATAN: return OP(EX_DIV, da, OP(EX_ADD, NUM(1), OP(EX_MUL, a, a)));
+        case FN_FACTORIAL:
+            /* Gamma(a + 1) digamma(a + 1) a'. libm has no digamma; the
+             * derivative only feeds the Newton matrix, where an
+             * approximation costs iterations, never accuracy: digamma(z) ~
+             * log(z - 1/2) (within 2% for z >= 1.5) */
+            return OP(EX_MUL, OP(EX_MUL, e, FN(FN_LOG, OP(EX_ADD, a, NUM(0.5)))), da);
         }
         return NULL;
     case EX_MIN: /* the derivative of the argument that is selected */

@@ -18,6 +18,10 @@ double sg_fn_apply(int fn, double x)
     case FN_COS: return cos(x);
     case FN_TAN: return tan(x);
     case FN_TANH: return tanh(x);
+    case FN_ASIN: return asin(x);
+    case FN_ACOS: return acos(x);
+    case FN_ATAN: return atan(x);
+    case FN_FACTORIAL: return tgamma(x + 1.0); /* x! for whole x, Gamma(x + 1) between */
     }
     return NAN;
 }

@@ -39,7 +39,7 @@ typedef enum sg_expr_kind {
 /* One-argument functions of EX_FN. */
 typedef enum sg_fn {
     FN_EXP, FN_LOG, FN_LOG10, FN_SQRT, FN_ABS, FN_FLOOR, FN_CEIL,
-    FN_SIN, FN_COS, FN_TAN, FN_TANH, FN_COUNT
+    FN_SIN, FN_COS, FN_TAN, FN_TANH, FN_ASIN, FN_ACOS, FN_ATAN, FN_FACTORIAL, FN_COUNT
 } sg_fn;
 
 /* Trajectory functions of EX_TRAJ (checks only). */

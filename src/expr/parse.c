@@ -46,6 +46,8 @@ static const struct {
     {"floor", MAKE_FN, FN_FLOOR, 1, 1},   {"ceil", MAKE_FN, FN_CEIL, 1, 1},
     {"sin", MAKE_FN, FN_SIN, 1, 1},       {"cos", MAKE_FN, FN_COS, 1, 1},
     {"tan", MAKE_FN, FN_TAN, 1, 1},       {"tanh", MAKE_FN, FN_TANH, 1, 1},
+    {"asin", MAKE_FN, FN_ASIN, 1, 1},     {"acos", MAKE_FN, FN_ACOS, 1, 1},
+    {"atan", MAKE_FN, FN_ATAN, 1, 1},     {"factorial", MAKE_FN, FN_FACTORIAL, 1, 1},
     {"pow", MAKE_OP, EX_POW, 2, 2},       {"min", MAKE_MINMAX, EX_MIN, 2, 64},
     {"max", MAKE_MINMAX, EX_MAX, 2, 64},  {"if", MAKE_IF, EX_IF, 3, 3},
     {"hill", MAKE_HILL, 0, 3, 3},         {"mm", MAKE_MM, 0, 3, 3},
@@ -62,7 +64,8 @@ static const struct {
 };
 
 static const char *fn_names[FN_COUNT] = {"exp", "log", "log10", "sqrt", "abs", "floor",
-                                         "ceil", "sin", "cos", "tan", "tanh"};
+                                         "ceil", "sin", "cos", "tan", "tanh", "asin",
+                                         "acos", "atan", "factorial"};
 static const char *traj_names[TR_COUNT] = {"initial", "final", "at", "minimum",
                                            "maximum", "halftime", "drift", "lowest",
                                            "monotone", "ec50"};

@@ -595,7 +595,54 @@ static void define_slot(sg_model *m, int slot, sg_symbol_kind kind, const char *
     m->initial_values[slot] = value;
 }
 
-static const char *const compartment_keys[] = {"id", "size", "unit", "description", NULL};
+static const char *const compartment_keys[] = {"id", "size", "unit", "description",
+                                               "uncertainty", "uncertainty_source", NULL};
+
+/* `uncertainty = "lognormal(median, gsd)"` (and `uncertainty_source`) on a
+ * compartment, parameter or species; the nominal value must be inside the
+ * support. 0 absent or loaded, -1 error. */
+static int load_uncertainty(loader *ld, const config_setting_t *g, const char *id,
+                            sg_symbol_kind kind, int slot, double nominal, int is_expr)
+{
+    sg_model *m = ld->m;
+    const char *text = NULL, *source = "";
+    int r = get_string(ld, g, "uncertainty", &text);
+    if (r < 0 || get_string(ld, g, "uncertainty_source", &source) < 0)
+        return -1;
+    if (r == 0)
+        return 0;
+    int line, col, pos = 0;
+    string_start(ld, (int)config_setting_source_line(config_setting_get_member(g, "uncertainty")),
+                 "uncertainty", &line, &col);
+    sg_distribution d;
+    sg_error derr;
+    const char *why = NULL;
+    if (sg_distribution_parse(text, &d, &pos, &derr) != SG_OK)
+        why = derr.message;
+    else if (is_expr)
+        why = "a quantity with an uncertainty needs a number as its value, not an expression";
+    else if (!sg_distribution_contains(&d, nominal))
+        why = "the distribution's support excludes the nominal value";
+    else if ((kind == SG_SYM_COMPARTMENT && sg_distribution_quantile(&d, 1e-12) <= 0) ||
+             (kind == SG_SYM_SPECIES && sg_distribution_quantile(&d, 1e-12) < 0))
+        why = kind == SG_SYM_COMPARTMENT ? "a compartment size must stay positive"
+                                         : "an initial value must stay non-negative";
+    if (why) {
+        fail_at(ld, line, col > 0 ? col + pos : 0, "'%s' (value %g): uncertainty \"%s\": %s", id,
+                nominal, text, why);
+        return -1;
+    }
+    if (!m->uncertain &&
+        !(m->uncertain = sg_arena_alloc(m->arena, sizeof *m->uncertain *
+                                                      (size_t)(m->ncompartments + m->nparameters +
+                                                               m->nspecies + 1)))) {
+        fail_nomem(ld);
+        return -1;
+    }
+    m->uncertain[m->nuncertain++] =
+        (sg_uncertain_def){id, kind, slot, nominal, d, source, (int)config_setting_source_line(g)};
+    return 0;
+}
 
 static int load_compartments(loader *ld, config_setting_t *list, int first_slot)
 {
@@ -627,7 +674,8 @@ static int load_compartments(loader *ld, config_setting_t *list, int first_slot)
         }
         c->slot = first_slot + i;
         define_slot(m, c->slot, SG_SYM_COMPARTMENT, c->id, i, c->size);
-        if (declare(ld, g, c->id, c->slot) || (is_expr && defer_init(ld, g, "size", c->slot)))
+        if (declare(ld, g, c->id, c->slot) || (is_expr && defer_init(ld, g, "size", c->slot)) ||
+            load_uncertainty(ld, g, c->id, SG_SYM_COMPARTMENT, c->slot, c->size, is_expr))
             return -1;
     }
     if (n == 0) { /* the implicit compartment: a slot, but no name to refer to */
@@ -638,7 +686,97 @@ static int load_compartments(loader *ld, config_setting_t *list, int first_slot)
 }
 
 static const char *const parameter_keys[] = {"id", "value", "unit", "source",
-                                             "description", "mechanism", NULL};
+                                             "description", "mechanism", "estimate",
+                                             "bounds", "scale", "uncertainty",
+                                             "uncertainty_source", NULL};
+
+/* `estimate = true; bounds = [lo, hi]; scale = "log10";`: what sigode fit
+ * --data estimates, within which bounds, on which scale. */
+static int get_estimation(loader *ld, config_setting_t *g, sg_parameter_def *p, int is_expr)
+{
+    config_setting_t *est = config_setting_get_member(g, "estimate");
+    config_setting_t *bounds = config_setting_get_member(g, "bounds");
+    config_setting_t *scale = config_setting_get_member(g, "scale");
+    p->lower = -INFINITY;
+    p->upper = INFINITY;
+    if (est) {
+        if (config_setting_type(est) != CONFIG_TYPE_BOOL) {
+            fail_setting(ld, est, "'estimate' must be true or false");
+            return -1;
+        }
+        p->estimate = config_setting_get_bool(est);
+    }
+    if (!p->estimate) {
+        if (bounds || scale) {
+            fail_setting(ld, bounds ? bounds : scale,
+                         "'%s' is for an estimated parameter: add 'estimate = true;' to '%s'",
+                         bounds ? "bounds" : "scale", p->id);
+            return -1;
+        }
+        return 0;
+    }
+    if (is_expr) {
+        fail_setting(ld, est, "parameter '%s' is estimated: its value must be a number, not an "
+                              "expression", p->id);
+        return -1;
+    }
+    if (!bounds) {
+        fail_setting(ld, est, "parameter '%s' is estimated: it needs 'bounds = [lower, upper];'",
+                     p->id);
+        return -1;
+    }
+    int type = config_setting_type(bounds);
+    if ((type != CONFIG_TYPE_ARRAY && type != CONFIG_TYPE_LIST) ||
+        config_setting_length(bounds) != 2) {
+        fail_setting(ld, bounds, "'bounds' must be [lower, upper]");
+        return -1;
+    }
+    double b[2];
+    for (int k = 0; k < 2; k++) {
+        config_setting_t *e = config_setting_get_elem(bounds, (unsigned)k);
+        int t = config_setting_type(e);
+        if (t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64 && t != CONFIG_TYPE_FLOAT) {
+            fail_setting(ld, bounds, "'bounds' must be two numbers");
+            return -1;
+        }
+        b[k] = config_setting_get_float(e);
+        if (t != CONFIG_TYPE_FLOAT)
+            b[k] = (double)config_setting_get_int64(e);
+        if (!isfinite(b[k])) {
+            fail_setting(ld, bounds, "'bounds' must be finite");
+            return -1;
+        }
+    }
+    if (!(b[0] < b[1])) {
+        fail_setting(ld, bounds, "'bounds' [%g, %g]: the lower bound must be below the upper",
+                     b[0], b[1]);
+        return -1;
+    }
+    if (p->value < b[0] || p->value > b[1]) {
+        fail_setting(ld, bounds, "the bounds [%g, %g] of '%s' exclude its value %g", b[0], b[1],
+                     p->id, p->value);
+        return -1;
+    }
+    p->lower = b[0];
+    p->upper = b[1];
+    if (scale) {
+        const char *sc = config_setting_type(scale) == CONFIG_TYPE_STRING
+                             ? config_setting_get_string(scale) : NULL;
+        p->scale = !sc ? -1 : !strcmp(sc, "lin") ? 0 : !strcmp(sc, "log") ? 1
+                                                  : !strcmp(sc, "log10") ? 2 : -1;
+        if (p->scale < 0) {
+            fail_setting(ld, scale, "'scale' must be \"lin\", \"log\" or \"log10\"");
+            return -1;
+        }
+        if (p->scale > 0 && !(b[0] > 0)) {
+            fail_setting(ld, bounds, "'%s' is estimated on a %s scale: its bounds must be "
+                                     "positive (got %g)",
+                         p->id, sc, b[0]);
+            return -1;
+        }
+    }
+    return 0;
+}
 
 static int load_parameters(loader *ld, config_setting_t *list, int first_slot, int first_state)
 {
@@ -662,18 +800,21 @@ static int load_parameters(loader *ld, config_setting_t *list, int first_slot, i
         }
         if (get_string(ld, g, "unit", &p->unit) < 0 ||
             get_string(ld, g, "source", &p->source) < 0 ||
-            get_string(ld, g, "mechanism", &p->mechanism) < 0)
+            get_string(ld, g, "mechanism", &p->mechanism) < 0 ||
+            get_estimation(ld, g, p, is_expr) < 0)
             return -1;
         p->slot = sg_map_get(&ld->rate_targets, p->id) >= 0 ? next_state++ : first_slot + i;
         define_slot(m, p->slot, SG_SYM_PARAMETER, p->id, i, p->value);
-        if (declare(ld, g, p->id, p->slot) || (is_expr && defer_init(ld, g, "value", p->slot)))
+        if (declare(ld, g, p->id, p->slot) || (is_expr && defer_init(ld, g, "value", p->slot)) ||
+            load_uncertainty(ld, g, p->id, SG_SYM_PARAMETER, p->slot, p->value, is_expr))
             return -1;
     }
     return 0;
 }
 
 static const char *const species_keys[] = {"id", "initial", "compartment", "constant",
-                                           "unit", "description", NULL};
+                                           "unit", "description", "uncertainty",
+                                           "uncertainty_source", NULL};
 
 static int load_species(loader *ld, config_setting_t *list, int implicit_compartment)
 {
@@ -719,7 +860,8 @@ static int load_species(loader *ld, config_setting_t *list, int implicit_compart
         s->slot = state ? next_state++ : next_const++;
         define_slot(m, s->slot, SG_SYM_SPECIES, s->id, i, s->initial);
         if (declare(ld, g, s->id, s->slot) ||
-            (is_expr && defer_init(ld, g, "initial", s->slot)))
+            (is_expr && defer_init(ld, g, "initial", s->slot)) ||
+            load_uncertainty(ld, g, s->id, SG_SYM_SPECIES, s->slot, s->initial, is_expr))
             return -1;
     }
     return 0;
@@ -1241,6 +1383,14 @@ static int load_scenarios(loader *ld, config_setting_t *list)
             fail_setting(ld, config_setting_get_member(g, "t_end"),
                          "scenario '%s': t_end (%g) must be after t_start (%g)", sc->id,
                          sc->t_end, sc->t_start);
+            return -1;
+        }
+        if (sc->t_end - sc->t_start < sg_min_time_span(sc->t_start, sc->t_end)) {
+            fail_setting(ld, config_setting_get_member(g, "t_end"),
+                         "scenario '%s': t_end (%g) is too close to t_start (%g): the solver "
+                         "needs a span of at least %g",
+                         sc->id, sc->t_end, sc->t_start,
+                         sg_min_time_span(sc->t_start, sc->t_end));
             return -1;
         }
         if (load_sets(ld, g, "set", 0, &sc->sets, &sc->nsets) || load_events(ld, g, sc) ||

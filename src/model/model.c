@@ -107,6 +107,23 @@ int sg_model_event_count(const sg_model *m) { return m->ntriggers; }
 const char *sg_model_event_id(const sg_model *m, int i) { return m->triggers[i].id; }
 const char *sg_model_event_trigger(const sg_model *m, int i) { return m->triggers[i].text; }
 
+int sg_model_uncertain_count(const sg_model *m) { return m->nuncertain; }
+const char *sg_model_uncertain_id(const sg_model *m, int i) { return m->uncertain[i].id; }
+sg_symbol_kind sg_model_uncertain_kind(const sg_model *m, int i) { return m->uncertain[i].kind; }
+double sg_model_uncertain_nominal(const sg_model *m, int i) { return m->uncertain[i].nominal; }
+const sg_distribution *sg_model_uncertain_distribution(const sg_model *m, int i)
+{
+    return &m->uncertain[i].dist;
+}
+const char *sg_model_uncertain_source(const sg_model *m, int i) { return m->uncertain[i].source; }
+int sg_model_find_uncertain(const sg_model *m, const char *id)
+{
+    for (int i = 0; i < m->nuncertain; i++)
+        if (strcmp(m->uncertain[i].id, id) == 0)
+            return i;
+    return -1;
+}
+
 int sg_knockout_parse(const sg_model *m, const char *text, char *id, double *factor,
                       char *msg, size_t size)
 {
@@ -143,4 +160,17 @@ int sg_knockout_parse(const sg_model *m, const char *text, char *id, double *fac
     snprintf(msg, size, "knock-out '%s': '%s' is not a reaction or parameter of the model",
              text, id);
     return -1;
+}
+
+int sg_model_parameter_estimated(const sg_model *m, int i, double *lower, double *upper,
+                                 int *scale)
+{
+    const sg_parameter_def *p = &m->parameters[i];
+    if (lower)
+        *lower = p->lower;
+    if (upper)
+        *upper = p->upper;
+    if (scale)
+        *scale = p->scale;
+    return p->estimate;
 }

@@ -49,6 +49,9 @@ typedef struct sg_parameter_def {
     const char *unit;
     const char *source;
     const char *mechanism; /* the mechanism it belongs to (verify --falsify), or NULL */
+    int estimate;          /* `estimate = true`: a parameter for sigode fit --data */
+    double lower, upper;   /* its `bounds` */
+    int scale;             /* its `scale`: 0 lin, 1 log, 2 log10 */
     int line;
     int slot;
 } sg_parameter_def;
@@ -179,6 +182,17 @@ typedef struct sg_trigger_def {
     int use_trigger_time;
 } sg_trigger_def;
 
+/* A quantity with a distribution (`uncertainty = "..."`). */
+typedef struct sg_uncertain_def {
+    const char *id;
+    sg_symbol_kind kind;
+    int slot;
+    double nominal;
+    sg_distribution dist;
+    const char *source;
+    int line;
+} sg_uncertain_def;
+
 typedef struct sg_program sg_program;
 
 struct sg_model {
@@ -214,6 +228,8 @@ struct sg_model {
     int ninit_steps;
     sg_trigger_def *triggers;
     int ntriggers;
+    sg_uncertain_def *uncertain; /* in the arena, room for every quantity */
+    int nuncertain;
     int nfluxes;           /* reactions, then rate rules: columns of the stoichiometry */
 
     sg_map symbols;        /* id -> slot */

@@ -96,6 +96,18 @@ static int ends_with(const char *s, const char *suffix)
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
+sg_status sg_plot_check_path(const char *path, sg_error *err)
+{
+    if (!ends_with(path, ".svg") && !ends_with(path, ".png"))
+        return sg_error_set(err, SG_ERR_USAGE, NULL, 0, 0,
+                            "--plot expects a file ending in .png or .svg, got '%s'", path);
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return sg_error_set(err, SG_ERR_USAGE, NULL, 0, 0,
+                                "--plot: the file name holds a control character");
+    return SG_OK;
+}
+
 static char *temp_name(const char *path, const char *what, sg_error *err)
 {
     size_t n = strlen(path) + 32;
@@ -123,13 +135,9 @@ sg_status gp_begin(gp_job *job, const char *path, int width, int height, sg_erro
     memset(job, 0, sizeof *job);
     job->path = path;
     job->svg = ends_with(path, ".svg");
-    if (!job->svg && !ends_with(path, ".png"))
-        return sg_error_set(err, SG_ERR_USAGE, NULL, 0, 0,
-                            "--plot expects a file ending in .png or .svg, got '%s'", path);
-    for (const unsigned char *p = (const unsigned char *)path; *p; p++)
-        if (*p < 0x20 || *p == 0x7f)
-            return sg_error_set(err, SG_ERR_USAGE, NULL, 0, 0,
-                                "--plot: the file name holds a control character");
+    sg_status checked = sg_plot_check_path(path, err);
+    if (checked != SG_OK)
+        return checked;
     job->gnuplot = find_gnuplot();
     if (!job->gnuplot)
         return sg_error_set(err, SG_ERR_IO, NULL, 0, 0,

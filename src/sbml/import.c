@@ -31,6 +31,8 @@
 #include <unistd.h>
 
 #include <sbml/SBMLTypes.h>
+#include <sbml/conversion/ConversionProperties.h>
+#include <sbml/conversion/ConversionOption.h>
 
 #include "sbml.h"
 
@@ -125,6 +127,17 @@ typedef struct sym {
     int comp;            /* index of the compartment symbol (species) */
     int holds_species;   /* compartment: some species lives in it */
     int as_parameter;    /* compartment written as a parameter (variable size) */
+    int varies;          /* compartment: its size changes (rule or event) */
+    /* species whose change by reactions is written as a rate rule (see
+     * plan_species) */
+    int by_rate_rule;
+    char *amount;        /* held as this amount variable (a changing compartment) */
+    int as_species_parameter; /* a species of a changing compartment whose
+                                 concentration is given by a rate rule:
+                                 written as a parameter */
+    const char *conversion; /* conversion factor id, or NULL */
+    sg_sbuf flux;        /* amount per time from reactions (by_rate_rule) */
+    int variable_stoich; /* species reference: its stoichiometry changes */
     double stoich;       /* species reference: its stoichiometry */
     /* initial value: known number, or (pending) an expression */
     int known;
@@ -251,6 +264,7 @@ static const char *local_name(const importer *im, const char *reaction, const ch
 /* --------------------------------------------------------- math -> text */
 
 static void emit(importer *im, sg_sbuf *b, const ASTNode_t *n, const scope *sc);
+static void emit_rate_of(importer *im, sg_sbuf *b, const ASTNode_t *n, const scope *sc);
 
 static int is_leaf(const ASTNode_t *n)
 {
@@ -360,11 +374,18 @@ static void templ(importer *im, sg_sbuf *b, const ASTNode_t *n, const char *t, c
     sg_sbuf_free(&arg);
 }
 
+/* INF and NaN have no literal in sigode expressions: divisions by zero
+ * give them (constant folding leaves those to run time) */
+static const char *nonfinite_text(double v)
+{
+    return isnan(v) ? "(0 / 0)" : v > 0 ? "(1 / 0)" : "(-1 / 0)";
+}
+
 static void emit_number(importer *im, sg_sbuf *b, double v, const ASTNode_t *n)
 {
+    (void)im;
     if (!isfinite(v)) {
-        fail(im, NULL, "the number %g in the math is not supported (INF and NaN cannot be "
-                       "written in a sigode expression)", v);
+        sg_sbuf_add(b, nonfinite_text(v));
         return;
     }
     if (v < 0) {
@@ -403,7 +424,9 @@ static void emit_name(importer *im, sg_sbuf *b, const char *name, const scope *s
     }
     switch (y->kind) {
     case K_SPECIES:
-        if (y->hosu)
+        if (y->hosu && y->amount)
+            sg_sbuf_add(b, y->amount);
+        else if (y->hosu)
             sg_sbuf_printf(b, "(%s * %s)", y->id, im->syms[y->comp].id);
         else
             sg_sbuf_add(b, y->id);
@@ -428,12 +451,10 @@ static void emit_name(importer *im, sg_sbuf *b, const char *name, const scope *s
         return;
     }
     case K_SPECIESREF:
-        if (y->assign_rule || y->rate_rule || y->initial_assignment || y->event_assigned) {
-            fail(im, y->obj, "the stoichiometry '%s' changes (rule, initial assignment or "
-                             "event): variable stoichiometry is not supported", y->id);
-            return;
-        }
-        emit_number(im, b, y->stoich, NULL);
+        if (y->assign_rule || y->rate_rule || y->initial_assignment || y->event_assigned)
+            sg_sbuf_add(b, y->id); /* a parameter or an assignment */
+        else
+            emit_number(im, b, y->stoich, NULL);
         return;
     case K_FUNCTION:
         fail(im, y->obj, "function '%s' used as a value", y->id);
@@ -637,19 +658,18 @@ static void emit(importer *im, sg_sbuf *b, const ASTNode_t *n, const scope *sc)
     case AST_FUNCTION_ARCCOTH: templ(im, b, n, "0.5 * log((% + 1) / (% - 1))", sc); return;
     case AST_FUNCTION_ARCSECH: templ(im, b, n, "log((1 + sqrt(1 - %^2)) / %)", sc); return;
     case AST_FUNCTION_ARCCSCH: templ(im, b, n, "log(1 / % + sqrt(1 / %^2 + 1))", sc); return;
-    case AST_FUNCTION_ARCSIN:
-    case AST_FUNCTION_ARCCOS:
-    case AST_FUNCTION_ARCTAN:
-    case AST_FUNCTION_ARCSEC:
-    case AST_FUNCTION_ARCCSC:
-    case AST_FUNCTION_ARCCOT:
-        return unsupported(im, n, "sigode has no inverse trigonometric functions");
-    case AST_FUNCTION_FACTORIAL:
-        return unsupported(im, n, "sigode has no factorial (gamma) function");
+    case AST_FUNCTION_ARCSIN: templ(im, b, n, "asin(%)", sc); return;
+    case AST_FUNCTION_ARCCOS: templ(im, b, n, "acos(%)", sc); return;
+    case AST_FUNCTION_ARCTAN: templ(im, b, n, "atan(%)", sc); return;
+    case AST_FUNCTION_ARCSEC: templ(im, b, n, "acos(1 / %)", sc); return;
+    case AST_FUNCTION_ARCCSC: templ(im, b, n, "asin(1 / %)", sc); return;
+    case AST_FUNCTION_ARCCOT: templ(im, b, n, "atan(1 / %)", sc); return;
+    case AST_FUNCTION_FACTORIAL: templ(im, b, n, "factorial(%)", sc); return;
     case AST_FUNCTION_DELAY:
         return unsupported(im, n, "delay differential equations are not supported");
     case AST_FUNCTION_RATE_OF:
-        return unsupported(im, n, "rateOf is not supported");
+        emit_rate_of(im, b, n, sc);
+        return;
     case AST_FUNCTION_MAX:
     case AST_FUNCTION_MIN:
         if (k == 1) {
@@ -955,6 +975,10 @@ static int eval(importer *im, const ASTNode_t *n, const scope *sc, double *out)
     case AST_FUNCTION_COS: v = cos(x); break;
     case AST_FUNCTION_TAN: v = tan(x); break;
     case AST_FUNCTION_TANH: v = tanh(x); break;
+    case AST_FUNCTION_ARCSIN: v = asin(x); break;
+    case AST_FUNCTION_ARCCOS: v = acos(x); break;
+    case AST_FUNCTION_ARCTAN: v = atan(x); break;
+    case AST_FUNCTION_FACTORIAL: v = tgamma(x + 1.0); break;
     case AST_FUNCTION_MAX: v = k == 1 ? a[0] : fmax(a[0], a[1]); break;
     case AST_FUNCTION_MIN: v = k == 1 ? a[0] : fmin(a[0], a[1]); break;
     case AST_LOGICAL_NOT: v = x == 0; break;
@@ -1000,12 +1024,9 @@ static int collect(importer *im)
         sym *y = add_sym(im, Parameter_getId(p), K_PARAMETER, p);
         if (!y)
             return -1;
-        if (Parameter_isSetValue(p) && isfinite(Parameter_getValue(p))) {
+        if (Parameter_isSetValue(p)) { /* INF and NaN written as expressions */
             y->known = 1;
             y->value = Parameter_getValue(p);
-        } else if (Parameter_isSetValue(p)) {
-            return fail(im, p, "parameter '%s' has the value %g, which sigode cannot hold",
-                        y->id, Parameter_getValue(p));
         }
         y->constant = Parameter_getConstant(p);
     }
@@ -1024,11 +1045,18 @@ static int collect(importer *im)
         y->boundary = Species_getBoundaryCondition(s);
         y->constant = Species_getConstant(s);
         if (Species_isSetConversionFactor(s))
-            return fail(im, s, "species '%s' has a conversionFactor: not supported", y->id);
-        if (Compartment_getSpatialDimensionsAsDouble((Compartment_t *)c->obj) == 0)
-            return fail(im, s, "species '%s' lives in compartment '%s' of dimension 0: "
-                               "concentrations are undefined there (not supported)",
-                        y->id, c->id);
+            y->conversion = Species_getConversionFactor(s);
+        else if (Model_isSetConversionFactor(m))
+            y->conversion = Model_getConversionFactor(m);
+        if (Compartment_getSpatialDimensionsAsDouble((Compartment_t *)c->obj) == 0 &&
+            !Compartment_isSetSize((Compartment_t *)c->obj)) {
+            /* a point without a size (L3 treats a 0-D compartment with a
+             * size like any other): its species are amounts, and the
+             * compartment stands as 1 so that concentration and amount agree */
+            c->known = 1;
+            c->value = 1;
+            y->hosu = 1;
+        }
     }
     for (unsigned i = 0; i < Model_getNumReactions(m); i++) {
         Reaction_t *r = Model_getReaction(m, i);
@@ -1044,6 +1072,8 @@ static int collect(importer *im)
                     if (!y)
                         return -1;
                     y->stoich = SpeciesReference_getStoichiometry(sr);
+                    y->known = 1;
+                    y->value = y->stoich;
                 }
             }
         }
@@ -1056,6 +1086,8 @@ static int collect_rules(importer *im)
     Model_t *m = im->model;
     for (unsigned i = 0; i < Model_getNumRules(m); i++) {
         Rule_t *r = Model_getRule(m, i);
+        if (!Rule_getMath(r))
+            continue; /* L3V2: a rule without math is ignored */
         if (Rule_isAlgebraic(r))
             return fail(im, r, "algebraic rules are not supported");
         const char *var = Rule_getVariable(r);
@@ -1071,9 +1103,6 @@ static int collect_rules(importer *im)
         else
             y->rate_rule = Rule_getMath(r);
         y->rule_obj = (const SBase_t *)r;
-        if (y->kind == K_SPECIESREF)
-            return fail(im, r, "a rule changes the stoichiometry '%s': variable "
-                               "stoichiometry is not supported", var);
     }
     for (unsigned i = 0; i < Model_getNumInitialAssignments(m); i++) {
         InitialAssignment_t *a = Model_getInitialAssignment(m, i);
@@ -1084,17 +1113,18 @@ static int collect_rules(importer *im)
             return fail(im, a, "initial assignment to '%s', which is not a species, "
                                "parameter, compartment or stoichiometry", var ? var : "");
         if (!InitialAssignment_getMath(a))
-            return fail(im, a, "initial assignment to '%s' has no math", var);
+            continue; /* L3V2: without math it is ignored */
         y->initial_assignment = InitialAssignment_getMath(a);
         y->ia_obj = (const SBase_t *)a;
         y->known = 0;
         if (y->kind == K_SPECIESREF) {
             double v;
-            y->initial_assignment = NULL;
-            if (eval(im, InitialAssignment_getMath(a), NULL, &v))
-                return fail(im, a, "the initial assignment to the stoichiometry '%s' "
-                                   "depends on values not known at import", var);
-            y->stoich = v;
+            if (eval(im, InitialAssignment_getMath(a), NULL, &v) == 0) {
+                y->initial_assignment = NULL;
+                y->stoich = v;
+                y->known = 1;
+                y->value = v;
+            } /* else: computed at the start, a variable stoichiometry */
         }
     }
     for (unsigned i = 0; i < Model_getNumEvents(m); i++) {
@@ -1102,7 +1132,7 @@ static int collect_rules(importer *im)
         for (unsigned j = 0; j < Event_getNumEventAssignments(e); j++) {
             EventAssignment_t *ea = Event_getEventAssignment(e, j);
             sym *y = find(im, EventAssignment_getVariable(ea));
-            if (y)
+            if (y && EventAssignment_getMath(ea))
                 y->event_assigned = 1;
         }
     }
@@ -1111,13 +1141,8 @@ static int collect_rules(importer *im)
         sym *y = &im->syms[i];
         if (y->kind != K_COMPARTMENT)
             continue;
-        int varies = y->assign_rule || y->rate_rule || y->event_assigned;
-        if (varies && y->holds_species)
-            return fail(im, y->obj, "compartment '%s' changes size (%s) and holds species: "
-                                    "sigode compartments have a constant size",
-                        y->id, y->assign_rule ? "assignment rule"
-                               : y->rate_rule ? "rate rule" : "event");
-        if (varies)
+        y->varies = y->assign_rule || y->rate_rule || y->event_assigned;
+        if (y->varies && !y->assign_rule)
             y->as_parameter = 1;
         if (!y->known && !y->initial_assignment && !y->assign_rule)
             return fail(im, y->obj, "compartment '%s' has no size", y->id);
@@ -1153,6 +1178,9 @@ static int name_taken(const importer *im, const char *name)
 {
     if (find(im, name))
         return 1;
+    for (size_t i = 0; i < im->nsyms; i++)
+        if (im->syms[i].amount && strcmp(im->syms[i].amount, name) == 0)
+            return 1;
     for (size_t i = 0; i < im->nlocals; i++)
         if (strcmp(im->locals[i].name, name) == 0)
             return 1;
@@ -1211,6 +1239,72 @@ static int collect_locals(importer *im)
     return 0;
 }
 
+/* Species changed through a rate rule. sigode's reactions give
+ * d[S]/dt = sum(coefficient x rate) / size, with constant coefficients and a
+ * constant size. A species whose change needs more -- a conversion factor,
+ * a stoichiometry that changes (stoichiometryMath, or a rule, an event or
+ * an initial assignment computed at the start on a species reference), or
+ * a compartment whose size changes -- is left out of the reaction equations
+ * and given a rate rule with the sum written out (the kinetic laws inlined;
+ * sigode computes equal subexpressions once). In a compartment of changing
+ * size the state is the species' amount n, a parameter named S_amount with
+ * that rate rule, and S = n / size is an assignment: so d[S]/dt =
+ * (dn/dt) / V - [S] (dV/dt) / V holds without differentiating V, and an
+ * event that changes V keeps the amount, as SBML says. */
+static int plan_species(importer *im)
+{
+    Model_t *m = im->model;
+    for (size_t i = 0; i < im->nsyms; i++) {
+        sym *y = &im->syms[i];
+        if (y->kind == K_SPECIESREF)
+            y->variable_stoich = y->assign_rule || y->rate_rule || y->event_assigned ||
+                                 y->initial_assignment;
+    }
+    for (size_t i = 0; i < im->nsyms; i++) {
+        sym *y = &im->syms[i];
+        if (y->kind != K_SPECIES || !im->syms[y->comp].varies || y->assign_rule)
+            continue;
+        if (!y->hosu && y->rate_rule) {
+            y->as_species_parameter = 1; /* its concentration is what is given */
+            continue;
+        }
+        /* otherwise the amount is what stays (a constant species too: the
+         * suite's case 01117) or what reactions change */
+        char name[300];
+        snprintf(name, sizeof name, "%s_amount", y->id);
+        for (int k = 2; name_taken(im, name); k++)
+            snprintf(name, sizeof name, "%s_amount_%d", y->id, k);
+        if (strlen(name) > 255)
+            return fail(im, y->obj, "species '%s': the name of its amount is too long", y->id);
+        if (!(y->amount = sg_strdup(name)))
+            return nomem(im);
+    }
+    for (unsigned i = 0; i < Model_getNumReactions(m); i++) {
+        Reaction_t *r = Model_getReaction(m, i);
+        for (int side = 0; side < 2; side++) {
+            unsigned nref = side ? Reaction_getNumProducts(r) : Reaction_getNumReactants(r);
+            for (unsigned j = 0; j < nref; j++) {
+                SpeciesReference_t *sr = side ? Reaction_getProduct(r, j)
+                                              : Reaction_getReactant(r, j);
+                sym *s = find(im, SpeciesReference_getSpecies(sr));
+                if (!s || s->kind != K_SPECIES || s->boundary || s->constant)
+                    continue; /* unchanged, or refused in write_reactions */
+                sym *ref = SpeciesReference_isSetId(sr) ? find(im, SpeciesReference_getId(sr))
+                                                        : NULL;
+                int variable = SpeciesReference_isSetStoichiometryMath(sr) ||
+                               (ref && ref->kind == K_SPECIESREF && ref->variable_stoich);
+                if (s->amount || s->conversion || variable) {
+                    if (s->rate_rule || s->assign_rule)
+                        return fail(im, sr, "species '%s' is changed by reaction '%s' and by a "
+                                            "rule", s->id, Reaction_getId(r));
+                    s->by_rate_rule = 1;
+                }
+            }
+        }
+    }
+    return 0;
+}
+
 /* -------------------------------------------------------------- writing */
 
 /* A libconfig string. SBML names and math come from strangers: every
@@ -1258,7 +1352,13 @@ static int add_start_value(importer *im, sg_sbuf *b, sym *y, const char *what)
         if (y->initial_assignment) {
             im->evaluated++;
         }
-        sg_sbuf_number(b, v);
+        if (isfinite(v)) {
+            sg_sbuf_number(b, v);
+        } else {
+            sg_sbuf_add(b, "\"");
+            sg_sbuf_add(b, nonfinite_text(v));
+            sg_sbuf_add(b, "\"");
+        }
         return 0;
     }
     char *text;
@@ -1341,7 +1441,8 @@ static int write_parameters(importer *im, sg_sbuf *b)
     int any = 0;
     for (size_t i = 0; i < im->nsyms && !im->failed; i++) {
         sym *y = &im->syms[i];
-        if (!((y->kind == K_PARAMETER && !y->assign_rule) || y->as_parameter))
+        if (!((y->kind == K_PARAMETER && !y->assign_rule) || y->as_parameter ||
+              y->as_species_parameter))
             continue;
         sg_sbuf_add(b, any++ ? ",\n" : "\nparameters = (\n");
         sg_sbuf_printf(b, "  { id = \"%s\"; value = ", y->id);
@@ -1350,7 +1451,51 @@ static int write_parameters(importer *im, sg_sbuf *b)
         if (add_start_value(im, b, y, what))
             return -1;
         sg_sbuf_add(b, y->as_parameter ? "; description = \"a compartment of varying size\"; }"
-                                       : "; }");
+                       : y->as_species_parameter
+                           ? "; description = \"a species (its compartment changes size)\"; }"
+                           : "; }");
+    }
+    for (size_t i = 0; i < im->nsyms && !im->failed; i++) {
+        sym *y = &im->syms[i];
+        if (y->kind != K_SPECIESREF || !y->variable_stoich || y->assign_rule)
+            continue;
+        sg_sbuf_add(b, any++ ? ",\n" : "\nparameters = (\n");
+        sg_sbuf_printf(b, "  { id = \"%s\"; value = ", y->id);
+        char what[300];
+        snprintf(what, sizeof what, "the stoichiometry '%s'", y->id);
+        if (add_start_value(im, b, y, what))
+            return -1;
+        sg_sbuf_add(b, "; description = \"a stoichiometry that changes\"; }");
+    }
+    for (size_t i = 0; i < im->nsyms && !im->failed; i++) {
+        sym *y = &im->syms[i];
+        if (!y->amount)
+            continue;
+        const Species_t *s = (const Species_t *)y->obj;
+        const char *size = im->syms[y->comp].id;
+        sg_sbuf_add(b, any++ ? ",\n" : "\nparameters = (\n");
+        sg_sbuf_printf(b, "  { id = \"%s\"; value = ", y->amount);
+        if (y->initial_assignment) {
+            char what[300];
+            snprintf(what, sizeof what, "the initial value of species '%s'", y->id);
+            char *text = math_text(im, y->initial_assignment, y->ia_obj, NULL, what);
+            if (!text)
+                return -1;
+            if (y->hosu) {
+                add_string(b, text);
+            } else {
+                sg_sbuf_printf(b, "\"(%s) * %s\"", text, size);
+            }
+            sg_free(text);
+        } else if (Species_isSetInitialAmount(s)) {
+            sg_sbuf_number(b, Species_getInitialAmount(s));
+        } else {
+            sg_sbuf_add(b, "\"");
+            sg_sbuf_number(b, Species_getInitialConcentration(s));
+            sg_sbuf_printf(b, " * %s\"", size);
+        }
+        sg_sbuf_printf(b, "; description = \"the amount of species %s (its compartment "
+                          "changes size)\"; }", y->id);
     }
     for (size_t i = 0; i < im->nlocals; i++) {
         local_param *lp = &im->locals[i];
@@ -1370,7 +1515,7 @@ static int write_species(importer *im, sg_sbuf *b)
     int any = 0;
     for (size_t i = 0; i < im->nsyms && !im->failed; i++) {
         sym *y = &im->syms[i];
-        if (y->kind != K_SPECIES || y->assign_rule)
+        if (y->kind != K_SPECIES || y->assign_rule || y->amount || y->as_species_parameter)
             continue;
         sg_sbuf_add(b, any++ ? ",\n" : "\nspecies = (\n");
         sg_sbuf_printf(b, "  { id = \"%s\"; compartment = \"%s\"; initial = ", y->id,
@@ -1409,7 +1554,13 @@ static int write_assignments(importer *im, sg_sbuf *b)
     int any = 0;
     for (size_t i = 0; i < im->nsyms && !im->failed; i++) {
         sym *y = &im->syms[i];
-        if (!y->assign_rule || y->kind == K_SPECIESREF)
+        if (y->amount) {
+            sg_sbuf_add(b, any++ ? ",\n" : "\nassignments = (\n");
+            sg_sbuf_printf(b, "  { id = \"%s\"; value = \"%s / %s\"; }", y->id, y->amount,
+                           im->syms[y->comp].id);
+            continue;
+        }
+        if (!y->assign_rule)
             continue;
         char what[300];
         snprintf(what, sizeof what, "the assignment rule for '%s'", y->id);
@@ -1446,6 +1597,146 @@ static int add_term(importer *im, sg_sbuf *b, int *first, double coef, const cha
     return 0;
 }
 
+/* Adds reaction rid's share of species s's change (amount per time) to
+ * s->flux: coefficient x rate x conversion factor, the coefficient negative
+ * for a reactant. */
+static int add_flux(importer *im, sg_sbuf *f, sym *s, const SpeciesReference_t *sr,
+                    int product, const char *rate, const char *rid)
+{
+    sg_sbuf_add(f, f->len ? " + " : "");
+    if (!product)
+        sg_sbuf_add(f, "-");
+    sym *ref = SpeciesReference_isSetId(sr) ? find(im, SpeciesReference_getId(sr)) : NULL;
+    if (SpeciesReference_isSetStoichiometryMath(sr)) {
+        const StoichiometryMath_t *sm =
+            SpeciesReference_getStoichiometryMath((SpeciesReference_t *)sr);
+        char what[300];
+        snprintf(what, sizeof what, "the stoichiometryMath of '%s' in reaction '%s'", s->id,
+                 rid);
+        char *text = math_text(im, StoichiometryMath_getMath(sm), sm, NULL, what);
+        if (!text)
+            return -1;
+        sg_sbuf_printf(f, "(%s)", text);
+        sg_free(text);
+    } else if (ref && ref->kind == K_SPECIESREF && ref->variable_stoich) {
+        sg_sbuf_add(f, ref->id);
+    } else {
+        double c = ref && ref->kind == K_SPECIESREF ? ref->stoich
+                                                    : SpeciesReference_getStoichiometry(sr);
+        if (!isfinite(c) || (im->level >= 3 && !SpeciesReference_isSetStoichiometry(sr) &&
+                             !(ref && ref->kind == K_SPECIESREF)))
+            return fail(im, sr, "reaction '%s': the stoichiometry of '%s' is not set or not "
+                                "finite", rid, s->id);
+        sg_sbuf_add(f, "(");
+        sg_sbuf_number(f, c);
+        sg_sbuf_add(f, ")");
+    }
+    sg_sbuf_printf(f, " * (%s)", rate);
+    if (s->conversion) {
+        sym *cf = find(im, s->conversion);
+        if (!cf || cf->kind != K_PARAMETER)
+            return fail(im, s->obj, "species '%s': the conversion factor '%s' is not a "
+                                    "parameter", s->id, s->conversion);
+        sg_sbuf_printf(f, " * %s", cf->id);
+    }
+    return f->oom ? nomem(im) : 0;
+}
+
+/* rateOf(x): the rate of change of x as the model defines it. A rate rule
+ * gives it; a species changed by reactions has the sum of coefficient x
+ * rate (x conversion factor), divided by the size for a concentration; what
+ * no rule and no reaction changes (events only) has rate 0. Refused: an
+ * assignment-rule target (it would need the derivative of the rule) and a
+ * species of a compartment that changes size. */
+static void emit_rate_of(importer *im, sg_sbuf *b, const ASTNode_t *n, const scope *sc)
+{
+    const ASTNode_t *arg = ASTNode_getNumChildren(n) == 1 ? ASTNode_getChild(n, 0) : NULL;
+    const char *name = arg && ASTNode_getType(arg) == AST_NAME ? ASTNode_getName(arg) : NULL;
+    for (const scope *s = sc; s && name; s = s->up) {
+        for (int i = 0; i < s->nargs; i++)
+            if (strcmp(s->names[i], name) == 0) {
+                fail(im, NULL, "rateOf of the function argument '%s' (not supported)", name);
+                return;
+            }
+        if (s->nargs > 0)
+            break;
+    }
+    for (const scope *s = sc; s && name; s = s->up)
+        if (s->reaction) {
+            if (local_name(im, s->reaction, name)) {
+                sg_sbuf_add(b, "0"); /* a local parameter never changes */
+                return;
+            }
+            break;
+        }
+    sym *y = name ? find(im, name) : NULL;
+    if (!y || y->kind == K_REACTION || y->kind == K_FUNCTION) {
+        fail(im, NULL, "rateOf needs the id of a species, compartment, parameter or "
+                       "stoichiometry");
+        return;
+    }
+    if (y->assign_rule) {
+        fail(im, NULL, "rateOf('%s'): '%s' is set by an assignment rule, whose rate sigode "
+                       "does not derive (not supported)", y->id, y->id);
+        return;
+    }
+    if (im->depth > 50) {
+        fail(im, NULL, "rateOf('%s') refers to itself", y->id);
+        return;
+    }
+    im->depth++;
+    if (y->rate_rule) {
+        sg_sbuf_add(b, "(");
+        emit(im, b, y->rate_rule, NULL);
+        sg_sbuf_add(b, ")");
+    } else if (y->kind == K_SPECIES && !y->boundary && !y->constant) {
+        if (im->syms[y->comp].varies) {
+            fail(im, NULL, "rateOf('%s'): a species in a compartment that changes size "
+                           "(not supported)", y->id);
+            im->depth--;
+            return;
+        }
+        sg_sbuf sum = {0};
+        Model_t *m = im->model;
+        for (unsigned i = 0; i < Model_getNumReactions(m) && !im->failed; i++) {
+            Reaction_t *r = Model_getReaction(m, i);
+            KineticLaw_t *kl = Reaction_getKineticLaw(r);
+            char *rate = NULL;
+            for (int side = 0; side < 2 && !im->failed; side++) {
+                unsigned nref = side ? Reaction_getNumProducts(r) : Reaction_getNumReactants(r);
+                for (unsigned j = 0; j < nref && !im->failed; j++) {
+                    SpeciesReference_t *sr = side ? Reaction_getProduct(r, j)
+                                                  : Reaction_getReactant(r, j);
+                    const char *sid = SpeciesReference_getSpecies(sr);
+                    if (!sid || strcmp(sid, y->id) != 0)
+                        continue;
+                    if (!rate) {
+                        char what[300];
+                        snprintf(what, sizeof what, "the kinetic law of reaction '%s'",
+                                 Reaction_getId(r));
+                        rate = math_text(im, kl ? KineticLaw_getMath(kl) : NULL, r,
+                                         Reaction_getId(r), what);
+                        if (!rate)
+                            break;
+                    }
+                    add_flux(im, &sum, y, sr, side, rate, Reaction_getId(r));
+                }
+            }
+            sg_free(rate);
+        }
+        if (y->hosu)
+            sg_sbuf_printf(b, "(%s)", sum.s ? sum.s : "0");
+        else
+            sg_sbuf_printf(b, "((%s) / %s)", sum.s ? sum.s : "0", im->syms[y->comp].id);
+        if (sum.oom)
+            b->oom = 1;
+        sg_sbuf_free(&sum);
+    } else {
+        sg_sbuf_add(b, "0"); /* constant, or changed by events only */
+    }
+    im->depth--;
+}
+
 static int write_reactions(importer *im, sg_sbuf *b)
 {
     Model_t *m = im->model;
@@ -1458,6 +1749,11 @@ static int write_reactions(importer *im, sg_sbuf *b)
         KineticLaw_t *kl = Reaction_getKineticLaw(r);
         if (!kl || !KineticLaw_getMath(kl))
             return fail(im, r, "reaction '%s' has no kinetic law", rid);
+        char what[300];
+        snprintf(what, sizeof what, "the kinetic law of reaction '%s'", rid);
+        char *rate = math_text(im, KineticLaw_getMath(kl), kl, rid, what);
+        if (!rate)
+            return -1;
         /* the equation: boundary species left out, negative coefficients moved over */
         sg_sbuf left = {0}, right = {0};
         int lfirst = 1, rfirst = 1;
@@ -1471,38 +1767,43 @@ static int write_reactions(importer *im, sg_sbuf *b)
                 if (!s || s->kind != K_SPECIES) {
                     sg_sbuf_free(&left);
                     sg_sbuf_free(&right);
+                    sg_free(rate);
                     return fail(im, sr, "reaction '%s': unknown species '%s'", rid,
                                 sid ? sid : "");
                 }
-                if (SpeciesReference_isSetStoichiometryMath(sr)) {
-                    sg_sbuf_free(&left);
-                    sg_sbuf_free(&right);
-                    return fail(im, sr, "reaction '%s': stoichiometryMath is not supported",
-                                rid);
+                if (s->by_rate_rule) {
+                    if (add_flux(im, &s->flux, s, sr, side, rate, rid)) {
+                        sg_sbuf_free(&left);
+                        sg_sbuf_free(&right);
+                        sg_free(rate);
+                        return -1;
+                    }
+                    continue;
                 }
+                /* species whose stoichiometry changes are by_rate_rule: these
+                 * are boundary species, which reactions do not change */
+                if (SpeciesReference_isSetStoichiometryMath(sr))
+                    continue;
                 double c = SpeciesReference_getStoichiometry(sr);
                 sym *ref = SpeciesReference_isSetId(sr) ? find(im, SpeciesReference_getId(sr))
                                                         : NULL;
                 if (ref && ref->kind == K_SPECIESREF) {
-                    if (ref->rate_rule || ref->assign_rule || ref->event_assigned) {
-                        sg_sbuf_free(&left);
-                        sg_sbuf_free(&right);
-                        return fail(im, sr, "reaction '%s': the stoichiometry '%s' changes: "
-                                            "variable stoichiometry is not supported",
-                                    rid, ref->id);
-                    }
+                    if (ref->variable_stoich)
+                        continue; /* a boundary species, as above */
                     c = ref->stoich;
                 }
                 if (im->level >= 3 && !SpeciesReference_isSetStoichiometry(sr) &&
                     !(ref && ref->kind == K_SPECIESREF)) {
                     sg_sbuf_free(&left);
                     sg_sbuf_free(&right);
+                    sg_free(rate);
                     return fail(im, sr, "reaction '%s': the stoichiometry of '%s' is not set",
                                 rid, sid);
                 }
                 if (!isfinite(c)) {
                     sg_sbuf_free(&left);
                     sg_sbuf_free(&right);
+                    sg_free(rate);
                     return fail(im, sr, "reaction '%s': stoichiometry of '%s' is not finite",
                                 rid, sid);
                 }
@@ -1511,6 +1812,7 @@ static int write_reactions(importer *im, sg_sbuf *b)
                 if (s->constant) {
                     sg_sbuf_free(&left);
                     sg_sbuf_free(&right);
+                    sg_free(rate);
                     return fail(im, sr, "reaction '%s' changes '%s', a constant species "
                                         "without boundaryCondition", rid, sid);
                 }
@@ -1521,9 +1823,6 @@ static int write_reactions(importer *im, sg_sbuf *b)
                     add_term(im, &left, &lfirst, fabs(c), sid);
             }
         }
-        char what[300];
-        snprintf(what, sizeof what, "the kinetic law of reaction '%s'", rid);
-        char *rate = math_text(im, KineticLaw_getMath(kl), kl, rid, what);
         if (rate) {
             sg_sbuf_add(b, any++ ? ",\n" : "\nreactions = (\n");
             sg_sbuf_printf(b, "  { id = \"%s\"; equation = \"%s%s%s%s%s\";\n    rate = ", rid,
@@ -1549,25 +1848,80 @@ static int write_rate_rules(importer *im, sg_sbuf *b)
     int any = 0;
     for (size_t i = 0; i < im->nsyms && !im->failed; i++) {
         sym *y = &im->syms[i];
+        if (y->by_rate_rule) { /* the reactions' sum (plan_species) */
+            sg_sbuf_add(b, any++ ? ",\n" : "\nrate_rules = (\n");
+            const char *flux = y->flux.s ? y->flux.s : "0";
+            if (y->amount)
+                sg_sbuf_printf(b, "  { id = \"%s\"; rate = ", y->amount);
+            else
+                sg_sbuf_printf(b, "  { id = \"%s\"; rate = ", y->id);
+            sg_sbuf_add(b, "\"");
+            if (y->amount)
+                sg_sbuf_add(b, flux);
+            else
+                sg_sbuf_printf(b, "(%s) / %s", flux, im->syms[y->comp].id);
+            sg_sbuf_add(b, "\"; }");
+            continue;
+        }
         if (!y->rate_rule)
             continue;
-        if (y->kind == K_SPECIESREF)
-            return fail(im, y->rule_obj, "a rate rule changes the stoichiometry '%s': not "
-                                         "supported", y->id);
         char what[300];
         snprintf(what, sizeof what, "the rate rule for '%s'", y->id);
         char *text = math_text(im, y->rate_rule, y->rule_obj, NULL, what);
         if (!text)
             return -1;
         sg_sbuf_add(b, any++ ? ",\n" : "\nrate_rules = (\n");
-        sg_sbuf_printf(b, "  { id = \"%s\"; rate = ", y->id);
-        add_converted(im, b, y, text);
+        if (y->amount) { /* an amount per time: the amount's rate */
+            sg_sbuf_printf(b, "  { id = \"%s\"; rate = ", y->amount);
+            add_string(b, text);
+        } else {
+            sg_sbuf_printf(b, "  { id = \"%s\"; rate = ", y->id);
+            add_converted(im, b, y, text);
+        }
         sg_sbuf_add(b, "; }");
         sg_free(text);
     }
     if (any)
         sg_sbuf_add(b, "\n);\n");
     return im->failed ? -1 : 0;
+}
+
+/* The math event e assigns to id, or NULL. */
+static const ASTNode_t *event_assigns(const Event_t *e, const char *id)
+{
+    for (unsigned j = 0; j < Event_getNumEventAssignments((Event_t *)e); j++) {
+        const EventAssignment_t *ea = Event_getEventAssignment((Event_t *)e, j);
+        const char *var = EventAssignment_getVariable(ea);
+        if (var && strcmp(var, id) == 0 && EventAssignment_getMath(ea))
+            return EventAssignment_getMath(ea);
+    }
+    return NULL;
+}
+
+/* An event that resizes the compartment of a species held as a
+ * concentration parameter (as_species_parameter) keeps its amount: the new
+ * concentration is (the assigned or current one) x old size / new size,
+ * every value taken before the event, as SBML assigns them. Adds the
+ * assignments of such species that the event does not assign itself. */
+static int add_resized_species(importer *im, sg_sbuf *b, const Event_t *e, const char *eid)
+{
+    for (size_t i = 0; i < im->nsyms; i++) {
+        sym *y = &im->syms[i];
+        if (!y->as_species_parameter || event_assigns(e, y->id))
+            continue;
+        const sym *c = &im->syms[y->comp];
+        const ASTNode_t *size = event_assigns(e, c->id);
+        if (!size)
+            continue;
+        char what[400];
+        snprintf(what, sizeof what, "the assignment to '%s' of event '%s'", c->id, eid);
+        char *text = math_text(im, size, e, NULL, what);
+        if (!text)
+            return -1;
+        sg_sbuf_printf(b, " %s = \"%s * %s / (%s)\";", y->id, y->id, c->id, text);
+        sg_free(text);
+    }
+    return 0;
 }
 
 static int write_events(importer *im, sg_sbuf *b)
@@ -1590,9 +1944,18 @@ static int write_events(importer *im, sg_sbuf *b)
             snprintf(eid, sizeof eid, "event_%u", i + 1);
         if (!Event_getTrigger(e) || !Trigger_getMath(Event_getTrigger(e)))
             continue;
-        if (Event_isSetDelay(e))
+        unsigned effective = 0;
+        for (unsigned j = 0; j < Event_getNumEventAssignments(e); j++)
+            effective += EventAssignment_getMath(Event_getEventAssignment(e, j)) != NULL;
+        if (effective == 0) {
+            /* nothing to assign (legal SBML; an assignment without math is
+             * ignored): the event changes nothing whenever it fires */
+            sg_sbuf_printf(b, "\n# SBML event %s assigns nothing: left out.\n", eid);
+            continue;
+        }
+        if (Event_isSetDelay(e) && Delay_getMath(Event_getDelay(e)))
             return fail(im, e, "event '%s' has a delay: delayed events are not supported", eid);
-        if (Event_isSetPriority(e))
+        if (Event_isSetPriority(e) && Priority_getMath(Event_getPriority(e)))
             return fail(im, e, "event '%s' has a priority: event priorities are not supported",
                         eid);
         Trigger_t *tr = Event_getTrigger(e);
@@ -1618,11 +1981,14 @@ static int write_events(importer *im, sg_sbuf *b)
         for (unsigned j = 0; j < Event_getNumEventAssignments(e); j++) {
             EventAssignment_t *ea = Event_getEventAssignment(e, j);
             const char *var = EventAssignment_getVariable(ea);
+            if (!EventAssignment_getMath(ea))
+                continue; /* L3V2: ignored */
             sym *y = find(im, var);
             if (!y || (y->kind != K_SPECIES && y->kind != K_PARAMETER &&
-                       y->kind != K_COMPARTMENT))
+                       y->kind != K_COMPARTMENT && y->kind != K_SPECIESREF))
                 return fail(im, ea, "event '%s' assigns to '%s', which is not a species, "
-                                    "parameter or compartment", eid, var ? var : "");
+                                    "parameter, compartment or stoichiometry", eid,
+                            var ? var : "");
             if (var[0] == '_')
                 return fail(im, ea, "event '%s' assigns to '%s': an id starting with '_' "
                                     "cannot be a libconfig setting name", eid, var);
@@ -1630,11 +1996,31 @@ static int write_events(importer *im, sg_sbuf *b)
             char *text = math_text(im, EventAssignment_getMath(ea), ea, NULL, what);
             if (!text)
                 return -1;
-            sg_sbuf_printf(b, " %s = ", var);
-            add_converted(im, b, y, text);
+            if (y->amount && y->hosu) {
+                sg_sbuf_printf(b, " %s = ", y->amount);
+                add_string(b, text);
+            } else if (y->amount) { /* a concentration: amount = [S] x size */
+                sg_sbuf_printf(b, " %s = \"(%s) * %s\"", y->amount, text,
+                               im->syms[y->comp].id);
+            } else if (y->as_species_parameter &&
+                       event_assigns(e, im->syms[y->comp].id)) {
+                const sym *c = &im->syms[y->comp];
+                char *size = math_text(im, event_assigns(e, c->id), ea, NULL, what);
+                if (!size) {
+                    sg_free(text);
+                    return -1;
+                }
+                sg_sbuf_printf(b, " %s = \"(%s) * %s / (%s)\"", var, text, c->id, size);
+                sg_free(size);
+            } else {
+                sg_sbuf_printf(b, " %s = ", var);
+                add_converted(im, b, y, text);
+            }
             sg_sbuf_add(b, ";");
             sg_free(text);
         }
+        if (add_resized_species(im, b, e, eid))
+            return -1;
         sg_sbuf_add(b, " }; }");
     }
     if (any)
@@ -1646,8 +2032,9 @@ static int write_events(importer *im, sg_sbuf *b)
 static int check_unsupported(importer *im, SBMLDocument_t *doc)
 {
     Model_t *m = im->model;
-    if (Model_isSetConversionFactor(m))
-        return fail(im, m, "the model has a conversionFactor: not supported");
+    if (SBMLDocument_isSetPackageRequired(doc, "fbc"))
+        return fail(im, m, "a flux-balance model (SBML package 'fbc'): its fluxes come from "
+                           "a linear program, and sigode has no LP solver (not supported)");
     const XMLNamespaces_t *ns = SBMLDocument_getNamespaces(doc);
     for (int i = 0; ns && i < XMLNamespaces_getLength(ns); i++) {
         char *prefix = XMLNamespaces_getPrefix(ns, i);
@@ -1665,6 +2052,49 @@ static int check_unsupported(importer *im, SBMLDocument_t *doc)
         free(prefix);
     }
     return 0;
+}
+
+/* A model made of submodels (the SBML 'comp' package) becomes one flat
+ * model through libsbml's CompFlatteningConverter; the rest of the import
+ * sees only the flat model. Returns 0, or -1 with err set. */
+static int flatten_comp(SBMLDocument_t *doc, const char *path, sg_error *err)
+{
+    if (!SBMLDocument_isSetPackageRequired(doc, "comp"))
+        return 0;
+    ConversionProperties_t *props = ConversionProperties_create();
+    ConversionOption_t *opt = props ? ConversionOption_createWithKeyAndType("flatten comp",
+                                                                         CNV_TYPE_BOOL)
+                                    : NULL;
+    if (!opt) {
+        ConversionProperties_free(props);
+        sg_error_nomem(err);
+        return -1;
+    }
+    ConversionOption_setBoolValue(opt, 1);
+    ConversionProperties_addOption(props, opt);
+    ConversionOption_free(opt);
+    /* the flat model need not keep the submodels' ports */
+    ConversionProperties_addOptionWithKey(props, "leave_ports");
+    ConversionProperties_setBoolValue(props, "leave_ports", 0);
+    int rc = SBMLDocument_convert(doc, props);
+    ConversionProperties_free(props);
+    if (rc == LIBSBML_OPERATION_SUCCESS)
+        return 0;
+    char msg[400] = "";
+    for (unsigned i = 0; i < SBMLDocument_getNumErrors(doc); i++) {
+        const XMLError_t *e = (const XMLError_t *)SBMLDocument_getError(doc, i);
+        if (XMLError_isError(e) || XMLError_isFatal(e)) {
+            snprintf(msg, sizeof msg, ": %s", XMLError_getMessage(e));
+            for (char *p = msg; *p; p++)
+                if (*p == '\n')
+                    *p = ' ';
+            break;
+        }
+    }
+    sg_error_set(err, SG_ERR_MODEL, path, 0, 0,
+                 "the 'comp' model could not be flattened into one model (libsbml code %d)%s",
+                 rc, msg);
+    return -1;
 }
 
 char *sg_sbml_to_config(const char *path, sg_error *err)
@@ -1701,6 +2131,10 @@ char *sg_sbml_to_config(const char *path, sg_error *err)
             return NULL;
         }
     }
+    if (flatten_comp(doc, path, err)) {
+        SBMLDocument_free(doc);
+        return NULL;
+    }
     importer im;
     memset(&im, 0, sizeof im);
     im.path = path;
@@ -1715,7 +2149,8 @@ char *sg_sbml_to_config(const char *path, sg_error *err)
     } else if (im.level < 2) {
         fail(&im, NULL, "SBML Level %u is not supported (Level 2 and 3 are)", im.level);
     } else if (check_unsupported(&im, doc) == 0 && collect(&im) == 0 &&
-               collect_rules(&im) == 0 && collect_locals(&im) == 0) {
+               collect_rules(&im) == 0 && collect_locals(&im) == 0 &&
+               plan_species(&im) == 0) {
         header(&im, &b, doc);
         if (Model_getNumConstraints(im.model) > 0)
             sg_sbuf_printf(&b, "# %u constraint(s) of the SBML model are not checked.\n",
@@ -1734,6 +2169,10 @@ char *sg_sbml_to_config(const char *path, sg_error *err)
     }
     if (b.oom)
         nomem(&im);
+    for (size_t i = 0; i < im.nsyms; i++) {
+        sg_free(im.syms[i].amount);
+        sg_sbuf_free(&im.syms[i].flux);
+    }
     for (size_t i = 0; i < im.nlocals; i++)
         sg_free(im.locals[i].name);
     sg_free(im.locals);

@@ -90,6 +90,11 @@ sg_status sg_experiment_set_t_end(sg_experiment *exp, double t_end, sg_error *er
         return sg_error_set(err, SG_ERR_USAGE, NULL, 0, 0,
                             "--t-end must be a number after the start time %g (got %g)",
                             exp->t_start, t_end);
+    if (t_end - exp->t_start < sg_min_time_span(exp->t_start, t_end))
+        return sg_error_set(err, SG_ERR_USAGE, NULL, 0, 0,
+                            "--t-end %g is too close to the start time %g: the solver needs a "
+                            "span of at least %g",
+                            t_end, exp->t_start, sg_min_time_span(exp->t_start, t_end));
     exp->t_end = t_end;
     return SG_OK;
 }

@@ -92,6 +92,12 @@ sg_status sg_experiment_output_times(const sg_experiment *exp, double **out, int
 sg_status sg_sim_run_point(sg_sim *sim, const sg_experiment *exp, const int *slots,
                            const double *values, int n, sg_trajectory **out, sg_error *err);
 
+/* The steady state of the model with slots[k] = values[k] (k < n) instead
+ * of their base values (an ensemble sample), kept as the pre-equilibrium
+ * that later runs of pre-equilibrating experiments start from. */
+sg_status sg_sim_preequilibrate_with(sg_sim *sim, double t_start, const int *slots,
+                                     const double *values, int n, sg_error *err);
+
 /* Creates an empty trajectory with the default columns (and the
  * experiment's extra outputs when exp is not NULL). */
 sg_trajectory *sg_trajectory_create(const sg_model *model);

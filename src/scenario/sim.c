@@ -584,6 +584,36 @@ static sg_status preequilibrate(sg_sim *sim, double t_start, sg_error *err)
     return SG_OK;
 }
 
+sg_status sg_sim_preequilibrate_with(sg_sim *sim, double t_start, const int *slots,
+                                     const double *values, int n, sg_error *err)
+{
+    const sg_model *m = sim->model;
+    const sg_program *p = m->program;
+    double *v = sg_solver_values(sim->solver);
+    memcpy(v, p->base, sizeof(double) * (size_t)p->nslots);
+    for (int k = 0; k < n; k++)
+        v[slots[k]] = values[k];
+    if (m->ninits > 0) {
+        memset(sim->fixed, 0, (size_t)p->nslots);
+        for (int k = 0; k < n; k++)
+            sim->fixed[slots[k]] = 1;
+        v[p->time_slot] = t_start;
+        sg_model_initial_values(m, v, sim->fixed);
+    }
+    sg_steady_info info = {0};
+    sg_status st = sg_solver_start(sim->solver, t_start, err);
+    if (st == SG_OK)
+        st = sg_sim_steady_from_current(sim, &info, err);
+    if (st != SG_OK)
+        return st;
+    double *keep = sg_realloc(sim->preeq_state, sizeof(double) * ((size_t)p->nstate + 1));
+    if (!keep)
+        return sg_error_nomem(err);
+    memcpy(keep, v, sizeof(double) * (size_t)p->nstate);
+    sim->preeq_state = keep;
+    return SG_OK;
+}
+
 sg_status sg_sim_run_point(sg_sim *sim, const sg_experiment *exp, const int *slots,
                            const double *values, int n, sg_trajectory **out, sg_error *err)
 {

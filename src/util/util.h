@@ -5,6 +5,8 @@
 #ifndef SG_UTIL_H
 #define SG_UTIL_H
 
+#include <float.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -77,6 +79,17 @@ sg_status sg_write_atomic(const char *path, sg_write_fn write, void *ctx, sg_err
  * device (/dev/null, /dev/stdout, a terminal) is written directly, as is
  * a path through /proc (/dev/stdout to a file); a directory or anything
  * else is refused. sg_output_check (sigode.h) tells early whether it could. */
+
+/* The shortest time span the solver can integrate from t0 to t1: CVODE
+ * tells the direction of a span by multiplying it with the step (below
+ * about 1e-154 squared is 0: "tstop is behind t") and needs the span well
+ * above the rounding of t ("tout too close to t0"). */
+static inline double sg_min_time_span(double t0, double t1)
+{
+    double scale = fabs(t0) > fabs(t1) ? fabs(t0) : fabs(t1);
+    double rounding = 1000 * DBL_EPSILON * scale;
+    return rounding > 1e-150 ? rounding : 1e-150;
+}
 
 /* Parses a whole string as a finite double (strtod, no trailing text). */
 int sg_parse_double(const char *text, double *out);

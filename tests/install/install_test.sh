@@ -64,7 +64,9 @@ for want in SYNOPSIS COMMANDS OPTIONS "EXIT STATUS" EXAMPLES "sigode scan MODEL 
   grep -q "$want" <<<"$page" || fail "the rendered man page lacks '$want'"
 done
 for cmd in $("$prefix/bin/sigode" help --options | cut -f1 | uniq); do
-  grep -q "sigode $cmd MODEL" <<<"$page" || fail "the rendered man page lacks 'sigode $cmd MODEL'"
+  # its synopsis: "sigode run MODEL ...", "sigode petab evaluate PROBLEM.yaml ..."
+  grep -qE "sigode $cmd (MODEL|PROBLEM|evaluate)" <<<"$page" ||
+    fail "the rendered man page lacks the synopsis 'sigode $cmd ...'"
 done
 
 # 4. the installed binary and completion

@@ -117,7 +117,10 @@ def main():
     texts = {m: open(m).read() for m in models}
     rng = random.Random(args.seed)
     work = tempfile.mkdtemp(prefix='sigode-mutate-')
+    # libconfig's own leak on a syntax error is suppressed (lsan.supp)
     env = dict(os.environ, ASAN_OPTIONS='detect_leaks=1:abort_on_error=0',
+               LSAN_OPTIONS='suppressions=' + os.path.join(ROOT, 'tests', 'robustness',
+                                                           'lsan.supp'),
                UBSAN_OPTIONS='print_stacktrace=1', SIGODE_CACHE_DIR=os.path.join(work, 'cache'))
     counts = {'runs': 0, 'crash': 0, 'hang': 0, 'silent': 0}
     exits = {}

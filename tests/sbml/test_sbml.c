@@ -182,6 +182,66 @@ static void test_semantics(void **state)
     free(path);
 }
 
+/* A compartment that grows (dV/dt = 1, V(0) = 1) holding S, consumed at the
+ * amount rate k [S] V (k = 0.5), and T, made by the same reaction with a
+ * conversion factor 2; plus arcsin and factorial in rules. Amounts:
+ * n_S = exp(-k t), n_T = 2 (1 - exp(-k t)); concentrations n / (1 + t). */
+static const char growing_model[] =
+    HEAD "<listOfCompartments><compartment id=\"V\" size=\"1\" constant=\"false\"/>"
+         "</listOfCompartments>\n"
+         "<listOfSpecies><species id=\"S\" compartment=\"V\" initialConcentration=\"1\" "
+         "hasOnlySubstanceUnits=\"false\" boundaryCondition=\"false\" constant=\"false\"/>"
+         "<species id=\"T\" compartment=\"V\" initialConcentration=\"0\" "
+         "hasOnlySubstanceUnits=\"false\" boundaryCondition=\"false\" constant=\"false\" "
+         "conversionFactor=\"cf\"/></listOfSpecies>\n"
+         "<listOfParameters><parameter id=\"k\" value=\"0.5\" constant=\"true\"/>"
+         "<parameter id=\"cf\" value=\"2\" constant=\"true\"/>"
+         "<parameter id=\"x\" value=\"0.5\" constant=\"true\"/>"
+         "<parameter id=\"a\" constant=\"false\"/><parameter id=\"g\" constant=\"false\"/>"
+         "</listOfParameters>\n"
+         "<listOfRules><rateRule variable=\"V\">" MATH "<cn>1</cn></math></rateRule>"
+         "<assignmentRule variable=\"a\">" MATH "<apply><arcsin/><ci>x</ci></apply></math>"
+         "</assignmentRule><assignmentRule variable=\"g\">" MATH
+         "<apply><factorial/><cn>4</cn></apply></math></assignmentRule></listOfRules>\n"
+         "<listOfReactions><reaction id=\"r\" reversible=\"false\"><listOfReactants>"
+         "<speciesReference species=\"S\" stoichiometry=\"1\" constant=\"true\"/>"
+         "</listOfReactants><listOfProducts><speciesReference species=\"T\" "
+         "stoichiometry=\"1\" constant=\"true\"/></listOfProducts><kineticLaw>" MATH
+         "<apply><times/><ci>k</ci><ci>S</ci><ci>V</ci></apply></math></kineticLaw>"
+         "</reaction></listOfReactions>\n" TAIL;
+
+static void test_growing_compartment(void **state)
+{
+    fixture *f = *state;
+    char *cfg = translate(f, growing_model);
+    assert_contains(cfg, "{ id = \"S\"; value = \"S_amount / V\"; }");
+    assert_contains(cfg, "{ id = \"S_amount\"; rate = \"-(1) * (k * S * V)\"; }");
+    assert_contains(cfg, "{ id = \"T_amount\"; rate = \"(1) * (k * S * V) * cf\"; }");
+    assert_contains(cfg, "asin(x)");
+    free(cfg);
+    char *path = sbml_file(f, "grow.xml", growing_model);
+    sg_error err;
+    sg_model *m = sg_model_load_sbml(path, &err);
+    if (!m)
+        fail_msg("%s", err.message);
+    sg_trajectory *t = ts_run_scenario(m, NULL, 1e-10, 1e-12);
+    int cs = sg_trajectory_find_column(t, "S"), ct = sg_trajectory_find_column(t, "T");
+    int ca = sg_trajectory_find_column(t, "a"), cg = sg_trajectory_find_column(t, "g");
+    assert_true(cs >= 0 && ct >= 0 && ca >= 0 && cg >= 0);
+    for (int r = 0; r < sg_trajectory_rows(t); r++) {
+        double time = sg_trajectory_time(t, r), v = 1 + time;
+        assert_true(ts_rel(sg_trajectory_value(t, r, cs), exp(-0.5 * time) / v, 1e-12) < 1e-6);
+        if (time > 0)
+            assert_true(ts_rel(sg_trajectory_value(t, r, ct),
+                               2 * (1 - exp(-0.5 * time)) / v, 1e-12) < 1e-6);
+        assert_true(fabs(sg_trajectory_value(t, r, ca) - asin(0.5)) < 1e-15);
+        assert_true(sg_trajectory_value(t, r, cg) == 24);
+    }
+    sg_trajectory_free(t);
+    sg_model_free(m);
+    free(path);
+}
+
 static void assert_refused(fixture *f, const char *text, const char *words, int line)
 {
     char *path = sbml_file(f, "bad.xml", text);
@@ -218,12 +278,12 @@ static void test_refusals(void **state)
                         "<ci>p</ci></math></algebraicRule></listOfRules>\n" TAIL,
                    "algebraic rules are not supported", 6);
     assert_refused(f,
-                   HEAD "<listOfParameters><parameter id=\"x\" value=\"1\" constant=\"true\"/>"
-                        "<parameter id=\"r\" constant=\"false\"/></listOfParameters>\n"
-                        "<listOfRules>\n<assignmentRule variable=\"r\">" MATH
-                        "<apply><arcsin/><ci>x</ci></apply></math></assignmentRule>"
-                        "</listOfRules>\n" TAIL,
-                   "'arcsin' is not supported", 6);
+                   "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                   "<sbml xmlns=\"http://www.sbml.org/sbml/level3/version1/core\" level=\"3\" "
+                   "version=\"1\" xmlns:fbc=\"http://www.sbml.org/sbml/level3/version1/fbc/"
+                   "version2\" fbc:required=\"false\">\n<model id=\"m\" fbc:strict=\"true\">\n"
+                   TAIL,
+                   "flux-balance model (SBML package 'fbc')", 0);
     assert_refused(f, "<sbml><model></sbml>", "not valid SBML", 0);
 }
 
@@ -565,6 +625,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_math, setup, teardown),
         cmocka_unit_test_setup_teardown(test_semantics, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_growing_compartment, setup, teardown),
         cmocka_unit_test_setup_teardown(test_export_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mission_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_long_nested_sum, setup, teardown),

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -392,6 +393,87 @@ static void test_output_special_files(void **state)
     free(copy);
 }
 
+/* ------------------------------------------------- options before work */
+
+static void expect_refusal(const char *const *argv, const char *message)
+{
+    char *out = NULL, *err = NULL;
+    int status = ts_run(argv, &out, &err);
+    if (status != 2 || !strstr(err, message))
+        fail_msg("%s %s: exit %d, stderr: %s (expected '%s')", argv[1], argv[3], status, err,
+                 message);
+    /* refused before any work: no table was written */
+    assert_string_equal(out, "");
+    free(out);
+    free(err);
+}
+
+/* A span CVODE cannot integrate, tolerances it would divide into infinity
+ * and numbers below the smallest double are refused with their reason,
+ * and --plot with a format sigode cannot draw is refused before the scan
+ * (it was refused after the whole scan had run). Subnormal numbers are
+ * numbers. */
+static void test_bad_option_values(void **state)
+{
+    fixture *f = *state;
+    const char *t_end[] = {SIGODE_BINARY, "run", ABC, "--t-end", "1e-300", NULL};
+    expect_refusal(t_end, "--t-end 1e-300 is too close to the start time 0");
+    const char *atol[] = {SIGODE_BINARY, "run", ABC, "--atol", "1e-320", NULL};
+    expect_refusal(atol, "--atol must be at least 2.22507e-308, the smallest normal double");
+    const char *under[] = {SIGODE_BINARY, "run", ABC, "--rtol", "1e-400", NULL};
+    expect_refusal(under, "--rtol: '1e-400' is below the smallest double");
+    const char *pdf[] = {SIGODE_BINARY, "scan", ABC, "--target", "k1", "--values", "1,2",
+                         "--plot", "out.pdf", NULL};
+    expect_refusal(pdf, "--plot expects a file ending in .png or .svg, got 'out.pdf'");
+    /* the smallest span that works, and a subnormal --set */
+    const char *tiny[] = {SIGODE_BINARY, "run", ABC, "--t-end", "1e-150", "--set", "k1=1e-310",
+                          NULL};
+    char *out = NULL, *err = NULL;
+    assert_int_equal(ts_run(tiny, &out, &err), 0);
+    free(out);
+    free(err);
+    /* a scenario in the file: refused with its place */
+    char text[512];
+    snprintf(text, sizeof text, "%sscenarios = ( { id = \"s\"; t_end = 1e-300; } );\n%s",
+             MODEL_HEAD, MODEL_TAIL);
+    sg_error e;
+    sg_model *m = sg_model_load_buffer(text, strlen(text), "x.cfg", &e);
+    assert_null(m);
+    assert_int_equal(e.line, 2);
+    assert_true(e.col > 0);
+    assert_non_null(strstr(e.message, "too close to t_start"));
+    (void)f;
+}
+
+/* Past the file size limit (ulimit -f) the write fails: a message, exit
+ * status 2, the previous output intact and no temporary left (SIGXFSZ
+ * used to kill sigode with its temporary half written). */
+static void test_file_size_limit(void **state)
+{
+    fixture *f = *state;
+    char *out_path = ts_path(f->dir, "out.csv");
+    assert_int_equal(ts_write_file(out_path, "good\n", 5), 0);
+    const char *argv[] = {SIGODE_BINARY, "run", ABC, "--points", "100000", "--output", out_path,
+                          NULL};
+    struct rlimit old, small;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    small = old;
+    small.rlim_cur = 4096;
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+    char *out = NULL, *err = NULL;
+    int status = ts_run(argv, &out, &err);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    if (status != 2 || !strstr(err, "File too large"))
+        fail_msg("exit %d, stderr: %s", status, err);
+    char *text = ts_read_file(out_path, NULL);
+    assert_string_equal(text, "good\n");
+    assert_false(has_temporary(f->dir));
+    free(text);
+    free(out);
+    free(err);
+    free(out_path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -401,6 +483,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sbml_strings_sanitised, setup, teardown),
         cmocka_unit_test_setup_teardown(test_output_symlinks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_output_special_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_option_values, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_file_size_limit, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

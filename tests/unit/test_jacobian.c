@@ -66,7 +66,8 @@ static const char zoo_model[] =
     "  { id = \"r6\"; equation = \"D -> B\"; rate = \"k * D * log10(1 + A) * abs(C - 2)\"; },\n"
     "  { id = \"r7\"; equation = \"A -> E\"; rate = \"min(A, B, 3) * max(C, D) + if(A > B, A * C, B * D)\"; },\n"
     "  { id = \"r8\"; equation = \"B + E -> C\"; rate = \"k * B * E / (1 + (B / K)^n) + 1 / (1 + A * A)\"; },\n"
-    "  { id = \"r9\"; equation = \"C ->\"; rate = \"k * C * tan(A / (1 + A)) + 0.1 * C * floor(3.5) * ceil(0.2) * time\"; }\n"
+    "  { id = \"r9\"; equation = \"C ->\"; rate = \"k * C * tan(A / (1 + A)) + 0.1 * C * floor(3.5) * ceil(0.2) * time\"; },\n"
+    "  { id = \"r10\"; equation = \"D -> A\"; rate = \"k * D * (asin(B / (1 + B)) + acos(C / (2 + C)) * atan(E))\"; }\n"
     ");\n";
 
 typedef struct stats {

@@ -1,0 +1,422 @@
+/*
+ * The gradient of nllh from forward sensitivities (CVODES, sg_sens): per
+ * simulation, the sensitivity parameters are the model entities whose
+ * start value an estimated parameter sets (a model parameter of the
+ * parameter table, or a condition-table entry naming an estimated
+ * parameter). The observables' and noise formulas' partial derivatives
+ * are symbolic (sg_expr_diff), and the chain rule runs through the
+ * parameters' scales:
+ *   d nllh / d x_k = -sum_m [dllh/dh dh/dx_k + dllh/dsigma dsigma/dx_k]
+ *                    - d log prior / d x_k.
+ * Not covered yet (SG_ERR_UNSUPPORTED, and the caller falls back to finite
+ * differences, saying so): pre-equilibration, measurements at time inf,
+ * model events, an estimated compartment size.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "petab.h"
+
+static double scale_derivative(int scale, double value)
+{
+    return scale == SG_SCALE_LOG ? value : scale == SG_SCALE_LOG10 ? value * log(10.0) : 1.0;
+}
+
+void sg_petab_free_sensitivities(sg_petab *p)
+{
+    if (!p->sens_exps)
+        return;
+    for (int e = 0; e < p->nexperiments; e++) {
+        sg_sens_free(p->sens_exps[e].sens);
+        sg_experiment_free(p->sens_exps[e].exp);
+        sg_free(p->sens_exps[e].target_slot);
+        sg_free(p->sens_exps[e].target_param);
+        sg_free(p->sens_exps[e].set_slot);
+        sg_free(p->sens_exps[e].set_value);
+    }
+    sg_free(p->sens_exps);
+    sg_free(p->dslots);
+    sg_free(p->dslot_start);
+    sg_free(p->dformula);
+    sg_free(p->dnoise);
+    sg_free(p->output_index);
+    sg_free(p->sens_outputs);
+    sg_free(p->sens_output_slot);
+    p->sens_exps = NULL;
+}
+
+/* The start values of condition c as (slot, source): source a parameter
+ * index, or -1 for a number. Later entries win, as in condition_sets. */
+static int final_sets(const sg_petab *p, int c, int *slot, int *source, double *number)
+{
+    int n = 0;
+    for (int i = 0; i < p->nparams; i++)
+        if (p->params[i].model_slot >= 0) {
+            slot[n] = p->params[i].model_slot;
+            source[n] = i;
+            number[n++] = NAN;
+        }
+    const sg_petab_condition *cd = &p->conditions[c];
+    for (int k = 0; k < p->ncond_columns; k++) {
+        const sg_petab_value *v = &cd->values[k];
+        if (v->param < 0 && isnan(v->number))
+            continue;
+        slot[n] = p->cond_slot[k];
+        source[n] = v->param;
+        number[n++] = v->number;
+    }
+    /* keep the last entry per slot */
+    int m = 0;
+    for (int i = 0; i < n; i++) {
+        int later = 0;
+        for (int j = i + 1; j < n; j++)
+            later |= slot[j] == slot[i];
+        if (!later) {
+            slot[m] = slot[i];
+            source[m] = source[i];
+            number[m++] = number[i];
+        }
+    }
+    return m;
+}
+
+sg_status sg_petab_prepare_sensitivities(sg_petab *p, sg_error *err)
+{
+    if (p->sens_exps)
+        return SG_OK;
+    sg_model *m = p->model;
+    if (m->ntriggers > 0)
+        return sg_error_set(err, SG_ERR_UNSUPPORTED, NULL, 0, 0,
+                            "the model has events: sensitivities across them are not covered");
+    for (int e = 0; e < p->nexperiments; e++) {
+        if (p->experiments[e].preeq >= 0)
+            return sg_error_set(err, SG_ERR_UNSUPPORTED, NULL, 0, 0,
+                                "pre-equilibration (condition '%s'): its sensitivities are not "
+                                "covered yet",
+                                p->conditions[p->experiments[e].preeq].id);
+        if (p->experiments[e].steady)
+            return sg_error_set(err, SG_ERR_UNSUPPORTED, NULL, 0, 0,
+                                "measurements at time inf: steady-state sensitivities are not "
+                                "covered yet");
+    }
+    sg_status st = SG_OK;
+    int cap = p->nparams + p->ncond_columns + 1;
+    int *slot = sg_malloc(sizeof(int) * (size_t)cap), *source = sg_malloc(sizeof(int) * (size_t)cap);
+    double *number = sg_malloc(sizeof(double) * (size_t)cap);
+    unsigned char *seen = sg_calloc((size_t)p->nobs_slots + 1, 1);
+    int *slots = NULL;
+    size_t nslots = 0, slots_cap = 0;
+    p->sens_exps = sg_calloc((size_t)p->nexperiments + 1, sizeof *p->sens_exps);
+    p->dslot_start = sg_calloc((size_t)p->nobservables + 1, sizeof *p->dslot_start);
+    p->output_index = sg_malloc(sizeof(int) * ((size_t)m->nslots + 1));
+    p->sens_outputs = sg_calloc((size_t)m->nslots + 1, sizeof *p->sens_outputs);
+    p->sens_output_slot = sg_calloc((size_t)m->nslots + 1, sizeof *p->sens_output_slot);
+    if (!slot || !source || !number || !seen || !p->sens_exps || !p->dslot_start ||
+        !p->output_index || !p->sens_outputs || !p->sens_output_slot) {
+        st = sg_error_nomem(err);
+        goto done;
+    }
+    /* the slots each observable reads, their partial derivatives, and the
+     * species and assignments to follow */
+    for (int s = 0; s < m->nslots; s++)
+        p->output_index[s] = -1;
+    for (int o = 0; o < p->nobservables; o++) {
+        size_t before = nslots;
+        if (sg_expr_slots(p->observables[o].formula, seen, &slots, &nslots, &slots_cap) ||
+            sg_expr_slots(p->observables[o].noise, seen, &slots, &nslots, &slots_cap)) {
+            st = sg_error_nomem(err);
+            goto done;
+        }
+        for (size_t i = before; i < nslots; i++)
+            seen[slots[i]] = 0; /* per observable */
+        p->dslot_start[o + 1] = (int)nslots;
+    }
+    p->dslots = slots;
+    slots = NULL;
+    p->dformula = sg_calloc(nslots + 1, sizeof *p->dformula);
+    p->dnoise = sg_calloc(nslots + 1, sizeof *p->dnoise);
+    if (!p->dformula || !p->dnoise) {
+        st = sg_error_nomem(err);
+        goto done;
+    }
+    for (int o = 0; o < p->nobservables; o++)
+        for (int i = p->dslot_start[o]; i < p->dslot_start[o + 1]; i++) {
+            int s = p->dslots[i];
+            if (!(p->dformula[i] = sg_expr_diff(p->pool, p->observables[o].formula, s)) ||
+                !(p->dnoise[i] = sg_expr_diff(p->pool, p->observables[o].noise, s))) {
+                st = sg_error_nomem(err);
+                goto done;
+            }
+            if (s < m->nslots && s != m->time_slot && p->output_index[s] < 0 &&
+                (m->slot_kind[s] == SG_SYM_SPECIES || m->slot_kind[s] == SG_SYM_ASSIGNMENT)) {
+                p->output_index[s] = p->nsens_outputs;
+                p->sens_output_slot[p->nsens_outputs] = s;
+                p->sens_outputs[p->nsens_outputs++] = m->slot_name[s];
+            }
+        }
+    /* per simulation: sensitivity parameters and the constant start values */
+    sg_options opt;
+    sg_options_default(&opt);
+    opt.rtol = 1e-8;
+    opt.atol = 1e-12;
+    for (int e = 0; e < p->nexperiments; e++) {
+        sg_petab_sens_exp *se = &p->sens_exps[e];
+        const sg_petab_experiment *x = &p->experiments[e];
+        int n = final_sets(p, x->condition, slot, source, number);
+        se->target_slot = sg_malloc(sizeof(int) * ((size_t)n + 1));
+        se->target_param = sg_malloc(sizeof(int) * ((size_t)n + 1));
+        se->set_slot = sg_malloc(sizeof(int) * ((size_t)n + 1));
+        se->set_value = sg_malloc(sizeof(double) * ((size_t)n + 1));
+        const char **ids = sg_malloc(sizeof(char *) * ((size_t)n + 1));
+        if (!se->target_slot || !se->target_param || !se->set_slot || !se->set_value || !ids ||
+            !(se->exp = sg_experiment_create(m, NULL, err))) {
+            sg_free(ids);
+            st = err && err->status ? err->status : sg_error_nomem(err);
+            goto done;
+        }
+        double t_end = x->ntimes ? x->times[x->ntimes - 1] : 1.0;
+        if ((st = sg_experiment_set_t_end(se->exp, t_end > 0 ? t_end : 1.0, err)) != SG_OK) {
+            sg_free(ids);
+            goto done;
+        }
+        for (int i = 0; i < n && st == SG_OK; i++) {
+            int estimated = source[i] >= 0 && p->params[source[i]].estimate;
+            if (estimated) {
+                if (m->slot_kind[slot[i]] == SG_SYM_COMPARTMENT) {
+                    st = sg_error_set(err, SG_ERR_UNSUPPORTED, NULL, 0, 0,
+                                      "compartment '%s' is estimated: sensitivities to a "
+                                      "compartment size are not covered",
+                                      m->slot_name[slot[i]]);
+                    break;
+                }
+                se->target_slot[se->ntargets] = slot[i];
+                se->target_param[se->ntargets] = source[i];
+                ids[se->ntargets++] = m->slot_name[slot[i]];
+            } else {
+                double v = source[i] >= 0 ? p->params[source[i]].nominal : number[i];
+                st = sg_experiment_set_value(se->exp, m->slot_name[slot[i]], v, err);
+            }
+            se->set_slot[se->nset] = slot[i];
+            se->set_value[se->nset++] = estimated ? NAN
+                                        : source[i] >= 0 ? p->params[source[i]].nominal
+                                                         : number[i];
+        }
+        if (st == SG_OK && se->ntargets > 0 &&
+            !(se->sens = sg_sens_create(m, &opt, ids, se->ntargets, err)))
+            st = err ? err->status : SG_ERR_NOMEM;
+        sg_free(ids);
+        if (st != SG_OK)
+            goto done;
+    }
+done:
+    sg_free(slot);
+    sg_free(source);
+    sg_free(number);
+    sg_free(seen);
+    sg_free(slots);
+    if (st != SG_OK)
+        sg_petab_free_sensitivities(p);
+    return st;
+}
+
+void sg_petab_eval_free_sens(sg_petab_eval *ev)
+{
+    if (ev->sens)
+        for (int e = 0; e < ev->p->nexperiments; e++)
+            sg_sens_free(ev->sens[e]);
+    sg_free(ev->sens);
+    sg_free(ev->dslot);
+    ev->sens = NULL;
+    ev->dslot = NULL;
+}
+
+/* d(value in slot s)/dx for this measurement, into d (n values). */
+static void slot_derivative(sg_petab_eval *ev, const sg_petab_sens_exp *se,
+                            const sg_petab_measurement *mm,
+                            const sg_sens_result *r, int row, int s, double *d)
+{
+    const sg_petab *p = ev->p;
+    const sg_model *m = p->model;
+    int n = p->nestimated;
+    memset(d, 0, sizeof(double) * (size_t)n);
+    if (s < m->nslots) {
+        int j = p->output_index[s];
+        if (j >= 0 && r) {
+            const double *dy = sg_sens_result_derivs(r, row, j);
+            for (int t = 0; t < se->ntargets; t++) {
+                const sg_petab_param *q = &p->params[se->target_param[t]];
+                d[q->index] += dy[t] * scale_derivative(q->scale, ev->values[se->target_param[t]]);
+            }
+        } else {
+            for (int t = 0; t < se->ntargets; t++)
+                if (se->target_slot[t] == s) {
+                    const sg_petab_param *q = &p->params[se->target_param[t]];
+                    d[q->index] += scale_derivative(q->scale, ev->values[se->target_param[t]]);
+                }
+        }
+        return;
+    }
+    if (s < p->obs_placeholder_base) {
+        const sg_petab_param *q = &p->params[s - p->obs_param_base];
+        if (q->estimate)
+            d[q->index] = scale_derivative(q->scale, ev->values[s - p->obs_param_base]);
+        return;
+    }
+    const sg_petab_observable *o = &p->observables[mm->observable];
+    int k = s - p->obs_placeholder_base;
+    const sg_petab_value *v = NULL;
+    if (k >= o->first_obs_placeholder && k < o->first_obs_placeholder + mm->nobs_pars)
+        v = &mm->obs_pars[k - o->first_obs_placeholder];
+    else if (k >= o->first_noise_placeholder && k < o->first_noise_placeholder + mm->nnoise_pars)
+        v = &mm->noise_pars[k - o->first_noise_placeholder];
+    if (v && v->param >= 0 && p->params[v->param].estimate)
+        d[p->params[v->param].index] =
+            scale_derivative(p->params[v->param].scale, ev->values[v->param]);
+}
+
+sg_status sg_petab_gradient_sens(sg_petab_eval *ev, const double *x, double *nllh, double *grad,
+                                 sg_error *err)
+{
+    const sg_petab *p = ev->p;
+    const sg_model *m = p->model;
+    int n = p->nestimated;
+    if (!p->sens_exps)
+        return sg_error_set(err, SG_ERR_USAGE, NULL, 0, 0,
+                            "sensitivities were not prepared for this problem");
+    if (!ev->sens) {
+        ev->sens = sg_calloc((size_t)p->nexperiments + 1, sizeof *ev->sens);
+        ev->dslot = sg_malloc(sizeof(double) * (2 * (size_t)n + 1));
+        if (!ev->sens || !ev->dslot) {
+            sg_petab_eval_free_sens(ev);
+            return sg_error_nomem(err);
+        }
+        for (int e = 0; e < p->nexperiments; e++)
+            if (p->sens_exps[e].sens && !(ev->sens[e] = sg_sens_clone(p->sens_exps[e].sens, err))) {
+                sg_petab_eval_free_sens(ev);
+                return err ? err->status : SG_ERR_NOMEM;
+            }
+    }
+    sg_petab_set_values(ev, x);
+    sg_petab_result res = {0};
+    double dllh[n > 0 ? n : 1];
+    memset(dllh, 0, sizeof dllh);
+    double *d = ev->dslot;
+    const sg_program *prog = m->program;
+    for (int e = 0; e < p->nexperiments; e++) {
+        const sg_petab_sens_exp *se = &p->sens_exps[e];
+        const sg_petab_experiment *xp = &p->experiments[e];
+        double values[se->ntargets > 0 ? se->ntargets : 1];
+        for (int t = 0; t < se->ntargets; t++)
+            values[t] = ev->values[se->target_param[t]];
+        sg_sens_result *r = NULL;
+        sg_trajectory *traj = NULL;
+        sg_status st;
+        if (ev->sens[e]) {
+            sg_sens_request req = {se->exp, values, xp->times, xp->ntimes, p->sens_outputs,
+                                   p->nsens_outputs};
+            if (p->nsens_outputs == 0)
+                req.outputs = NULL;
+            st = sg_sens_run(ev->sens[e], &req, &r, err);
+        } else {
+            /* nothing estimated reaches this simulation's model: values only */
+            st = sg_sim_run_point(ev->sim, ev->exps[e], se->set_slot, se->set_value, se->nset,
+                                  &traj, err);
+        }
+        if (st != SG_OK) {
+            sg_trajectory_free(traj);
+            return st;
+        }
+        /* model parameters and compartments the formulas read: start values */
+        for (int i = 0; i < m->nslots; i++)
+            ev->slots[i] = prog->base[i];
+        for (int i = 0; i < se->nset; i++)
+            ev->slots[se->set_slot[i]] = se->set_value[i];
+        for (int t = 0; t < se->ntargets; t++)
+            ev->slots[se->target_slot[t]] = values[t];
+        for (int rr = 0; rr < p->nmeasurements; rr++) {
+            const sg_petab_measurement *mm = &p->measurements[rr];
+            if (mm->experiment != e)
+                continue;
+            int row = 0;
+            while (row < xp->ntimes && xp->times[row] != mm->time)
+                row++;
+            if (r) {
+                for (int j = 0; j < p->nsens_outputs; j++)
+                    ev->slots[p->sens_output_slot[j]] = sg_sens_result_value(r, row, j);
+            } else {
+                int trow = -1;
+                for (int k = traj->nrows - 1; k >= 0 && trow < 0; k--)
+                    if (traj->times[k] == mm->time)
+                        trow = k;
+                const double *data = traj->data + (size_t)trow * (size_t)traj->ncols;
+                for (int c = 0; c < traj->ncols; c++)
+                    ev->slots[traj->slots[c]] = data[c];
+            }
+            ev->slots[m->time_slot] = mm->time;
+            if ((st = sg_petab_score(ev, mm, NULL, &res, err)) != SG_OK) {
+                sg_sens_result_free(r);
+                sg_trajectory_free(traj);
+                return st;
+            }
+            /* dllh/dh and dllh/dsigma at this measurement */
+            const sg_petab_observable *o = &p->observables[mm->observable];
+            double h = sg_expr_eval(o->formula, ev->slots);
+            double sigma = sg_expr_eval(o->noise, ev->slots);
+            double ty = sg_petab_to_scale(o->transform, mm->value);
+            double th = sg_petab_to_scale(o->transform, h);
+            double rres = (ty - th) / sigma;
+            double dth_dh = o->transform == SG_SCALE_LOG     ? 1 / h
+                            : o->transform == SG_SCALE_LOG10 ? 1 / (h * log(10.0))
+                                                             : 1.0;
+            double dl_dh, dl_ds;
+            if (o->distribution == SG_NOISE_LAPLACE) {
+                dl_dh = (rres > 0 ? 1 : rres < 0 ? -1 : 0) / sigma * dth_dh;
+                dl_ds = -1 / sigma + fabs(rres) / sigma;
+            } else {
+                dl_dh = rres / sigma * dth_dh;
+                dl_ds = -1 / sigma + rres * rres / sigma;
+            }
+            for (int i = p->dslot_start[mm->observable]; i < p->dslot_start[mm->observable + 1];
+                 i++) {
+                int s = p->dslots[i];
+                if (s == m->time_slot)
+                    continue;
+                double df = sg_expr_eval(p->dformula[i], ev->slots);
+                double dn = sg_expr_eval(p->dnoise[i], ev->slots);
+                if (df == 0 && dn == 0)
+                    continue;
+                slot_derivative(ev, se, mm, r, row, s, d);
+                for (int k = 0; k < n; k++)
+                    dllh[k] += (dl_dh * df + dl_ds * dn) * d[k];
+            }
+        }
+        sg_sens_result_free(r);
+        sg_trajectory_free(traj);
+    }
+    /* priors */
+    double lp = sg_petab_log_prior(ev, x);
+    for (int k = 0; k < n; k++) {
+        const sg_petab_param *q = &p->params[p->estimated[k]];
+        double v = sg_petab_from_scale(q->scale, x[k]), s = x[k], dv = scale_derivative(q->scale, v);
+        double a = q->prior_par[0], b = q->prior_par[1], g = 0;
+        switch (q->prior) {
+        case SG_PRIOR_NORMAL: g = -(v - a) / (b * b) * dv; break;
+        case SG_PRIOR_PS_NORMAL: g = -(s - a) / (b * b); break;
+        case SG_PRIOR_LAPLACE: g = -((v > a) - (v < a)) / b * dv; break;
+        case SG_PRIOR_PS_LAPLACE: g = -((s > a) - (s < a)) / b; break;
+        case SG_PRIOR_LOGNORMAL: g = (-1 / v - (log(v) - a) / (b * b * v)) * dv; break;
+        case SG_PRIOR_LOGLAPLACE:
+            g = (-1 / v - ((log(v) > a) - (log(v) < a)) / (b * v)) * dv;
+            break;
+        default: break;
+        }
+        grad[k] = -(dllh[k] + g);
+    }
+    *nllh = -(res.llh + lp);
+    return SG_OK;
+}
+
+sg_status sg_petab_use_sensitivities(sg_petab *p, sg_error *err)
+{
+    return sg_petab_prepare_sensitivities(p, err);
+}

@@ -1,0 +1,413 @@
+#!/usr/bin/python3
+"""End-to-end checks of sigode's estimation commands (run by CTest).
+
+    check.py SIGODE fit-recovers       conversion problem: noise-free data made
+                                       from k1 = 0.3, k2 = 0.15, scale = 2 by
+                                       the closed form; the fit must recover
+                                       them to 1e-4 relative
+    check.py SIGODE fit-plots          waterfall, fit and profile plots, odd paths
+    check.py SIGODE fit-deterministic  --jobs 1 and --jobs 2 write the same bytes
+    check.py SIGODE objective-features laplace noise, log observable, time inf,
+                                       priors: llh, chi2, nllh against closed forms
+    check.py SIGODE gradient           nllh gradient: sensitivities = finite differences
+    check.py SIGODE fit-model          sigode fit MODEL.cfg --data: recovery to 1e-4
+    check.py SIGODE model-keys         bad estimate/bounds/scale in a model file
+    check.py SIGODE bad-input          malformed problems: exit 2 and a message
+                                       naming file, row and column
+    check.py SIGODE profile-analytic   a parameter entering linearly: the 95%
+                                       interval of its parabolic profile
+    check.py SIGODE profile-nonidentifiable  two parameters seen only as a
+                                       product: both non-identifiable
+    check.py SIGODE benchmark          Boehm_JProteomeRes2014 at its nominal
+                                       parameters: llh = -138.22199693517703
+                                       (the published value) to 1e-3
+"""
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CONVERSION = os.path.join(HERE, "conversion")
+
+
+def run(args, **kw):
+    return subprocess.run(args, capture_output=True, text=True, timeout=600, **kw)
+
+
+def fail(msg):
+    print("FAIL:", msg)
+    sys.exit(1)
+
+
+def read_params(path):
+    with open(path) as f:
+        rows = [l.rstrip("\n").split("\t") for l in f if l.strip()]
+    head = rows[0]
+    return {r[head.index("parameterId")]: float(r[head.index("nominalValue")]) for r in rows[1:]}
+
+
+def fit_recovers(sigode):
+    """Every optimiser and both samplings recover the parameters."""
+    for optimizer, sampling in (("lbfgs", "lhs"), ("slsqp", "sobol"), ("lm", "lhs")):
+        fit_recovers_with(sigode, optimizer, sampling)
+
+
+def fit_recovers_with(sigode, optimizer, sampling):
+    truth = {"k1": 0.3, "k2": 0.15, "scale": 2.0}
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "est.tsv")
+        p = run([sigode, "fit", os.path.join(CONVERSION, "problem.yaml"), "--starts", "4",
+                 "--seed", "3", "--jobs", "2", "--output", out, "--no-plots",
+                 "--optimizer", optimizer, "--sampling", sampling])
+        if p.returncode != 0:
+            fail(f"fit exit {p.returncode}: {p.stderr}")
+        if not re.search(r"^best nllh = -?[0-9.e+-]+$", p.stdout, re.M):
+            fail(f"no 'best nllh = ' line: {p.stdout}")
+        est = read_params(out)
+        for k, v in truth.items():
+            if abs(est[k] - v) > 1e-4 * abs(v):
+                fail(f"{k} = {est[k]}, expected {v} (1e-4 relative)")
+        for suffix in ("_starts.tsv",):
+            if not os.path.exists(os.path.join(tmp, "est" + suffix)):
+                fail(f"no est{suffix}")
+    print(f"ok: {optimizer}, {sampling}: estimates within 1e-4 of", truth)
+
+
+def fit_plots(sigode):
+    """The waterfall and fit plots are drawn (PNG files), also when the
+    output path holds a quote and a space (strings passed to gnuplot are
+    inert)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        odd = os.path.join(tmp, "it's a dir")
+        os.mkdir(odd)
+        out = os.path.join(odd, "est.tsv")
+        p = run([sigode, "fit", os.path.join(CONVERSION, "problem.yaml"), "--starts", "2",
+                 "--output", out])
+        if p.returncode != 0:
+            fail(f"fit exit {p.returncode}: {p.stderr}")
+        for name in ("est_waterfall.png", "est_fit.png"):
+            path = os.path.join(odd, name)
+            if not os.path.exists(path):
+                fail(f"no {name}: {os.listdir(odd)}")
+            with open(path, "rb") as f:
+                if f.read(8) != b"\x89PNG\r\n\x1a\n":
+                    fail(f"{name} is not a PNG")
+        left = [f for f in os.listdir(odd) if ".tmp." in f or ".dat." in f or ".gp." in f]
+        if left:
+            fail(f"temporary files left: {left}")
+        p = run([sigode, "profile", os.path.join(CONVERSION, "problem.yaml"), "--parameters", out,
+                 "--params", "scale", "--output", os.path.join(odd, "prof.tsv")])
+        if p.returncode != 0 or not os.path.exists(os.path.join(odd, "prof.png")):
+            fail(f"profile plot: exit {p.returncode}: {p.stderr}")
+    print("ok: waterfall, fit and profile plots drawn")
+
+
+def fit_deterministic(sigode):
+    outputs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for jobs in ("1", "2"):
+            out = os.path.join(tmp, f"j{jobs}.tsv")
+            p = run([sigode, "fit", os.path.join(CONVERSION, "problem.yaml"), "--starts", "6",
+                     "--seed", "11", "--jobs", jobs, "--output", out, "--no-plots"])
+            if p.returncode != 0:
+                fail(f"fit --jobs {jobs} exit {p.returncode}: {p.stderr}")
+            with open(out, "rb") as f:
+                params = f.read()
+            with open(os.path.join(tmp, f"j{jobs}_starts.tsv"), "rb") as f:
+                starts = f.read()
+            outputs.append((p.stdout, params, starts))
+    if outputs[0] != outputs[1]:
+        fail("--jobs 1 and --jobs 2 differ")
+    print("ok: --jobs 1 and --jobs 2 give the same bytes")
+
+
+# (what, file to change, function of its text, expected message pattern)
+BAD = [
+    ("malformed YAML", "problem.yaml", lambda t: t.replace("problems:", "problems: [\n"),
+     r"problem\.yaml:\d+:\d+: error: malformed YAML"),
+    ("YAML naming a missing table", "problem.yaml",
+     lambda t: t.replace("conditions.tsv", "nowhere.tsv"), r"nowhere\.tsv: error: cannot read"),
+    ("row with a missing field", "measurements.tsv",
+     lambda t: t.replace("obs_a\tc0\t1\t", "obs_a\tc0\t", 1), r"measurements\.tsv:4:3: error: row has 3 fields"),
+    ("missing column", "observables.tsv", lambda t: t.replace("noiseFormula", "noise"),
+     r"observables\.tsv:1: error: missing column 'noiseFormula'"),
+    ("unknown id in a formula", "observables.tsv", lambda t: t.replace("scale * B", "scale * C"),
+     r"observables\.tsv:3:2: error: .*unknown id 'C'.*column 'observableFormula'"),
+    ("syntax error in a formula", "observables.tsv", lambda t: t.replace("scale * B", "scale * (B"),
+     r"observables\.tsv:3:2: error: .*observableFormula"),
+    ("measurement for a nonexistent condition", "measurements.tsv",
+     lambda t: t.replace("obs_b\tc0\t2\t", "obs_b\tc9\t2\t"),
+     r"measurements\.tsv:7:2: error: unknown condition 'c9'"),
+    ("unknown observable", "measurements.tsv", lambda t: t.replace("obs_b\tc0\t4\t", "obs_x\tc0\t4\t"),
+     r"measurements\.tsv:9:1: error: unknown observable 'obs_x'"),
+    ("non-numeric measurement", "measurements.tsv",
+     lambda t: re.sub(r"(obs_a\tc0\t8\t)[^\n]*", r"\1high", t),
+     r"measurements\.tsv:10:4: error: measurement 'high'"),
+    ("non-positive measurement on a log scale", "observables.tsv",
+     lambda t: t.replace("obs_a\tA\t0.1", "obs_a\tA\t0.1\tlog").replace("noiseFormula", "noiseFormula\tobservableTransformation").replace("obs_b\tscale * B\t0.1", "obs_b\tscale * B\t0.1\tlin"),
+     None),  # made below together with a zero measurement
+    ("non-positive lower bound on a log scale", "parameters.tsv",
+     lambda t: t.replace("k1\tlog10\t0.001", "k1\tlog10\t0"),
+     r"parameters\.tsv:2:3: error: parameter 'k1' is on a log10 scale"),
+    ("bounds excluding the nominal value", "parameters.tsv",
+     lambda t: t.replace("scale\tlin\t0.1\t10\t1", "scale\tlin\t0.1\t10\t20"),
+     r"parameters\.tsv:4:5: error: the bounds \[0.1, 10\] exclude the nominal value 20"),
+    ("bad scale", "parameters.tsv", lambda t: t.replace("scale\tlin", "scale\tlog2"),
+     r"parameters\.tsv:4:2: error: scale 'log2'"),
+    ("condition column not in the model", "conditions.tsv", lambda t: t.replace("\tA", "\tZ"),
+     r"conditions\.tsv:1:2: error: 'Z' is not a parameter, species or compartment"),
+    ("control character", "conditions.tsv", lambda t: t.replace("c0", "c\x010"),
+     r"conditions\.tsv:2:1: error: control character"),
+    ("duplicate column", "conditions.tsv", lambda t: t.replace("conditionId\tA", "conditionId\tA\tA").replace("c0\t1", "c0\t1\t1"),
+     r"conditions\.tsv:1:3: error: column 'A' appears twice"),
+]
+
+
+def bad_input(sigode):
+    failures = 0
+    for what, name, change, pattern in BAD:
+        with tempfile.TemporaryDirectory() as tmp:
+            for f in os.listdir(CONVERSION):
+                shutil.copy(os.path.join(CONVERSION, f), tmp)
+            path = os.path.join(tmp, name)
+            with open(path) as f:
+                text = f.read()
+            with open(path, "w") as f:
+                f.write(change(text))
+            if pattern is None:  # log-transformed observable with a zero measurement
+                mpath = os.path.join(tmp, "measurements.tsv")
+                with open(mpath) as f:
+                    m = f.read()
+                m = re.sub(r"(obs_a\tc0\t2\t)[^\n]*", r"\g<1>0", m)
+                with open(mpath, "w") as f:
+                    f.write(m)
+                pattern = r"measurements\.tsv:6:4: error: measurement 0 of observable 'obs_a' must be positive"
+            p = run([sigode, "petab", "evaluate", os.path.join(tmp, "problem.yaml")])
+            if p.returncode != 2 or not re.search(pattern, p.stderr):
+                print(f"FAIL: {what}: exit {p.returncode}, stderr {p.stderr.strip()!r}, "
+                      f"expected exit 2 and /{pattern}/")
+                failures += 1
+            else:
+                print(f"ok: {what}: {p.stderr.strip()}")
+    # --parameters naming an unknown parameter
+    with tempfile.TemporaryDirectory() as tmp:
+        bad = os.path.join(tmp, "given.tsv")
+        with open(bad, "w") as f:
+            f.write("parameterId\tnominalValue\nk1\t0.3\nk9\t1\n")
+        p = run([sigode, "petab", "evaluate", os.path.join(CONVERSION, "problem.yaml"),
+                 "--parameters", bad])
+        if p.returncode != 2 or not re.search(r"given\.tsv:3:1: error: 'k9'", p.stderr):
+            print(f"FAIL: --parameters with an unknown id: exit {p.returncode}, {p.stderr!r}")
+            failures += 1
+    if failures:
+        sys.exit(1)
+
+
+def closed_form_b(t, k1=0.3, k2=0.15):
+    eq = k2 / (k1 + k2)
+    return 1 - (eq + (1 - eq) * math.exp(-(k1 + k2) * t))
+
+
+def profile_problem(tmp, params, formula_b):
+    for f in os.listdir(CONVERSION):
+        shutil.copy(os.path.join(CONVERSION, f), tmp)
+    with open(os.path.join(tmp, "parameters.tsv"), "w") as f:
+        f.write("parameterId\tparameterScale\tlowerBound\tupperBound\tnominalValue\testimate\n")
+        f.write("k1\tlog10\t0.001\t10\t0.3\t0\nk2\tlog10\t0.001\t10\t0.15\t0\n")
+        f.write(params)
+    with open(os.path.join(tmp, "observables.tsv"), "w") as f:
+        f.write(f"observableId\tobservableFormula\tnoiseFormula\nobs_a\tA\t0.1\nobs_b\t{formula_b}\t0.1\n")
+    return os.path.join(tmp, "problem.yaml")
+
+
+def profile_analytic(sigode):
+    """Only `scale` estimated: y = scale * B(t) is linear in it, so the profile
+    is the parabola nllh* + (scale - 2)^2 S / 2, S = sum (B_i / sigma)^2, and
+    the 95% interval is 2 -+ sqrt(2 * 1.92073) / sqrt(S)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        yaml = profile_problem(tmp, "scale\tlin\t0.1\t10\t2\t1\n", "scale * B")
+        p = run([sigode, "profile", yaml, "--parameters", os.path.join(tmp, "parameters.tsv"),
+                 "--output", os.path.join(tmp, "prof.tsv"), "--no-plots"])
+        if p.returncode != 0:
+            fail(f"profile exit {p.returncode}: {p.stderr}")
+        m = re.search(r"^scale: 95% CI \[(\S+), (\S+)\]", p.stdout, re.M)
+        if not m:
+            fail(f"no interval for scale: {p.stdout}")
+        S = sum((2 * 0 + closed_form_b(t) / 0.1) ** 2 for t in (0.5, 1, 2, 4, 8, 16))
+        half = math.sqrt(2 * 3.8414588206941245 / 2) / math.sqrt(S)
+        lo, hi = float(m.group(1)), float(m.group(2))
+        for got, want in ((lo, 2 - half), (hi, 2 + half)):
+            if abs(got - want) > 1e-3 * half:
+                fail(f"interval end {got}, closed form {want} (half-width {half})")
+        print(f"ok: scale 95% CI [{lo}, {hi}], closed form [{2 - half}, {2 + half}]")
+
+
+def profile_nonidentifiable(sigode):
+    """`scale` and `s2` appear only as their product: each alone is not
+    identifiable (its profile is flat up to a bound)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        yaml = profile_problem(tmp, "scale\tlin\t0.1\t10\t1\t1\ns2\tlin\t0.1\t10\t2\t1\n",
+                               "scale * s2 * B")
+        p = run([sigode, "profile", yaml, "--parameters", os.path.join(tmp, "parameters.tsv"),
+                 "--output", os.path.join(tmp, "prof.tsv"), "--no-plots"])
+        if p.returncode != 0:
+            fail(f"profile exit {p.returncode}: {p.stderr}")
+        for pid in ("scale", "s2"):
+            if not re.search(rf"^{pid}: (practically )?non-identifiable", p.stdout, re.M):
+                fail(f"{pid} not reported non-identifiable: {p.stdout}")
+        print("ok:", p.stdout.strip().replace("\n", "; "))
+
+
+def gradient(sigode):
+    """Gradients from forward sensitivities against central finite
+    differences (conversion problem away from its optimum; Boehm at its
+    nominal parameters, where the gradient is small: absolute 1e-3)."""
+    cases = [(os.path.join(CONVERSION, "problem.yaml"), 1e-6, 0),
+             (os.path.join(HERE, "benchmark", "Boehm_JProteomeRes2014",
+                           "Boehm_JProteomeRes2014.yaml"), 0, 1e-3)]
+    for yaml, rel, absolute in cases:
+        got = {}
+        for source in ("sens", "fd"):
+            p = run([sigode, "petab", "evaluate", yaml, "--gradient", source])
+            if p.returncode != 0:
+                fail(f"--gradient {source}: exit {p.returncode}: {p.stderr}")
+            got[source] = {m.group(1): float(m.group(2))
+                           for m in re.finditer(r"^dnllh/d(\S+) = (\S+)$", p.stdout, re.M)}
+            if not got[source]:
+                fail(f"no gradient printed: {p.stdout}")
+        for k, v in got["sens"].items():
+            w = got["fd"][k]
+            if abs(v - w) > rel * abs(w) + absolute:
+                fail(f"{os.path.basename(yaml)}: d/d{k}: sensitivities {v}, finite differences {w}")
+        print(f"ok: {os.path.basename(yaml)}: {len(got['sens'])} derivatives agree")
+
+
+def fit_model(sigode):
+    """sigode fit MODEL.cfg --data: k1, k2 marked in the model file, data
+    from the closed form with k1 = 0.3, k2 = 0.15: recovered to 1e-4."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "est.tsv")
+        p = run([sigode, "fit", os.path.join(CONVERSION, "model.cfg"), "--data",
+                 os.path.join(CONVERSION, "data.tsv"), "--starts", "3", "--output", out,
+                 "--no-plots"])
+        if p.returncode != 0:
+            fail(f"exit {p.returncode}: {p.stderr}")
+        est = read_params(out)
+        for k, v in {"k1": 0.3, "k2": 0.15}.items():
+            if abs(est[k] - v) > 1e-4 * v:
+                fail(f"{k} = {est[k]}, expected {v}")
+    print("ok: k1, k2 recovered from the model file's marks")
+
+
+MODEL_BAD = [
+    ("bounds excluding the value", 'bounds = [0.001, 10.0]; scale = "log10"; },\n  { id = "k2"',
+     'bounds = [0.2, 10.0]; scale = "log10"; },\n  { id = "k2"',
+     r"model\.cfg:5:\d+: error: the bounds \[0.2, 10\] of 'k1' exclude its value 0.1"),
+    ("log scale with a non-positive bound", "bounds = [0.001, 10.0]; scale = \"log10\"; },\n  { id = \"k2\"",
+     "bounds = [0.0, 10.0]; scale = \"log10\"; },\n  { id = \"k2\"",
+     r"model\.cfg:5:\d+: error: 'k1' is estimated on a log10 scale"),
+    ("unknown scale", 'scale = "log10"; },\n  { id = "k2"', 'scale = "ln"; },\n  { id = "k2"',
+     r"model\.cfg:5:\d+: error: 'scale' must be"),
+    ("estimate not a boolean", "estimate = true; bounds = [0.001, 10.0]; scale = \"log10\"; },\n  { id = \"k2\"",
+     "estimate = 1; bounds = [0.001, 10.0]; scale = \"log10\"; },\n  { id = \"k2\"",
+     r"model\.cfg:5:\d+: error: 'estimate' must be true or false"),
+    ("estimated without bounds", "estimate = true; bounds = [0.001, 10.0]; scale = \"log10\"; },\n  { id = \"k2\"",
+     "estimate = true; },\n  { id = \"k2\"",
+     r"model\.cfg:5:\d+: error: parameter 'k1' is estimated: it needs 'bounds"),
+]
+
+
+def model_keys(sigode):
+    """Bad estimation marks in a model file: exit 2, file:line:col."""
+    with open(os.path.join(CONVERSION, "model.cfg")) as f:
+        text = f.read()
+    failures = 0
+    for what, old, new, pattern in MODEL_BAD:
+        if old not in text:
+            fail(f"{what}: test text not found in model.cfg")
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "model.cfg")
+            with open(path, "w") as f:
+                f.write(text.replace(old, new, 1))
+            p = run([sigode, "check", path])
+            if p.returncode != 2 or not re.search(pattern, p.stderr):
+                print(f"FAIL: {what}: exit {p.returncode}, {p.stderr.strip()!r}, expected /{pattern}/")
+                failures += 1
+            else:
+                print(f"ok: {what}: {p.stderr.strip()}")
+    if failures:
+        sys.exit(1)
+
+
+def objective_features(sigode):
+    """Laplace noise, a log-transformed observable, a measurement at time inf
+    (steady state) and objective priors, against the closed form:
+    llh = sum of the measurements' log densities; nllh adds the priors."""
+    k1, k2, scale = 0.3, 0.15, 2.0
+    rows = [("obs_a", 1.0, 0.70), ("obs_a", 4.0, 0.47), ("obs_b", 2.0, 0.75),
+            ("obs_b", 8.0, 1.40), ("obs_a", math.inf, 0.30)]
+    with tempfile.TemporaryDirectory() as tmp:
+        for f in os.listdir(CONVERSION):
+            shutil.copy(os.path.join(CONVERSION, f), tmp)
+        with open(os.path.join(tmp, "observables.tsv"), "w") as f:
+            f.write("observableId\tobservableFormula\tnoiseFormula\tobservableTransformation\t"
+                    "noiseDistribution\nobs_a\tA\t0.1\tlin\tlaplace\n"
+                    "obs_b\tscale * B\t0.2\tlog\tnormal\n")
+        with open(os.path.join(tmp, "parameters.tsv"), "w") as f:
+            f.write("parameterId\tparameterScale\tlowerBound\tupperBound\tnominalValue\t"
+                    "estimate\tobjectivePriorType\tobjectivePriorParameters\n"
+                    "k1\tlog10\t0.001\t10\t0.3\t1\tnormal\t0.2;0.1\n"
+                    "k2\tlog10\t0.001\t10\t0.15\t1\tparameterScaleNormal\t-1;0.5\n"
+                    "scale\tlin\t0.1\t10\t2\t1\t\t\n")
+        with open(os.path.join(tmp, "measurements.tsv"), "w") as f:
+            f.write("observableId\tsimulationConditionId\ttime\tmeasurement\n")
+            for obs, t, y in rows:
+                f.write(f"{obs}\tc0\t{t}\t{y}\n")
+        p = run([sigode, "petab", "evaluate", os.path.join(tmp, "problem.yaml")])
+        if p.returncode != 0:
+            fail(f"exit {p.returncode}: {p.stderr}")
+        got = {m.group(1): float(m.group(2))
+               for m in re.finditer(r"^(llh|chi2|log prior|nllh) = (\S+)$", p.stdout, re.M)}
+    llh = chi2 = 0.0
+    for obs, t, y in rows:
+        eq = k2 / (k1 + k2)
+        A = eq if math.isinf(t) else eq + (1 - eq) * math.exp(-(k1 + k2) * t)
+        if obs == "obs_a":
+            r = (y - A) / 0.1
+            llh += -math.log(2 * 0.1) - abs(r)
+        else:
+            h = scale * (1 - A)
+            r = (math.log(y) - math.log(h)) / 0.2
+            llh += -0.5 * math.log(2 * math.pi * 0.2 ** 2) - math.log(y) - 0.5 * r * r
+        chi2 += r * r
+    prior = (-0.5 * math.log(2 * math.pi * 0.1 ** 2) - 0.5 * ((k1 - 0.2) / 0.1) ** 2 +
+             -0.5 * math.log(2 * math.pi * 0.5 ** 2) - 0.5 * ((math.log10(k2) + 1) / 0.5) ** 2)
+    want = {"llh": llh, "chi2": chi2, "log prior": prior, "nllh": -(llh + prior)}
+    for k, v in want.items():
+        if k not in got or abs(got[k] - v) > 1e-5 * (1 + abs(v)):
+            fail(f"{k} = {got.get(k)}, closed form {v}")
+    print(f"ok: {got}")
+
+
+def benchmark(sigode):
+    yaml = os.path.join(HERE, "benchmark", "Boehm_JProteomeRes2014", "Boehm_JProteomeRes2014.yaml")
+    p = run([sigode, "petab", "evaluate", yaml])
+    if p.returncode != 0:
+        fail(f"exit {p.returncode}: {p.stderr}")
+    llh = float(re.search(r"^llh = (\S+)$", p.stdout, re.M).group(1))
+    published = -138.22199693517703
+    if abs(llh - published) > 1e-3:
+        fail(f"llh {llh}, published {published}")
+    print(f"ok: llh {llh}, published {published}, difference {abs(llh - published):.2g}")
+
+
+if __name__ == "__main__":
+    sigode, what = sys.argv[1], sys.argv[2]
+    {"fit-recovers": fit_recovers, "fit-plots": fit_plots, "fit-deterministic": fit_deterministic,
+     "bad-input": bad_input, "gradient": gradient, "fit-model": fit_model,
+     "model-keys": model_keys, "objective-features": objective_features, "benchmark": benchmark, "profile-analytic": profile_analytic,
+     "profile-nonidentifiable": profile_nonidentifiable}[what](sigode)
