@@ -235,7 +235,7 @@ def case_graph_svg(sg, src, tmp):
     e = graph_edges(out)
     for edge in [("tamoxifen", "a:occ_Tam"), ("Ca", "a:CaN_active"),   # inputs connected
                  ("E2", "a:occ_E2"), ("a:occ_E2", "r:ER_synthesis"),    # via an assignment
-                 ("a:kdeg_basal", "r:ER_degradation"), ("FK506", "r:FK_binding")]:
+                 ("a:kdeg_basal", "r:ER_degradation"), ("FK506_cell", "r:FK_binding")]:
         expect(edge in e, f"edge {edge} missing")
     expect(has_cycle_through_assignment(e), "no feedback loop through an assignment")
     svg = open(out).read()
