@@ -193,7 +193,10 @@ void cli_free(cli *c)
     sg_measurements_free(c->data);
     free(c->values2_text);
     free(c->args);
+    if (c->model == current_model)
+        cli_set_model(NULL); /* a later cli_report must not suggest ids from it */
     sg_model_free(c->model);
+    c->model = NULL;
 }
 
 /* Interrupts (SIGINT, SIGTERM, SIGHUP). Output files are written to a
