@@ -245,20 +245,7 @@ static sg_status write_dot_text(void *ctx, FILE *out, sg_error *err)
 /* Copies the picture dot drew (path in ctx) to the output. */
 static sg_status copy_picture(void *ctx, FILE *out, sg_error *err)
 {
-    FILE *in = fopen(ctx, "rb");
-    if (!in)
-        return sg_error_set(err, SG_ERR_IO, NULL, 0, 0, "cannot read the graph: %s",
-                            strerror(errno));
-    char buf[65536];
-    size_t n;
-    int failed = 0;
-    while (!failed && (n = fread(buf, 1, sizeof buf, in)) > 0)
-        failed = fwrite(buf, 1, n, out) != n;
-    failed |= ferror(in) || fflush(out) != 0;
-    fclose(in);
-    return failed ? sg_error_set(err, SG_ERR_IO, NULL, 0, 0, "cannot write the graph: %s",
-                                 strerror(errno))
-                  : SG_OK;
+    return sg_copy_file(ctx, out, "the graph", err);
 }
 
 sg_status sg_model_render_graph(const sg_model *m, const char *format, const char *path,

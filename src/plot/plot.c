@@ -74,20 +74,7 @@ void gp_string(FILE *out, const char *s) { quoted(out, s ? s : ""); }
 /* Copies the image gnuplot drew (path in ctx) to the output. */
 static sg_status copy_image(void *ctx, FILE *out, sg_error *err)
 {
-    FILE *in = fopen(ctx, "rb");
-    if (!in)
-        return sg_error_set(err, SG_ERR_IO, NULL, 0, 0, "cannot read the plot: %s",
-                            strerror(errno));
-    char buf[65536];
-    size_t n;
-    int failed = 0;
-    while (!failed && (n = fread(buf, 1, sizeof buf, in)) > 0)
-        failed = fwrite(buf, 1, n, out) != n;
-    failed |= ferror(in) || fflush(out) != 0;
-    fclose(in);
-    return failed ? sg_error_set(err, SG_ERR_IO, NULL, 0, 0, "cannot write the plot: %s",
-                                 strerror(errno))
-                  : SG_OK;
+    return sg_copy_file(ctx, out, "the plot", err);
 }
 
 static int ends_with(const char *s, const char *suffix)

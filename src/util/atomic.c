@@ -186,3 +186,21 @@ sg_status sg_write_atomic(const char *path, sg_write_fn write, void *ctx, sg_err
     sg_free(target);
     return st;
 }
+
+sg_status sg_copy_file(const char *path, FILE *out, const char *what, sg_error *err)
+{
+    FILE *in = fopen(path, "rb");
+    if (!in)
+        return sg_error_set(err, SG_ERR_IO, NULL, 0, 0, "cannot read %s: %s", what,
+                            strerror(errno));
+    char buf[65536];
+    size_t n;
+    int failed = 0;
+    while (!failed && (n = fread(buf, 1, sizeof buf, in)) > 0)
+        failed = fwrite(buf, 1, n, out) != n;
+    failed |= ferror(in) || fflush(out) != 0;
+    fclose(in);
+    return failed ? sg_error_set(err, SG_ERR_IO, NULL, 0, 0, "cannot write %s: %s", what,
+                                 strerror(errno))
+                  : SG_OK;
+}

@@ -74,6 +74,9 @@ int sg_map_reserve(sg_map *map, size_t n);
  * gets the mode of the file it replaces, or 0666 less the umask. */
 typedef sg_status (*sg_write_fn)(void *ctx, FILE *out, sg_error *err);
 sg_status sg_write_atomic(const char *path, sg_write_fn write, void *ctx, sg_error *err);
+/* Copies the file at `path` (a picture another program drew) to out;
+ * `what` names it in messages ("the plot", "the graph"). */
+sg_status sg_copy_file(const char *path, FILE *out, const char *what, sg_error *err);
 /* A path that is not a regular file: a symlink is followed and its target
  * replaced in the target's folder (the link stays); a FIFO or character
  * device (/dev/null, /dev/stdout, a terminal) is written directly, as is
