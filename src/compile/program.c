@@ -465,11 +465,13 @@ done:
 
 /* ------------------------------------------------------------ events */
 
-/* Collects the comparisons of a trigger as root functions a - b. */
-static int collect_roots(compiler *c, sg_expr *e, sg_expr ***roots, size_t *n, size_t *cap)
+/* Collects the comparisons of a trigger as root functions a - b (once
+ * each, in the order met). */
+int sg_program_collect_roots(sg_pool *pool, sg_expr *e, sg_expr ***roots, size_t *n,
+                             size_t *cap)
 {
     if (e->kind >= EX_LT && e->kind <= EX_NE) {
-        sg_expr *g = sg_pool_op(c->m->pool, EX_SUB, 0, e->arg[0], e->arg[1], NULL);
+        sg_expr *g = sg_pool_op(pool, EX_SUB, 0, e->arg[0], e->arg[1], NULL);
         if (!g)
             return -1;
         for (size_t k = 0; k < *n; k++)
@@ -481,7 +483,7 @@ static int collect_roots(compiler *c, sg_expr *e, sg_expr ***roots, size_t *n, s
         return 0;
     }
     for (int i = 0; i < e->nargs; i++)
-        if (collect_roots(c, e->arg[i], roots, n, cap) != 0)
+        if (sg_program_collect_roots(pool, e->arg[i], roots, n, cap) != 0)
             return -1;
     return 0;
 }
@@ -498,7 +500,7 @@ static int compile_roots(compiler *c)
     if (!p->trigger_slot)
         goto done;
     for (int k = 0; k < m->ntriggers; k++) {
-        if (collect_roots(c, m->triggers[k].trigger, &roots, &n, &cap) != 0)
+        if (sg_program_collect_roots(m->pool, m->triggers[k].trigger, &roots, &n, &cap) != 0)
             goto done;
         if ((p->trigger_slot[k] = value_of(c, m->triggers[k].trigger)) < 0)
             goto done;

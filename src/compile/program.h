@@ -96,6 +96,11 @@ struct sg_program {
 };
 
 sg_status sg_program_compile(sg_model *model, sg_program **out, sg_error *err);
+/* The root functions (a - b of each comparison) of a trigger, appended to
+ * *roots once each in the order met: the program's root order, which the
+ * sensitivity code (senscode.c) must follow. -1 when out of memory. */
+int sg_program_collect_roots(sg_pool *pool, sg_expr *e, sg_expr ***roots, size_t *n,
+                             size_t *cap);
 void sg_program_free(sg_program *prog);
 
 /* Prepares the value slots after parameters changed (a start, an event):

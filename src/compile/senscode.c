@@ -289,27 +289,6 @@ static void free_grad(sg_grad *g)
     sg_free(g->du);
 }
 
-/* Root functions as program.c collects them (same order). */
-static int collect_roots(sg_model *m, sg_expr *e, sg_expr ***roots, size_t *n, size_t *cap)
-{
-    if (e->kind >= EX_LT && e->kind <= EX_NE) {
-        sg_expr *g = sg_pool_op(m->pool, EX_SUB, 0, e->arg[0], e->arg[1], NULL);
-        if (!g)
-            return -1;
-        for (size_t k = 0; k < *n; k++)
-            if ((*roots)[k] == g)
-                return 0;
-        if (sg_grow(roots, cap, *n + 1, sizeof **roots) != 0)
-            return -1;
-        (*roots)[(*n)++] = g;
-        return 0;
-    }
-    for (int i = 0; i < e->nargs; i++)
-        if (collect_roots(m, e->arg[i], roots, n, cap) != 0)
-            return -1;
-    return 0;
-}
-
 static int compile_events(builder *b)
 {
     sg_model *m = b->m;
@@ -320,7 +299,7 @@ static int compile_events(builder *b)
     if (m->ntriggers == 0)
         return 0;
     for (int k = 0; k < m->ntriggers; k++)
-        if (collect_roots(m, m->triggers[k].trigger, &roots, &n, &cap) != 0)
+        if (sg_program_collect_roots(m->pool, m->triggers[k].trigger, &roots, &n, &cap) != 0)
             goto done;
     sc->root_grad = sg_calloc(n + 1, sizeof *sc->root_grad);
     sc->assign_grad = sg_calloc((size_t)m->ntriggers + 1, sizeof *sc->assign_grad);
