@@ -18,6 +18,7 @@
                                        interval of its parabolic profile
     check.py SIGODE profile-nonidentifiable  two parameters seen only as a
                                        product: both non-identifiable
+    check.py SIGODE multi-file         tables split over several files read as one
     check.py SIGODE benchmark          Boehm_JProteomeRes2014 at its nominal
                                        parameters: llh = -138.22199693517703
                                        (the published value) to 1e-3
@@ -405,9 +406,75 @@ def benchmark(sigode):
     print(f"ok: llh {llh}, published {published}, difference {abs(llh - published):.2g}")
 
 
+def multi_file(sigode):
+    """PEtab v1 allows each table to be split over several files: the
+    conversion problem with its measurements in two files (columns in
+    another order in the second, which also holds a condition only the
+    second condition file defines) gives the llh of one file holding all
+    rows; an error in the second file names that file and its row; two
+    SBML models are refused."""
+    with open(os.path.join(CONVERSION, "measurements.tsv")) as f:
+        rows = [l.rstrip("\n").split("\t") for l in f if l.strip()]
+    head, body = rows[0], rows[1:]
+    extra = [["obs_a", "c1", "3", "0.7"], ["obs_b", "c1", "3", "0.9"]]
+    order = [3, 2, 0, 1]  # measurement, time, observableId, simulationConditionId
+
+    def write(path, header, data):
+        with open(path, "w") as f:
+            for r in [header] + data:
+                f.write("\t".join(r) + "\n")
+
+    def evaluate(yaml):
+        p = run([sigode, "petab", "evaluate", yaml])
+        return p.returncode, p.stdout, p.stderr
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for f in os.listdir(CONVERSION):
+            shutil.copy(os.path.join(CONVERSION, f), tmp)
+        with open(os.path.join(tmp, "conditions.tsv"), "a") as f:
+            f.write("c1\t0.5\n")
+        write(os.path.join(tmp, "measurements.tsv"), head, body + extra)
+        code, one, err = evaluate(os.path.join(tmp, "problem.yaml"))
+        if code != 0:
+            fail(f"one file: exit {code}: {err}")
+        write(os.path.join(tmp, "conditions.tsv"), ["conditionId", "A"], [["c0", "1"]])
+        write(os.path.join(tmp, "conditions2.tsv"), ["conditionId", "A"], [["c1", "0.5"]])
+        write(os.path.join(tmp, "m1.tsv"), head, body[:5])
+        write(os.path.join(tmp, "m2.tsv"), [head[i] for i in order],
+              [[r[i] for i in order] for r in body[5:] + extra])
+        yaml = os.path.join(tmp, "split.yaml")
+        with open(yaml, "w") as f:
+            f.write("format_version: 1\nparameter_file: parameters.tsv\nproblems:\n"
+                    "- condition_files: [conditions.tsv, conditions2.tsv]\n"
+                    "  measurement_files: [m1.tsv, m2.tsv]\n"
+                    "  observable_files: [observables.tsv]\n"
+                    "  sbml_files: [model.xml]\n")
+        code, split, err = evaluate(yaml)
+        if code != 0 or split != one:
+            fail(f"split tables: exit {code}, {split!r} vs one file {one!r}; {err}")
+        print(f"ok: split tables give the one-file result: {split.strip()!r}")
+        # an unknown observable in row 4 of the second file
+        bad = [[r[i] for i in order] for r in body[5:] + extra]
+        bad[2][2] = "obs_zz"
+        write(os.path.join(tmp, "m2.tsv"), [head[i] for i in order], bad)
+        code, _, err = evaluate(yaml)
+        if code != 2 or not re.search(r"m2\.tsv:4:3: error: unknown observable 'obs_zz'", err):
+            fail(f"error in the second file: exit {code}, {err!r}")
+        print(f"ok: {err.strip()}")
+        with open(yaml) as f:
+            text = f.read()
+        with open(yaml, "w") as f:
+            f.write(text.replace("[model.xml]", "[model.xml, model.xml]"))
+        code, _, err = evaluate(yaml)
+        if code != 2 or not re.search(r"split\.yaml:\d+:\d+: error: 'sbml_files' lists 2 models",
+                                      err):
+            fail(f"two models: exit {code}, {err!r}")
+        print(f"ok: {err.strip()}")
+
+
 if __name__ == "__main__":
     sigode, what = sys.argv[1], sys.argv[2]
     {"fit-recovers": fit_recovers, "fit-plots": fit_plots, "fit-deterministic": fit_deterministic,
      "bad-input": bad_input, "gradient": gradient, "fit-model": fit_model,
      "model-keys": model_keys, "objective-features": objective_features, "benchmark": benchmark, "profile-analytic": profile_analytic,
-     "profile-nonidentifiable": profile_nonidentifiable}[what](sigode)
+     "profile-nonidentifiable": profile_nonidentifiable, "multi-file": multi_file}[what](sigode)
