@@ -8,9 +8,14 @@
  * parameters' scales:
  *   d nllh / d x_k = -sum_m [dllh/dh dh/dx_k + dllh/dsigma dsigma/dx_k]
  *                    - d log prior / d x_k.
+ * Model events are covered as sg_sens_run covers them (sensitivity jumps
+ * at each firing); an event kind it refuses is found by one trial run per
+ * simulation at the nominal values while preparing, so the caller falls
+ * back before the fit starts; one refused later (an event that fires only
+ * at other parameter values) fails that evaluation with the event's name.
  * Not covered yet (SG_ERR_UNSUPPORTED, and the caller falls back to finite
  * differences, saying so): pre-equilibration, measurements at time inf,
- * model events, an estimated compartment size.
+ * an estimated compartment size.
  */
 #include <math.h>
 #include <string.h>
@@ -80,14 +85,32 @@ static int final_sets(const sg_petab *p, int c, int *slot, int *source, double *
     return m;
 }
 
+/* One run with sensitivities at the nominal values: an event kind whose
+ * sensitivities are not covered shows here (SG_ERR_UNSUPPORTED). */
+static sg_status trial_run(const sg_petab *p, const sg_petab_sens_exp *se,
+                           const sg_petab_experiment *x, sg_error *err)
+{
+    double values[se->ntargets > 0 ? se->ntargets : 1];
+    for (int t = 0; t < se->ntargets; t++)
+        values[t] = p->params[se->target_param[t]].nominal;
+    sg_sens_request req = {se->exp, values, x->times, x->ntimes, NULL, 0};
+    sg_sens_result *r = NULL;
+    sg_error trial = {0};
+    sg_status st = sg_sens_run(se->sens, &req, &r, &trial);
+    sg_sens_result_free(r);
+    /* any other failure at the nominal values is the evaluation's to report */
+    if (st != SG_ERR_UNSUPPORTED)
+        return SG_OK;
+    if (err)
+        *err = trial;
+    return st;
+}
+
 sg_status sg_petab_prepare_sensitivities(sg_petab *p, sg_error *err)
 {
     if (p->sens_exps)
         return SG_OK;
     sg_model *m = p->model;
-    if (m->ntriggers > 0)
-        return sg_error_set(err, SG_ERR_UNSUPPORTED, NULL, 0, 0,
-                            "the model has events: sensitivities across them are not covered");
     for (int e = 0; e < p->nexperiments; e++) {
         if (p->experiments[e].preeq >= 0)
             return sg_error_set(err, SG_ERR_UNSUPPORTED, NULL, 0, 0,
@@ -205,6 +228,8 @@ sg_status sg_petab_prepare_sensitivities(sg_petab *p, sg_error *err)
             !(se->sens = sg_sens_create(m, &opt, ids, se->ntargets, err)))
             st = err ? err->status : SG_ERR_NOMEM;
         sg_free(ids);
+        if (st == SG_OK && se->sens && m->ntriggers > 0)
+            st = trial_run(p, se, x, err);
         if (st != SG_OK)
             goto done;
     }
