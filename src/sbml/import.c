@@ -2116,6 +2116,11 @@ static int flatten_comp(SBMLDocument_t *doc, const char *path, sg_error *err)
 
 char *sg_sbml_to_config(const char *path, sg_error *err)
 {
+    return sg_sbml_translate(path, NULL, err);
+}
+
+char *sg_sbml_translate(const char *path, int *cacheable, sg_error *err)
+{
     sg_error local;
     if (!err)
         err = &local;
@@ -2148,6 +2153,10 @@ char *sg_sbml_to_config(const char *path, sg_error *err)
             return NULL;
         }
     }
+    /* a 'comp' model may take submodels from other files, which the cache
+     * key (this file's content) does not cover */
+    if (cacheable)
+        *cacheable = !SBMLDocument_isSetPackageRequired(doc, "comp");
     if (flatten_comp(doc, path, err)) {
         SBMLDocument_free(doc);
         return NULL;
@@ -2203,14 +2212,8 @@ char *sg_sbml_to_config(const char *path, sg_error *err)
     return b.s;
 }
 
-sg_model *sg_model_load_sbml(const char *path, sg_error *err)
+sg_model *sg_sbml_load_translation(char *text, const char *path, sg_error *err)
 {
-    sg_error local;
-    if (!err)
-        err = &local;
-    char *text = sg_sbml_to_config(path, err);
-    if (!text)
-        return NULL;
     sg_model *m = sg_model_load_buffer(text, strlen(text), path, err);
     sg_free(text);
     if (!m && err->status == SG_ERR_MODEL && err->line > 0) {
@@ -2222,4 +2225,13 @@ sg_model *sg_model_load_sbml(const char *path, sg_error *err)
         err->line = err->col = 0;
     }
     return m;
+}
+
+sg_model *sg_model_load_sbml(const char *path, sg_error *err)
+{
+    sg_error local;
+    if (!err)
+        err = &local;
+    char *text = sg_sbml_to_config(path, err);
+    return text ? sg_sbml_load_translation(text, path, err) : NULL;
 }
