@@ -4,7 +4,8 @@
  * bytes each: which species the trigger watches, its comparison and
  * threshold, the species assigned and the value (a number or an
  * expression of X and Y), and the flags persistent, initial_value,
- * use_values_from_trigger_time.
+ * use_values_from_trigger_time, then a delay (none, 0.5, "X": negative
+ * when X is, or 0) and a priority (none, 1, "X", -1).
  *
  * Oracle: the run ends, and either succeeds with finite values or fails
  * with a message; never a crash. Events that trigger each other without
@@ -20,6 +21,10 @@
 #include <string.h>
 
 #include "sigode.h"
+
+static const char *const delays[] = {"", " delay = 0.5;", " delay = \"X\";", " delay = 0;"};
+static const char *const priorities[] = {"", " priority = 1;", " priority = \"X\";",
+                                         " priority = -1;"};
 
 static const char *const values[] = {"0", "1", "2", "0.5", "X + 1", "X - 1", "Y", "2 * X",
                                      "Y + 1", "-1", "10", "X / 2", "1e300", "X * X", "3",
@@ -48,10 +53,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         n += (size_t)snprintf(text + n, sizeof text - n,
                               "  { id = \"e%zu\"; trigger = \"%s %s %g\"; assign = { %s = "
                               "\"%s\"; }; persistent = %s; initial_value = %s; "
-                              "use_values_from_trigger_time = %s; }%s\n",
+                              "use_values_from_trigger_time = %s;%s%s }%s\n",
                               k, watch, cmp, threshold, target, value,
                               b[3] & 1 ? "true" : "false", b[3] & 2 ? "true" : "false",
-                              b[3] & 4 ? "true" : "false", k + 1 < nevents ? "," : "");
+                              b[3] & 4 ? "true" : "false", delays[(b[3] >> 3) & 3],
+                              priorities[(b[3] >> 5) & 3], k + 1 < nevents ? "," : "");
     }
     if (nevents)
         n += (size_t)snprintf(text + n, sizeof text - n, ");\n");
@@ -71,8 +77,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             int lo_number = *end == '\0';
             double hi = strtod(vc, &end);
             int hi_number = *end == '\0';
-            /* i: X > ta -> X = lo; j: X < tc -> X = hi, reachable as X grows */
-            if (!(a[0] & 1) && ((a[0] >> 1) & 1) && !(c[0] & 1) && !((c[0] >> 1) & 1) &&
+            /* i: X > ta -> X = lo; j: X < tc -> X = hi, reachable as X grows;
+             * both without a delay (or a delay of 0): all at one instant */
+            int at_once = ((a[3] >> 3) & 3) % 3 == 0 && ((c[3] >> 3) & 3) % 3 == 0;
+            if (at_once && !(a[0] & 1) && ((a[0] >> 1) & 1) && !(c[0] & 1) && !((c[0] >> 1) & 1) &&
                 lo_number && hi_number && lo < tc && tc < ta && ta < hi && ta > 0 && ta < 4)
                 cascade = 1;
         }
