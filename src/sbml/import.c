@@ -24,6 +24,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,7 @@
 #include <sbml/conversion/ConversionProperties.h>
 #include <sbml/conversion/ConversionOption.h>
 
+#include "../expr/expr.h"
 #include "sbml.h"
 
 /* ------------------------------------------------------------ strings */
@@ -175,6 +177,11 @@ typedef struct importer {
     size_t nlocals, lcap;
     int depth;              /* inlining depth */
     int inlined_functions, evaluated;
+    const char *plain;      /* emit this species' id as a bare name (algebraic rules) */
+    const Rule_t **algebraic; /* algebraic rules, solved after collect_locals */
+    size_t nalgebraic, algcap;
+    ASTNode_t **owned;      /* math made here (solved algebraic rules) */
+    size_t nowned, owncap;
 } importer;
 
 static int fail(importer *im, const void *obj, const char *fmt, ...)
@@ -424,7 +431,9 @@ static void emit_name(importer *im, sg_sbuf *b, const char *name, const scope *s
     }
     switch (y->kind) {
     case K_SPECIES:
-        if (y->hosu && y->amount)
+        if (im->plain && strcmp(im->plain, y->id) == 0)
+            sg_sbuf_add(b, y->id);
+        else if (y->hosu && y->amount)
             sg_sbuf_add(b, y->amount);
         else if (y->hosu)
             sg_sbuf_printf(b, "(%s * %s)", y->id, im->syms[y->comp].id);
@@ -1081,6 +1090,8 @@ static int collect(importer *im)
     return im->failed ? -1 : 0;
 }
 
+static int solve_algebraic(importer *im);
+
 static int collect_rules(importer *im)
 {
     Model_t *m = im->model;
@@ -1088,8 +1099,13 @@ static int collect_rules(importer *im)
         Rule_t *r = Model_getRule(m, i);
         if (!Rule_getMath(r))
             continue; /* L3V2: a rule without math is ignored */
-        if (Rule_isAlgebraic(r))
-            return fail(im, r, "algebraic rules are not supported");
+        if (Rule_isAlgebraic(r)) {
+            if (sg_grow(&im->algebraic, &im->algcap, im->nalgebraic + 1,
+                        sizeof *im->algebraic) != 0)
+                return nomem(im);
+            im->algebraic[im->nalgebraic++] = r;
+            continue;
+        }
         const char *var = Rule_getVariable(r);
         sym *y = find(im, var);
         if (!y || (y->kind != K_SPECIES && y->kind != K_PARAMETER &&
@@ -1136,6 +1152,8 @@ static int collect_rules(importer *im)
                 y->event_assigned = 1;
         }
     }
+    if (solve_algebraic(im))
+        return -1;
     /* compartments whose size changes */
     for (size_t i = 0; i < im->nsyms; i++) {
         sym *y = &im->syms[i];
@@ -1237,6 +1255,363 @@ static int collect_locals(importer *im)
         }
     }
     return 0;
+}
+
+/* ------------------------------------------------------ algebraic rules */
+
+/* SBML algebraic rules (0 = math) are solved here by elimination: each rule
+ * determines one variable that nothing else determines (not constant, no
+ * assignment or rate rule, no event assignment, not a species that reactions
+ * change), and when the rule is linear in that variable x with a constant
+ * coefficient c (sigode's symbolic derivative d(math)/dx is a number), then
+ * x = -(math with x = 0) / c exactly, an assignment rule like any other: the
+ * model stays an ODE for CVODE and every later stage (export, sensitivities,
+ * the native backend) sees only assignments. Several rules are solved one
+ * after the other, the variables already solved substituted into the rest
+ * (Gaussian elimination on the math), the rule with the fewest solvable
+ * variables first. A rule that is nonlinear in every variable it could
+ * determine, or that has none, is refused naming the rule: that needs a DAE
+ * solver, which sigode does not have. */
+
+/* The names of an expression text bound to indices in order of appearance,
+ * so that a derivative can be taken with respect to one of them. */
+typedef struct name_slots {
+    sg_arena *arena;
+    sg_map map;
+    const char **names; /* by index */
+    size_t count, cap;
+} name_slots;
+
+static int resolve_any(void *ctx, const char *name, int is_traj_data, char *msg, size_t size)
+{
+    (void)is_traj_data;
+    name_slots *ns = ctx;
+    int i = sg_map_get(&ns->map, name);
+    if (i >= 0)
+        return i;
+    char *key = sg_arena_strdup(ns->arena, name);
+    if (!key || ns->count >= INT_MAX || sg_grow(&ns->names, &ns->cap, ns->count + 1, sizeof *ns->names) != 0 ||
+        sg_map_put(&ns->map, key, (int)ns->count) < 0) {
+        snprintf(msg, size, "out of memory");
+        return -1;
+    }
+    ns->names[ns->count] = key;
+    return (int)ns->count++;
+}
+
+/* libsbml math for e, a derivative made of numbers, constants and
+ * arithmetic; NULL when it holds anything else (a variable, a function) or
+ * when out of memory. */
+static ASTNode_t *coefficient_math(const importer *im, const sg_expr *e, const name_slots *ns)
+{
+    ASTNodeType_t type;
+    switch (e->kind) {
+    case EX_NUM: {
+        ASTNode_t *n = isfinite(e->num) ? ASTNode_createWithType(AST_REAL) : NULL;
+        if (n)
+            ASTNode_setReal(n, e->num);
+        return n;
+    }
+    case EX_VAR: {
+        const sym *y = find(im, ns->names[e->slot]);
+        if (!y || (y->kind != K_PARAMETER && y->kind != K_COMPARTMENT && y->kind != K_SPECIES) ||
+            !y->constant)
+            return NULL;
+        ASTNode_t *n = ASTNode_createWithType(AST_NAME);
+        if (n && ASTNode_setName(n, y->id) != LIBSBML_OPERATION_SUCCESS) {
+            ASTNode_free(n);
+            return NULL;
+        }
+        return n;
+    }
+    case EX_NEG: type = AST_MINUS; break;
+    case EX_ADD: type = AST_PLUS; break;
+    case EX_SUB: type = AST_MINUS; break;
+    case EX_MUL: type = AST_TIMES; break;
+    case EX_DIV: type = AST_DIVIDE; break;
+    case EX_POW: type = AST_POWER; break;
+    default: return NULL;
+    }
+    ASTNode_t *n = ASTNode_createWithType(type);
+    for (int i = 0; n && i < (e->kind == EX_NEG ? 1 : 2); i++) {
+        ASTNode_t *c = coefficient_math(im, e->arg[i], ns);
+        if (!c || ASTNode_addChild(n, c) != LIBSBML_OPERATION_SUCCESS) {
+            ASTNode_free(c);
+            ASTNode_free(n);
+            n = NULL;
+        }
+    }
+    return n;
+}
+
+enum { ABSENT, LINEAR, NOT_LINEAR };
+
+/* How `math` (of algebraic rule `rule`) depends on variable y: ABSENT,
+ * LINEAR with a coefficient c made of numbers and constants (then, unless
+ * neg_coef is NULL, *neg_coef = math for -c, to be freed), or NOT_LINEAR;
+ * -1 on an error (reported). */
+static int dependence(importer *im, const ASTNode_t *math, const Rule_t *rule, const sym *y,
+                      ASTNode_t **neg_coef)
+{
+    im->plain = y->id; /* a species with hasOnlySubstanceUnits as its amount */
+    char *text = math_text(im, math, rule, NULL, "an algebraic rule");
+    im->plain = NULL;
+    if (!text)
+        return -1;
+    name_slots ns = {sg_arena_create(), {0}, NULL, 0, 0};
+    sg_map_init(&ns.map);
+    sg_pool *pool = sg_pool_create();
+    int result = -1;
+    sg_parse_error perr = {0};
+    sg_expr *tree = ns.arena && pool ? sg_expr_parse(ns.arena, text, 0, &perr) : NULL;
+    sg_expr *bound = tree ? sg_expr_bind(pool, tree, resolve_any, &ns, &perr) : NULL;
+    if (!ns.arena || !pool) {
+        nomem(im);
+    } else if (!bound) {
+        fail(im, rule, "algebraic rule: its translation cannot be read: %s", perr.message);
+    } else {
+        int slot = sg_map_get(&ns.map, y->id);
+        sg_expr *d = slot < 0 ? NULL : sg_expr_diff(pool, bound, slot);
+        sg_expr *neg = d ? sg_pool_op(pool, EX_NEG, 0, d, NULL, NULL) : NULL;
+        ASTNode_t *c = neg ? coefficient_math(im, neg, &ns) : NULL;
+        double value;
+        if (slot < 0) {
+            result = ABSENT;
+        } else if (!neg) {
+            nomem(im);
+        } else if (!c || sg_expr_is_num(d, 0) ||
+                   (eval(im, c, NULL, &value) == 0 && (value == 0 || !isfinite(value)))) {
+            result = NOT_LINEAR; /* or a coefficient that is 0 */
+        } else {
+            result = LINEAR;
+            if (neg_coef) {
+                *neg_coef = c;
+                c = NULL;
+            }
+        }
+        ASTNode_free(c);
+    }
+    sg_pool_free(pool);
+    sg_map_clear(&ns.map);
+    sg_free(ns.names);
+    sg_arena_free(ns.arena);
+    sg_free(text);
+    return result;
+}
+
+/* Replaces, in the children of n (and below), every name ids[i] by a copy
+ * of by[i]. -1 when out of memory. */
+static int replace_names(ASTNode_t *n, const char *const *ids, ASTNode_t *const *by,
+                         size_t count)
+{
+    for (unsigned i = 0; i < ASTNode_getNumChildren(n); i++) {
+        ASTNode_t *c = ASTNode_getChild(n, i);
+        const char *name = ASTNode_getType(c) == AST_NAME ? ASTNode_getName(c) : NULL;
+        size_t k = 0;
+        while (name && k < count && strcmp(name, ids[k]) != 0)
+            k++;
+        if (name && k < count) {
+            ASTNode_t *copy = ASTNode_deepCopy(by[k]);
+            if (!copy || ASTNode_replaceAndDeleteChild(n, i, copy) != LIBSBML_OPERATION_SUCCESS)
+                return -1;
+        } else if (replace_names(c, ids, by, count)) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* A copy of math with the names ids[i] replaced by by[i]; NULL when out of
+ * memory. */
+static ASTNode_t *substituted(const ASTNode_t *math, const char *const *ids,
+                              ASTNode_t *const *by, size_t count)
+{
+    const char *name = ASTNode_getType(math) == AST_NAME ? ASTNode_getName(math) : NULL;
+    for (size_t k = 0; name && k < count; k++)
+        if (strcmp(name, ids[k]) == 0)
+            return ASTNode_deepCopy(by[k]);
+    ASTNode_t *copy = ASTNode_deepCopy(math);
+    if (copy && replace_names(copy, ids, by, count)) {
+        ASTNode_free(copy);
+        return NULL;
+    }
+    return copy;
+}
+
+static int keep(importer *im, ASTNode_t *n)
+{
+    if (!n || sg_grow(&im->owned, &im->owncap, im->nowned + 1, sizeof *im->owned) != 0) {
+        ASTNode_free(n);
+        return nomem(im);
+    }
+    im->owned[im->nowned++] = n;
+    return 0;
+}
+
+/* Appends the distinct names of math that an algebraic rule may determine. */
+static int free_names(importer *im, const ASTNode_t *n, const unsigned char *changed,
+                      sym ***out, size_t *count, size_t *cap)
+{
+    if (ASTNode_getType(n) == AST_NAME) {
+        sym *y = find(im, ASTNode_getName(n));
+        if (!y || (y->kind != K_SPECIES && y->kind != K_PARAMETER && y->kind != K_COMPARTMENT) ||
+            y->constant || y->assign_rule || y->rate_rule || y->event_assigned ||
+            changed[y - im->syms])
+            return 0;
+        for (size_t i = 0; i < *count; i++)
+            if ((*out)[i] == y)
+                return 0;
+        if (sg_grow(out, cap, *count + 1, sizeof **out) != 0)
+            return nomem(im);
+        (*out)[(*count)++] = y;
+        return 0;
+    }
+    for (unsigned i = 0; i < ASTNode_getNumChildren(n); i++)
+        if (free_names(im, ASTNode_getChild(n, i), changed, out, count, cap))
+            return -1;
+    return 0;
+}
+
+static int solve_algebraic(importer *im)
+{
+    size_t n = im->nalgebraic;
+    if (n == 0)
+        return 0;
+    Model_t *m = im->model;
+    unsigned char *changed = sg_calloc(im->nsyms, 1); /* species that reactions change */
+    unsigned char *solved = sg_calloc(n, 1);
+    const char **ids = sg_calloc(n, sizeof *ids);
+    ASTNode_t **by = sg_calloc(n, sizeof *by);
+    sym **names = NULL;
+    size_t nnames = 0, namecap = 0, nsolved = 0;
+    if (!changed || !solved || !ids || !by) {
+        nomem(im);
+        goto done;
+    }
+    for (unsigned i = 0; i < Model_getNumReactions(m); i++) {
+        Reaction_t *r = Model_getReaction(m, i);
+        for (int side = 0; side < 2; side++) {
+            unsigned nref = side ? Reaction_getNumProducts(r) : Reaction_getNumReactants(r);
+            for (unsigned j = 0; j < nref; j++) {
+                SpeciesReference_t *sr = side ? Reaction_getProduct(r, j)
+                                              : Reaction_getReactant(r, j);
+                sym *s = find(im, SpeciesReference_getSpecies(sr));
+                if (s && s->kind == K_SPECIES && !s->boundary)
+                    changed[s - im->syms] = 1;
+            }
+        }
+    }
+    while (nsolved < n && !im->failed) {
+        size_t best = n, best_count = 0;
+        sym *best_var = NULL;
+        ASTNode_t *best_math = NULL;
+        for (size_t k = 0; k < n && !im->failed; k++) {
+            if (solved[k])
+                continue;
+            const Rule_t *rule = im->algebraic[k];
+            ASTNode_t *math = substituted(Rule_getMath(rule), ids, by, nsolved);
+            if (!math) {
+                nomem(im);
+                break;
+            }
+            nnames = 0;
+            size_t count = 0;
+            sym *var = NULL;
+            /* of several, a species without boundaryCondition before one with
+             * (the suite's case 01787: a boundary species is held) */
+            if (free_names(im, math, changed, &names, &nnames, &namecap) == 0) {
+                for (size_t i = 0; i < nnames && !im->failed; i++)
+                    if (dependence(im, math, rule, names[i], NULL) == LINEAR &&
+                        (count++ == 0 || (var->boundary && !names[i]->boundary)))
+                        var = names[i];
+            }
+            if (im->failed) {
+                ASTNode_free(math);
+                break;
+            }
+            if (count == 0) {
+                ASTNode_free(math);
+                if (nnames == 0)
+                    fail(im, rule, "algebraic rule %zu determines no variable: every variable "
+                                   "in it is constant or set otherwise (by reactions, rules or "
+                                   "events), so the model is overdetermined", k + 1);
+                else
+                    fail(im, rule, "algebraic rule %zu is not linear, with a coefficient "
+                                   "made of constants, in any variable it may determine ('%s'%s): "
+                                   "sigode solves algebraic rules by elimination and has no "
+                                   "DAE solver", k + 1, names[0]->id,
+                         nnames > 1 ? " and others" : "");
+                break;
+            }
+            if (best == n || count < best_count) {
+                ASTNode_free(best_math);
+                best = k;
+                best_count = count;
+                best_var = var;
+                best_math = math;
+            } else {
+                ASTNode_free(math);
+            }
+        }
+        if (im->failed) {
+            ASTNode_free(best_math);
+            break;
+        }
+        /* var = (math with var = 0) / -coefficient */
+        ASTNode_t *neg_coef = NULL;
+        if (dependence(im, best_math, im->algebraic[best], best_var, &neg_coef) != LINEAR) {
+            ASTNode_free(best_math);
+            if (!im->failed)
+                nomem(im);
+            break;
+        }
+        ASTNode_t *zero = ASTNode_createWithType(AST_INTEGER);
+        if (zero)
+            ASTNode_setInteger(zero, 0);
+        ASTNode_t *rest = zero ? substituted(best_math, (const char *const *)&best_var->id,
+                                             &zero, 1) : NULL;
+        ASTNode_free(zero);
+        ASTNode_free(best_math);
+        ASTNode_t *div = ASTNode_createWithType(AST_DIVIDE);
+        if (!rest || !div) {
+            ASTNode_free(rest);
+            ASTNode_free(div);
+            ASTNode_free(neg_coef);
+            nomem(im);
+            break;
+        }
+        ASTNode_addChild(div, rest);
+        ASTNode_addChild(div, neg_coef);
+        if (keep(im, div))
+            break;
+        if (dependence(im, rest, im->algebraic[best], best_var, NULL) != ABSENT) {
+            if (!im->failed)
+                fail(im, im->algebraic[best], "algebraic rule %zu: '%s' could not be "
+                     "eliminated from it (it refers to '%s' through a reaction's rate)",
+                     best + 1, best_var->id, best_var->id);
+            break;
+        }
+        sym *y = best_var;
+        y->assign_rule = div;
+        y->rule_obj = (const SBase_t *)im->algebraic[best];
+        y->initial_assignment = NULL; /* the rule holds at the start too */
+        y->known = 0;
+        if (y->kind == K_COMPARTMENT) {
+            y->varies = 1;
+            y->as_parameter = 0;
+        }
+        solved[best] = 1;
+        ids[nsolved] = y->id;
+        by[nsolved] = div;
+        nsolved++;
+    }
+done:
+    sg_free(changed);
+    sg_free(solved);
+    sg_free(ids);
+    sg_free(by);
+    sg_free(names);
+    return im->failed ? -1 : 0;
 }
 
 /* Species changed through a rate rule. sigode's reactions give
@@ -2149,7 +2524,7 @@ char *sg_sbml_to_config(const char *path, sg_error *err)
     } else if (im.level < 2) {
         fail(&im, NULL, "SBML Level %u is not supported (Level 2 and 3 are)", im.level);
     } else if (check_unsupported(&im, doc) == 0 && collect(&im) == 0 &&
-               collect_rules(&im) == 0 && collect_locals(&im) == 0 &&
+               collect_locals(&im) == 0 && collect_rules(&im) == 0 &&
                plan_species(&im) == 0) {
         header(&im, &b, doc);
         if (Model_getNumConstraints(im.model) > 0)
@@ -2175,6 +2550,10 @@ char *sg_sbml_to_config(const char *path, sg_error *err)
     }
     for (size_t i = 0; i < im.nlocals; i++)
         sg_free(im.locals[i].name);
+    for (size_t i = 0; i < im.nowned; i++)
+        ASTNode_free(im.owned[i]);
+    sg_free(im.owned);
+    sg_free(im.algebraic);
     sg_free(im.locals);
     sg_free(im.syms);
     sg_map_clear(&im.index);
