@@ -145,6 +145,12 @@ typedef struct sym {
     int known;
     double value;
     int evaluating;      /* recursion guard of the start-value evaluator */
+    /* species held at the quasi-equilibrium of the fast reaction (plan_fast):
+     * the pivot gets `solved` (its concentration), every other one a `pool`
+     * (a parameter: its amount minus pool_ratio x the pivot's amount, which
+     * the fast reaction leaves unchanged) */
+    int fast;
+    char *solved, *pool, *pool_ratio, *pool_start;
 } sym;
 
 typedef struct local_param {
@@ -182,6 +188,10 @@ typedef struct importer {
     size_t nalgebraic, algcap;
     ASTNode_t **owned;      /* math made here (solved algebraic rules) */
     size_t nowned, owncap;
+    /* while set: global names emitted as these texts (plan_fast) */
+    const char **subst_ids, **subst_texts;
+    size_t nsubst;
+    const Reaction_t *fast_reaction; /* solved as a quasi-equilibrium, not written */
 } importer;
 
 static int fail(importer *im, const void *obj, const char *fmt, ...)
@@ -423,6 +433,11 @@ static void emit_name(importer *im, sg_sbuf *b, const char *name, const scope *s
                 return;
             }
             break;
+        }
+    for (size_t i = 0; i < im->nsubst; i++)
+        if (strcmp(im->subst_ids[i], name) == 0) {
+            sg_sbuf_add(b, im->subst_texts[i]);
+            return;
         }
     sym *y = find(im, name);
     if (!y) {
@@ -865,6 +880,8 @@ static int eval_name(importer *im, const char *name, const scope *sc, double *ou
  * an assignment-rule target: the rule's SBML value). */
 static int eval_sym_value(importer *im, sym *y, double *out)
 {
+    if (y->fast)
+        return -1; /* known only at the start of the simulation */
     if (y->known) {
         *out = y->value;
         return 0;
@@ -1197,7 +1214,8 @@ static int name_taken(const importer *im, const char *name)
     if (find(im, name))
         return 1;
     for (size_t i = 0; i < im->nsyms; i++)
-        if (im->syms[i].amount && strcmp(im->syms[i].amount, name) == 0)
+        if ((im->syms[i].amount && strcmp(im->syms[i].amount, name) == 0) ||
+            (im->syms[i].pool && strcmp(im->syms[i].pool, name) == 0))
             return 1;
     for (size_t i = 0; i < im->nlocals; i++)
         if (strcmp(im->locals[i].name, name) == 0)
@@ -1350,11 +1368,13 @@ enum { ABSENT, LINEAR, NOT_LINEAR };
  * LINEAR with a coefficient c made of numbers and constants (then, unless
  * neg_coef is NULL, *neg_coef = math for -c, to be freed), or NOT_LINEAR;
  * -1 on an error (reported). */
-static int dependence(importer *im, const ASTNode_t *math, const Rule_t *rule, const sym *y,
-                      ASTNode_t **neg_coef)
+static int dependence(importer *im, const ASTNode_t *math, const void *rule, const sym *y,
+                      const char *reaction, int plain, ASTNode_t **neg_coef)
 {
-    im->plain = y->id; /* a species with hasOnlySubstanceUnits as its amount */
-    char *text = math_text(im, math, rule, NULL, "an algebraic rule");
+    if (plain)
+        im->plain = y->id; /* a species with hasOnlySubstanceUnits as its amount */
+    char *text = math_text(im, math, rule, reaction, reaction ? "a fast reaction's rate"
+                                                               : "an algebraic rule");
     im->plain = NULL;
     if (!text)
         return -1;
@@ -1368,7 +1388,8 @@ static int dependence(importer *im, const ASTNode_t *math, const Rule_t *rule, c
     if (!ns.arena || !pool) {
         nomem(im);
     } else if (!bound) {
-        fail(im, rule, "algebraic rule: its translation cannot be read: %s", perr.message);
+        fail(im, rule, "%s: its translation cannot be read: %s",
+             reaction ? "fast reaction" : "algebraic rule", perr.message);
     } else {
         int slot = sg_map_get(&ns.map, y->id);
         sg_expr *d = slot < 0 ? NULL : sg_expr_diff(pool, bound, slot);
@@ -1521,7 +1542,7 @@ static int solve_algebraic(importer *im)
              * (the suite's case 01787: a boundary species is held) */
             if (free_names(im, math, changed, &names, &nnames, &namecap) == 0) {
                 for (size_t i = 0; i < nnames && !im->failed; i++)
-                    if (dependence(im, math, rule, names[i], NULL) == LINEAR &&
+                    if (dependence(im, math, rule, names[i], NULL, 1, NULL) == LINEAR &&
                         (count++ == 0 || (var->boundary && !names[i]->boundary)))
                         var = names[i];
             }
@@ -1559,7 +1580,7 @@ static int solve_algebraic(importer *im)
         }
         /* var = (math with var = 0) / -coefficient */
         ASTNode_t *neg_coef = NULL;
-        if (dependence(im, best_math, im->algebraic[best], best_var, &neg_coef) != LINEAR) {
+        if (dependence(im, best_math, im->algebraic[best], best_var, NULL, 1, &neg_coef) != LINEAR) {
             ASTNode_free(best_math);
             if (!im->failed)
                 nomem(im);
@@ -1584,7 +1605,7 @@ static int solve_algebraic(importer *im)
         ASTNode_addChild(div, neg_coef);
         if (keep(im, div))
             break;
-        if (dependence(im, rest, im->algebraic[best], best_var, NULL) != ABSENT) {
+        if (dependence(im, rest, im->algebraic[best], best_var, NULL, 1, NULL) != ABSENT) {
             if (!im->failed)
                 fail(im, im->algebraic[best], "algebraic rule %zu: '%s' could not be "
                      "eliminated from it (it refers to '%s' through a reaction's rate)",
@@ -1611,6 +1632,317 @@ done:
     sg_free(ids);
     sg_free(by);
     sg_free(names);
+    return im->failed ? -1 : 0;
+}
+
+/* ------------------------------------------------------- fast reactions */
+
+/* A fast reaction is at its quasi-equilibrium at every moment: its rate is
+ * 0, and the slow reactions move only the combinations of amounts it leaves
+ * unchanged. With the species it changes S_i (net stoichiometry nu_i, times
+ * the species' conversion factor), one of them the pivot X: every other Y
+ * has a pool w_Y = n_Y - (nu_Y / nu_X) n_X (amounts), a parameter whose rate
+ * rule is the slow reactions' change of that combination; Y's amount is
+ * w_Y + (nu_Y / nu_X) n_X, and X solves rate = 0, which must be linear in X
+ * (with a coefficient made of constants) once each Y is written so: then
+ * X = -(rate with X = 0) / coefficient, exact. The pivot is the first
+ * species for which that holds. One fast reaction per model. */
+
+static char *amount_at_start(importer *im, sym *y)
+{
+    const Species_t *s = (const Species_t *)y->obj;
+    const char *size = im->syms[y->comp].id;
+    sg_sbuf b = {0};
+    if (y->initial_assignment) {
+        char what[300];
+        snprintf(what, sizeof what, "the initial value of species '%s'", y->id);
+        char *text = math_text(im, y->initial_assignment, y->ia_obj, NULL, what);
+        if (!text)
+            return NULL;
+        if (y->hosu)
+            sg_sbuf_printf(&b, "(%s)", text);
+        else
+            sg_sbuf_printf(&b, "(%s) * %s", text, size);
+        sg_free(text);
+    } else if (Species_isSetInitialAmount(s)) {
+        sg_sbuf_add(&b, "(");
+        sg_sbuf_number(&b, Species_getInitialAmount(s));
+        sg_sbuf_add(&b, ")");
+    } else {
+        sg_sbuf_add(&b, "(");
+        sg_sbuf_number(&b, Species_getInitialConcentration(s));
+        sg_sbuf_printf(&b, " * %s)", size);
+    }
+    if (b.oom) {
+        sg_sbuf_free(&b);
+        nomem(im);
+        return NULL;
+    }
+    return b.s;
+}
+
+typedef struct fast_species {
+    sym *s;
+    double nu;      /* net stoichiometry */
+    char *scaled;   /* nu, times the conversion factor: text */
+    char *sbml;     /* the SBML value of s given the pivot (while trying one) */
+} fast_species;
+
+/* Texts for pivot x: pool ratios and the SBML value of every other species. */
+static int fast_texts(importer *im, fast_species *f, size_t n, size_t x)
+{
+    const char *xsize = im->syms[f[x].s->comp].id;
+    for (size_t i = 0; i < n; i++) {
+        sym *y = f[i].s;
+        sg_free(y->pool_ratio);
+        sg_free(f[i].sbml);
+        y->pool_ratio = f[i].sbml = NULL;
+        if (i == x)
+            continue;
+        sg_sbuf r = {0}, v = {0};
+        if (y->conversion || f[x].s->conversion)
+            sg_sbuf_printf(&r, "(%s / %s)", f[i].scaled, f[x].scaled);
+        else
+            sg_sbuf_number(&r, f[i].nu / f[x].nu);
+        sg_sbuf_printf(&v, "(%s + %s * %s * %s)", y->pool, r.s ? r.s : "", f[x].s->id, xsize);
+        if (!y->hosu)
+            sg_sbuf_printf(&v, " / %s", im->syms[y->comp].id);
+        if (r.oom || v.oom) {
+            sg_sbuf_free(&r);
+            sg_sbuf_free(&v);
+            return nomem(im);
+        }
+        y->pool_ratio = r.s;
+        f[i].sbml = v.s;
+    }
+    return 0;
+}
+
+/* The species the fast reaction's rate is solved for. */
+static const sym *fast_pivot(const importer *im)
+{
+    for (size_t k = 0; k < im->nsyms; k++)
+        if (im->syms[k].solved)
+            return &im->syms[k];
+    return NULL;
+}
+
+static int plan_fast(importer *im)
+{
+    Model_t *m = im->model;
+    Reaction_t *fast = NULL;
+    for (unsigned i = 0; i < Model_getNumReactions(m); i++) {
+        Reaction_t *r = Model_getReaction(m, i);
+        if (!Reaction_isSetFast(r) || !Reaction_getFast(r))
+            continue;
+        if (fast)
+            return fail(im, r, "reaction '%s' is fast, as is '%s': sigode solves the "
+                               "quasi-equilibrium of one fast reaction only",
+                        Reaction_getId(r), Reaction_getId(fast));
+        fast = r;
+    }
+    if (!fast)
+        return 0;
+    const char *rid = Reaction_getId(fast);
+    const KineticLaw_t *kl = Reaction_getKineticLaw(fast);
+    if (!kl || !KineticLaw_getMath(kl))
+        return fail(im, fast, "reaction '%s' has no kinetic law", rid);
+    unsigned nref = Reaction_getNumReactants(fast) + Reaction_getNumProducts(fast);
+    fast_species *f = sg_calloc(nref + 1, sizeof *f);
+    const char **ids = sg_calloc(nref + 1, sizeof *ids);
+    const char **texts = sg_calloc(nref + 1, sizeof *texts);
+    size_t n = 0;
+    if (!f || !ids || !texts) {
+        nomem(im);
+        goto done;
+    }
+    for (unsigned j = 0; j < nref && !im->failed; j++) {
+        int product = j >= Reaction_getNumReactants(fast);
+        const SpeciesReference_t *sr =
+            product ? Reaction_getProduct(fast, j - Reaction_getNumReactants(fast))
+                    : Reaction_getReactant(fast, j);
+        sym *s = find(im, SpeciesReference_getSpecies(sr));
+        if (!s || s->kind != K_SPECIES) {
+            fail(im, sr, "reaction '%s': unknown species '%s'", rid,
+                 SpeciesReference_getSpecies(sr) ? SpeciesReference_getSpecies(sr) : "");
+            break;
+        }
+        if (s->boundary)
+            continue;
+        sym *ref = SpeciesReference_isSetId(sr) ? find(im, SpeciesReference_getId(sr)) : NULL;
+        if (ref && ref->kind != K_SPECIESREF)
+            ref = NULL;
+        if (SpeciesReference_isSetStoichiometryMath(sr) || (ref && ref->variable_stoich)) {
+            fail(im, sr, "fast reaction '%s': the stoichiometry of '%s' changes (not "
+                         "supported in a fast reaction)", rid, s->id);
+            break;
+        }
+        double c = ref ? ref->stoich : SpeciesReference_getStoichiometry(sr);
+        if (!isfinite(c) || (im->level >= 3 && !ref && !SpeciesReference_isSetStoichiometry(sr))) {
+            fail(im, sr, "reaction '%s': the stoichiometry of '%s' is not set or not finite",
+                 rid, s->id);
+            break;
+        }
+        if (s->constant) {
+            fail(im, sr, "reaction '%s' changes '%s', a constant species without "
+                         "boundaryCondition", rid, s->id);
+            break;
+        }
+        if (im->syms[s->comp].varies || s->amount || s->event_assigned) {
+            fail(im, sr, "fast reaction '%s': species '%s' %s (not supported in a fast "
+                         "reaction)", rid, s->id, s->event_assigned ? "is changed by an event"
+                                                                     : "is in a compartment "
+                                                                       "of changing size");
+            break;
+        }
+        if (s->conversion) {
+            sym *cf = find(im, s->conversion);
+            if (!cf || cf->kind != K_PARAMETER || !cf->constant) {
+                fail(im, s->obj, "species '%s': the conversion factor '%s' of a species of "
+                                 "a fast reaction must be a constant parameter", s->id,
+                     s->conversion);
+                break;
+            }
+        }
+        size_t k = 0;
+        while (k < n && f[k].s != s)
+            k++;
+        if (k == n)
+            f[n++].s = s;
+        f[k].nu += product ? c : -c;
+    }
+    /* species the reaction changes on balance */
+    size_t kept = 0;
+    for (size_t i = 0; i < n && !im->failed; i++) {
+        if (f[i].nu == 0)
+            continue;
+        f[kept] = f[i];
+        sym *s = f[kept].s;
+        sg_sbuf t = {0};
+        sg_sbuf_add(&t, "(");
+        sg_sbuf_number(&t, f[kept].nu);
+        if (s->conversion)
+            sg_sbuf_printf(&t, " * %s", s->conversion);
+        sg_sbuf_add(&t, ")");
+        char name[300];
+        snprintf(name, sizeof name, "%s_pool", s->id);
+        for (int k = 2; name_taken(im, name); k++)
+            snprintf(name, sizeof name, "%s_pool_%d", s->id, k);
+        f[kept].scaled = t.s;
+        s->pool = sg_strdup(name);
+        if (t.oom || !s->pool || strlen(name) > 255) {
+            kept++;
+            if (strlen(name) > 255)
+                fail(im, s->obj, "species '%s': the name of its pool is too long", s->id);
+            else
+                nomem(im);
+            break;
+        }
+        kept++;
+    }
+    n = kept;
+    im->fast_reaction = fast;
+    if (im->failed || n == 0)
+        goto done;
+    /* the pivot */
+    size_t x = n;
+    ASTNode_t *neg_coef = NULL;
+    for (size_t i = 0; i < n && x == n && !im->failed; i++) {
+        if (fast_texts(im, f, n, i))
+            break;
+        size_t ns = 0;
+        for (size_t k = 0; k < n; k++)
+            if (k != i) {
+                ids[ns] = f[k].s->id;
+                texts[ns++] = f[k].sbml;
+            }
+        im->subst_ids = ids;
+        im->subst_texts = texts;
+        im->nsubst = ns;
+        if (dependence(im, KineticLaw_getMath(kl), kl, f[i].s, rid, 0, &neg_coef) == LINEAR)
+            x = i;
+        im->nsubst = 0;
+    }
+    if (im->failed)
+        goto done;
+    if (x == n) {
+        fail(im, fast, "fast reaction '%s': its rate is not linear, with a coefficient made "
+                       "of constants, in any of its species once the amounts it conserves "
+                       "are fixed: sigode solves the quasi-equilibrium by elimination and "
+                       "has no DAE solver", rid);
+        goto done;
+    }
+    /* pivot = (rate with pivot = 0) / -coefficient: the others are then their pools */
+    size_t ns = 0;
+    for (size_t k = 0; k < n && !im->failed; k++) {
+        ids[ns] = f[k].s->id;
+        if (k == x) {
+            texts[ns++] = "0";
+            continue;
+        }
+        sg_sbuf v = {0};
+        sg_sbuf_printf(&v, "(%s)", f[k].s->pool);
+        if (!f[k].s->hosu)
+            sg_sbuf_printf(&v, " / %s", im->syms[f[k].s->comp].id);
+        if (v.oom)
+            nomem(im);
+        sg_free(f[k].sbml);
+        texts[ns++] = f[k].sbml = v.s;
+    }
+    if (im->failed) {
+        ASTNode_free(neg_coef);
+        goto done;
+    }
+    im->subst_ids = ids;
+    im->subst_texts = texts;
+    im->nsubst = ns;
+    char what[300];
+    snprintf(what, sizeof what, "the kinetic law of reaction '%s'", rid);
+    char *rest = math_text(im, KineticLaw_getMath(kl), kl, rid, what);
+    im->nsubst = 0;
+    char *coef = rest ? math_text(im, neg_coef, kl, NULL, what) : NULL;
+    ASTNode_free(neg_coef);
+    sg_sbuf solved = {0};
+    if (coef)
+        sg_sbuf_printf(&solved, "(%s) / (%s)", rest, coef);
+    sg_free(rest);
+    sg_free(coef);
+    if (solved.oom || (!solved.s && !im->failed))
+        nomem(im);
+    sym *pivot = f[x].s;
+    pivot->solved = solved.s;
+    sg_free(pivot->pool);
+    pivot->pool = NULL;
+    /* the pools' start: their amounts at the start */
+    char *x_start = im->failed ? NULL : amount_at_start(im, pivot);
+    for (size_t i = 0; i < n && x_start; i++) {
+        sym *y = f[i].s;
+        y->fast = 1;
+        y->by_rate_rule = 1; /* the slow reactions' sums */
+        if (i == x)
+            continue;
+        char *y_start = amount_at_start(im, y);
+        if (!y_start)
+            break;
+        sg_sbuf t = {0};
+        sg_sbuf_printf(&t, "%s - %s * %s", y_start, y->pool_ratio, x_start);
+        sg_free(y_start);
+        if (t.oom) {
+            sg_sbuf_free(&t);
+            nomem(im);
+            break;
+        }
+        y->pool_start = t.s;
+    }
+    sg_free(x_start);
+done:
+    for (size_t i = 0; f && i < nref; i++) {
+        sg_free(f[i].scaled);
+        sg_free(f[i].sbml);
+    }
+    sg_free(f);
+    sg_free(ids);
+    sg_free(texts);
     return im->failed ? -1 : 0;
 }
 
@@ -1872,6 +2204,18 @@ static int write_parameters(importer *im, sg_sbuf *b)
         sg_sbuf_printf(b, "; description = \"the amount of species %s (its compartment "
                           "changes size)\"; }", y->id);
     }
+    for (size_t i = 0; i < im->nsyms; i++) {
+        const sym *y = &im->syms[i];
+        if (!y->pool || !y->pool_start)
+            continue;
+        sg_sbuf_add(b, any++ ? ",\n" : "\nparameters = (\n");
+        sg_sbuf_printf(b, "  { id = \"%s\"; value = ", y->pool);
+        add_string(b, y->pool_start);
+        const sym *x = fast_pivot(im);
+        sg_sbuf_printf(b, "; description = \"amount of %s - %s x amount of %s: unchanged by "
+                          "fast reaction %s\"; }", y->id, y->pool_ratio, x ? x->id : "?",
+                       Reaction_getId(im->fast_reaction));
+    }
     for (size_t i = 0; i < im->nlocals; i++) {
         local_param *lp = &im->locals[i];
         sg_sbuf_add(b, any++ ? ",\n" : "\nparameters = (\n");
@@ -1890,7 +2234,8 @@ static int write_species(importer *im, sg_sbuf *b)
     int any = 0;
     for (size_t i = 0; i < im->nsyms && !im->failed; i++) {
         sym *y = &im->syms[i];
-        if (y->kind != K_SPECIES || y->assign_rule || y->amount || y->as_species_parameter)
+        if (y->kind != K_SPECIES || y->assign_rule || y->amount || y->as_species_parameter ||
+            y->fast)
             continue;
         sg_sbuf_add(b, any++ ? ",\n" : "\nspecies = (\n");
         sg_sbuf_printf(b, "  { id = \"%s\"; compartment = \"%s\"; initial = ", y->id,
@@ -1933,6 +2278,21 @@ static int write_assignments(importer *im, sg_sbuf *b)
             sg_sbuf_add(b, any++ ? ",\n" : "\nassignments = (\n");
             sg_sbuf_printf(b, "  { id = \"%s\"; value = \"%s / %s\"; }", y->id, y->amount,
                            im->syms[y->comp].id);
+            continue;
+        }
+        if (y->fast) { /* plan_fast */
+            const sym *x = fast_pivot(im);
+            if (!x)
+                continue;
+            sg_sbuf_add(b, any++ ? ",\n" : "\nassignments = (\n");
+            sg_sbuf_printf(b, "  { id = \"%s\"; value = ", y->id);
+            if (y->solved) {
+                add_string(b, y->solved);
+            } else {
+                sg_sbuf_printf(b, "\"(%s + %s * %s * %s) / %s\"", y->pool, y->pool_ratio, x->id,
+                               im->syms[x->comp].id, im->syms[y->comp].id);
+            }
+            sg_sbuf_add(b, "; description = \"at the quasi-equilibrium of a fast reaction\"; }");
             continue;
         }
         if (!y->assign_rule)
@@ -2050,7 +2410,7 @@ static void emit_rate_of(importer *im, sg_sbuf *b, const ASTNode_t *n, const sco
                        "stoichiometry");
         return;
     }
-    if (y->assign_rule) {
+    if (y->assign_rule || y->fast) {
         fail(im, NULL, "rateOf('%s'): '%s' is set by an assignment rule, whose rate sigode "
                        "does not derive (not supported)", y->id, y->id);
         return;
@@ -2119,8 +2479,8 @@ static int write_reactions(importer *im, sg_sbuf *b)
     for (unsigned i = 0; i < Model_getNumReactions(m) && !im->failed; i++) {
         Reaction_t *r = Model_getReaction(m, i);
         const char *rid = Reaction_getId(r);
-        if (Reaction_isSetFast(r) && Reaction_getFast(r))
-            return fail(im, r, "reaction '%s' is fast: fast reactions are not supported", rid);
+        if (r == im->fast_reaction)
+            continue; /* at its quasi-equilibrium (plan_fast) */
         KineticLaw_t *kl = Reaction_getKineticLaw(r);
         if (!kl || !KineticLaw_getMath(kl))
             return fail(im, r, "reaction '%s' has no kinetic law", rid);
@@ -2223,6 +2583,16 @@ static int write_rate_rules(importer *im, sg_sbuf *b)
     int any = 0;
     for (size_t i = 0; i < im->nsyms && !im->failed; i++) {
         sym *y = &im->syms[i];
+        if (y->fast) { /* a pool's change by the slow reactions (plan_fast) */
+            const sym *x = fast_pivot(im);
+            if (!y->pool || !x)
+                continue;
+            sg_sbuf_add(b, any++ ? ",\n" : "\nrate_rules = (\n");
+            sg_sbuf_printf(b, "  { id = \"%s\"; rate = \"(%s) - %s * (%s)\"; }", y->pool,
+                           y->flux.s ? y->flux.s : "0", y->pool_ratio,
+                           x->flux.s ? x->flux.s : "0");
+            continue;
+        }
         if (y->by_rate_rule) { /* the reactions' sum (plan_species) */
             sg_sbuf_add(b, any++ ? ",\n" : "\nrate_rules = (\n");
             const char *flux = y->flux.s ? y->flux.s : "0";
@@ -2525,7 +2895,7 @@ char *sg_sbml_to_config(const char *path, sg_error *err)
         fail(&im, NULL, "SBML Level %u is not supported (Level 2 and 3 are)", im.level);
     } else if (check_unsupported(&im, doc) == 0 && collect(&im) == 0 &&
                collect_locals(&im) == 0 && collect_rules(&im) == 0 &&
-               plan_species(&im) == 0) {
+               plan_species(&im) == 0 && plan_fast(&im) == 0) {
         header(&im, &b, doc);
         if (Model_getNumConstraints(im.model) > 0)
             sg_sbuf_printf(&b, "# %u constraint(s) of the SBML model are not checked.\n",
@@ -2546,6 +2916,10 @@ char *sg_sbml_to_config(const char *path, sg_error *err)
         nomem(&im);
     for (size_t i = 0; i < im.nsyms; i++) {
         sg_free(im.syms[i].amount);
+        sg_free(im.syms[i].solved);
+        sg_free(im.syms[i].pool);
+        sg_free(im.syms[i].pool_ratio);
+        sg_free(im.syms[i].pool_start);
         sg_sbuf_free(&im.syms[i].flux);
     }
     for (size_t i = 0; i < im.nlocals; i++)

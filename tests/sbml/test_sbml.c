@@ -668,6 +668,53 @@ static void test_algebraic_rules(void **state)
     sg_model_free(m);
 }
 
+/* A fast reaction at its quasi-equilibrium, against the closed form: A in
+ * C1 (size 2) <-> B in C2 (size 1), fast, rate (2 [A] - [B]) C1 (so
+ * [B] = 2 [A]: equal amounts); B -> nothing slowly at 0.4 [B] C2. The
+ * amount N = nA + nB decays as dN/dt = -0.4 nB = -0.2 N from N0 = 2
+ * ([A]0 = 1, [B]0 = 0, equilibrated at the start): nA = nB = exp(-0.2 t),
+ * [A] = exp(-0.2 t) / 2, [B] = exp(-0.2 t). (SBML L3V1: Version 2 dropped
+ * `fast`.) */
+static void test_fast_reaction(void **state)
+{
+    fixture *f = *state;
+    sg_model *m;
+#define FAST_MODEL(rate_math)                                                              \
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<sbml xmlns=\"http://www.sbml.org/sbml/"     \
+    "level3/version1/core\" level=\"3\" version=\"1\">\n<model id=\"m\">\n"                  \
+    "<listOfCompartments><compartment id=\"C1\" size=\"2\" constant=\"true\"/>"      \
+    "<compartment id=\"C2\" size=\"1\" constant=\"true\"/></listOfCompartments>\n"       \
+    "<listOfSpecies><species id=\"A\" compartment=\"C1\" initialConcentration=\"1\" "       \
+    "hasOnlySubstanceUnits=\"false\" boundaryCondition=\"false\" constant=\"false\"/>"      \
+    "<species id=\"B\" compartment=\"C2\" initialConcentration=\"0\" "                      \
+    "hasOnlySubstanceUnits=\"false\" boundaryCondition=\"false\" constant=\"false\"/>"      \
+    "</listOfSpecies>\n<listOfReactions>\n<reaction id=\"bind\" reversible=\"true\" "       \
+    "fast=\"true\"><listOfReactants><speciesReference species=\"A\" stoichiometry=\"1\" "   \
+    "constant=\"true\"/></listOfReactants><listOfProducts><speciesReference species=\"B\" "  \
+    "stoichiometry=\"1\" constant=\"true\"/></listOfProducts><kineticLaw>" MATH rate_math  \
+    "</math></kineticLaw></reaction>\n<reaction id=\"loss\" reversible=\"false\" "          \
+    "fast=\"false\"><listOfReactants><speciesReference species=\"B\" stoichiometry=\"1\" "  \
+    "constant=\"true\"/></listOfReactants><kineticLaw>" MATH "<apply><times/><cn>0.4</cn>" \
+    "<ci>B</ci><ci>C2</ci></apply></math></kineticLaw></reaction>\n</listOfReactions>\n" TAIL
+    sg_trajectory *t = run_sbml(f,
+                                FAST_MODEL("<apply><times/><apply><minus/><apply><times/>"
+                                           "<cn>2</cn><ci>A</ci></apply><ci>B</ci></apply>"
+                                           "<ci>C1</ci></apply>"),
+                                4, 5, NULL, &m);
+    for (int i = 0; i <= 4; i++) {
+        double time = i;
+        assert_float_equal(value_at(t, "A", time), exp(-0.2 * time) / 2, 1e-8);
+        assert_float_equal(value_at(t, "B", time), exp(-0.2 * time), 1e-8);
+    }
+    sg_trajectory_free(t);
+    sg_model_free(m);
+    /* A * B = 0 has no single solution for the amounts A + B keeps */
+    assert_refused(f,
+                   FAST_MODEL("<apply><times/><ci>A</ci><ci>B</ci></apply>"),
+                   "fast reaction 'bind': its rate is not linear", 7);
+#undef FAST_MODEL
+}
+
 /* Export writes every double so it reads back bit-identical (issue 12.15:
  * libsbml's 15 digits turned 0.33333333333333331 into 0.333333333333333
  * and the largest double into an overflow libsbml refused), in attributes
@@ -721,6 +768,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_event_semantics, setup, teardown),
         cmocka_unit_test_setup_teardown(test_export_exact_numbers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_algebraic_rules, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fast_reaction, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
