@@ -19,6 +19,9 @@
  *     evaluates at the start (so a --set of what it uses carries over).
  *   - assignment rules become `assignments`, rate rules `rate_rules`, events
  *     `events` (no delays, no priorities).
+ *   - algebraic rules are solved by elimination into assignments, a fast
+ *     reaction is taken at its quasi-equilibrium (solve_algebraic,
+ *     plan_fast).
  * Anything else that changes the simulation is refused with a message naming
  * the element and its line in the SBML file.
  */
@@ -184,7 +187,7 @@ typedef struct importer {
     int depth;              /* inlining depth */
     int inlined_functions, evaluated;
     const char *plain;      /* emit this species' id as a bare name (algebraic rules) */
-    const Rule_t **algebraic; /* algebraic rules, solved after collect_locals */
+    const Rule_t **algebraic; /* algebraic rules, solved in collect_rules */
     size_t nalgebraic, algcap;
     ASTNode_t **owned;      /* math made here (solved algebraic rules) */
     size_t nowned, owncap;
@@ -1459,6 +1462,27 @@ static ASTNode_t *substituted(const ASTNode_t *math, const char *const *ids,
     return copy;
 }
 
+/* Limits on what a file can make the elimination do: substituting solved
+ * variables can double the math at each step (x2 = x1 + x1, x3 = x2 + x2,
+ * ...), and each step looks at every rule left. */
+#define ALGEBRAIC_MAX_NODES 100000
+#define ALGEBRAIC_MAX_RULES 1000
+
+/* The number of nodes of math once the names ids[k] are replaced by math of
+ * by_size[k] nodes, stopping above ALGEBRAIC_MAX_NODES. */
+static size_t substituted_size(const ASTNode_t *math, const char *const *ids,
+                               const size_t *by_size, size_t count)
+{
+    const char *name = ASTNode_getType(math) == AST_NAME ? ASTNode_getName(math) : NULL;
+    for (size_t k = 0; name && k < count; k++)
+        if (strcmp(name, ids[k]) == 0)
+            return by_size[k];
+    size_t total = 1;
+    for (unsigned i = 0; i < ASTNode_getNumChildren(math) && total <= ALGEBRAIC_MAX_NODES; i++)
+        total += substituted_size(ASTNode_getChild(math, i), ids, by_size, count);
+    return total;
+}
+
 static int keep(importer *im, ASTNode_t *n)
 {
     if (!n || sg_grow(&im->owned, &im->owncap, im->nowned + 1, sizeof *im->owned) != 0) {
@@ -1498,14 +1522,18 @@ static int solve_algebraic(importer *im)
     size_t n = im->nalgebraic;
     if (n == 0)
         return 0;
+    if (n > ALGEBRAIC_MAX_RULES)
+        return fail(im, im->algebraic[ALGEBRAIC_MAX_RULES], "more than %d algebraic rules "
+                    "(sigode's limit for solving them by elimination)", ALGEBRAIC_MAX_RULES);
     Model_t *m = im->model;
     unsigned char *changed = sg_calloc(im->nsyms, 1); /* species that reactions change */
     unsigned char *solved = sg_calloc(n, 1);
     const char **ids = sg_calloc(n, sizeof *ids);
     ASTNode_t **by = sg_calloc(n, sizeof *by);
+    size_t *by_size = sg_calloc(n, sizeof *by_size);
     sym **names = NULL;
     size_t nnames = 0, namecap = 0, nsolved = 0;
-    if (!changed || !solved || !ids || !by) {
+    if (!changed || !solved || !ids || !by || !by_size) {
         nomem(im);
         goto done;
     }
@@ -1530,6 +1558,13 @@ static int solve_algebraic(importer *im)
             if (solved[k])
                 continue;
             const Rule_t *rule = im->algebraic[k];
+            if (substituted_size(Rule_getMath(rule), ids, by_size, nsolved) >
+                ALGEBRAIC_MAX_NODES) {
+                fail(im, rule, "algebraic rule %zu: with the variables of the other rules "
+                               "substituted its math exceeds %d terms (sigode's limit)", k + 1,
+                     ALGEBRAIC_MAX_NODES);
+                break;
+            }
             ASTNode_t *math = substituted(Rule_getMath(rule), ids, by, nsolved);
             if (!math) {
                 nomem(im);
@@ -1624,6 +1659,7 @@ static int solve_algebraic(importer *im)
         solved[best] = 1;
         ids[nsolved] = y->id;
         by[nsolved] = div;
+        by_size[nsolved] = substituted_size(div, NULL, NULL, 0);
         nsolved++;
     }
 done:
@@ -1631,6 +1667,7 @@ done:
     sg_free(solved);
     sg_free(ids);
     sg_free(by);
+    sg_free(by_size);
     sg_free(names);
     return im->failed ? -1 : 0;
 }

@@ -298,6 +298,22 @@ static void test_refusals(void **state)
                         "<apply><minus/><ci>k</ci><ci>p</ci></apply></math></algebraicRule>"
                         "</listOfRules>\n" TAIL,
                    "algebraic rule 1 determines no variable", 7);
+    /* x0 = 1, x_k = x_(k-1) + x_(k-1): substituted, the math doubles at
+     * each rule; refused at sigode's limit, not after exhausting memory */
+    sg_sbuf chain = {0};
+    sg_sbuf_add(&chain, HEAD "<listOfParameters>");
+    for (int k = 0; k < 40; k++)
+        sg_sbuf_printf(&chain, "<parameter id=\"x%d\" constant=\"false\"/>", k);
+    sg_sbuf_add(&chain, "</listOfParameters>\n<listOfRules>\n<algebraicRule>" MATH
+                        "<apply><minus/><ci>x0</ci><cn>1</cn></apply></math></algebraicRule>");
+    for (int k = 1; k < 40; k++)
+        sg_sbuf_printf(&chain, "<algebraicRule>" MATH "<apply><minus/><ci>x%d</ci><apply><plus/>"
+                               "<ci>x%d</ci><ci>x%d</ci></apply></apply></math></algebraicRule>",
+                       k, k - 1, k - 1);
+    sg_sbuf_add(&chain, "</listOfRules>\n" TAIL);
+    assert_false(chain.oom);
+    assert_refused(f, chain.s, "its math exceeds 100000 terms", 6);
+    sg_sbuf_free(&chain);
     assert_refused(f,
                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                    "<sbml xmlns=\"http://www.sbml.org/sbml/level3/version1/core\" level=\"3\" "
