@@ -391,6 +391,37 @@ def fit_model(sigode):
     print("ok: k1, k2 recovered from the model file's marks")
 
 
+def model_data_evaluate_profile(sigode):
+    """petab evaluate and profile take MODEL.cfg --data as fit does: chi2 is
+    0 at the values the data were made with (k1 = 0.3, k2 = 0.15) and large
+    at the model's nominal ones; the profile's intervals hold the truth."""
+    cfg, data = os.path.join(CONVERSION, "model.cfg"), os.path.join(CONVERSION, "data.tsv")
+    with tempfile.TemporaryDirectory() as tmp:
+        truth = os.path.join(tmp, "truth.tsv")
+        with open(truth, "w") as f:
+            f.write("parameterId\tnominalValue\nk1\t0.3\nk2\t0.15\n")
+        chi2 = {}
+        for label, extra in (("truth", ["--parameters", truth]), ("nominal", [])):
+            p = run([sigode, "petab", "evaluate", cfg, "--data", data] + extra)
+            m = re.search(r"^chi2 = (\S+)$", p.stdout, re.M)
+            if p.returncode != 0 or not m:
+                fail(f"petab evaluate --data ({label}): exit {p.returncode}: {p.stdout}{p.stderr}")
+            chi2[label] = float(m.group(1))
+        if not (chi2["truth"] < 1e-8 and chi2["nominal"] > 1):
+            fail(f"chi2 at the truth {chi2['truth']}, at the nominal values {chi2['nominal']}")
+        print(f"ok: petab evaluate --data: chi2 {chi2['truth']:.3g} at the truth, "
+              f"{chi2['nominal']:.3g} at the nominal values")
+        p = run([sigode, "profile", cfg, "--data", data, "--parameters", truth,
+                 "--output", os.path.join(tmp, "prof.tsv"), "--no-plots"])
+        if p.returncode != 0:
+            fail(f"profile --data: exit {p.returncode}: {p.stderr}")
+        for k, v in (("k1", 0.3), ("k2", 0.15)):
+            m = re.search(r"^%s: 95%% CI \[(\S+), (\S+)\]" % k, p.stdout, re.M)
+            if not m or not float(m.group(1)) < v < float(m.group(2)):
+                fail(f"profile --data: no interval around {k} = {v}: {p.stdout}")
+        print("ok: profile --data: both intervals hold the truth")
+
+
 MODEL_BAD = [
     ("bounds excluding the value", 'bounds = [0.001, 10.0]; scale = "log10"; },\n  { id = "k2"',
      'bounds = [0.2, 10.0]; scale = "log10"; },\n  { id = "k2"',
@@ -562,7 +593,7 @@ def multi_file(sigode):
 if __name__ == "__main__":
     sigode, what = sys.argv[1], sys.argv[2]
     {"fit-recovers": fit_recovers, "fit-plots": fit_plots, "fit-deterministic": fit_deterministic,
-     "bad-input": bad_input, "gradient": gradient, "fit-model": fit_model,
+     "bad-input": bad_input, "gradient": gradient, "fit-model": fit_model, "model-data": model_data_evaluate_profile,
      "model-keys": model_keys, "objective-features": objective_features, "benchmark": benchmark, "profile-analytic": profile_analytic,
      "profile-nonidentifiable": profile_nonidentifiable, "multi-file": multi_file,
      "gradient-events": gradient_events, "gradient-steady": gradient_steady}[what](sigode)
