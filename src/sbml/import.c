@@ -19,11 +19,15 @@
  *     evaluates at the start (so a --set of what it uses carries over).
  *   - assignment rules become `assignments`, rate rules `rate_rules`, events
  *     `events` (with delays and priorities).
+ *   - algebraic rules are solved by elimination into assignments, a fast
+ *     reaction is taken at its quasi-equilibrium (solve_algebraic,
+ *     plan_fast).
  * Anything else that changes the simulation is refused with a message naming
  * the element and its line in the SBML file.
  */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +38,7 @@
 #include <sbml/conversion/ConversionProperties.h>
 #include <sbml/conversion/ConversionOption.h>
 
+#include "../expr/expr.h"
 #include "sbml.h"
 
 /* ------------------------------------------------------------ strings */
@@ -143,6 +148,12 @@ typedef struct sym {
     int known;
     double value;
     int evaluating;      /* recursion guard of the start-value evaluator */
+    /* species held at the quasi-equilibrium of the fast reaction (plan_fast):
+     * the pivot gets `solved` (its concentration), every other one a `pool`
+     * (a parameter: its amount minus pool_ratio x the pivot's amount, which
+     * the fast reaction leaves unchanged) */
+    int fast;
+    char *solved, *pool, *pool_ratio, *pool_start;
 } sym;
 
 typedef struct local_param {
@@ -175,6 +186,15 @@ typedef struct importer {
     size_t nlocals, lcap;
     int depth;              /* inlining depth */
     int inlined_functions, evaluated;
+    const char *plain;      /* emit this species' id as a bare name (algebraic rules) */
+    const Rule_t **algebraic; /* algebraic rules, solved in collect_rules */
+    size_t nalgebraic, algcap;
+    ASTNode_t **owned;      /* math made here (solved algebraic rules) */
+    size_t nowned, owncap;
+    /* while set: global names emitted as these texts (plan_fast) */
+    const char **subst_ids, **subst_texts;
+    size_t nsubst;
+    const Reaction_t *fast_reaction; /* solved as a quasi-equilibrium, not written */
 } importer;
 
 static int fail(importer *im, const void *obj, const char *fmt, ...)
@@ -417,6 +437,11 @@ static void emit_name(importer *im, sg_sbuf *b, const char *name, const scope *s
             }
             break;
         }
+    for (size_t i = 0; i < im->nsubst; i++)
+        if (strcmp(im->subst_ids[i], name) == 0) {
+            sg_sbuf_add(b, im->subst_texts[i]);
+            return;
+        }
     sym *y = find(im, name);
     if (!y) {
         fail(im, NULL, "unknown identifier '%s' in the math", name);
@@ -424,7 +449,9 @@ static void emit_name(importer *im, sg_sbuf *b, const char *name, const scope *s
     }
     switch (y->kind) {
     case K_SPECIES:
-        if (y->hosu && y->amount)
+        if (im->plain && strcmp(im->plain, y->id) == 0)
+            sg_sbuf_add(b, y->id);
+        else if (y->hosu && y->amount)
             sg_sbuf_add(b, y->amount);
         else if (y->hosu)
             sg_sbuf_printf(b, "(%s * %s)", y->id, im->syms[y->comp].id);
@@ -856,6 +883,8 @@ static int eval_name(importer *im, const char *name, const scope *sc, double *ou
  * an assignment-rule target: the rule's SBML value). */
 static int eval_sym_value(importer *im, sym *y, double *out)
 {
+    if (y->fast)
+        return -1; /* known only at the start of the simulation */
     if (y->known) {
         *out = y->value;
         return 0;
@@ -1081,6 +1110,8 @@ static int collect(importer *im)
     return im->failed ? -1 : 0;
 }
 
+static int solve_algebraic(importer *im);
+
 static int collect_rules(importer *im)
 {
     Model_t *m = im->model;
@@ -1088,8 +1119,13 @@ static int collect_rules(importer *im)
         Rule_t *r = Model_getRule(m, i);
         if (!Rule_getMath(r))
             continue; /* L3V2: a rule without math is ignored */
-        if (Rule_isAlgebraic(r))
-            return fail(im, r, "algebraic rules are not supported");
+        if (Rule_isAlgebraic(r)) {
+            if (sg_grow(&im->algebraic, &im->algcap, im->nalgebraic + 1,
+                        sizeof *im->algebraic) != 0)
+                return nomem(im);
+            im->algebraic[im->nalgebraic++] = r;
+            continue;
+        }
         const char *var = Rule_getVariable(r);
         sym *y = find(im, var);
         if (!y || (y->kind != K_SPECIES && y->kind != K_PARAMETER &&
@@ -1136,6 +1172,8 @@ static int collect_rules(importer *im)
                 y->event_assigned = 1;
         }
     }
+    if (solve_algebraic(im))
+        return -1;
     /* compartments whose size changes */
     for (size_t i = 0; i < im->nsyms; i++) {
         sym *y = &im->syms[i];
@@ -1179,7 +1217,8 @@ static int name_taken(const importer *im, const char *name)
     if (find(im, name))
         return 1;
     for (size_t i = 0; i < im->nsyms; i++)
-        if (im->syms[i].amount && strcmp(im->syms[i].amount, name) == 0)
+        if ((im->syms[i].amount && strcmp(im->syms[i].amount, name) == 0) ||
+            (im->syms[i].pool && strcmp(im->syms[i].pool, name) == 0))
             return 1;
     for (size_t i = 0; i < im->nlocals; i++)
         if (strcmp(im->locals[i].name, name) == 0)
@@ -1237,6 +1276,711 @@ static int collect_locals(importer *im)
         }
     }
     return 0;
+}
+
+/* ------------------------------------------------------ algebraic rules */
+
+/* SBML algebraic rules (0 = math) are solved here by elimination: each rule
+ * determines one variable that nothing else determines (not constant, no
+ * assignment or rate rule, no event assignment, not a species that reactions
+ * change), and when the rule is linear in that variable x with a constant
+ * coefficient c (sigode's symbolic derivative d(math)/dx is a number), then
+ * x = -(math with x = 0) / c exactly, an assignment rule like any other: the
+ * model stays an ODE for CVODE and every later stage (export, sensitivities,
+ * the native backend) sees only assignments. Several rules are solved one
+ * after the other, the variables already solved substituted into the rest
+ * (Gaussian elimination on the math), the rule with the fewest solvable
+ * variables first. A rule that is nonlinear in every variable it could
+ * determine, or that has none, is refused naming the rule: that needs a DAE
+ * solver, which sigode does not have. */
+
+/* The names of an expression text bound to indices in order of appearance,
+ * so that a derivative can be taken with respect to one of them. */
+typedef struct name_slots {
+    sg_arena *arena;
+    sg_map map;
+    const char **names; /* by index */
+    size_t count, cap;
+} name_slots;
+
+static int resolve_any(void *ctx, const char *name, int is_traj_data, char *msg, size_t size)
+{
+    (void)is_traj_data;
+    name_slots *ns = ctx;
+    int i = sg_map_get(&ns->map, name);
+    if (i >= 0)
+        return i;
+    char *key = sg_arena_strdup(ns->arena, name);
+    if (!key || ns->count >= INT_MAX || sg_grow(&ns->names, &ns->cap, ns->count + 1, sizeof *ns->names) != 0 ||
+        sg_map_put(&ns->map, key, (int)ns->count) < 0) {
+        snprintf(msg, size, "out of memory");
+        return -1;
+    }
+    ns->names[ns->count] = key;
+    return (int)ns->count++;
+}
+
+/* libsbml math for e, a derivative made of numbers, constants and
+ * arithmetic; NULL when it holds anything else (a variable, a function) or
+ * when out of memory. */
+static ASTNode_t *coefficient_math(const importer *im, const sg_expr *e, const name_slots *ns)
+{
+    ASTNodeType_t type;
+    switch (e->kind) {
+    case EX_NUM: {
+        ASTNode_t *n = isfinite(e->num) ? ASTNode_createWithType(AST_REAL) : NULL;
+        if (n)
+            ASTNode_setReal(n, e->num);
+        return n;
+    }
+    case EX_VAR: {
+        const sym *y = find(im, ns->names[e->slot]);
+        if (!y || (y->kind != K_PARAMETER && y->kind != K_COMPARTMENT && y->kind != K_SPECIES) ||
+            !y->constant)
+            return NULL;
+        ASTNode_t *n = ASTNode_createWithType(AST_NAME);
+        if (n && ASTNode_setName(n, y->id) != LIBSBML_OPERATION_SUCCESS) {
+            ASTNode_free(n);
+            return NULL;
+        }
+        return n;
+    }
+    case EX_NEG: type = AST_MINUS; break;
+    case EX_ADD: type = AST_PLUS; break;
+    case EX_SUB: type = AST_MINUS; break;
+    case EX_MUL: type = AST_TIMES; break;
+    case EX_DIV: type = AST_DIVIDE; break;
+    case EX_POW: type = AST_POWER; break;
+    default: return NULL;
+    }
+    ASTNode_t *n = ASTNode_createWithType(type);
+    for (int i = 0; n && i < (e->kind == EX_NEG ? 1 : 2); i++) {
+        ASTNode_t *c = coefficient_math(im, e->arg[i], ns);
+        if (!c || ASTNode_addChild(n, c) != LIBSBML_OPERATION_SUCCESS) {
+            ASTNode_free(c);
+            ASTNode_free(n);
+            n = NULL;
+        }
+    }
+    return n;
+}
+
+enum { ABSENT, LINEAR, NOT_LINEAR };
+
+/* How `math` (of algebraic rule `rule`) depends on variable y: ABSENT,
+ * LINEAR with a coefficient c made of numbers and constants (then, unless
+ * neg_coef is NULL, *neg_coef = math for -c, to be freed), or NOT_LINEAR;
+ * -1 on an error (reported). */
+static int dependence(importer *im, const ASTNode_t *math, const void *rule, const sym *y,
+                      const char *reaction, int plain, ASTNode_t **neg_coef)
+{
+    if (plain)
+        im->plain = y->id; /* a species with hasOnlySubstanceUnits as its amount */
+    char *text = math_text(im, math, rule, reaction, reaction ? "a fast reaction's rate"
+                                                               : "an algebraic rule");
+    im->plain = NULL;
+    if (!text)
+        return -1;
+    name_slots ns = {sg_arena_create(), {0}, NULL, 0, 0};
+    sg_map_init(&ns.map);
+    sg_pool *pool = sg_pool_create();
+    int result = -1;
+    sg_parse_error perr = {0};
+    sg_expr *tree = ns.arena && pool ? sg_expr_parse(ns.arena, text, 0, &perr) : NULL;
+    sg_expr *bound = tree ? sg_expr_bind(pool, tree, resolve_any, &ns, &perr) : NULL;
+    if (!ns.arena || !pool) {
+        nomem(im);
+    } else if (!bound) {
+        fail(im, rule, "%s: its translation cannot be read: %s",
+             reaction ? "fast reaction" : "algebraic rule", perr.message);
+    } else {
+        int slot = sg_map_get(&ns.map, y->id);
+        sg_expr *d = slot < 0 ? NULL : sg_expr_diff(pool, bound, slot);
+        sg_expr *neg = d ? sg_pool_op(pool, EX_NEG, 0, d, NULL, NULL) : NULL;
+        ASTNode_t *c = neg ? coefficient_math(im, neg, &ns) : NULL;
+        double value;
+        if (slot < 0) {
+            result = ABSENT;
+        } else if (!neg) {
+            nomem(im);
+        } else if (!c || sg_expr_is_num(d, 0) ||
+                   (eval(im, c, NULL, &value) == 0 && (value == 0 || !isfinite(value)))) {
+            result = NOT_LINEAR; /* or a coefficient that is 0 */
+        } else {
+            result = LINEAR;
+            if (neg_coef) {
+                *neg_coef = c;
+                c = NULL;
+            }
+        }
+        ASTNode_free(c);
+    }
+    sg_pool_free(pool);
+    sg_map_clear(&ns.map);
+    sg_free(ns.names);
+    sg_arena_free(ns.arena);
+    sg_free(text);
+    return result;
+}
+
+/* Replaces, in the children of n (and below), every name ids[i] by a copy
+ * of by[i]. -1 when out of memory. */
+static int replace_names(ASTNode_t *n, const char *const *ids, ASTNode_t *const *by,
+                         size_t count)
+{
+    for (unsigned i = 0; i < ASTNode_getNumChildren(n); i++) {
+        ASTNode_t *c = ASTNode_getChild(n, i);
+        const char *name = ASTNode_getType(c) == AST_NAME ? ASTNode_getName(c) : NULL;
+        size_t k = 0;
+        while (name && k < count && strcmp(name, ids[k]) != 0)
+            k++;
+        if (name && k < count) {
+            ASTNode_t *copy = ASTNode_deepCopy(by[k]);
+            if (!copy || ASTNode_replaceAndDeleteChild(n, i, copy) != LIBSBML_OPERATION_SUCCESS)
+                return -1;
+        } else if (replace_names(c, ids, by, count)) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* A copy of math with the names ids[i] replaced by by[i]; NULL when out of
+ * memory. */
+static ASTNode_t *substituted(const ASTNode_t *math, const char *const *ids,
+                              ASTNode_t *const *by, size_t count)
+{
+    const char *name = ASTNode_getType(math) == AST_NAME ? ASTNode_getName(math) : NULL;
+    for (size_t k = 0; name && k < count; k++)
+        if (strcmp(name, ids[k]) == 0)
+            return ASTNode_deepCopy(by[k]);
+    ASTNode_t *copy = ASTNode_deepCopy(math);
+    if (copy && replace_names(copy, ids, by, count)) {
+        ASTNode_free(copy);
+        return NULL;
+    }
+    return copy;
+}
+
+/* Limits on what a file can make the elimination do: substituting solved
+ * variables can double the math at each step (x2 = x1 + x1, x3 = x2 + x2,
+ * ...), and each step looks at every rule left. */
+#define ALGEBRAIC_MAX_NODES 100000
+#define ALGEBRAIC_MAX_RULES 1000
+
+/* The number of nodes of math once the names ids[k] are replaced by math of
+ * by_size[k] nodes, stopping above ALGEBRAIC_MAX_NODES. */
+static size_t substituted_size(const ASTNode_t *math, const char *const *ids,
+                               const size_t *by_size, size_t count)
+{
+    const char *name = ASTNode_getType(math) == AST_NAME ? ASTNode_getName(math) : NULL;
+    for (size_t k = 0; name && k < count; k++)
+        if (strcmp(name, ids[k]) == 0)
+            return by_size[k];
+    size_t total = 1;
+    for (unsigned i = 0; i < ASTNode_getNumChildren(math) && total <= ALGEBRAIC_MAX_NODES; i++)
+        total += substituted_size(ASTNode_getChild(math, i), ids, by_size, count);
+    return total;
+}
+
+static int keep(importer *im, ASTNode_t *n)
+{
+    if (!n || sg_grow(&im->owned, &im->owncap, im->nowned + 1, sizeof *im->owned) != 0) {
+        ASTNode_free(n);
+        return nomem(im);
+    }
+    im->owned[im->nowned++] = n;
+    return 0;
+}
+
+/* Appends the distinct names of math that an algebraic rule may determine. */
+static int free_names(importer *im, const ASTNode_t *n, const unsigned char *changed,
+                      sym ***out, size_t *count, size_t *cap)
+{
+    if (ASTNode_getType(n) == AST_NAME) {
+        sym *y = find(im, ASTNode_getName(n));
+        if (!y || (y->kind != K_SPECIES && y->kind != K_PARAMETER && y->kind != K_COMPARTMENT) ||
+            y->constant || y->assign_rule || y->rate_rule || y->event_assigned ||
+            changed[y - im->syms])
+            return 0;
+        for (size_t i = 0; i < *count; i++)
+            if ((*out)[i] == y)
+                return 0;
+        if (sg_grow(out, cap, *count + 1, sizeof **out) != 0)
+            return nomem(im);
+        (*out)[(*count)++] = y;
+        return 0;
+    }
+    for (unsigned i = 0; i < ASTNode_getNumChildren(n); i++)
+        if (free_names(im, ASTNode_getChild(n, i), changed, out, count, cap))
+            return -1;
+    return 0;
+}
+
+static int solve_algebraic(importer *im)
+{
+    size_t n = im->nalgebraic;
+    if (n == 0)
+        return 0;
+    if (n > ALGEBRAIC_MAX_RULES)
+        return fail(im, im->algebraic[ALGEBRAIC_MAX_RULES], "more than %d algebraic rules "
+                    "(sigode's limit for solving them by elimination)", ALGEBRAIC_MAX_RULES);
+    Model_t *m = im->model;
+    unsigned char *changed = sg_calloc(im->nsyms, 1); /* species that reactions change */
+    unsigned char *solved = sg_calloc(n, 1);
+    const char **ids = sg_calloc(n, sizeof *ids);
+    ASTNode_t **by = sg_calloc(n, sizeof *by);
+    size_t *by_size = sg_calloc(n, sizeof *by_size);
+    sym **names = NULL;
+    size_t nnames = 0, namecap = 0, nsolved = 0;
+    if (!changed || !solved || !ids || !by || !by_size) {
+        nomem(im);
+        goto done;
+    }
+    for (unsigned i = 0; i < Model_getNumReactions(m); i++) {
+        Reaction_t *r = Model_getReaction(m, i);
+        for (int side = 0; side < 2; side++) {
+            unsigned nref = side ? Reaction_getNumProducts(r) : Reaction_getNumReactants(r);
+            for (unsigned j = 0; j < nref; j++) {
+                SpeciesReference_t *sr = side ? Reaction_getProduct(r, j)
+                                              : Reaction_getReactant(r, j);
+                sym *s = find(im, SpeciesReference_getSpecies(sr));
+                if (s && s->kind == K_SPECIES && !s->boundary)
+                    changed[s - im->syms] = 1;
+            }
+        }
+    }
+    while (nsolved < n && !im->failed) {
+        size_t best = n, best_count = 0;
+        sym *best_var = NULL;
+        ASTNode_t *best_math = NULL;
+        for (size_t k = 0; k < n && !im->failed; k++) {
+            if (solved[k])
+                continue;
+            const Rule_t *rule = im->algebraic[k];
+            if (substituted_size(Rule_getMath(rule), ids, by_size, nsolved) >
+                ALGEBRAIC_MAX_NODES) {
+                fail(im, rule, "algebraic rule %zu: with the variables of the other rules "
+                               "substituted its math exceeds %d terms (sigode's limit)", k + 1,
+                     ALGEBRAIC_MAX_NODES);
+                break;
+            }
+            ASTNode_t *math = substituted(Rule_getMath(rule), ids, by, nsolved);
+            if (!math) {
+                nomem(im);
+                break;
+            }
+            nnames = 0;
+            size_t count = 0;
+            sym *var = NULL;
+            /* of several, a species without boundaryCondition before one with
+             * (the suite's case 01787: a boundary species is held) */
+            if (free_names(im, math, changed, &names, &nnames, &namecap) == 0) {
+                for (size_t i = 0; i < nnames && !im->failed; i++)
+                    if (dependence(im, math, rule, names[i], NULL, 1, NULL) == LINEAR &&
+                        (count++ == 0 || (var->boundary && !names[i]->boundary)))
+                        var = names[i];
+            }
+            if (im->failed) {
+                ASTNode_free(math);
+                break;
+            }
+            if (count == 0) {
+                ASTNode_free(math);
+                if (nnames == 0)
+                    fail(im, rule, "algebraic rule %zu determines no variable: every variable "
+                                   "in it is constant or set otherwise (by reactions, rules or "
+                                   "events), so the model is overdetermined", k + 1);
+                else
+                    fail(im, rule, "algebraic rule %zu is not linear, with a coefficient "
+                                   "made of constants, in any variable it may determine ('%s'%s): "
+                                   "sigode solves algebraic rules by elimination and has no "
+                                   "DAE solver", k + 1, names[0]->id,
+                         nnames > 1 ? " and others" : "");
+                break;
+            }
+            if (best == n || count < best_count) {
+                ASTNode_free(best_math);
+                best = k;
+                best_count = count;
+                best_var = var;
+                best_math = math;
+            } else {
+                ASTNode_free(math);
+            }
+        }
+        if (im->failed) {
+            ASTNode_free(best_math);
+            break;
+        }
+        /* var = (math with var = 0) / -coefficient */
+        ASTNode_t *neg_coef = NULL;
+        if (dependence(im, best_math, im->algebraic[best], best_var, NULL, 1, &neg_coef) != LINEAR) {
+            ASTNode_free(best_math);
+            if (!im->failed)
+                nomem(im);
+            break;
+        }
+        ASTNode_t *zero = ASTNode_createWithType(AST_INTEGER);
+        if (zero)
+            ASTNode_setInteger(zero, 0);
+        ASTNode_t *rest = zero ? substituted(best_math, (const char *const *)&best_var->id,
+                                             &zero, 1) : NULL;
+        ASTNode_free(zero);
+        ASTNode_free(best_math);
+        ASTNode_t *div = ASTNode_createWithType(AST_DIVIDE);
+        if (!rest || !div) {
+            ASTNode_free(rest);
+            ASTNode_free(div);
+            ASTNode_free(neg_coef);
+            nomem(im);
+            break;
+        }
+        ASTNode_addChild(div, rest);
+        ASTNode_addChild(div, neg_coef);
+        if (keep(im, div))
+            break;
+        if (dependence(im, rest, im->algebraic[best], best_var, NULL, 1, NULL) != ABSENT) {
+            if (!im->failed)
+                fail(im, im->algebraic[best], "algebraic rule %zu: '%s' could not be "
+                     "eliminated from it (it refers to '%s' through a reaction's rate)",
+                     best + 1, best_var->id, best_var->id);
+            break;
+        }
+        sym *y = best_var;
+        y->assign_rule = div;
+        y->rule_obj = (const SBase_t *)im->algebraic[best];
+        y->initial_assignment = NULL; /* the rule holds at the start too */
+        y->known = 0;
+        if (y->kind == K_COMPARTMENT) {
+            y->varies = 1;
+            y->as_parameter = 0;
+        }
+        solved[best] = 1;
+        ids[nsolved] = y->id;
+        by[nsolved] = div;
+        by_size[nsolved] = substituted_size(div, NULL, NULL, 0);
+        nsolved++;
+    }
+done:
+    sg_free(changed);
+    sg_free(solved);
+    sg_free(ids);
+    sg_free(by);
+    sg_free(by_size);
+    sg_free(names);
+    return im->failed ? -1 : 0;
+}
+
+/* ------------------------------------------------------- fast reactions */
+
+/* A fast reaction is at its quasi-equilibrium at every moment: its rate is
+ * 0, and the slow reactions move only the combinations of amounts it leaves
+ * unchanged. With the species it changes S_i (net stoichiometry nu_i, times
+ * the species' conversion factor), one of them the pivot X: every other Y
+ * has a pool w_Y = n_Y - (nu_Y / nu_X) n_X (amounts), a parameter whose rate
+ * rule is the slow reactions' change of that combination; Y's amount is
+ * w_Y + (nu_Y / nu_X) n_X, and X solves rate = 0, which must be linear in X
+ * (with a coefficient made of constants) once each Y is written so: then
+ * X = -(rate with X = 0) / coefficient, exact. The pivot is the first
+ * species for which that holds. One fast reaction per model. */
+
+static char *amount_at_start(importer *im, sym *y)
+{
+    const Species_t *s = (const Species_t *)y->obj;
+    const char *size = im->syms[y->comp].id;
+    sg_sbuf b = {0};
+    if (y->initial_assignment) {
+        char what[300];
+        snprintf(what, sizeof what, "the initial value of species '%s'", y->id);
+        char *text = math_text(im, y->initial_assignment, y->ia_obj, NULL, what);
+        if (!text)
+            return NULL;
+        if (y->hosu)
+            sg_sbuf_printf(&b, "(%s)", text);
+        else
+            sg_sbuf_printf(&b, "(%s) * %s", text, size);
+        sg_free(text);
+    } else if (Species_isSetInitialAmount(s)) {
+        sg_sbuf_add(&b, "(");
+        sg_sbuf_number(&b, Species_getInitialAmount(s));
+        sg_sbuf_add(&b, ")");
+    } else {
+        sg_sbuf_add(&b, "(");
+        sg_sbuf_number(&b, Species_getInitialConcentration(s));
+        sg_sbuf_printf(&b, " * %s)", size);
+    }
+    if (b.oom) {
+        sg_sbuf_free(&b);
+        nomem(im);
+        return NULL;
+    }
+    return b.s;
+}
+
+typedef struct fast_species {
+    sym *s;
+    double nu;      /* net stoichiometry */
+    char *scaled;   /* nu, times the conversion factor: text */
+    char *sbml;     /* the SBML value of s given the pivot (while trying one) */
+} fast_species;
+
+/* Texts for pivot x: pool ratios and the SBML value of every other species. */
+static int fast_texts(importer *im, fast_species *f, size_t n, size_t x)
+{
+    const char *xsize = im->syms[f[x].s->comp].id;
+    for (size_t i = 0; i < n; i++) {
+        sym *y = f[i].s;
+        sg_free(y->pool_ratio);
+        sg_free(f[i].sbml);
+        y->pool_ratio = f[i].sbml = NULL;
+        if (i == x)
+            continue;
+        sg_sbuf r = {0}, v = {0};
+        if (y->conversion || f[x].s->conversion)
+            sg_sbuf_printf(&r, "(%s / %s)", f[i].scaled, f[x].scaled);
+        else
+            sg_sbuf_number(&r, f[i].nu / f[x].nu);
+        sg_sbuf_printf(&v, "(%s + %s * %s * %s)", y->pool, r.s ? r.s : "", f[x].s->id, xsize);
+        if (!y->hosu)
+            sg_sbuf_printf(&v, " / %s", im->syms[y->comp].id);
+        if (r.oom || v.oom) {
+            sg_sbuf_free(&r);
+            sg_sbuf_free(&v);
+            return nomem(im);
+        }
+        y->pool_ratio = r.s;
+        f[i].sbml = v.s;
+    }
+    return 0;
+}
+
+/* The species the fast reaction's rate is solved for. */
+static const sym *fast_pivot(const importer *im)
+{
+    for (size_t k = 0; k < im->nsyms; k++)
+        if (im->syms[k].solved)
+            return &im->syms[k];
+    return NULL;
+}
+
+static int plan_fast(importer *im)
+{
+    Model_t *m = im->model;
+    Reaction_t *fast = NULL;
+    for (unsigned i = 0; i < Model_getNumReactions(m); i++) {
+        Reaction_t *r = Model_getReaction(m, i);
+        if (!Reaction_isSetFast(r) || !Reaction_getFast(r))
+            continue;
+        if (fast)
+            return fail(im, r, "reaction '%s' is fast, as is '%s': sigode solves the "
+                               "quasi-equilibrium of one fast reaction only",
+                        Reaction_getId(r), Reaction_getId(fast));
+        fast = r;
+    }
+    if (!fast)
+        return 0;
+    const char *rid = Reaction_getId(fast);
+    const KineticLaw_t *kl = Reaction_getKineticLaw(fast);
+    if (!kl || !KineticLaw_getMath(kl))
+        return fail(im, fast, "reaction '%s' has no kinetic law", rid);
+    unsigned nref = Reaction_getNumReactants(fast) + Reaction_getNumProducts(fast);
+    fast_species *f = sg_calloc(nref + 1, sizeof *f);
+    const char **ids = sg_calloc(nref + 1, sizeof *ids);
+    const char **texts = sg_calloc(nref + 1, sizeof *texts);
+    size_t n = 0;
+    if (!f || !ids || !texts) {
+        nomem(im);
+        goto done;
+    }
+    for (unsigned j = 0; j < nref && !im->failed; j++) {
+        int product = j >= Reaction_getNumReactants(fast);
+        const SpeciesReference_t *sr =
+            product ? Reaction_getProduct(fast, j - Reaction_getNumReactants(fast))
+                    : Reaction_getReactant(fast, j);
+        sym *s = find(im, SpeciesReference_getSpecies(sr));
+        if (!s || s->kind != K_SPECIES) {
+            fail(im, sr, "reaction '%s': unknown species '%s'", rid,
+                 SpeciesReference_getSpecies(sr) ? SpeciesReference_getSpecies(sr) : "");
+            break;
+        }
+        if (s->boundary)
+            continue;
+        sym *ref = SpeciesReference_isSetId(sr) ? find(im, SpeciesReference_getId(sr)) : NULL;
+        if (ref && ref->kind != K_SPECIESREF)
+            ref = NULL;
+        if (SpeciesReference_isSetStoichiometryMath(sr) || (ref && ref->variable_stoich)) {
+            fail(im, sr, "fast reaction '%s': the stoichiometry of '%s' changes (not "
+                         "supported in a fast reaction)", rid, s->id);
+            break;
+        }
+        double c = ref ? ref->stoich : SpeciesReference_getStoichiometry(sr);
+        if (!isfinite(c) || (im->level >= 3 && !ref && !SpeciesReference_isSetStoichiometry(sr))) {
+            fail(im, sr, "reaction '%s': the stoichiometry of '%s' is not set or not finite",
+                 rid, s->id);
+            break;
+        }
+        if (s->constant) {
+            fail(im, sr, "reaction '%s' changes '%s', a constant species without "
+                         "boundaryCondition", rid, s->id);
+            break;
+        }
+        if (im->syms[s->comp].varies || s->amount || s->event_assigned) {
+            fail(im, sr, "fast reaction '%s': species '%s' %s (not supported in a fast "
+                         "reaction)", rid, s->id, s->event_assigned ? "is changed by an event"
+                                                                     : "is in a compartment "
+                                                                       "of changing size");
+            break;
+        }
+        if (s->conversion) {
+            sym *cf = find(im, s->conversion);
+            if (!cf || cf->kind != K_PARAMETER || !cf->constant) {
+                fail(im, s->obj, "species '%s': the conversion factor '%s' of a species of "
+                                 "a fast reaction must be a constant parameter", s->id,
+                     s->conversion);
+                break;
+            }
+        }
+        size_t k = 0;
+        while (k < n && f[k].s != s)
+            k++;
+        if (k == n)
+            f[n++].s = s;
+        f[k].nu += product ? c : -c;
+    }
+    /* species the reaction changes on balance */
+    size_t kept = 0;
+    for (size_t i = 0; i < n && !im->failed; i++) {
+        if (f[i].nu == 0)
+            continue;
+        f[kept] = f[i];
+        sym *s = f[kept].s;
+        sg_sbuf t = {0};
+        sg_sbuf_add(&t, "(");
+        sg_sbuf_number(&t, f[kept].nu);
+        if (s->conversion)
+            sg_sbuf_printf(&t, " * %s", s->conversion);
+        sg_sbuf_add(&t, ")");
+        char name[300];
+        snprintf(name, sizeof name, "%s_pool", s->id);
+        for (int k = 2; name_taken(im, name); k++)
+            snprintf(name, sizeof name, "%s_pool_%d", s->id, k);
+        f[kept].scaled = t.s;
+        s->pool = sg_strdup(name);
+        if (t.oom || !s->pool || strlen(name) > 255) {
+            kept++;
+            if (strlen(name) > 255)
+                fail(im, s->obj, "species '%s': the name of its pool is too long", s->id);
+            else
+                nomem(im);
+            break;
+        }
+        kept++;
+    }
+    n = kept;
+    im->fast_reaction = fast;
+    if (im->failed || n == 0)
+        goto done;
+    /* the pivot */
+    size_t x = n;
+    ASTNode_t *neg_coef = NULL;
+    for (size_t i = 0; i < n && x == n && !im->failed; i++) {
+        if (fast_texts(im, f, n, i))
+            break;
+        size_t ns = 0;
+        for (size_t k = 0; k < n; k++)
+            if (k != i) {
+                ids[ns] = f[k].s->id;
+                texts[ns++] = f[k].sbml;
+            }
+        im->subst_ids = ids;
+        im->subst_texts = texts;
+        im->nsubst = ns;
+        if (dependence(im, KineticLaw_getMath(kl), kl, f[i].s, rid, 0, &neg_coef) == LINEAR)
+            x = i;
+        im->nsubst = 0;
+    }
+    if (im->failed)
+        goto done;
+    if (x == n) {
+        fail(im, fast, "fast reaction '%s': its rate is not linear, with a coefficient made "
+                       "of constants, in any of its species once the amounts it conserves "
+                       "are fixed: sigode solves the quasi-equilibrium by elimination and "
+                       "has no DAE solver", rid);
+        goto done;
+    }
+    /* pivot = (rate with pivot = 0) / -coefficient: the others are then their pools */
+    size_t ns = 0;
+    for (size_t k = 0; k < n && !im->failed; k++) {
+        ids[ns] = f[k].s->id;
+        if (k == x) {
+            texts[ns++] = "0";
+            continue;
+        }
+        sg_sbuf v = {0};
+        sg_sbuf_printf(&v, "(%s)", f[k].s->pool);
+        if (!f[k].s->hosu)
+            sg_sbuf_printf(&v, " / %s", im->syms[f[k].s->comp].id);
+        if (v.oom)
+            nomem(im);
+        sg_free(f[k].sbml);
+        texts[ns++] = f[k].sbml = v.s;
+    }
+    if (im->failed) {
+        ASTNode_free(neg_coef);
+        goto done;
+    }
+    im->subst_ids = ids;
+    im->subst_texts = texts;
+    im->nsubst = ns;
+    char what[300];
+    snprintf(what, sizeof what, "the kinetic law of reaction '%s'", rid);
+    char *rest = math_text(im, KineticLaw_getMath(kl), kl, rid, what);
+    im->nsubst = 0;
+    char *coef = rest ? math_text(im, neg_coef, kl, NULL, what) : NULL;
+    ASTNode_free(neg_coef);
+    sg_sbuf solved = {0};
+    if (coef)
+        sg_sbuf_printf(&solved, "(%s) / (%s)", rest, coef);
+    sg_free(rest);
+    sg_free(coef);
+    if (solved.oom || (!solved.s && !im->failed))
+        nomem(im);
+    sym *pivot = f[x].s;
+    pivot->solved = solved.s;
+    sg_free(pivot->pool);
+    pivot->pool = NULL;
+    /* the pools' start: their amounts at the start */
+    char *x_start = im->failed ? NULL : amount_at_start(im, pivot);
+    for (size_t i = 0; i < n && x_start; i++) {
+        sym *y = f[i].s;
+        y->fast = 1;
+        y->by_rate_rule = 1; /* the slow reactions' sums */
+        if (i == x)
+            continue;
+        char *y_start = amount_at_start(im, y);
+        if (!y_start)
+            break;
+        sg_sbuf t = {0};
+        sg_sbuf_printf(&t, "%s - %s * %s", y_start, y->pool_ratio, x_start);
+        sg_free(y_start);
+        if (t.oom) {
+            sg_sbuf_free(&t);
+            nomem(im);
+            break;
+        }
+        y->pool_start = t.s;
+    }
+    sg_free(x_start);
+done:
+    for (size_t i = 0; f && i < nref; i++) {
+        sg_free(f[i].scaled);
+        sg_free(f[i].sbml);
+    }
+    sg_free(f);
+    sg_free(ids);
+    sg_free(texts);
+    return im->failed ? -1 : 0;
 }
 
 /* Species changed through a rate rule. sigode's reactions give
@@ -1497,6 +2241,18 @@ static int write_parameters(importer *im, sg_sbuf *b)
         sg_sbuf_printf(b, "; description = \"the amount of species %s (its compartment "
                           "changes size)\"; }", y->id);
     }
+    for (size_t i = 0; i < im->nsyms; i++) {
+        const sym *y = &im->syms[i];
+        if (!y->pool || !y->pool_start)
+            continue;
+        sg_sbuf_add(b, any++ ? ",\n" : "\nparameters = (\n");
+        sg_sbuf_printf(b, "  { id = \"%s\"; value = ", y->pool);
+        add_string(b, y->pool_start);
+        const sym *x = fast_pivot(im);
+        sg_sbuf_printf(b, "; description = \"amount of %s - %s x amount of %s: unchanged by "
+                          "fast reaction %s\"; }", y->id, y->pool_ratio, x ? x->id : "?",
+                       Reaction_getId(im->fast_reaction));
+    }
     for (size_t i = 0; i < im->nlocals; i++) {
         local_param *lp = &im->locals[i];
         sg_sbuf_add(b, any++ ? ",\n" : "\nparameters = (\n");
@@ -1515,7 +2271,8 @@ static int write_species(importer *im, sg_sbuf *b)
     int any = 0;
     for (size_t i = 0; i < im->nsyms && !im->failed; i++) {
         sym *y = &im->syms[i];
-        if (y->kind != K_SPECIES || y->assign_rule || y->amount || y->as_species_parameter)
+        if (y->kind != K_SPECIES || y->assign_rule || y->amount || y->as_species_parameter ||
+            y->fast)
             continue;
         sg_sbuf_add(b, any++ ? ",\n" : "\nspecies = (\n");
         sg_sbuf_printf(b, "  { id = \"%s\"; compartment = \"%s\"; initial = ", y->id,
@@ -1558,6 +2315,21 @@ static int write_assignments(importer *im, sg_sbuf *b)
             sg_sbuf_add(b, any++ ? ",\n" : "\nassignments = (\n");
             sg_sbuf_printf(b, "  { id = \"%s\"; value = \"%s / %s\"; }", y->id, y->amount,
                            im->syms[y->comp].id);
+            continue;
+        }
+        if (y->fast) { /* plan_fast */
+            const sym *x = fast_pivot(im);
+            if (!x)
+                continue;
+            sg_sbuf_add(b, any++ ? ",\n" : "\nassignments = (\n");
+            sg_sbuf_printf(b, "  { id = \"%s\"; value = ", y->id);
+            if (y->solved) {
+                add_string(b, y->solved);
+            } else {
+                sg_sbuf_printf(b, "\"(%s + %s * %s * %s) / %s\"", y->pool, y->pool_ratio, x->id,
+                               im->syms[x->comp].id, im->syms[y->comp].id);
+            }
+            sg_sbuf_add(b, "; description = \"at the quasi-equilibrium of a fast reaction\"; }");
             continue;
         }
         if (!y->assign_rule)
@@ -1675,7 +2447,7 @@ static void emit_rate_of(importer *im, sg_sbuf *b, const ASTNode_t *n, const sco
                        "stoichiometry");
         return;
     }
-    if (y->assign_rule) {
+    if (y->assign_rule || y->fast) {
         fail(im, NULL, "rateOf('%s'): '%s' is set by an assignment rule, whose rate sigode "
                        "does not derive (not supported)", y->id, y->id);
         return;
@@ -1744,8 +2516,8 @@ static int write_reactions(importer *im, sg_sbuf *b)
     for (unsigned i = 0; i < Model_getNumReactions(m) && !im->failed; i++) {
         Reaction_t *r = Model_getReaction(m, i);
         const char *rid = Reaction_getId(r);
-        if (Reaction_isSetFast(r) && Reaction_getFast(r))
-            return fail(im, r, "reaction '%s' is fast: fast reactions are not supported", rid);
+        if (r == im->fast_reaction)
+            continue; /* at its quasi-equilibrium (plan_fast) */
         KineticLaw_t *kl = Reaction_getKineticLaw(r);
         if (!kl || !KineticLaw_getMath(kl))
             return fail(im, r, "reaction '%s' has no kinetic law", rid);
@@ -1848,6 +2620,16 @@ static int write_rate_rules(importer *im, sg_sbuf *b)
     int any = 0;
     for (size_t i = 0; i < im->nsyms && !im->failed; i++) {
         sym *y = &im->syms[i];
+        if (y->fast) { /* a pool's change by the slow reactions (plan_fast) */
+            const sym *x = fast_pivot(im);
+            if (!y->pool || !x)
+                continue;
+            sg_sbuf_add(b, any++ ? ",\n" : "\nrate_rules = (\n");
+            sg_sbuf_printf(b, "  { id = \"%s\"; rate = \"(%s) - %s * (%s)\"; }", y->pool,
+                           y->flux.s ? y->flux.s : "0", y->pool_ratio,
+                           x->flux.s ? x->flux.s : "0");
+            continue;
+        }
         if (y->by_rate_rule) { /* the reactions' sum (plan_species) */
             sg_sbuf_add(b, any++ ? ",\n" : "\nrate_rules = (\n");
             const char *flux = y->flux.s ? y->flux.s : "0";
@@ -2175,8 +2957,8 @@ char *sg_sbml_translate(const char *path, int *cacheable, sg_error *err)
     } else if (im.level < 2) {
         fail(&im, NULL, "SBML Level %u is not supported (Level 2 and 3 are)", im.level);
     } else if (check_unsupported(&im, doc) == 0 && collect(&im) == 0 &&
-               collect_rules(&im) == 0 && collect_locals(&im) == 0 &&
-               plan_species(&im) == 0) {
+               collect_locals(&im) == 0 && collect_rules(&im) == 0 &&
+               plan_species(&im) == 0 && plan_fast(&im) == 0) {
         header(&im, &b, doc);
         if (Model_getNumConstraints(im.model) > 0)
             sg_sbuf_printf(&b, "# %u constraint(s) of the SBML model are not checked.\n",
@@ -2197,10 +2979,18 @@ char *sg_sbml_translate(const char *path, int *cacheable, sg_error *err)
         nomem(&im);
     for (size_t i = 0; i < im.nsyms; i++) {
         sg_free(im.syms[i].amount);
+        sg_free(im.syms[i].solved);
+        sg_free(im.syms[i].pool);
+        sg_free(im.syms[i].pool_ratio);
+        sg_free(im.syms[i].pool_start);
         sg_sbuf_free(&im.syms[i].flux);
     }
     for (size_t i = 0; i < im.nlocals; i++)
         sg_free(im.locals[i].name);
+    for (size_t i = 0; i < im.nowned; i++)
+        ASTNode_free(im.owned[i]);
+    sg_free(im.owned);
+    sg_free(im.algebraic);
     sg_free(im.locals);
     sg_free(im.syms);
     sg_map_clear(&im.index);

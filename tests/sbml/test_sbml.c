@@ -263,8 +263,43 @@ static void test_refusals(void **state)
     assert_refused(f,
                    HEAD "<listOfParameters><parameter id=\"p\" value=\"1\" constant=\"false\"/>"
                         "</listOfParameters>\n<listOfRules>\n<algebraicRule>" MATH
-                        "<ci>p</ci></math></algebraicRule></listOfRules>\n" TAIL,
-                   "algebraic rules are not supported", 6);
+                        "<apply><minus/><apply><times/><ci>p</ci><ci>p</ci></apply><cn>2</cn>"
+                        "</apply></math></algebraicRule></listOfRules>\n" TAIL,
+                   "algebraic rule 1 is not linear, with a coefficient made of constants, in "
+                   "any variable it may determine ('p')", 6);
+    assert_refused(f,
+                   HEAD "<listOfParameters><parameter id=\"p\" value=\"1\" constant=\"false\"/>"
+                        "<parameter id=\"q\" value=\"1\" constant=\"false\"/>"
+                        "</listOfParameters>\n<listOfRules>\n<algebraicRule>" MATH
+                        "<apply><minus/><ci>p</ci><ci>q</ci></apply></math></algebraicRule>\n"
+                        "<algebraicRule>" MATH "<apply><minus/><ci>q</ci><apply><times/>"
+                        "<ci>p</ci><ci>p</ci></apply></apply></math></algebraicRule>"
+                        "</listOfRules>\n" TAIL,
+                   "algebraic rule 1 is not linear", 6); /* q = p * p from rule 2 first */
+    assert_refused(f,
+                   HEAD "<listOfParameters><parameter id=\"k\" value=\"1\" constant=\"true\"/>"
+                        "<parameter id=\"p\" value=\"1\" constant=\"false\"/>"
+                        "</listOfParameters>\n<listOfRules>\n<rateRule variable=\"p\">" MATH
+                        "<cn>1</cn></math></rateRule>\n<algebraicRule>" MATH
+                        "<apply><minus/><ci>k</ci><ci>p</ci></apply></math></algebraicRule>"
+                        "</listOfRules>\n" TAIL,
+                   "algebraic rule 1 determines no variable", 7);
+    /* x0 = 1, x_k = x_(k-1) + x_(k-1): substituted, the math doubles at
+     * each rule; refused at sigode's limit, not after exhausting memory */
+    sg_sbuf chain = {0};
+    sg_sbuf_add(&chain, HEAD "<listOfParameters>");
+    for (int k = 0; k < 40; k++)
+        sg_sbuf_printf(&chain, "<parameter id=\"x%d\" constant=\"false\"/>", k);
+    sg_sbuf_add(&chain, "</listOfParameters>\n<listOfRules>\n<algebraicRule>" MATH
+                        "<apply><minus/><ci>x0</ci><cn>1</cn></apply></math></algebraicRule>");
+    for (int k = 1; k < 40; k++)
+        sg_sbuf_printf(&chain, "<algebraicRule>" MATH "<apply><minus/><ci>x%d</ci><apply><plus/>"
+                               "<ci>x%d</ci><ci>x%d</ci></apply></apply></math></algebraicRule>",
+                       k, k - 1, k - 1);
+    sg_sbuf_add(&chain, "</listOfRules>\n" TAIL);
+    assert_false(chain.oom);
+    assert_refused(f, chain.s, "its math exceeds 100000 terms", 6);
+    sg_sbuf_free(&chain);
     assert_refused(f,
                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                    "<sbml xmlns=\"http://www.sbml.org/sbml/level3/version1/core\" level=\"3\" "
@@ -567,6 +602,121 @@ static void test_event_semantics(void **state)
     sg_model_free(m);
 }
 
+/* Algebraic rules solved by elimination, against closed forms:
+ * - A -> B -> (k1 = 0.5, k2 = 0.2, A0 = 1) with A + B + D = T (T = 5): D, a
+ *   species no reaction changes, is T - A - B from the start (its given
+ *   initial 0 is inconsistent: D(0) = 4), with A = exp(-k1 t) and
+ *   B = k1 / (k2 - k1) (exp(-k1 t) - exp(-k2 t));
+ * - 2 E = A with E a species with hasOnlySubstanceUnits (its amount) in a
+ *   compartment of size 2: E's concentration is A / 4;
+ * - a coupled linear pair x + y = 2 A, x - y = A (x and y parameters
+ *   without values): x = 1.5 A, y = 0.5 A; and (k3 + 1) z = A with the
+ *   constant k3 = 3: z = A / 4. */
+static void test_algebraic_rules(void **state)
+{
+    fixture *f = *state;
+    sg_model *m;
+    const char *ids[] = {"D", "E", "x", "y", "z", NULL};
+#define SPECIES_ALG(id, attrs) "<species id=\"" id "\" compartment=\"C\" " attrs \
+                               " hasOnlySubstanceUnits=\"false\" boundaryCondition=\"false\" " \
+                               "constant=\"false\"/>"
+#define DECAY(id, from, to, k)                                                              \
+    "<reaction id=\"" id "\" reversible=\"false\"><listOfReactants><speciesReference "      \
+    "species=\"" from "\" stoichiometry=\"1\" constant=\"true\"/></listOfReactants>" to     \
+    "<kineticLaw>" MATH "<apply><times/><ci>" k "</ci><ci>" from "</ci><ci>C</ci></apply>"  \
+    "</math></kineticLaw></reaction>"
+    sg_trajectory *t = run_sbml(
+        f,
+        HEAD COMP "<listOfSpecies>" SPECIES_ALG("A", "initialConcentration=\"1\"")
+        SPECIES_ALG("B", "initialConcentration=\"0\"") SPECIES_ALG("D",
+        "initialConcentration=\"0\"") "<species id=\"E\" compartment=\"C\" initialAmount=\"0\""
+        " hasOnlySubstanceUnits=\"true\" boundaryCondition=\"false\" constant=\"false\"/>"
+        "</listOfSpecies>\n<listOfParameters><parameter id=\"k1\" value=\"0.5\" "
+        "constant=\"true\"/><parameter id=\"k2\" value=\"0.2\" constant=\"true\"/>"
+        "<parameter id=\"k3\" value=\"3\" constant=\"true\"/>"
+        "<parameter id=\"T\" value=\"5\" constant=\"true\"/><parameter id=\"x\" "
+        "constant=\"false\"/><parameter id=\"y\" constant=\"false\"/><parameter id=\"z\" "
+        "value=\"7\" constant=\"false\"/></listOfParameters>\n<listOfRules>"
+        "<algebraicRule>" MATH "<apply><minus/><apply><plus/><ci>A</ci><ci>B</ci><ci>D</ci>"
+        "</apply><ci>T</ci></apply></math></algebraicRule>"
+        "<algebraicRule>" MATH "<apply><minus/><apply><times/><cn>2</cn><ci>E</ci></apply>"
+        "<ci>A</ci></apply></math></algebraicRule>"
+        "<algebraicRule>" MATH "<apply><minus/><apply><plus/><ci>x</ci><ci>y</ci></apply>"
+        "<apply><times/><cn>2</cn><ci>A</ci></apply></apply></math></algebraicRule>"
+        "<algebraicRule>" MATH "<apply><minus/><apply><minus/><ci>x</ci><ci>y</ci></apply>"
+        "<ci>A</ci></apply></math></algebraicRule>"
+        "<algebraicRule>" MATH "<apply><minus/><apply><times/><apply><plus/><ci>k3</ci>"
+        "<cn>1</cn></apply><ci>z</ci></apply><ci>A</ci></apply></math></algebraicRule>"
+        "</listOfRules>\n<listOfReactions>"
+        DECAY("R1", "A", "<listOfProducts><speciesReference species=\"B\" stoichiometry=\"1\" "
+              "constant=\"true\"/></listOfProducts>", "k1")
+        DECAY("R2", "B", "", "k2") "</listOfReactions>\n" TAIL,
+        4, 5, ids, &m);
+#undef SPECIES_ALG
+#undef DECAY
+    for (int i = 0; i <= 4; i++) {
+        double time = i;
+        double a = exp(-0.5 * time);
+        double b = 0.5 / (0.2 - 0.5) * (exp(-0.5 * time) - exp(-0.2 * time));
+        assert_float_equal(value_at(t, "A", time), a, 1e-8);
+        assert_float_equal(value_at(t, "B", time), b, 1e-8);
+        assert_float_equal(value_at(t, "D", time), 5 - a - b, 1e-8);
+        assert_float_equal(value_at(t, "E", time), a / 4, 1e-8);
+        assert_float_equal(value_at(t, "x", time), 1.5 * a, 1e-8);
+        assert_float_equal(value_at(t, "y", time), 0.5 * a, 1e-8);
+        assert_float_equal(value_at(t, "z", time), a / 4, 1e-8);
+    }
+    sg_trajectory_free(t);
+    sg_model_free(m);
+}
+
+/* A fast reaction at its quasi-equilibrium, against the closed form: A in
+ * C1 (size 2) <-> B in C2 (size 1), fast, rate (2 [A] - [B]) C1 (so
+ * [B] = 2 [A]: equal amounts); B -> nothing slowly at 0.4 [B] C2. The
+ * amount N = nA + nB decays as dN/dt = -0.4 nB = -0.2 N from N0 = 2
+ * ([A]0 = 1, [B]0 = 0, equilibrated at the start): nA = nB = exp(-0.2 t),
+ * [A] = exp(-0.2 t) / 2, [B] = exp(-0.2 t). (SBML L3V1: Version 2 dropped
+ * `fast`.) */
+static void test_fast_reaction(void **state)
+{
+    fixture *f = *state;
+    sg_model *m;
+#define FAST_MODEL(rate_math)                                                              \
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<sbml xmlns=\"http://www.sbml.org/sbml/"     \
+    "level3/version1/core\" level=\"3\" version=\"1\">\n<model id=\"m\">\n"                  \
+    "<listOfCompartments><compartment id=\"C1\" size=\"2\" constant=\"true\"/>"      \
+    "<compartment id=\"C2\" size=\"1\" constant=\"true\"/></listOfCompartments>\n"       \
+    "<listOfSpecies><species id=\"A\" compartment=\"C1\" initialConcentration=\"1\" "       \
+    "hasOnlySubstanceUnits=\"false\" boundaryCondition=\"false\" constant=\"false\"/>"      \
+    "<species id=\"B\" compartment=\"C2\" initialConcentration=\"0\" "                      \
+    "hasOnlySubstanceUnits=\"false\" boundaryCondition=\"false\" constant=\"false\"/>"      \
+    "</listOfSpecies>\n<listOfReactions>\n<reaction id=\"bind\" reversible=\"true\" "       \
+    "fast=\"true\"><listOfReactants><speciesReference species=\"A\" stoichiometry=\"1\" "   \
+    "constant=\"true\"/></listOfReactants><listOfProducts><speciesReference species=\"B\" "  \
+    "stoichiometry=\"1\" constant=\"true\"/></listOfProducts><kineticLaw>" MATH rate_math  \
+    "</math></kineticLaw></reaction>\n<reaction id=\"loss\" reversible=\"false\" "          \
+    "fast=\"false\"><listOfReactants><speciesReference species=\"B\" stoichiometry=\"1\" "  \
+    "constant=\"true\"/></listOfReactants><kineticLaw>" MATH "<apply><times/><cn>0.4</cn>" \
+    "<ci>B</ci><ci>C2</ci></apply></math></kineticLaw></reaction>\n</listOfReactions>\n" TAIL
+    sg_trajectory *t = run_sbml(f,
+                                FAST_MODEL("<apply><times/><apply><minus/><apply><times/>"
+                                           "<cn>2</cn><ci>A</ci></apply><ci>B</ci></apply>"
+                                           "<ci>C1</ci></apply>"),
+                                4, 5, NULL, &m);
+    for (int i = 0; i <= 4; i++) {
+        double time = i;
+        assert_float_equal(value_at(t, "A", time), exp(-0.2 * time) / 2, 1e-8);
+        assert_float_equal(value_at(t, "B", time), exp(-0.2 * time), 1e-8);
+    }
+    sg_trajectory_free(t);
+    sg_model_free(m);
+    /* A * B = 0 has no single solution for the amounts A + B keeps */
+    assert_refused(f,
+                   FAST_MODEL("<apply><times/><ci>A</ci><ci>B</ci></apply>"),
+                   "fast reaction 'bind': its rate is not linear", 7);
+#undef FAST_MODEL
+}
+
 /* An event's delay and priority survive cfg -> SBML -> cfg (the <delay>
  * and <priority> elements, then the `delay` and `priority` keys), and the
  * model read back runs the same: the bolus executes at 1 + 2 k = 2, the
@@ -679,6 +829,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_event_semantics, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delay_priority_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_export_exact_numbers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_algebraic_rules, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fast_reaction, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
