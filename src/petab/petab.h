@@ -178,6 +178,7 @@ void sg_petab_fill_measurement_slots(sg_petab_eval *ev, const sg_petab_measureme
 sg_status sg_petab_score(sg_petab_eval *ev, const sg_petab_measurement *m, double *sim,
                          sg_petab_result *res, sg_error *err);
 double sg_petab_log_prior(const sg_petab_eval *ev, const double *x);
+sg_status sg_petab_steady_values(sg_petab_eval *ev, int e, sg_error *err);
 
 /* ---- gradient.c: nllh gradients from forward sensitivities */
 struct sg_petab_sens_exp {

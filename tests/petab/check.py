@@ -19,6 +19,7 @@
     check.py SIGODE profile-nonidentifiable  two parameters seen only as a
                                        product: both non-identifiable
     check.py SIGODE gradient-events    gradients through model events = finite differences
+    check.py SIGODE gradient-steady    gradients with measurements at time inf = finite differences
     check.py SIGODE multi-file         tables split over several files read as one
     check.py SIGODE benchmark          Boehm_JProteomeRes2014 at its nominal
                                        parameters: llh = -138.22199693517703
@@ -339,6 +340,40 @@ def gradient_events(sigode):
         print(f"ok: {len(got['sens'])} derivatives through events agree: {got['sens']}")
 
 
+def gradient_steady(sigode):
+    """Measurements at time inf: gradients from steady-state sensitivities
+    (implicit function theorem, the conservation law A + B = A0 kept)
+    equal central finite differences to 1e-5 relative, in a condition with
+    finite times too and in one with only time inf (where A0 = 2 and the
+    steady state A = A0 k2 / (k1 + k2) depends on it through the law)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        for f in os.listdir(CONVERSION):
+            shutil.copy(os.path.join(CONVERSION, f), tmp)
+        with open(os.path.join(tmp, "conditions.tsv"), "w") as f:
+            f.write("conditionId\tA\nc0\t1\nc1\t2\n")
+        with open(os.path.join(tmp, "measurements.tsv"), "w") as f:
+            f.write("observableId\tsimulationConditionId\ttime\tmeasurement\n"
+                    "obs_a\tc0\t1\t0.7\nobs_b\tc0\t2\t0.6\nobs_a\tc0\tinf\t0.4\n"
+                    "obs_b\tc0\tinf\t1.1\nobs_a\tc1\tinf\t0.8\nobs_b\tc1\tinf\t2.5\n")
+        got = {}
+        for source in ("sens", "fd"):
+            p = run([sigode, "petab", "evaluate", os.path.join(tmp, "problem.yaml"),
+                     "--gradient", source])
+            if p.returncode != 0:
+                fail(f"--gradient {source}: exit {p.returncode}: {p.stderr}")
+            if source == "sens" and "forward sensitivities" not in p.stdout:
+                fail(f"not from sensitivities: {p.stdout}")
+            got[source] = {m.group(1): float(m.group(2))
+                           for m in re.finditer(r"^dnllh/d(\S+) = (\S+)$", p.stdout, re.M)}
+        if set(got["sens"]) != {"k1", "k2", "scale"}:
+            fail(f"derivatives printed: {got['sens']}")
+        for k, v in got["sens"].items():
+            w = got["fd"][k]
+            if abs(v - w) > 1e-5 * abs(w) + 1e-6:
+                fail(f"d/d{k}: steady-state sensitivities {v}, finite differences {w}")
+        print(f"ok: derivatives with measurements at time inf agree: {got['sens']}")
+
+
 def fit_model(sigode):
     """sigode fit MODEL.cfg --data: k1, k2 marked in the model file, data
     from the closed form with k1 = 0.3, k2 = 0.15: recovered to 1e-4."""
@@ -354,6 +389,37 @@ def fit_model(sigode):
             if abs(est[k] - v) > 1e-4 * v:
                 fail(f"{k} = {est[k]}, expected {v}")
     print("ok: k1, k2 recovered from the model file's marks")
+
+
+def model_data_evaluate_profile(sigode):
+    """petab evaluate and profile take MODEL.cfg --data as fit does: chi2 is
+    0 at the values the data were made with (k1 = 0.3, k2 = 0.15) and large
+    at the model's nominal ones; the profile's intervals hold the truth."""
+    cfg, data = os.path.join(CONVERSION, "model.cfg"), os.path.join(CONVERSION, "data.tsv")
+    with tempfile.TemporaryDirectory() as tmp:
+        truth = os.path.join(tmp, "truth.tsv")
+        with open(truth, "w") as f:
+            f.write("parameterId\tnominalValue\nk1\t0.3\nk2\t0.15\n")
+        chi2 = {}
+        for label, extra in (("truth", ["--parameters", truth]), ("nominal", [])):
+            p = run([sigode, "petab", "evaluate", cfg, "--data", data] + extra)
+            m = re.search(r"^chi2 = (\S+)$", p.stdout, re.M)
+            if p.returncode != 0 or not m:
+                fail(f"petab evaluate --data ({label}): exit {p.returncode}: {p.stdout}{p.stderr}")
+            chi2[label] = float(m.group(1))
+        if not (chi2["truth"] < 1e-8 and chi2["nominal"] > 1):
+            fail(f"chi2 at the truth {chi2['truth']}, at the nominal values {chi2['nominal']}")
+        print(f"ok: petab evaluate --data: chi2 {chi2['truth']:.3g} at the truth, "
+              f"{chi2['nominal']:.3g} at the nominal values")
+        p = run([sigode, "profile", cfg, "--data", data, "--parameters", truth,
+                 "--output", os.path.join(tmp, "prof.tsv"), "--no-plots"])
+        if p.returncode != 0:
+            fail(f"profile --data: exit {p.returncode}: {p.stderr}")
+        for k, v in (("k1", 0.3), ("k2", 0.15)):
+            m = re.search(r"^%s: 95%% CI \[(\S+), (\S+)\]" % k, p.stdout, re.M)
+            if not m or not float(m.group(1)) < v < float(m.group(2)):
+                fail(f"profile --data: no interval around {k} = {v}: {p.stdout}")
+        print("ok: profile --data: both intervals hold the truth")
 
 
 MODEL_BAD = [
@@ -527,7 +593,7 @@ def multi_file(sigode):
 if __name__ == "__main__":
     sigode, what = sys.argv[1], sys.argv[2]
     {"fit-recovers": fit_recovers, "fit-plots": fit_plots, "fit-deterministic": fit_deterministic,
-     "bad-input": bad_input, "gradient": gradient, "fit-model": fit_model,
+     "bad-input": bad_input, "gradient": gradient, "fit-model": fit_model, "model-data": model_data_evaluate_profile,
      "model-keys": model_keys, "objective-features": objective_features, "benchmark": benchmark, "profile-analytic": profile_analytic,
      "profile-nonidentifiable": profile_nonidentifiable, "multi-file": multi_file,
-     "gradient-events": gradient_events}[what](sigode)
+     "gradient-events": gradient_events, "gradient-steady": gradient_steady}[what](sigode)
