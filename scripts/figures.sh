@@ -38,4 +38,16 @@ cp build/calibration/calcineurin_er_profile.png $out/calcineurin_profile.png
 "$sigode" run $mir --scenario ev_dose_response --fit hill --output /dev/null \
   --plot $out/mir181c_scan.png 2>/dev/null
 "$sigode" graph $mir --format png --output $out/mir181c_graph.png
+# uncertainty: permeability and TEER after one EV dose (median and 90% band over
+# 1000 samples of every [A] parameter), over time and over the dose at 24 h;
+# the Sobol indices of permeability at 24 h; calibration and profiles
+"$sigode" ensemble $mir --scenario ev_bolus_eq --samples 1000 --readout permeability,TEER,PDPK1 \
+  --preequilibrate --jobs 2 --output /dev/null --plot $out/mir181c_ensemble.png 2>/dev/null
+"$sigode" ensemble $mir --scenario ev_bolus_dose_response --samples 1000 --readout permeability,TEER \
+  --preequilibrate --jobs 2 --output /dev/null --plot $out/mir181c_dose_ensemble.png 2>/dev/null
+"$sigode" gsa $mir --method sobol --sampler lhs --scenario ev_bolus_eq --readout permeability@24 \
+  --samples 1024 --preequilibrate --jobs 2 --output /dev/null --plot $out/mir181c_sobol.png 2>/dev/null
+scripts/calibrate-models.sh --sigode "$sigode" --out build/calibration mir181c_bbb >/dev/null
+cp build/calibration/mir181c_bbb_fit_fit.png $out/mir181c_fit.png
+cp build/calibration/mir181c_bbb_profile.png $out/mir181c_profile.png
 echo "figures: $(ls $out/*.png | wc -l) pictures in $out"

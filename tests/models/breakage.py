@@ -40,6 +40,12 @@ BREAKAGES = {
     # recover instantly and a cofilin switch with no cooperativity
     "limk_decoupled": lambda t: replace(t, 'rate = "ka_LIMK * PDPK1 * LIMK', 'rate = "ka_LIMK * LIMK'),
     "fast_junctions_flat_cofilin": lambda t: set_parameter(set_parameter(t, "k_jrec", "1e3"), "n_cof", "0.001"),
+    # each of those alone; miR-181c repression of PDPK1 removed (both routes);
+    # the mRNA-decay route alone removed
+    "fast_junctions": lambda t: set_parameter(t, "k_jrec", "1e3"),
+    "flat_cofilin": lambda t: set_parameter(t, "n_cof", "0.001"),
+    "mir_repression_off": lambda t: set_parameter(t, "Rmax", "0.0"),
+    "mir_mrna_decay_off": lambda t: replace(t, 'rate = "kd_mRNA * Dmax * RISC_occupancy * PDPK1_mRNA"', 'rate = "0"'),
 }
 
 

@@ -378,7 +378,7 @@ static void test_mission_round_trip(void **state)
         double value, t_end;
     } cases[] = {
         {SIGODE_SOURCE_DIR "/models/calcineurin_er.cfg", "FK506", 10.0, 48.0},
-        {SIGODE_SOURCE_DIR "/models/mir181c_bbb.cfg", "EV", 1.0, 480.0},
+        {SIGODE_SOURCE_DIR "/models/mir181c_bbb.cfg", "EV_source", 2000.0, 480.0},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         sg_error err;
