@@ -180,6 +180,11 @@ char *sg_model_to_sbml(const sg_model *model, sg_error *err);
 /* Writes text to `path` through a temporary file renamed over it when
  * complete (a failure leaves any previous file untouched). */
 sg_status sg_write_text_file(const char *path, const char *text, sg_error *err);
+/* The same for content written by write(ctx, out, err), streamed (a table
+ * too large to hold). */
+sg_status sg_write_stream_file(const char *path,
+                               sg_status (*write)(void *ctx, FILE *out, sg_error *err),
+                               void *ctx, sg_error *err);
 
 /* -------------------------------------------------------------- options */
 
