@@ -193,6 +193,11 @@ char *sg_model_to_sbml(const sg_model *model, sg_error *err);
 /* Writes text to `path` through a temporary file renamed over it when
  * complete (a failure leaves any previous file untouched). */
 sg_status sg_write_text_file(const char *path, const char *text, sg_error *err);
+/* The same for content written by write(ctx, out, err), streamed (a table
+ * too large to hold). */
+sg_status sg_write_stream_file(const char *path,
+                               sg_status (*write)(void *ctx, FILE *out, sg_error *err),
+                               void *ctx, sg_error *err);
 
 /* -------------------------------------------------------------- options */
 
@@ -466,6 +471,8 @@ sg_status sg_table_add_row(sg_table *table, const double *values, sg_error *err)
 /* An optional text column written last (e.g. a scan row's status). */
 sg_status sg_table_set_note(sg_table *table, const char *name, int row,
                             const char *text, sg_error *err);
+/* A row's note, NULL when it has none. */
+const char *sg_table_note(const sg_table *table, int row);
 int sg_table_rows(const sg_table *table);
 int sg_table_columns(const sg_table *table);
 const char *sg_table_column_name(const sg_table *table, int col);
@@ -898,6 +905,11 @@ typedef struct sg_fit_options {
     const double *x0;         /* NULL: drawn; else starts x estimated values */
     sg_fit_progress_fn progress; /* called (serialised) as each start ends */
     void *progress_ctx;
+    /* one share of a job split among processes (MPI ranks): with parts > 1
+     * only the starts whose index mod parts is part run; the others are
+     * left as failed starts at their x0, and the starts are not sorted
+     * (the caller gathers them, then sg_fit_starts_sort) */
+    int part, parts;
 } sg_fit_options;
 void sg_fit_options_default(sg_fit_options *opt);
 
@@ -913,6 +925,8 @@ sg_status sg_petab_draw_starts(const sg_petab *problem, int starts, unsigned lon
 sg_status sg_petab_fit(const sg_petab *problem, const sg_fit_options *opt, sg_fit_start **out,
                        sg_error *err);
 void sg_fit_starts_free(sg_fit_start *starts);
+/* The order sg_petab_fit returns: by nllh, failed last, ties by index. */
+void sg_fit_starts_sort(sg_fit_start *starts, int count);
 /* A value on a parameter scale (0 lin, 1 log, 2 log10) as a linear value. */
 double sg_petab_unscale(int scale, double value);
 

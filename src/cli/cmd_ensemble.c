@@ -8,43 +8,31 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/cli.h"
 #include "cli/study.h"
 
-/* Writes every sample's row to path through a temporary renamed over it
- * when complete (a failed write leaves any previous file). Streamed from
- * the store: memory does not grow with the samples. */
-static int write_samples(const study_opts *o, const sg_ensemble *e, sg_ensemble_store *store)
+/* What write_sample_rows reads. */
+typedef struct samples_out {
+    const study_opts *o;
+    const sg_ensemble *e;
+    sg_ensemble_store *store;
+    double *rec;
+} samples_out;
+
+static sg_status write_sample_rows(void *ctx, FILE *f, sg_error *err)
 {
-    const char *path = o->samples_output;
-    size_t plen = strlen(path) + 16;
-    char *tmp = malloc(plen);
-    int rs = sg_ensemble_record_size(e), np = sg_ensemble_param_count(e);
-    int no = sg_ensemble_output_count(e), rows = sg_ensemble_rows(e);
-    double *rec = malloc(sizeof *rec * (size_t)rs);
-    if (!tmp || !rec) {
-        free(tmp);
-        free(rec);
-        return study_usage(o->command, "out of memory");
-    }
-    snprintf(tmp, plen, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (!f) {
-        int saved = errno;
-        if (fd >= 0)
-            close(fd), unlink(tmp);
-        fprintf(stderr, "%s: error: cannot write the samples: %s\n", path, strerror(saved));
-        free(tmp);
-        free(rec);
-        return 2;
-    }
+    samples_out *w = ctx;
+    const study_opts *o = w->o;
+    const sg_ensemble *e = w->e;
+    int np = sg_ensemble_param_count(e), no = sg_ensemble_output_count(e);
+    int rows = sg_ensemble_rows(e), scan = sg_ensemble_is_scan(e);
     char sep = o->format == SG_FORMAT_TSV ? '\t' : ',', num[40];
-    int scan = sg_ensemble_is_scan(e);
     fprintf(f, "sample");
     for (int k = 0; k < np; k++)
         fprintf(f, "%c%s", sep, sg_ensemble_param_id(e, k));
@@ -57,13 +45,14 @@ static int write_samples(const study_opts *o, const sg_ensemble *e, sg_ensemble_
             fprintf(f, "%c%s_ec50", sep, sg_ensemble_output_id(e, k));
     }
     fprintf(f, "%cstatus\n", sep);
-    sg_error err = {0};
-    int rc = 0;
-    for (long i = 0; i < sg_ensemble_samples(e) && rc == 0; i++) {
-        if (sg_ensemble_store_get(store, i, rec, &err) != SG_OK) {
-            rc = study_report(&err);
-            break;
-        }
+    /* a test's way to interrupt sigode while the temporary has data */
+    if (getenv("SIGODE_TEST_SIGNAL_WHILE_WRITING"))
+        raise(atoi(getenv("SIGODE_TEST_SIGNAL_WHILE_WRITING")));
+    for (long i = 0; i < sg_ensemble_samples(e); i++) {
+        sg_status st = sg_ensemble_store_get(w->store, i, w->rec, err);
+        if (st != SG_OK)
+            return st;
+        const double *rec = w->rec;
         fprintf(f, "%ld", i);
         for (int k = 0; k < np; k++) {
             study_number(num, sizeof num, rec[1 + k]);
@@ -82,19 +71,29 @@ static int write_samples(const study_opts *o, const sg_ensemble *e, sg_ensemble_
         }
         fprintf(f, "%c%s\n", sep, rec[0] == 1 ? "ok" : "failed");
     }
-    if (rc == 0 && (fflush(f) != 0 || fsync(fileno(f)) != 0 || ferror(f)))
-        rc = 2, fprintf(stderr, "%s: error: cannot write the samples: %s\n", path,
-                        strerror(errno));
-    if (fclose(f) != 0 && rc == 0)
-        rc = 2, fprintf(stderr, "%s: error: cannot write the samples\n", path);
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = 2, fprintf(stderr, "%s: error: cannot write the samples: %s\n", path,
-                        strerror(errno));
-    if (rc)
-        unlink(tmp);
-    free(tmp);
-    free(rec);
-    return rc;
+    if (fflush(f) != 0 || ferror(f)) {
+        snprintf(err->message, sizeof err->message, "cannot write the samples to %.600s: %s",
+                 o->samples_output, strerror(errno));
+        return err->status = SG_ERR_IO;
+    }
+    return SG_OK;
+}
+
+/* Every sample's row, streamed from the store (memory does not grow with
+ * the samples) through the shared writer: a temporary renamed over the
+ * file when complete, so a failed write leaves any previous file; an
+ * interrupt meanwhile waits until the temporary is renamed or removed. */
+static int write_samples(const study_opts *o, const sg_ensemble *e, sg_ensemble_store *store)
+{
+    samples_out w = {o, e, store, malloc(sizeof(double) * (size_t)sg_ensemble_record_size(e))};
+    if (!w.rec)
+        return study_usage(o->command, "out of memory");
+    sg_error err = {0};
+    cli_begin_writing();
+    sg_status st = sg_write_stream_file(o->samples_output, write_sample_rows, &w, &err);
+    cli_end_writing();
+    free(w.rec);
+    return st == SG_OK ? 0 : study_report(&err);
 }
 
 /* Ribbons between the outermost quantiles, the one nearest 0.5 as the line. */
@@ -128,7 +127,9 @@ static int plot_bands(const study_opts *o, const sg_ensemble *e, const sg_table 
     if (sg_ensemble_is_scan(e) && !o->target)
         spec.logx = sg_ensemble_x(e, 0) > 0; /* a scenario's dose scan */
     sg_error err = {0};
+    cli_begin_writing();
     int rc = sg_plot_bands(&spec, &err) == SG_OK ? 0 : study_report(&err);
+    cli_end_writing();
     free(bands);
     free(titles);
     return rc;

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/study.h"
 
 
 static sg_status fit_nomem(sg_error *err)
@@ -229,7 +230,12 @@ static int run_fit(cli *c)
     }
     fo.progress = progress;
     fo.progress_ctx = &quiet;
-    if (!quiet)
+    /* under mpirun: rank r runs the starts i mod K = r, rank 0 gathers and writes */
+    if ((rc = study_mpi_init(NULL, NULL)) != 0)
+        goto done;
+    fo.part = study_mpi_rank();
+    fo.parts = study_mpi_size();
+    if (!quiet && fo.part == 0)
         fprintf(stderr, "fit: %d starts (%s), %d parameters, optimizer %s, gradient: %s\n",
                 fo.starts, fo.sampling ? "Sobol" : "Latin hypercube",
                 sg_petab_estimated_count(p),
@@ -243,6 +249,8 @@ static int run_fit(cli *c)
         rc = cli_report(&err);
         goto done;
     }
+    if (study_gather_fit(starts, fo.starts, sg_petab_estimated_count(p)) == 3)
+        goto done; /* rank 0 writes */
     int failed = 0;
     for (int i = 0; i < fo.starts; i++)
         failed += starts[i].failed;
@@ -278,6 +286,7 @@ static int run_fit(cli *c)
                 plots ? ", " : "", plots ? out_waterfall : "", plots ? ", " : "",
                 plots ? out_fit : "");
 done:
+    study_mpi_finalize();
     sg_fit_starts_free(starts);
     sg_petab_free(p);
     free(out_params);

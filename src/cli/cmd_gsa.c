@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/cli.h"
 #include "cli/study.h"
 
 typedef struct readout {
@@ -224,8 +225,10 @@ int cmd_gsa(int argc, char **argv)
     mem = NULL;
     if (rc == 0) {
         if (o.output) {
+            cli_begin_writing();
             if (sg_write_text_file(o.output, text, &err) != SG_OK)
                 rc = study_report(&err);
+            cli_end_writing();
         } else if (fputs(text, stdout) < 0 || fflush(stdout) != 0) {
             rc = 2;
         }
@@ -241,8 +244,10 @@ int cmd_gsa(int argc, char **argv)
         sg_bar_plot_spec spec_plot = {o.plot, title, o.morris ? "effect" : "index", bars,
                                       (const char *const *)labels, nlabels,
                                       o.morris ? morris_series : sobol_series, value, low, high, 2};
+        cli_begin_writing();
         if (sg_plot_bars(&spec_plot, &err) != SG_OK)
             rc = study_report(&err);
+        cli_end_writing();
     }
     if (rc == 0 && min_used < o.samples) {
         fprintf(stderr, "sigode gsa: some runs failed; their base points are left out (the "

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/study.h"
 
 static int parse_target(cli *c, const char *opt, const char *value)
 {
@@ -360,7 +361,26 @@ int cli_run_scan(cli *c, sg_model *model, sg_experiment *exp, const char *target
             }
         free(agents);
     } else {
-        st = sg_scan_run(model, &c->opt, exp, &spec, &table, &err);
+        /* under mpirun: this rank's points (i mod K = rank), gathered on rank 0 */
+        int ranks = study_mpi_size(), rank = study_mpi_rank(), mine = count;
+        double *own = NULL;
+        if (ranks > 1) {
+            if (!(own = malloc(sizeof *own * (size_t)count))) {
+                fprintf(stderr, "sigode: out of memory\n");
+                return 2;
+            }
+            mine = 0;
+            for (int i = rank; i < count; i += ranks)
+                own[mine++] = values[i];
+            spec.values = own;
+            spec.count = mine;
+        }
+        st = mine > 0 ? sg_scan_run(model, &c->opt, exp, &spec, &table, &err) : SG_OK;
+        free(own);
+        if (study_gather_scan(count, &table, &st, &err) == 3) {
+            sg_table_free(table);
+            return 3; /* rank 0 writes */
+        }
     }
     int rc = 0;
     if (table && st == SG_OK) {
@@ -469,8 +489,14 @@ static int run_scan_command(cli *c)
         for (int i = 0; i < n && i < 4096; i++)
             readouts[nread++] = (char *)ids[i];
     }
-    int rc = cli_run_scan(c, model, exp, c->target, values, count, c->log_scale, readouts, nread,
-                      values2, count2);
+    /* under mpirun (not for a --target2 grid, which runs on rank 0 alone) */
+    int rc = c->target2 ? study_mpi_refuse_ranks("scan --target2") : study_mpi_init(NULL, NULL);
+    if (rc == 0)
+        rc = cli_run_scan(c, model, exp, c->target, values, count, c->log_scale, readouts, nread,
+                          values2, count2);
+    if (rc == 3)
+        rc = 0;
+    study_mpi_finalize();
     free(values);
     free(values2);
     sg_experiment_free(exp);

@@ -21,14 +21,13 @@
 
 #include "cli/study.h"
 
-enum { TAG_RECORD = 1, TAG_DONE = 2 };
+enum { TAG_RECORD = 1, TAG_DONE = 2, TAG_SCAN = 3, TAG_FIT = 4 };
 
 static int mpi_rank, mpi_size = 1, mpi_threads_ok = 1;
 
 int study_mpi_rank(void) { return mpi_rank; }
 int study_mpi_size(void) { return mpi_size; }
 
-#ifndef SIGODE_MPI
 /* The process manager's world size from the environment: mpirun (Open MPI),
  * srun and Hydra set one of these in every process they start. */
 static long launcher_size(void)
@@ -42,16 +41,25 @@ static long launcher_size(void)
     }
     return 1;
 }
+
+#ifdef SIGODE_MPI
+static int mpi_started;
 #endif
 
 int study_mpi_init(int *argc, char ***argv)
 {
+    long n = launcher_size();
 #ifdef SIGODE_MPI
+    /* Not started by a launcher: one process, without the MPI runtime
+     * (Open MPI started as a singleton spawns its daemon, about a second). */
+    if (n <= 1)
+        return 0;
     int provided = 0;
     if (MPI_Init_thread(argc, argv, MPI_THREAD_SERIALIZED, &provided) != MPI_SUCCESS) {
         fprintf(stderr, "sigode: MPI could not start\n");
         return 2;
     }
+    mpi_started = 1;
     MPI_Comm_rank(MPI_COMM_WORLD, &mpi_rank);
     MPI_Comm_size(MPI_COMM_WORLD, &mpi_size);
     mpi_threads_ok = provided >= MPI_THREAD_SERIALIZED;
@@ -59,7 +67,6 @@ int study_mpi_init(int *argc, char ***argv)
 #else
     (void)argc;
     (void)argv;
-    long n = launcher_size();
     if (n > 1) {
         fprintf(stderr,
                 "sigode: started as one of %ld MPI processes, but this sigode was built without "
@@ -72,11 +79,26 @@ int study_mpi_init(int *argc, char ***argv)
 #endif
 }
 
+int study_mpi_refuse_ranks(const char *what)
+{
+    long n = launcher_size();
+    if (n <= 1)
+        return 0;
+    fprintf(stderr, "sigode %s: started as one of %ld MPI processes, but %s does not share its "
+                    "work among MPI ranks: run it as a single process\n",
+            what, n, what);
+    return 2;
+}
+
 void study_mpi_finalize(void)
 {
 #ifdef SIGODE_MPI
-    MPI_Finalize();
+    if (mpi_started)
+        MPI_Finalize();
+    mpi_started = 0;
 #endif
+    mpi_rank = 0;
+    mpi_size = 1;
 }
 
 typedef struct share_ctx {
@@ -280,4 +302,248 @@ int study_compute(const study_opts *o, const sg_ensemble *ens, sg_ensemble_store
     }
     *store_out = s.store;
     return 0;
+}
+
+/* ------------------------------------------------ scan and fit on ranks
+ * `scan` and `fit` share their points or starts the same way: rank r runs
+ * those whose index mod K is r, and sends its results to rank 0, which
+ * puts them in the order a single process gives. */
+
+#ifdef SIGODE_MPI
+/* Sends a block (count items of type) to rank 0; a count of 0 still goes. */
+static void send_block(const void *data, long count, MPI_Datatype type)
+{
+    if (count > 0x7fffffffL)
+        MPI_Abort(MPI_COMM_WORLD, 2); /* no scan or fit is that large */
+    MPI_Send(data, (int)count, type, 0, TAG_SCAN, MPI_COMM_WORLD);
+}
+
+/* Receives a block from rank `from` into a new buffer of `size` bytes per
+ * item; *count gets the items. */
+static void *receive_block(int from, MPI_Datatype type, size_t size, int *count)
+{
+    MPI_Status status;
+    MPI_Probe(from, TAG_SCAN, MPI_COMM_WORLD, &status);
+    MPI_Get_count(&status, type, count);
+    void *buf = malloc(size * (size_t)*count + 1);
+    if (!buf)
+        MPI_Abort(MPI_COMM_WORLD, 2);
+    MPI_Recv(buf, *count, type, from, TAG_SCAN, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    return buf;
+}
+
+/* One rank's part of a scan, as rank 0 receives it. */
+typedef struct scan_part {
+    sg_status status;
+    int rows, cols;
+    double *data;
+    char *text;  /* the rows' notes one after the other (or the error) */
+    int ntext;
+    const char **notes;
+} scan_part;
+
+static void part_from_table(scan_part *part, const sg_table *t)
+{
+    part->rows = sg_table_rows(t);
+    part->cols = sg_table_columns(t);
+    part->data = malloc(sizeof(double) * (size_t)part->rows * (size_t)part->cols + 1);
+    part->notes = calloc((size_t)part->rows + 1, sizeof *part->notes);
+    if (!part->data || !part->notes)
+        MPI_Abort(MPI_COMM_WORLD, 2);
+    for (int r = 0; r < part->rows; r++) {
+        for (int k = 0; k < part->cols; k++)
+            part->data[(size_t)r * (size_t)part->cols + (size_t)k] = sg_table_get(t, r, k);
+        part->notes[r] = sg_table_note(t, r);
+    }
+}
+
+static void receive_part(int from, scan_part *part)
+{
+    int n = 0;
+    double *head = receive_block(from, MPI_DOUBLE, sizeof(double), &n);
+    part->status = (sg_status)head[0];
+    part->rows = (int)head[1];
+    part->cols = (int)head[2];
+    free(head);
+    part->data = receive_block(from, MPI_DOUBLE, sizeof(double), &n);
+    part->text = receive_block(from, MPI_CHAR, 1, &part->ntext);
+    part->notes = calloc((size_t)part->rows + 1, sizeof *part->notes);
+    if (!part->notes)
+        MPI_Abort(MPI_COMM_WORLD, 2);
+    /* the notes: one NUL-terminated string per row, empty for none */
+    for (int r = 0, at = 0; part->ntext > 0 && r < part->rows && at < part->ntext; r++) {
+        part->notes[r] = part->text[at] ? part->text + at : NULL;
+        at += (int)strnlen(part->text + at, (size_t)(part->ntext - at)) + 1;
+    }
+}
+#endif
+
+int study_gather_scan(int count, sg_table **table, sg_status *st, sg_error *err)
+{
+#ifndef SIGODE_MPI
+    (void)count, (void)table, (void)st, (void)err;
+    return 0;
+#else
+    if (mpi_size <= 1)
+        return 0;
+    int K = mpi_size;
+    if (mpi_rank != 0) {
+        const sg_table *t = *table;
+        int rows = t ? sg_table_rows(t) : 0, cols = t ? sg_table_columns(t) : 0;
+        double head[3] = {(double)*st, rows, cols};
+        double *data = malloc(sizeof(double) * (size_t)rows * (size_t)cols + 1);
+        char *text = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+        if (!data || !f)
+            MPI_Abort(MPI_COMM_WORLD, 2);
+        if (!t) {
+            fwrite(err->message, 1, strlen(err->message) + 1, f);
+        } else {
+            int notes = 0;
+            for (int r = 0; r < rows; r++)
+                notes |= sg_table_note(t, r) != NULL;
+            for (int r = 0; r < rows; r++) {
+                for (int k = 0; k < cols; k++)
+                    data[(size_t)r * (size_t)cols + (size_t)k] = sg_table_get(t, r, k);
+                const char *note = sg_table_note(t, r);
+                if (notes)
+                    fwrite(note ? note : "", 1, strlen(note ? note : "") + 1, f);
+            }
+        }
+        fclose(f);
+        send_block(head, 3, MPI_DOUBLE);
+        send_block(data, (long)rows * cols, MPI_DOUBLE);
+        send_block(text, (long)len, MPI_CHAR);
+        free(data);
+        free(text);
+        return 3;
+    }
+    scan_part *parts = calloc((size_t)K, sizeof *parts);
+    if (!parts)
+        MPI_Abort(MPI_COMM_WORLD, 2);
+    parts[0].status = *st;
+    if (*table)
+        part_from_table(&parts[0], *table);
+    for (int r = 1; r < K; r++)
+        receive_part(r, &parts[r]);
+    /* a rank that could not scan at all (not a failed point): its error */
+    int fatal = -1;
+    for (int r = 0; r < K && fatal < 0; r++)
+        if (parts[r].status != SG_OK && parts[r].status != SG_ERR_SOLVER)
+            fatal = r;
+    sg_table *merged = NULL;
+    if (fatal > 0) {
+        *st = parts[fatal].status;
+        memset(err, 0, sizeof *err);
+        err->status = *st;
+        snprintf(err->message, sizeof err->message, "%s", parts[fatal].text ? parts[fatal].text : "");
+    } else if (fatal < 0) {
+        const char **names = calloc((size_t)parts[0].cols + 1, sizeof *names);
+        for (int k = 0; names && k < parts[0].cols; k++)
+            names[k] = sg_table_column_name(*table, k);
+        merged = names ? sg_table_create(parts[0].cols, names, err) : NULL;
+        free(names);
+        int any_note = 0, failed = 0, first = -1;
+        for (int r = 0; r < K; r++)
+            for (int j = 0; j < parts[r].rows; j++)
+                any_note |= parts[r].notes[j] != NULL;
+        for (int i = 0; merged && i < count; i++) {
+            scan_part *part = &parts[i % K];
+            int j = i / K;
+            if (j >= part->rows || part->cols != parts[0].cols ||
+                sg_table_add_row(merged, part->data + (size_t)j * (size_t)part->cols, err) !=
+                    SG_OK) {
+                sg_table_free(merged);
+                merged = NULL;
+                break;
+            }
+            const char *note = part->notes[j];
+            int bad = note && strcmp(note, "ok") != 0;
+            if (bad && first < 0)
+                first = i;
+            failed += bad;
+            if (any_note && sg_table_set_note(merged, "status", i, note ? note : "ok", err) !=
+                                SG_OK) {
+                sg_table_free(merged);
+                merged = NULL;
+            }
+        }
+        if (!merged) {
+            *st = SG_ERR_NOMEM;
+            snprintf(err->message, sizeof err->message, "the ranks' scan rows do not fit together");
+        } else if (failed > 0) { /* the message sg_scan_run gives */
+            *st = err->status = SG_ERR_SOLVER;
+            snprintf(err->message, sizeof err->message,
+                     "%d of %d scan points failed; first in row %d: %s", failed, count, first + 1,
+                     parts[first % K].notes[first / K]);
+        } else {
+            *st = SG_OK;
+        }
+    }
+    if (fatal != 0) { /* rank 0's own table gives way to the merged one */
+        sg_table_free(*table);
+        *table = merged;
+    }
+    for (int r = 0; r < K; r++) {
+        free(parts[r].data);
+        free(parts[r].text);
+        free(parts[r].notes);
+    }
+    free(parts);
+    return 0;
+#endif
+}
+
+int study_gather_fit(sg_fit_start *starts, int count, int n)
+{
+#ifndef SIGODE_MPI
+    (void)starts, (void)count, (void)n;
+    return 0;
+#else
+    if (mpi_size <= 1)
+        return 0;
+    int K = mpi_size;
+    /* per start: index, nllh, failed, evaluations, failed evaluations, x */
+    size_t width = 5 + (size_t)n;
+    double *buf = malloc(sizeof(double) * width);
+    char status[sizeof starts->status];
+    if (!buf)
+        MPI_Abort(MPI_COMM_WORLD, 2);
+    if (mpi_rank != 0) {
+        for (int s = 0; s < count; s++) {
+            const sg_fit_start *f = &starts[s];
+            if (f->index % K != mpi_rank)
+                continue;
+            double head[5] = {f->index, f->nllh, f->failed, (double)f->evaluations,
+                              f->failed_evaluations};
+            memcpy(buf, head, sizeof head);
+            memcpy(buf + 5, f->x, sizeof(double) * (size_t)n);
+            MPI_Send(buf, (int)width, MPI_DOUBLE, 0, TAG_FIT, MPI_COMM_WORLD);
+            MPI_Send(f->status, (int)sizeof f->status, MPI_CHAR, 0, TAG_FIT, MPI_COMM_WORLD);
+        }
+        free(buf);
+        return 3;
+    }
+    /* rank 0: the starts are still in index order (not sorted) */
+    for (int s = 0; s < count; s++) {
+        int from = s % K;
+        if (from == 0)
+            continue;
+        MPI_Recv(buf, (int)width, MPI_DOUBLE, from, TAG_FIT, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        MPI_Recv(status, (int)sizeof status, MPI_CHAR, from, TAG_FIT, MPI_COMM_WORLD,
+                 MPI_STATUS_IGNORE);
+        sg_fit_start *f = &starts[(int)buf[0]];
+        f->nllh = buf[1];
+        f->failed = (int)buf[2];
+        f->evaluations = (long)buf[3];
+        f->failed_evaluations = (int)buf[4];
+        memcpy(f->x, buf + 5, sizeof(double) * (size_t)n);
+        status[sizeof status - 1] = '\0';
+        memcpy(f->status, status, sizeof status);
+    }
+    free(buf);
+    sg_fit_starts_sort(starts, count);
+    return 0;
+#endif
 }

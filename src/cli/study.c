@@ -505,7 +505,9 @@ int study_scan_values(study_opts *o, const sg_experiment *experiment, const char
 int study_write_table(const study_opts *o, const sg_table *t, const char *path)
 {
     sg_error err = {0};
+    cli_begin_writing(); /* an interrupt waits until no temporary is left */
     sg_status st = path ? sg_table_write_file(t, o->format, path, &err)
                         : sg_table_write(t, o->format, stdout, &err);
+    cli_end_writing();
     return st == SG_OK ? 0 : study_report(&err);
 }

@@ -86,6 +86,17 @@ int study_mpi_init(int *argc, char ***argv);
 int study_mpi_rank(void);
 int study_mpi_size(void);
 void study_mpi_finalize(void);
+/* 2 after a message when started as one of several MPI processes by a
+ * command that does not share its work (it would run K times); else 0. */
+int study_mpi_refuse_ranks(const char *what);
+/* scan and fit on the ranks: rank r computes the indices i with i mod K
+ * = r. study_gather_scan takes each rank's table (its rows, in order) and
+ * its status and error, and gives rank 0 the whole table, status and
+ * error one process gives for `count` points; study_gather_fit gives rank
+ * 0 every start (sorted) from each rank's own (unsorted, sg_fit_options
+ * parts). Both return 0 on rank 0 (and without MPI), 3 on the others. */
+int study_gather_scan(int count, sg_table **table, sg_status *st, sg_error *err);
+int study_gather_fit(sg_fit_start *starts, int count, int n);
 
 int cmd_ensemble(int argc, char **argv);
 int cmd_gsa(int argc, char **argv);

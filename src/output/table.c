@@ -86,6 +86,11 @@ sg_status sg_table_set_note(sg_table *t, const char *name, int row, const char *
     return SG_OK;
 }
 
+const char *sg_table_note(const sg_table *t, int row)
+{
+    return t->note_name && (size_t)row < t->notes_cap ? t->notes[row] : NULL;
+}
+
 int sg_table_rows(const sg_table *t) { return t->nrows; }
 int sg_table_columns(const sg_table *t) { return t->ncols; }
 const char *sg_table_column_name(const sg_table *t, int c) { return t->names[c]; }

@@ -313,7 +313,12 @@ static void *worker(void *arg)
     sg_petab_eval_set_residuals(c.ev, c.scratch + p->nmeasurements);
     for (;;) {
         pthread_mutex_lock(&run->lock);
-        int k = run->status == SG_OK && run->next < run->opt->starts ? run->next++ : -1;
+        int k = -1, parts = run->opt->parts;
+        while (k < 0 && run->status == SG_OK && run->next < run->opt->starts) {
+            int candidate = run->next++;
+            if (parts <= 1 || candidate % parts == run->opt->part)
+                k = candidate;
+        }
         pthread_mutex_unlock(&run->lock);
         if (k < 0)
             break;
@@ -456,6 +461,13 @@ sg_status sg_petab_fit(const sg_petab *p, const sg_fit_options *opt, sg_fit_star
     for (int s = 0; s < starts; s++) {
         res[s].x = xs + (size_t)s * n;
         res[s].x0 = x0 + (size_t)s * n;
+        res[s].index = s;
+        if (opt->parts > 1 && s % opt->parts != opt->part) { /* another process's */
+            res[s].failed = 1;
+            res[s].nllh = INFINITY;
+            memcpy(res[s].x, res[s].x0, sizeof(double) * (size_t)n);
+            snprintf(res[s].status, sizeof res[s].status, "not run in this process");
+        }
     }
     struct sg_fit_run run = {p, opt, x0, res, 0, PTHREAD_MUTEX_INITIALIZER, {0}, SG_OK};
     int jobs = opt->jobs > 0 ? opt->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
@@ -484,9 +496,15 @@ sg_status sg_petab_fit(const sg_petab *p, const sg_fit_options *opt, sg_fit_star
         sg_free(x0);
         return run.status;
     }
-    qsort(res, (size_t)starts, sizeof *res, start_order);
+    if (opt->parts <= 1)
+        sg_fit_starts_sort(res, starts);
     *out = res;
     return SG_OK;
+}
+
+void sg_fit_starts_sort(sg_fit_start *starts, int count)
+{
+    qsort(starts, (size_t)count, sizeof *starts, start_order);
 }
 
 void sg_fit_starts_free(sg_fit_start *starts)

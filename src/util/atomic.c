@@ -204,3 +204,10 @@ sg_status sg_copy_file(const char *path, FILE *out, const char *what, sg_error *
                                  strerror(errno))
                   : SG_OK;
 }
+
+sg_status sg_write_stream_file(const char *path,
+                               sg_status (*write)(void *ctx, FILE *out, sg_error *err),
+                               void *ctx, sg_error *err)
+{
+    return sg_write_atomic(path, write, ctx, err);
+}

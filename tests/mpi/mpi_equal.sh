@@ -29,6 +29,46 @@ same ensemble_target ensemble "$src/tests/mpi/decay.cfg" --scenario s --target A
 same gsa_sobol gsa "$src/tests/unit/gsa/ishigami.cfg" --method sobol --samples 256 --readout f@0 --t-end 1
 same gsa_morris gsa "$src/tests/unit/gsa/ishigami.cfg" --method morris --samples 20 --readout f@0 --t-end 1
 
+# scan: each rank its doses (more doses than ranks, and fewer: a rank idle)
+same scan_values scan "$src/tests/mpi/decay.cfg" --scenario s --target k --from 0.1 --to 10 --points 11 --log
+same scan_fewer scan "$src/tests/mpi/decay.cfg" --scenario s --target k --values 0.5,2
+same scan_fit scan "$src/tests/mpi/decay.cfg" --scenario s --target k --from 0.1 --to 10 --points 9 --log --fit hill
+grep "^hill fit" "$dir/scan_fit.serial.err" > "$dir/scan_fit.serial.hill"
+grep "^hill fit" "$dir/scan_fit.mpi.err" > "$dir/scan_fit.mpi.hill"
+[ -s "$dir/scan_fit.serial.hill" ] && cmp "$dir/scan_fit.serial.hill" "$dir/scan_fit.mpi.hill" ||
+    fail "scan_fit: the Hill fits differ"
+# a failed point: the same table with its status column, the same message, exit 1
+"$sigode" scan "$src/tests/mpi/decay.cfg" --scenario s --target k --values 1,-1e9,2,3 --jobs 1 \
+    > "$dir/scan_failed.serial" 2> "$dir/scan_failed.serial.err"
+serial_rc=$?
+$mpirun "$sigode" scan "$src/tests/mpi/decay.cfg" --scenario s --target k --values 1,-1e9,2,3 \
+    --jobs 1 > "$dir/scan_failed.mpi" 2> "$dir/scan_failed.mpi.err"
+mpi_rc=$?
+[ "$serial_rc" = 1 ] || fail "scan_failed: the serial scan should fail (exit $serial_rc)"
+[ "$mpi_rc" = "$serial_rc" ] || fail "scan_failed: exit $mpi_rc under mpirun, $serial_rc serial"
+cmp "$dir/scan_failed.serial" "$dir/scan_failed.mpi" || fail "scan_failed: MPI table differs"
+grep "scan points failed" "$dir/scan_failed.serial.err" > "$dir/scan_failed.serial.msg"
+grep "scan points failed" "$dir/scan_failed.mpi.err" > "$dir/scan_failed.mpi.msg"
+[ -s "$dir/scan_failed.serial.msg" ] && cmp "$dir/scan_failed.serial.msg" "$dir/scan_failed.mpi.msg" ||
+    fail "scan_failed: the failure messages differ"
+echo "ok: scan_failed: same table, message and exit status under mpirun -np 3"
+
+# fit multi-starts: each rank its starts; rank 0 writes every file
+fit() { # dir, then launcher...
+    out=$1; shift
+    mkdir -p "$out"
+    "$@" "$sigode" fit "$src/tests/petab/conversion/problem.yaml" --starts 7 --seed 11 --jobs 2 \
+        --output "$out/est.tsv" --no-plots > "$out/stdout" 2> "$out/stderr" ||
+        fail "fit failed: $(cat "$out/stderr")"
+}
+fit "$dir/fit_serial" env
+fit "$dir/fit_mpi" $mpirun
+for f in stdout est.tsv est_starts.tsv; do
+    [ -s "$dir/fit_serial/$f" ] || fail "fit: empty $f"
+    cmp "$dir/fit_serial/$f" "$dir/fit_mpi/$f" || fail "fit: $f differs under mpirun"
+done
+echo "ok: fit multi-starts identical under mpirun -np 3"
+
 # a rank killed (SIGKILL) after 20 samples: the job fails and says so
 ckpt="$dir/run.ckpt"
 args="ensemble $src/tests/mpi/decay.cfg --scenario s --samples 400 --checkpoint $ckpt"

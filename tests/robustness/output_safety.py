@@ -176,6 +176,36 @@ def test_sigint_at_random_times(sigode, corpus):
               % (delay, leftovers(d)))
 
 
+def test_ensemble_samples_output(sigode, corpus):
+    """ensemble --samples-output: a signal while the samples' temporary has
+    data (raised by sigode itself at that moment: SIGODE_TEST_SIGNAL_WHILE_
+    WRITING) waits for the write to end: exit 128 + signal, the file
+    complete, no temporary left; a run killed while computing leaves the
+    previous file."""
+    model = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "mpi", "decay.cfg")
+    for sig, status in ((signal.SIGTERM, 143), (signal.SIGINT, 130)):
+        d = fresh()
+        out = os.path.join(d, "out.csv")
+        env = dict(os.environ, SIGODE_TEST_SIGNAL_WHILE_WRITING=str(int(sig)))
+        p = subprocess.run([sigode, "ensemble", model, "--scenario", "s", "--samples", "50",
+                            "--samples-output", out, "--output", os.path.join(d, "bands.csv")],
+                           capture_output=True, text=True, env=env)
+        name = "ensemble %s while writing the samples" % signal.Signals(sig).name
+        check(p.returncode == status, "%s: exit status %d, expected %d (%s)"
+              % (name, p.returncode, status, p.stderr.strip()))
+        check(complete_csv(out, 50), "%s: out.csv is not the complete samples" % name)
+        check(not leftovers(d), "%s: temporary files left: %s" % (name, leftovers(d)))
+    d = fresh()
+    out = os.path.join(d, "out.csv")
+    env = dict(os.environ, SIGODE_TEST_DIE_AFTER="20")
+    p = subprocess.run([sigode, "ensemble", model, "--scenario", "s", "--samples", "50",
+                        "--jobs", "1", "--samples-output", out], capture_output=True, text=True,
+                       env=env)
+    check(p.returncode != 0, "ensemble killed while computing: exit status 0")
+    check(content(out) == GOOD, "ensemble killed while computing: the previous file changed")
+    check(not leftovers(d), "ensemble killed: temporary files left: %s" % leftovers(d))
+
+
 def test_output_mode(sigode, corpus):
     """An output gets the mode a plain fopen would give (not mkstemp's
     0600), and a replaced file keeps its mode."""
@@ -204,6 +234,7 @@ def main():
     test_failure_keeps_previous(sigode, a.corpus)
     test_bad_usage_keeps_previous(sigode, a.corpus)
     test_output_mode(sigode, a.corpus)
+    test_ensemble_samples_output(sigode, a.corpus)
     test_sigint_during_scan(sigode, a.corpus)
     test_signal_during_write(sigode, a.corpus, signal.SIGINT, 130)
     test_signal_during_write(sigode, a.corpus, signal.SIGTERM, 143)
