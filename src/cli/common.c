@@ -163,6 +163,21 @@ void cli_print_warnings(sg_sim *sim)
         fprintf(stderr, "warning: %s\n", sg_sim_warning(sim, i));
 }
 
+void cli_print_run_warnings(const sg_warnings *w, const char *runs_name)
+{
+    long total = sg_warnings_runs(w);
+    for (int i = 0; i < sg_warnings_count(w); i++) {
+        long runs = 0;
+        const char *label = NULL;
+        const char *msg = sg_warnings_get(w, i, &runs, &label);
+        if (total <= 1)
+            fprintf(stderr, "warning: %s\n", msg);
+        else
+            fprintf(stderr, "warning: %ld of %ld %s: %s%s%s%s\n", runs, total, runs_name, msg,
+                    label ? " (first at " : "", label ? label : "", label ? ")" : "");
+    }
+}
+
 int cli_split_list(char *text, char **parts, int max)
 {
     int n = 0;

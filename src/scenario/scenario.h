@@ -69,7 +69,25 @@ struct sg_sim {
     const sg_expr **time_marks;
     int ntime_marks;
     long event_count;         /* model-event occurrences in this run */
+    /* equality comparisons in triggers (x == 5) and the root function
+     * (x - 5) of each: at a root found by the integrator the comparison
+     * counts as true, since a state crossing 5 between steps is never
+     * exactly 5 where the solver stops */
+    const sg_expr **equalities;
+    int *equality_root;
+    int nequalities;
+    int *roots_found;         /* nroots */
 };
+
+/* sg_warnings_take for a bare solver (the sensitivity runs). */
+void sg_warnings_take_solver(sg_warnings *w, sg_solver *solver, const char *label);
+/* Warnings about a run's rows: a species below -atol, an assignment that
+ * is NaN or infinite (see sg_sim_warning_count). */
+void sg_sim_warn_about_rows(sg_sim *sim, const sg_trajectory *t);
+/* The warnings of the run just done go to sim->opt.warnings, if any,
+ * labelled by the experiment's scenario and the values set (slots). */
+void sg_sim_hand_over_warnings(sg_sim *sim, const sg_experiment *exp, const int *slots,
+                               const double *values, int n);
 
 /* One occurrence of a timed change. */
 typedef struct occurrence {

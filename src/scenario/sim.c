@@ -68,6 +68,55 @@ static int find_time_marks(sg_sim *sim)
     return 0;
 }
 
+/* The equality comparisons of a trigger and the index of their root
+ * function among the program's roots (the order of
+ * sg_program_collect_roots over the triggers). */
+static int collect_equalities(sg_sim *sim, const sg_expr *e, sg_expr **roots, size_t nroots,
+                              size_t *cap)
+{
+    if (e->kind == EX_EQ) {
+        sg_pool *pool = ((sg_model *)sim->model)->pool; /* finds the existing node */
+        sg_expr *g = sg_pool_op(pool, EX_SUB, 0, e->arg[0], e->arg[1], NULL);
+        for (size_t r = 0; g && r < nroots; r++)
+            if (roots[r] == g) {
+                if (sg_grow(&sim->equalities, cap, (size_t)sim->nequalities + 1,
+                            sizeof *sim->equalities) != 0)
+                    return -1;
+                int *idx = sg_realloc(sim->equality_root,
+                                      sizeof(int) * ((size_t)sim->nequalities + 1));
+                if (!idx)
+                    return -1;
+                sim->equality_root = idx;
+                sim->equalities[sim->nequalities] = e;
+                sim->equality_root[sim->nequalities++] = (int)r;
+                break;
+            }
+        return 0;
+    }
+    for (int i = 0; i < e->nargs; i++)
+        if (collect_equalities(sim, e->arg[i], roots, nroots, cap) != 0)
+            return -1;
+    return 0;
+}
+
+static int find_equalities(sg_sim *sim)
+{
+    const sg_model *m = sim->model;
+    sg_expr **roots = NULL;
+    size_t nroots = 0, rcap = 0, cap = 0;
+    int rc = 0;
+    for (int k = 0; k < m->ntriggers && rc == 0; k++)
+        rc = sg_program_collect_roots(m->pool, m->triggers[k].trigger, &roots, &nroots, &rcap);
+    for (int k = 0; k < m->ntriggers && rc == 0; k++)
+        rc = collect_equalities(sim, m->triggers[k].trigger, roots, nroots, &cap);
+    sg_free(roots);
+    if (rc == 0 && (int)nroots == m->program->nroots)
+        sim->roots_found = sg_calloc(nroots + 1, sizeof(int));
+    else
+        sim->nequalities = 0; /* the program's roots are not these: never force */
+    return rc == 0 && (sim->roots_found || sim->nequalities == 0) ? 0 : -1;
+}
+
 sg_sim *sg_sim_create(const sg_model *m, const sg_options *opt, sg_error *err)
 {
     sg_options defaults;
@@ -112,7 +161,7 @@ sg_sim *sg_sim_create(const sg_model *m, const sg_options *opt, sg_error *err)
     sim->assign_values = sg_malloc(sizeof(double) * (most_assigns + 1));
     if (!sim->fixed || !sim->work || !sim->ydot || !sim->st_scaled || !sim->jt_scaled ||
         !sim->trig_prev || !sim->trig_now || !sim->fired_late || !sim->assign_values ||
-        find_time_marks(sim) != 0) {
+        find_time_marks(sim) != 0 || find_equalities(sim) != 0) {
         sg_sim_free(sim);
         sg_error_nomem(err);
         return NULL;
@@ -142,6 +191,9 @@ void sg_sim_free(sg_sim *sim)
     sg_free(sim->assign_values);
     sg_free(sim->fired_late);
     sg_free(sim->time_marks);
+    sg_free(sim->equalities);
+    sg_free(sim->equality_root);
+    sg_free(sim->roots_found);
     sg_free(sim);
 }
 
@@ -159,7 +211,7 @@ const char *sg_sim_warning(sg_sim *sim, int i)
  * species below -atol (once per run: a concentration cannot be negative),
  * and each assignment or extra column the first time it is NaN or
  * infinite (0/0, a division by zero, an overflow). */
-static void warn_about_rows(sg_sim *sim, const sg_trajectory *t)
+void sg_sim_warn_about_rows(sg_sim *sim, const sg_trajectory *t)
 {
     const sg_model *m = sim->model;
     int negative_told = 0;
@@ -189,6 +241,25 @@ static void warn_about_rows(sg_sim *sim, const sg_trajectory *t)
     }
 }
 
+/* Hands the warnings of the run just done to opt.warnings (when there is
+ * one), named by the scenario and the values the run set ("scenario
+ * 'dose', IL2 = 0.5"); a cut name still tells the run apart. */
+void sg_sim_hand_over_warnings(sg_sim *sim, const sg_experiment *exp, const int *slots,
+                               const double *values, int n)
+{
+    if (!sim->opt.warnings)
+        return;
+    char label[256];
+    size_t used = 0;
+    label[0] = '\0';
+    if (exp && exp->scenario)
+        used = (size_t)snprintf(label, sizeof label, "scenario '%s'", exp->scenario->id);
+    for (int k = 0; k < n && used < sizeof label; k++)
+        used += (size_t)snprintf(label + used, sizeof label - used, "%s%s = %.6g",
+                                 used ? ", " : "", sim->model->slot_name[slots[k]], values[k]);
+    sg_warnings_take(sim->opt.warnings, sim, label[0] ? label : NULL);
+}
+
 void sg_options_default(sg_options *opt)
 {
     opt->rtol = 1e-6;
@@ -196,6 +267,7 @@ void sg_options_default(sg_options *opt)
     opt->max_steps = 100000;
     opt->linear_solver = SG_LINSOL_AUTO;
     opt->max_events = SG_MAX_EVENT_OCCURRENCES;
+    opt->warnings = NULL;
 }
 
 /* ------------------------------------------------------------ trajectory */
@@ -417,6 +489,41 @@ static void triggers_at(sg_sim *sim, double t, const double *v, int just_after,
         out[k] = w[p->trigger_slot[k]] != 0.0;
 }
 
+/* A trigger's value with the equalities whose root was just found taken
+ * as true (the values in w, as triggers_at left them). */
+static double eval_forcing(const sg_sim *sim, const sg_expr *e, const double *w)
+{
+    switch (e->kind) {
+    case EX_EQ:
+        for (int q = 0; q < sim->nequalities; q++)
+            if (sim->equalities[q] == e && sim->roots_found[sim->equality_root[q]] != 0)
+                return 1.0;
+        return sg_expr_eval(e, w);
+    case EX_IF:
+        return eval_forcing(sim, e->arg[0], w) != 0.0 ? eval_forcing(sim, e->arg[1], w)
+                                                       : eval_forcing(sim, e->arg[2], w);
+    case EX_NOT: return eval_forcing(sim, e->arg[0], w) == 0.0;
+    case EX_AND: return eval_forcing(sim, e->arg[0], w) != 0.0 &&
+                        eval_forcing(sim, e->arg[1], w) != 0.0;
+    case EX_OR: return eval_forcing(sim, e->arg[0], w) != 0.0 ||
+                       eval_forcing(sim, e->arg[1], w) != 0.0;
+    default: return sg_expr_eval(e, w); /* no logic above an equality */
+    }
+}
+
+/* At a root found by the integrator: a trigger holding an equality whose
+ * root function (a - b) just changed sign holds there, although a and b
+ * differ by the root's tolerance where the solver stopped. */
+static void force_crossed_equalities(sg_sim *sim)
+{
+    const sg_model *m = sim->model;
+    if (sim->nequalities == 0 || sg_solver_roots_found(sim->solver, sim->roots_found) != 0)
+        return;
+    for (int k = 0; k < m->ntriggers; k++)
+        if (!sim->trig_now[k])
+            sim->trig_now[k] = eval_forcing(sim, m->triggers[k].trigger, sim->work) != 0.0;
+}
+
 /* After values changed outside the integrator: parameter-only code and
  * then the assignments at time t. */
 static void refresh(sg_sim *sim, double t, double *v)
@@ -452,12 +559,15 @@ static void name_firing(const sg_sim *sim, const unsigned char *fired, char *buf
  * that does not settle within SG_MAX_EVENT_ROUNDS rounds is an error (the
  * run cannot go on past t), and so are more than SG_MAX_EVENT_OCCURRENCES
  * occurrences in one run. */
-static sg_status fire_events(sg_sim *sim, double t, double *v, int *fired, sg_error *err)
+static sg_status fire_events(sg_sim *sim, double t, double *v, int at_root, int *fired,
+                             sg_error *err)
 {
     const sg_model *m = sim->model;
     *fired = 0;
     for (int round = 0;; round++) {
         triggers_at(sim, t, v, round > 0, sim->trig_now);
+        if (round == 0 && at_root)
+            force_crossed_equalities(sim);
         int any = 0;
         for (int k = 0; k < m->ntriggers; k++) {
             if (sim->trig_prev[k] || !sim->trig_now[k])
@@ -533,7 +643,7 @@ static sg_status advance(sg_sim *sim, double t, double target, double stop, doub
             return st;
         if (!root && to != mark)
             return SG_OK; /* reached target */
-        if ((st = fire_events(sim, reached, v, &fired, err)) != SG_OK)
+        if ((st = fire_events(sim, reached, v, root, &fired, err)) != SG_OK)
             return st;
         if (fired > 0 && (st = sg_solver_start(sim->solver, reached, err)) != SG_OK)
             return st;
@@ -667,7 +777,7 @@ sg_status sg_sim_run_point(sg_sim *sim, const sg_experiment *exp, const int *slo
     refresh(sim, t, v);
     sim->event_count = 0;
     int fired;
-    if (m->ntriggers > 0 && (st = fire_events(sim, t, v, &fired, err)) != SG_OK)
+    if (m->ntriggers > 0 && (st = fire_events(sim, t, v, 0, &fired, err)) != SG_OK)
         goto done;
     if ((st = sg_solver_start(solver, t, err)) != SG_OK)
         goto done;
@@ -684,7 +794,7 @@ sg_status sg_sim_run_point(sg_sim *sim, const sg_experiment *exp, const int *slo
                 apply(v, &occ[next++].change);
             if (m->ntriggers > 0) { /* a scheduled change may trigger events */
                 refresh(sim, t, v);
-                if ((st = fire_events(sim, t, v, &fired, err)) != SG_OK)
+                if ((st = fire_events(sim, t, v, 0, &fired, err)) != SG_OK)
                     goto done;
             }
             if ((st = sg_solver_start(solver, t, err)) != SG_OK)
@@ -704,7 +814,8 @@ sg_status sg_sim_run_point(sg_sim *sim, const sg_experiment *exp, const int *slo
         }
     }
 done:
-    warn_about_rows(sim, traj);
+    sg_sim_warn_about_rows(sim, traj);
+    sg_sim_hand_over_warnings(sim, exp, slots, values, n);
     sg_free(occ);
     sg_free(times);
     *out = traj;
