@@ -910,6 +910,7 @@ typedef struct sg_fit_options {
     const double *x0;         /* NULL: drawn; else starts x estimated values */
     sg_fit_progress_fn progress; /* called (serialised) as each start ends */
     void *progress_ctx;
+    sg_warnings *warnings;    /* NULL, or the simulations' warnings go there */
 } sg_fit_options;
 void sg_fit_options_default(sg_fit_options *opt);
 

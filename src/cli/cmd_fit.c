@@ -228,6 +228,7 @@ static int run_fit(cli *c)
                     gerr.message);
     }
     fo.progress = progress;
+    fo.warnings = c->opt.warnings;
     fo.progress_ctx = &quiet;
     if (!quiet)
         fprintf(stderr, "fit: %d starts (%s), %d parameters, optimizer %s, gradient: %s\n",

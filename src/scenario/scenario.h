@@ -79,6 +79,8 @@ struct sg_sim {
     int *roots_found;         /* nroots */
 };
 
+/* Where the sensitivity runs of sens put their warnings (NULL: nowhere). */
+void sg_sens_set_warnings(sg_sens *sens, sg_warnings *w);
 /* sg_warnings_take for a bare solver (the sensitivity runs). */
 void sg_warnings_take_solver(sg_warnings *w, sg_solver *solver, const char *label);
 /* Warnings about a run's rows: a species below -atol, an assignment that

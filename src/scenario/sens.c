@@ -893,6 +893,8 @@ done:
     return st;
 }
 
+void sg_sens_set_warnings(sg_sens *se, sg_warnings *w) { se->opt.warnings = w; }
+
 /* The warnings of a sensitivity run (CVODE's, an output species below
  * -atol, an output or a derivative that is NaN or infinite: once each,
  * the first time) go to opt.warnings, as a simulation's do. */
