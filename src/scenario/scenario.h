@@ -51,6 +51,13 @@ struct sg_trajectory {
     int *slots;
 };
 
+/* At a root the solver found: sets trig_now[k] for the triggers that hold
+ * once the equalities whose root function changed sign (x == 5 with x
+ * crossing 5 between steps) count as true; the other comparisons are read
+ * from w. found: nroots ints of scratch. */
+void sg_crossings_force(const sg_model *m, sg_solver *solver, int *found, const double *w,
+                        unsigned char *trig_now);
+
 struct sg_sim {
     const sg_model *model;
     sg_options opt;
@@ -69,14 +76,7 @@ struct sg_sim {
     const sg_expr **time_marks;
     int ntime_marks;
     long event_count;         /* model-event occurrences in this run */
-    /* equality comparisons in triggers (x == 5) and the root function
-     * (x - 5) of each: at a root found by the integrator the comparison
-     * counts as true, since a state crossing 5 between steps is never
-     * exactly 5 where the solver stops */
-    const sg_expr **equalities;
-    int *equality_root;
-    int nequalities;
-    int *roots_found;         /* nroots */
+    int *roots_found;         /* nroots: scratch for sg_crossings_force */
 };
 
 /* Where the sensitivity runs of sens put their warnings (NULL: nowhere). */

@@ -521,6 +521,8 @@ static sg_status fire_events(sg_sens *se, double t, double *v, int at_root, int 
     *fired = 0;
     refresh_values(se, t, v);
     triggers_after(se, t, v, se->trig_now);
+    if (at_root) /* x == 5 holds where x - 5 changed sign, as in sim.c */
+        sg_crossings_force(m, se->solver, se->found, se->tw, se->trig_now);
     for (int e = 0; e < m->ntriggers; e++)
         if (!se->trig_prev[e] && se->trig_now[e]) {
             count++;

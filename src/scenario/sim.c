@@ -68,53 +68,40 @@ static int find_time_marks(sg_sim *sim)
     return 0;
 }
 
-/* The equality comparisons of a trigger and the index of their root
- * function among the program's roots (the order of
- * sg_program_collect_roots over the triggers). */
-static int collect_equalities(sg_sim *sim, const sg_expr *e, sg_expr **roots, size_t nroots,
-                              size_t *cap)
+/* A trigger's value with the equalities whose root was just found taken
+ * as true. */
+static double eval_forcing(const sg_program *p, const int *found, const sg_expr *e,
+                           const double *w)
 {
-    if (e->kind == EX_EQ) {
-        sg_pool *pool = ((sg_model *)sim->model)->pool; /* finds the existing node */
-        sg_expr *g = sg_pool_op(pool, EX_SUB, 0, e->arg[0], e->arg[1], NULL);
-        for (size_t r = 0; g && r < nroots; r++)
-            if (roots[r] == g) {
-                if (sg_grow(&sim->equalities, cap, (size_t)sim->nequalities + 1,
-                            sizeof *sim->equalities) != 0)
-                    return -1;
-                int *idx = sg_realloc(sim->equality_root,
-                                      sizeof(int) * ((size_t)sim->nequalities + 1));
-                if (!idx)
-                    return -1;
-                sim->equality_root = idx;
-                sim->equalities[sim->nequalities] = e;
-                sim->equality_root[sim->nequalities++] = (int)r;
-                break;
-            }
-        return 0;
+    switch (e->kind) {
+    case EX_EQ:
+        for (int q = 0; q < p->nequalities; q++)
+            if (p->equalities[q] == e && found[p->equality_root[q]] != 0)
+                return 1.0;
+        return sg_expr_eval(e, w);
+    case EX_IF:
+        return eval_forcing(p, found, e->arg[0], w) != 0.0 ? eval_forcing(p, found, e->arg[1], w)
+                                                            : eval_forcing(p, found, e->arg[2], w);
+    case EX_NOT: return eval_forcing(p, found, e->arg[0], w) == 0.0;
+    case EX_AND:
+        return eval_forcing(p, found, e->arg[0], w) != 0.0 &&
+               eval_forcing(p, found, e->arg[1], w) != 0.0;
+    case EX_OR:
+        return eval_forcing(p, found, e->arg[0], w) != 0.0 ||
+               eval_forcing(p, found, e->arg[1], w) != 0.0;
+    default: return sg_expr_eval(e, w); /* no logic above an equality */
     }
-    for (int i = 0; i < e->nargs; i++)
-        if (collect_equalities(sim, e->arg[i], roots, nroots, cap) != 0)
-            return -1;
-    return 0;
 }
 
-static int find_equalities(sg_sim *sim)
+void sg_crossings_force(const sg_model *m, sg_solver *solver, int *found, const double *w,
+                        unsigned char *trig_now)
 {
-    const sg_model *m = sim->model;
-    sg_expr **roots = NULL;
-    size_t nroots = 0, rcap = 0, cap = 0;
-    int rc = 0;
-    for (int k = 0; k < m->ntriggers && rc == 0; k++)
-        rc = sg_program_collect_roots(m->pool, m->triggers[k].trigger, &roots, &nroots, &rcap);
-    for (int k = 0; k < m->ntriggers && rc == 0; k++)
-        rc = collect_equalities(sim, m->triggers[k].trigger, roots, nroots, &cap);
-    sg_free(roots);
-    if (rc == 0 && (int)nroots == m->program->nroots)
-        sim->roots_found = sg_calloc(nroots + 1, sizeof(int));
-    else
-        sim->nequalities = 0; /* the program's roots are not these: never force */
-    return rc == 0 && (sim->roots_found || sim->nequalities == 0) ? 0 : -1;
+    const sg_program *p = m->program;
+    if (p->nequalities == 0 || sg_solver_roots_found(solver, found) != 0)
+        return;
+    for (int k = 0; k < m->ntriggers; k++)
+        if (!trig_now[k])
+            trig_now[k] = eval_forcing(p, found, m->triggers[k].trigger, w) != 0.0;
 }
 
 sg_sim *sg_sim_create(const sg_model *m, const sg_options *opt, sg_error *err)
@@ -154,6 +141,7 @@ sg_sim *sg_sim_create(const sg_model *m, const sg_options *opt, sg_error *err)
     sim->trig_prev = sg_calloc((size_t)p->ntriggers + 1, 1);
     sim->trig_now = sg_calloc((size_t)p->ntriggers + 1, 1);
     sim->fired_late = sg_calloc((size_t)p->ntriggers + 1, 1);
+    sim->roots_found = sg_calloc((size_t)p->nroots + 1, sizeof(int));
     size_t most_assigns = 0;
     for (int k = 0; k < m->ntriggers; k++)
         if ((size_t)m->triggers[k].nassigns > most_assigns)
@@ -161,7 +149,7 @@ sg_sim *sg_sim_create(const sg_model *m, const sg_options *opt, sg_error *err)
     sim->assign_values = sg_malloc(sizeof(double) * (most_assigns + 1));
     if (!sim->fixed || !sim->work || !sim->ydot || !sim->st_scaled || !sim->jt_scaled ||
         !sim->trig_prev || !sim->trig_now || !sim->fired_late || !sim->assign_values ||
-        find_time_marks(sim) != 0 || find_equalities(sim) != 0) {
+        !sim->roots_found || find_time_marks(sim) != 0) {
         sg_sim_free(sim);
         sg_error_nomem(err);
         return NULL;
@@ -191,8 +179,6 @@ void sg_sim_free(sg_sim *sim)
     sg_free(sim->assign_values);
     sg_free(sim->fired_late);
     sg_free(sim->time_marks);
-    sg_free(sim->equalities);
-    sg_free(sim->equality_root);
     sg_free(sim->roots_found);
     sg_free(sim);
 }
@@ -489,41 +475,6 @@ static void triggers_at(sg_sim *sim, double t, const double *v, int just_after,
         out[k] = w[p->trigger_slot[k]] != 0.0;
 }
 
-/* A trigger's value with the equalities whose root was just found taken
- * as true (the values in w, as triggers_at left them). */
-static double eval_forcing(const sg_sim *sim, const sg_expr *e, const double *w)
-{
-    switch (e->kind) {
-    case EX_EQ:
-        for (int q = 0; q < sim->nequalities; q++)
-            if (sim->equalities[q] == e && sim->roots_found[sim->equality_root[q]] != 0)
-                return 1.0;
-        return sg_expr_eval(e, w);
-    case EX_IF:
-        return eval_forcing(sim, e->arg[0], w) != 0.0 ? eval_forcing(sim, e->arg[1], w)
-                                                       : eval_forcing(sim, e->arg[2], w);
-    case EX_NOT: return eval_forcing(sim, e->arg[0], w) == 0.0;
-    case EX_AND: return eval_forcing(sim, e->arg[0], w) != 0.0 &&
-                        eval_forcing(sim, e->arg[1], w) != 0.0;
-    case EX_OR: return eval_forcing(sim, e->arg[0], w) != 0.0 ||
-                       eval_forcing(sim, e->arg[1], w) != 0.0;
-    default: return sg_expr_eval(e, w); /* no logic above an equality */
-    }
-}
-
-/* At a root found by the integrator: a trigger holding an equality whose
- * root function (a - b) just changed sign holds there, although a and b
- * differ by the root's tolerance where the solver stopped. */
-static void force_crossed_equalities(sg_sim *sim)
-{
-    const sg_model *m = sim->model;
-    if (sim->nequalities == 0 || sg_solver_roots_found(sim->solver, sim->roots_found) != 0)
-        return;
-    for (int k = 0; k < m->ntriggers; k++)
-        if (!sim->trig_now[k])
-            sim->trig_now[k] = eval_forcing(sim, m->triggers[k].trigger, sim->work) != 0.0;
-}
-
 /* After values changed outside the integrator: parameter-only code and
  * then the assignments at time t. */
 static void refresh(sg_sim *sim, double t, double *v)
@@ -566,8 +517,8 @@ static sg_status fire_events(sg_sim *sim, double t, double *v, int at_root, int 
     *fired = 0;
     for (int round = 0;; round++) {
         triggers_at(sim, t, v, round > 0, sim->trig_now);
-        if (round == 0 && at_root)
-            force_crossed_equalities(sim);
+        if (round == 0 && at_root) /* x == 5 holds where x - 5 changed sign */
+            sg_crossings_force(m, sim->solver, sim->roots_found, sim->work, sim->trig_now);
         int any = 0;
         for (int k = 0; k < m->ntriggers; k++) {
             if (sim->trig_prev[k] || !sim->trig_now[k])
