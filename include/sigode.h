@@ -210,6 +210,9 @@ typedef enum sg_linear_solver {
 /* Above this many state variables the automatic choice is sparse (KLU). */
 #define SG_DENSE_MAX_STATES 100
 
+/* Warnings gathered over many runs (see sg_warnings_create). */
+typedef struct sg_warnings sg_warnings;
+
 typedef struct sg_options {
     double rtol;      /* relative tolerance, default 1e-6 */
     double atol;      /* absolute tolerance, default 1e-9 */
@@ -217,6 +220,9 @@ typedef struct sg_options {
     sg_linear_solver linear_solver;
     long max_events;  /* model-event occurrences per run, default (and <= 0)
                          10,000,000: more is an error, not an endless run */
+    sg_warnings *warnings; /* NULL, or every run (sg_sim_run, a scan point, a
+                              steady state...) adds its warnings there,
+                              labelled by its scenario and the values it set */
 } sg_options;
 
 void sg_options_default(sg_options *opt);
@@ -342,6 +348,25 @@ void sg_sim_stats(const sg_sim *sim, sg_stats *stats);
  * is out of range. */
 int sg_sim_warning_count(const sg_sim *sim);
 const char *sg_sim_warning(sg_sim *sim, int i);
+
+/* Warnings of many runs (scan points, ensemble draws, scenarios, fit
+ * experiments) for one report: a warning several runs give (the same text,
+ * numbers aside) is kept once with the count of runs that gave it and the
+ * first run's message and label. Runs may be added from several threads. */
+sg_warnings *sg_warnings_create(void); /* NULL when out of memory */
+void sg_warnings_free(sg_warnings *w);
+/* Counts one run, named `label` ("dose = 0.5"; may be NULL), and takes the
+ * warnings of sim's last run (sim may be NULL: a run without warnings).
+ * w may be NULL (nothing is kept). */
+void sg_warnings_take(sg_warnings *w, sg_sim *sim, const char *label);
+/* A warning of the run counted last (call sg_warnings_take first). */
+void sg_warnings_add(sg_warnings *w, const char *label, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+long sg_warnings_runs(const sg_warnings *w);
+int sg_warnings_count(const sg_warnings *w); /* distinct warnings */
+/* Warning i: the first message, *runs = how many runs gave it and
+ * *first_label the first run's label (may be NULL). */
+const char *sg_warnings_get(const sg_warnings *w, int i, long *runs, const char **first_label);
 
 void sg_trajectory_free(sg_trajectory *traj);
 int sg_trajectory_rows(const sg_trajectory *traj);
@@ -910,6 +935,7 @@ typedef struct sg_fit_options {
      * left as failed starts at their x0, and the starts are not sorted
      * (the caller gathers them, then sg_fit_starts_sort) */
     int part, parts;
+    sg_warnings *warnings;    /* NULL, or the simulations' warnings go there */
 } sg_fit_options;
 void sg_fit_options_default(sg_fit_options *opt);
 

@@ -199,6 +199,10 @@ int cli_split_list(char *text, char **parts, int max);
 char **cli_split_alloc(char *text, int *count);
 /* Prints the sim's warnings of its last run on stderr. */
 void cli_print_warnings(sg_sim *sim);
+/* The warnings gathered over several runs, one line each: "warning: 3 of
+ * 41 scan points: <first message> (first at <label>)"; runs_name names
+ * the runs in the plural ("scan points", "draws"). */
+void cli_print_run_warnings(const sg_warnings *w, const char *runs_name);
 void cli_catch_interrupts(void);
 void cli_begin_writing(void);
 void cli_end_writing(void);

@@ -229,6 +229,7 @@ static int run_fit(cli *c)
                     gerr.message);
     }
     fo.progress = progress;
+    fo.warnings = c->opt.warnings;
     fo.progress_ctx = &quiet;
     /* under mpirun: rank r runs the starts i mod K = r, rank 0 gathers and writes */
     if ((rc = study_mpi_init(NULL, NULL)) != 0)

@@ -83,7 +83,12 @@ static int run_petab(cli *c)
         rc = cli_report(&err);
         goto done;
     }
-    if (!(ev = sg_petab_eval_create(p, NULL, &err))) {
+    sg_options solver;
+    sg_options_default(&solver);
+    solver.rtol = 1e-10; /* the tolerances sg_petab_eval_create chooses for NULL */
+    solver.atol = 1e-12;
+    solver.warnings = c->opt.warnings;
+    if (!(ev = sg_petab_eval_create(p, &solver, &err))) {
         rc = cli_report(&err);
         goto done;
     }

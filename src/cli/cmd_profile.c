@@ -37,10 +37,9 @@ typedef struct text {
 static void append(text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void append(text *t, const char *fmt, ...)
 {
-    char buf[512];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap); /* the whole line, however long (ids) */
     va_end(ap);
     if (n < 0 || t->failed)
         return;
@@ -54,7 +53,9 @@ static void append(text *t, const char *fmt, ...)
         t->s = s;
         t->cap = cap;
     }
-    memcpy(t->s + t->len, buf, (size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(t->s + t->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
     t->len += (size_t)n;
 }
 

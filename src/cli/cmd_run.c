@@ -83,7 +83,9 @@ static int run_run(cli *c)
         return cli_usage_error("run", "--fit applies to a scan (a scenario with a 'scan', or "
                                       "sigode scan)");
     }
-    sg_sim *sim = sg_sim_create(model, &c->opt, &err);
+    sg_options one_run = c->opt;
+    one_run.warnings = NULL; /* printed below, as they come */
+    sg_sim *sim = sg_sim_create(model, &one_run, &err);
     if (!sim) {
         sg_experiment_free(exp);
         return cli_report(&err);

@@ -73,26 +73,28 @@ static int parse_readout(cli *c, const char *opt, const char *value)
 
 static int parse_at(cli *c, const char *opt, const char *value)
 {
-    char *copy = strdup(value), *parts[256];
-    int n = copy ? cli_split_list(copy, parts, 256) : 0;
+    int n = 0;
+    char *copy = strdup(value), **parts = copy ? cli_split_alloc(copy, &n) : NULL;
     if (n == 0) {
+        free(parts);
         free(copy);
         return cli_usage_error(c->command, "--at expects a time or times T,T,..., got '%s'",
                                value);
     }
     double *at = realloc(c->at, sizeof *at * (size_t)(c->nat + n));
     if (!at) {
+        free(parts);
         free(copy);
         return cli_usage_error(c->command, "out of memory");
     }
     c->at = at;
-    for (int k = 0; k < n; k++)
-        if (cli_parse_number(c->command, "--at", parts[k], &c->at[c->nat++])) {
-            free(copy);
-            return 2;
-        }
+    int rc = 0;
+    for (int k = 0; k < n && rc == 0; k++)
+        if (cli_parse_number(c->command, "--at", parts[k], &c->at[c->nat++]))
+            rc = 2;
+    free(parts);
     free(copy);
-    return 0;
+    return rc;
 }
 
 static int parse_jobs(cli *c, const char *opt, const char *value)
@@ -475,9 +477,10 @@ static int run_scan_command(cli *c)
         free(values2);
         return cli_report(&err);
     }
-    char *readouts[4096];
+    char **readouts = NULL;
     int nread = 0;
-    if (c->readout && (nread = cli_split_list(c->readout, readouts, 4096)) == 0) {
+    if (c->readout && ((readouts = cli_split_alloc(c->readout, &nread)) == NULL || nread == 0)) {
+        free(readouts);
         free(values);
         free(values2);
         sg_experiment_free(exp);
@@ -485,9 +488,8 @@ static int run_scan_command(cli *c)
     }
     if (!c->readout) {
         const char *const *ids;
-        int n = sg_experiment_readouts(exp, &ids);
-        for (int i = 0; i < n && i < 4096; i++)
-            readouts[nread++] = (char *)ids[i];
+        nread = sg_experiment_readouts(exp, &ids);
+        readouts = (char **)ids; /* the scenario's, not copied */
     }
     /* under mpirun (not for a --target2 grid, which runs on rank 0 alone) */
     int rc = c->target2 ? study_mpi_refuse_ranks("scan --target2") : study_mpi_init(NULL, NULL);
@@ -497,6 +499,8 @@ static int run_scan_command(cli *c)
     if (rc == 3)
         rc = 0;
     study_mpi_finalize();
+    if (c->readout)
+        free(readouts);
     free(values);
     free(values2);
     sg_experiment_free(exp);

@@ -198,20 +198,23 @@ static int run_sens(cli *c)
         }
     }
     if (sens_opt.at) {
-        char *copy = strdup(sens_opt.at), *parts[4096];
-        int n = copy ? cli_split_list(copy, parts, 4096) : 0;
+        int n = 0;
+        char *copy = strdup(sens_opt.at), **parts = copy ? cli_split_alloc(copy, &n) : NULL;
         times = calloc((size_t)n + 1, sizeof *times);
         if (n == 0 || !times) {
+            free(parts);
             free(copy);
-            rc = cli_usage_error("sens", "--at expects times T,T,... (at most 4096), got '%s'",
-                                 sens_opt.at);
+            rc = cli_usage_error("sens", "--at expects times T,T,..., got '%s'", sens_opt.at);
             goto done;
         }
         for (int i = 0; i < n; i++)
             if (cli_parse_number("sens", "--at", parts[i], &times[i])) {
+                free(parts);
                 free(copy);
+                rc = 2;
                 goto done;
             }
+        free(parts);
         free(copy);
         qsort(times, (size_t)n, sizeof *times, double_order);
         for (int i = 0; i < n; i++)

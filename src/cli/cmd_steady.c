@@ -162,11 +162,18 @@ static int run_steady(cli *c)
     if (st != SG_OK) {
         rc = cli_report(&err);
     } else {
-        char *sel[4096];
-        int nsel = c->select ? cli_split_list(c->select, sel, 4096) : 0;
+        int nsel = 0;
+        char **sel = c->select ? cli_split_alloc(c->select, &nsel) : NULL;
         sg_error werr = {0};
-        sg_table *table = sg_trajectory_table(state, (const char *const *)sel, nsel, &werr);
-        rc = table ? cli_write_table(c, table, c->output) : cli_report(&werr);
+        sg_table *table = NULL;
+        if (c->select && nsel == 0)
+            rc = cli_usage_error("steady", "--select expects ids separated by commas, got '%s'",
+                                 c->select);
+        else if ((table = sg_trajectory_table(state, (const char *const *)sel, nsel, &werr)))
+            rc = cli_write_table(c, table, c->output);
+        else
+            rc = cli_report(&werr);
+        free(sel);
         sg_table_free(table);
         print_found(&info, sg_model_state_count(model));
     }

@@ -96,6 +96,7 @@ static int run_study(cli *c)
     int argc = cli_argc;
     char **argv = cli_argv;
     int rc = study_mpi_init(&argc, &argv);
+    study_warnings = c->opt.warnings; /* told by the dispatcher at the end */
     if (rc == 0)
         rc = !strcmp(c->command, "ensemble") ? cmd_ensemble(argc, argv) : cmd_gsa(argc, argv);
     study_mpi_finalize();

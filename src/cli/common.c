@@ -163,6 +163,21 @@ void cli_print_warnings(sg_sim *sim)
         fprintf(stderr, "warning: %s\n", sg_sim_warning(sim, i));
 }
 
+void cli_print_run_warnings(const sg_warnings *w, const char *runs_name)
+{
+    long total = sg_warnings_runs(w);
+    for (int i = 0; i < sg_warnings_count(w); i++) {
+        long runs = 0;
+        const char *label = NULL;
+        const char *msg = sg_warnings_get(w, i, &runs, &label);
+        if (total <= 1)
+            fprintf(stderr, "warning: %s\n", msg);
+        else
+            fprintf(stderr, "warning: %ld of %ld %s: %s%s%s%s\n", runs, total, runs_name, msg,
+                    label ? " (first at " : "", label ? label : "", label ? ")" : "");
+    }
+}
+
 int cli_split_list(char *text, char **parts, int max)
 {
     int n = 0;
@@ -386,25 +401,28 @@ sg_experiment *cli_make_experiment(const cli *c, const sg_model *model, sg_error
         }
     /* selected parameters and compartments become extra output columns */
     if (c->select) {
-        char *copy = strdup(c->select), *ids[4096];
-        int n = copy ? cli_split_list(copy, ids, 4096) : 0;
+        int n = 0;
+        char *copy = strdup(c->select), **ids = copy ? cli_split_alloc(copy, &n) : NULL;
         for (int i = 0; i < n; i++) {
             sg_symbol_kind k = sg_model_lookup(model, ids[i]);
             if (k == SG_SYM_NONE) { /* a typo costs no run */
                 cli_usage_fill(err, "cannot select '%s': model '%s' has no species or "
                                 "assignment with that id",
                            ids[i], sg_model_name(model));
+                free(ids);
                 free(copy);
                 sg_experiment_free(exp);
                 return NULL;
             }
             if ((k == SG_SYM_PARAMETER || k == SG_SYM_COMPARTMENT) &&
                 sg_experiment_add_output(exp, ids[i], err)) {
+                free(ids);
                 free(copy);
                 sg_experiment_free(exp);
                 return NULL;
             }
         }
+        free(ids);
         free(copy);
     }
     /* without a scenario or --t-end, a scan runs until its last readout */

@@ -50,6 +50,23 @@ static int unknown_command(const char *name)
     return 2;
 }
 
+/* Runs a command; the warnings of all its runs (scan points, draws,
+ * scenarios, a fit's simulations...) are told once each at the end, with
+ * how many runs gave them and the first one (`run` of one trajectory
+ * prints its own, as they come). */
+static int run_gathering_warnings(const cli_command *cmd, cli *c)
+{
+    c->opt.warnings = sg_warnings_create();
+    int rc = cmd->run(c);
+    cli_print_run_warnings(c->opt.warnings,
+                           !strcmp(cmd->name, "scan") || !strcmp(cmd->name, "run")
+                               ? "scan points"
+                               : "runs");
+    sg_warnings_free(c->opt.warnings);
+    c->opt.warnings = NULL;
+    return rc;
+}
+
 /* sigode help --options: every option of every command, one a line,
  * "COMMAND<TAB>--OPTION<TAB>METAVAR" (empty for a flag). The bash
  * completion reads it, and a test checks the man page against it. */
@@ -120,7 +137,7 @@ int main(int argc, char **argv)
         return rc < 0 ? 0 : rc;
     }
     if (cmd->kind == CLI_OWN_ARGS) {
-        rc = cmd->run(&c);
+        rc = run_gathering_warnings(cmd, &c);
         cli_free(&c);
         return rc;
     }
@@ -161,7 +178,7 @@ int main(int argc, char **argv)
     }
     if (uses_solver(cmd))
         cli_choose_backend(&c, c.model);
-    rc = cmd->run(&c);
+    rc = run_gathering_warnings(cmd, &c);
     cli_free(&c);
     return rc;
 }

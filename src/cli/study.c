@@ -184,6 +184,8 @@ static int parse_quantiles(study_opts *o, const char *text)
     return 0;
 }
 
+sg_warnings *study_warnings;
+
 int study_parse(study_opts *o, int argc, char **argv)
 {
     const char *cmd = argv[1];
@@ -193,6 +195,7 @@ int study_parse(study_opts *o, int argc, char **argv)
     o->argc = argc;
     o->argv = argv;
     sg_options_default(&o->opt);
+    o->opt.warnings = study_warnings;
     o->seed = 1;
     o->sampler = SG_SAMPLER_SOBOL;
     o->q[0] = 0.05, o->q[1] = 0.5, o->q[2] = 0.95;

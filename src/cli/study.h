@@ -55,6 +55,9 @@ typedef struct study_opts {
 
 /* Parses the options of `ensemble` or `gsa`; 0, or the exit status (2)
  * after a message. */
+/* Where the runs of ensemble and gsa put their warnings (study_parse
+ * copies it into the options; the dispatcher tells them at the end). */
+extern sg_warnings *study_warnings;
 int study_parse(study_opts *o, int argc, char **argv);
 void study_free(study_opts *o);
 /* Exit status of an error (printed). */

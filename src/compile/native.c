@@ -482,11 +482,18 @@ sg_status sg_native_build(sg_program *p, int only_cached, sg_error *err)
     if (p->native)
         return SG_OK;
     const char *cc = compiler_name();
-    char command[512];
-    snprintf(command, sizeof command, "%s " NATIVE_FLAGS " -lm", cc);
+    /* the whole command goes into the source (and so the cache key): a long
+     * $SIGODE_CC is not cut, or two compilers could share an object */
+    size_t command_size = strlen(cc) + sizeof " " NATIVE_FLAGS " -lm";
+    char *command = sg_malloc(command_size);
+    if (!command)
+        return sg_error_nomem(err);
+    snprintf(command, command_size, "%s " NATIVE_FLAGS " -lm", cc);
     char *text = NULL;
     size_t len = 0;
-    if (emit_source(p, command, &text, &len) != 0)
+    int emitted = emit_source(p, command, &text, &len);
+    sg_free(command);
+    if (emitted != 0)
         return sg_error_nomem(err);
 
     char dir[3072], src[64], so[64], tmp_src[96], tmp_so[96], log[96];

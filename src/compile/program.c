@@ -488,6 +488,34 @@ int sg_program_collect_roots(sg_pool *pool, sg_expr *e, sg_expr ***roots, size_t
     return 0;
 }
 
+/* The equality comparisons of a trigger and the index of their root
+ * function among the roots collected. */
+static int collect_equalities(sg_program *p, sg_pool *pool, const sg_expr *e, sg_expr **roots,
+                              size_t nroots, size_t *cap)
+{
+    if (e->kind == EX_EQ) {
+        sg_expr *g = sg_pool_op(pool, EX_SUB, 0, e->arg[0], e->arg[1], NULL); /* exists */
+        for (size_t r = 0; g && r < nroots; r++)
+            if (roots[r] == g) {
+                if (sg_grow(&p->equalities, cap, (size_t)p->nequalities + 1,
+                            sizeof *p->equalities) != 0)
+                    return -1;
+                int *idx = sg_realloc(p->equality_root, sizeof(int) * ((size_t)p->nequalities + 1));
+                if (!idx)
+                    return -1;
+                p->equality_root = idx;
+                p->equalities[p->nequalities] = e;
+                p->equality_root[p->nequalities++] = (int)r;
+                break;
+            }
+        return 0;
+    }
+    for (int i = 0; i < e->nargs; i++)
+        if (collect_equalities(p, pool, e->arg[i], roots, nroots, cap) != 0)
+            return -1;
+    return 0;
+}
+
 static int compile_roots(compiler *c)
 {
     sg_model *m = c->m;
@@ -511,6 +539,10 @@ static int compile_roots(compiler *c)
         goto done;
     for (size_t k = 0; k < n; k++)
         if ((p->root_slot[k] = value_of(c, roots[k])) < 0)
+            goto done;
+    size_t eq_cap = 0;
+    for (int k = 0; k < m->ntriggers; k++)
+        if (collect_equalities(p, m->pool, m->triggers[k].trigger, roots, n, &eq_cap) != 0)
             goto done;
     rc = 0;
 done:
@@ -747,6 +779,8 @@ void sg_program_free(sg_program *p)
     sg_free(p->jt_slot);
     sg_free(p->jt_coef);
     sg_free(p->root_slot);
+    sg_free(p->equalities);
+    sg_free(p->equality_root);
     sg_free(p->trigger_slot);
     sg_native_unload(p->native);
     sg_free(p);

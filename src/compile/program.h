@@ -70,6 +70,12 @@ struct sg_program {
      * a - b of some trigger); trigger_slot[k] holds trigger k (1 or 0). */
     int nroots;
     int *root_slot;
+    /* the equality comparisons in triggers (x == 5) and the index of each
+     * one's root function (x - 5): where the solver finds that root, x
+     * crossed 5 and the comparison counts as true (sg_crossings_force) */
+    const struct sg_expr **equalities;
+    int *equality_root;
+    int nequalities;
     int ntriggers;
     int *trigger_slot;
 

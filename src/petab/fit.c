@@ -295,7 +295,12 @@ static void *worker(void *arg)
     start_ctx c = {0};
     c.p = p;
     c.gradient = run->opt->gradient;
-    c.ev = sg_petab_eval_create(p, NULL, &err);
+    sg_options solver;
+    sg_options_default(&solver);
+    solver.rtol = 1e-10; /* the tolerances sg_petab_eval_create chooses for NULL */
+    solver.atol = 1e-12;
+    solver.warnings = run->opt->warnings;
+    c.ev = sg_petab_eval_create(p, &solver, &err);
     c.best_x = sg_malloc(sizeof(double) * ((size_t)n + 1));
     c.scratch = sg_malloc(sizeof(double) * (2 * (size_t)p->nmeasurements + 1));
     if (!c.ev || !c.best_x || !c.scratch) {

@@ -368,9 +368,13 @@ sg_status sg_petab_gradient_sens(sg_petab_eval *ev, const double *x, double *nll
             return sg_error_nomem(err);
         }
         for (int e = 0; e < p->nexperiments; e++)
-            if (p->sens_exps[e].sens && !(ev->sens[e] = sg_sens_clone(p->sens_exps[e].sens, err))) {
-                sg_petab_eval_free_sens(ev);
-                return err ? err->status : SG_ERR_NOMEM;
+            if (p->sens_exps[e].sens) {
+                if (!(ev->sens[e] = sg_sens_clone(p->sens_exps[e].sens, err))) {
+                    sg_petab_eval_free_sens(ev);
+                    return err ? err->status : SG_ERR_NOMEM;
+                }
+                /* its runs' warnings go where the simulations' go */
+                sg_sens_set_warnings(ev->sens[e], ev->sim->opt.warnings);
             }
     }
     sg_petab_set_values(ev, x);

@@ -51,6 +51,13 @@ struct sg_trajectory {
     int *slots;
 };
 
+/* At a root the solver found: sets trig_now[k] for the triggers that hold
+ * once the equalities whose root function changed sign (x == 5 with x
+ * crossing 5 between steps) count as true; the other comparisons are read
+ * from w. found: nroots ints of scratch. */
+void sg_crossings_force(const sg_model *m, sg_solver *solver, int *found, const double *w,
+                        unsigned char *trig_now);
+
 /* A model event that fired and waits to execute (SBML Level 3 events:
  * delays, priorities, persistence). */
 typedef struct sg_pending_event {
@@ -79,6 +86,7 @@ struct sg_sim {
     const sg_expr **time_marks;
     int ntime_marks;
     long event_count;         /* model-event occurrences in this run */
+    int *roots_found;         /* nroots: scratch for sg_crossings_force */
     /* fired model events waiting to execute, in no particular order */
     sg_pending_event *pending;
     int npending;
@@ -86,6 +94,18 @@ struct sg_sim {
     long pending_seq;
     int tie_told;             /* warned about events of equal priority */
 };
+
+/* Where the sensitivity runs of sens put their warnings (NULL: nowhere). */
+void sg_sens_set_warnings(sg_sens *sens, sg_warnings *w);
+/* sg_warnings_take for a bare solver (the sensitivity runs). */
+void sg_warnings_take_solver(sg_warnings *w, sg_solver *solver, const char *label);
+/* Warnings about a run's rows: a species below -atol, an assignment that
+ * is NaN or infinite (see sg_sim_warning_count). */
+void sg_sim_warn_about_rows(sg_sim *sim, const sg_trajectory *t);
+/* The warnings of the run just done go to sim->opt.warnings, if any,
+ * labelled by the experiment's scenario and the values set (slots). */
+void sg_sim_hand_over_warnings(sg_sim *sim, const sg_experiment *exp, const int *slots,
+                               const double *values, int n);
 
 /* One occurrence of a timed change. */
 typedef struct occurrence {

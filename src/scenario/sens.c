@@ -521,6 +521,8 @@ static sg_status fire_events(sg_sens *se, double t, double *v, int at_root, int 
     *fired = 0;
     refresh_values(se, t, v);
     triggers_after(se, t, v, se->trig_now);
+    if (at_root) /* x == 5 holds where x - 5 changed sign, as in sim.c */
+        sg_crossings_force(m, se->solver, se->found, se->tw, se->trig_now);
     for (int e = 0; e < m->ntriggers; e++)
         if (!se->trig_prev[e] && se->trig_now[e]) {
             count++;
@@ -895,6 +897,59 @@ done:
     return st;
 }
 
+void sg_sens_set_warnings(sg_sens *se, sg_warnings *w) { se->opt.warnings = w; }
+
+/* The warnings of a sensitivity run (CVODE's, an output species below
+ * -atol, an output or a derivative that is NaN or infinite: once each,
+ * the first time) go to opt.warnings, as a simulation's do. */
+static void warn_about_result(sg_sens *se, const sg_sens_result *r, const sg_experiment *exp)
+{
+    if (!se->opt.warnings)
+        return;
+    const sg_model *m = se->model;
+    int negative_told = 0;
+    for (int j = 0; j < r->noutputs; j++) {
+        int slot = sg_map_get(&m->symbols, r->output_ids[j]);
+        int is_species = slot >= 0 && m->slot_kind[slot] == SG_SYM_SPECIES;
+        for (int row = 0; row < r->ntimes; row++) {
+            size_t cell = (size_t)row * (size_t)r->noutputs + (size_t)j;
+            double x = r->values[cell];
+            int bad_deriv = -1;
+            for (int k = 0; k < r->nparams && bad_deriv < 0; k++)
+                if (!isfinite(r->derivs[cell * (size_t)r->nparams + (size_t)k]))
+                    bad_deriv = k;
+            if (is_species && !negative_told && x < -se->opt.atol) {
+                sg_solver_add_warning(se->solver,
+                                      "species '%s' is negative: %.6g at t = %.10g (below "
+                                      "-atol = %g); a concentration cannot be negative: try "
+                                      "tighter tolerances (--rtol, --atol) or check the rate "
+                                      "laws",
+                                      r->output_ids[j], x, r->times[row], se->opt.atol);
+                negative_told = 1;
+            }
+            if (!isfinite(x) || bad_deriv >= 0) {
+                if (!isfinite(x))
+                    sg_solver_add_warning(se->solver,
+                                          "'%s' is %s from t = %.10g on (first time)",
+                                          r->output_ids[j], isnan(x) ? "nan" : "infinite",
+                                          r->times[row]);
+                else
+                    sg_solver_add_warning(se->solver,
+                                          "d %s / d %s is not finite from t = %.10g on "
+                                          "(first time)",
+                                          r->output_ids[j], r->param_ids[bad_deriv],
+                                          r->times[row]);
+                break;
+            }
+        }
+    }
+    char label[160];
+    label[0] = '\0';
+    if (exp && exp->scenario)
+        snprintf(label, sizeof label, "scenario '%s'", exp->scenario->id);
+    sg_warnings_take_solver(se->opt.warnings, se->solver, label[0] ? label : NULL);
+}
+
 sg_status sg_sens_run(sg_sens *se, const sg_sens_request *req, sg_sens_result **out,
                       sg_error *err)
 {
@@ -929,6 +984,7 @@ sg_status sg_sens_run(sg_sens *se, const sg_sens_request *req, sg_sens_result **
     }
     memcpy(r->output_ids, out_ids, sizeof(char *) * (size_t)nout);
 
+    sg_solver_clear_warnings(se->solver);
     double *v = sg_solver_values(se->solver);
     if (exp->preequilibrate) {
         if ((st = preequilibrated_start(se, exp, req->values, v, err)) != SG_OK)
@@ -978,6 +1034,8 @@ sg_status sg_sens_run(sg_sens *se, const sg_sens_request *req, sg_sens_result **
         record(se, r, row, out_slots, v, (const double *const *)se->S);
     }
 done:
+    if (r)
+        warn_about_result(se, r, exp);
     sg_experiment_free(own);
     sg_free(occ);
     sg_free(times);
@@ -1028,6 +1086,7 @@ sg_status sg_sens_steady(sg_sens *se, const sg_sens_request *req, sg_sens_result
         goto done;
     }
     memcpy(r->output_ids, out_ids, sizeof(char *) * (size_t)nout);
+    sg_solver_clear_warnings(se->solver);
     double *v = sg_solver_values(se->solver);
     if ((st = start_values(se, exp, req->values, 1, NULL, v, err)) != SG_OK)
         goto done;
@@ -1042,6 +1101,8 @@ sg_status sg_sens_steady(sg_sens *se, const sg_sens_request *req, sg_sens_result
     if (stability)
         *stability = info->stability;
 done:
+    if (r)
+        warn_about_result(se, r, exp);
     sg_experiment_free(own);
     sg_free(out_slots);
     sg_free(out_ids);

@@ -70,6 +70,42 @@ static int find_time_marks(sg_sim *sim)
     return 0;
 }
 
+/* A trigger's value with the equalities whose root was just found taken
+ * as true. */
+static double eval_forcing(const sg_program *p, const int *found, const sg_expr *e,
+                           const double *w)
+{
+    switch (e->kind) {
+    case EX_EQ:
+        for (int q = 0; q < p->nequalities; q++)
+            if (p->equalities[q] == e && found[p->equality_root[q]] != 0)
+                return 1.0;
+        return sg_expr_eval(e, w);
+    case EX_IF:
+        return eval_forcing(p, found, e->arg[0], w) != 0.0 ? eval_forcing(p, found, e->arg[1], w)
+                                                            : eval_forcing(p, found, e->arg[2], w);
+    case EX_NOT: return eval_forcing(p, found, e->arg[0], w) == 0.0;
+    case EX_AND:
+        return eval_forcing(p, found, e->arg[0], w) != 0.0 &&
+               eval_forcing(p, found, e->arg[1], w) != 0.0;
+    case EX_OR:
+        return eval_forcing(p, found, e->arg[0], w) != 0.0 ||
+               eval_forcing(p, found, e->arg[1], w) != 0.0;
+    default: return sg_expr_eval(e, w); /* no logic above an equality */
+    }
+}
+
+void sg_crossings_force(const sg_model *m, sg_solver *solver, int *found, const double *w,
+                        unsigned char *trig_now)
+{
+    const sg_program *p = m->program;
+    if (p->nequalities == 0 || sg_solver_roots_found(solver, found) != 0)
+        return;
+    for (int k = 0; k < m->ntriggers; k++)
+        if (!trig_now[k])
+            trig_now[k] = eval_forcing(p, found, m->triggers[k].trigger, w) != 0.0;
+}
+
 sg_sim *sg_sim_create(const sg_model *m, const sg_options *opt, sg_error *err)
 {
     sg_options defaults;
@@ -107,6 +143,7 @@ sg_sim *sg_sim_create(const sg_model *m, const sg_options *opt, sg_error *err)
     sim->trig_prev = sg_calloc((size_t)p->ntriggers + 1, 1);
     sim->trig_now = sg_calloc((size_t)p->ntriggers + 1, 1);
     sim->fired_late = sg_calloc((size_t)p->ntriggers + 1, 1);
+    sim->roots_found = sg_calloc((size_t)p->nroots + 1, sizeof(int));
     size_t most_assigns = 0;
     for (int k = 0; k < m->ntriggers; k++)
         if ((size_t)m->triggers[k].nassigns > most_assigns)
@@ -114,7 +151,7 @@ sg_sim *sg_sim_create(const sg_model *m, const sg_options *opt, sg_error *err)
     sim->assign_values = sg_malloc(sizeof(double) * (most_assigns + 1));
     if (!sim->fixed || !sim->work || !sim->ydot || !sim->st_scaled || !sim->jt_scaled ||
         !sim->trig_prev || !sim->trig_now || !sim->fired_late || !sim->assign_values ||
-        find_time_marks(sim) != 0) {
+        !sim->roots_found || find_time_marks(sim) != 0) {
         sg_sim_free(sim);
         sg_error_nomem(err);
         return NULL;
@@ -144,6 +181,7 @@ void sg_sim_free(sg_sim *sim)
     sg_free(sim->assign_values);
     sg_free(sim->fired_late);
     sg_free(sim->time_marks);
+    sg_free(sim->roots_found);
     clear_pending(sim);
     sg_free(sim->pending);
     sg_free(sim);
@@ -163,7 +201,7 @@ const char *sg_sim_warning(sg_sim *sim, int i)
  * species below -atol (once per run: a concentration cannot be negative),
  * and each assignment or extra column the first time it is NaN or
  * infinite (0/0, a division by zero, an overflow). */
-static void warn_about_rows(sg_sim *sim, const sg_trajectory *t)
+void sg_sim_warn_about_rows(sg_sim *sim, const sg_trajectory *t)
 {
     const sg_model *m = sim->model;
     int negative_told = 0;
@@ -193,6 +231,25 @@ static void warn_about_rows(sg_sim *sim, const sg_trajectory *t)
     }
 }
 
+/* Hands the warnings of the run just done to opt.warnings (when there is
+ * one), named by the scenario and the values the run set ("scenario
+ * 'dose', IL2 = 0.5"); a cut name still tells the run apart. */
+void sg_sim_hand_over_warnings(sg_sim *sim, const sg_experiment *exp, const int *slots,
+                               const double *values, int n)
+{
+    if (!sim->opt.warnings)
+        return;
+    char label[256];
+    size_t used = 0;
+    label[0] = '\0';
+    if (exp && exp->scenario)
+        used = (size_t)snprintf(label, sizeof label, "scenario '%s'", exp->scenario->id);
+    for (int k = 0; k < n && used < sizeof label; k++)
+        used += (size_t)snprintf(label + used, sizeof label - used, "%s%s = %.6g",
+                                 used ? ", " : "", sim->model->slot_name[slots[k]], values[k]);
+    sg_warnings_take(sim->opt.warnings, sim, label[0] ? label : NULL);
+}
+
 void sg_options_default(sg_options *opt)
 {
     opt->rtol = 1e-6;
@@ -200,6 +257,7 @@ void sg_options_default(sg_options *opt)
     opt->max_steps = 100000;
     opt->linear_solver = SG_LINSOL_AUTO;
     opt->max_events = SG_MAX_EVENT_OCCURRENCES;
+    opt->warnings = NULL;
 }
 
 /* ------------------------------------------------------------ trajectory */
@@ -550,13 +608,16 @@ static int next_due(sg_sim *sim, double t, const double *v)
  * for later (the integrator must restart if > 0). A cascade that does not settle within
  * SG_MAX_EVENT_ROUNDS rounds is an error (the run cannot go on past t), and
  * so are more than max_events firings in one run. */
-static sg_status fire_events(sg_sim *sim, double t, double *v, int *fired, sg_error *err)
+static sg_status fire_events(sg_sim *sim, double t, double *v, int at_root, int *fired,
+                             sg_error *err)
 {
     const sg_model *m = sim->model;
     sg_status st;
     *fired = 0;
     for (int round = 0;; round++) {
         triggers_at(sim, t, v, round > 0, sim->trig_now);
+        if (round == 0 && at_root) /* x == 5 holds where x - 5 changed sign */
+            sg_crossings_force(m, sim->solver, sim->roots_found, sim->work, sim->trig_now);
         refresh(sim, t, v);
         for (int k = 0; k < m->ntriggers; k++) {
             if (sim->trig_prev[k] || !sim->trig_now[k])
@@ -652,7 +713,7 @@ static sg_status advance(sg_sim *sim, double t, double target, double stop, doub
             return st;
         if (!root && to != mark)
             return SG_OK; /* reached target */
-        if ((st = fire_events(sim, reached, v, &fired, err)) != SG_OK)
+        if ((st = fire_events(sim, reached, v, root, &fired, err)) != SG_OK)
             return st;
         if (fired > 0 && (st = sg_solver_start(sim->solver, reached, err)) != SG_OK)
             return st;
@@ -788,7 +849,7 @@ sg_status sg_sim_run_point(sg_sim *sim, const sg_experiment *exp, const int *slo
     clear_pending(sim);
     sim->tie_told = 0;
     int fired;
-    if (m->ntriggers > 0 && (st = fire_events(sim, t, v, &fired, err)) != SG_OK)
+    if (m->ntriggers > 0 && (st = fire_events(sim, t, v, 0, &fired, err)) != SG_OK)
         goto done;
     if ((st = sg_solver_start(solver, t, err)) != SG_OK)
         goto done;
@@ -805,7 +866,7 @@ sg_status sg_sim_run_point(sg_sim *sim, const sg_experiment *exp, const int *slo
                 apply(v, &occ[next++].change);
             if (m->ntriggers > 0) { /* a scheduled change may trigger events */
                 refresh(sim, t, v);
-                if ((st = fire_events(sim, t, v, &fired, err)) != SG_OK)
+                if ((st = fire_events(sim, t, v, 0, &fired, err)) != SG_OK)
                     goto done;
             }
             if ((st = sg_solver_start(solver, t, err)) != SG_OK)
@@ -825,7 +886,8 @@ sg_status sg_sim_run_point(sg_sim *sim, const sg_experiment *exp, const int *slo
         }
     }
 done:
-    warn_about_rows(sim, traj);
+    sg_sim_warn_about_rows(sim, traj);
+    sg_sim_hand_over_warnings(sim, exp, slots, values, n);
     sg_free(occ);
     sg_free(times);
     *out = traj;

@@ -130,17 +130,22 @@ sg_status sg_sim_steady_state(sg_sim *sim, const sg_experiment *exp, sg_trajecto
     for (int i = 0; i < exp->nsets; i++)
         v[exp->sets[i].slot] = exp->sets[i].add ? v[exp->sets[i].slot] + exp->sets[i].value
                                                 : exp->sets[i].value;
+    sg_solver_clear_warnings(sim->solver);
     sg_status st = sg_solver_start(sim->solver, exp->t_start, err);
     if (st == SG_OK)
         st = sg_sim_steady_from_current(sim, info, err);
-    if (st != SG_OK)
+    if (st != SG_OK) {
+        sg_sim_hand_over_warnings(sim, exp, NULL, NULL, 0);
         return st;
+    }
     sg_solver_update_assignments(sim->solver, info->time);
     sg_trajectory *traj = sg_trajectory_create_for(sim->model, exp);
     if (!traj || sg_trajectory_add_row(traj, info->time, v) != 0) {
         sg_trajectory_free(traj);
         return sg_error_nomem(err);
     }
+    sg_sim_warn_about_rows(sim, traj);
+    sg_sim_hand_over_warnings(sim, exp, NULL, NULL, 0);
     *out = traj;
     return SG_OK;
 }

@@ -4,7 +4,10 @@ example model (models/*.cfg, models/examples/*.cfg), each run through one of
 check/run/scan/steady/verify/convert, counting
 
   crashes  a signal, or an AddressSanitizer/UndefinedBehaviorSanitizer report
-  hangs    no exit within --timeout seconds
+  hangs    more than --timeout seconds of CPU time (RLIMIT_CPU), or no exit
+           within --wall-factor times that in real time (a run blocked
+           without computing); CPU time, not real time, so that a loaded
+           machine does not turn a slow run into a "hang"
   silent   exit 0 with nan/null in the output and no warning on stderr
 
     tests/robustness/mutate.py --sigode BIN [--seed N] [--budget SECONDS]
@@ -19,6 +22,8 @@ import argparse
 import glob
 import os
 import random
+import resource
+import signal
 import re
 import shutil
 import subprocess
@@ -93,6 +98,8 @@ def command(path, text, rng, out_dir):
 
 
 def classify(proc_rc, out, err):
+    if proc_rc in (-signal.SIGXCPU, -signal.SIGKILL):
+        return 'hang'  # the CPU-time limit (soft, then hard)
     if proc_rc < 0 or proc_rc >= 128 or 'AddressSanitizer' in err or 'runtime error:' in err \
             or 'LeakSanitizer' in err:
         return 'crash'
@@ -109,7 +116,10 @@ def main():
     ap.add_argument('--budget', type=float, default=90.0, help='seconds (short mode)')
     ap.add_argument('--long', action='store_true')
     ap.add_argument('--count', type=int, default=3000, help='mutations (long mode)')
-    ap.add_argument('--timeout', type=float, default=60.0)
+    ap.add_argument('--timeout', type=float, default=60.0,
+                    help='CPU seconds a run may take (default 60)')
+    ap.add_argument('--wall-factor', type=float, default=40.0,
+                    help='real-time limit as a multiple of --timeout (default 40)')
     ap.add_argument('--keep', default=None, help='folder for the models that failed')
     args = ap.parse_args()
     models = sorted(glob.glob(os.path.join(ROOT, 'models', '*.cfg')) +
@@ -138,9 +148,15 @@ def main():
                 f.write(text)
             cmd = [args.sigode] + command(path, text, rng, work)
             counts['runs'] += 1
+            cpu = max(1, int(args.timeout))
+
+            def limit_cpu():
+                resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
+
             try:
                 p = subprocess.run(cmd, capture_output=True, text=True, errors='replace',
-                                   timeout=args.timeout, env=env)
+                                   timeout=args.timeout * args.wall_factor, env=env,
+                                   preexec_fn=limit_cpu)
                 verdict = classify(p.returncode, p.stdout, p.stderr)
                 exits[p.returncode] = exits.get(p.returncode, 0) + 1
             except subprocess.TimeoutExpired:

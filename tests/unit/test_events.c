@@ -322,6 +322,49 @@ static void test_event_rearm_bounded(void **state)
         fail_msg("%s", err.message);
 }
 
+/* An equality trigger on a continuous state fires where the state
+ * crosses the value (issue 12: `x == 5` was never exactly true where
+ * the solver stopped at the root of x - 5, so it never fired). x decays
+ * from 10 with rate 0.3 (crosses 5 at ln 2 / 0.3); y = 4.5 + sin t
+ * crosses 5 at pi/6, 5 pi/6, 13 pi/6 and 17 pi/6 before t = 10. */
+static void test_equality_trigger_on_crossing(void **state)
+{
+    (void)state;
+    sg_error err;
+    sg_trajectory *traj = NULL;
+    sg_model *m = NULL;
+    sg_status st = run_text("name = \"cross\";\n"
+                            "species = ( { id = \"x\"; initial = 10; }, { id = \"hx\"; "
+                            "initial = 0; constant = true; }, { id = \"tx\"; initial = 0; "
+                            "constant = true; }, { id = \"y\"; initial = 4.5; }, "
+                            "{ id = \"hy\"; initial = 0; constant = true; }, "
+                            "{ id = \"ty\"; initial = 0; constant = true; } );\n"
+                            "reactions = ( { id = \"decay\"; equation = \"x ->\"; "
+                            "rate = \"0.3 * x\"; } );\n"
+                            "rate_rules = ( { id = \"y\"; rate = \"cos(time)\"; } );\n"
+                            "events = ( { id = \"x5\"; trigger = \"x == 5\"; "
+                            "assign = { hx = \"hx + 1\"; tx = \"time\"; }; },\n"
+                            "  { id = \"y5\"; trigger = \"y == 5\"; "
+                            "assign = { hy = \"hy + 1\"; ty = \"time\"; }; } );\n",
+                            10.0, 0, &m, &traj, &err);
+    if (st != SG_OK)
+        fail_msg("%s", err.message);
+    int last = sg_trajectory_rows(traj) - 1;
+    double hx = sg_trajectory_value(traj, last, sg_trajectory_find_column(traj, "hx"));
+    double tx = sg_trajectory_value(traj, last, sg_trajectory_find_column(traj, "tx"));
+    double hy = sg_trajectory_value(traj, last, sg_trajectory_find_column(traj, "hy"));
+    double ty = sg_trajectory_value(traj, last, sg_trajectory_find_column(traj, "ty"));
+    const double pi = 3.14159265358979323846;
+    if (hx != 1.0 || fabs(tx - log(2.0) / 0.3) > 1e-4)
+        fail_msg("x == 5 fired %g times, last at %.10g (expected once at %.10g)", hx, tx,
+                 log(2.0) / 0.3);
+    if (hy != 4.0 || fabs(ty - 17 * pi / 6) > 1e-4)
+        fail_msg("y == 5 fired %g times, last at %.10g (expected 4, last at %.10g)", hy, ty,
+                 17 * pi / 6);
+    sg_trajectory_free(traj);
+    sg_model_free(m);
+}
+
 /* ------------------------------------------------ delays and priorities
  * SBML Level 3 event semantics (sim.c, "Pending events"). */
 
@@ -504,6 +547,7 @@ int main(void)
         cmocka_unit_test(test_event_cycle_fails),
         cmocka_unit_test(test_event_many_assignments),
         cmocka_unit_test(test_event_rearm_bounded),
+        cmocka_unit_test(test_equality_trigger_on_crossing),
         cmocka_unit_test(test_delayed_bolus),
         cmocka_unit_test(test_delay_repeats_and_persistence),
         cmocka_unit_test(test_priorities),

@@ -448,6 +448,35 @@ static void test_model_event_closed_form(void **state)
     }
 }
 
+/* An equality trigger on a state (x == 5, x decaying from 10 at rate k)
+ * fires where x crosses 5, as in a simulation: the event time ln 2 / k is
+ * recorded in t5, so d t5 / d k = -ln 2 / k^2 (issue 12: the trigger was
+ * read just after the root, where x != 5, and never fired: derivative 0). */
+static void test_equality_trigger_sensitivity(void **state)
+{
+    (void)state;
+    sg_model *m = ts_load_text("name = \"cross\";\n"
+                               "parameters = ( { id = \"k\"; value = 0.3; } );\n"
+                               "species = ( { id = \"x\"; initial = 10.0; }, "
+                               "{ id = \"t5\"; initial = 0.0; } );\n"
+                               "reactions = ( { id = \"d\"; equation = \"x ->\"; "
+                               "rate = \"k * x\"; } );\n"
+                               "events = ( { id = \"at5\"; trigger = \"x == 5\"; "
+                               "assign = { t5 = \"time\"; }; } );\n"
+                               "scenarios = ( { id = \"run\"; t_end = 10.0; points = 3; } );\n");
+    const char *params[] = {"k"};
+    sg_sens *s = make(m, params, 1);
+    sg_experiment *e = scenario(m, "run");
+    sg_sens_result *r = run(s, e, NULL);
+    int last = sg_sens_result_times(r) - 1, j = output_index(r, "t5");
+    check_close(sg_sens_result_value(r, last, j), log(2.0) / 0.3, 1e-5, 0, "t5", 10.0);
+    check_close(sg_sens_result_deriv(r, last, j, 0), -log(2.0) / 0.09, 1e-4, 0, "dt5/dk", 10.0);
+    sg_sens_result_free(r);
+    sg_experiment_free(e);
+    sg_sens_free(s);
+    sg_model_free(m);
+}
+
 /* An event that changes a sensitivity parameter and adds one state to
  * another, at a time that depends on every parameter: finite differences. */
 static const char event_fd_model[] =
@@ -870,6 +899,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_decay_closed_form),
+        cmocka_unit_test(test_equality_trigger_sensitivity),
         cmocka_unit_test(test_decay_events),
         cmocka_unit_test(test_reversible_closed_form),
         cmocka_unit_test(test_binding_closed_form),
