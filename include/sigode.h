@@ -185,6 +185,19 @@ int sg_model_find_scenario(const sg_model *model, const char *id);
 char *sg_sbml_to_config(const char *path, sg_error *err);
 /* sg_sbml_to_config, then sg_model_load_buffer on the text. */
 sg_model *sg_model_load_sbml(const char *path, sg_error *err);
+/* sg_model_load_sbml through the translation cache: the translation of a
+ * file is kept in the cache folder of the native backend
+ * ($SIGODE_CACHE_DIR, else $XDG_CACHE_HOME/sigode, else ~/.cache/sigode)
+ * under a key made of the file's bytes, its path, the sigode build and
+ * the libsbml version, and reused only when the entry is owned by this
+ * user, writable only by it, and holds a copy of the same file byte for
+ * byte with an intact checksum. $SIGODE_SBML_CACHE: 0 never uses it, 1
+ * uses it for every file, unset or anything else for files of 64 KiB or
+ * more (smaller ones parse in a few milliseconds). `note` (note_size
+ * bytes; may be NULL) receives why an entry or the cache was not used, or
+ * "" when there is nothing to say; the result is the same either way. */
+sg_model *sg_model_load_sbml_cached(const char *path, char *note, size_t note_size,
+                                    sg_error *err);
 /* The model as SBML Level 3 Version 2 text (scenarios and checks are not
  * part of it), checked with libsbml's consistency checks: a model that would
  * give errors is SG_ERR_MODEL. The caller frees the result with free(). */

@@ -1,7 +1,9 @@
 /*
  * `sigode petab evaluate PROBLEM.yaml [--parameters FILE.tsv]
  *  [--simulations OUT.tsv] [--gradient sens|fd]`: the log-likelihood and
- * chi2 of a PEtab problem at the nominal (or given) parameters.
+ * chi2 of a PEtab problem at the nominal (or given) parameters; with
+ * `--data MEASUREMENTS.tsv` the problem is a sigode model file and a
+ * measurement table, as for fit (e.g. held-out data at fitted values).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,8 +12,14 @@
 #include "cli/cli.h"
 
 static struct {
-    const char *parameters, *simulations, *gradient;
+    const char *parameters, *simulations, *gradient, *data;
 } petab;
+
+static int parse_data(cli *c, const char *opt, const char *value)
+{
+    petab.data = value;
+    return 0;
+}
 
 static int parse_parameters(cli *c, const char *opt, const char *value)
 {
@@ -41,6 +49,8 @@ static const cli_option petab_options[] = {
                                "simulated values)", parse_simulations},
     {"gradient", "sens|fd", "also print d nllh / d x (x: the estimated parameters on their "
                             "scales) from sensitivities or finite differences", parse_gradient},
+    {"data", "FILE.tsv", "measurements for a sigode model file (MODEL.cfg) in place of "
+                         "PROBLEM.yaml, as for fit", parse_data},
     {NULL, NULL, NULL, NULL}};
 static const cli_group petab_group = {"petab evaluate options", petab_options};
 static const cli_group *const petab_groups[] = {&petab_group, NULL};
@@ -54,7 +64,8 @@ static int run_petab(cli *c)
                *gradient = petab.gradient;
     const char *yaml = c->args[1];
     sg_error err = {0};
-    sg_petab *p = sg_petab_load(yaml, &err);
+    sg_petab *p = petab.data ? sg_petab_from_model(yaml, petab.data, &err)
+                             : sg_petab_load(yaml, &err);
     if (!p)
         return cli_report(&err);
     int n = sg_petab_estimated_count(p);

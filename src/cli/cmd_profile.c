@@ -1,6 +1,7 @@
 /*
  * `sigode profile PROBLEM.yaml --parameters FILE.tsv [--params ID,...]
- *  [--jobs N] [--output PROFILE.tsv] [--no-plots]`: profile likelihoods
+ *  [--jobs N] [--output PROFILE.tsv] [--no-plots]` (or MODEL.cfg --data
+ *  MEASUREMENTS.tsv in place of the problem, as for fit): profile likelihoods
  * around the optimum in FILE.tsv (e.g. what `sigode fit` wrote); prints
  * each parameter's 95% confidence interval, or that it is not identifiable.
  */
@@ -58,7 +59,7 @@ static void append(text *t, const char *fmt, ...)
 }
 
 static struct {
-    const char *parameters, *params, *output;
+    const char *parameters, *params, *output, *data;
     int jobs, no_plots;
 } prof;
 
@@ -72,6 +73,8 @@ static int parse_profile_option(cli *c, const char *opt, const char *value)
         prof.params = value;
     else if (!strcmp(name, "output"))
         prof.output = value;
+    else if (!strcmp(name, "data"))
+        prof.data = value;
     else if (!strcmp(name, "no-plots"))
         prof.no_plots = 1;
     else if (!strcmp(name, "jobs")) {
@@ -93,6 +96,8 @@ static const cli_option profile_options[] = {
      parse_profile_option},
     {"output", "PROFILE.tsv", "the profiles (default profile.tsv); the plot is PROFILE.png",
      parse_profile_option},
+    {"data", "FILE.tsv", "measurements for a sigode model file (MODEL.cfg) with parameters "
+                         "marked estimate = true, as for fit", parse_profile_option},
     {"no-plots", NULL, "do not draw the profiles", parse_profile_option},
     {NULL, NULL, NULL, NULL}};
 static const cli_group profile_group = {"profile options", profile_options};
@@ -105,9 +110,12 @@ static int run_profile(cli *c)
     int jobs = prof.jobs, plots = !prof.no_plots;
     if (c->nargs != 1 || !params_path)
         return cli_usage_error("profile", "usage: sigode profile PROBLEM.yaml --parameters "
-                                          "FILE.tsv [--params ID,...]");
+                                          "FILE.tsv [--params ID,...] or sigode profile "
+                                          "MODEL.cfg --data MEASUREMENTS.tsv --parameters "
+                                          "FILE.tsv");
     sg_error err = {0};
-    sg_petab *p = sg_petab_load(c->args[0], &err);
+    sg_petab *p = prof.data ? sg_petab_from_model(c->args[0], prof.data, &err)
+                            : sg_petab_load(c->args[0], &err);
     if (!p)
         return cli_report(&err);
     int n = sg_petab_estimated_count(p), np = sg_petab_parameter_count(p);
@@ -234,6 +242,6 @@ done:
 }
 
 const cli_command cli_cmd_profile = {
-    "profile", "PROBLEM.yaml --parameters FILE.tsv [options]",
+    "profile", "PROBLEM.yaml|MODEL.cfg [--data MEASUREMENTS.tsv] --parameters FILE.tsv [options]",
     "profile likelihoods and 95% confidence intervals of estimated parameters", profile_groups,
     CLI_OWN_ARGS, run_profile, NULL};

@@ -477,7 +477,17 @@ static int native_pays(const cli *c, const sg_model *model)
 
 sg_model *cli_load_model(const char *path, sg_error *err)
 {
-    return cli_is_sbml_path(path) ? sg_model_load_sbml(path, err) : sg_model_load_file(path, err);
+    if (!cli_is_sbml_path(path))
+        return sg_model_load_file(path, err);
+    /* a cache entry that is not used changes nothing but the time: a note */
+    char note[1024];
+    sg_model *m = sg_model_load_sbml_cached(path, note, sizeof note, err);
+    if (note[0]) {
+        fputs("sigode: note: ", stderr);
+        cli_put_terminal_text(stderr, note, strlen(note)); /* names folders */
+        fputc('\n', stderr);
+    }
+    return m;
 }
 
 /* Rewrites a list "a,b,c" of ids or names into ids (sg_model_resolve_id);

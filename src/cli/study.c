@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/cli.h"
 #include "cli/study.h"
 
 /* Every MPI rank meets the same bad input: rank 0 alone says so. */
@@ -416,18 +417,11 @@ void study_free(study_opts *o)
     free(o->outputs);
 }
 
-static int is_sbml(const char *path)
-{
-    const char *dot = strrchr(path, '.');
-    return dot && (!strcmp(dot, ".xml") || !strcmp(dot, ".sbml"));
-}
-
 int study_setup(const study_opts *o, sg_model **model, sg_experiment **exp)
 {
     sg_error err = {0};
     *exp = NULL;
-    *model = is_sbml(o->model_path) ? sg_model_load_sbml(o->model_path, &err)
-                                    : sg_model_load_file(o->model_path, &err);
+    *model = cli_load_model(o->model_path, &err);
     if (!*model)
         return study_report(&err);
     if (!o->backend_vm)

@@ -9,18 +9,17 @@
  * work: decoding, dispatch and operand indices become straight-line code
  * with constants inlined.
  *
- * Objects are cached: <cache>/<key>.so beside <key>.c, the key a hash of
- * the source (which names the compiler command). A cached object is used
+ * Objects are cached (src/util/cache.c: the folder and its safety checks):
+ * <cache>/<key>.so beside <key>.c, the key a hash of the source (which
+ * names the compiler command). A cached object is used
  * only when its source equals the generated one byte for byte, so a hash
  * collision or a damaged cache costs a compile, never a wrong answer.
  */
-#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
-#include <signal.h>
 #include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -29,7 +28,6 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "program.h"
@@ -347,128 +345,15 @@ static int emit_source(const sg_program *p, const char *compile_command, char **
 
 /* ------------------------------------------------------------- caching */
 
-static uint64_t fnv1a(const char *s, size_t n)
-{
-    uint64_t h = 14695981039346656037ULL;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
-/* mkdir -p with mode 0700 for the directories it makes. */
-static int make_dirs(char *path)
-{
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        int rc = mkdir(path, 0700);
-        *p = '/';
-        if (rc != 0 && errno != EEXIST)
-            return -1;
-    }
-    return mkdir(path, 0700) != 0 && errno != EEXIST ? -1 : 0;
-}
-
 /* Objects are loaded into the process, so everything in the cache is
- * checked before use: the folder and each file owned by this user and
- * writable by no one else. The folder is opened once and every file is
- * reached relative to that descriptor (openat, O_NOFOLLOW): swapping the
- * folder or a file for another after the check changes nothing, and an
- * object is dlopen()ed through the descriptor that was checked
+ * checked before use (sg_cache_open, sg_cache_open_file), and an object
+ * is dlopen()ed through the descriptor that was checked
  * (/proc/self/fd/N), never by name. */
-static int owned_and_private(const struct stat *st)
-{
-    return st->st_uid == geteuid() && !(st->st_mode & 022);
-}
-
-/* No folder above the cache may let another user rename or replace what is
- * in it: each is writable only by its owner, or has the sticky bit (/tmp). */
-static sg_status check_parents(const char *dir, sg_error *err)
-{
-    char real[PATH_MAX];
-    if (!realpath(dir, real))
-        return sg_error_set(err, SG_ERR_IO, NULL, 0, 0, "native backend: %s: %s", dir,
-                            strerror(errno));
-    for (char *slash = strrchr(real, '/'); slash; slash = strrchr(real, '/')) {
-        *slash = '\0';
-        const char *parent = real[0] ? real : "/";
-        struct stat st;
-        if (stat(parent, &st) != 0)
-            return sg_error_set(err, SG_ERR_IO, NULL, 0, 0, "native backend: %s: %s", parent,
-                                strerror(errno));
-        if ((st.st_mode & 022) && !(st.st_mode & S_ISVTX))
-            return sg_error_set(err, SG_ERR_IO, NULL, 0, 0,
-                                "native backend: cache directory %s is inside %s, which "
-                                "other users can write (no sticky bit): they could swap "
-                                "the cache",
-                                dir, parent);
-        if (!real[0])
-            break;
-    }
-    return SG_OK;
-}
-
-/* Opens the cache folder (created 0700 when missing) and checks it.
- * Returns SG_OK with *dfd open, or the error. */
-static sg_status open_cache(char *dir, size_t size, int *dfd, sg_error *err)
-{
-    const char *own = getenv("SIGODE_CACHE_DIR");
-    const char *xdg = getenv("XDG_CACHE_HOME");
-    const char *home = getenv("HOME");
-    int n;
-    *dfd = -1;
-    if (own && *own)
-        n = snprintf(dir, size, "%s", own);
-    else if (xdg && *xdg)
-        n = snprintf(dir, size, "%s/sigode", xdg);
-    else if (home && *home)
-        n = snprintf(dir, size, "%s/.cache/sigode", home);
-    else
-        return sg_error_set(err, SG_ERR_IO, NULL, 0, 0,
-                            "native backend: no cache directory (set SIGODE_CACHE_DIR or HOME)");
-    if (n < 0 || (size_t)n >= size)
-        return sg_error_set(err, SG_ERR_IO, NULL, 0, 0,
-                            "native backend: cache directory path too long");
-    if (make_dirs(dir) != 0)
-        return sg_error_set(err, SG_ERR_IO, NULL, 0, 0, "native backend: cannot create %s: %s",
-                            dir, strerror(errno));
-    sg_status st = check_parents(dir, err);
-    if (st != SG_OK)
-        return st;
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    struct stat sb;
-    if (fd < 0 || fstat(fd, &sb) != 0 || !S_ISDIR(sb.st_mode) || !owned_and_private(&sb)) {
-        if (fd >= 0)
-            close(fd);
-        return sg_error_set(err, SG_ERR_IO, NULL, 0, 0,
-                            "native backend: cache directory %s is not a directory owned by "
-                            "this user and writable only by it",
-                            dir);
-    }
-    *dfd = fd;
-    return SG_OK;
-}
-
-/* Opens `name` in the cache for reading: a regular file (not a link) owned
- * by this user and writable only by it. -1 otherwise. */
-static int open_checked(int dfd, const char *name)
-{
-    int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-    struct stat sb;
-    if (fd >= 0 && (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || !owned_and_private(&sb))) {
-        close(fd);
-        fd = -1;
-    }
-    return fd;
-}
 
 /* 1 when the cache file `name` (checked) holds exactly `len` bytes equal to `text`. */
 static int file_equals(int dfd, const char *name, const char *text, size_t len)
 {
-    int fd = open_checked(dfd, name);
+    int fd = sg_cache_open_file(dfd, name, NULL);
     FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
     if (!f) {
         if (fd >= 0)
@@ -486,21 +371,6 @@ static int file_equals(int dfd, const char *name, const char *text, size_t len)
     same = same && !ferror(f) && pos == len;
     fclose(f);
     return same;
-}
-
-/* Creates `name` in the cache (a new file, 0600) holding the text. */
-static int write_file(int dfd, const char *name, const char *text, size_t len)
-{
-    int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
-    if (!f) {
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    int bad = fwrite(text, 1, len, f) != len;
-    bad |= fclose(f) != 0;
-    return bad ? -1 : 0;
 }
 
 /* The compiler: $SIGODE_CC, else $CC, else cc (one word, looked up in PATH). */
@@ -571,7 +441,7 @@ static sg_status run_compiler(const char *cc, const char *src, const char *so, c
 /* dlopen()s the cache object `name` through the descriptor just checked. */
 static sg_status load_object(int dfd, const char *name, sg_native **out, sg_error *err)
 {
-    int fd = open_checked(dfd, name);
+    int fd = sg_cache_open_file(dfd, name, NULL);
     if (fd < 0)
         return sg_error_set(err, SG_ERR_IO, NULL, 0, 0,
                             "native backend: %s is not a file owned by this user and "
@@ -607,42 +477,6 @@ static sg_status load_object(int dfd, const char *name, sg_native **out, sg_erro
     return SG_OK;
 }
 
-/* A compile stopped by a signal leaves its tmp-PID-* files: the next
- * compile into the cache removes those an hour old whose process is gone
- * (and any a day old). A PID alone says nothing about a compile running
- * in another PID namespace or on another host sharing the folder: the age
- * is what makes a file stale, the PID only keeps a local live one. */
-enum { STALE_SECONDS = 3600, ABANDONED_SECONDS = 86400 };
-
-static void remove_stale_temporaries(int dfd)
-{
-    int fd = dup(dfd);
-    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-    if (!d) {
-        if (fd >= 0)
-            close(fd);
-        return;
-    }
-    time_t now = time(NULL);
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (strncmp(e->d_name, "tmp-", 4) != 0)
-            continue;
-        char *end;
-        long pid = strtol(e->d_name + 4, &end, 10);
-        if (*end != '-' || pid <= 0 || pid > INT_MAX || pid == (long)getpid())
-            continue;
-        struct stat sb;
-        if (fstatat(dfd, e->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0)
-            continue;
-        double age = difftime(now, sb.st_mtime);
-        int gone = kill((pid_t)pid, 0) != 0 && errno == ESRCH;
-        if ((gone && age > STALE_SECONDS) || age > ABANDONED_SECONDS)
-            unlinkat(dfd, e->d_name, 0);
-    }
-    closedir(d);
-}
-
 sg_status sg_native_build(sg_program *p, int only_cached, sg_error *err)
 {
     if (p->native)
@@ -658,10 +492,10 @@ sg_status sg_native_build(sg_program *p, int only_cached, sg_error *err)
     char dir[3072], src[64], so[64], tmp_src[96], tmp_so[96], log[96];
     char at_src[160], at_so[160], at_log[160];
     int dfd = -1;
-    sg_status st = open_cache(dir, sizeof dir, &dfd, err);
+    sg_status st = sg_cache_open("native backend", dir, sizeof dir, &dfd, err);
     if (st != SG_OK)
         goto done;
-    uint64_t key = fnv1a(text, len);
+    uint64_t key = sg_hash_fnv1a(SG_FNV1A_START, text, len);
     snprintf(src, sizeof src, "%016llx.c", (unsigned long long)key);
     snprintf(so, sizeof so, "%016llx.so", (unsigned long long)key);
     /* the .c is renamed into place after the .so: a matching .c means a
@@ -670,7 +504,7 @@ sg_status sg_native_build(sg_program *p, int only_cached, sg_error *err)
         goto done;
     if (only_cached)
         goto done;
-    remove_stale_temporaries(dfd);
+    sg_cache_remove_stale(dfd);
     long pid = (long)getpid();
     snprintf(tmp_src, sizeof tmp_src, "tmp-%ld-%016llx.c", pid, (unsigned long long)key);
     snprintf(tmp_so, sizeof tmp_so, "tmp-%ld-%016llx.so", pid, (unsigned long long)key);
@@ -681,7 +515,7 @@ sg_status sg_native_build(sg_program *p, int only_cached, sg_error *err)
     snprintf(at_so, sizeof at_so, "/proc/%ld/fd/%d/%s", pid, dfd, tmp_so);
     snprintf(at_log, sizeof at_log, "/proc/%ld/fd/%d/%s", pid, dfd, log);
     unlinkat(dfd, tmp_src, 0);
-    if (write_file(dfd, tmp_src, text, len) != 0) {
+    if (sg_cache_write_new(dfd, tmp_src, text, len) != 0) {
         st = sg_error_set(err, SG_ERR_IO, NULL, 0, 0, "native backend: cannot write %s/%s: %s",
                           dir, tmp_src, strerror(errno));
         goto cleanup;

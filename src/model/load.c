@@ -1849,7 +1849,35 @@ void sg_model_initial_values(const sg_model *m, double *v, const unsigned char *
 
 static const char *const trigger_keys[] = {"id", "name", "trigger", "assign", "persistent",
                                            "initial_value", "use_values_from_trigger_time",
-                                           "description", NULL};
+                                           "delay", "priority", "description", NULL};
+
+/* An event's `delay` or `priority`: a number or an expression string.
+ * 1 read, 0 absent, -1 error. A delay that is a number must not be
+ * negative (an expression's is checked when the event fires). */
+static int event_expression(loader *ld, config_setting_t *g, const char *key,
+                            const sg_trigger_def *t, sg_expr **out)
+{
+    config_setting_t *s = config_setting_get_member(g, key);
+    *out = NULL;
+    if (!s)
+        return 0;
+    if (config_setting_type(s) == CONFIG_TYPE_STRING) {
+        int line, col;
+        *out = expression(ld, g, key, config_setting_get_string(s), 0, resolve_model, &line,
+                          &col);
+        return *out ? 1 : -1;
+    }
+    double v;
+    if (get_number(ld, g, key, &v) < 0)
+        return -1;
+    if (strcmp(key, "delay") == 0 && v < 0) {
+        fail_setting(ld, s, "event '%s': 'delay' must not be negative (it is %g)", t->id, v);
+        return -1;
+    }
+    if (!(*out = sg_pool_num(ld->m->pool, v)))
+        return fail_nomem(ld), -1;
+    return 1;
+}
 
 static int load_triggers(loader *ld, config_setting_t *list)
 {
@@ -1877,7 +1905,9 @@ static int load_triggers(loader *ld, config_setting_t *list)
         if (get_labels(ld, g, &t->name, &t->description) ||
             get_bool(ld, g, "persistent", &t->persistent) < 0 ||
             get_bool(ld, g, "initial_value", &t->initial_value) < 0 ||
-            get_bool(ld, g, "use_values_from_trigger_time", &t->use_trigger_time) < 0)
+            get_bool(ld, g, "use_values_from_trigger_time", &t->use_trigger_time) < 0 ||
+            event_expression(ld, g, "delay", t, &t->delay) < 0 ||
+            event_expression(ld, g, "priority", t, &t->priority) < 0)
             return -1;
         int r = get_string(ld, g, "trigger", &t->text);
         if (r == 0)

@@ -174,7 +174,10 @@ typedef struct sg_event_assign {
     sg_expr *value;
 } sg_event_assign;
 
-/* A model event: fires when `trigger` goes from false to true. */
+/* A model event: fires when `trigger` goes from false to true. With a
+ * `delay` it executes that long after (the delay is read when it fires);
+ * among events due at one time the highest `priority` executes first (SBML
+ * Level 3 semantics, sim.c). */
 typedef struct sg_trigger_def {
     const char *id;
     const char *name, *description; /* "" if none */
@@ -184,8 +187,10 @@ typedef struct sg_trigger_def {
     sg_event_assign *assigns;
     int nassigns;
     int initial_value;     /* the trigger's value just before the start */
-    int persistent;
-    int use_trigger_time;
+    int persistent;        /* 0: dropped if the trigger turns false before it executes */
+    int use_trigger_time;  /* assignment values read when it fires, not when it executes */
+    sg_expr *delay;        /* NULL: none (executes at once) */
+    sg_expr *priority;     /* NULL: none */
 } sg_trigger_def;
 
 /* A quantity with a distribution (`uncertainty = "..."`). */

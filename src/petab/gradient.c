@@ -8,9 +8,17 @@
  * parameters' scales:
  *   d nllh / d x_k = -sum_m [dllh/dh dh/dx_k + dllh/dsigma dsigma/dx_k]
  *                    - d log prior / d x_k.
+ * Model events are covered as sg_sens_run covers them (sensitivity jumps
+ * at each firing); an event kind it refuses is found by one trial run per
+ * simulation at the nominal values while preparing, so the caller falls
+ * back before the fit starts; one refused later (an event that fires only
+ * at other parameter values) fails that evaluation with the event's name.
+ * Measurements at time inf: the steady state's sensitivities by the
+ * implicit function theorem (sg_sens_steady), up to SG_EIGEN_MAX_STATES
+ * states (it solves densely).
  * Not covered yet (SG_ERR_UNSUPPORTED, and the caller falls back to finite
- * differences, saying so): pre-equilibration, measurements at time inf,
- * model events, an estimated compartment size.
+ * differences, saying so): pre-equilibration, an estimated compartment
+ * size.
  */
 #include <math.h>
 #include <string.h>
@@ -80,24 +88,45 @@ static int final_sets(const sg_petab *p, int c, int *slot, int *source, double *
     return m;
 }
 
+/* One run with sensitivities at the nominal values: an event kind whose
+ * sensitivities are not covered shows here (SG_ERR_UNSUPPORTED). */
+static sg_status trial_run(const sg_petab *p, const sg_petab_sens_exp *se,
+                           const sg_petab_experiment *x, sg_error *err)
+{
+    double values[se->ntargets > 0 ? se->ntargets : 1];
+    for (int t = 0; t < se->ntargets; t++)
+        values[t] = p->params[se->target_param[t]].nominal;
+    sg_sens_request req = {se->exp, values, x->times, x->ntimes, NULL, 0};
+    sg_sens_result *r = NULL;
+    sg_error trial = {0};
+    if (x->ntimes == 0)
+        return SG_OK;
+    sg_status st = sg_sens_run(se->sens, &req, &r, &trial);
+    sg_sens_result_free(r);
+    /* any other failure at the nominal values is the evaluation's to report */
+    if (st != SG_ERR_UNSUPPORTED)
+        return SG_OK;
+    if (err)
+        *err = trial;
+    return st;
+}
+
 sg_status sg_petab_prepare_sensitivities(sg_petab *p, sg_error *err)
 {
     if (p->sens_exps)
         return SG_OK;
     sg_model *m = p->model;
-    if (m->ntriggers > 0)
-        return sg_error_set(err, SG_ERR_UNSUPPORTED, NULL, 0, 0,
-                            "the model has events: sensitivities across them are not covered");
     for (int e = 0; e < p->nexperiments; e++) {
         if (p->experiments[e].preeq >= 0)
             return sg_error_set(err, SG_ERR_UNSUPPORTED, NULL, 0, 0,
                                 "pre-equilibration (condition '%s'): its sensitivities are not "
                                 "covered yet",
                                 p->conditions[p->experiments[e].preeq].id);
-        if (p->experiments[e].steady)
+        if (p->experiments[e].steady && m->nstate > SG_EIGEN_MAX_STATES)
             return sg_error_set(err, SG_ERR_UNSUPPORTED, NULL, 0, 0,
-                                "measurements at time inf: steady-state sensitivities are not "
-                                "covered yet");
+                                "measurements at time inf: steady-state sensitivities are "
+                                "solved densely, up to %d states (the model has %d)",
+                                SG_EIGEN_MAX_STATES, m->nstate);
     }
     sg_status st = SG_OK;
     int cap = p->nparams + p->ncond_columns + 1;
@@ -205,6 +234,8 @@ sg_status sg_petab_prepare_sensitivities(sg_petab *p, sg_error *err)
             !(se->sens = sg_sens_create(m, &opt, ids, se->ntargets, err)))
             st = err ? err->status : SG_ERR_NOMEM;
         sg_free(ids);
+        if (st == SG_OK && se->sens && m->ntriggers > 0)
+            st = trial_run(p, se, x, err);
         if (st != SG_OK)
             goto done;
     }
@@ -274,6 +305,52 @@ static void slot_derivative(sg_petab_eval *ev, const sg_petab_sens_exp *se,
             scale_derivative(p->params[v->param].scale, ev->values[v->param]);
 }
 
+/* Scores measurement mm (the model's values in ev->slots; r, row: their
+ * sensitivities) into res and adds its d llh / d x into dllh. */
+static sg_status add_measurement(sg_petab_eval *ev, const sg_petab_sens_exp *se,
+                                 const sg_petab_measurement *mm, const sg_sens_result *r,
+                                 int row, sg_petab_result *res, double *dllh, sg_error *err)
+{
+    const sg_petab *p = ev->p;
+    const sg_model *m = p->model;
+    int n = p->nestimated;
+    double *d = ev->dslot;
+    sg_status st = sg_petab_score(ev, mm, NULL, res, err);
+    if (st != SG_OK)
+        return st;
+    /* dllh/dh and dllh/dsigma at this measurement */
+    const sg_petab_observable *o = &p->observables[mm->observable];
+    double h = sg_expr_eval(o->formula, ev->slots);
+    double sigma = sg_expr_eval(o->noise, ev->slots);
+    double ty = sg_petab_to_scale(o->transform, mm->value);
+    double th = sg_petab_to_scale(o->transform, h);
+    double rres = (ty - th) / sigma;
+    double dth_dh = o->transform == SG_SCALE_LOG     ? 1 / h
+                    : o->transform == SG_SCALE_LOG10 ? 1 / (h * log(10.0))
+                                                     : 1.0;
+    double dl_dh, dl_ds;
+    if (o->distribution == SG_NOISE_LAPLACE) {
+        dl_dh = (rres > 0 ? 1 : rres < 0 ? -1 : 0) / sigma * dth_dh;
+        dl_ds = -1 / sigma + fabs(rres) / sigma;
+    } else {
+        dl_dh = rres / sigma * dth_dh;
+        dl_ds = -1 / sigma + rres * rres / sigma;
+    }
+    for (int i = p->dslot_start[mm->observable]; i < p->dslot_start[mm->observable + 1]; i++) {
+        int s = p->dslots[i];
+        if (s == m->time_slot)
+            continue;
+        double df = sg_expr_eval(p->dformula[i], ev->slots);
+        double dn = sg_expr_eval(p->dnoise[i], ev->slots);
+        if (df == 0 && dn == 0)
+            continue;
+        slot_derivative(ev, se, mm, r, row, s, d);
+        for (int k = 0; k < n; k++)
+            dllh[k] += (dl_dh * df + dl_ds * dn) * d[k];
+    }
+    return SG_OK;
+}
+
 sg_status sg_petab_gradient_sens(sg_petab_eval *ev, const double *x, double *nllh, double *grad,
                                  sg_error *err)
 {
@@ -300,7 +377,6 @@ sg_status sg_petab_gradient_sens(sg_petab_eval *ev, const double *x, double *nll
     sg_petab_result res = {0};
     double dllh[n > 0 ? n : 1];
     memset(dllh, 0, sizeof dllh);
-    double *d = ev->dslot;
     const sg_program *prog = m->program;
     for (int e = 0; e < p->nexperiments; e++) {
         const sg_petab_sens_exp *se = &p->sens_exps[e];
@@ -310,8 +386,10 @@ sg_status sg_petab_gradient_sens(sg_petab_eval *ev, const double *x, double *nll
             values[t] = ev->values[se->target_param[t]];
         sg_sens_result *r = NULL;
         sg_trajectory *traj = NULL;
-        sg_status st;
-        if (ev->sens[e]) {
+        sg_status st = SG_OK;
+        if (xp->ntimes == 0) {
+            /* only measurements at time inf */
+        } else if (ev->sens[e]) {
             sg_sens_request req = {se->exp, values, xp->times, xp->ntimes, p->sens_outputs,
                                    p->nsens_outputs};
             if (p->nsens_outputs == 0)
@@ -333,9 +411,9 @@ sg_status sg_petab_gradient_sens(sg_petab_eval *ev, const double *x, double *nll
             ev->slots[se->set_slot[i]] = se->set_value[i];
         for (int t = 0; t < se->ntargets; t++)
             ev->slots[se->target_slot[t]] = values[t];
-        for (int rr = 0; rr < p->nmeasurements; rr++) {
+        for (int rr = 0; rr < p->nmeasurements && st == SG_OK; rr++) {
             const sg_petab_measurement *mm = &p->measurements[rr];
-            if (mm->experiment != e)
+            if (mm->experiment != e || isinf(mm->time))
                 continue;
             int row = 0;
             while (row < xp->ntimes && xp->times[row] != mm->time)
@@ -353,45 +431,37 @@ sg_status sg_petab_gradient_sens(sg_petab_eval *ev, const double *x, double *nll
                     ev->slots[traj->slots[c]] = data[c];
             }
             ev->slots[m->time_slot] = mm->time;
-            if ((st = sg_petab_score(ev, mm, NULL, &res, err)) != SG_OK) {
-                sg_sens_result_free(r);
-                sg_trajectory_free(traj);
-                return st;
-            }
-            /* dllh/dh and dllh/dsigma at this measurement */
-            const sg_petab_observable *o = &p->observables[mm->observable];
-            double h = sg_expr_eval(o->formula, ev->slots);
-            double sigma = sg_expr_eval(o->noise, ev->slots);
-            double ty = sg_petab_to_scale(o->transform, mm->value);
-            double th = sg_petab_to_scale(o->transform, h);
-            double rres = (ty - th) / sigma;
-            double dth_dh = o->transform == SG_SCALE_LOG     ? 1 / h
-                            : o->transform == SG_SCALE_LOG10 ? 1 / (h * log(10.0))
-                                                             : 1.0;
-            double dl_dh, dl_ds;
-            if (o->distribution == SG_NOISE_LAPLACE) {
-                dl_dh = (rres > 0 ? 1 : rres < 0 ? -1 : 0) / sigma * dth_dh;
-                dl_ds = -1 / sigma + fabs(rres) / sigma;
-            } else {
-                dl_dh = rres / sigma * dth_dh;
-                dl_ds = -1 / sigma + rres * rres / sigma;
-            }
-            for (int i = p->dslot_start[mm->observable]; i < p->dslot_start[mm->observable + 1];
-                 i++) {
-                int s = p->dslots[i];
-                if (s == m->time_slot)
-                    continue;
-                double df = sg_expr_eval(p->dformula[i], ev->slots);
-                double dn = sg_expr_eval(p->dnoise[i], ev->slots);
-                if (df == 0 && dn == 0)
-                    continue;
-                slot_derivative(ev, se, mm, r, row, s, d);
-                for (int k = 0; k < n; k++)
-                    dllh[k] += (dl_dh * df + dl_ds * dn) * d[k];
-            }
+            st = add_measurement(ev, se, mm, r, row, &res, dllh, err);
         }
         sg_sens_result_free(r);
         sg_trajectory_free(traj);
+        r = NULL;
+        traj = NULL;
+        if (st != SG_OK)
+            return st;
+        if (!xp->steady)
+            continue;
+        /* measurements at time inf: the steady state and its sensitivities */
+        if (ev->sens[e]) {
+            sg_sens_request req = {se->exp, values, NULL, 0, p->sens_outputs, p->nsens_outputs};
+            if (p->nsens_outputs == 0)
+                req.outputs = NULL;
+            if ((st = sg_sens_steady(ev->sens[e], &req, &r, NULL, NULL, err)) != SG_OK)
+                return st;
+            for (int j = 0; j < p->nsens_outputs; j++)
+                ev->slots[p->sens_output_slot[j]] = sg_sens_result_value(r, 0, j);
+            ev->slots[m->time_slot] = INFINITY;
+        } else if ((st = sg_petab_steady_values(ev, e, err)) != SG_OK) {
+            return st;
+        }
+        for (int rr = 0; rr < p->nmeasurements && st == SG_OK; rr++) {
+            const sg_petab_measurement *mm = &p->measurements[rr];
+            if (mm->experiment == e && isinf(mm->time))
+                st = add_measurement(ev, se, mm, r, 0, &res, dllh, err);
+        }
+        sg_sens_result_free(r);
+        if (st != SG_OK)
+            return st;
     }
     /* priors */
     double lp = sg_petab_log_prior(ev, x);

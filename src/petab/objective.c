@@ -180,6 +180,26 @@ static sg_status steady(sg_petab_eval *ev, const char *what, sg_error *err)
     return st;
 }
 
+/* The steady state of simulation e (no pre-equilibration) into ev->slots,
+ * time inf: the values its measurements at time inf are scored at. */
+sg_status sg_petab_steady_values(sg_petab_eval *ev, int e, sg_error *err)
+{
+    const sg_petab *p = ev->p;
+    const sg_model *m = p->model;
+    const sg_petab_experiment *x = &p->experiments[e];
+    condition_sets(ev, x->condition);
+    start_values(ev);
+    char what[200];
+    snprintf(what, sizeof what, "steady state (time inf) in condition '%.80s'",
+             p->conditions[x->condition].id);
+    sg_status st = steady(ev, what, err);
+    if (st != SG_OK)
+        return st;
+    memcpy(ev->slots, sg_solver_values(ev->sim->solver), sizeof(double) * (size_t)m->nslots);
+    ev->slots[m->time_slot] = INFINITY;
+    return SG_OK;
+}
+
 /* -------------------------------------------------------------- objective */
 
 /* Observable slots for measurement m, the model's values already in place. */
@@ -208,15 +228,15 @@ sg_status sg_petab_score(sg_petab_eval *ev, const sg_petab_measurement *m, doubl
     if (sim)
         *sim = h;
     if (!isfinite(h))
-        return sg_error_set(err, SG_ERR_SOLVER, p->measurement_path, m->row, 0,
+        return sg_error_set(err, SG_ERR_SOLVER, m->file, m->row, 0,
                             "observable '%s' is %g at time %g", o->id, h, m->time);
     if (!(sigma > 0) || !isfinite(sigma))
-        return sg_error_set(err, SG_ERR_SOLVER, p->measurement_path, m->row, 0,
+        return sg_error_set(err, SG_ERR_SOLVER, m->file, m->row, 0,
                             "noise of observable '%s' is %g: it must be positive", o->id, sigma);
     double y = m->value, ty = y, th = h, jac = 0;
     if (o->transform != SG_SCALE_LIN) {
         if (!(h > 0))
-            return sg_error_set(err, SG_ERR_SOLVER, p->measurement_path, m->row, 0,
+            return sg_error_set(err, SG_ERR_SOLVER, m->file, m->row, 0,
                                 "observable '%s' is %g at time %g: not positive, and its "
                                 "transformation is log",
                                 o->id, h, m->time);
@@ -337,7 +357,7 @@ static sg_status run_experiment(sg_petab_eval *ev, int e, double *sims, sg_petab
                     row = k;
             if (row < 0) {
                 sg_trajectory_free(traj);
-                return sg_error_set(err, SG_ERR_SOLVER, p->measurement_path, mm->row, 0,
+                return sg_error_set(err, SG_ERR_SOLVER, mm->file, mm->row, 0,
                                     "no simulated value at time %g", mm->time);
             }
             const double *data = traj->data + (size_t)row * (size_t)traj->ncols;

@@ -21,6 +21,8 @@ typedef struct sg_tsv {
     char **header;   /* ncols names */
     char **cells;    /* nrows x ncols, each trimmed of surrounding blanks */
     int *line;       /* file line of each data row */
+    const char **row_path;  /* NULL, or the file of each data row (merged tables) */
+    const int **row_columns; /* NULL, or per row: column in its file of each column */
     sg_arena *arena;
 } sg_tsv;
 
@@ -29,6 +31,14 @@ typedef struct sg_tsv {
  * with file:row:col otherwise. */
 sg_status sg_tsv_read(const char *path, sg_tsv *tsv, sg_error *err);
 void sg_tsv_free(sg_tsv *tsv);
+/* Reads the `n` files of one PEtab table as a single table: the rows of
+ * each in order, the header the union of theirs (a cell of a column its
+ * file does not have is empty); each row remembers its file. */
+sg_status sg_tsv_read_all(const char *const *paths, int n, sg_tsv *tsv, sg_error *err);
+/* The file a data row came from, and the 0-based column in that file of
+ * column `col` (-1 if its file has no such column). */
+const char *sg_tsv_row_path(const sg_tsv *tsv, int row);
+int sg_tsv_file_column(const sg_tsv *tsv, int row, int col);
 /* Column index of `name`, -1 if absent. */
 int sg_tsv_column(const sg_tsv *tsv, const char *name);
 const char *sg_tsv_cell(const sg_tsv *tsv, int row, int col);
@@ -89,6 +99,7 @@ typedef struct sg_petab_measurement {
     sg_petab_value *obs_pars, *noise_pars;
     int nobs_pars, nnoise_pars;
     int row;
+    const char *file;                   /* the measurement file of `row` */
     int experiment;                     /* into experiments */
 } sg_petab_measurement;
 
@@ -167,6 +178,7 @@ void sg_petab_fill_measurement_slots(sg_petab_eval *ev, const sg_petab_measureme
 sg_status sg_petab_score(sg_petab_eval *ev, const sg_petab_measurement *m, double *sim,
                          sg_petab_result *res, sg_error *err);
 double sg_petab_log_prior(const sg_petab_eval *ev, const double *x);
+sg_status sg_petab_steady_values(sg_petab_eval *ev, int e, sg_error *err);
 
 /* ---- gradient.c: nllh gradients from forward sensitivities */
 struct sg_petab_sens_exp {

@@ -14,10 +14,24 @@
 
 /* ------------------------------------------------------------------ YAML */
 
+/* Each table of a problem may be split over several files (PEtab v1
+ * allows a list); sigode reads them as one table, rows in file order. */
+typedef struct file_list {
+    char **names;
+    int n;
+} file_list;
+
 typedef struct yaml_paths {
-    char *parameter_file;
-    char *sbml, *measurement, *condition, *observable;
+    file_list parameter, sbml, measurement, condition, observable;
 } yaml_paths;
+
+static void file_list_free(file_list *l)
+{
+    for (int i = 0; i < l->n; i++)
+        sg_free(l->names[i]);
+    sg_free(l->names);
+    memset(l, 0, sizeof *l);
+}
 
 static yaml_node_t *map_get(yaml_document_t *doc, yaml_node_t *map, const char *key)
 {
@@ -32,32 +46,40 @@ static yaml_node_t *map_get(yaml_document_t *doc, yaml_node_t *map, const char *
     return NULL;
 }
 
-/* `key` of the problem: a list with exactly one file name (or a scalar). */
-static sg_status one_file(yaml_document_t *doc, yaml_node_t *map, const char *key,
-                          const char *path, char **out, sg_error *err)
+/* `key` of the problem: a file name or a non-empty list of them. */
+static sg_status files_of(yaml_document_t *doc, yaml_node_t *map, const char *key,
+                          const char *path, file_list *out, sg_error *err)
 {
     yaml_node_t *n = map_get(doc, map, key);
     int line = map ? (int)map->start_mark.line + 1 : 1;
     if (!n)
         return sg_error_set(err, SG_ERR_MODEL, path, line, 1, "the problem has no '%s'", key);
-    line = (int)n->start_mark.line + 1;
-    int col = (int)n->start_mark.column + 1;
+    yaml_node_item_t *items = NULL;
+    int count = 1;
     if (n->type == YAML_SEQUENCE_NODE) {
-        int count = (int)(n->data.sequence.items.top - n->data.sequence.items.start);
-        if (count != 1)
-            return sg_error_set(err, SG_ERR_MODEL, path, line, col,
-                                "'%s' lists %d files; sigode reads exactly one (merge the "
-                                "tables into one file)",
-                                key, count);
-        n = yaml_document_get_node(doc, *n->data.sequence.items.start);
+        items = n->data.sequence.items.start;
+        count = (int)(n->data.sequence.items.top - items);
+        if (count < 1)
+            return sg_error_set(err, SG_ERR_MODEL, path, (int)n->start_mark.line + 1,
+                                (int)n->start_mark.column + 1, "'%s' lists no file", key);
     }
-    if (!n || n->type != YAML_SCALAR_NODE || n->data.scalar.length == 0)
-        return sg_error_set(err, SG_ERR_MODEL, path, line, col,
-                            "'%s' must name a file", key);
-    if (strlen((char *)n->data.scalar.value) != n->data.scalar.length)
-        return sg_error_set(err, SG_ERR_MODEL, path, line, col, "a NUL byte in '%s'", key);
-    *out = sg_strdup((char *)n->data.scalar.value);
-    return *out ? SG_OK : sg_error_nomem(err);
+    if (!(out->names = sg_calloc((size_t)count, sizeof *out->names)))
+        return sg_error_nomem(err);
+    for (int i = 0; i < count; i++) {
+        yaml_node_t *f = items ? yaml_document_get_node(doc, items[i]) : n;
+        int fline = f ? (int)f->start_mark.line + 1 : line;
+        int fcol = f ? (int)f->start_mark.column + 1 : 1;
+        if (!f || f->type != YAML_SCALAR_NODE || f->data.scalar.length == 0)
+            return sg_error_set(err, SG_ERR_MODEL, path, fline, fcol,
+                                "'%s' must name a file", key);
+        if (strlen((char *)f->data.scalar.value) != f->data.scalar.length)
+            return sg_error_set(err, SG_ERR_MODEL, path, fline, fcol, "a NUL byte in '%s'",
+                                key);
+        if (!(out->names[i] = sg_strdup((char *)f->data.scalar.value)))
+            return sg_error_nomem(err);
+        out->n++;
+    }
+    return SG_OK;
 }
 
 static sg_status read_yaml(const char *path, yaml_paths *paths, sg_error *err)
@@ -101,7 +123,7 @@ static sg_status read_yaml(const char *path, yaml_paths *paths, sg_error *err)
                           "format_version '%.40s': sigode reads PEtab version 1", v);
         goto done;
     }
-    if ((st = one_file(&doc, root, "parameter_file", path, &paths->parameter_file, err)))
+    if ((st = files_of(&doc, root, "parameter_file", path, &paths->parameter, err)))
         goto done;
     yaml_node_t *problems = map_get(&doc, root, "problems");
     if (!problems || problems->type != YAML_SEQUENCE_NODE ||
@@ -118,11 +140,19 @@ static sg_status read_yaml(const char *path, yaml_paths *paths, sg_error *err)
                           "the problem must be a mapping");
         goto done;
     }
-    if ((st = one_file(&doc, pb, "sbml_files", path, &paths->sbml, err)) ||
-        (st = one_file(&doc, pb, "measurement_files", path, &paths->measurement, err)) ||
-        (st = one_file(&doc, pb, "condition_files", path, &paths->condition, err)) ||
-        (st = one_file(&doc, pb, "observable_files", path, &paths->observable, err)))
+    if ((st = files_of(&doc, pb, "sbml_files", path, &paths->sbml, err)) ||
+        (st = files_of(&doc, pb, "measurement_files", path, &paths->measurement, err)) ||
+        (st = files_of(&doc, pb, "condition_files", path, &paths->condition, err)) ||
+        (st = files_of(&doc, pb, "observable_files", path, &paths->observable, err)))
         goto done;
+    if (paths->sbml.n != 1) {
+        yaml_node_t *n = map_get(&doc, pb, "sbml_files");
+        st = sg_error_set(err, SG_ERR_MODEL, path, (int)n->start_mark.line + 1,
+                          (int)n->start_mark.column + 1,
+                          "'sbml_files' lists %d models; a PEtab v1 problem has one",
+                          paths->sbml.n);
+        goto done;
+    }
 done:
     yaml_document_delete(&doc);
     yaml_parser_delete(&parser);
@@ -201,8 +231,10 @@ static sg_status table_error(sg_error *err, const sg_tsv *t, int row, int col, c
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     /* row: data row index (-1: the header); col: index (-1: none) */
-    return sg_error_set(err, SG_ERR_MODEL, t->path, row < 0 ? 1 : t->line[row],
-                        col < 0 ? 0 : col + 1, "%s%s%s%s", msg, col >= 0 ? " (column '" : "",
+    int file_col = col < 0 ? -1 : sg_tsv_file_column(t, row, col);
+    return sg_error_set(err, SG_ERR_MODEL, row < 0 ? t->path : sg_tsv_row_path(t, row),
+                        row < 0 ? 1 : t->line[row],
+                        file_col < 0 ? 0 : file_col + 1, "%s%s%s%s", msg, col >= 0 ? " (column '" : "",
                         col >= 0 ? t->header[col] : "", col >= 0 ? "')" : "");
 }
 
@@ -269,10 +301,10 @@ static const struct {
 
 static sg_status read_parameters_table(sg_petab *p, sg_tsv *tp, sg_error *err);
 
-static sg_status read_parameters(sg_petab *p, sg_error *err)
+static sg_status read_parameters(sg_petab *p, const file_list *files, sg_error *err)
 {
     sg_tsv t;
-    sg_status st = sg_tsv_read(p->parameter_path, &t, err);
+    sg_status st = sg_tsv_read_all((const char *const *)files->names, files->n, &t, err);
     if (st)
         return st;
     st = read_parameters_table(p, &t, err);
@@ -525,10 +557,10 @@ static sg_status parse_formula(sg_petab *p, const sg_tsv *t, int row, int col, s
 
 static sg_status read_observables_table(sg_petab *p, sg_tsv *tp, sg_error *err);
 
-static sg_status read_observables(sg_petab *p, sg_error *err)
+static sg_status read_observables(sg_petab *p, const file_list *files, sg_error *err)
 {
     sg_tsv t;
-    sg_status st = sg_tsv_read(p->observable_path, &t, err);
+    sg_status st = sg_tsv_read_all((const char *const *)files->names, files->n, &t, err);
     if (st)
         return st;
     st = read_observables_table(p, &t, err);
@@ -657,10 +689,10 @@ static int find_condition(const sg_petab *p, const char *id)
 
 static sg_status read_conditions_table(sg_petab *p, sg_tsv *tp, sg_error *err);
 
-static sg_status read_conditions(sg_petab *p, sg_error *err)
+static sg_status read_conditions(sg_petab *p, const file_list *files, sg_error *err)
 {
     sg_tsv t;
-    sg_status st = sg_tsv_read(p->condition_path, &t, err);
+    sg_status st = sg_tsv_read_all((const char *const *)files->names, files->n, &t, err);
     if (st)
         return st;
     st = read_conditions_table(p, &t, err);
@@ -803,10 +835,10 @@ static int double_order(const void *x, const void *y)
     return (a > b) - (a < b);
 }
 
-static sg_status read_measurements(sg_petab *p, sg_error *err)
+static sg_status read_measurements(sg_petab *p, const file_list *files, sg_error *err)
 {
     sg_tsv *t = &p->measurement_table;
-    sg_status st = sg_tsv_read(p->measurement_path, t, err);
+    sg_status st = sg_tsv_read_all((const char *const *)files->names, files->n, t, err);
     if (st)
         return st;
     static const char *const names[] = {"observableId", "simulationConditionId", "time",
@@ -836,6 +868,7 @@ static sg_status read_measurements(sg_petab *p, sg_error *err)
     for (int r = 0; r < t->nrows; r++) {
         sg_petab_measurement *m = &p->measurements[r];
         m->row = t->line[r];
+        m->file = sg_tsv_row_path(t, r);
         const char *obs = sg_tsv_cell(t, r, c[0]);
         m->observable = -1;
         for (int k = 0; k < p->nobservables; k++)
@@ -851,13 +884,13 @@ static sg_status read_measurements(sg_petab *p, sg_error *err)
         if (p->from_model && !*cond)
             cond = "default";
         if ((m->condition = find_condition(p, cond)) < 0)
-            return table_error(err, t, r, c[1], "unknown condition '%.100s' (not in %s)", cond,
-                               p->condition_path);
+            return table_error(err, t, r, c[1], "unknown condition '%.100s' (not in the "
+                               "condition table %s)", cond, p->condition_path);
         const char *pre = c_pre >= 0 ? sg_tsv_cell(t, r, c_pre) : "";
         m->preeq = -1;
         if (*pre && (m->preeq = find_condition(p, pre)) < 0)
-            return table_error(err, t, r, c_pre, "unknown condition '%.100s' (not in %s)", pre,
-                               p->condition_path);
+            return table_error(err, t, r, c_pre, "unknown condition '%.100s' (not in the "
+                               "condition table %s)", pre, p->condition_path);
         const char *time = sg_tsv_cell(t, r, c[2]);
         if (parse_number(time, &m->time, 1) || m->time < 0 || m->time == -INFINITY)
             return table_error(err, t, r, c[2],
@@ -926,7 +959,10 @@ sg_status sg_petab_read_tables(sg_petab *p, sg_tsv *params, sg_tsv *observables,
     sg_status st;
     if ((st = read_parameters_table(p, params, err)) ||
         (st = read_observables_table(p, observables, err)) ||
-        (st = read_conditions_table(p, conditions, err)) || (st = read_measurements(p, err)))
+        (st = read_conditions_table(p, conditions, err)))
+        return st;
+    file_list measurements = {&p->measurement_path, 1};
+    if ((st = read_measurements(p, &measurements, err)))
         return st;
     return SG_OK;
 }
@@ -961,31 +997,43 @@ sg_petab *sg_petab_load(const char *yaml_path, sg_error *err)
     }
     if ((st = read_yaml(yaml_path, &paths, err)))
         goto fail;
-    if (!(p->model_path = beside(yaml_path, paths.sbml)) ||
-        !(p->measurement_path = beside(yaml_path, paths.measurement)) ||
-        !(p->condition_path = beside(yaml_path, paths.condition)) ||
-        !(p->observable_path = beside(yaml_path, paths.observable)) ||
-        !(p->parameter_path = beside(yaml_path, paths.parameter_file))) {
+    file_list *lists[] = {&paths.sbml, &paths.measurement, &paths.condition, &paths.observable,
+                          &paths.parameter};
+    for (size_t k = 0; k < sizeof lists / sizeof *lists; k++)
+        for (int i = 0; i < lists[k]->n; i++) {
+            char *full = beside(yaml_path, lists[k]->names[i]);
+            if (!full) {
+                sg_error_nomem(err);
+                goto fail;
+            }
+            sg_free(lists[k]->names[i]);
+            lists[k]->names[i] = full;
+        }
+    /* the first file of each table names it in messages */
+    if (!(p->model_path = sg_strdup(paths.sbml.names[0])) ||
+        !(p->measurement_path = sg_strdup(paths.measurement.names[0])) ||
+        !(p->condition_path = sg_strdup(paths.condition.names[0])) ||
+        !(p->observable_path = sg_strdup(paths.observable.names[0])) ||
+        !(p->parameter_path = sg_strdup(paths.parameter.names[0]))) {
         sg_error_nomem(err);
         goto fail;
     }
     if (!(p->model = sg_model_load_sbml(p->model_path, err)))
         goto fail;
-    if ((st = read_parameters(p, err)) || (st = read_observables(p, err)) ||
-        (st = read_conditions(p, err)) || (st = read_measurements(p, err)))
+    if ((st = read_parameters(p, &paths.parameter, err)) ||
+        (st = read_observables(p, &paths.observable, err)) ||
+        (st = read_conditions(p, &paths.condition, err)) ||
+        (st = read_measurements(p, &paths.measurement, err)))
         goto fail;
-    sg_free(paths.parameter_file);
-    sg_free(paths.sbml);
-    sg_free(paths.measurement);
-    sg_free(paths.condition);
-    sg_free(paths.observable);
+    for (size_t k = 0; k < sizeof lists / sizeof *lists; k++)
+        file_list_free(lists[k]);
     return p;
 fail:
-    sg_free(paths.parameter_file);
-    sg_free(paths.sbml);
-    sg_free(paths.measurement);
-    sg_free(paths.condition);
-    sg_free(paths.observable);
+    file_list_free(&paths.parameter);
+    file_list_free(&paths.sbml);
+    file_list_free(&paths.measurement);
+    file_list_free(&paths.condition);
+    file_list_free(&paths.observable);
     sg_petab_free(p);
     return NULL;
 }

@@ -245,6 +245,105 @@ void sg_tsv_free(sg_tsv *tsv)
         memset(tsv, 0, sizeof *tsv);
 }
 
+const char *sg_tsv_row_path(const sg_tsv *tsv, int row)
+{
+    return tsv->row_path && row >= 0 && row < tsv->nrows ? tsv->row_path[row] : tsv->path;
+}
+
+int sg_tsv_file_column(const sg_tsv *tsv, int row, int col)
+{
+    return tsv->row_columns && row >= 0 && row < tsv->nrows && tsv->row_columns[row]
+               ? tsv->row_columns[row][col]
+               : col;
+}
+
+/* Appends the rows of `more` to `into`, columns matched by name. */
+static sg_status append_table(sg_tsv *into, const sg_tsv *more, sg_error *err)
+{
+    int extra = 0;
+    for (int c = 0; c < more->ncols; c++)
+        extra += sg_tsv_column(into, more->header[c]) < 0;
+    size_t ncols = (size_t)into->ncols + (size_t)extra;
+    size_t nrows = (size_t)into->nrows + (size_t)more->nrows;
+    char **header = sg_arena_alloc(into->arena, sizeof *header * (ncols + 1));
+    char **cells = sg_arena_alloc(into->arena, sizeof *cells * (nrows * ncols + 1));
+    int *line = sg_arena_alloc(into->arena, sizeof *line * (nrows + 1));
+    const char **row_path = sg_arena_alloc(into->arena, sizeof *row_path * (nrows + 1));
+    const int **row_columns = sg_arena_alloc(into->arena, sizeof *row_columns * (nrows + 1));
+    int *more_columns = sg_arena_alloc(into->arena, sizeof *more_columns * (ncols + 1));
+    const char *more_path = sg_arena_strdup(into->arena, more->path);
+    if (!header || !cells || !line || !row_path || !row_columns || !more_columns || !more_path)
+        return sg_error_nomem(err);
+    memcpy(header, into->header, sizeof *header * (size_t)into->ncols);
+    int next = into->ncols;
+    for (int c = 0; c < more->ncols; c++)
+        if (sg_tsv_column(into, more->header[c]) < 0 &&
+            !(header[next++] = sg_arena_strdup(into->arena, more->header[c])))
+            return sg_error_nomem(err);
+    for (size_t r = 0; r < nrows; r++)
+        for (size_t c = 0; c < ncols; c++)
+            cells[r * ncols + c] = "";
+    for (int r = 0; r < into->nrows; r++) {
+        for (int c = 0; c < into->ncols; c++)
+            cells[(size_t)r * ncols + (size_t)c] = (char *)sg_tsv_cell(into, r, c);
+        line[r] = into->line[r];
+        row_path[r] = sg_tsv_row_path(into, r);
+        row_columns[r] = into->row_columns ? into->row_columns[r] : NULL;
+    }
+    into->header = header;
+    into->ncols = (int)ncols;
+    for (size_t c = 0; c < ncols; c++)
+        more_columns[c] = sg_tsv_column(more, header[c]);
+    /* the rows before: their files lack the columns added now (rows of
+     * one file are consecutive and share one map) */
+    size_t old_ncols = ncols - (size_t)extra;
+    const int *last_old = NULL;
+    int *last_new = NULL;
+    for (int r = 0; extra > 0 && r < into->nrows; r++) {
+        if (!last_new || row_columns[r] != last_old) {
+            last_old = row_columns[r];
+            if (!(last_new = sg_arena_alloc(into->arena, sizeof *last_new * (ncols + 1))))
+                return sg_error_nomem(err);
+            for (size_t c = 0; c < ncols; c++)
+                last_new[c] = c >= old_ncols ? -1 : last_old ? last_old[c] : (int)c;
+        }
+        row_columns[r] = last_new;
+    }
+    for (int r = 0; r < more->nrows; r++) {
+        size_t row = (size_t)into->nrows + (size_t)r;
+        for (int c = 0; c < more->ncols; c++) {
+            char *copy = sg_arena_strdup(into->arena, sg_tsv_cell(more, r, c));
+            if (!copy)
+                return sg_error_nomem(err);
+            cells[row * ncols + (size_t)sg_tsv_column(into, more->header[c])] = copy;
+        }
+        line[row] = more->line[r];
+        row_path[row] = more_path;
+        row_columns[row] = more_columns;
+    }
+    into->cells = cells;
+    into->line = line;
+    into->row_path = row_path;
+    into->row_columns = row_columns;
+    into->nrows = (int)nrows;
+    return SG_OK;
+}
+
+sg_status sg_tsv_read_all(const char *const *paths, int n, sg_tsv *tsv, sg_error *err)
+{
+    sg_status st = sg_tsv_read(paths[0], tsv, err);
+    for (int i = 1; i < n && st == SG_OK; i++) {
+        sg_tsv more;
+        if ((st = sg_tsv_read(paths[i], &more, err)) == SG_OK) {
+            st = append_table(tsv, &more, err);
+            sg_tsv_free(&more);
+        }
+    }
+    if (st != SG_OK)
+        sg_tsv_free(tsv);
+    return st;
+}
+
 int sg_tsv_column(const sg_tsv *tsv, const char *name)
 {
     for (int c = 0; c < tsv->ncols; c++)

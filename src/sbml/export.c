@@ -675,6 +675,16 @@ static void build(exporter *ex, Model_t *mod)
         ASTNode_t *math = to_ast(ex, t->trigger, 1);
         Trigger_setMath(tr, math);
         ASTNode_free(math);
+        if (t->delay) {
+            math = to_ast(ex, t->delay, 0);
+            Delay_setMath(Event_createDelay(e), math);
+            ASTNode_free(math);
+        }
+        if (t->priority) {
+            math = to_ast(ex, t->priority, 0);
+            Priority_setMath(Event_createPriority(e), math);
+            ASTNode_free(math);
+        }
         for (int k = 0; k < t->nassigns; k++) {
             EventAssignment_t *ea = Event_createEventAssignment(e);
             EventAssignment_setVariable(ea, slot_id(ex, t->assigns[k].slot));

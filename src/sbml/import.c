@@ -18,7 +18,7 @@
  *     constants only, otherwise written as an expression that sigode
  *     evaluates at the start (so a --set of what it uses carries over).
  *   - assignment rules become `assignments`, rate rules `rate_rules`, events
- *     `events` (no delays, no priorities).
+ *     `events` (with delays and priorities).
  * Anything else that changes the simulation is refused with a message naming
  * the element and its line in the SBML file.
  */
@@ -2100,11 +2100,6 @@ static int write_events(importer *im, sg_sbuf *b)
             sg_sbuf_printf(b, "\n# SBML event %s assigns nothing: left out.\n", eid);
             continue;
         }
-        if (Event_isSetDelay(e) && Delay_getMath(Event_getDelay(e)))
-            return fail(im, e, "event '%s' has a delay: delayed events are not supported", eid);
-        if (Event_isSetPriority(e) && Priority_getMath(Event_getPriority(e)))
-            return fail(im, e, "event '%s' has a priority: event priorities are not supported",
-                        eid);
         Trigger_t *tr = Event_getTrigger(e);
         if (!tr || !Trigger_getMath(tr))
             return fail(im, e, "event '%s' has no trigger", eid);
@@ -2124,9 +2119,31 @@ static int write_events(importer *im, sg_sbuf *b)
         int from_trigger = !Event_isSetUseValuesFromTriggerTime(e) ||
                            Event_getUseValuesFromTriggerTime(e);
         sg_sbuf_printf(b, ";\n    persistent = %s; initial_value = %s; "
-                          "use_values_from_trigger_time = %s;\n    assign = {",
+                          "use_values_from_trigger_time = %s;",
                        persistent ? "true" : "false", initial ? "true" : "false",
                        from_trigger ? "true" : "false");
+        /* a delay (read when the event fires) and a priority (among events
+         * due at one time): expressions the simulation evaluates */
+        const ASTNode_t *delay = Event_isSetDelay(e) ? Delay_getMath(Event_getDelay(e)) : NULL;
+        const ASTNode_t *priority =
+            Event_isSetPriority(e) ? Priority_getMath(Event_getPriority(e)) : NULL;
+        for (int which = 0; which < 2; which++) {
+            const ASTNode_t *math = which ? priority : delay;
+            if (!math)
+                continue;
+            snprintf(what, sizeof what, "the %s of event '%s'", which ? "priority" : "delay",
+                     eid);
+            char *text = math_text(im, math, which ? (const void *)Event_getPriority(e)
+                                                   : (const void *)Event_getDelay(e),
+                                   NULL, what);
+            if (!text)
+                return -1;
+            sg_sbuf_printf(b, " %s = ", which ? "priority" : "delay");
+            add_string(b, text);
+            sg_sbuf_add(b, ";");
+            sg_free(text);
+        }
+        sg_sbuf_add(b, "\n    assign = {");
         for (unsigned j = 0; j < Event_getNumEventAssignments(e); j++) {
             EventAssignment_t *ea = Event_getEventAssignment(e, j);
             const char *var = EventAssignment_getVariable(ea);
@@ -2248,6 +2265,11 @@ static int flatten_comp(SBMLDocument_t *doc, const char *path, sg_error *err)
 
 char *sg_sbml_to_config(const char *path, sg_error *err)
 {
+    return sg_sbml_translate(path, NULL, err);
+}
+
+char *sg_sbml_translate(const char *path, int *cacheable, sg_error *err)
+{
     sg_error local;
     if (!err)
         err = &local;
@@ -2280,6 +2302,10 @@ char *sg_sbml_to_config(const char *path, sg_error *err)
             return NULL;
         }
     }
+    /* a 'comp' model may take submodels from other files, which the cache
+     * key (this file's content) does not cover */
+    if (cacheable)
+        *cacheable = !SBMLDocument_isSetPackageRequired(doc, "comp");
     if (flatten_comp(doc, path, err)) {
         SBMLDocument_free(doc);
         return NULL;
@@ -2335,14 +2361,8 @@ char *sg_sbml_to_config(const char *path, sg_error *err)
     return b.s;
 }
 
-sg_model *sg_model_load_sbml(const char *path, sg_error *err)
+sg_model *sg_sbml_load_translation(char *text, const char *path, sg_error *err)
 {
-    sg_error local;
-    if (!err)
-        err = &local;
-    char *text = sg_sbml_to_config(path, err);
-    if (!text)
-        return NULL;
     sg_model *m = sg_model_load_buffer(text, strlen(text), path, err);
     sg_free(text);
     if (!m && err->status == SG_ERR_MODEL && err->line > 0) {
@@ -2354,4 +2374,13 @@ sg_model *sg_model_load_sbml(const char *path, sg_error *err)
         err->line = err->col = 0;
     }
     return m;
+}
+
+sg_model *sg_model_load_sbml(const char *path, sg_error *err)
+{
+    sg_error local;
+    if (!err)
+        err = &local;
+    char *text = sg_sbml_to_config(path, err);
+    return text ? sg_sbml_load_translation(text, path, err) : NULL;
 }

@@ -29,6 +29,14 @@ void sg_sbuf_free(sg_sbuf *b);
 /* Writes `text` to `path` through a temporary renamed over it when complete. */
 sg_status sg_sbml_write_atomic(const char *path, const char *text, sg_error *err);
 
+/* sg_sbml_to_config; *cacheable (if not NULL) is set to 0 when the
+ * translation depends on more than the file's own bytes (a 'comp' model,
+ * whose submodels may come from other files). */
+char *sg_sbml_translate(const char *path, int *cacheable, sg_error *err);
+/* Loads a translation (freed here) as the model of `path`, error
+ * positions made to point at the translation. */
+sg_model *sg_sbml_load_translation(char *text, const char *path, sg_error *err);
+
 /* Classes of the XHTML paragraphs in SBML notes that carry an element's
  * `description` and `source` (export writes them, import reads them). */
 #define SG_NOTES_DESCRIPTION "sigode-description"

@@ -51,6 +51,16 @@ struct sg_trajectory {
     int *slots;
 };
 
+/* A model event that fired and waits to execute (SBML Level 3 events:
+ * delays, priorities, persistence). */
+typedef struct sg_pending_event {
+    double at;       /* when it executes: firing time + delay */
+    long seq;        /* firing order: the tie-break after time and priority */
+    int event;
+    double *values;  /* assignment values read when it fired, or NULL (read when
+                      * it executes) */
+} sg_pending_event;
+
 struct sg_sim {
     const sg_model *model;
     sg_options opt;
@@ -69,6 +79,12 @@ struct sg_sim {
     const sg_expr **time_marks;
     int ntime_marks;
     long event_count;         /* model-event occurrences in this run */
+    /* fired model events waiting to execute, in no particular order */
+    sg_pending_event *pending;
+    int npending;
+    size_t pending_cap;
+    long pending_seq;
+    int tie_told;             /* warned about events of equal priority */
 };
 
 /* One occurrence of a timed change. */

@@ -534,6 +534,8 @@ static sg_status fire_events(sg_sens *se, double t, double *v, int at_root, int 
     if (count > 1)
         return refuse_event(m, k, "another event fires at the same time", err);
     const sg_trigger_def *ev = &m->triggers[k];
+    if (ev->delay) /* its jump would come later, at a time the parameters move */
+        return refuse_event(m, k, "it has a delay (delayed events are not covered)", err);
     /* the event time's derivative */
     memset(se->dtau, 0, sizeof(double) * (size_t)np);
     rhs_at(se, t, v, se->f_minus);

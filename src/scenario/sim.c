@@ -10,6 +10,8 @@
 
 #include "scenario.h"
 
+static void clear_pending(sg_sim *sim);
+
 /* Upper bound on the occurrences of repeated events in one run. */
 #define SG_MAX_EVENT_OCCURRENCES 10000000L
 
@@ -142,6 +144,8 @@ void sg_sim_free(sg_sim *sim)
     sg_free(sim->assign_values);
     sg_free(sim->fired_late);
     sg_free(sim->time_marks);
+    clear_pending(sim);
+    sg_free(sim->pending);
     sg_free(sim);
 }
 
@@ -445,66 +449,178 @@ static void name_firing(const sg_sim *sim, const unsigned char *fired, char *buf
     }
 }
 
-/* Fires the events whose triggers have just become true at time t, in
- * definition order, then any their changes trigger in turn. Each event
- * computes all its new values before assigning them. *fired gets the
- * number of events fired (the integrator must restart if > 0). A cascade
- * that does not settle within SG_MAX_EVENT_ROUNDS rounds is an error (the
- * run cannot go on past t), and so are more than SG_MAX_EVENT_OCCURRENCES
- * occurrences in one run. */
+/* Pending events (SBML Level 3 semantics) ---------------------------------
+ * An event fires when its trigger goes from false to true: its delay is
+ * read then, and so are its assignment values if use_values_from_trigger_time
+ * (otherwise they are read when it executes). It executes at the firing time
+ * plus the delay; an event without a delay is due at once. Of the events due
+ * at one time, the one of highest priority executes first (an event without
+ * a priority after all that have one); equal priorities go in firing order,
+ * then definition order, so a run is reproducible (SBML allows any order
+ * there, the test suite's "random choice" cases included). After each
+ * execution the triggers are read again: events fired by it join the queue,
+ * and a non-persistent event whose trigger is now false leaves it. An event
+ * that fires again while pending gets a second pending instance. */
+
+static void drop_pending(sg_sim *sim, int i)
+{
+    sg_free(sim->pending[i].values);
+    sim->pending[i] = sim->pending[--sim->npending];
+}
+
+static void clear_pending(sg_sim *sim)
+{
+    while (sim->npending > 0)
+        drop_pending(sim, sim->npending - 1);
+    sim->pending_seq = 0;
+}
+
+/* Event k fired at t (v refreshed): queue it. */
+static sg_status queue_event(sg_sim *sim, int k, double t, const double *v, sg_error *err)
+{
+    const sg_trigger_def *e = &sim->model->triggers[k];
+    double delay = e->delay ? sg_expr_eval(e->delay, v) : 0.0;
+    if (!(delay >= 0) || !isfinite(delay)) {
+        sg_error_set(err, SG_ERR_SOLVER, NULL, 0, 0,
+                     "event '%s' fired at t = %.17g with delay %g: a delay must be a finite "
+                     "number >= 0",
+                     e->id, t, delay);
+        if (err)
+            err->time = t;
+        return SG_ERR_SOLVER;
+    }
+    if (sg_grow(&sim->pending, &sim->pending_cap, (size_t)sim->npending + 1,
+                sizeof *sim->pending) != 0)
+        return sg_error_nomem(err);
+    sg_pending_event *pe = &sim->pending[sim->npending];
+    *pe = (sg_pending_event){t + delay, sim->pending_seq++, k, NULL};
+    if (e->use_trigger_time) {
+        if (!(pe->values = sg_malloc(sizeof(double) * ((size_t)e->nassigns + 1))))
+            return sg_error_nomem(err);
+        for (int a = 0; a < e->nassigns; a++)
+            pe->values[a] = sg_expr_eval(e->assigns[a].value, v);
+    }
+    sim->npending++;
+    return SG_OK;
+}
+
+/* The pending event to execute now at t (-1 if none is due). Two due
+ * events of equal explicit priority get a warning, once per run: SBML
+ * chooses among them at random, sigode in firing order. */
+static int next_due(sg_sim *sim, double t, const double *v)
+{
+    int best = -1, tie = -1;
+    double best_priority = 0;
+    for (int i = 0; i < sim->npending; i++) {
+        const sg_pending_event *pe = &sim->pending[i];
+        if (pe->at > t)
+            continue;
+        const sg_expr *pr = sim->model->triggers[pe->event].priority;
+        double priority = pr ? sg_expr_eval(pr, v) : -INFINITY;
+        if (isnan(priority))
+            priority = -INFINITY;
+        if (best >= 0 && priority == best_priority && pr &&
+            sim->model->triggers[sim->pending[best].event].priority)
+            tie = i;
+        if (best < 0 || priority > best_priority ||
+            (priority == best_priority && pe->seq < sim->pending[best].seq)) {
+            if (priority > best_priority)
+                tie = -1;
+            best = i;
+            best_priority = priority;
+        }
+    }
+    if (tie >= 0 && !sim->tie_told) {
+        sim->tie_told = 1;
+        const sg_trigger_def *ev = sim->model->triggers;
+        sg_solver_add_warning(sim->solver,
+                              "events '%s' and '%s' are due at t = %.10g with the same "
+                              "priority %g: sigode executes them in the order they fired "
+                              "(SBML chooses at random), here and at later ties",
+                              ev[sim->pending[best].event].id, ev[sim->pending[tie].event].id,
+                              t, best_priority);
+    }
+    return best;
+}
+
+/* Reads the triggers at t (round 0) or just after it (later rounds), queues
+ * the events that fired and drops non-persistent pending events whose
+ * trigger is false. Then executes the due event of highest priority, one
+ * per round, until none is due. *fired gets the number executed or queued
+ * for later (the integrator must restart if > 0). A cascade that does not settle within
+ * SG_MAX_EVENT_ROUNDS rounds is an error (the run cannot go on past t), and
+ * so are more than max_events firings in one run. */
 static sg_status fire_events(sg_sim *sim, double t, double *v, int *fired, sg_error *err)
 {
     const sg_model *m = sim->model;
+    sg_status st;
     *fired = 0;
     for (int round = 0;; round++) {
         triggers_at(sim, t, v, round > 0, sim->trig_now);
-        int any = 0;
+        refresh(sim, t, v);
         for (int k = 0; k < m->ntriggers; k++) {
             if (sim->trig_prev[k] || !sim->trig_now[k])
                 continue;
-            const sg_trigger_def *e = &m->triggers[k];
-            if (round >= SG_MAX_EVENT_ROUNDS) {
-                char names[400];
-                name_firing(sim, sim->fired_late, names, sizeof names);
-                sg_error_set(err, SG_ERR_SOLVER, NULL, 0, 0,
-                             "events fire without end at t = %.17g: after %d rounds %s still "
-                             "fire (each one's changes set off the next; the run cannot go on)",
-                             t, SG_MAX_EVENT_ROUNDS, names);
-                if (err)
-                    err->time = t;
-                return SG_ERR_SOLVER;
-            }
             long most = sim->opt.max_events > 0 ? sim->opt.max_events : SG_MAX_EVENT_OCCURRENCES;
             if (++sim->event_count > most) {
                 sg_error_set(err, SG_ERR_LIMIT, NULL, 0, 0,
                              "more than %ld model-event occurrences in one run (event '%s' at "
                              "t = %.17g; a trigger that becomes true again at once?)",
-                             most, e->id, t);
+                             most, m->triggers[k].id, t);
                 if (err)
                     err->time = t;
                 return SG_ERR_LIMIT;
             }
-            if (round == 0)
-                memset(sim->fired_late, 0, (size_t)m->ntriggers);
-            if (round >= SG_MAX_EVENT_ROUNDS - 10) /* to name the cycle */
-                sim->fired_late[k] = 1;
-            refresh(sim, t, v);
+            if ((st = queue_event(sim, k, t, v, err)) != SG_OK)
+                return st;
+            /* CVODE may have stepped past its delayed time: restart */
+            if (sim->pending[sim->npending - 1].at > t)
+                (*fired)++;
+        }
+        for (int i = sim->npending - 1; i >= 0; i--)
+            if (!sim->trig_now[sim->pending[i].event] &&
+                !m->triggers[sim->pending[i].event].persistent)
+                drop_pending(sim, i);
+        memcpy(sim->trig_prev, sim->trig_now, (size_t)m->ntriggers);
+        int due = next_due(sim, t, v);
+        if (due < 0) {
+            if (round > 0)
+                break;
+            continue;
+        }
+        int k = sim->pending[due].event;
+        const sg_trigger_def *e = &m->triggers[k];
+        if (round >= SG_MAX_EVENT_ROUNDS) {
+            char names[400];
+            name_firing(sim, sim->fired_late, names, sizeof names);
+            sg_error_set(err, SG_ERR_SOLVER, NULL, 0, 0,
+                         "events fire without end at t = %.17g: after %d rounds %s still "
+                         "fire (each one's changes set off the next; the run cannot go on)",
+                         t, SG_MAX_EVENT_ROUNDS, names);
+            if (err)
+                err->time = t;
+            return SG_ERR_SOLVER;
+        }
+        if (*fired == 0)
+            memset(sim->fired_late, 0, (size_t)m->ntriggers);
+        if (round >= SG_MAX_EVENT_ROUNDS - 10) /* to name the cycle */
+            sim->fired_late[k] = 1;
+        const double *values = sim->pending[due].values;
+        if (!values) {
             for (int a = 0; a < e->nassigns; a++)
                 sim->assign_values[a] = sg_expr_eval(e->assigns[a].value, v);
-            for (int a = 0; a < e->nassigns; a++)
-                v[e->assigns[a].slot] = sim->assign_values[a];
-            any = 1;
-            (*fired)++;
+            values = sim->assign_values;
         }
-        memcpy(sim->trig_prev, sim->trig_now, (size_t)m->ntriggers);
-        if (!any && round > 0)
-            break;
+        for (int a = 0; a < e->nassigns; a++)
+            v[e->assigns[a].slot] = values[a];
+        drop_pending(sim, due);
+        (*fired)++;
     }
     refresh(sim, t, v);
     return SG_OK;
 }
 
-/* The next time mark after t (+inf if none). */
+/* The next time mark or pending event after t (+inf if none). */
 static double next_time_mark(const sg_sim *sim, double t, const double *v)
 {
     double next = INFINITY;
@@ -513,6 +629,9 @@ static double next_time_mark(const sg_sim *sim, double t, const double *v)
         if (c > t && c < next)
             next = c;
     }
+    for (int i = 0; i < sim->npending; i++)
+        if (sim->pending[i].at > t && sim->pending[i].at < next)
+            next = sim->pending[i].at;
     return next;
 }
 
@@ -666,6 +785,8 @@ sg_status sg_sim_run_point(sg_sim *sim, const sg_experiment *exp, const int *slo
         sim->trig_prev[k] = (unsigned char)m->triggers[k].initial_value;
     refresh(sim, t, v);
     sim->event_count = 0;
+    clear_pending(sim);
+    sim->tie_told = 0;
     int fired;
     if (m->ntriggers > 0 && (st = fire_events(sim, t, v, &fired, err)) != SG_OK)
         goto done;

@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "sigode.h"
@@ -67,6 +68,24 @@ int sg_map_get(const sg_map *map, const char *key);
 /* Makes room for `n` keys in all (no rehash until then). -1 when out of
  * memory (the map is unchanged). */
 int sg_map_reserve(sg_map *map, size_t n);
+
+/* The cache folder (cache.c), shared by the native backend and the SBML
+ * import: $SIGODE_CACHE_DIR, else $XDG_CACHE_HOME/sigode, else
+ * ~/.cache/sigode, created 0700. `who` starts every message. */
+sg_status sg_cache_open(const char *who, char *dir, size_t size, int *dfd, sg_error *err);
+/* Opens `name` in the cache for reading: a regular file (not a link) owned
+ * by this user and writable only by it; -1 otherwise. *refused (if not
+ * NULL) tells a file that exists but failed the checks from a missing one. */
+int sg_cache_open_file(int dfd, const char *name, int *refused);
+/* Creates `name` in the cache (a new file, 0600) holding the bytes. */
+int sg_cache_write_new(int dfd, const char *name, const void *data, size_t len);
+/* Removes temporaries (tmp-PID-*) left by writers that died. */
+void sg_cache_remove_stale(int dfd);
+/* 64-bit FNV-1a, continued from h (start with SG_FNV1A_START): cache keys
+ * and checksums against damage, not against an adversary (what is found is
+ * always compared in full). */
+#define SG_FNV1A_START 14695981039346656037ULL
+uint64_t sg_hash_fnv1a(uint64_t h, const void *data, size_t n);
 
 /* Writes a file through a temporary beside it, renamed over `path` only
  * when `write` returned SG_OK and everything reached the disk: a failure

@@ -18,6 +18,10 @@ def set_parameter(text, pid, value):
                      r'\g<1>%s;' % value, text, count=1)
     if n != 1:
         sys.exit("breakage.py: parameter %s not found" % pid)
+    # the broken value may lie outside the parameter's distribution, which
+    # would be a load error (exit 2) rather than a failed check: drop it
+    new = re.sub(r'(\{ id = "%s";[^}]*?)\s*uncertainty = "[^"]*";' % re.escape(pid),
+                 r'\g<1>', new, count=1)
     return new
 
 

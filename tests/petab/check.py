@@ -18,6 +18,9 @@
                                        interval of its parabolic profile
     check.py SIGODE profile-nonidentifiable  two parameters seen only as a
                                        product: both non-identifiable
+    check.py SIGODE gradient-events    gradients through model events = finite differences
+    check.py SIGODE gradient-steady    gradients with measurements at time inf = finite differences
+    check.py SIGODE multi-file         tables split over several files read as one
     check.py SIGODE benchmark          Boehm_JProteomeRes2014 at its nominal
                                        parameters: llh = -138.22199693517703
                                        (the published value) to 1e-3
@@ -286,6 +289,91 @@ def gradient(sigode):
         print(f"ok: {os.path.basename(yaml)}: {len(got['sens'])} derivatives agree")
 
 
+EVENT_MODEL = """name = "bolus";
+parameters = ( { id = "k1"; value = 0.3; }, { id = "k2"; value = 0.15; },
+               { id = "dose"; value = 0.5; } );
+species = ( { id = "A"; initial = 1.0; }, { id = "B"; initial = 0.0; } );
+reactions = ( { id = "fwd"; equation = "A -> B"; rate = "k1 * A"; },
+              { id = "rev"; equation = "B -> A"; rate = "k2 * B"; } );
+events = ( { id = "bolus"; trigger = "time >= 3"; assign = { A = "A + dose * B"; }; },
+           { id = "drop"; trigger = "B > 0.6"; assign = { B = "0.5 * B"; }; } );
+"""
+
+
+def gradient_events(sigode):
+    """Gradients through model events (a timed bolus that depends on a
+    state and a parameter, and a state-triggered halving whose time moves
+    with the parameters) from sensitivities equal central finite
+    differences to 1e-5 relative; the events must fire in the data's span."""
+    with tempfile.TemporaryDirectory() as tmp:
+        for f in os.listdir(CONVERSION):
+            shutil.copy(os.path.join(CONVERSION, f), tmp)
+        cfg = os.path.join(tmp, "bolus.cfg")
+        with open(cfg, "w") as f:
+            f.write(EVENT_MODEL)
+        p = run([sigode, "convert", cfg, "--to", "sbml", "--output", os.path.join(tmp, "model.xml")])
+        if p.returncode != 0:
+            fail(f"convert: {p.stderr}")
+        with open(os.path.join(tmp, "parameters.tsv"), "a") as f:
+            f.write("dose\tlin\t0.01\t10\t0.5\t1\n")
+        p = run([sigode, "run", cfg, "--t-end", "16", "--points", "161"])
+        rows = [l.split(",") for l in p.stdout.split("\n")[1:] if l]
+        b = [float(r[2]) for r in rows]
+        if sum(b[i + 1] < 0.7 * b[i] for i in range(len(b) - 1)) < 2:
+            fail(f"the state-triggered event does not fire twice in 0..16: B = {b[::10]}")
+        got = {}
+        for source in ("sens", "fd"):
+            p = run([sigode, "petab", "evaluate", os.path.join(tmp, "problem.yaml"),
+                     "--gradient", source])
+            if p.returncode != 0:
+                fail(f"--gradient {source}: exit {p.returncode}: {p.stderr}")
+            if source == "sens" and "forward sensitivities" not in p.stdout:
+                fail(f"not from sensitivities: {p.stdout}")
+            got[source] = {m.group(1): float(m.group(2))
+                           for m in re.finditer(r"^dnllh/d(\S+) = (\S+)$", p.stdout, re.M)}
+        if set(got["sens"]) != {"k1", "k2", "scale", "dose"}:
+            fail(f"derivatives printed: {got['sens']}")
+        for k, v in got["sens"].items():
+            w = got["fd"][k]
+            if abs(v - w) > 1e-5 * abs(w) + 1e-6:
+                fail(f"d/d{k}: sensitivities {v}, finite differences {w}")
+        print(f"ok: {len(got['sens'])} derivatives through events agree: {got['sens']}")
+
+
+def gradient_steady(sigode):
+    """Measurements at time inf: gradients from steady-state sensitivities
+    (implicit function theorem, the conservation law A + B = A0 kept)
+    equal central finite differences to 1e-5 relative, in a condition with
+    finite times too and in one with only time inf (where A0 = 2 and the
+    steady state A = A0 k2 / (k1 + k2) depends on it through the law)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        for f in os.listdir(CONVERSION):
+            shutil.copy(os.path.join(CONVERSION, f), tmp)
+        with open(os.path.join(tmp, "conditions.tsv"), "w") as f:
+            f.write("conditionId\tA\nc0\t1\nc1\t2\n")
+        with open(os.path.join(tmp, "measurements.tsv"), "w") as f:
+            f.write("observableId\tsimulationConditionId\ttime\tmeasurement\n"
+                    "obs_a\tc0\t1\t0.7\nobs_b\tc0\t2\t0.6\nobs_a\tc0\tinf\t0.4\n"
+                    "obs_b\tc0\tinf\t1.1\nobs_a\tc1\tinf\t0.8\nobs_b\tc1\tinf\t2.5\n")
+        got = {}
+        for source in ("sens", "fd"):
+            p = run([sigode, "petab", "evaluate", os.path.join(tmp, "problem.yaml"),
+                     "--gradient", source])
+            if p.returncode != 0:
+                fail(f"--gradient {source}: exit {p.returncode}: {p.stderr}")
+            if source == "sens" and "forward sensitivities" not in p.stdout:
+                fail(f"not from sensitivities: {p.stdout}")
+            got[source] = {m.group(1): float(m.group(2))
+                           for m in re.finditer(r"^dnllh/d(\S+) = (\S+)$", p.stdout, re.M)}
+        if set(got["sens"]) != {"k1", "k2", "scale"}:
+            fail(f"derivatives printed: {got['sens']}")
+        for k, v in got["sens"].items():
+            w = got["fd"][k]
+            if abs(v - w) > 1e-5 * abs(w) + 1e-6:
+                fail(f"d/d{k}: steady-state sensitivities {v}, finite differences {w}")
+        print(f"ok: derivatives with measurements at time inf agree: {got['sens']}")
+
+
 def fit_model(sigode):
     """sigode fit MODEL.cfg --data: k1, k2 marked in the model file, data
     from the closed form with k1 = 0.3, k2 = 0.15: recovered to 1e-4."""
@@ -301,6 +389,37 @@ def fit_model(sigode):
             if abs(est[k] - v) > 1e-4 * v:
                 fail(f"{k} = {est[k]}, expected {v}")
     print("ok: k1, k2 recovered from the model file's marks")
+
+
+def model_data_evaluate_profile(sigode):
+    """petab evaluate and profile take MODEL.cfg --data as fit does: chi2 is
+    0 at the values the data were made with (k1 = 0.3, k2 = 0.15) and large
+    at the model's nominal ones; the profile's intervals hold the truth."""
+    cfg, data = os.path.join(CONVERSION, "model.cfg"), os.path.join(CONVERSION, "data.tsv")
+    with tempfile.TemporaryDirectory() as tmp:
+        truth = os.path.join(tmp, "truth.tsv")
+        with open(truth, "w") as f:
+            f.write("parameterId\tnominalValue\nk1\t0.3\nk2\t0.15\n")
+        chi2 = {}
+        for label, extra in (("truth", ["--parameters", truth]), ("nominal", [])):
+            p = run([sigode, "petab", "evaluate", cfg, "--data", data] + extra)
+            m = re.search(r"^chi2 = (\S+)$", p.stdout, re.M)
+            if p.returncode != 0 or not m:
+                fail(f"petab evaluate --data ({label}): exit {p.returncode}: {p.stdout}{p.stderr}")
+            chi2[label] = float(m.group(1))
+        if not (chi2["truth"] < 1e-8 and chi2["nominal"] > 1):
+            fail(f"chi2 at the truth {chi2['truth']}, at the nominal values {chi2['nominal']}")
+        print(f"ok: petab evaluate --data: chi2 {chi2['truth']:.3g} at the truth, "
+              f"{chi2['nominal']:.3g} at the nominal values")
+        p = run([sigode, "profile", cfg, "--data", data, "--parameters", truth,
+                 "--output", os.path.join(tmp, "prof.tsv"), "--no-plots"])
+        if p.returncode != 0:
+            fail(f"profile --data: exit {p.returncode}: {p.stderr}")
+        for k, v in (("k1", 0.3), ("k2", 0.15)):
+            m = re.search(r"^%s: 95%% CI \[(\S+), (\S+)\]" % k, p.stdout, re.M)
+            if not m or not float(m.group(1)) < v < float(m.group(2)):
+                fail(f"profile --data: no interval around {k} = {v}: {p.stdout}")
+        print("ok: profile --data: both intervals hold the truth")
 
 
 MODEL_BAD = [
@@ -405,9 +524,76 @@ def benchmark(sigode):
     print(f"ok: llh {llh}, published {published}, difference {abs(llh - published):.2g}")
 
 
+def multi_file(sigode):
+    """PEtab v1 allows each table to be split over several files: the
+    conversion problem with its measurements in two files (columns in
+    another order in the second, which also holds a condition only the
+    second condition file defines) gives the llh of one file holding all
+    rows; an error in the second file names that file and its row; two
+    SBML models are refused."""
+    with open(os.path.join(CONVERSION, "measurements.tsv")) as f:
+        rows = [l.rstrip("\n").split("\t") for l in f if l.strip()]
+    head, body = rows[0], rows[1:]
+    extra = [["obs_a", "c1", "3", "0.7"], ["obs_b", "c1", "3", "0.9"]]
+    order = [3, 2, 0, 1]  # measurement, time, observableId, simulationConditionId
+
+    def write(path, header, data):
+        with open(path, "w") as f:
+            for r in [header] + data:
+                f.write("\t".join(r) + "\n")
+
+    def evaluate(yaml):
+        p = run([sigode, "petab", "evaluate", yaml])
+        return p.returncode, p.stdout, p.stderr
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for f in os.listdir(CONVERSION):
+            shutil.copy(os.path.join(CONVERSION, f), tmp)
+        with open(os.path.join(tmp, "conditions.tsv"), "a") as f:
+            f.write("c1\t0.5\n")
+        write(os.path.join(tmp, "measurements.tsv"), head, body + extra)
+        code, one, err = evaluate(os.path.join(tmp, "problem.yaml"))
+        if code != 0:
+            fail(f"one file: exit {code}: {err}")
+        write(os.path.join(tmp, "conditions.tsv"), ["conditionId", "A"], [["c0", "1"]])
+        write(os.path.join(tmp, "conditions2.tsv"), ["conditionId", "A"], [["c1", "0.5"]])
+        write(os.path.join(tmp, "m1.tsv"), head, body[:5])
+        write(os.path.join(tmp, "m2.tsv"), [head[i] for i in order],
+              [[r[i] for i in order] for r in body[5:] + extra])
+        yaml = os.path.join(tmp, "split.yaml")
+        with open(yaml, "w") as f:
+            f.write("format_version: 1\nparameter_file: parameters.tsv\nproblems:\n"
+                    "- condition_files: [conditions.tsv, conditions2.tsv]\n"
+                    "  measurement_files: [m1.tsv, m2.tsv]\n"
+                    "  observable_files: [observables.tsv]\n"
+                    "  sbml_files: [model.xml]\n")
+        code, split, err = evaluate(yaml)
+        if code != 0 or split != one:
+            fail(f"split tables: exit {code}, {split!r} vs one file {one!r}; {err}")
+        print(f"ok: split tables give the one-file result: {split.strip()!r}")
+        # an unknown observable in row 4 of the second file
+        bad = [[r[i] for i in order] for r in body[5:] + extra]
+        bad[2][2] = "obs_zz"
+        write(os.path.join(tmp, "m2.tsv"), [head[i] for i in order], bad)
+        code, _, err = evaluate(yaml)
+        if code != 2 or not re.search(r"m2\.tsv:4:3: error: unknown observable 'obs_zz'", err):
+            fail(f"error in the second file: exit {code}, {err!r}")
+        print(f"ok: {err.strip()}")
+        with open(yaml) as f:
+            text = f.read()
+        with open(yaml, "w") as f:
+            f.write(text.replace("[model.xml]", "[model.xml, model.xml]"))
+        code, _, err = evaluate(yaml)
+        if code != 2 or not re.search(r"split\.yaml:\d+:\d+: error: 'sbml_files' lists 2 models",
+                                      err):
+            fail(f"two models: exit {code}, {err!r}")
+        print(f"ok: {err.strip()}")
+
+
 if __name__ == "__main__":
     sigode, what = sys.argv[1], sys.argv[2]
     {"fit-recovers": fit_recovers, "fit-plots": fit_plots, "fit-deterministic": fit_deterministic,
-     "bad-input": bad_input, "gradient": gradient, "fit-model": fit_model,
+     "bad-input": bad_input, "gradient": gradient, "fit-model": fit_model, "model-data": model_data_evaluate_profile,
      "model-keys": model_keys, "objective-features": objective_features, "benchmark": benchmark, "profile-analytic": profile_analytic,
-     "profile-nonidentifiable": profile_nonidentifiable}[what](sigode)
+     "profile-nonidentifiable": profile_nonidentifiable, "multi-file": multi_file,
+     "gradient-events": gradient_events, "gradient-steady": gradient_steady}[what](sigode)

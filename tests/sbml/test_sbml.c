@@ -262,18 +262,6 @@ static void test_refusals(void **state)
     fixture *f = *state;
     assert_refused(f,
                    HEAD "<listOfParameters><parameter id=\"p\" value=\"1\" constant=\"false\"/>"
-                        "</listOfParameters>\n<listOfEvents>\n<event id=\"e\" "
-                        "useValuesFromTriggerTime=\"true\">"
-                        "<trigger initialValue=\"true\" persistent=\"true\">" MATH
-                        "<apply><gt/><csymbol encoding=\"text\" definitionURL=\"http://www.sbml."
-                        "org/sbml/symbols/time\">t</csymbol><cn>1</cn></apply></math></trigger>"
-                        "<delay>" MATH "<cn>1</cn></math></delay>"
-                        "<listOfEventAssignments><eventAssignment variable=\"p\">" MATH
-                        "<cn>2</cn></math></eventAssignment></listOfEventAssignments></event>\n"
-                        "</listOfEvents>\n" TAIL,
-                   "event 'e' has a delay", 6);
-    assert_refused(f,
-                   HEAD "<listOfParameters><parameter id=\"p\" value=\"1\" constant=\"false\"/>"
                         "</listOfParameters>\n<listOfRules>\n<algebraicRule>" MATH
                         "<ci>p</ci></math></algebraicRule></listOfRules>\n" TAIL,
                    "algebraic rules are not supported", 6);
@@ -579,6 +567,65 @@ static void test_event_semantics(void **state)
     sg_model_free(m);
 }
 
+/* An event's delay and priority survive cfg -> SBML -> cfg (the <delay>
+ * and <priority> elements, then the `delay` and `priority` keys), and the
+ * model read back runs the same: the bolus executes at 1 + 2 k = 2, the
+ * higher-priority `triple` before `add` (p = 3 * 1 + 1 at t >= 1). */
+static void test_delay_priority_round_trip(void **state)
+{
+    fixture *f = *state;
+    sg_error err;
+    sg_model *a = ts_load_text(
+        "name = \"delayed\";\n"
+        "parameters = ( { id = \"k\"; value = 0.5; }, { id = \"p\"; value = 1.0; } );\n"
+        "species = ( { id = \"A\"; initial = 1.0; } );\n"
+        "reactions = ( { id = \"elim\"; equation = \"A ->\"; rate = \"k * A\"; } );\n"
+        "events = (\n"
+        "  { id = \"dose\"; trigger = \"time > 1\"; delay = \"2 * k\"; persistent = false;\n"
+        "    use_values_from_trigger_time = false; assign = { A = \"A + 1\"; }; },\n"
+        "  { id = \"add\"; trigger = \"time > 1\"; priority = 1;\n"
+        "    use_values_from_trigger_time = false; assign = { p = \"p + 1\"; }; },\n"
+        "  { id = \"triple\"; trigger = \"time > 1\"; priority = \"2 * k + 1\";\n"
+        "    use_values_from_trigger_time = false; assign = { p = \"3 * p\"; }; }\n"
+        ");\n"
+        "scenarios = ( { id = \"base\"; t_end = 4.0; points = 9; } );\n");
+    char *sbml = sg_model_to_sbml(a, &err);
+    assert_non_null(sbml);
+    assert_non_null(strstr(sbml, "<delay>"));
+    assert_non_null(strstr(sbml, "<priority>"));
+    char *path = sbml_file(f, "delayed.xml", sbml);
+    char *cfg = sg_sbml_to_config(path, &err);
+    assert_non_null(cfg);
+    if (!strstr(cfg, "delay = \"k * 2\"") || !strstr(cfg, "priority = \"") ||
+        !strstr(cfg, "persistent = false"))
+        fail_msg("%s", cfg);
+    sg_model *b = sg_model_load_sbml(path, &err);
+    assert_non_null(b);
+    sg_trajectory *ta = ts_run_scenario(a, NULL, 1e-10, 1e-14);
+    sg_trajectory *tb = ts_run_scenario(b, NULL, 1e-10, 1e-14);
+    int ca = sg_trajectory_find_column(ta, "A"), cb = sg_trajectory_find_column(tb, "A");
+    assert_true(ca >= 0 && cb >= 0);
+    assert_int_equal(sg_trajectory_rows(ta), sg_trajectory_rows(tb));
+    for (int r = 0; r < sg_trajectory_rows(ta); r++) {
+        double time = sg_trajectory_time(ta, r);
+        double want = time < 2 ? exp(-0.5 * time) : (exp(-1.0) + 1) * exp(-0.5 * (time - 2));
+        assert_true(ts_rel(sg_trajectory_value(ta, r, ca), want, 1e-12) < 1e-7);
+        assert_true(ts_rel(sg_trajectory_value(tb, r, cb), want, 1e-12) < 1e-7);
+    }
+    sg_trajectory_free(ta);
+    sg_trajectory_free(tb);
+    sg_model_free(b);
+    const char *ids[] = {"p", NULL};
+    sg_trajectory *tp = run_sbml(f, sbml, 2, 3, ids, &b);
+    assert_true(value_at(tp, "p", 0) == 1 && value_at(tp, "p", 2) == 4);
+    sg_trajectory_free(tp);
+    sg_model_free(b);
+    sg_model_free(a);
+    free(cfg);
+    free(sbml);
+    free(path);
+}
+
 /* Export writes every double so it reads back bit-identical (issue 12.15:
  * libsbml's 15 digits turned 0.33333333333333331 into 0.333333333333333
  * and the largest double into an overflow libsbml refused), in attributes
@@ -630,6 +677,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_mission_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_long_nested_sum, setup, teardown),
         cmocka_unit_test_setup_teardown(test_event_semantics, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delay_priority_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_export_exact_numbers, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

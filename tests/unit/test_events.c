@@ -322,6 +322,175 @@ static void test_event_rearm_bounded(void **state)
         fail_msg("%s", err.message);
 }
 
+/* ------------------------------------------------ delays and priorities
+ * SBML Level 3 event semantics (sim.c, "Pending events"). */
+
+/* Runs a model text from 0 to t_end with `points` rows, recording the
+ * parameters `ids` (NULL-terminated) too; fails the test on error. The
+ * caller frees the model and trajectory; *warnings gets the warning count. */
+static sg_trajectory *run_rows(const char *text, double t_end, long points,
+                               const char *const *ids, sg_model **mout, int *warnings)
+{
+    sg_error err;
+    sg_model *m = ts_load_text(text);
+    sg_options opt;
+    sg_options_default(&opt);
+    opt.rtol = 1e-10;
+    opt.atol = 1e-14;
+    sg_sim *sim = sg_sim_create(m, &opt, &err);
+    sg_experiment *ex = sg_experiment_create(m, NULL, &err);
+    assert_non_null(sim);
+    assert_non_null(ex);
+    assert_int_equal(sg_experiment_set_t_end(ex, t_end, &err), SG_OK);
+    assert_int_equal(sg_experiment_set_points(ex, points, &err), SG_OK);
+    for (int i = 0; ids && ids[i]; i++)
+        assert_int_equal(sg_experiment_add_output(ex, ids[i], &err), SG_OK);
+    sg_trajectory *traj = NULL;
+    if (sg_sim_run(sim, ex, &traj, &err) != SG_OK)
+        fail_msg("run failed: %s", err.message);
+    if (warnings)
+        *warnings = sg_sim_warning_count(sim);
+    sg_experiment_free(ex);
+    sg_sim_free(sim);
+    *mout = m;
+    return traj;
+}
+
+static double column_at(const sg_trajectory *t, const char *id, int row)
+{
+    int c = sg_trajectory_find_column(t, id);
+    if (c < 0)
+        fail_msg("no column %s", id);
+    return sg_trajectory_value(t, row, c);
+}
+
+/* A bolus that fires at t = 1 and executes 2 later: A decays as
+ * exp(-0.5 t) until 3, then from exp(-1.5) + 1; `a` reads A when the
+ * event executes (use_values_from_trigger_time = false), `b` reads it when
+ * its event fires at 1 and executes at 1 + 2 k = 2 (a delay expression). */
+static void test_delayed_bolus(void **state)
+{
+    (void)state;
+    static const char text[] =
+        "name = \"bolus\";\n"
+        "parameters = ( { id = \"k\"; value = 0.5; }, { id = \"a\"; value = 0.0; },\n"
+        "  { id = \"b\"; value = 0.0; } );\n"
+        "species = ( { id = \"A\"; initial = 1.0; } );\n"
+        "reactions = ( { id = \"elim\"; equation = \"A ->\"; rate = \"k * A\"; } );\n"
+        "events = (\n"
+        "  { id = \"dose\"; trigger = \"time > 1\"; delay = 2.0;\n"
+        "    use_values_from_trigger_time = false; assign = { A = \"A + 1\"; a = \"A\"; }; },\n"
+        "  { id = \"snap\"; trigger = \"time > 1\"; delay = \"2 * k\"; assign = { b = \"A\"; }; }\n"
+        ");\n";
+    const char *ids[] = {"a", "b", NULL};
+    sg_model *m;
+    sg_trajectory *t = run_rows(text, 6.0, 13, ids, &m, NULL);
+    for (int r = 0; r < 13; r++) {
+        double time = sg_trajectory_time(t, r);
+        double want = time < 3 ? exp(-0.5 * time) : (exp(-1.5) + 1) * exp(-0.5 * (time - 3));
+        if (ts_rel(column_at(t, "A", r), want, 1e-12) > 1e-7)
+            fail_msg("A(%g) = %.10g, expected %.10g", time, column_at(t, "A", r), want);
+        assert_true(ts_rel(column_at(t, "a", r), time < 3 ? 0 : exp(-1.5), 1e-12) < 1e-7);
+        assert_true(ts_rel(column_at(t, "b", r), time < 2 ? 0 : exp(-0.5), 1e-12) < 1e-7);
+    }
+    sg_trajectory_free(t);
+    sg_model_free(m);
+}
+
+/* x grows at 1 and is reset at 1, so `repeat` fires at 1, 2, 3, ... and,
+ * with a delay of 2.5, has several instances pending at once: it executes
+ * just after 3.5, 4.5, 5.5 (the roots are found to within CVODE's
+ * tolerance, so rows avoid those times). Of two events fired at 0.5 whose trigger turns false
+ * at 0.7, the persistent one executes at 1.5, the non-persistent one is
+ * dropped. */
+static void test_delay_repeats_and_persistence(void **state)
+{
+    (void)state;
+    static const char text[] =
+        "name = \"pending\";\n"
+        "parameters = ( { id = \"n\"; value = 0.0; }, { id = \"kept\"; value = 0.0; },\n"
+        "  { id = \"dropped\"; value = 0.0; } );\n"
+        "species = ( { id = \"x\"; initial = 0.0; } );\n"
+        "reactions = ( { id = \"grow\"; equation = \"-> x\"; rate = \"1\"; } );\n"
+        "events = (\n"
+        "  { id = \"reset\"; trigger = \"x >= 1\"; assign = { x = 0.0; }; },\n"
+        "  { id = \"repeat\"; trigger = \"x >= 1\"; delay = 2.5;\n"
+        "    use_values_from_trigger_time = false; assign = { n = \"n + 1\"; }; },\n"
+        "  { id = \"keep\"; trigger = \"time > 0.5 && time < 0.7\"; delay = 1.0;\n"
+        "    assign = { kept = 1.0; }; },\n"
+        "  { id = \"drop\"; trigger = \"time > 0.5 && time < 0.7\"; delay = 1.0;\n"
+        "    persistent = false; assign = { dropped = 1.0; }; }\n"
+        ");\n";
+    const char *ids[] = {"n", "kept", "dropped", NULL};
+    sg_model *m;
+    sg_trajectory *t = run_rows(text, 6.0, 16, ids, &m, NULL); /* every 0.4 */
+    for (int r = 0; r < 16; r++) {
+        double time = sg_trajectory_time(t, r);
+        double want_n = time < 3.5 ? 0 : floor(time - 2.5);
+        if (column_at(t, "n", r) != want_n)
+            fail_msg("n(%g) = %g, expected %g", time, column_at(t, "n", r), want_n);
+        assert_true(column_at(t, "kept", r) == (time < 1.5 ? 0 : 1));
+        assert_true(column_at(t, "dropped", r) == 0);
+    }
+    sg_trajectory_free(t);
+    sg_model_free(m);
+}
+
+/* Events due at one time execute by priority, read again after each:
+ * `high` (10) triples p before `low` (1) adds 1 (p = 4, not 6); `a` (3)
+ * raises c's priority above b's, so the digits of r give the order a, c,
+ * b; `killer` falsifies the trigger of the non-persistent `victim` before
+ * it executes. Equal priorities get a warning. */
+static void test_priorities(void **state)
+{
+    (void)state;
+    static const char text[] =
+        "name = \"priorities\";\n"
+        "parameters = ( { id = \"p\"; value = 1.0; }, { id = \"r\"; value = 0.0; },\n"
+        "  { id = \"c\"; value = 1.0; }, { id = \"flag\"; value = 0.0; },\n"
+        "  { id = \"hit\"; value = 0.0; } );\n"
+        "events = (\n"
+        "  { id = \"low\"; trigger = \"time > 1\"; priority = 1;\n"
+        "    use_values_from_trigger_time = false; assign = { p = \"p + 1\"; }; },\n"
+        "  { id = \"high\"; trigger = \"time > 1\"; priority = \"5 + 5\";\n"
+        "    use_values_from_trigger_time = false; assign = { p = \"p * 3\"; }; },\n"
+        "  { id = \"b\"; trigger = \"time > 2\"; priority = 2;\n"
+        "    use_values_from_trigger_time = false; assign = { r = \"10 * r + 2\"; }; },\n"
+        "  { id = \"c\"; trigger = \"time > 2\"; priority = \"c\";\n"
+        "    use_values_from_trigger_time = false; assign = { r = \"10 * r + 3\"; }; },\n"
+        "  { id = \"a\"; trigger = \"time > 2\"; priority = 3;\n"
+        "    use_values_from_trigger_time = false; assign = { r = \"10 * r + 1\"; c = 10.0; }; },\n"
+        "  { id = \"victim\"; trigger = \"time > 3 && flag < 0.5\"; priority = 1; persistent = false;\n"
+        "    assign = { hit = 1.0; }; },\n"
+        "  { id = \"killer\"; trigger = \"time > 3\"; priority = 5; assign = { flag = 1.0; }; }\n"
+        ");\n";
+    const char *ids[] = {"p", "r", "flag", "hit", NULL};
+    sg_model *m;
+    int warnings = -1;
+    sg_trajectory *t = run_rows(text, 4.0, 5, ids, &m, &warnings);
+    assert_int_equal(warnings, 0);
+    /* `time > 1` fires at 1 (sim.c: triggers read just after a time mark) */
+    assert_true(column_at(t, "p", 0) == 1 && column_at(t, "p", 2) == 4);
+    assert_true(column_at(t, "r", 1) == 0 && column_at(t, "r", 3) == 132);
+    assert_true(column_at(t, "flag", 4) == 1 && column_at(t, "hit", 4) == 0);
+    sg_trajectory_free(t);
+    sg_model_free(m);
+
+    static const char tie[] =
+        "name = \"tie\";\n"
+        "parameters = ( { id = \"p\"; value = 1.0; } );\n"
+        "events = (\n"
+        "  { id = \"one\"; trigger = \"time > 1\"; priority = 1; assign = { p = 2.0; }; },\n"
+        "  { id = \"two\"; trigger = \"time > 1\"; priority = 1; assign = { p = 3.0; }; }\n"
+        ");\n";
+    const char *tie_ids[] = {"p", NULL};
+    t = run_rows(tie, 2.0, 3, tie_ids, &m, &warnings);
+    assert_int_equal(warnings, 1);
+    assert_true(column_at(t, "p", 2) == 3); /* in firing order: one, then two */
+    sg_trajectory_free(t);
+    sg_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -335,6 +504,9 @@ int main(void)
         cmocka_unit_test(test_event_cycle_fails),
         cmocka_unit_test(test_event_many_assignments),
         cmocka_unit_test(test_event_rearm_bounded),
+        cmocka_unit_test(test_delayed_bolus),
+        cmocka_unit_test(test_delay_repeats_and_persistence),
+        cmocka_unit_test(test_priorities),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -511,6 +511,21 @@ static void test_refusals(void **state)
     assert_non_null(strstr(err.message, "depends on"));
     sg_sens_free(s);
     sg_model_free(m);
+
+    /* a delayed event: its jump comes later, at a time the parameters move */
+    m = ts_load_text("name = \"late\";\n"
+                     "parameters = ( { id = \"k\"; value = 0.5; } );\n"
+                     "species = ( { id = \"A\"; initial = 4.0; } );\n"
+                     "reactions = ( { id = \"d\"; equation = \"A ->\"; rate = \"k * A\"; } );\n"
+                     "events = ( { id = \"late_dose\"; trigger = \"A < 2\"; delay = 1.0;\n"
+                     "  assign = { A = \"A + 1\"; }; } );\n");
+    s = make(m, k, 1);
+    assert_int_equal(sg_sens_run(s, &req, &r, &err), SG_ERR_UNSUPPORTED);
+    assert_null(r);
+    if (!strstr(err.message, "'late_dose'") || !strstr(err.message, "delay"))
+        fail_msg("%s", err.message);
+    sg_sens_free(s);
+    sg_model_free(m);
 }
 
 /* ------------------------------------------------------------------ backends */
