@@ -157,6 +157,18 @@ sg_symbol_kind sg_model_lookup(const sg_model *model, const char *id);
  * conc_unit, an assignment's or parameter's own `unit`, the time unit for
  * "time"; "" when the file gives none. Owned by the model. */
 const char *sg_model_unit_of(const sg_model *model, const char *id);
+/* Index of a reaction by id, -1 if absent. */
+int sg_model_find_reaction(const sg_model *model, const char *id);
+/* The `name` of a compartment, species, parameter, assignment, reaction or
+ * event (what SBML calls its name), "" if it has none. Owned by the model. */
+const char *sg_model_name_of(const sg_model *model, const char *id);
+/* What a user typed where an id is expected: an id of the model is itself
+ * (ids win over names); else the unique element with that `name` gives its
+ * id; a name that several elements share is SG_ERR_USAGE naming their ids;
+ * anything else is returned unchanged (the caller reports unknown ids).
+ * *id points into the model or at `text`. */
+sg_status sg_model_resolve_id(const sg_model *model, const char *text, const char **id,
+                              sg_error *err);
 /* 1 for the units that mean a pure number ("1", "dimensionless",
  * "fraction"). */
 int sg_unit_is_dimensionless(const char *unit);
@@ -190,6 +202,13 @@ sg_model *sg_model_load_sbml_cached(const char *path, char *note, size_t note_si
  * part of it), checked with libsbml's consistency checks: a model that would
  * give errors is SG_ERR_MODEL. The caller frees the result with free(). */
 char *sg_model_to_sbml(const sg_model *model, sg_error *err);
+/* The same, telling note_fn (when not NULL) what it could not carry over,
+ * one message a call: a `unit` that is not one sigode can write as SBML
+ * units (left undeclared). Names, units, descriptions and sources go into
+ * SBML names, unit definitions and XHTML notes. */
+typedef void (*sg_note_fn)(void *ctx, const char *message);
+char *sg_model_to_sbml_noting(const sg_model *model, sg_note_fn note_fn, void *ctx,
+                              sg_error *err);
 /* Writes text to `path` through a temporary file renamed over it when
  * complete (a failure leaves any previous file untouched). */
 sg_status sg_write_text_file(const char *path, const char *text, sg_error *err);
@@ -1022,6 +1041,9 @@ typedef struct sg_plot_spec {
      * 10 times smaller than the largest of its label gets its own panel);
      * scans (markers) get one panel per column. At most 12 panels. */
     const char *const *axes;
+    /* legend text of each drawn column (NULL, or a NULL entry: the column's
+     * name), e.g. the element's SBML name */
+    const char *const *titles;
     const sg_hill_fit *fits; /* per drawn column (or NULL): fitted curves */
     const char *x_unit;      /* unit of x for the IC50/EC50 labels ("" none) */
     int markers;             /* points (scans) instead of lines */

@@ -210,6 +210,9 @@ int cli_check_output_path(const char *path, const char *what);
 int cli_write_table(const cli *c, const sg_table *table, const char *path);
 int cli_is_sbml_path(const char *path);
 sg_model *cli_load_model(const char *path, sg_error *err);
+/* Rewrites --select and --readout so that element names (a unique `name`)
+ * become their ids; 0, or 2 after reporting an ambiguous name. */
+int cli_resolve_names(cli *c);
 void cli_choose_backend(const cli *c, sg_model *model);
 sg_experiment *cli_make_experiment(const cli *c, const sg_model *model, sg_error *err);
 void cli_print_stats(const sg_sim *sim);

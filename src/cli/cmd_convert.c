@@ -34,6 +34,16 @@ static const cli_option convert_options[] = {
 static const cli_group convert_group = {"convert options", convert_options};
 static const cli_group *const convert_groups[] = {&convert_group, NULL};
 
+/* What the SBML could not carry (a unit that is free text), on standard
+ * error as the model's strings reach the terminal: made inert. */
+static void warn(void *ctx, const char *message)
+{
+    (void)ctx;
+    fputs("sigode convert: warning: ", stderr);
+    cli_put_terminal_text(stderr, message, strlen(message));
+    fputc('\n', stderr);
+}
+
 static int run_convert(cli *c)
 {
     const char *path = c->nargs > 0 ? c->args[0] : NULL, *to = convert.to,
@@ -54,7 +64,7 @@ static int run_convert(cli *c)
         text = sg_sbml_to_config(path, &err);
     } else {
         sg_model *m = cli_load_model(path, &err);
-        text = m ? sg_model_to_sbml(m, &err) : NULL;
+        text = m ? sg_model_to_sbml_noting(m, warn, NULL, &err) : NULL;
         sg_model_free(m);
     }
     if (!text)

@@ -47,6 +47,15 @@ static int print_ids(const sg_model *m)
 
 static const char *kind_label(int constant) { return constant ? "constant" : "state"; }
 
+/* An element's name, when it has one, after its line's text. */
+static void end_line(FILE *out, const sg_model *m, const char *id)
+{
+    const char *name = sg_model_name_of(m, id);
+    if (*name)
+        fprintf(out, "  name \"%s\"", name);
+    fputc('\n', out);
+}
+
 static int print_info(cli *c, FILE *out)
 {
     sg_model *m = c->model;
@@ -73,18 +82,27 @@ static int print_info(cli *c, FILE *out)
            nstate > SG_DENSE_MAX_STATES ? "KLU" : "dense", SG_DENSE_MAX_STATES);
     fprintf(out, "\ncompartments:\n");
     for (int i = 0; i < sg_model_compartment_count(m); i++)
-        fprintf(out, "  %-20s size %.10g\n", sg_model_compartment_id(m, i),
+    {
+        fprintf(out, "  %-20s size %.10g", sg_model_compartment_id(m, i),
                sg_model_compartment_size(m, i));
+        end_line(out, m, sg_model_compartment_id(m, i));
+    }
     fprintf(out, "\nspecies:\n");
     for (int i = 0; i < ns; i++)
-        fprintf(out, "  %-20s initial %-12.6g in %-10s %s\n", sg_model_species_id(m, i),
+    {
+        fprintf(out, "  %-20s initial %-12.6g in %-10s %s", sg_model_species_id(m, i),
                sg_model_species_initial(m, i), sg_model_species_compartment(m, i),
                kind_label(sg_model_species_is_constant(m, i)));
+        end_line(out, m, sg_model_species_id(m, i));
+    }
     fprintf(out, "\nparameters:\n");
     for (int i = 0; i < sg_model_parameter_count(m); i++)
-        fprintf(out, "  %-20s %-12.6g %-10s %s\n", sg_model_parameter_id(m, i),
+    {
+        fprintf(out, "  %-20s %-12.6g %-10s %s", sg_model_parameter_id(m, i),
                sg_model_parameter_value(m, i), sg_model_parameter_unit(m, i),
                sg_model_parameter_source(m, i));
+        end_line(out, m, sg_model_parameter_id(m, i));
+    }
     if (sg_model_uncertain_count(m)) {
         fprintf(out, "\nuncertainties (sampled by 'sigode ensemble' and 'sigode gsa'):\n");
         for (int i = 0; i < sg_model_uncertain_count(m); i++) {
@@ -97,12 +115,18 @@ static int print_info(cli *c, FILE *out)
     if (sg_model_assignment_count(m)) {
         fprintf(out, "\nassignments:\n");
         for (int i = 0; i < sg_model_assignment_count(m); i++)
-            fprintf(out, "  %-20s = %s\n", sg_model_assignment_id(m, i), sg_model_assignment_text(m, i));
+        {
+            fprintf(out, "  %-20s = %s", sg_model_assignment_id(m, i), sg_model_assignment_text(m, i));
+            end_line(out, m, sg_model_assignment_id(m, i));
+        }
     }
     fprintf(out, "\nreactions:\n");
     for (int i = 0; i < sg_model_reaction_count(m); i++)
-        fprintf(out, "  %-20s %-36s rate %s\n", sg_model_reaction_id(m, i),
+    {
+        fprintf(out, "  %-20s %-36s rate %s", sg_model_reaction_id(m, i),
                sg_model_reaction_equation(m, i), sg_model_reaction_rate(m, i));
+        end_line(out, m, sg_model_reaction_id(m, i));
+    }
     if (sg_model_rate_rule_count(m)) {
         fprintf(out, "\nrate rules:\n");
         for (int i = 0; i < sg_model_rate_rule_count(m); i++)
@@ -111,7 +135,10 @@ static int print_info(cli *c, FILE *out)
     if (sg_model_event_count(m)) {
         fprintf(out, "\nevents:\n");
         for (int i = 0; i < sg_model_event_count(m); i++)
-            fprintf(out, "  %-20s when %s\n", sg_model_event_id(m, i), sg_model_event_trigger(m, i));
+        {
+            fprintf(out, "  %-20s when %s", sg_model_event_id(m, i), sg_model_event_trigger(m, i));
+            end_line(out, m, sg_model_event_id(m, i));
+        }
     }
     if (sg_model_function_count(m)) {
         fprintf(out, "\nfunctions:");

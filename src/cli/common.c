@@ -405,7 +405,8 @@ sg_experiment *cli_make_experiment(const cli *c, const sg_model *model, sg_error
         char *copy = strdup(c->select), **ids = copy ? cli_split_alloc(copy, &n) : NULL;
         for (int i = 0; i < n; i++) {
             sg_symbol_kind k = sg_model_lookup(model, ids[i]);
-            if (k == SG_SYM_NONE) { /* a typo costs no run */
+            int reaction = k == SG_SYM_NONE && sg_model_find_reaction(model, ids[i]) >= 0;
+            if (k == SG_SYM_NONE && !reaction) { /* a typo costs no run */
                 cli_usage_fill(err, "cannot select '%s': model '%s' has no species or "
                                 "assignment with that id",
                            ids[i], sg_model_name(model));
@@ -414,7 +415,7 @@ sg_experiment *cli_make_experiment(const cli *c, const sg_model *model, sg_error
                 sg_experiment_free(exp);
                 return NULL;
             }
-            if ((k == SG_SYM_PARAMETER || k == SG_SYM_COMPARTMENT) &&
+            if ((k == SG_SYM_PARAMETER || k == SG_SYM_COMPARTMENT || reaction) &&
                 sg_experiment_add_output(exp, ids[i], err)) {
                 free(ids);
                 free(copy);
@@ -506,6 +507,44 @@ sg_model *cli_load_model(const char *path, sg_error *err)
     }
     return m;
 }
+
+/* Rewrites a list "a,b,c" of ids or names into ids (sg_model_resolve_id);
+ * empty parts are kept for the command's own check. 0, or 2 reported. */
+static int resolve_list(const cli *c, char **list)
+{
+    if (!*list)
+        return 0;
+    char *copy = strdup(*list), *out = calloc(1, 1);
+    size_t have = 0;
+    for (char *part = copy, *next = NULL; copy && out; part = next + 1) {
+        next = strchr(part, ',');
+        if (next)
+            *next = '\0';
+        const char *id;
+        sg_error err = {0};
+        if (sg_model_resolve_id(c->model, part, &id, &err) != SG_OK) {
+            free(copy);
+            free(out);
+            return cli_report(&err);
+        }
+        char *grown = realloc(out, have + strlen(id) + 2);
+        if (!grown)
+            break;
+        out = grown;
+        have += (size_t)sprintf(out + have, "%s%s", part != copy ? "," : "", id);
+        if (!next) {
+            free(copy);
+            free(*list);
+            *list = out;
+            return 0;
+        }
+    }
+    free(copy);
+    free(out);
+    return cli_usage_error(c->command, "out of memory");
+}
+
+int cli_resolve_names(cli *c) { return resolve_list(c, &c->select) || resolve_list(c, &c->readout) ? 2 : 0; }
 
 /* Switches to compiled C when asked, or for auto when it pays (above). A
  * compiler that is missing or fails is not an error: the instruction

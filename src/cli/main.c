@@ -166,6 +166,10 @@ int main(int argc, char **argv)
         return cli_report(&err);
     }
     cli_set_model(c.model);
+    if ((rc = cli_resolve_names(&c)) != 0) {
+        cli_free(&c);
+        return rc;
+    }
     /* every output checked before any work (a scan may take hours) */
     if (c.plot && sg_plot_check_path(c.plot, &err) != SG_OK) {
         cli_free(&c);

@@ -196,13 +196,19 @@ int cli_plot_table(const cli *c, const sg_model *m, const sg_table *t, const cha
     int *which = malloc(sizeof *which * (size_t)cols);
     char (*axes)[300] = malloc(sizeof *axes * (size_t)cols);
     const char **axis_ptr = malloc(sizeof *axis_ptr * (size_t)cols);
+    /* legends: an element's name where it has one ("name@t" for a readout
+     * at time t), else the column's id */
+    char (*titles)[300] = malloc(sizeof *titles * (size_t)cols);
+    const char **title_ptr = malloc(sizeof *title_ptr * (size_t)cols);
     sg_event_mark *marks = NULL;
     sg_error err = {0};
     int nmarks = exp && !markers ? sg_experiment_event_marks(exp, &marks, &err) : 0;
-    if (!which || !axes || !axis_ptr || nmarks < 0) {
+    if (!which || !axes || !axis_ptr || !titles || !title_ptr || nmarks < 0) {
         free(which);
         free(axes);
         free(axis_ptr);
+        free(titles);
+        free(title_ptr);
         return cli_usage_error(c->command, "out of memory");
     }
     for (int k = 1; k < cols; k++) {
@@ -212,6 +218,9 @@ int cli_plot_table(const cli *c, const sg_model *m, const sg_table *t, const cha
         id[strcspn(id, "@")] = '\0';
         axis_label(axes[k - 1], sizeof axes[k - 1], m, id);
         axis_ptr[k - 1] = axes[k - 1];
+        const char *name = sg_model_name_of(m, id), *at = strchr(sg_table_column_name(t, k), '@');
+        snprintf(titles[k - 1], sizeof titles[k - 1], "%s%s", name, at ? at : "");
+        title_ptr[k - 1] = *name ? titles[k - 1] : NULL;
     }
     char xlabel[300], ylabel[300], title[1000];
     label(xlabel, sizeof xlabel, xname, !strcmp(xname, "time") ? sg_model_time_unit(m)
@@ -227,7 +236,8 @@ int cli_plot_table(const cli *c, const sg_model *m, const sg_table *t, const cha
                 c->data_path, xname);
     sg_plot_spec spec = {.path = c->plot, .title = title, .xlabel = xlabel, .ylabel = ylabel,
                          .logx = logx, .logy = c->log_y, .table = t, .columns = which,
-                         .ncolumns = cols - 1, .axes = axis_ptr, .fits = fits,
+                         .ncolumns = cols - 1, .axes = axis_ptr, .titles = title_ptr,
+                         .fits = fits,
                          .x_unit = unit_of(m, xname), .markers = markers, .marks = marks,
                          .nmarks = nmarks, .data = c->data, .condition = c->scenario,
                          .data_x = markers ? xname : NULL};
@@ -237,6 +247,8 @@ int cli_plot_table(const cli *c, const sg_model *m, const sg_table *t, const cha
     free(which);
     free(axes);
     free(axis_ptr);
+    free(titles);
+    free(title_ptr);
     free(marks);
     return st == SG_OK ? 0 : cli_report(&err);
 }

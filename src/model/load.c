@@ -300,6 +300,18 @@ static int get_string(loader *ld, const config_setting_t *group, const char *key
     return 1;
 }
 
+/* An element's `name` and `description` (text for people, "" if absent:
+ * SBML names and notes travel in them). 0 or -1. */
+static int get_labels(loader *ld, const config_setting_t *group, const char **name,
+                      const char **description)
+{
+    *name = *description = "";
+    return get_string(ld, group, "name", name) < 0 ||
+                   get_string(ld, group, "description", description) < 0
+               ? -1
+               : 0;
+}
+
 static int get_bool(loader *ld, const config_setting_t *group, const char *key, int *out)
 {
     config_setting_t *s = config_setting_get_member(group, key);
@@ -582,6 +594,8 @@ static int layout(loader *ld, config_setting_t *comps, config_setting_t *params,
     if (implicit) {
         m->compartments[0].id = "default";
         m->compartments[0].size = 1.0;
+        m->compartments[0].unit = m->compartments[0].name = "";
+        m->compartments[0].description = "";
     }
     return 0;
 }
@@ -595,7 +609,7 @@ static void define_slot(sg_model *m, int slot, sg_symbol_kind kind, const char *
     m->initial_values[slot] = value;
 }
 
-static const char *const compartment_keys[] = {"id", "size", "unit", "description",
+static const char *const compartment_keys[] = {"id", "name", "size", "unit", "description",
                                                "uncertainty", "uncertainty_source", NULL};
 
 /* `uncertainty = "lognormal(median, gsd)"` (and `uncertainty_source`) on a
@@ -656,7 +670,11 @@ static int load_compartments(loader *ld, config_setting_t *list, int first_slot)
         int is_expr = 0;
         if (check_keys(ld, g, "a compartment", compartment_keys) ||
             get_id(ld, g, "compartment", &c->id) ||
-            get_value(ld, g, "size", &c->size, &is_expr) < 0)
+            get_value(ld, g, "size", &c->size, &is_expr) < 0 ||
+            get_labels(ld, g, &c->name, &c->description))
+            return -1;
+        c->unit = "";
+        if (get_string(ld, g, "unit", &c->unit) < 0)
             return -1;
         if (is_expr)
             c->size = 1.0; /* until the expression is evaluated */
@@ -685,7 +703,7 @@ static int load_compartments(loader *ld, config_setting_t *list, int first_slot)
     return 0;
 }
 
-static const char *const parameter_keys[] = {"id", "value", "unit", "source",
+static const char *const parameter_keys[] = {"id", "name", "value", "unit", "source",
                                              "description", "mechanism", "estimate",
                                              "bounds", "scale", "uncertainty",
                                              "uncertainty_source", NULL};
@@ -800,6 +818,7 @@ static int load_parameters(loader *ld, config_setting_t *list, int first_slot, i
         }
         if (get_string(ld, g, "unit", &p->unit) < 0 ||
             get_string(ld, g, "source", &p->source) < 0 ||
+            get_labels(ld, g, &p->name, &p->description) ||
             get_string(ld, g, "mechanism", &p->mechanism) < 0 ||
             get_estimation(ld, g, p, is_expr) < 0)
             return -1;
@@ -812,7 +831,7 @@ static int load_parameters(loader *ld, config_setting_t *list, int first_slot, i
     return 0;
 }
 
-static const char *const species_keys[] = {"id", "initial", "compartment", "constant",
+static const char *const species_keys[] = {"id", "name", "initial", "compartment", "constant",
                                            "unit", "description", "uncertainty",
                                            "uncertainty_source", NULL};
 
@@ -831,7 +850,8 @@ static int load_species(loader *ld, config_setting_t *list, int implicit_compart
         s->unit = "";
         if (get_value(ld, g, "initial", &s->initial, &is_expr) < 0 ||
             get_bool(ld, g, "constant", &s->constant) < 0 ||
-            get_string(ld, g, "unit", &s->unit) < 0)
+            get_string(ld, g, "unit", &s->unit) < 0 ||
+            get_labels(ld, g, &s->name, &s->description))
             return -1;
         if (s->initial < 0) {
             fail_setting(ld, config_setting_get_member(g, "initial"),
@@ -867,7 +887,8 @@ static int load_species(loader *ld, config_setting_t *list, int implicit_compart
     return 0;
 }
 
-static const char *const assignment_keys[] = {"id", "value", "unit", "description", NULL};
+static const char *const assignment_keys[] = {"id", "name", "value", "unit", "description",
+                                              NULL};
 
 static int load_assignment_ids(loader *ld, config_setting_t *list, int first_slot)
 {
@@ -881,7 +902,8 @@ static int load_assignment_ids(loader *ld, config_setting_t *list, int first_slo
             return -1;
         a->unit = "";
         int r = get_string(ld, g, "value", &a->text);
-        if (r < 0 || get_string(ld, g, "unit", &a->unit) < 0)
+        if (r < 0 || get_string(ld, g, "unit", &a->unit) < 0 ||
+            get_labels(ld, g, &a->name, &a->description))
             return -1;
         if (r == 0) {
             fail_setting(ld, g, "assignment '%s' needs a 'value' expression in quotes", a->id);
@@ -994,7 +1016,7 @@ static int lookup_species(void *ctx, const char *name, char *msg, size_t size)
     return m->slot_index[slot];
 }
 
-static const char *const reaction_keys[] = {"id", "equation", "rate", "description",
+static const char *const reaction_keys[] = {"id", "name", "equation", "rate", "description",
                                             "mechanism", NULL};
 
 static int load_reactions(loader *ld, config_setting_t *list)
@@ -1012,7 +1034,8 @@ static int load_reactions(loader *ld, config_setting_t *list)
         sg_reaction_def *r = &m->reactions[i];
         r->line = (int)config_setting_source_line(g);
         if (check_keys(ld, g, "a reaction", reaction_keys) || get_id(ld, g, "reaction", &r->id) ||
-            get_string(ld, g, "mechanism", &r->mechanism) < 0)
+            get_string(ld, g, "mechanism", &r->mechanism) < 0 ||
+            get_labels(ld, g, &r->name, &r->description))
             goto done;
         int put = sg_map_put(&ids, r->id, i);
         if (put < 0) {
@@ -1824,7 +1847,7 @@ void sg_model_initial_values(const sg_model *m, double *v, const unsigned char *
 
 /* ---------------------------------------------------------- model events */
 
-static const char *const trigger_keys[] = {"id", "trigger", "assign", "persistent",
+static const char *const trigger_keys[] = {"id", "name", "trigger", "assign", "persistent",
                                            "initial_value", "use_values_from_trigger_time",
                                            "delay", "priority", "description", NULL};
 
@@ -1879,7 +1902,8 @@ static int load_triggers(loader *ld, config_setting_t *list)
         } else if (!(t->id = sg_arena_strdup(m->arena, name))) {
             return fail_nomem(ld), -1;
         }
-        if (get_bool(ld, g, "persistent", &t->persistent) < 0 ||
+        if (get_labels(ld, g, &t->name, &t->description) ||
+            get_bool(ld, g, "persistent", &t->persistent) < 0 ||
             get_bool(ld, g, "initial_value", &t->initial_value) < 0 ||
             get_bool(ld, g, "use_values_from_trigger_time", &t->use_trigger_time) < 0 ||
             event_expression(ld, g, "delay", t, &t->delay) < 0 ||

@@ -174,3 +174,89 @@ int sg_model_parameter_estimated(const sg_model *m, int i, double *lower, double
         *scale = p->scale;
     return p->estimate;
 }
+
+int sg_model_find_reaction(const sg_model *m, const char *id)
+{
+    for (int i = 0; i < m->nreactions; i++)
+        if (strcmp(m->reactions[i].id, id) == 0)
+            return i;
+    return -1;
+}
+
+/* Calls fn(id, name, ctx) for every element that may carry a name, in
+ * file order; stops when fn returns nonzero. */
+static void each_named(const sg_model *m, int (*fn)(const char *, const char *, void *),
+                       void *ctx)
+{
+    for (int i = 0; i < m->ncompartments; i++)
+        if (m->compartments[i].name && fn(m->compartments[i].id, m->compartments[i].name, ctx))
+            return;
+    for (int i = 0; i < m->nspecies; i++)
+        if (fn(m->species[i].id, m->species[i].name, ctx))
+            return;
+    for (int i = 0; i < m->nparameters; i++)
+        if (fn(m->parameters[i].id, m->parameters[i].name, ctx))
+            return;
+    for (int i = 0; i < m->nassignments; i++)
+        if (fn(m->assignments[i].id, m->assignments[i].name, ctx))
+            return;
+    for (int i = 0; i < m->nreactions; i++)
+        if (fn(m->reactions[i].id, m->reactions[i].name, ctx))
+            return;
+    for (int i = 0; i < m->ntriggers; i++)
+        if (fn(m->triggers[i].id, m->triggers[i].name, ctx))
+            return;
+}
+
+typedef struct name_query {
+    const char *key;   /* the id or the name looked for */
+    const char *found; /* name of the id / first id of the name */
+    int count;         /* ids with that name */
+    char list[400];    /* those ids, for the message */
+} name_query;
+
+static int name_of_id(const char *id, const char *name, void *ctx)
+{
+    name_query *q = ctx;
+    if (strcmp(id, q->key) != 0)
+        return 0;
+    q->found = name;
+    return 1;
+}
+
+static int id_of_name(const char *id, const char *name, void *ctx)
+{
+    name_query *q = ctx;
+    if (!*name || strcmp(name, q->key) != 0)
+        return 0;
+    if (q->count++ == 0)
+        q->found = id;
+    size_t n = strlen(q->list);
+    snprintf(q->list + n, sizeof q->list - n, "%s'%s'", n ? ", " : "", id);
+    return 0;
+}
+
+const char *sg_model_name_of(const sg_model *m, const char *id)
+{
+    name_query q = {id, NULL, 0, ""};
+    each_named(m, name_of_id, &q);
+    return q.found ? q.found : "";
+}
+
+sg_status sg_model_resolve_id(const sg_model *m, const char *text, const char **id,
+                              sg_error *err)
+{
+    *id = text;
+    if (sg_model_lookup(m, text) != SG_SYM_NONE || sg_model_find_reaction(m, text) >= 0)
+        return SG_OK; /* an id wins over a name */
+    name_query q = {text, NULL, 0, ""};
+    each_named(m, id_of_name, &q);
+    if (q.count > 1)
+        return sg_error_set(err, SG_ERR_USAGE, NULL, 0, 0,
+                            "'%s' is the name of %d elements of model '%s' (%s): select one "
+                            "by its id",
+                            text, q.count, m->name, q.list);
+    if (q.count == 1)
+        *id = q.found;
+    return SG_OK;
+}

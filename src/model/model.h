@@ -32,6 +32,7 @@ typedef struct sg_species_def {
     int compartment; /* index into compartments */
     int constant;
     const char *unit; /* "" unless the file gives one (the model's conc_unit applies) */
+    const char *name, *description; /* text for people ("" if none) */
     int line;
     int slot;
 } sg_species_def;
@@ -39,6 +40,7 @@ typedef struct sg_species_def {
 typedef struct sg_compartment_def {
     const char *id;
     double size;
+    const char *unit, *name, *description; /* "" if none */
     int line;
     int slot;
 } sg_compartment_def;
@@ -49,6 +51,7 @@ typedef struct sg_parameter_def {
     const char *unit;
     const char *source;
     const char *mechanism; /* the mechanism it belongs to (verify --falsify), or NULL */
+    const char *name, *description; /* "" if none */
     int estimate;          /* `estimate = true`: a parameter for sigode fit --data */
     double lower, upper;   /* its `bounds` */
     int scale;             /* its `scale`: 0 lin, 1 log, 2 log10 */
@@ -61,6 +64,7 @@ typedef struct sg_assignment_def {
     const char *text;
     const char *unit; /* "" unless the file gives one */
     int line, col;   /* where the expression text starts */
+    const char *name, *description; /* "" if none */
     sg_expr *value;  /* bound */
     int slot;
 } sg_assignment_def;
@@ -80,6 +84,7 @@ typedef struct sg_reaction_def {
     int nterms;
     sg_expr *rate;   /* bound */
     const char *mechanism; /* the mechanism it belongs to (verify --falsify), or NULL */
+    const char *name, *description; /* "" if none */
     int slot;
 } sg_reaction_def;
 
@@ -175,6 +180,7 @@ typedef struct sg_event_assign {
  * Level 3 semantics, sim.c). */
 typedef struct sg_trigger_def {
     const char *id;
+    const char *name, *description; /* "" if none */
     const char *text;
     int line, col;
     sg_expr *trigger;

@@ -490,7 +490,7 @@ sg_status sg_plot_write(const sg_plot_spec *spec, sg_error *err)
             fprintf(g, " using 1:%d", spec->columns[k] + 1);
             style(g, index, spec->markers);
             fputs(" title ", g);
-            quoted(g, name);
+            quoted(g, spec->titles && spec->titles[k] ? spec->titles[k] : name);
             if (spec->fits && spec->fits[k].ok) {
                 fprintf(g, ", f%d(x) with lines lw 1.5 dt 2 lc rgb '%s' title ", k,
                         gp_colours[index % GP_NCOLOURS]);

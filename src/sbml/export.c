@@ -19,6 +19,7 @@
  */
 #include <float.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,9 @@ typedef struct exporter {
     sg_arena *names;          /* ids made up to avoid a clash */
     double *exact;            /* numbers written as placeholders (exact()) */
     size_t nexact, exact_cap;
+    sg_note_fn note;          /* told about units left undeclared, or NULL */
+    void *note_ctx;
+    const char *volume;       /* unit id of every compartment, or NULL */
 } exporter;
 
 /* libsbml writes doubles with 15 significant digits (XMLOutputStream): the
@@ -175,6 +179,10 @@ static ASTNode_t *number(double v)
         n = node(AST_REAL);
         ASTNode_setReal(n, v);
     }
+    /* sigode's numbers are pure numbers: said so, libsbml's unit checks
+     * can follow the expressions through them (and object where a number
+     * stands for a quantity with a unit) */
+    ASTNode_setUnits(n, "dimensionless");
     return n;
 }
 
@@ -303,6 +311,168 @@ static ASTNode_t *to_ast(exporter *ex, const sg_expr *e, int want_bool)
     return n;
 }
 
+/* ------------------------------------------------ names, notes, units */
+
+static void note(exporter *ex, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void note(exporter *ex, const char *fmt, ...)
+{
+    if (!ex->note)
+        return;
+    char msg[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    ex->note(ex->note_ctx, msg);
+}
+
+static void add_xml_text(sg_sbuf *b, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '&': sg_sbuf_add(b, "&amp;"); break;
+        case '<': sg_sbuf_add(b, "&lt;"); break;
+        case '>': sg_sbuf_add(b, "&gt;"); break;
+        case '"': sg_sbuf_add(b, "&quot;"); break;
+        default: sg_sbuf_addn(b, s, 1);
+        }
+    }
+}
+
+/* `description` and `source` as XHTML paragraphs of the element's notes,
+ * marked with a class so that import gives them back to the same fields. */
+static void set_notes(exporter *ex, void *obj, const char *description, const char *source)
+{
+    int has_d = description && *description, has_s = source && *source;
+    if (!has_d && !has_s)
+        return;
+    sg_sbuf b = {0};
+    sg_sbuf_add(&b, "<body xmlns=\"http://www.w3.org/1999/xhtml\">");
+    if (has_d) {
+        sg_sbuf_add(&b, "<p class=\"" SG_NOTES_DESCRIPTION "\">");
+        add_xml_text(&b, description);
+        sg_sbuf_add(&b, "</p>");
+    }
+    if (has_s) {
+        sg_sbuf_add(&b, "<p class=\"" SG_NOTES_SOURCE "\">");
+        add_xml_text(&b, source);
+        sg_sbuf_add(&b, "</p>");
+    }
+    sg_sbuf_add(&b, "</body>");
+    if (b.oom)
+        fail(ex, "out of memory");
+    else if (SBase_setNotesString((SBase_t *)obj, b.s) != LIBSBML_OPERATION_SUCCESS)
+        fail(ex, "the notes '%.60s' could not be written as XHTML", b.s);
+    sg_sbuf_free(&b);
+}
+
+static void set_name(void *obj, const char *name)
+{
+    if (name && *name)
+        SBase_setName((SBase_t *)obj, name);
+}
+
+/* A unit definition with id `id` for u, made on first use. */
+static const char *define_unit(exporter *ex, Model_t *mod, const char *id, const sg_unit *u)
+{
+    if (!Model_getUnitDefinitionById(mod, id)) {
+        UnitDefinition_t *d = Model_createUnitDefinition(mod);
+        UnitDefinition_setId(d, id);
+        if (u->nterms == 0) { /* a pure number, named by its words */
+            Unit_t *un = UnitDefinition_createUnit(d);
+            Unit_setKind(un, UNIT_KIND_DIMENSIONLESS);
+            Unit_setExponent(un, 1);
+            Unit_setScale(un, 0);
+            Unit_setMultiplier(un, 1);
+        }
+        for (int k = 0; k < u->nterms; k++) {
+            Unit_t *un = UnitDefinition_createUnit(d);
+            Unit_setKind(un, (UnitKind_t)u->term[k].kind);
+            Unit_setExponent(un, u->term[k].exponent);
+            Unit_setScale(un, u->term[k].scale);
+            Unit_setMultiplier(un, u->term[k].multiplier);
+        }
+    }
+    const char *kept = sg_arena_strdup(ex->names, id);
+    if (!kept && !ex->failed) {
+        ex->failed = 1;
+        sg_error_nomem(ex->err);
+    }
+    return kept;
+}
+
+/* The unit id for a sigode unit text, NULL (and a note) when sigode cannot
+ * read it as units, NULL silently when there is none. times_volume: the
+ * unit times the compartments' volume unit (a substance from a
+ * concentration). */
+static const char *unit_ref(exporter *ex, Model_t *mod, const char *text, const char *what,
+                            int times_volume)
+{
+    if (!text || !*text)
+        return NULL;
+    sg_unit u, v;
+    int molar_as_amount = ex->volume && strcmp(ex->volume, "dimensionless") == 0;
+    if (sg_unit_parse(text, molar_as_amount, &u) != 0) {
+        note(ex, "%s: unit '%s' is not one sigode can write as SBML units; left undeclared",
+             what, text);
+        return NULL;
+    }
+    if (u.nterms == 0 && (!strcmp(text, "1") || !strcmp(text, "dimensionless")))
+        return "dimensionless";
+    char id[700];
+    sg_unit_id(text, &u, id, sizeof id);
+    int combined = times_volume && ex->volume && strcmp(ex->volume, "dimensionless") != 0;
+    if (combined) {
+        const char *vtext = ex->m->compartments[0].unit;
+        if (sg_unit_parse(vtext, 0, &v) != 0 || u.nterms + v.nterms > SG_UNIT_MAX_TERMS)
+            return NULL;
+        for (int k = 0; k < v.nterms; k++)
+            u.term[u.nterms++] = v.term[k];
+        size_t n = strlen(id);
+        char vid[300];
+        sg_unit_id(vtext, &v, vid, sizeof vid);
+        snprintf(id + n, sizeof id - n, "_times_%s", vid + 5);
+    }
+    const char *ref = define_unit(ex, mod, id, &u);
+    UnitDefinition_t *def = ref ? Model_getUnitDefinitionById(mod, ref) : NULL;
+    if (def && !combined && !UnitDefinition_isSetName(def)) { /* the text, for import */
+        UnitDefinition_setName(def, text);
+    }
+    return ref;
+}
+
+/* Model units: time, and substance = concentration x volume, where the
+ * volume unit is the compartments' common `unit` (none: dimensionless, so
+ * that a reaction rate, an amount per time, has the unit of a
+ * concentration per time, as in sigode with sizes of 1). */
+static void set_model_units(exporter *ex, Model_t *mod)
+{
+    const sg_model *m = ex->m;
+    ex->volume = "dimensionless";
+    for (int i = 0; i < m->ncompartments; i++)
+        if (strcmp(m->compartments[i].unit, m->compartments[0].unit) != 0) {
+            note(ex, "compartments have different units ('%s', '%s'): the model's substance "
+                     "units are left undeclared",
+                 m->compartments[0].unit, m->compartments[i].unit);
+            ex->volume = NULL;
+        }
+    if (ex->volume && *m->compartments[0].unit) {
+        char what[300];
+        snprintf(what, sizeof what, "compartment '%s'", m->compartments[0].id);
+        ex->volume = unit_ref(ex, mod, m->compartments[0].unit, what, 0);
+    }
+    const char *t = unit_ref(ex, mod, m->time_unit, "time_unit", 0);
+    if (t)
+        Model_setTimeUnits(mod, t);
+    const char *c = ex->volume ? unit_ref(ex, mod, m->conc_unit, "conc_unit", 1) : NULL;
+    if (c && ex->volume) {
+        Model_setSubstanceUnits(mod, c);
+        Model_setExtentUnits(mod, c);
+        Model_setVolumeUnits(mod, ex->volume);
+    }
+}
+
 /* --------------------------------------------------------------- model */
 
 static int slot_changes(const sg_model *m, int slot)
@@ -363,18 +533,33 @@ static void build(exporter *ex, Model_t *mod)
     }
     if (m->description && *m->description)
         Model_setName(mod, m->description);
+    set_notes(ex, mod, m->description, NULL);
+    set_model_units(ex, mod);
+    char what[300];
     for (int i = 0; i < m->ncompartments; i++) {
+        const sg_compartment_def *cd = &m->compartments[i];
         Compartment_t *c = Model_createCompartment(mod);
-        Compartment_setId(c, ex->implicit ? ex->default_comp : m->compartments[i].id);
-        Compartment_setSize(c, exact(ex, m->compartments[i].size));
+        Compartment_setId(c, ex->implicit ? ex->default_comp : cd->id);
+        Compartment_setSize(c, exact(ex, cd->size));
         Compartment_setSpatialDimensionsAsDouble(c, 3);
         Compartment_setConstant(c, 1);
+        if (ex->volume)
+            Compartment_setUnits(c, ex->volume);
+        set_name(c, cd->name);
+        set_notes(ex, c, cd->description, NULL);
     }
     for (int i = 0; i < m->nparameters; i++) {
+        const sg_parameter_def *pd = &m->parameters[i];
         Parameter_t *p = Model_createParameter(mod);
-        Parameter_setId(p, m->parameters[i].id);
-        Parameter_setValue(p, exact(ex, m->parameters[i].value));
-        Parameter_setConstant(p, !slot_changes(m, m->parameters[i].slot));
+        Parameter_setId(p, pd->id);
+        Parameter_setValue(p, exact(ex, pd->value));
+        Parameter_setConstant(p, !slot_changes(m, pd->slot));
+        snprintf(what, sizeof what, "parameter '%s'", pd->id);
+        const char *unit = unit_ref(ex, mod, pd->unit, what, 0);
+        if (unit)
+            Parameter_setUnits(p, unit);
+        set_name(p, pd->name);
+        set_notes(ex, p, pd->description, pd->source);
     }
     for (int i = 0; i < m->nspecies; i++) {
         const sg_species_def *sd = &m->species[i];
@@ -386,12 +571,26 @@ static void build(exporter *ex, Model_t *mod)
         int changes = slot_changes(m, sd->slot);
         Species_setBoundaryCondition(s, sd->constant || has_rate_rule(m, sd->slot));
         Species_setConstant(s, sd->constant && !changes);
+        if (*sd->unit && strcmp(sd->unit, m->conc_unit) != 0) {
+            snprintf(what, sizeof what, "species '%s'", sd->id);
+            const char *unit = ex->volume ? unit_ref(ex, mod, sd->unit, what, 1) : NULL;
+            if (unit)
+                Species_setSubstanceUnits(s, unit);
+        }
+        set_name(s, sd->name);
+        set_notes(ex, s, sd->description, NULL);
     }
     for (int i = 0; i < m->nassignments; i++) {
         const sg_assignment_def *a = &m->assignments[i];
         Parameter_t *p = Model_createParameter(mod);
         Parameter_setId(p, a->id);
         Parameter_setConstant(p, 0);
+        snprintf(what, sizeof what, "assignment '%s'", a->id);
+        const char *unit = unit_ref(ex, mod, a->unit, what, 0);
+        if (unit)
+            Parameter_setUnits(p, unit);
+        set_name(p, a->name);
+        set_notes(ex, p, a->description, NULL);
         Rule_t *r = Model_createAssignmentRule(mod);
         Rule_setVariable(r, a->id);
         ASTNode_t *math = to_ast(ex, a->value, 0);
@@ -420,6 +619,8 @@ static void build(exporter *ex, Model_t *mod)
         Reaction_t *r = Model_createReaction(mod);
         Reaction_setId(r, unique_id(ex, rd->id, "reaction"));
         Reaction_setReversible(r, rd->reversible);
+        set_name(r, rd->name);
+        set_notes(ex, r, rd->description, NULL);
         sg_term *terms = NULL;
         int nterms = 0, rev = 0, pos = 0;
         char msg[300];
@@ -466,6 +667,8 @@ static void build(exporter *ex, Model_t *mod)
         Event_t *e = Model_createEvent(mod);
         Event_setId(e, unique_id(ex, t->id, "event"));
         Event_setUseValuesFromTriggerTime(e, t->use_trigger_time);
+        set_name(e, t->name);
+        set_notes(ex, e, t->description, NULL);
         Trigger_t *tr = Event_createTrigger(e);
         Trigger_setPersistent(tr, t->persistent);
         Trigger_setInitialValue(tr, t->initial_value);
@@ -513,11 +716,17 @@ static int first_error(exporter *ex, SBMLDocument_t *doc, const char *what)
 
 char *sg_model_to_sbml(const sg_model *m, sg_error *err)
 {
+    return sg_model_to_sbml_noting(m, NULL, NULL, err);
+}
+
+char *sg_model_to_sbml_noting(const sg_model *m, sg_note_fn note_fn, void *note_ctx,
+                              sg_error *err)
+{
     sg_error local;
     if (!err)
         err = &local;
     memset(err, 0, sizeof *err);
-    exporter ex = {m, "default", 0, err, 0, {0}, NULL, NULL, 0, 0};
+    exporter ex = {m, "default", 0, err, 0, {0}, NULL, NULL, 0, 0, note_fn, note_ctx, NULL};
     sg_map_init(&ex.used);
     ex.names = sg_arena_create();
     if (!ex.names) {

@@ -2127,6 +2127,100 @@ static int add_start_value(importer *im, sg_sbuf *b, sym *y, const char *what)
     return 0;
 }
 
+/* ---------------------------------------------- names, notes, units */
+
+/* The text of the XHTML paragraph <p class="cls"> in notes (what export
+ * writes for a description or a source), NULL if none; the caller frees. */
+static char *notes_paragraph(const XMLNode_t *n, const char *cls, int depth)
+{
+    if (!n || depth > 30)
+        return NULL;
+    if (XMLNode_isElement(n) && XMLNode_getName(n) && strcmp(XMLNode_getName(n), "p") == 0) {
+        char *c = XMLNode_getAttrValueByName(n, "class");
+        int match = c && strcmp(c, cls) == 0;
+        free(c);
+        if (match) {
+            sg_sbuf t = {0};
+            sg_sbuf_add(&t, "");
+            for (unsigned i = 0; i < XMLNode_getNumChildren(n); i++) {
+                const XMLNode_t *k = XMLNode_getChild(n, (int)i);
+                if (XMLNode_isText(k) && XMLNode_getCharacters(k))
+                    sg_sbuf_add(&t, XMLNode_getCharacters(k));
+            }
+            if (t.oom) {
+                sg_sbuf_free(&t);
+                return NULL;
+            }
+            return t.s;
+        }
+    }
+    for (unsigned i = 0; i < XMLNode_getNumChildren(n); i++) {
+        char *text = notes_paragraph(XMLNode_getChild(n, (int)i), cls, depth + 1);
+        if (text)
+            return text;
+    }
+    return NULL;
+}
+
+/* `; name = "..."` and the description (and, for a parameter, the source)
+ * kept in the element's notes, as libconfig settings. has_description: the
+ * caller wrote a description of its own (kept; the notes' one is dropped). */
+static void add_labels(sg_sbuf *b, const void *obj, int has_description, int with_source)
+{
+    SBase_t *o = (SBase_t *)obj;
+    if (SBase_isSetName(o) && *SBase_getName(o)) {
+        sg_sbuf_add(b, "; name = ");
+        add_string(b, SBase_getName(o));
+    }
+    XMLNode_t *notes = SBase_isSetNotes(o) ? SBase_getNotes(o) : NULL;
+    char *d = notes && !has_description ? notes_paragraph(notes, SG_NOTES_DESCRIPTION, 0) : NULL;
+    char *src = notes && with_source ? notes_paragraph(notes, SG_NOTES_SOURCE, 0) : NULL;
+    if (d) {
+        sg_sbuf_add(b, "; description = ");
+        add_string(b, d);
+    }
+    if (src) {
+        sg_sbuf_add(b, "; source = ");
+        add_string(b, src);
+    }
+    free(d);
+    free(src);
+}
+
+/* The readable text of a unit reference (a unit definition's id or a base
+ * unit's name) into buf: the definition's name when it is a sigode unit of
+ * the same dimension (what export writes), else its rendering. 0, or -1
+ * when there is none or it cannot be said. */
+static int unit_text(importer *im, const char *ref, char *buf, size_t size)
+{
+    if (!ref || !*ref)
+        return -1;
+    UnitDefinition_t *def = Model_getUnitDefinitionById(im->model, ref);
+    int kind = UnitKind_forName(ref);
+    if (!def && (kind == UNIT_KIND_INVALID || kind == UNIT_KIND_DIMENSIONLESS)) {
+        if (kind != UNIT_KIND_DIMENSIONLESS)
+            return -1;
+        snprintf(buf, size, "1");
+        return 0;
+    }
+    if (sg_unit_render(def, kind, buf, size) != 0)
+        return -1;
+    const char *name = def && UnitDefinition_isSetName(def) ? UnitDefinition_getName(def) : NULL;
+    if (name && strlen(name) < size && sg_unit_matches(name, def))
+        snprintf(buf, size, "%s", name);
+    return 0;
+}
+
+/* `; unit = "..."` for a unit reference, nothing when it cannot be said. */
+static void add_unit(importer *im, sg_sbuf *b, const char *ref)
+{
+    char text[200];
+    if (unit_text(im, ref, text, sizeof text) == 0) {
+        sg_sbuf_add(b, "; unit = ");
+        add_string(b, text);
+    }
+}
+
 static void header(importer *im, sg_sbuf *b, SBMLDocument_t *doc)
 {
     Model_t *m = im->model;
@@ -2152,9 +2246,42 @@ static void header(importer *im, sg_sbuf *b, SBMLDocument_t *doc)
     sg_sbuf_add(b, "\nname = ");
     add_string(b, name);
     sg_sbuf_add(b, ";\n");
-    if (Model_isSetName(m) && *Model_getName(m)) {
+    char *notes = SBase_isSetNotes((SBase_t *)m)
+                      ? notes_paragraph(SBase_getNotes((SBase_t *)m), SG_NOTES_DESCRIPTION, 0)
+                      : NULL;
+    if (notes || (Model_isSetName(m) && *Model_getName(m))) {
         sg_sbuf_add(b, "description = ");
-        add_string(b, Model_getName(m));
+        add_string(b, notes ? notes : Model_getName(m));
+        sg_sbuf_add(b, ";\n");
+    }
+    free(notes);
+    /* units: L3 model attributes, or L2's redefined built-ins */
+    char unit[200], volume[200];
+    int l3 = im->level >= 3;
+    if (unit_text(im, l3 ? Model_getTimeUnits(m) : "time", unit, sizeof unit) == 0 &&
+        (l3 || Model_getUnitDefinitionById(m, "time"))) {
+        sg_sbuf_add(b, "time_unit = ");
+        add_string(b, unit);
+        sg_sbuf_add(b, ";\n");
+    }
+    /* a concentration: substance over volume, or the substance alone when
+     * volumes are pure numbers (as export writes sigode's sizes) */
+    const char *substance = l3 ? Model_getSubstanceUnits(m)
+                               : Model_getUnitDefinitionById(m, "substance") ? "substance" : "";
+    const char *vol = l3 ? Model_getVolumeUnits(m)
+                         : Model_getUnitDefinitionById(m, "volume") ? "volume" : "";
+    if (unit_text(im, substance, unit, sizeof unit) == 0) {
+        int pure = unit_text(im, vol, volume, sizeof volume) != 0 || strcmp(volume, "1") == 0;
+        sg_sbuf_add(b, "conc_unit = ");
+        if (pure) {
+            add_string(b, unit);
+        } else {
+            char both[420];
+            snprintf(both, sizeof both, strchr(volume, '/') || strchr(volume, '*') ? "%s/(%s)"
+                                                                                  : "%s/%s",
+                     unit, volume);
+            add_string(b, both);
+        }
         sg_sbuf_add(b, ";\n");
     }
     (void)doc;
@@ -2173,6 +2300,10 @@ static int write_compartments(importer *im, sg_sbuf *b)
         snprintf(what, sizeof what, "the size of compartment '%s'", y->id);
         if (add_start_value(im, b, y, what))
             return -1;
+        const Compartment_t *c = (const Compartment_t *)y->obj;
+        if (Compartment_isSetUnits(c) && strcmp(Compartment_getUnits(c), "dimensionless") != 0)
+            add_unit(im, b, Compartment_getUnits(c)); /* pure numbers are sigode's sizes */
+        add_labels(b, y->obj, 0, 0);
         sg_sbuf_add(b, "; }");
     }
     if (any)
@@ -2194,6 +2325,10 @@ static int write_parameters(importer *im, sg_sbuf *b)
         snprintf(what, sizeof what, "the value of '%s'", y->id);
         if (add_start_value(im, b, y, what))
             return -1;
+        if (y->kind == K_PARAMETER && Parameter_isSetUnits((const Parameter_t *)y->obj))
+            add_unit(im, b, Parameter_getUnits((const Parameter_t *)y->obj));
+        add_labels(b, y->obj, y->as_parameter || y->as_species_parameter,
+                   y->kind == K_PARAMETER);
         sg_sbuf_add(b, y->as_parameter ? "; description = \"a compartment of varying size\"; }"
                        : y->as_species_parameter
                            ? "; description = \"a species (its compartment changes size)\"; }"
@@ -2289,6 +2424,14 @@ static int write_species(importer *im, sg_sbuf *b)
                            y->hosu ? "hasOnlySubstanceUnits" : "",
                            y->hosu && y->boundary ? ", " : "",
                            y->boundary ? "boundaryCondition" : "");
+        /* a unit of its own: its substance, when volumes are pure numbers */
+        const Species_t *sp = (const Species_t *)y->obj;
+        const Compartment_t *cp = (const Compartment_t *)im->syms[y->comp].obj;
+        const char *cu = Compartment_isSetUnits(cp) ? Compartment_getUnits(cp)
+                         : im->level >= 3 ? Model_getVolumeUnits(im->model) : "";
+        if (Species_isSetSubstanceUnits(sp) && (!*cu || !strcmp(cu, "dimensionless")))
+            add_unit(im, b, Species_getSubstanceUnits(sp));
+        add_labels(b, y->obj, y->hosu || y->boundary, 0);
         sg_sbuf_add(b, "; }");
     }
     if (any)
@@ -2342,6 +2485,9 @@ static int write_assignments(importer *im, sg_sbuf *b)
         sg_sbuf_add(b, any++ ? ",\n" : "\nassignments = (\n");
         sg_sbuf_printf(b, "  { id = \"%s\"; value = ", y->id);
         add_converted(im, b, y, text);
+        if (y->kind == K_PARAMETER && Parameter_isSetUnits((const Parameter_t *)y->obj))
+            add_unit(im, b, Parameter_getUnits((const Parameter_t *)y->obj));
+        add_labels(b, y->obj, 0, 0);
         sg_sbuf_add(b, "; }");
         sg_free(text);
     }
@@ -2602,6 +2748,7 @@ static int write_reactions(importer *im, sg_sbuf *b)
                            Reaction_getReversible(r) ? "<->" : "->", right.s ? " " : "",
                            right.s ? right.s : "");
             add_string(b, rate);
+            add_labels(b, r, 0, 0);
             sg_sbuf_add(b, "; }");
             if (left.oom || right.oom)
                 b->oom = 1;
@@ -2744,7 +2891,9 @@ static int write_events(importer *im, sg_sbuf *b)
         if (!trigger)
             return -1;
         sg_sbuf_add(b, any++ ? ",\n" : "\nevents = (\n");
-        sg_sbuf_printf(b, "  { id = \"%s\"; trigger = ", eid);
+        sg_sbuf_printf(b, "  { id = \"%s\"", eid);
+        add_labels(b, e, 0, 0);
+        sg_sbuf_add(b, "; trigger = ");
         add_string(b, trigger);
         sg_free(trigger);
         int persistent = !Trigger_isSetPersistent(tr) || Trigger_getPersistent(tr);

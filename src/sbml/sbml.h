@@ -37,4 +37,39 @@ char *sg_sbml_translate(const char *path, int *cacheable, sg_error *err);
  * positions made to point at the translation. */
 sg_model *sg_sbml_load_translation(char *text, const char *path, sg_error *err);
 
+/* Classes of the XHTML paragraphs in SBML notes that carry an element's
+ * `description` and `source` (export writes them, import reads them). */
+#define SG_NOTES_DESCRIPTION "sigode-description"
+#define SG_NOTES_SOURCE "sigode-source"
+
+/* Units (units.c). A unit as SBML wants it: one term per symbol written
+ * (kind is a libsbml UnitKind_t); `length`: how much of the text is the
+ * unit (the rest is a remark for people). */
+#define SG_UNIT_MAX_TERMS 16
+typedef struct sg_unit_term {
+    int kind, exponent, scale;
+    double multiplier;
+} sg_unit_term;
+typedef struct sg_unit {
+    sg_unit_term term[SG_UNIT_MAX_TERMS];
+    int nterms; /* 0: a pure number */
+    size_t length;
+} sg_unit;
+
+/* Reads a sigode unit ("nM", "1/h", "1/(nM*h)", "h"): 0, or -1 when the
+ * text is not a unit sigode can write as SBML. molar_as_amount: M, nM...
+ * are read as mol, nmol... (the amount in a compartment of size 1 without
+ * a unit, which is what a concentration is when sizes are pure numbers). */
+int sg_unit_parse(const char *text, int molar_as_amount, sg_unit *u);
+/* An SBML UnitSId made from `text` ("unit_1_per_nM_h"). */
+void sg_unit_id(const char *text, const sg_unit *u, char *buf, size_t size);
+/* The readable text of an SBML unit definition, or of the base unit `kind`
+ * when def is NULL: "nM", "1/h", "1/(nM*h)". 0, or -1 when no combination
+ * of sigode's symbols says it (then the caller leaves the unit out). */
+struct UnitDefinition;
+/* 1 when `text` reads as a unit equal to def (a concentration also as the
+ * amount in a pure-number volume), else 0. */
+int sg_unit_matches(const char *text, const struct UnitDefinition *def);
+int sg_unit_render(const struct UnitDefinition *def, int kind, char *buf, size_t size);
+
 #endif

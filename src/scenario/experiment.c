@@ -192,6 +192,9 @@ sg_status sg_experiment_add_output(sg_experiment *exp, const char *id, sg_error 
 {
     const sg_model *m = exp->model;
     int slot = sg_map_get(&m->symbols, id);
+    int reaction = slot < 0 ? sg_model_find_reaction(m, id) : -1;
+    if (reaction >= 0) /* its rate, amount per time */
+        slot = m->reactions[reaction].slot;
     if (slot < 0)
         return sg_error_set(err, SG_ERR_USAGE, NULL, 0, 0,
                             "cannot output '%s': model '%s' has no such id", id, m->name);

@@ -411,7 +411,7 @@ sg_status sg_solver_start(sg_solver *s, double t0, sg_error *err)
 void sg_solver_update_assignments(sg_solver *s, double t)
 {
     s->v[s->prog->time_slot] = t;
-    sg_program_exec(s->prog, 0, s->prog->n_assign, s->v);
+    sg_program_exec(s->prog, 0, s->prog->n_rhs, s->v); /* rates too (outputs) */
 }
 
 /* Names the state most to blame for a failure: a non-finite derivative if
@@ -519,7 +519,7 @@ sg_status sg_solver_advance_roots(sg_solver *s, double tout, double tstop, doubl
         }
     }
     s->v[p->time_slot] = tout;
-    sg_program_exec(p, 0, p->n_assign, s->v);
+    sg_program_exec(p, 0, p->n_rhs, s->v); /* reaction rates too: they may be outputs */
     return SG_OK;
 }
 
