@@ -2429,6 +2429,8 @@ static int write_species(importer *im, sg_sbuf *b)
         const Compartment_t *cp = (const Compartment_t *)im->syms[y->comp].obj;
         const char *cu = Compartment_isSetUnits(cp) ? Compartment_getUnits(cp)
                          : im->level >= 3 ? Model_getVolumeUnits(im->model) : "";
+        if (!cu) /* libsbml: no units (a 0-D compartment has no volume units) */
+            cu = "";
         if (Species_isSetSubstanceUnits(sp) && (!*cu || !strcmp(cu, "dimensionless")))
             add_unit(im, b, Species_getSubstanceUnits(sp));
         add_labels(b, y->obj, y->hosu || y->boundary, 0);
