@@ -289,6 +289,28 @@ def gradient(sigode):
         print(f"ok: {os.path.basename(yaml)}: {len(got['sens'])} derivatives agree")
 
 
+def sens_and_fd_agree(sigode, yaml, names):
+    """`petab evaluate --gradient sens` (which must come from sensitivities)
+    and `--gradient fd` print the derivatives `names`, equal to 1e-5
+    relative (plus 1e-6 absolute); returns the sensitivities' values."""
+    got = {}
+    for source in ("sens", "fd"):
+        p = run([sigode, "petab", "evaluate", yaml, "--gradient", source])
+        if p.returncode != 0:
+            fail(f"--gradient {source}: exit {p.returncode}: {p.stderr}")
+        if source == "sens" and "forward sensitivities" not in p.stdout:
+            fail(f"not from sensitivities: {p.stdout}")
+        got[source] = {m.group(1): float(m.group(2))
+                       for m in re.finditer(r"^dnllh/d(\S+) = (\S+)$", p.stdout, re.M)}
+    if set(got["sens"]) != names:
+        fail(f"derivatives printed: {got['sens']}")
+    for k, v in got["sens"].items():
+        w = got["fd"][k]
+        if abs(v - w) > 1e-5 * abs(w) + 1e-6:
+            fail(f"d/d{k}: sensitivities {v}, finite differences {w}")
+    return got["sens"]
+
+
 EVENT_MODEL = """name = "bolus";
 parameters = ( { id = "k1"; value = 0.3; }, { id = "k2"; value = 0.15; },
                { id = "dose"; value = 0.5; } );
@@ -321,23 +343,9 @@ def gradient_events(sigode):
         b = [float(r[2]) for r in rows]
         if sum(b[i + 1] < 0.7 * b[i] for i in range(len(b) - 1)) < 2:
             fail(f"the state-triggered event does not fire twice in 0..16: B = {b[::10]}")
-        got = {}
-        for source in ("sens", "fd"):
-            p = run([sigode, "petab", "evaluate", os.path.join(tmp, "problem.yaml"),
-                     "--gradient", source])
-            if p.returncode != 0:
-                fail(f"--gradient {source}: exit {p.returncode}: {p.stderr}")
-            if source == "sens" and "forward sensitivities" not in p.stdout:
-                fail(f"not from sensitivities: {p.stdout}")
-            got[source] = {m.group(1): float(m.group(2))
-                           for m in re.finditer(r"^dnllh/d(\S+) = (\S+)$", p.stdout, re.M)}
-        if set(got["sens"]) != {"k1", "k2", "scale", "dose"}:
-            fail(f"derivatives printed: {got['sens']}")
-        for k, v in got["sens"].items():
-            w = got["fd"][k]
-            if abs(v - w) > 1e-5 * abs(w) + 1e-6:
-                fail(f"d/d{k}: sensitivities {v}, finite differences {w}")
-        print(f"ok: {len(got['sens'])} derivatives through events agree: {got['sens']}")
+        got = sens_and_fd_agree(sigode, os.path.join(tmp, "problem.yaml"),
+                                {"k1", "k2", "scale", "dose"})
+        print(f"ok: {len(got)} derivatives through events agree: {got}")
 
 
 def gradient_steady(sigode):
@@ -355,23 +363,9 @@ def gradient_steady(sigode):
             f.write("observableId\tsimulationConditionId\ttime\tmeasurement\n"
                     "obs_a\tc0\t1\t0.7\nobs_b\tc0\t2\t0.6\nobs_a\tc0\tinf\t0.4\n"
                     "obs_b\tc0\tinf\t1.1\nobs_a\tc1\tinf\t0.8\nobs_b\tc1\tinf\t2.5\n")
-        got = {}
-        for source in ("sens", "fd"):
-            p = run([sigode, "petab", "evaluate", os.path.join(tmp, "problem.yaml"),
-                     "--gradient", source])
-            if p.returncode != 0:
-                fail(f"--gradient {source}: exit {p.returncode}: {p.stderr}")
-            if source == "sens" and "forward sensitivities" not in p.stdout:
-                fail(f"not from sensitivities: {p.stdout}")
-            got[source] = {m.group(1): float(m.group(2))
-                           for m in re.finditer(r"^dnllh/d(\S+) = (\S+)$", p.stdout, re.M)}
-        if set(got["sens"]) != {"k1", "k2", "scale"}:
-            fail(f"derivatives printed: {got['sens']}")
-        for k, v in got["sens"].items():
-            w = got["fd"][k]
-            if abs(v - w) > 1e-5 * abs(w) + 1e-6:
-                fail(f"d/d{k}: steady-state sensitivities {v}, finite differences {w}")
-        print(f"ok: derivatives with measurements at time inf agree: {got['sens']}")
+        got = sens_and_fd_agree(sigode, os.path.join(tmp, "problem.yaml"),
+                                {"k1", "k2", "scale"})
+        print(f"ok: derivatives with measurements at time inf agree: {got}")
 
 
 def fit_model(sigode):
