@@ -42,7 +42,10 @@ echo "pkg-config --cflags --libs sigode: $flags"
 # shellcheck disable=SC2086 # the flags are words
 cc -o "$tmp/decay" "$src/tests/install/decay.c" $flags || fail "cc decay.c $flags"
 LD_LIBRARY_PATH=$libdir "$tmp/decay" "$tmp/decay.cfg" || fail "the pkg-config program"
-LD_LIBRARY_PATH=$libdir ldd "$tmp/decay" | grep -q "libsigode.so.0 => $libdir" || fail "the program is not linked to the installed libsigode.so.0"
+# ldd's whole output first: `ldd | grep -q` under pipefail fails at random
+# when grep exits early and ldd dies of SIGPIPE
+linked=$(LD_LIBRARY_PATH=$libdir ldd "$tmp/decay")
+grep -q "libsigode.so.0 => $libdir" <<<"$linked" || fail "the program is not linked to the installed libsigode.so.0"
 
 # 2. find_package(sigode)
 mkdir -p "$tmp/cmake"
