@@ -207,6 +207,11 @@ void cli_catch_interrupts(void);
 void cli_begin_writing(void);
 void cli_end_writing(void);
 int cli_check_output_path(const char *path, const char *what);
+/* The path of a file written beside an output ("x/fit.tsv" + "_starts.tsv"
+ * -> "x/fit_starts.tsv"); NULL when out of memory. *special is set when
+ * the output exists and is not a regular file (a device, a FIFO, a symlink
+ * to one): files beside /dev/null are not to be made. */
+char *cli_companion_path(const char *output, const char *suffix, int *special);
 int cli_write_table(const cli *c, const sg_table *table, const char *path);
 int cli_is_sbml_path(const char *path);
 sg_model *cli_load_model(const char *path, sg_error *err);

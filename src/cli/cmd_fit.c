@@ -23,20 +23,6 @@ static sg_status fit_nomem(sg_error *err)
     return SG_ERR_NOMEM;
 }
 
-/* "x/y.tsv" -> "x/y" + suffix */
-static char *derived_path(const char *output, const char *suffix)
-{
-    size_t n = strlen(output);
-    if (n > 4 && !strcmp(output + n - 4, ".tsv"))
-        n -= 4;
-    char *out = malloc(n + strlen(suffix) + 1);
-    if (out) {
-        memcpy(out, output, n);
-        strcpy(out + n, suffix);
-    }
-    return out;
-}
-
 static void progress(void *ctx, int start, const sg_fit_start *r)
 {
     int *quiet = ctx;
@@ -211,10 +197,11 @@ static int run_fit(cli *c)
     int rc = 0;
     if (!output)
         output = "fit_parameters.tsv";
+    int special = 0;
     out_params = strdup(output);
-    out_starts = derived_path(output, "_starts.tsv");
-    out_waterfall = derived_path(output, "_waterfall.png");
-    out_fit = derived_path(output, "_fit.png");
+    out_starts = cli_companion_path(output, "_starts.tsv", &special);
+    out_waterfall = cli_companion_path(output, "_waterfall.png", &special);
+    out_fit = cli_companion_path(output, "_fit.png", &special);
     if (!out_params || !out_starts || !out_waterfall || !out_fit) {
         fprintf(stderr, "sigode: out of memory\n");
         rc = 2;
@@ -269,10 +256,19 @@ static int run_fit(cli *c)
                    sg_petab_unscale(sg_petab_parameter_scale(p, i), starts[0].x[k]));
     }
     if (failed)
-        fprintf(stderr, "fit: %d of %d starts failed (see %s)\n", failed, fo.starts, out_starts);
+        fprintf(stderr, "fit: %d of %d starts failed%s%s%s\n", failed, fo.starts,
+                special ? "" : " (see ", special ? "" : out_starts, special ? "" : ")");
     if (sg_petab_write_parameters(p, starts[0].x, out_params, &err) != SG_OK ||
-        write_starts(p, starts, fo.starts, out_starts, &err) != SG_OK) {
+        (!special && write_starts(p, starts, fo.starts, out_starts, &err) != SG_OK)) {
         rc = cli_report(&err);
+        goto done;
+    }
+    if (special) {
+        /* "--output /dev/null" must not make files in /dev */
+        if (!quiet)
+            fprintf(stderr, "fit: %s is not a regular file: the starts table and the plots "
+                            "beside it are not written\n",
+                    out_params);
         goto done;
     }
     if (plots) {

@@ -14,19 +14,6 @@
 #include "cli/cli.h"
 
 
-static char *derived_path(const char *output, const char *suffix)
-{
-    size_t n = strlen(output);
-    if (n > 4 && !strcmp(output + n - 4, ".tsv"))
-        n -= 4;
-    char *out = malloc(n + strlen(suffix) + 1);
-    if (out) {
-        memcpy(out, output, n);
-        strcpy(out + n, suffix);
-    }
-    return out;
-}
-
 /* Appends to a growing text. */
 typedef struct text {
     char *s;
@@ -124,7 +111,8 @@ static int run_profile(cli *c)
     int *which = calloc((size_t)n + 1, sizeof *which);
     int count = 0, rc = 0;
     sg_profile *pr = NULL;
-    char *plot_path = derived_path(output, ".png");
+    int special = 0;
+    char *plot_path = cli_companion_path(output, ".png", &special);
     text out = {0};
     if (!x || !which || !plot_path) {
         fprintf(stderr, "sigode: out of memory\n");
@@ -227,11 +215,12 @@ static int run_profile(cli *c)
         goto done;
     }
     if (sg_write_text_file(output, out.s, &err) != SG_OK ||
-        (plots && sg_petab_plot_profiles(p, pr, count, fopt, plot_path, &err) != SG_OK)) {
+        (plots && !special && sg_petab_plot_profiles(p, pr, count, fopt, plot_path, &err) != SG_OK)) {
         rc = cli_report(&err);
         goto done;
     }
-    fprintf(stderr, "profile: wrote %s%s%s\n", output, plots ? ", " : "", plots ? plot_path : "");
+    fprintf(stderr, "profile: wrote %s%s%s\n", output, plots && !special ? ", " : "",
+            plots && !special ? plot_path : "");
 done:
     sg_profiles_free(pr, count);
     sg_petab_free(p);

@@ -284,6 +284,21 @@ int cli_check_output_path(const char *path, const char *what)
     return cli_report(&err);
 }
 
+char *cli_companion_path(const char *output, const char *suffix, int *special)
+{
+    struct stat sb;
+    *special = stat(output, &sb) == 0 && !S_ISREG(sb.st_mode);
+    size_t n = strlen(output);
+    if (n > 4 && !strcmp(output + n - 4, ".tsv"))
+        n -= 4;
+    char *out = malloc(n + strlen(suffix) + 1);
+    if (out) {
+        memcpy(out, output, n);
+        strcpy(out + n, suffix);
+    }
+    return out;
+}
+
 /* Writes a table to --output (atomically) or standard output. */
 int cli_write_table(const cli *c, const sg_table *table, const char *path)
 {

@@ -12,9 +12,11 @@ import argparse
 import glob
 import os
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 GOOD = "time,A\n0,1\n"
@@ -225,6 +227,46 @@ def test_output_mode(sigode, corpus):
         os.umask(old)
 
 
+def test_companions_of_special_output(sigode, corpus):
+    """fit and profile write files beside --output (PARAMS_starts.tsv, the
+    plots): beside a FIFO or a device (e.g. --output /dev/null, which as
+    root would make /dev/null_starts.tsv) they are not made; the output
+    itself is written through."""
+    problem = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "petab",
+                           "conversion", "problem.yaml")
+    d = tempfile.mkdtemp(prefix="sigode-safety-")
+    fifo = os.path.join(d, "fit.tsv")
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(open(fifo).read()))
+    reader.start()
+    p = subprocess.run([sigode, "fit", problem, "--starts", "2", "--output", fifo],
+                       capture_output=True, text=True, timeout=120)
+    reader.join(60)
+    check(p.returncode == 0, "fit --output FIFO: exit status %d (%s)"
+          % (p.returncode, p.stderr.strip()))
+    check(got and got[0].startswith("parameterId"), "fit --output FIFO: the table did not "
+          "come through the FIFO")
+    check(sorted(os.listdir(d)) == ["fit.tsv"], "fit --output FIFO: files made beside it: %s"
+          % sorted(os.listdir(d)))
+    check(stat.S_ISFIFO(os.lstat(fifo).st_mode), "fit --output FIFO: the FIFO was replaced")
+    fit = os.path.join(d, "params.tsv")
+    subprocess.run([sigode, "fit", problem, "--starts", "2", "--output", fit, "--no-plots"],
+                   capture_output=True, text=True, timeout=120)
+    os.unlink(fifo)
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(open(fifo).read()))
+    reader.start()
+    p = subprocess.run([sigode, "profile", problem, "--parameters", fit, "--params", "k1",
+                        "--output", fifo], capture_output=True, text=True, timeout=300)
+    reader.join(60)
+    check(p.returncode == 0, "profile --output FIFO: exit status %d (%s)"
+          % (p.returncode, p.stderr.strip()))
+    check(not os.path.exists(os.path.join(d, "fit.png")),
+          "profile --output FIFO: a plot was made beside it")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sigode", required=True)
@@ -234,6 +276,7 @@ def main():
     test_failure_keeps_previous(sigode, a.corpus)
     test_bad_usage_keeps_previous(sigode, a.corpus)
     test_output_mode(sigode, a.corpus)
+    test_companions_of_special_output(sigode, a.corpus)
     test_ensemble_samples_output(sigode, a.corpus)
     test_sigint_during_scan(sigode, a.corpus)
     test_signal_during_write(sigode, a.corpus, signal.SIGINT, 130)
