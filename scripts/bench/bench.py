@@ -565,12 +565,16 @@ def report(res):
             for label, suffix, key in (("vm", "", "sigode"), ("native", "_native",
                                                                "sigode_native")):
                 ratio = e["ratio" + suffix]
-                ok = ratio <= 1.3
-                w("%-13s sigode %-6s / C = %.2f (median %.2f; per step %.2f)  target <= 1.3: %s%s"
+                # issue 17: the small model within 1.1 of the C (both on the
+                # same -O2 SUNDIALS); the large (KLU) one within 1.3
+                limit = 1.1 if name == "calcineurin" else 1.3
+                ok = ratio <= limit
+                w("%-13s sigode %-6s / C = %.2f (median %.2f; per step %.2f)  target <= %.1f: %s%s"
                   % (name, label, ratio, e["ratio_median" + suffix], e["ratio_per_step" + suffix],
-                     verdict(ok), "" if e[key]["steps"] == e["handc"]["steps"] else
+                     limit, verdict(ok), "" if e[key]["steps"] == e["handc"]["steps"] else
                      "  [steps differ: round-off; see per step]"))
-                targets.append(("sigode %s / C <= 1.3 (%s)" % (label, name), ok, "%.2f" % ratio))
+                targets.append(("sigode %s / C <= %.1f (%s)" % (label, limit, name), ok,
+                                "%.2f" % ratio))
             w("%-13s native: C compiled in %s (once per model, then cached); output %s"
               % ("", fmt_t(e["native_compile_s"]), "byte-identical to vm"
                  if e["native_identical"] else "DIFFERS from vm"))
@@ -603,8 +607,11 @@ def report(res):
                          % last.get("error", float("nan")))
                     w("%-13s %-14s %8s %s" % (name, tool, "-", why))
                 if tool in ("scipy_LSODA", "desolve_lsoda"):
-                    ok = bool(c) and c["ratio"] >= 50
-                    targets.append(("%s / sigode >= 50 (%s)" % (tool, name), ok,
+                    # issue 17: >= 20 on the small model (CVODE's own work
+                    # bounds it), >= 50 on the large one
+                    want = 20 if name == "calcineurin" else 50
+                    ok = bool(c) and c["ratio"] >= want
+                    targets.append(("%s / sigode >= %d (%s)" % (tool, want, name), ok,
                                     "%.1f" % c["ratio"] if c else "n/a"))
     sc = res["scaling"]
     if sc.get("rows"):
@@ -630,14 +637,17 @@ def report(res):
             targets.append(("time/sim grows <= n^1.2 (%d..%d)" % (lo, hi),
                             sc["exp_sim"] <= 1.2 and full, "n^%.2f%s" % (
                                 sc["exp_sim"], "" if full else " (100000 not reached)")))
+            targets.append(("time per step grows <= n^1.05 (%d..%d)" % (lo, hi),
+                            sc["exp_step"] <= 1.05 and full, "n^%.2f%s" % (
+                                sc["exp_step"], "" if full else " (100000 not reached)")))
             targets.append(("memory linear (%d..%d)" % (lo, hi), sc["exp_mem"] <= 1.1 and full,
                             "n^%.2f%s" % (sc["exp_mem"], "" if full else " (100000 not reached)")))
         big = [r for r in sc["rows"] if r["n"] == 100000]
         if big and "load_s" in big[0]:
-            targets.append(("load+compile 100000 species < 2 s", big[0]["load_s"] < 2,
+            targets.append(("load+compile 100000 species < 1.5 s", big[0]["load_s"] < 1.5,
                             fmt_t(big[0]["load_s"])))
         else:
-            targets.append(("load+compile 100000 species < 2 s", False, "not reached"))
+            targets.append(("load+compile 100000 species < 1.5 s", False, "not reached"))
     if res.get("cli"):
         c = res["cli"]
         w("")
