@@ -2,8 +2,8 @@
  * Plots of studies through gnuplot: quantile bands (shaded ribbons between
  * the outer quantiles, the median as a line) and bar charts of sensitivity
  * indices with their intervals. As in plot.c: the data and the script go to
- * temporaries beside the destination, every string reaches gnuplot inside
- * single quotes (quotes doubled, newlines refused), and the image is renamed
+ * temporaries beside the destination, every string reaches gnuplot through
+ * gp_string (plot.c: inert whatever the text), and the image is renamed
  * over the destination only when gnuplot succeeded.
  */
 #include <errno.h>
@@ -15,18 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../util/util.h"
-
-static void quoted(FILE *f, const char *s)
-{
-    fputc('\'', f);
-    for (; *s; s++) {
-        if (*s == '\'')
-            fputc('\'', f);
-        fputc(*s == '\n' || *s == '\r' ? ' ' : *s, f);
-    }
-    fputc('\'', f);
-}
+#include "plot.h"
 
 static int ends_with(const char *s, const char *suffix)
 {
@@ -40,12 +29,9 @@ static sg_status draw(const char *path, const sg_table *table, script_fn script_
                       const void *spec, sg_error *err)
 {
     int svg = ends_with(path, ".svg");
-    if (!svg && !ends_with(path, ".png"))
-        return sg_error_set(err, SG_ERR_USAGE, NULL, 0, 0,
-                            "--plot expects a file ending in .png or .svg, got '%s'", path);
-    if (strchr(path, '\n') || strchr(path, '\r'))
-        return sg_error_set(err, SG_ERR_USAGE, NULL, 0, 0,
-                            "--plot: a file name with a line break cannot be given to gnuplot");
+    sg_status checked = sg_plot_check_path(path, err);
+    if (checked != SG_OK)
+        return checked;
     size_t n = strlen(path) + 32;
     char *data = sg_malloc(n), *script = sg_malloc(n), *image = sg_malloc(n);
     sg_status st = SG_OK;
@@ -87,7 +73,7 @@ static sg_status draw(const char *path, const sg_table *table, script_fn script_
     fds[1] = -1;
     fprintf(f, "set terminal %s size 900,600 font 'sans,11' noenhanced\nset output ",
             svg ? "svg dynamic background rgb 'white'" : "pngcairo");
-    quoted(f, image);
+    gp_string(f, image);
     fputs("\nset datafile missing 'nan'\nset grid\nset key below\n", f);
     script_body(f, spec, data);
     if (fclose(f) != 0) {
@@ -145,22 +131,22 @@ static void band_script(FILE *f, const void *arg, const char *data)
     if (s->logx)
         fputs("set logscale x\nset format x '%g'\n", f);
     fputs("set style fill transparent solid 0.25 noborder\nset title ", f);
-    quoted(f, s->title ? s->title : "");
+    gp_string(f, s->title);
     fputs("\nset xlabel ", f);
-    quoted(f, s->xlabel ? s->xlabel : "");
+    gp_string(f, s->xlabel);
     fputs("\nplot ", f);
     for (int k = 0; k < s->nbands; k++) {
         const sg_band *b = &s->bands[k];
         if (k)
             fputs(", ", f);
-        quoted(f, data);
+        gp_string(f, data);
         fprintf(f, " using 1:%d:%d with filledcurves lc %d title ", b->low + 1, b->high + 1,
                 k + 1);
-        quoted(f, b->band_title ? b->band_title : "");
+        gp_string(f, b->band_title);
         fputs(", ", f);
-        quoted(f, data);
+        gp_string(f, data);
         fprintf(f, " using 1:%d with lines lw 2 lc %d title ", b->mid + 1, k + 1);
-        quoted(f, b->id ? b->id : "");
+        gp_string(f, b->id);
     }
     fputc('\n', f);
 }
@@ -177,24 +163,24 @@ static void bar_script(FILE *f, const void *arg, const char *data)
           "set style fill solid 0.6 border -1\nset xtics rotate by -45 nomirror\n"
           "set yrange [*:*]\nset title ",
           f);
-    quoted(f, s->title ? s->title : "");
+    gp_string(f, s->title);
     fputs("\nset ylabel ", f);
-    quoted(f, s->ylabel ? s->ylabel : "");
+    gp_string(f, s->ylabel);
     /* the names as x tics: set from the spec, quoted */
     fputs("\nset xtics (", f);
     for (int r = 0; r < s->nnames; r++) {
         if (r)
             fputs(", ", f);
-        quoted(f, s->names[r]);
+        gp_string(f, s->names[r]);
         fprintf(f, " %d", r);
     }
     fputs(")\nplot ", f);
     for (int k = 0; k < s->nseries; k++) {
         if (k)
             fputs(", ", f);
-        quoted(f, data);
+        gp_string(f, data);
         fprintf(f, " using %d:%d:%d title ", s->value[k] + 1, s->low[k] + 1, s->high[k] + 1);
-        quoted(f, s->series[k]);
+        gp_string(f, s->series[k]);
     }
     fputc('\n', f);
 }

@@ -49,10 +49,16 @@ static char *find_gnuplot(void)
 }
 
 /* gnuplot string literal, inert whatever the text: single quotes (no
- * backquote command or @macro substitution inside them), a quote doubled,
- * and every control character (C0, DEL, C1 as UTF-8) written as a space,
- * since a line break or carriage return would end the command and start
- * another (`system "..."`). */
+ * backquote command or @macro substitution inside them), and every control
+ * character (C0, DEL, C1 as UTF-8) written as a space, since a line break
+ * or carriage return would end the command and start another
+ * (`system "..."`). A quote inside cannot be doubled: gnuplot's scanner
+ * takes '' as an escaped quote only after an ordinary character, so a
+ * label starting with a quote, or holding two in a row (a double prime,
+ * A''), ended the string early and broke the script. Each quote is
+ * written instead as the string "'" joined by gnuplot's concatenation
+ * operator: 'it'."'".'s' (a double-quoted string holding only a quote has
+ * nothing to substitute). */
 static void quoted(FILE *f, const char *s)
 {
     fputc('\'', f);
@@ -63,8 +69,9 @@ static void quoted(FILE *f, const char *s)
             continue;
         }
         if (*p == '\'')
-            fputc('\'', f);
-        fputc(*p < 0x20 || *p == 0x7f ? ' ' : *p, f);
+            fputs("'.\"'\".'", f);
+        else
+            fputc(*p < 0x20 || *p == 0x7f ? ' ' : *p, f);
     }
     fputc('\'', f);
 }

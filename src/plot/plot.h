@@ -28,9 +28,9 @@ sg_status gp_begin(gp_job *job, const char *path, int width, int height, sg_erro
 /* A new temporary data file open for writing; its name is job->data[i]
  * (i returned through *index). */
 FILE *gp_data_file(gp_job *job, int *index, sg_error *err);
-/* Writes s as a gnuplot single-quoted string that cannot end early or
- * start a command: quotes doubled, control characters (C0, DEL, C1)
- * written as spaces. */
+/* Writes s as a gnuplot string expression that cannot end early or start
+ * a command: single-quoted pieces, each quote as "'" joined with '.',
+ * control characters (C0, DEL, C1) written as spaces. NULL is ''. */
 void gp_string(FILE *out, const char *s);
 /* Closes the script (st: the writing went well), runs gnuplot, renames the
  * image into place, removes the temporaries; returns the final status. */

@@ -288,6 +288,25 @@ def case_inert_labels(sg, src, tmp):
     expect(not os.path.exists(marker), "a model string ran a command through dot")
 
 
+def case_quote_labels(sg, src, tmp):
+    """Quotes anywhere in a label are drawn as written: gnuplot's scanner
+    read '' as an escaped quote only after an ordinary character, so a name
+    starting with a quote or holding a double prime (A'') broke the plot."""
+    model = os.path.join(tmp, "primes.cfg")
+    with open(model, "w") as f:
+        f.write('name = "primes";\ntime_unit = "s";\nconc_unit = "\'\'nM";\n'
+                'species = ( { id = "A"; name = "A\'\'"; initial = 1.0; },\n'
+                '            { id = "B"; name = "\'B"; initial = 0.0; },\n'
+                '            { id = "C"; name = "\'"; initial = 0.0; } );\n'
+                'reactions = ( { id = "r"; equation = "A -> B"; rate = "A"; },\n'
+                '              { id = "s"; equation = "B -> C"; rate = "B"; } );\n')
+    out = os.path.join(tmp, "primes.svg")
+    run([sg, "run", model, "--output", os.devnull, "--plot", out])
+    t = svg_texts(out)
+    expect_texts(t, ["A''", "'B", "'"])
+    expect(any("''nM" in x for x in t), f"the unit ''nM on an axis: {t}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sigode", required=True)
