@@ -693,7 +693,11 @@ static void emit(importer *im, sg_sbuf *b, const ASTNode_t *n, const scope *sc)
     case AST_FUNCTION_ARCCOT: templ(im, b, n, "atan(1 / %)", sc); return;
     case AST_FUNCTION_FACTORIAL: templ(im, b, n, "factorial(%)", sc); return;
     case AST_FUNCTION_DELAY:
-        return unsupported(im, n, "delay differential equations are not supported");
+        /* named by its type: a csymbol's name is its free text (01319 has
+         * <csymbol definitionURL=".../delay"> plus </csymbol>) */
+        fail(im, NULL, "the MathML element 'delay' is not supported: delay differential "
+                       "equations are not supported");
+        return;
     case AST_FUNCTION_RATE_OF:
         emit_rate_of(im, b, n, sc);
         return;
