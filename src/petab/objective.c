@@ -180,19 +180,23 @@ static sg_status steady(sg_petab_eval *ev, const char *what, sg_error *err)
     return st;
 }
 
-sg_status sg_petab_preeq_state(sg_petab_eval *ev, int e, sg_error *err)
+/* The steady state from condition c's start values ("label in condition
+ * 'c'" in messages), left in the solver. */
+static sg_status condition_steady(sg_petab_eval *ev, int c, const char *label, sg_error *err)
 {
-    const sg_petab *p = ev->p;
-    const sg_petab_experiment *x = &p->experiments[e];
-    condition_sets(ev, x->preeq);
+    condition_sets(ev, c);
     start_values(ev);
     char what[200];
-    snprintf(what, sizeof what, "pre-equilibration in condition '%.80s'",
-             p->conditions[x->preeq].id);
-    sg_status st = steady(ev, what, err);
+    snprintf(what, sizeof what, "%s in condition '%.80s'", label, ev->p->conditions[c].id);
+    return steady(ev, what, err);
+}
+
+sg_status sg_petab_preeq_state(sg_petab_eval *ev, int e, sg_error *err)
+{
+    sg_status st = condition_steady(ev, ev->p->experiments[e].preeq, "pre-equilibration", err);
     if (st == SG_OK)
         memcpy(ev->preeq_state, sg_solver_values(ev->sim->solver),
-               sizeof(double) * (size_t)p->model->nstate);
+               sizeof(double) * (size_t)ev->p->model->nstate);
     return st;
 }
 
@@ -200,15 +204,9 @@ sg_status sg_petab_preeq_state(sg_petab_eval *ev, int e, sg_error *err)
  * time inf: the values its measurements at time inf are scored at. */
 sg_status sg_petab_steady_values(sg_petab_eval *ev, int e, sg_error *err)
 {
-    const sg_petab *p = ev->p;
-    const sg_model *m = p->model;
-    const sg_petab_experiment *x = &p->experiments[e];
-    condition_sets(ev, x->condition);
-    start_values(ev);
-    char what[200];
-    snprintf(what, sizeof what, "steady state (time inf) in condition '%.80s'",
-             p->conditions[x->condition].id);
-    sg_status st = steady(ev, what, err);
+    const sg_model *m = ev->p->model;
+    sg_status st = condition_steady(ev, ev->p->experiments[e].condition,
+                                    "steady state (time inf)", err);
     if (st != SG_OK)
         return st;
     memcpy(ev->slots, sg_solver_values(ev->sim->solver), sizeof(double) * (size_t)m->nslots);
