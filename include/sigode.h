@@ -481,7 +481,9 @@ sg_status sg_sens_run(sg_sens *sens, const sg_sens_request *req, sg_sens_result 
  * when there are conservation laws (whose totals depend on the initial
  * values). The result has one time (the steady state's, NaN-free). The
  * request's times are ignored. `info` (may be NULL) as sg_sim_steady_state,
- * plus the stability report below. */
+ * plus the stability report below. A Jacobian singular beyond the
+ * conservation laws is SG_ERR_UNSUPPORTED (the derivatives are not
+ * defined there). */
 sg_status sg_sens_steady(sg_sens *sens, const sg_sens_request *req, sg_sens_result **out,
                          sg_steady_info *info, sg_stability *stability, sg_error *err);
 

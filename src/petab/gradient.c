@@ -16,9 +16,22 @@
  * Measurements at time inf: the steady state's sensitivities by the
  * implicit function theorem (sg_sens_steady), up to SG_EIGEN_MAX_STATES
  * states (it solves densely).
+ * Pre-equilibration: the steady state of the pre-equilibration condition
+ * and its sensitivities to that condition's targets (sg_sens_steady: the
+ * implicit function theorem, conservation laws kept) give d x_ss / d x per
+ * estimated parameter x. The simulation then has the states its condition
+ * does not set as further sensitivity parameters (their start values),
+ * started at x_ss, and d y / d x = sum over its targets of dy/dp (as
+ * without pre-equilibration) + sum over those states of dy/dx_i(0) *
+ * d x_ss,i / d x. A parameter may so set different model entities in the
+ * two conditions; a state the condition sets takes the sensitivity of its
+ * new value (zero for a number). The cost: one sensitivity vector more
+ * per state not set. A Jacobian singular beyond the conservation laws at
+ * the nominal pre-equilibrated state is SG_ERR_UNSUPPORTED here (the
+ * caller falls back to finite differences); at other values it fails that
+ * evaluation.
  * Not covered yet (SG_ERR_UNSUPPORTED, and the caller falls back to finite
- * differences, saying so): pre-equilibration, an estimated compartment
- * size.
+ * differences, saying so): an estimated compartment size.
  */
 #include <math.h>
 #include <string.h>
@@ -41,6 +54,11 @@ void sg_petab_free_sensitivities(sg_petab *p)
         sg_free(p->sens_exps[e].target_param);
         sg_free(p->sens_exps[e].set_slot);
         sg_free(p->sens_exps[e].set_value);
+        sg_free(p->sens_exps[e].free_state);
+        sg_sens_free(p->sens_exps[e].pre_sens);
+        sg_experiment_free(p->sens_exps[e].pre_exp);
+        sg_free(p->sens_exps[e].pre_target_slot);
+        sg_free(p->sens_exps[e].pre_target_param);
     }
     sg_free(p->sens_exps);
     sg_free(p->dslots);
@@ -93,9 +111,13 @@ static int final_sets(const sg_petab *p, int c, int *slot, int *source, double *
 static sg_status trial_run(const sg_petab *p, const sg_petab_sens_exp *se,
                            const sg_petab_experiment *x, sg_error *err)
 {
-    double values[se->ntargets > 0 ? se->ntargets : 1];
+    double values[se->ntargets + se->nfree + 1];
     for (int t = 0; t < se->ntargets; t++)
         values[t] = p->params[se->target_param[t]].nominal;
+    /* after a pre-equilibration: the model's start values stand in for
+     * the steady state (only the events' kinds matter here) */
+    for (int j = 0; j < se->nfree; j++)
+        values[se->ntargets + j] = p->model->program->base[se->free_state[j]];
     sg_sens_request req = {se->exp, values, x->times, x->ntimes, NULL, 0};
     sg_sens_result *r = NULL;
     sg_error trial = {0};
@@ -111,17 +133,116 @@ static sg_status trial_run(const sg_petab *p, const sg_petab_sens_exp *se,
     return st;
 }
 
+/* The start values (slot, source, number: n of them, from final_sets)
+ * split into targets -- slots an estimated parameter sets -- and constants,
+ * which go into exp; set_slot/set_value get all n (NaN for a target). */
+static sg_status split_sets(const sg_petab *p, const int *slot, const int *source,
+                            const double *number, int n, sg_experiment *exp, int *target_slot,
+                            int *target_param, int *ntargets, int *set_slot, double *set_value,
+                            int *nset, sg_error *err)
+{
+    const sg_model *m = p->model;
+    for (int i = 0; i < n; i++) {
+        int estimated = source[i] >= 0 && p->params[source[i]].estimate;
+        double v = source[i] >= 0 ? p->params[source[i]].nominal : number[i];
+        if (estimated) {
+            if (m->slot_kind[slot[i]] == SG_SYM_COMPARTMENT)
+                return sg_error_set(err, SG_ERR_UNSUPPORTED, NULL, 0, 0,
+                                    "compartment '%s' is estimated: sensitivities to a "
+                                    "compartment size are not covered",
+                                    m->slot_name[slot[i]]);
+            target_slot[*ntargets] = slot[i];
+            target_param[(*ntargets)++] = source[i];
+        } else {
+            sg_status st = sg_experiment_set_value(exp, m->slot_name[slot[i]], v, err);
+            if (st != SG_OK)
+                return st;
+        }
+        if (set_slot) {
+            set_slot[*nset] = slot[i];
+            set_value[(*nset)++] = estimated ? NAN : v;
+        }
+    }
+    return SG_OK;
+}
+
+/* The pre-equilibration of simulation se: its condition's targets and
+ * constants, and (when an estimated parameter reaches it) its
+ * sensitivities, tried at the nominal values: a Jacobian singular beyond
+ * the conservation laws there is SG_ERR_UNSUPPORTED. */
+static sg_status prepare_preeq(const sg_petab *p, sg_petab_sens_exp *se,
+                               const sg_petab_experiment *x, const sg_options *opt,
+                               sg_error *err)
+{
+    sg_model *m = p->model;
+    const char *cid = p->conditions[x->preeq].id;
+    if (m->nstate > SG_EIGEN_MAX_STATES)
+        return sg_error_set(err, SG_ERR_UNSUPPORTED, NULL, 0, 0,
+                            "pre-equilibration (condition '%s'): steady-state sensitivities "
+                            "are solved densely, up to %d states (the model has %d)",
+                            cid, SG_EIGEN_MAX_STATES, m->nstate);
+    int cap = p->nparams + p->ncond_columns + 1;
+    int *slot = sg_malloc(sizeof(int) * (size_t)cap), *source = sg_malloc(sizeof(int) * (size_t)cap);
+    double *number = sg_malloc(sizeof(double) * (size_t)cap);
+    const char **ids = sg_malloc(sizeof(char *) * (size_t)cap);
+    sg_status st = SG_OK;
+    if (!slot || !source || !number || !ids) {
+        st = sg_error_nomem(err);
+        goto done;
+    }
+    int n = final_sets(p, x->preeq, slot, source, number);
+    se->pre_target_slot = sg_malloc(sizeof(int) * ((size_t)n + 1));
+    se->pre_target_param = sg_malloc(sizeof(int) * ((size_t)n + 1));
+    if (!se->pre_target_slot || !se->pre_target_param ||
+        !(se->pre_exp = sg_experiment_create(m, NULL, err))) {
+        st = err && err->status ? err->status : sg_error_nomem(err);
+        goto done;
+    }
+    if ((st = split_sets(p, slot, source, number, n, se->pre_exp, se->pre_target_slot,
+                         se->pre_target_param, &se->pre_ntargets, NULL, NULL, NULL, err)) !=
+        SG_OK)
+        goto done;
+    if (se->pre_ntargets == 0)
+        goto done; /* a constant steady state: the objective's own */
+    for (int t = 0; t < se->pre_ntargets; t++)
+        ids[t] = m->slot_name[se->pre_target_slot[t]];
+    if (!(se->pre_sens = sg_sens_create(m, opt, ids, se->pre_ntargets, err))) {
+        st = err ? err->status : SG_ERR_NOMEM;
+        goto done;
+    }
+    double *values = sg_malloc(sizeof(double) * (size_t)se->pre_ntargets);
+    if (!values) {
+        st = sg_error_nomem(err);
+        goto done;
+    }
+    for (int t = 0; t < se->pre_ntargets; t++)
+        values[t] = p->params[se->pre_target_param[t]].nominal;
+    sg_sens_request req = {se->pre_exp, values, NULL, 0, NULL, 0};
+    sg_sens_result *r = NULL;
+    sg_error trial = {0};
+    st = sg_sens_steady(se->pre_sens, &req, &r, NULL, NULL, &trial);
+    sg_sens_result_free(r);
+    sg_free(values);
+    /* any other failure at the nominal values is the evaluation's to report */
+    if (st != SG_ERR_UNSUPPORTED)
+        st = SG_OK;
+    else
+        sg_error_set(err, st, NULL, 0, 0, "pre-equilibration (condition '%s'): %.700s", cid,
+                     trial.message);
+done:
+    sg_free(slot);
+    sg_free(source);
+    sg_free(number);
+    sg_free(ids);
+    return st;
+}
+
 sg_status sg_petab_prepare_sensitivities(sg_petab *p, sg_error *err)
 {
     if (p->sens_exps)
         return SG_OK;
     sg_model *m = p->model;
     for (int e = 0; e < p->nexperiments; e++) {
-        if (p->experiments[e].preeq >= 0)
-            return sg_error_set(err, SG_ERR_UNSUPPORTED, NULL, 0, 0,
-                                "pre-equilibration (condition '%s'): its sensitivities are not "
-                                "covered yet",
-                                p->conditions[p->experiments[e].preeq].id);
         if (p->experiments[e].steady && m->nstate > SG_EIGEN_MAX_STATES)
             return sg_error_set(err, SG_ERR_UNSUPPORTED, NULL, 0, 0,
                                 "measurements at time inf: steady-state sensitivities are "
@@ -192,46 +313,40 @@ sg_status sg_petab_prepare_sensitivities(sg_petab *p, sg_error *err)
         sg_petab_sens_exp *se = &p->sens_exps[e];
         const sg_petab_experiment *x = &p->experiments[e];
         int n = final_sets(p, x->condition, slot, source, number);
-        se->target_slot = sg_malloc(sizeof(int) * ((size_t)n + 1));
-        se->target_param = sg_malloc(sizeof(int) * ((size_t)n + 1));
-        se->set_slot = sg_malloc(sizeof(int) * ((size_t)n + 1));
-        se->set_value = sg_malloc(sizeof(double) * ((size_t)n + 1));
-        const char **ids = sg_malloc(sizeof(char *) * ((size_t)n + 1));
-        if (!se->target_slot || !se->target_param || !se->set_slot || !se->set_value || !ids ||
-            !(se->exp = sg_experiment_create(m, NULL, err))) {
+        size_t room = (size_t)n + (x->preeq >= 0 ? (size_t)m->nstate : 0) + 1;
+        se->target_slot = sg_malloc(sizeof(int) * room);
+        se->target_param = sg_malloc(sizeof(int) * room);
+        se->set_slot = sg_malloc(sizeof(int) * room);
+        se->set_value = sg_malloc(sizeof(double) * room);
+        se->free_state = sg_malloc(sizeof(int) * room);
+        const char **ids = sg_malloc(sizeof(char *) * room);
+        if (!se->target_slot || !se->target_param || !se->set_slot || !se->set_value ||
+            !se->free_state || !ids || !(se->exp = sg_experiment_create(m, NULL, err))) {
             sg_free(ids);
             st = err && err->status ? err->status : sg_error_nomem(err);
             goto done;
         }
         double t_end = x->ntimes ? x->times[x->ntimes - 1] : 1.0;
-        if ((st = sg_experiment_set_t_end(se->exp, t_end > 0 ? t_end : 1.0, err)) != SG_OK) {
-            sg_free(ids);
-            goto done;
-        }
-        for (int i = 0; i < n && st == SG_OK; i++) {
-            int estimated = source[i] >= 0 && p->params[source[i]].estimate;
-            if (estimated) {
-                if (m->slot_kind[slot[i]] == SG_SYM_COMPARTMENT) {
-                    st = sg_error_set(err, SG_ERR_UNSUPPORTED, NULL, 0, 0,
-                                      "compartment '%s' is estimated: sensitivities to a "
-                                      "compartment size are not covered",
-                                      m->slot_name[slot[i]]);
-                    break;
-                }
-                se->target_slot[se->ntargets] = slot[i];
-                se->target_param[se->ntargets] = source[i];
-                ids[se->ntargets++] = m->slot_name[slot[i]];
-            } else {
-                double v = source[i] >= 0 ? p->params[source[i]].nominal : number[i];
-                st = sg_experiment_set_value(se->exp, m->slot_name[slot[i]], v, err);
+        if ((st = sg_experiment_set_t_end(se->exp, t_end > 0 ? t_end : 1.0, err)) == SG_OK)
+            st = split_sets(p, slot, source, number, n, se->exp, se->target_slot,
+                            se->target_param, &se->ntargets, se->set_slot, se->set_value,
+                            &se->nset, err);
+        for (int t = 0; t < se->ntargets; t++)
+            ids[t] = m->slot_name[se->target_slot[t]];
+        /* after a pre-equilibration, the states the condition leaves */
+        for (int i = 0; x->preeq >= 0 && i < m->nstate; i++) {
+            int set = 0;
+            for (int k = 0; k < se->nset; k++)
+                set |= se->set_slot[k] == i;
+            if (!set) {
+                ids[se->ntargets + se->nfree] = m->slot_name[i];
+                se->free_state[se->nfree++] = i;
             }
-            se->set_slot[se->nset] = slot[i];
-            se->set_value[se->nset++] = estimated ? NAN
-                                        : source[i] >= 0 ? p->params[source[i]].nominal
-                                                         : number[i];
         }
-        if (st == SG_OK && se->ntargets > 0 &&
-            !(se->sens = sg_sens_create(m, &opt, ids, se->ntargets, err)))
+        if (st == SG_OK && x->preeq >= 0)
+            st = prepare_preeq(p, se, x, &opt, err);
+        if (st == SG_OK && se->ntargets + se->nfree > 0 &&
+            !(se->sens = sg_sens_create(m, &opt, ids, se->ntargets + se->nfree, err)))
             st = err ? err->status : SG_ERR_NOMEM;
         sg_free(ids);
         if (st == SG_OK && se->sens && m->ntriggers > 0)
@@ -252,13 +367,62 @@ done:
 
 void sg_petab_eval_free_sens(sg_petab_eval *ev)
 {
-    if (ev->sens)
-        for (int e = 0; e < ev->p->nexperiments; e++)
+    for (int e = 0; e < ev->p->nexperiments; e++) {
+        if (ev->sens)
             sg_sens_free(ev->sens[e]);
+        if (ev->pre_sens)
+            sg_sens_free(ev->pre_sens[e]);
+    }
     sg_free(ev->sens);
+    sg_free(ev->pre_sens);
     sg_free(ev->dslot);
+    sg_free(ev->dfree);
     ev->sens = NULL;
+    ev->pre_sens = NULL;
     ev->dslot = NULL;
+    ev->dfree = NULL;
+}
+
+/* Simulation e's pre-equilibration: its steady state into ev->preeq_state
+ * and d x_ss,i / d x_k (x on its scale) into ev->dfree (zero when no
+ * estimated parameter reaches it). */
+static sg_status preequilibrate(sg_petab_eval *ev, int e, sg_error *err)
+{
+    const sg_petab *p = ev->p;
+    const sg_petab_sens_exp *se = &p->sens_exps[e];
+    const sg_model *m = p->model;
+    int n = p->nestimated;
+    memset(ev->dfree, 0, sizeof(double) * ((size_t)m->nstate * (size_t)n + 1));
+    if (!ev->pre_sens[e])
+        return sg_petab_preeq_state(ev, e, err);
+    double values[se->pre_ntargets];
+    for (int t = 0; t < se->pre_ntargets; t++)
+        values[t] = ev->values[se->pre_target_param[t]];
+    /* the states, in order, are the model's first slots */
+    sg_sens_request req = {se->pre_exp, values, NULL, 0, (const char *const *)m->slot_name,
+                           m->nstate};
+    sg_sens_result *r = NULL;
+    sg_status st = sg_sens_steady(ev->pre_sens[e], &req, &r, NULL, NULL, err);
+    if (st != SG_OK) {
+        if (err) {
+            char msg[sizeof err->message];
+            snprintf(msg, sizeof msg, "pre-equilibration in condition '%.80s': %.600s",
+                     p->conditions[p->experiments[e].preeq].id, err->message);
+            memcpy(err->message, msg, sizeof msg);
+        }
+        return st;
+    }
+    for (int i = 0; i < m->nstate; i++) {
+        ev->preeq_state[i] = sg_sens_result_value(r, 0, i);
+        const double *dx = sg_sens_result_derivs(r, 0, i);
+        for (int t = 0; t < se->pre_ntargets; t++) {
+            const sg_petab_param *q = &p->params[se->pre_target_param[t]];
+            ev->dfree[(size_t)i * (size_t)n + (size_t)q->index] +=
+                dx[t] * scale_derivative(q->scale, ev->values[se->pre_target_param[t]]);
+        }
+    }
+    sg_sens_result_free(r);
+    return SG_OK;
 }
 
 /* d(value in slot s)/dx for this measurement, into d (n values). */
@@ -277,6 +441,13 @@ static void slot_derivative(sg_petab_eval *ev, const sg_petab_sens_exp *se,
             for (int t = 0; t < se->ntargets; t++) {
                 const sg_petab_param *q = &p->params[se->target_param[t]];
                 d[q->index] += dy[t] * scale_derivative(q->scale, ev->values[se->target_param[t]]);
+            }
+            /* through the pre-equilibrated start values */
+            for (int f = 0; f < se->nfree; f++) {
+                double dyf = dy[se->ntargets + f];
+                const double *g = ev->dfree + (size_t)se->free_state[f] * (size_t)n;
+                for (int k = 0; dyf != 0 && k < n; k++)
+                    d[k] += dyf * g[k];
             }
         } else {
             for (int t = 0; t < se->ntargets; t++)
@@ -362,20 +533,27 @@ sg_status sg_petab_gradient_sens(sg_petab_eval *ev, const double *x, double *nll
                             "sensitivities were not prepared for this problem");
     if (!ev->sens) {
         ev->sens = sg_calloc((size_t)p->nexperiments + 1, sizeof *ev->sens);
+        ev->pre_sens = sg_calloc((size_t)p->nexperiments + 1, sizeof *ev->pre_sens);
         ev->dslot = sg_malloc(sizeof(double) * (2 * (size_t)n + 1));
-        if (!ev->sens || !ev->dslot) {
+        ev->dfree = sg_malloc(sizeof(double) * ((size_t)m->nstate * (size_t)n + 1));
+        if (!ev->sens || !ev->pre_sens || !ev->dslot || !ev->dfree) {
             sg_petab_eval_free_sens(ev);
             return sg_error_nomem(err);
         }
-        for (int e = 0; e < p->nexperiments; e++)
-            if (p->sens_exps[e].sens) {
-                if (!(ev->sens[e] = sg_sens_clone(p->sens_exps[e].sens, err))) {
+        for (int e = 0; e < p->nexperiments; e++) {
+            const sg_sens *tmpl[2] = {p->sens_exps[e].sens, p->sens_exps[e].pre_sens};
+            sg_sens **clone[2] = {&ev->sens[e], &ev->pre_sens[e]};
+            for (int k = 0; k < 2; k++) {
+                if (!tmpl[k])
+                    continue;
+                if (!(*clone[k] = sg_sens_clone(tmpl[k], err))) {
                     sg_petab_eval_free_sens(ev);
                     return err ? err->status : SG_ERR_NOMEM;
                 }
                 /* its runs' warnings go where the simulations' go */
-                sg_sens_set_warnings(ev->sens[e], ev->sim->opt.warnings);
+                sg_sens_set_warnings(*clone[k], ev->sim->opt.warnings);
             }
+        }
     }
     sg_petab_set_values(ev, x);
     sg_petab_result res = {0};
@@ -385,12 +563,18 @@ sg_status sg_petab_gradient_sens(sg_petab_eval *ev, const double *x, double *nll
     for (int e = 0; e < p->nexperiments; e++) {
         const sg_petab_sens_exp *se = &p->sens_exps[e];
         const sg_petab_experiment *xp = &p->experiments[e];
-        double values[se->ntargets > 0 ? se->ntargets : 1];
+        double values[se->ntargets + se->nfree + 1];
         for (int t = 0; t < se->ntargets; t++)
             values[t] = ev->values[se->target_param[t]];
         sg_sens_result *r = NULL;
         sg_trajectory *traj = NULL;
         sg_status st = SG_OK;
+        if (xp->preeq >= 0 && ev->sens[e]) {
+            if ((st = preequilibrate(ev, e, err)) != SG_OK)
+                return st;
+            for (int f = 0; f < se->nfree; f++)
+                values[se->ntargets + f] = ev->preeq_state[se->free_state[f]];
+        }
         if (xp->ntimes == 0) {
             /* only measurements at time inf */
         } else if (ev->sens[e]) {

@@ -180,19 +180,33 @@ static sg_status steady(sg_petab_eval *ev, const char *what, sg_error *err)
     return st;
 }
 
+/* The steady state from condition c's start values ("label in condition
+ * 'c'" in messages), left in the solver. */
+static sg_status condition_steady(sg_petab_eval *ev, int c, const char *label, sg_error *err)
+{
+    condition_sets(ev, c);
+    start_values(ev);
+    char what[200];
+    snprintf(what, sizeof what, "%s in condition '%.80s'", label, ev->p->conditions[c].id);
+    return steady(ev, what, err);
+}
+
+sg_status sg_petab_preeq_state(sg_petab_eval *ev, int e, sg_error *err)
+{
+    sg_status st = condition_steady(ev, ev->p->experiments[e].preeq, "pre-equilibration", err);
+    if (st == SG_OK)
+        memcpy(ev->preeq_state, sg_solver_values(ev->sim->solver),
+               sizeof(double) * (size_t)ev->p->model->nstate);
+    return st;
+}
+
 /* The steady state of simulation e (no pre-equilibration) into ev->slots,
  * time inf: the values its measurements at time inf are scored at. */
 sg_status sg_petab_steady_values(sg_petab_eval *ev, int e, sg_error *err)
 {
-    const sg_petab *p = ev->p;
-    const sg_model *m = p->model;
-    const sg_petab_experiment *x = &p->experiments[e];
-    condition_sets(ev, x->condition);
-    start_values(ev);
-    char what[200];
-    snprintf(what, sizeof what, "steady state (time inf) in condition '%.80s'",
-             p->conditions[x->condition].id);
-    sg_status st = steady(ev, what, err);
+    const sg_model *m = ev->p->model;
+    sg_status st = condition_steady(ev, ev->p->experiments[e].condition,
+                                    "steady state (time inf)", err);
     if (st != SG_OK)
         return st;
     memcpy(ev->slots, sg_solver_values(ev->sim->solver), sizeof(double) * (size_t)m->nslots);
@@ -306,6 +320,30 @@ int sg_petab_has_priors(const sg_petab *p)
     return 0;
 }
 
+/* The start values of simulation e into ev's sets: its condition's, and
+ * after a pre-equilibration the steady state's values of the states the
+ * condition does not set. */
+static sg_status simulation_sets(sg_petab_eval *ev, int e, sg_error *err)
+{
+    const sg_petab *p = ev->p;
+    const sg_petab_experiment *x = &p->experiments[e];
+    sg_status st;
+    if (x->preeq >= 0 && (st = sg_petab_preeq_state(ev, e, err)) != SG_OK)
+        return st;
+    condition_sets(ev, x->condition);
+    if (x->preeq >= 0) {
+        int nset = ev->nset;
+        for (int i = 0; i < p->model->nstate; i++) {
+            int set = 0;
+            for (int k = 0; k < nset; k++)
+                set |= ev->set_slot[k] == i;
+            if (!set)
+                add_set(ev, i, ev->preeq_state[i]);
+        }
+    }
+    return SG_OK;
+}
+
 /* Simulates simulation e and scores its measurements. */
 static sg_status run_experiment(sg_petab_eval *ev, int e, double *sims, sg_petab_result *res,
                                 sg_error *err)
@@ -315,29 +353,8 @@ static sg_status run_experiment(sg_petab_eval *ev, int e, double *sims, sg_petab
     const sg_petab_experiment *x = &p->experiments[e];
     sg_status st;
     double *v = sg_solver_values(ev->sim->solver);
-    if (x->preeq >= 0) {
-        condition_sets(ev, x->preeq);
-        start_values(ev);
-        char what[200];
-        snprintf(what, sizeof what, "pre-equilibration in condition '%.80s'",
-                 p->conditions[x->preeq].id);
-        if ((st = steady(ev, what, err)) != SG_OK)
-            return st;
-        memcpy(ev->preeq_state, v, sizeof(double) * (size_t)m->nstate);
-    }
-    condition_sets(ev, x->condition);
-    if (x->preeq >= 0) {
-        /* states keep the pre-equilibrated values unless the simulation
-         * condition sets them */
-        int nset = ev->nset;
-        for (int i = 0; i < m->nstate; i++) {
-            int set = 0;
-            for (int k = 0; k < nset; k++)
-                set |= ev->set_slot[k] == i;
-            if (!set)
-                add_set(ev, i, ev->preeq_state[i]);
-        }
-    }
+    if ((st = simulation_sets(ev, e, err)) != SG_OK)
+        return st;
     if (ev->exps[e]) {
         sg_trajectory *traj = NULL;
         st = sg_sim_run_point(ev->sim, ev->exps[e], ev->set_slot, ev->set_value, ev->nset,
@@ -491,30 +508,13 @@ sg_status sg_petab_curves(sg_petab_eval *ev, const double *x, int npoints, sg_pe
         return sg_error_nomem(err);
     int n = 0;
     sg_status st = SG_OK;
-    double *v = sg_solver_values(ev->sim->solver);
     for (int e = 0; e < p->nexperiments && st == SG_OK; e++) {
         const sg_petab_experiment *xp = &p->experiments[e];
         if (xp->ntimes == 0)
             continue;
         /* the start values, as run_experiment makes them */
-        if (xp->preeq >= 0) {
-            condition_sets(ev, xp->preeq);
-            start_values(ev);
-            if ((st = steady(ev, "pre-equilibration", err)) != SG_OK)
-                break;
-            memcpy(ev->preeq_state, v, sizeof(double) * (size_t)m->nstate);
-        }
-        condition_sets(ev, xp->condition);
-        if (xp->preeq >= 0) {
-            int nset = ev->nset;
-            for (int i = 0; i < m->nstate; i++) {
-                int set = 0;
-                for (int k = 0; k < nset; k++)
-                    set |= ev->set_slot[k] == i;
-                if (!set)
-                    add_set(ev, i, ev->preeq_state[i]);
-            }
-        }
+        if ((st = simulation_sets(ev, e, err)) != SG_OK)
+            break;
         sg_experiment *exp = sg_experiment_create(m, NULL, err);
         double t_end = xp->times[xp->ntimes - 1];
         if (!exp || sg_experiment_set_t_end(exp, t_end > 0 ? t_end : 1.0, err) ||

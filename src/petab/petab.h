@@ -168,6 +168,8 @@ struct sg_petab_eval {
     double *residuals;      /* NULL, or one weighted residual per measurement */
     double *sigmas;         /* NULL, or one noise sigma per measurement */
     sg_sens **sens;         /* per simulation: this thread's clone (gradient.c) */
+    sg_sens **pre_sens;     /* per simulation: its pre-equilibration's clone */
+    double *dfree;          /* nstate x nestimated: d steady state / d x */
     double *dslot;          /* scratch for gradients */
 };
 
@@ -179,6 +181,8 @@ sg_status sg_petab_score(sg_petab_eval *ev, const sg_petab_measurement *m, doubl
                          sg_petab_result *res, sg_error *err);
 double sg_petab_log_prior(const sg_petab_eval *ev, const double *x);
 sg_status sg_petab_steady_values(sg_petab_eval *ev, int e, sg_error *err);
+/* The pre-equilibration steady state of simulation e into ev->preeq_state. */
+sg_status sg_petab_preeq_state(sg_petab_eval *ev, int e, sg_error *err);
 
 /* ---- gradient.c: nllh gradients from forward sensitivities */
 struct sg_petab_sens_exp {
@@ -190,6 +194,16 @@ struct sg_petab_sens_exp {
     int *set_slot;            /* every start value of the simulation */
     double *set_value;        /* (NaN where a target takes it) */
     int nset;
+    /* after a pre-equilibration: the states the simulation's condition
+     * does not set are sensitivity parameters too (after the targets),
+     * started at the pre-equilibrated steady state; their weights are
+     * that steady state's sensitivities (implicit function theorem) */
+    int nfree;
+    int *free_state;
+    sg_sens *pre_sens;        /* NULL: no estimated parameter reaches it */
+    sg_experiment *pre_exp;   /* the pre-equilibration's constant sets */
+    int pre_ntargets;
+    int *pre_target_slot, *pre_target_param;
 };
 /* Gradients from sensitivities: SG_ERR_UNSUPPORTED (with the reason) when
  * the problem has what they do not cover yet. */

@@ -836,8 +836,9 @@ static sg_status steady_with_sensitivities(sg_sens *se, double t0, double *v, do
     int singular = 0;
     if ((st = sg_dense_solve(n, np, J, X, &singular, err)) != SG_OK)
         goto done;
+    /* not a failed integration: the sensitivities do not exist there */
     if (singular)
-        st = sg_error_set(err, SG_ERR_SOLVER, NULL, 0, 0,
+        st = sg_error_set(err, SG_ERR_UNSUPPORTED, NULL, 0, 0,
                           "the Jacobian at the steady state is singular (after the %d "
                           "conservation law%s): its sensitivities are not defined",
                           law.nlaws, law.nlaws == 1 ? "" : "s");
