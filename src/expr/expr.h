@@ -141,6 +141,14 @@ sg_expr *sg_pool_op(sg_pool *pool, int kind, int fn, sg_expr *a, sg_expr *b,
 sg_expr *sg_pool_traj(sg_pool *pool, int fn, const char *scenario, sg_expr *a,
                       sg_expr *b);
 
+/* The node with this id (NULL if none). */
+sg_expr *sg_pool_node(const sg_pool *pool, int id);
+/* Appends a copy of `proto` (its arguments already in the pool) as the
+ * next node, without simplifying: reading back a saved pool (model/image.c)
+ * gives every node its old id. NULL when out of memory or when an equal
+ * node exists (a pool never holds two). */
+sg_expr *sg_pool_restore(sg_pool *pool, const sg_expr *proto);
+
 int sg_expr_is_num(const sg_expr *e, double value);
 
 /* Binds a parse tree: every EX_NAME is passed to `resolve`, which returns a

@@ -189,6 +189,29 @@ sg_expr *sg_pool_var(sg_pool *pool, int slot)
     return e;
 }
 
+sg_expr *sg_pool_node(const sg_pool *pool, int id)
+{
+    return id >= 0 && id < pool->count ? pool->nodes[id] : NULL;
+}
+
+sg_expr *sg_pool_restore(sg_pool *pool, const sg_expr *proto)
+{
+    if (proto->kind == EX_TRAJ) {
+        sg_expr *e = new_node(pool);
+        if (!e)
+            return NULL;
+        int id = e->id;
+        *e = *proto;
+        e->id = id;
+        e->name = proto->name ? sg_arena_strdup(pool->arena, proto->name) : NULL;
+        return proto->name && !e->name ? NULL : e;
+    }
+    int before = pool->count;
+    sg_expr *e = proto->kind == EX_VAR ? sg_pool_var(pool, proto->slot) : intern(pool, proto);
+    /* an existing node: the image was not made by this pool's writer */
+    return e && e->id == before ? e : NULL;
+}
+
 int sg_expr_is_num(const sg_expr *e, double value)
 {
     return e->kind == EX_NUM && e->num == value;

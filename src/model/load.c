@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "../compile/program.h"
 #include "model.h"
@@ -2032,10 +2033,21 @@ static sg_model *load_owned_text(char *text, size_t len, const char *filename, s
     if (len == 0 || text[len - 1] != '\n')
         text[len++] = '\n';
     text[len] = '\0';
+    int cache_dfd = -1;
+    char cache_name[64];
+    sg_model *cached =
+        sg_model_cache_find(text, len, filename, &cache_dfd, cache_name, sizeof cache_name);
+    if (cached) {
+        close(cache_dfd);
+        sg_free(text);
+        return cached;
+    }
     int line, col;
     char msg[400];
     sg_cfg_top top;
     if (sg_cfg_precheck(text, len, &line, &col, msg, sizeof msg, &top) != 0) {
+        if (cache_dfd >= 0)
+            close(cache_dfd);
         sg_free(text);
         sg_error_set(err, SG_ERR_MODEL, filename, line, col, "%s", msg);
         return NULL;
@@ -2049,6 +2061,8 @@ static sg_model *load_owned_text(char *text, size_t len, const char *filename, s
         m->pool = sg_pool_create();
     }
     if (!m || !m->arena || !m->pool || !(m->path = sg_arena_strdup(m->arena, filename))) {
+        if (cache_dfd >= 0)
+            close(cache_dfd);
         sg_free(text);
         sg_model_free(m);
         sg_error_nomem(err);
@@ -2090,11 +2104,20 @@ static sg_model *load_owned_text(char *text, size_t len, const char *filename, s
     if (read == 2)
         config_destroy(&side);
     config_destroy(&cfg);
-    sg_free(text);
     /* the libconfig tree and the text are freed before compiling: a large
-     * model's peak memory is one of them, not both */
+     * model's peak memory is one of them, not both (the cache keeps the
+     * text for the image, which holds a copy to compare) */
+    if (cache_dfd < 0 || st != SG_OK) {
+        sg_free(text);
+        text = NULL;
+    }
     if (st == SG_OK)
         st = sg_program_compile(m, &m->program, err);
+    if (st == SG_OK && text)
+        sg_model_cache_store(cache_dfd, cache_name, m, text, len);
+    sg_free(text);
+    if (cache_dfd >= 0)
+        close(cache_dfd);
     if (st != SG_OK) {
         if (!err->file[0])
             snprintf(err->file, sizeof err->file, "%s", m->path);

@@ -306,6 +306,21 @@ int sg_cfg_read(char *text, size_t len, const sg_cfg_top *top, const unsigned ch
                 struct config_t *cfg, struct config_t *side);
 extern size_t sg_cfg_split_min_bytes; /* 1 MiB; 0 (tests) splits every text it can */
 
+/* The compiled-model cache (image.c). sg_model_cache_find looks for the
+ * image of this text (len bytes) and returns the model it holds, or NULL;
+ * *dfd is then the open cache folder (-1 when the cache is off or not
+ * usable) and name the image's file name, for sg_model_cache_store after
+ * the text is loaded and compiled. $SIGODE_MODEL_CACHE=0 turns it off,
+ * =1 uses it for texts of any size (else from 64 KiB). */
+int sg_model_cache_enabled(size_t len);
+sg_model *sg_model_cache_find(const char *text, size_t len, const char *filename, int *dfd,
+                              char *name, size_t name_size);
+void sg_model_cache_store(int dfd, const char *name, const sg_model *m, const char *text,
+                          size_t len);
+/* What the calling thread's last load did with the cache: "off",
+ * "hit NAME", "miss NAME", "ignored NAME (why)", "stored NAME", ... */
+const char *sg_model_cache_outcome(void);
+
 /* Parses "2 A + B <-> C" into net terms. On error returns -1 with the byte
  * offset inside the equation in *err_pos and a message; -2 when out of
  * memory. */

@@ -36,6 +36,34 @@ uint64_t sg_hash_fnv1a(uint64_t h, const void *data, size_t n)
     return h;
 }
 
+/* One multiply-xorshift round: a bijection of h, so a changed word always
+ * changes the lane it falls in. */
+static uint64_t mix_word(uint64_t h)
+{
+    h *= 0x9e3779b97f4a7c15ULL;
+    return h ^ (h >> 29);
+}
+
+uint64_t sg_hash_words(uint64_t h, const void *data, size_t n)
+{
+    const unsigned char *s = data;
+    uint64_t lane[4] = {h, h ^ 0x243f6a8885a308d3ULL, h + 0x13198a2e03707344ULL,
+                        h - 0xa4093822299f31d0ULL};
+    size_t i = 0;
+    /* four independent lanes of 8 bytes: several bytes a cycle, where
+     * FNV-1a's chain of multiplies gives one byte in several */
+    for (; i + 32 <= n; i += 32)
+        for (int k = 0; k < 4; k++) {
+            uint64_t w;
+            memcpy(&w, s + i + 8 * k, sizeof w);
+            lane[k] = mix_word(lane[k] ^ w);
+        }
+    uint64_t r = mix_word(h ^ (uint64_t)n);
+    for (int k = 0; k < 4; k++)
+        r = mix_word(r ^ lane[k]);
+    return mix_word(sg_hash_fnv1a(r, s + i, n - i));
+}
+
 /* mkdir -p with mode 0700 for the directories it makes. */
 static int make_dirs(char *path)
 {
@@ -138,6 +166,12 @@ int sg_cache_open_file(int dfd, const char *name, int *refused)
 
 int sg_cache_write_new(int dfd, const char *name, const void *data, size_t len)
 {
+    return sg_cache_write_parts(dfd, name, &data, &len, 1);
+}
+
+int sg_cache_write_parts(int dfd, const char *name, const void *const *parts,
+                         const size_t *sizes, int nparts)
+{
     int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
     if (!f) {
@@ -145,7 +179,9 @@ int sg_cache_write_new(int dfd, const char *name, const void *data, size_t len)
             close(fd);
         return -1;
     }
-    int bad = fwrite(data, 1, len, f) != len;
+    int bad = 0;
+    for (int i = 0; i < nparts; i++)
+        bad |= fwrite(parts[i], 1, sizes[i], f) != sizes[i];
     bad |= fclose(f) != 0;
     return bad ? -1 : 0;
 }

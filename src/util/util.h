@@ -79,6 +79,9 @@ sg_status sg_cache_open(const char *who, char *dir, size_t size, int *dfd, sg_er
 int sg_cache_open_file(int dfd, const char *name, int *refused);
 /* Creates `name` in the cache (a new file, 0600) holding the bytes. */
 int sg_cache_write_new(int dfd, const char *name, const void *data, size_t len);
+/* The same with the bytes given in parts, written one after the other. */
+int sg_cache_write_parts(int dfd, const char *name, const void *const *parts,
+                         const size_t *sizes, int nparts);
 /* Removes temporaries (tmp-PID-*) left by writers that died. */
 void sg_cache_remove_stale(int dfd);
 /* 64-bit FNV-1a, continued from h (start with SG_FNV1A_START): cache keys
@@ -86,6 +89,9 @@ void sg_cache_remove_stale(int dfd);
  * always compared in full). */
 #define SG_FNV1A_START 14695981039346656037ULL
 uint64_t sg_hash_fnv1a(uint64_t h, const void *data, size_t n);
+/* A faster hash for large data (a model file, a compiled-model image):
+ * four 64-bit lanes of multiply-xorshift, in this machine's byte order. */
+uint64_t sg_hash_words(uint64_t h, const void *data, size_t n);
 
 /* Writes a file through a temporary beside it, renamed over `path` only
  * when `write` returned SG_OK and everything reached the disk: a failure
