@@ -41,6 +41,7 @@
 #ifndef SIGODE_CLI_H
 #define SIGODE_CLI_H
 
+#include <stdarg.h>
 #include <stdio.h>
 
 #include "sigode.h"
@@ -181,6 +182,8 @@ extern char **cli_argv;
 /* common.c */
 int cli_usage_error(const char *command, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+int cli_usage_verror(const char *command, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 /* Prints a library error; a usage error about an id the model (given to
  * cli_set_model) lacks gets "did you mean" the closest id. */
 int cli_report(const sg_error *err);

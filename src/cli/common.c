@@ -18,19 +18,39 @@
 
 #include "cli/cli.h"
 
-/* "sigode CMD: message" and where to read more; returns 2. */
-int cli_usage_error(const char *command, const char *fmt, ...)
+/* "sigode CMD: message" and where to read more; returns 2. The message
+ * quotes the user's words (an option, a value, a command): it is formatted
+ * first, then written with control characters made inert, so that an
+ * escape sequence on the command line cannot drive the terminal. */
+int cli_usage_verror(const char *command, const char *fmt, va_list ap)
 {
-    va_list ap;
+    va_list again;
+    va_copy(again, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    char *text = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (text)
+        vsnprintf(text, (size_t)n + 1, fmt, again);
+    va_end(again);
     fprintf(stderr, "sigode%s%s: ", command ? " " : "", command ? command : "");
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
+    if (text)
+        cli_put_terminal_text(stderr, text, (size_t)n);
+    else
+        fputs("(out of memory formatting the message)", stderr);
+    free(text);
     if (command && cli_find_command(command))
         fprintf(stderr, "\n(see 'sigode %s --help')\n", command);
     else
         fprintf(stderr, "\n(see 'sigode --help')\n");
     return 2;
+}
+
+int cli_usage_error(const char *command, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = cli_usage_verror(command, fmt, ap);
+    va_end(ap);
+    return rc;
 }
 
 void cli_put_terminal_text(FILE *out, const char *s, size_t n)

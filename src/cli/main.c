@@ -39,10 +39,12 @@ static int unknown_command(const char *name)
     for (const cli_command *const *cmd = cli_commands; *cmd && n < 64; cmd++)
         names[n++] = (*cmd)->name;
     const char *near = cli_closest(name, names, n);
+    fputs("sigode: unknown command '", stderr);
+    cli_put_terminal_text(stderr, name, strlen(name));
     if (near)
-        fprintf(stderr, "sigode: unknown command '%s' (did you mean '%s'?)\n", name, near);
+        fprintf(stderr, "' (did you mean '%s'?)\n", near);
     else
-        fprintf(stderr, "sigode: unknown command '%s'\n", name);
+        fputs("'\n", stderr);
     fprintf(stderr, "commands:");
     for (int i = 0; i < n; i++)
         fprintf(stderr, " %s", names[i]);

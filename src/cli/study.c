@@ -16,12 +16,10 @@ int study_usage(const char *command, const char *fmt, ...)
     if (study_mpi_rank() != 0)
         return 2;
     va_list ap;
-    fprintf(stderr, "sigode %s: ", command);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    int rc = cli_usage_verror(command, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "\n(see 'sigode --help')\n");
-    return 2;
+    return rc;
 }
 
 int study_report(const sg_error *err)

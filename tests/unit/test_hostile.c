@@ -205,6 +205,35 @@ static void test_terminal_output_inert(void **state)
     free(text);
 }
 
+/* The command line is text from strangers as well: an unknown command, an
+ * unknown option, a bad option value and an unknown id are quoted back in
+ * the message without their escape sequences (the usage errors printed
+ * them raw before). */
+static void test_command_line_words_inert(void **state)
+{
+    (void)state;
+    const char *cases[][6] = {
+        {SIGODE_BINARY, "ru\x1b[2Jn", ABC, NULL},
+        {SIGODE_BINARY, "help", "x\x1b]0;owned\x07", NULL},
+        {SIGODE_BINARY, "run", ABC, "--fo\x1b[2J", NULL},
+        {SIGODE_BINARY, "run", ABC, "--t-end=1\x1b[2J", NULL},
+        {SIGODE_BINARY, "run", ABC, "--rtol=\xc2\x9b" "2J", NULL},
+        {SIGODE_BINARY, "run", ABC, "--format=\x1b[2J", NULL},
+        {SIGODE_BINARY, "run", ABC, "--select", "A\x1b[31m", NULL},
+        {SIGODE_BINARY, "ensemble", ABC, "--samples=x\x1b[2J", NULL},
+        {SIGODE_BINARY, "gsa", ABC, "--quantiles=0.5\x1b[2J", NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *out = NULL, *err = NULL;
+        assert_int_equal(ts_run(cases[i], &out, &err), 2);
+        assert_non_null(strstr(err, "sigode") ? err : strstr(err, "error"));
+        if (has_control(err))
+            fail_msg("case %zu: control characters reach the terminal: %s", i, err);
+        free(out);
+        free(err);
+    }
+}
+
 /* SBML names may hold line breaks (&#10;) and C1 characters (&#x9B;, valid
  * XML 1.0): the importer turns them into spaces, the model loads and
  * `sigode info` shows no control character. */
@@ -480,6 +509,7 @@ int main(void)
         cmocka_unit_test(test_loader_refuses_control_characters),
         cmocka_unit_test_setup_teardown(test_plot_labels_inert, setup, teardown),
         cmocka_unit_test_setup_teardown(test_terminal_output_inert, setup, teardown),
+        cmocka_unit_test(test_command_line_words_inert),
         cmocka_unit_test_setup_teardown(test_sbml_strings_sanitised, setup, teardown),
         cmocka_unit_test_setup_teardown(test_output_symlinks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_output_special_files, setup, teardown),
