@@ -13,8 +13,9 @@
  *   - local parameters become globals named reaction_param.
  *   - function definitions are inlined (arguments substituted in the tree).
  *   - a reaction id in math stands for its kinetic law, inlined.
- *   - initial values: initialAmount / size is computed here when the size is
- *     known; an initial assignment is computed here when its math is made of
+ *   - initial values: initialAmount becomes the expression amount / size (a
+ *     new size changes the concentration, not the amount); an initial
+ *     assignment is computed here when its math is made of
  *     constants only, otherwise written as an expression that sigode
  *     evaluates at the start (so a --set of what it uses carries over).
  *   - assignment rules become `assignments`, rate rules `rate_rules`, events
@@ -2096,6 +2097,13 @@ static int add_start_value(importer *im, sg_sbuf *b, sym *y, const char *what)
     /* an initial assignment that uses other ids stays an expression, so
      * that a --set of those ids carries over as in SBML */
     int keep_expression = y->initial_assignment && names_in(y->initial_assignment);
+    /* an initial amount is an amount: its concentration is amount / size,
+     * kept as that expression so that a new size (--set, a PEtab condition,
+     * an estimated compartment) gives the concentration SBML means */
+    if (y->kind == K_SPECIES && !y->initial_assignment &&
+        !Species_isSetInitialConcentration((const Species_t *)y->obj) &&
+        Species_isSetInitialAmount((const Species_t *)y->obj))
+        keep_expression = 1;
     if (!keep_expression && eval_sym_value(im, y, &v) == 0) {
         if (y->initial_assignment) {
             im->evaluated++;

@@ -182,6 +182,44 @@ static void test_semantics(void **state)
     free(path);
 }
 
+/* An initial amount is an amount: a compartment given a new size at the
+ * start (--set, a PEtab condition, an estimated size) leaves the amount and
+ * changes the concentration. With C = 4 in semantics_model the amount is
+ * still 4, so S (a / C) starts at 1 and follows exp(-0.5 t); the import
+ * divided by the file's size (2) once before, so S started at 2. */
+static void test_initial_amount_follows_new_size(void **state)
+{
+    fixture *f = *state;
+    char *path = sbml_file(f, "amount.xml", semantics_model);
+    sg_error err;
+    sg_model *m = sg_model_load_sbml(path, &err);
+    assert_non_null(m);
+    sg_options opt;
+    sg_options_default(&opt);
+    opt.rtol = 1e-10;
+    opt.atol = 1e-12;
+    sg_experiment *x = sg_experiment_create(m, NULL, &err);
+    assert_non_null(x);
+    assert_int_equal(sg_experiment_set_value(x, "C", 4.0, &err), SG_OK);
+    sg_sim *sim = sg_sim_create(m, &opt, &err);
+    assert_non_null(sim);
+    sg_trajectory *t = NULL;
+    assert_int_equal(sg_sim_run(sim, x, &t, &err), SG_OK);
+    int cs = sg_trajectory_find_column(t, "S");
+    for (int r = 0; r < sg_trajectory_rows(t); r++) {
+        double time = sg_trajectory_time(t, r);
+        double rel = ts_rel(sg_trajectory_value(t, r, cs), exp(-0.5 * time), 1e-12);
+        if (rel > 1e-6)
+            fail_msg("S(%g) = %.17g, expected %.17g", time, sg_trajectory_value(t, r, cs),
+                     exp(-0.5 * time));
+    }
+    sg_trajectory_free(t);
+    sg_sim_free(sim);
+    sg_experiment_free(x);
+    sg_model_free(m);
+    free(path);
+}
+
 /* A compartment that grows (dV/dt = 1, V(0) = 1) holding S, consumed at the
  * amount rate k [S] V (k = 0.5), and T, made by the same reaction with a
  * conversion factor 2; plus arcsin and factorial in rules. Amounts:
@@ -822,6 +860,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_math, setup, teardown),
         cmocka_unit_test_setup_teardown(test_semantics, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_initial_amount_follows_new_size, setup, teardown),
         cmocka_unit_test_setup_teardown(test_growing_compartment, setup, teardown),
         cmocka_unit_test_setup_teardown(test_export_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mission_round_trip, setup, teardown),
