@@ -121,7 +121,9 @@ typedef enum sym_kind { K_COMPARTMENT, K_SPECIES, K_PARAMETER, K_REACTION, K_SPE
                         K_FUNCTION } sym_kind;
 
 typedef struct sym {
-    const char *id;
+    const char *id;      /* the sigode id: the SBML id, or `renamed` */
+    const char *sbml;    /* the SBML id */
+    char *renamed;       /* a fresh id for an SBML id sigode reserves ('time') */
     sym_kind kind;
     const SBase_t *obj;
     const ASTNode_t *assign_rule, *rate_rule, *initial_assignment;
@@ -241,13 +243,36 @@ static int valid_id(const char *s)
     return n <= 255;
 }
 
+/* An id for `base` that no SBML element has and no symbol so far uses:
+ * base_, base_2, base_3... */
+static char *fresh_id(const importer *im, const char *base)
+{
+    char name[300];
+    snprintf(name, sizeof name, "%s_", base);
+    for (int k = 2; find(im, name) ||
+                    SBase_getElementBySId((SBase_t *)im->model, name) != NULL;
+         k++)
+        snprintf(name, sizeof name, "%s_%d", base, k);
+    return sg_strdup(name);
+}
+
 static sym *add_sym(importer *im, const char *id, sym_kind kind, const void *obj)
 {
     if (!id || !*id)
         return NULL;
-    if (!valid_id(id) || strcmp(id, "time") == 0) {
+    /* 'time' is the model time in sigode's expressions: a compartment,
+     * parameter or species of that id gets a fresh sigode id and keeps its
+     * SBML id in `sbml_id` (output columns, export) */
+    int reserved = strcmp(id, "time") == 0;
+    if (!valid_id(id) || (reserved && kind != K_COMPARTMENT && kind != K_PARAMETER &&
+                          kind != K_SPECIES)) {
         fail(im, obj, "the id '%s' cannot be a sigode identifier ('time' is reserved; at "
                       "most 255 characters)", id);
+        return NULL;
+    }
+    char *renamed = NULL;
+    if (reserved && !(renamed = fresh_id(im, id))) {
+        nomem(im);
         return NULL;
     }
     if (sg_grow(&im->syms, &im->cap, im->nsyms + 1, sizeof *im->syms) != 0) {
@@ -256,16 +281,25 @@ static sym *add_sym(importer *im, const char *id, sym_kind kind, const void *obj
     }
     sym *s = &im->syms[im->nsyms];
     memset(s, 0, sizeof *s);
-    s->id = id;
+    s->id = renamed ? renamed : id;
+    s->sbml = id;
+    s->renamed = renamed;
     s->kind = kind;
     s->obj = obj;
     s->comp = -1;
     int r = sg_map_put(&im->index, id, (int)im->nsyms);
+    /* the fresh id too, so that names made later (name_taken) avoid it */
+    if (r == 0 && renamed)
+        r = sg_map_put(&im->index, renamed, (int)im->nsyms);
     if (r < 0) {
+        sg_free(renamed);
+        s->renamed = NULL;
         nomem(im);
         return NULL;
     }
     if (r == 1) {
+        sg_free(renamed);
+        s->renamed = NULL;
         fail(im, obj, "duplicate id '%s'", id);
         return NULL;
     }
@@ -2191,6 +2225,15 @@ static void add_labels(sg_sbuf *b, const void *obj, int has_description, int wit
     free(src);
 }
 
+/* The SBML id of a renamed element (add_sym), for output columns and export. */
+static void add_sbml_id(sg_sbuf *b, const sym *y)
+{
+    if (y->renamed) {
+        sg_sbuf_add(b, "; sbml_id = ");
+        add_string(b, y->sbml);
+    }
+}
+
 /* The readable text of a unit reference (a unit definition's id or a base
  * unit's name) into buf: the definition's name when it is a sigode unit of
  * the same dimension (what export writes), else its rendering. 0, or -1
@@ -2308,6 +2351,7 @@ static int write_compartments(importer *im, sg_sbuf *b)
         if (Compartment_isSetUnits(c) && strcmp(Compartment_getUnits(c), "dimensionless") != 0)
             add_unit(im, b, Compartment_getUnits(c)); /* pure numbers are sigode's sizes */
         add_labels(b, y->obj, 0, 0);
+        add_sbml_id(b, y);
         sg_sbuf_add(b, "; }");
     }
     if (any)
@@ -2333,6 +2377,7 @@ static int write_parameters(importer *im, sg_sbuf *b)
             add_unit(im, b, Parameter_getUnits((const Parameter_t *)y->obj));
         add_labels(b, y->obj, y->as_parameter || y->as_species_parameter,
                    y->kind == K_PARAMETER);
+        add_sbml_id(b, y);
         sg_sbuf_add(b, y->as_parameter ? "; description = \"a compartment of varying size\"; }"
                        : y->as_species_parameter
                            ? "; description = \"a species (its compartment changes size)\"; }"
@@ -2438,6 +2483,7 @@ static int write_species(importer *im, sg_sbuf *b)
         if (Species_isSetSubstanceUnits(sp) && (!*cu || !strcmp(cu, "dimensionless")))
             add_unit(im, b, Species_getSubstanceUnits(sp));
         add_labels(b, y->obj, y->hosu || y->boundary, 0);
+        add_sbml_id(b, y);
         sg_sbuf_add(b, "; }");
     }
     if (any)
@@ -2462,8 +2508,10 @@ static int write_assignments(importer *im, sg_sbuf *b)
         sym *y = &im->syms[i];
         if (y->amount) {
             sg_sbuf_add(b, any++ ? ",\n" : "\nassignments = (\n");
-            sg_sbuf_printf(b, "  { id = \"%s\"; value = \"%s / %s\"; }", y->id, y->amount,
+            sg_sbuf_printf(b, "  { id = \"%s\"; value = \"%s / %s\"", y->id, y->amount,
                            im->syms[y->comp].id);
+            add_sbml_id(b, y);
+            sg_sbuf_add(b, "; }");
             continue;
         }
         if (y->fast) { /* plan_fast */
@@ -2478,6 +2526,7 @@ static int write_assignments(importer *im, sg_sbuf *b)
                 sg_sbuf_printf(b, "\"(%s + %s * %s * %s) / %s\"", y->pool, y->pool_ratio, x->id,
                                im->syms[x->comp].id, im->syms[y->comp].id);
             }
+            add_sbml_id(b, y);
             sg_sbuf_add(b, "; description = \"at the quasi-equilibrium of a fast reaction\"; }");
             continue;
         }
@@ -2494,6 +2543,7 @@ static int write_assignments(importer *im, sg_sbuf *b)
         if (y->kind == K_PARAMETER && Parameter_isSetUnits((const Parameter_t *)y->obj))
             add_unit(im, b, Parameter_getUnits((const Parameter_t *)y->obj));
         add_labels(b, y->obj, 0, 0);
+        add_sbml_id(b, y);
         sg_sbuf_add(b, "; }");
         sg_free(text);
     }
@@ -2632,7 +2682,7 @@ static void emit_rate_of(importer *im, sg_sbuf *b, const ASTNode_t *n, const sco
                     SpeciesReference_t *sr = side ? Reaction_getProduct(r, j)
                                                   : Reaction_getReactant(r, j);
                     const char *sid = SpeciesReference_getSpecies(sr);
-                    if (!sid || strcmp(sid, y->id) != 0)
+                    if (!sid || strcmp(sid, y->sbml) != 0)
                         continue;
                     if (!rate) {
                         char what[300];
@@ -2842,10 +2892,10 @@ static int add_resized_species(importer *im, sg_sbuf *b, const Event_t *e, const
 {
     for (size_t i = 0; i < im->nsyms; i++) {
         sym *y = &im->syms[i];
-        if (!y->as_species_parameter || event_assigns(e, y->id))
+        if (!y->as_species_parameter || event_assigns(e, y->sbml))
             continue;
         const sym *c = &im->syms[y->comp];
-        const ASTNode_t *size = event_assigns(e, c->id);
+        const ASTNode_t *size = event_assigns(e, c->sbml);
         if (!size)
             continue;
         char what[400];
@@ -2957,17 +3007,17 @@ static int write_events(importer *im, sg_sbuf *b)
                 sg_sbuf_printf(b, " %s = \"(%s) * %s\"", y->amount, text,
                                im->syms[y->comp].id);
             } else if (y->as_species_parameter &&
-                       event_assigns(e, im->syms[y->comp].id)) {
+                       event_assigns(e, im->syms[y->comp].sbml)) {
                 const sym *c = &im->syms[y->comp];
-                char *size = math_text(im, event_assigns(e, c->id), ea, NULL, what);
+                char *size = math_text(im, event_assigns(e, c->sbml), ea, NULL, what);
                 if (!size) {
                     sg_free(text);
                     return -1;
                 }
-                sg_sbuf_printf(b, " %s = \"(%s) * %s / (%s)\"", var, text, c->id, size);
+                sg_sbuf_printf(b, " %s = \"(%s) * %s / (%s)\"", y->id, text, c->id, size);
                 sg_free(size);
             } else {
-                sg_sbuf_printf(b, " %s = ", var);
+                sg_sbuf_printf(b, " %s = ", y->id);
                 add_converted(im, b, y, text);
             }
             sg_sbuf_add(b, ";");
@@ -3134,6 +3184,7 @@ char *sg_sbml_translate(const char *path, int *cacheable, sg_error *err)
         nomem(&im);
     for (size_t i = 0; i < im.nsyms; i++) {
         sg_free(im.syms[i].amount);
+        sg_free(im.syms[i].renamed);
         sg_free(im.syms[i].solved);
         sg_free(im.syms[i].pool);
         sg_free(im.syms[i].pool_ratio);

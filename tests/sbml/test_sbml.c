@@ -776,6 +776,73 @@ static void test_delay_priority_round_trip(void **state)
     free(path);
 }
 
+/* An SBML id sigode reserves (case 01820): a parameter 'time' (with a rate
+ * rule dp/dt = time_, p(0) = 2, beside a parameter already named 'time_')
+ * becomes the fresh id time_2 with sbml_id "time"; the csymbol time stays
+ * the time. The rate p S t C (C the size) gives S = exp(-(t^2 + t^3/6)), p = 2 + t/2. The
+ * output column, --select and export use 'time'; the export reads back to
+ * the same simulation. */
+#define TIME_ID_MODEL                                                                    \
+    HEAD COMP                                                                             \
+    "<listOfSpecies><species id=\"S\" compartment=\"C\" initialConcentration=\"1\" "      \
+    "hasOnlySubstanceUnits=\"false\" boundaryCondition=\"false\" constant=\"false\"/>"    \
+    "</listOfSpecies>\n<listOfParameters><parameter id=\"time\" value=\"2\" "             \
+    "constant=\"false\"/><parameter id=\"time_\" value=\"0.5\" constant=\"true\"/>"       \
+    "</listOfParameters>\n<listOfRules><rateRule variable=\"time\">" MATH                 \
+    "<ci>time_</ci></math></rateRule></listOfRules>\n<listOfReactions><reaction "         \
+    "id=\"R\" reversible=\"false\"><listOfReactants><speciesReference species=\"S\" "     \
+    "stoichiometry=\"1\" constant=\"true\"/></listOfReactants><kineticLaw>" MATH          \
+    "<apply><times/><ci>time</ci><ci>S</ci>" TIME_CSYMBOL "<ci>C</ci></apply></math>"    \
+    "</kineticLaw></reaction></listOfReactions>\n" TAIL
+
+static void check_time_id_run(const sg_trajectory *t)
+{
+    for (int k = 0; k <= 4; k++) {
+        double time = 0.25 * k;
+        assert_true(ts_rel(value_at(t, "S", time), exp(-(time * time + time * time * time / 6)),
+                           1e-12) < 1e-7);
+        assert_true(ts_rel(value_at(t, "time_2", time), 2 + 0.5 * time, 1e-12) < 1e-9);
+    }
+}
+
+static void test_time_id(void **state)
+{
+    fixture *f = *state;
+    char *cfg = translate(f, TIME_ID_MODEL);
+    if (!strstr(cfg, "{ id = \"time_2\"; value = 2; sbml_id = \"time\"; }") ||
+        !strstr(cfg, "{ id = \"time_2\"; rate = \"time_\"; }"))
+        fail_msg("%s", cfg);
+    free(cfg);
+    const char *ids[] = {"time_2", NULL};
+    sg_model *m;
+    sg_trajectory *t = run_sbml(f, TIME_ID_MODEL, 1, 5, ids, &m);
+    check_time_id_run(t);
+    sg_trajectory_free(t);
+    assert_string_equal(sg_model_output_id(m, "time_2"), "time");
+    assert_string_equal(sg_model_output_id(m, "S"), "S");
+    const char *id;
+    sg_error err;
+    assert_int_equal(sg_model_resolve_id(m, "time", &id, &err), SG_OK);
+    assert_string_equal(id, "time_2");
+    char *sbml = sg_model_to_sbml(m, &err);
+    assert_non_null(sbml);
+    if (!strstr(sbml, "<parameter id=\"time\"") || !strstr(sbml, "<rateRule variable=\"time\">"))
+        fail_msg("%s", sbml);
+    sg_model_free(m);
+    t = run_sbml(f, sbml, 1, 5, ids, &m);
+    check_time_id_run(t);
+    sg_trajectory_free(t);
+    sg_model_free(m);
+    free(sbml);
+    /* a second element may not claim the same SBML id */
+    const char *twice =
+        "name = \"twice\";\nparameters = ( { id = \"a\"; value = 1.0; sbml_id = \"time\"; },\n"
+        "  { id = \"b\"; value = 1.0; sbml_id = \"time\"; } );\n";
+    sg_model *bad = sg_model_load_buffer(twice, strlen(twice), "twice.cfg", &err);
+    assert_null(bad);
+    assert_non_null(strstr(err.message, "sbml_id 'time'"));
+}
+
 /* Export writes every double so it reads back bit-identical (issue 12.15:
  * libsbml's 15 digits turned 0.33333333333333331 into 0.333333333333333
  * and the largest double into an overflow libsbml refused), in attributes
@@ -831,6 +898,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_export_exact_numbers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_algebraic_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fast_reaction, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_time_id, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
