@@ -245,6 +245,9 @@ typedef struct sg_options {
     sg_warnings *warnings; /* NULL, or every run (sg_sim_run, a scan point, a
                               steady state...) adds its warnings there,
                               labelled by its scenario and the values it set */
+    unsigned long seed; /* random choices of a run: among model events due at
+                           once with the same priority (SBML); default 1, the
+                           same seed gives the same run */
 } sg_options;
 
 void sg_options_default(sg_options *opt);
