@@ -676,7 +676,7 @@ static void test_algebraic_rules(void **state)
  * amount N = nA + nB decays as dN/dt = -0.4 nB = -0.2 N from N0 = 2
  * ([A]0 = 1, [B]0 = 0, equilibrated at the start): nA = nB = exp(-0.2 t),
  * [A] = exp(-0.2 t) / 2, [B] = exp(-0.2 t). (SBML L3V1: Version 2 dropped
- * `fast`.) */
+ * `fast`.) A rate k A B: below. */
 static void test_fast_reaction(void **state)
 {
     fixture *f = *state;
@@ -715,6 +715,45 @@ static void test_fast_reaction(void **state)
                    FAST_MODEL("<apply><times/><ci>A</ci><ci>B</ci></apply>"),
                    "fast reaction 'bind': its rate is not linear", 7);
 #undef FAST_MODEL
+    /* without the slow reaction nothing else moves A and B: k A B = 0 is
+     * then held where the fast reaction runs into it from the start. 2 A
+     * (C1 = 2, [A]0 = 3: amount 6) -> B (C2 = 1, [B]0 = 3), the stoichiometry
+     * 2 given by a rule of constants (01571). k = 0.1: forward until A is
+     * used up, extent 3: [A] = 0, [B] = 6; k = -1: backward until B is,
+     * extent -3: amount of A 12, [A] = 6, [B] = 0 (01399). */
+#define FAST_PRODUCT(k)                                                                      \
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<sbml xmlns=\"http://www.sbml.org/sbml/"     \
+    "level3/version1/core\" level=\"3\" version=\"1\">\n<model id=\"m\">\n"                  \
+    "<listOfCompartments><compartment id=\"C1\" size=\"2\" constant=\"true\"/>"              \
+    "<compartment id=\"C2\" size=\"1\" constant=\"true\"/></listOfCompartments>\n"           \
+    "<listOfSpecies><species id=\"A\" compartment=\"C1\" initialConcentration=\"3\" "       \
+    "hasOnlySubstanceUnits=\"false\" boundaryCondition=\"false\" constant=\"false\"/>"      \
+    "<species id=\"B\" compartment=\"C2\" initialConcentration=\"3\" "                      \
+    "hasOnlySubstanceUnits=\"false\" boundaryCondition=\"false\" constant=\"false\"/>"      \
+    "</listOfSpecies>\n<listOfParameters><parameter id=\"k\" value=\"" k "\" "               \
+    "constant=\"true\"/></listOfParameters>\n<listOfRules><assignmentRule "                 \
+    "variable=\"nA\">" MATH "<cn>2</cn></math></assignmentRule></listOfRules>\n"             \
+    "<listOfReactions>\n<reaction id=\"bind\" reversible=\"true\" fast=\"true\">"          \
+    "<listOfReactants><speciesReference id=\"nA\" species=\"A\" constant=\"false\"/>"      \
+    "</listOfReactants><listOfProducts><speciesReference species=\"B\" "                    \
+    "stoichiometry=\"1\" constant=\"true\"/></listOfProducts><kineticLaw>" MATH            \
+    "<apply><times/><ci>k</ci><ci>A</ci><ci>B</ci></apply></math></kineticLaw>"           \
+    "</reaction>\n</listOfReactions>\n" TAIL
+    t = run_sbml(f, FAST_PRODUCT("0.1"), 2, 3, NULL, &m);
+    for (int i = 0; i <= 2; i++) {
+        assert_true(value_at(t, "A", i) == 0);
+        assert_float_equal(value_at(t, "B", i), 6, 1e-12);
+    }
+    sg_trajectory_free(t);
+    sg_model_free(m);
+    t = run_sbml(f, FAST_PRODUCT("-1"), 2, 3, NULL, &m);
+    for (int i = 0; i <= 2; i++) {
+        assert_float_equal(value_at(t, "A", i), 6, 1e-12);
+        assert_true(value_at(t, "B", i) == 0);
+    }
+    sg_trajectory_free(t);
+    sg_model_free(m);
+#undef FAST_PRODUCT
 }
 
 /* An event's delay and priority survive cfg -> SBML -> cfg (the <delay>
