@@ -169,6 +169,9 @@ const char *sg_model_name_of(const sg_model *model, const char *id);
  * *id points into the model or at `text`. */
 sg_status sg_model_resolve_id(const sg_model *model, const char *text, const char **id,
                               sg_error *err);
+/* The column name of an output id: the element's `sbml_id` when it has one
+ * (an SBML id sigode cannot use, such as 'time'), else the id itself. */
+const char *sg_model_output_id(const sg_model *model, const char *id);
 /* 1 for the units that mean a pure number ("1", "dimensionless",
  * "fraction"). */
 int sg_unit_is_dimensionless(const char *unit);
@@ -242,6 +245,9 @@ typedef struct sg_options {
     sg_warnings *warnings; /* NULL, or every run (sg_sim_run, a scan point, a
                               steady state...) adds its warnings there,
                               labelled by its scenario and the values it set */
+    unsigned long seed; /* random choices of a run: among model events due at
+                           once with the same priority (SBML); default 1, the
+                           same seed gives the same run */
 } sg_options;
 
 void sg_options_default(sg_options *opt);

@@ -32,11 +32,23 @@ static int parse_fit(cli *c, const char *opt, const char *value)
     return 0;
 }
 
+static int parse_seed(cli *c, const char *opt, const char *value)
+{
+    long n;
+    if (cli_parse_count(c->command, opt, value, 0, &n))
+        return 2;
+    c->opt.seed = (unsigned long)n;
+    return 0;
+}
+
 static const cli_option run_options[] = {
     {"points", "N", "output time points, the start and end included (default 101)",
      parse_points},
     {"stats", NULL, "print the solver's statistics on standard error", parse_stats},
     {"fit", "hill", "for a scenario with a scan: fit a Hill curve to each readout", parse_fit},
+    {"seed", "S", "seed of the random choice among model events due at once with equal "
+                  "priority, as SBML says (default 1: the same seed, the same run)",
+     parse_seed},
     {NULL, NULL, NULL, NULL}};
 
 static const cli_group run_group = {"run options", run_options};

@@ -28,7 +28,8 @@ static int accept_option(cli *c, const char *opt, const char *value)
 static const cli_option design_options[] = {
     O("samples", "N", "parameter sets to draw (at least 2)"),
     O("seed", "S", "seed of the design (default 1); the same seed gives the same samples "
-                   "whatever --jobs and the number of MPI ranks"),
+                   "whatever --jobs and the number of MPI ranks; also seeds each run's "
+                   "choice among model events due at once with equal priority"),
     O("sampler", "sobol|lhs|random", "quasi-random Sobol points (GSL gsl_qrng, the default), "
                                      "Latin hypercube, or pseudo-random (gsl_rng)"),
     O("params", "ID,...|all", "the uncertain quantities to vary (default all that carry an "

@@ -290,6 +290,7 @@ int study_parse(study_opts *o, int argc, char **argv)
             if (count(cmd, "--seed", a, 0, &n))
                 return 2;
             o->seed = (unsigned long)n;
+            o->opt.seed = o->seed; /* and the random choices of each run (events) */
             break;
         case OPT_SAMPLER:
             if (!strcmp(a, "sobol"))

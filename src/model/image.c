@@ -430,6 +430,9 @@ static void io_model(io *o, sg_model *m)
     IO_ALLOC(o, m->slot_name, m->nslots, 0);
     for (int i = 0; i < m->nslots && !o->bad; i++)
         io_str(o, &m->slot_name[i]);
+    IO_ALLOC(o, m->slot_sbml_id, m->nslots + 1, 1);
+    for (int i = 0; i < m->nslots && !o->bad; i++)
+        io_str(o, &m->slot_sbml_id[i]);
 
     io_pool(o);
 

@@ -396,6 +396,42 @@ static int declare(loader *ld, const config_setting_t *group, const char *id, in
                                                                      : "assignment");
         return -1;
     }
+    /* `sbml_id`: the element's id in SBML when sigode cannot use it (an SBML
+     * parameter named 'time'); output columns and export use it */
+    const char *sbml = NULL;
+    int has = get_string(ld, group, "sbml_id", &sbml);
+    if (has < 0)
+        return -1;
+    if (has && !valid_id(sbml)) {
+        fail_setting(ld, config_setting_get_member(group, "sbml_id"),
+                     "'%s' is not a valid SBML id (letters, digits and '_', not starting "
+                     "with a digit)", sbml);
+        return -1;
+    }
+    if (has)
+        ld->m->slot_sbml_id[slot] = sbml;
+    return 0;
+}
+
+/* Every `sbml_id` names one element: it is no other element's id nor
+ * another's sbml_id (export writes it as the SBML id). */
+static int check_sbml_ids(loader *ld)
+{
+    const sg_model *m = ld->m;
+    for (int i = 0; i < m->nslots; i++) {
+        const char *id = m->slot_sbml_id[i];
+        if (!id)
+            continue;
+        int other = sg_map_get(&m->symbols, id);
+        for (int j = 0; j < i && other < 0; j++)
+            if (m->slot_sbml_id[j] && strcmp(m->slot_sbml_id[j], id) == 0)
+                other = j;
+        if (other >= 0 && other != i) {
+            fail_setting(ld, NULL, "'%s': sbml_id '%s' is also the id of '%s'", m->slot_name[i],
+                         id, m->slot_name[other]);
+            return -1;
+        }
+    }
     return 0;
 }
 
@@ -584,9 +620,10 @@ static int layout(loader *ld, config_setting_t *comps, config_setting_t *params,
     m->slot_kind = sg_calloc((size_t)m->nslots, sizeof *m->slot_kind);
     m->slot_name = sg_calloc((size_t)m->nslots, sizeof *m->slot_name);
     m->slot_index = sg_calloc((size_t)m->nslots, sizeof *m->slot_index);
+    m->slot_sbml_id = sg_arena_alloc(m->arena, sizeof *m->slot_sbml_id * ((size_t)m->nslots + 1));
     if (!m->species || !m->compartments || !m->parameters || !m->assignments ||
         !m->assignment_order || !m->reactions || !m->rate_rules || !m->initial_values || !m->slot_kind ||
-        !m->slot_name || !m->slot_index ||
+        !m->slot_name || !m->slot_index || !m->slot_sbml_id ||
         sg_map_reserve(&m->symbols, (size_t)m->ncompartments + (size_t)m->nparameters +
                                         (size_t)m->nspecies + (size_t)m->nassignments) != 0) {
         fail_nomem(ld);
@@ -611,7 +648,8 @@ static void define_slot(sg_model *m, int slot, sg_symbol_kind kind, const char *
 }
 
 static const char *const compartment_keys[] = {"id", "name", "size", "unit", "description",
-                                               "uncertainty", "uncertainty_source", NULL};
+                                               "uncertainty", "uncertainty_source", "sbml_id",
+                                               NULL};
 
 /* `uncertainty = "lognormal(median, gsd)"` (and `uncertainty_source`) on a
  * compartment, parameter or species; the nominal value must be inside the
@@ -707,7 +745,7 @@ static int load_compartments(loader *ld, config_setting_t *list, int first_slot)
 static const char *const parameter_keys[] = {"id", "name", "value", "unit", "source",
                                              "description", "mechanism", "estimate",
                                              "bounds", "scale", "uncertainty",
-                                             "uncertainty_source", NULL};
+                                             "uncertainty_source", "sbml_id", NULL};
 
 /* `estimate = true; bounds = [lo, hi]; scale = "log10";`: what sigode fit
  * --data estimates, within which bounds, on which scale. */
@@ -834,7 +872,7 @@ static int load_parameters(loader *ld, config_setting_t *list, int first_slot, i
 
 static const char *const species_keys[] = {"id", "name", "initial", "compartment", "constant",
                                            "unit", "description", "uncertainty",
-                                           "uncertainty_source", NULL};
+                                           "uncertainty_source", "sbml_id", NULL};
 
 static int load_species(loader *ld, config_setting_t *list, int implicit_compartment)
 {
@@ -889,7 +927,7 @@ static int load_species(loader *ld, config_setting_t *list, int implicit_compart
 }
 
 static const char *const assignment_keys[] = {"id", "name", "value", "unit", "description",
-                                              NULL};
+                                              "sbml_id", NULL};
 
 static int load_assignment_ids(loader *ld, config_setting_t *list, int first_slot)
 {
@@ -1992,7 +2030,7 @@ static sg_status load_config(loader *ld, config_t *cfg)
     if (load_compartments(ld, comps, m->first_compartment_slot) ||
         load_parameters(ld, params, m->first_parameter_slot, ld->species_states) ||
         load_species(ld, species, implicit) ||
-        load_assignment_ids(ld, assigns, m->first_assignment_slot) ||
+        load_assignment_ids(ld, assigns, m->first_assignment_slot) || check_sbml_ids(ld) ||
         bind_assignments(ld, assigns) || order_assignments(ld) ||
         load_reactions(ld, reactions) || load_rate_rules(ld, rate_rules) || bind_inits(ld) ||
         order_inits(ld) || load_triggers(ld, events) || load_scenarios(ld, scenarios) ||

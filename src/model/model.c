@@ -51,6 +51,12 @@ const char *sg_model_reaction_rate(const sg_model *m, int i) { return m->reactio
 const char *sg_model_scenario_id(const sg_model *m, int i) { return m->scenarios[i].id; }
 const char *sg_model_check_id(const sg_model *m, int i) { return m->checks[i].id; }
 
+const char *sg_model_output_id(const sg_model *m, const char *id)
+{
+    int slot = sg_map_get(&m->symbols, id);
+    return slot >= 0 && m->slot_sbml_id && m->slot_sbml_id[slot] ? m->slot_sbml_id[slot] : id;
+}
+
 sg_symbol_kind sg_model_lookup(const sg_model *m, const char *id)
 {
     if (strcmp(id, "time") == 0)
@@ -247,8 +253,18 @@ sg_status sg_model_resolve_id(const sg_model *m, const char *text, const char **
                               sg_error *err)
 {
     *id = text;
-    if (sg_model_lookup(m, text) != SG_SYM_NONE || sg_model_find_reaction(m, text) >= 0)
+    int slot = sg_map_get(&m->symbols, text);
+    if (slot >= 0 || sg_model_find_reaction(m, text) >= 0)
         return SG_OK; /* an id wins over a name */
+    /* then the SBML id of an element sigode renamed: an imported parameter
+     * 'time' is selected as 'time' (its output column says so) */
+    for (int i = 0; m->slot_sbml_id && i < m->nslots; i++)
+        if (m->slot_sbml_id[i] && strcmp(m->slot_sbml_id[i], text) == 0) {
+            *id = m->slot_name[i];
+            return SG_OK;
+        }
+    if (strcmp(text, "time") == 0)
+        return SG_OK;
     name_query q = {text, NULL, 0, ""};
     each_named(m, id_of_name, &q);
     if (q.count > 1)

@@ -251,6 +251,7 @@ struct sg_model {
     double *initial_values; /* nslots, values as written in the file */
     sg_symbol_kind *slot_kind;
     const char **slot_name;
+    const char **slot_sbml_id; /* NULL, or the SBML id when it differs (`sbml_id`) */
     int *slot_index;       /* index within its kind's array */
 
     sg_program *program;   /* compiled right-hand side and Jacobian */

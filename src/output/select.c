@@ -34,7 +34,8 @@ sg_table *sg_trajectory_table(const sg_trajectory *traj, const char *const *sele
         } else {
             cols[c] = c;
         }
-        names[c + 1] = traj->names[cols[c]];
+        /* an element renamed at SBML import is headed by its SBML id */
+        names[c + 1] = sg_model_output_id(traj->model, traj->names[cols[c]]);
     }
     table = sg_table_create(ncols + 1, names, err);
     for (int r = 0; table && r < traj->nrows; r++) {

@@ -186,6 +186,16 @@ static ASTNode_t *number(double v)
     return n;
 }
 
+/* The SBML id of a slot: its `sbml_id` when import renamed it ('time'). */
+static const char *slot_id(const exporter *ex, int slot)
+{
+    if (ex->m->slot_kind[slot] == SG_SYM_COMPARTMENT && ex->implicit)
+        return ex->default_comp;
+    if (ex->m->slot_sbml_id[slot])
+        return ex->m->slot_sbml_id[slot];
+    return ex->m->slot_name[slot];
+}
+
 static ASTNode_t *to_ast(exporter *ex, const sg_expr *e, int want_bool);
 
 static ASTNode_t *op2(exporter *ex, ASTNodeType_t type, const sg_expr *a, const sg_expr *b,
@@ -220,10 +230,8 @@ static ASTNode_t *numeric(exporter *ex, const sg_expr *e)
             return n;
         }
         n = node(AST_NAME);
-        if (m->slot_kind[e->slot] == SG_SYM_COMPARTMENT && ex->implicit)
-            ASTNode_setName(n, ex->default_comp);
-        else if (e->slot < m->nslots && m->slot_name[e->slot])
-            ASTNode_setName(n, m->slot_name[e->slot]);
+        if (e->slot < m->nslots && m->slot_name[e->slot])
+            ASTNode_setName(n, slot_id(ex, e->slot));
         else
             fail(ex, "an expression refers to an internal value (slot %d)", e->slot);
         return n;
@@ -495,12 +503,7 @@ static int has_rate_rule(const sg_model *m, int slot)
     return 0;
 }
 
-static const char *slot_id(const exporter *ex, int slot)
-{
-    if (ex->m->slot_kind[slot] == SG_SYM_COMPARTMENT && ex->implicit)
-        return ex->default_comp;
-    return ex->m->slot_name[slot];
-}
+
 
 static void mark_species(const sg_model *m, const sg_expr *e, unsigned char *used, int depth)
 {
@@ -539,7 +542,7 @@ static void build(exporter *ex, Model_t *mod)
     for (int i = 0; i < m->ncompartments; i++) {
         const sg_compartment_def *cd = &m->compartments[i];
         Compartment_t *c = Model_createCompartment(mod);
-        Compartment_setId(c, ex->implicit ? ex->default_comp : cd->id);
+        Compartment_setId(c, slot_id(ex, cd->slot));
         Compartment_setSize(c, exact(ex, cd->size));
         Compartment_setSpatialDimensionsAsDouble(c, 3);
         Compartment_setConstant(c, 1);
@@ -551,7 +554,7 @@ static void build(exporter *ex, Model_t *mod)
     for (int i = 0; i < m->nparameters; i++) {
         const sg_parameter_def *pd = &m->parameters[i];
         Parameter_t *p = Model_createParameter(mod);
-        Parameter_setId(p, pd->id);
+        Parameter_setId(p, slot_id(ex, pd->slot));
         Parameter_setValue(p, exact(ex, pd->value));
         Parameter_setConstant(p, !slot_changes(m, pd->slot));
         snprintf(what, sizeof what, "parameter '%s'", pd->id);
@@ -564,7 +567,7 @@ static void build(exporter *ex, Model_t *mod)
     for (int i = 0; i < m->nspecies; i++) {
         const sg_species_def *sd = &m->species[i];
         Species_t *s = Model_createSpecies(mod);
-        Species_setId(s, sd->id);
+        Species_setId(s, slot_id(ex, sd->slot));
         Species_setCompartment(s, slot_id(ex, m->compartments[sd->compartment].slot));
         Species_setInitialConcentration(s, exact(ex, sd->initial));
         Species_setHasOnlySubstanceUnits(s, 0);
@@ -583,7 +586,7 @@ static void build(exporter *ex, Model_t *mod)
     for (int i = 0; i < m->nassignments; i++) {
         const sg_assignment_def *a = &m->assignments[i];
         Parameter_t *p = Model_createParameter(mod);
-        Parameter_setId(p, a->id);
+        Parameter_setId(p, slot_id(ex, a->slot));
         Parameter_setConstant(p, 0);
         snprintf(what, sizeof what, "assignment '%s'", a->id);
         const char *unit = unit_ref(ex, mod, a->unit, what, 0);
@@ -592,7 +595,7 @@ static void build(exporter *ex, Model_t *mod)
         set_name(p, a->name);
         set_notes(ex, p, a->description, NULL);
         Rule_t *r = Model_createAssignmentRule(mod);
-        Rule_setVariable(r, a->id);
+        Rule_setVariable(r, slot_id(ex, a->slot));
         ASTNode_t *math = to_ast(ex, a->value, 0);
         Rule_setMath(r, math);
         ASTNode_free(math);
@@ -635,7 +638,7 @@ static void build(exporter *ex, Model_t *mod)
                 continue;
             SpeciesReference_t *sr = terms[k].coef > 0 ? Reaction_createProduct(r)
                                                        : Reaction_createReactant(r);
-            SpeciesReference_setSpecies(sr, m->species[terms[k].species].id);
+            SpeciesReference_setSpecies(sr, slot_id(ex, m->species[terms[k].species].slot));
             SpeciesReference_setStoichiometry(sr, fabs(terms[k].coef));
             SpeciesReference_setConstant(sr, 1);
             used[terms[k].species] = 2;
@@ -645,7 +648,7 @@ static void build(exporter *ex, Model_t *mod)
         for (int s = 0; s < m->nspecies; s++)
             if (in_rate[s] == 1) {
                 SpeciesReference_t *mr = Reaction_createModifier(r);
-                SpeciesReference_setSpecies(mr, m->species[s].id);
+                SpeciesReference_setSpecies(mr, slot_id(ex, m->species[s].slot));
             }
         KineticLaw_t *kl = Reaction_createKineticLaw(r);
         ASTNode_t *math = to_ast(ex, rd->rate, 0);

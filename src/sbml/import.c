@@ -122,7 +122,9 @@ typedef enum sym_kind { K_COMPARTMENT, K_SPECIES, K_PARAMETER, K_REACTION, K_SPE
                         K_FUNCTION } sym_kind;
 
 typedef struct sym {
-    const char *id;
+    const char *id;      /* the sigode id: the SBML id, or `renamed` */
+    const char *sbml;    /* the SBML id */
+    char *renamed;       /* a fresh id for an SBML id sigode reserves ('time') */
     sym_kind kind;
     const SBase_t *obj;
     const ASTNode_t *assign_rule, *rate_rule, *initial_assignment;
@@ -242,13 +244,36 @@ static int valid_id(const char *s)
     return n <= 255;
 }
 
+/* An id for `base` that no SBML element has and no symbol so far uses:
+ * base_, base_2, base_3... */
+static char *fresh_id(const importer *im, const char *base)
+{
+    char name[300];
+    snprintf(name, sizeof name, "%s_", base);
+    for (int k = 2; find(im, name) ||
+                    SBase_getElementBySId((SBase_t *)im->model, name) != NULL;
+         k++)
+        snprintf(name, sizeof name, "%s_%d", base, k);
+    return sg_strdup(name);
+}
+
 static sym *add_sym(importer *im, const char *id, sym_kind kind, const void *obj)
 {
     if (!id || !*id)
         return NULL;
-    if (!valid_id(id) || strcmp(id, "time") == 0) {
+    /* 'time' is the model time in sigode's expressions: a compartment,
+     * parameter or species of that id gets a fresh sigode id and keeps its
+     * SBML id in `sbml_id` (output columns, export) */
+    int reserved = strcmp(id, "time") == 0;
+    if (!valid_id(id) || (reserved && kind != K_COMPARTMENT && kind != K_PARAMETER &&
+                          kind != K_SPECIES)) {
         fail(im, obj, "the id '%s' cannot be a sigode identifier ('time' is reserved; at "
                       "most 255 characters)", id);
+        return NULL;
+    }
+    char *renamed = NULL;
+    if (reserved && !(renamed = fresh_id(im, id))) {
+        nomem(im);
         return NULL;
     }
     if (sg_grow(&im->syms, &im->cap, im->nsyms + 1, sizeof *im->syms) != 0) {
@@ -257,16 +282,25 @@ static sym *add_sym(importer *im, const char *id, sym_kind kind, const void *obj
     }
     sym *s = &im->syms[im->nsyms];
     memset(s, 0, sizeof *s);
-    s->id = id;
+    s->id = renamed ? renamed : id;
+    s->sbml = id;
+    s->renamed = renamed;
     s->kind = kind;
     s->obj = obj;
     s->comp = -1;
     int r = sg_map_put(&im->index, id, (int)im->nsyms);
+    /* the fresh id too, so that names made later (name_taken) avoid it */
+    if (r == 0 && renamed)
+        r = sg_map_put(&im->index, renamed, (int)im->nsyms);
     if (r < 0) {
+        sg_free(renamed);
+        s->renamed = NULL;
         nomem(im);
         return NULL;
     }
     if (r == 1) {
+        sg_free(renamed);
+        s->renamed = NULL;
         fail(im, obj, "duplicate id '%s'", id);
         return NULL;
     }
@@ -1769,6 +1803,163 @@ static const sym *fast_pivot(const importer *im)
     return NULL;
 }
 
+/* 1 when math is made of numbers, arithmetic and names of constants (a
+ * local parameter of `rid`, or a constant parameter or compartment no rule
+ * or event changes): its value at the start holds for good. */
+static int constant_math(importer *im, const ASTNode_t *math, const char *rid)
+{
+    ASTNodeType_t t = ASTNode_getType(math);
+    if (t == AST_NAME) {
+        const char *name = ASTNode_getName(math);
+        if (!name)
+            return 0;
+        if (local_name(im, rid, name))
+            return 1;
+        const sym *y = find(im, name);
+        return y && (y->kind == K_PARAMETER || y->kind == K_COMPARTMENT) && y->constant &&
+               !y->assign_rule && !y->rate_rule && !y->event_assigned;
+    }
+    if (!(ASTNode_isNumber(math) || t == AST_PLUS || t == AST_MINUS || t == AST_TIMES ||
+          t == AST_DIVIDE || t == AST_POWER || t == AST_FUNCTION_POWER))
+        return 0;
+    for (unsigned i = 0; i < ASTNode_getNumChildren(math); i++)
+        if (!constant_math(im, ASTNode_getChild(math, i), rid))
+            return 0;
+    return 1;
+}
+
+/* The factors of a product (nested products flattened) into out[*n]; 0, or
+ * -1 when there are more than max. */
+static int product_factors(const ASTNode_t *math, const ASTNode_t **out, size_t *n, size_t max)
+{
+    if (ASTNode_getType(math) != AST_TIMES) {
+        if (*n >= max)
+            return -1;
+        out[(*n)++] = math;
+        return 0;
+    }
+    for (unsigned i = 0; i < ASTNode_getNumChildren(math); i++)
+        if (product_factors(ASTNode_getChild(math, i), out, n, max))
+            return -1;
+    return 0;
+}
+
+/* A fast rate that is a product of constants and species of the reaction,
+ * each species once (k * S1 * S2), has no linear solution, but it is zero
+ * where one of its species is: the quasi-equilibrium is the first such
+ * zero the fast reaction runs into from the start (the consumed factor
+ * species with the fewest amounts per unit of stoichiometry), provided the
+ * rate pushes back towards it there (the other factors keep their sign, so
+ * that zero is stable). Applies only when nothing else changes these
+ * species (no other reaction, rule or event: the pools stay constant), so
+ * the root found at the start holds for good. The pivot index, or n when
+ * this does not apply; -1 on an error (reported). */
+static size_t fast_product_root(importer *im, const fast_species *f, size_t n,
+                                const Reaction_t *fast, const KineticLaw_t *kl)
+{
+    const char *rid = Reaction_getId(fast);
+    Model_t *m = im->model;
+    for (size_t i = 0; i < n; i++) {
+        const sym *y = f[i].s;
+        if (y->conversion || y->assign_rule || y->rate_rule || y->initial_assignment)
+            return n;
+    }
+    for (unsigned r = 0; r < Model_getNumReactions(m); r++) {
+        Reaction_t *o = Model_getReaction(m, r);
+        if (o == fast)
+            continue;
+        for (unsigned j = 0; j < Reaction_getNumReactants(o) + Reaction_getNumProducts(o); j++) {
+            const SpeciesReference_t *sr =
+                j < Reaction_getNumReactants(o)
+                    ? Reaction_getReactant(o, j)
+                    : Reaction_getProduct(o, j - Reaction_getNumReactants(o));
+            for (size_t i = 0; i < n; i++)
+                if (SpeciesReference_getSpecies(sr) &&
+                    strcmp(SpeciesReference_getSpecies(sr), f[i].s->sbml) == 0)
+                    return n;
+        }
+    }
+    enum { MAX_FACTORS = 64 };
+    const ASTNode_t *factor[MAX_FACTORS];
+    size_t nf = 0;
+    if (product_factors(KineticLaw_getMath(kl), factor, &nf, MAX_FACTORS))
+        return n;
+    double c = 1, value[MAX_FACTORS], amount[MAX_FACTORS], size[MAX_FACTORS];
+    int is_factor[MAX_FACTORS] = {0};
+    if (n > MAX_FACTORS)
+        return n;
+    for (size_t i = 0; i < n; i++) {
+        sym *y = f[i].s;
+        if (eval_sym_value(im, y, &value[i]) ||
+            eval_sym_value(im, &im->syms[y->comp], &size[i]) || !(size[i] > 0))
+            return n;
+        amount[i] = value[i] * size[i];
+        if (y->hosu)
+            value[i] = amount[i]; /* the kinetic law reads the amount */
+    }
+    for (size_t k = 0; k < nf; k++) {
+        const char *name = ASTNode_getType(factor[k]) == AST_NAME ? ASTNode_getName(factor[k])
+                                                                  : NULL;
+        size_t i = 0;
+        while (name && i < n && strcmp(name, f[i].s->sbml) != 0)
+            i++;
+        if (name && i < n) {
+            if (is_factor[i]++)
+                return n; /* S * S: a double root */
+            continue;
+        }
+        double v;
+        const char *local = name ? local_name(im, rid, name) : NULL;
+        if (local) {
+            size_t l = 0;
+            while (l < im->nlocals && strcmp(im->locals[l].name, local) != 0)
+                l++;
+            if (l == im->nlocals)
+                return n;
+            v = im->locals[l].value;
+        } else if (!constant_math(im, factor[k], rid) || eval(im, factor[k], NULL, &v)) {
+            return n;
+        }
+        c *= v;
+    }
+    double rate = c;
+    for (size_t i = 0; i < n; i++)
+        if (is_factor[i])
+            rate *= value[i];
+    if (!isfinite(rate) || rate == 0)
+        return n;
+    /* the consumed factor species that reaches 0 first */
+    size_t z = n;
+    double first = INFINITY;
+    int tie = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!is_factor[i] || !(f[i].nu * rate < 0))
+            continue;
+        double reach = amount[i] / fabs(f[i].nu);
+        if (reach < first) {
+            first = reach;
+            z = i;
+            tie = 0;
+        } else if (reach == first) {
+            tie = 1;
+        }
+    }
+    if (z == n || tie)
+        return n;
+    /* there the other factors, moved by the extent that empties z, keep the
+     * rate's sign near z = 0: the fast reaction holds z at 0 */
+    double extent = -amount[z] / f[z].nu, slope = c;
+    for (size_t i = 0; i < n; i++) {
+        if (!is_factor[i] || i == z)
+            continue;
+        double a = amount[i] + f[i].nu * extent;
+        slope *= f[i].s->hosu ? a : a / size[i];
+    }
+    if (!(slope * rate > 0))
+        return n;
+    return z;
+}
+
 static int plan_fast(importer *im)
 {
     Model_t *m = im->model;
@@ -1814,12 +2005,25 @@ static int plan_fast(importer *im)
         sym *ref = SpeciesReference_isSetId(sr) ? find(im, SpeciesReference_getId(sr)) : NULL;
         if (ref && ref->kind != K_SPECIESREF)
             ref = NULL;
-        if (SpeciesReference_isSetStoichiometryMath(sr) || (ref && ref->variable_stoich)) {
+        /* a stoichiometry given by math of constants (01571: an assignment
+         * rule "2"; 01572: stoichiometryMath) is that number */
+        const ASTNode_t *smath =
+            SpeciesReference_isSetStoichiometryMath(sr)
+                ? StoichiometryMath_getMath(SpeciesReference_getStoichiometryMath((SpeciesReference_t *)sr))
+            : ref && ref->variable_stoich && !ref->rate_rule && !ref->event_assigned
+                ? (ref->assign_rule ? ref->assign_rule : ref->initial_assignment)
+                : NULL;
+        double fixed = NAN;
+        if (smath && (!constant_math(im, smath, rid) || eval(im, smath, NULL, &fixed) ||
+                      !isfinite(fixed)))
+            fixed = NAN;
+        if ((SpeciesReference_isSetStoichiometryMath(sr) || (ref && ref->variable_stoich)) &&
+            isnan(fixed)) {
             fail(im, sr, "fast reaction '%s': the stoichiometry of '%s' changes (not "
                          "supported in a fast reaction)", rid, s->id);
             break;
         }
-        double c = ref ? ref->stoich : SpeciesReference_getStoichiometry(sr);
+        double c = !isnan(fixed) ? fixed : ref ? ref->stoich : SpeciesReference_getStoichiometry(sr);
         if (!isfinite(c) || (im->level >= 3 && !ref && !SpeciesReference_isSetStoichiometry(sr))) {
             fail(im, sr, "reaction '%s': the stoichiometry of '%s' is not set or not finite",
                  rid, s->id);
@@ -1907,6 +2111,14 @@ static int plan_fast(importer *im)
     }
     if (im->failed)
         goto done;
+    int at_zero = 0; /* the pivot is held at 0 (fast_product_root) */
+    if (x == n) {
+        x = fast_product_root(im, f, n, fast, kl);
+        if (x < n && fast_texts(im, f, n, x) == 0)
+            at_zero = 1;
+        if (im->failed)
+            goto done;
+    }
     if (x == n) {
         fail(im, fast, "fast reaction '%s': its rate is not linear, with a coefficient made "
                        "of constants, in any of its species once the amounts it conserves "
@@ -1940,12 +2152,14 @@ static int plan_fast(importer *im)
     im->nsubst = ns;
     char what[300];
     snprintf(what, sizeof what, "the kinetic law of reaction '%s'", rid);
-    char *rest = math_text(im, KineticLaw_getMath(kl), kl, rid, what);
+    char *rest = at_zero ? NULL : math_text(im, KineticLaw_getMath(kl), kl, rid, what);
     im->nsubst = 0;
     char *coef = rest ? math_text(im, neg_coef, kl, NULL, what) : NULL;
     ASTNode_free(neg_coef);
     sg_sbuf solved = {0};
-    if (coef)
+    if (at_zero)
+        sg_sbuf_add(&solved, "0");
+    else if (coef)
         sg_sbuf_printf(&solved, "(%s) / (%s)", rest, coef);
     sg_free(rest);
     sg_free(coef);
@@ -2199,6 +2413,15 @@ static void add_labels(sg_sbuf *b, const void *obj, int has_description, int wit
     free(src);
 }
 
+/* The SBML id of a renamed element (add_sym), for output columns and export. */
+static void add_sbml_id(sg_sbuf *b, const sym *y)
+{
+    if (y->renamed) {
+        sg_sbuf_add(b, "; sbml_id = ");
+        add_string(b, y->sbml);
+    }
+}
+
 /* The readable text of a unit reference (a unit definition's id or a base
  * unit's name) into buf: the definition's name when it is a sigode unit of
  * the same dimension (what export writes), else its rendering. 0, or -1
@@ -2316,6 +2539,7 @@ static int write_compartments(importer *im, sg_sbuf *b)
         if (Compartment_isSetUnits(c) && strcmp(Compartment_getUnits(c), "dimensionless") != 0)
             add_unit(im, b, Compartment_getUnits(c)); /* pure numbers are sigode's sizes */
         add_labels(b, y->obj, 0, 0);
+        add_sbml_id(b, y);
         sg_sbuf_add(b, "; }");
     }
     if (any)
@@ -2341,6 +2565,7 @@ static int write_parameters(importer *im, sg_sbuf *b)
             add_unit(im, b, Parameter_getUnits((const Parameter_t *)y->obj));
         add_labels(b, y->obj, y->as_parameter || y->as_species_parameter,
                    y->kind == K_PARAMETER);
+        add_sbml_id(b, y);
         sg_sbuf_add(b, y->as_parameter ? "; description = \"a compartment of varying size\"; }"
                        : y->as_species_parameter
                            ? "; description = \"a species (its compartment changes size)\"; }"
@@ -2446,6 +2671,7 @@ static int write_species(importer *im, sg_sbuf *b)
         if (Species_isSetSubstanceUnits(sp) && (!*cu || !strcmp(cu, "dimensionless")))
             add_unit(im, b, Species_getSubstanceUnits(sp));
         add_labels(b, y->obj, y->hosu || y->boundary, 0);
+        add_sbml_id(b, y);
         sg_sbuf_add(b, "; }");
     }
     if (any)
@@ -2470,8 +2696,10 @@ static int write_assignments(importer *im, sg_sbuf *b)
         sym *y = &im->syms[i];
         if (y->amount) {
             sg_sbuf_add(b, any++ ? ",\n" : "\nassignments = (\n");
-            sg_sbuf_printf(b, "  { id = \"%s\"; value = \"%s / %s\"; }", y->id, y->amount,
+            sg_sbuf_printf(b, "  { id = \"%s\"; value = \"%s / %s\"", y->id, y->amount,
                            im->syms[y->comp].id);
+            add_sbml_id(b, y);
+            sg_sbuf_add(b, "; }");
             continue;
         }
         if (y->fast) { /* plan_fast */
@@ -2486,6 +2714,7 @@ static int write_assignments(importer *im, sg_sbuf *b)
                 sg_sbuf_printf(b, "\"(%s + %s * %s * %s) / %s\"", y->pool, y->pool_ratio, x->id,
                                im->syms[x->comp].id, im->syms[y->comp].id);
             }
+            add_sbml_id(b, y);
             sg_sbuf_add(b, "; description = \"at the quasi-equilibrium of a fast reaction\"; }");
             continue;
         }
@@ -2502,6 +2731,7 @@ static int write_assignments(importer *im, sg_sbuf *b)
         if (y->kind == K_PARAMETER && Parameter_isSetUnits((const Parameter_t *)y->obj))
             add_unit(im, b, Parameter_getUnits((const Parameter_t *)y->obj));
         add_labels(b, y->obj, 0, 0);
+        add_sbml_id(b, y);
         sg_sbuf_add(b, "; }");
         sg_free(text);
     }
@@ -2640,7 +2870,7 @@ static void emit_rate_of(importer *im, sg_sbuf *b, const ASTNode_t *n, const sco
                     SpeciesReference_t *sr = side ? Reaction_getProduct(r, j)
                                                   : Reaction_getReactant(r, j);
                     const char *sid = SpeciesReference_getSpecies(sr);
-                    if (!sid || strcmp(sid, y->id) != 0)
+                    if (!sid || strcmp(sid, y->sbml) != 0)
                         continue;
                     if (!rate) {
                         char what[300];
@@ -2850,10 +3080,10 @@ static int add_resized_species(importer *im, sg_sbuf *b, const Event_t *e, const
 {
     for (size_t i = 0; i < im->nsyms; i++) {
         sym *y = &im->syms[i];
-        if (!y->as_species_parameter || event_assigns(e, y->id))
+        if (!y->as_species_parameter || event_assigns(e, y->sbml))
             continue;
         const sym *c = &im->syms[y->comp];
-        const ASTNode_t *size = event_assigns(e, c->id);
+        const ASTNode_t *size = event_assigns(e, c->sbml);
         if (!size)
             continue;
         char what[400];
@@ -2965,17 +3195,17 @@ static int write_events(importer *im, sg_sbuf *b)
                 sg_sbuf_printf(b, " %s = \"(%s) * %s\"", y->amount, text,
                                im->syms[y->comp].id);
             } else if (y->as_species_parameter &&
-                       event_assigns(e, im->syms[y->comp].id)) {
+                       event_assigns(e, im->syms[y->comp].sbml)) {
                 const sym *c = &im->syms[y->comp];
-                char *size = math_text(im, event_assigns(e, c->id), ea, NULL, what);
+                char *size = math_text(im, event_assigns(e, c->sbml), ea, NULL, what);
                 if (!size) {
                     sg_free(text);
                     return -1;
                 }
-                sg_sbuf_printf(b, " %s = \"(%s) * %s / (%s)\"", var, text, c->id, size);
+                sg_sbuf_printf(b, " %s = \"(%s) * %s / (%s)\"", y->id, text, c->id, size);
                 sg_free(size);
             } else {
-                sg_sbuf_printf(b, " %s = ", var);
+                sg_sbuf_printf(b, " %s = ", y->id);
                 add_converted(im, b, y, text);
             }
             sg_sbuf_add(b, ";");
@@ -3142,6 +3372,7 @@ char *sg_sbml_translate(const char *path, int *cacheable, sg_error *err)
         nomem(&im);
     for (size_t i = 0; i < im.nsyms; i++) {
         sg_free(im.syms[i].amount);
+        sg_free(im.syms[i].renamed);
         sg_free(im.syms[i].solved);
         sg_free(im.syms[i].pool);
         sg_free(im.syms[i].pool_ratio);

@@ -5,6 +5,7 @@
 #ifndef SG_SCENARIO_H
 #define SG_SCENARIO_H
 
+#include <gsl/gsl_rng.h>
 #include "../model/model.h"
 #include "../solver/solver.h"
 
@@ -93,6 +94,10 @@ struct sg_sim {
     size_t pending_cap;
     long pending_seq;
     int tie_told;             /* warned about events of equal priority */
+    double *due_priority;     /* per pending event: its priority (next_due) */
+    size_t due_cap;
+    gsl_rng *rng;             /* the choice among equal priorities (next_due) */
+    int rng_seeded;           /* seeded with opt.seed in this run */
 };
 
 /* Where the sensitivity runs of sens put their warnings (NULL: nowhere). */

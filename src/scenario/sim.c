@@ -184,6 +184,9 @@ void sg_sim_free(sg_sim *sim)
     sg_free(sim->roots_found);
     clear_pending(sim);
     sg_free(sim->pending);
+    sg_free(sim->due_priority);
+    if (sim->rng)
+        gsl_rng_free(sim->rng);
     sg_free(sim);
 }
 
@@ -258,6 +261,7 @@ void sg_options_default(sg_options *opt)
     opt->linear_solver = SG_LINSOL_AUTO;
     opt->max_events = SG_MAX_EVENT_OCCURRENCES;
     opt->warnings = NULL;
+    opt->seed = 1;
 }
 
 /* ------------------------------------------------------------ trajectory */
@@ -513,9 +517,12 @@ static void name_firing(const sg_sim *sim, const unsigned char *fired, char *buf
  * (otherwise they are read when it executes). It executes at the firing time
  * plus the delay; an event without a delay is due at once. Of the events due
  * at one time, the one of highest priority executes first (an event without
- * a priority after all that have one); equal priorities go in firing order,
- * then definition order, so a run is reproducible (SBML allows any order
- * there, the test suite's "random choice" cases included). After each
+ * a priority after all that have one). Of several due with the same
+ * explicit priority one is chosen at random, as SBML says (its test suite
+ * checks the choice is fair: cases 00952, 01588...): MT19937 (GSL) seeded
+ * with opt.seed at the start of every run, so a run is reproducible and the
+ * seed changes the draws. Events without a priority, for which SBML leaves
+ * the order open, go in firing order, then definition order. After each
  * execution the triggers are read again: events fired by it join the queue,
  * and a non-persistent event whose trigger is now false leaves it. An event
  * that fires again while pending gets a second pending instance. */
@@ -548,7 +555,9 @@ static sg_status queue_event(sg_sim *sim, int k, double t, const double *v, sg_e
         return SG_ERR_SOLVER;
     }
     if (sg_grow(&sim->pending, &sim->pending_cap, (size_t)sim->npending + 1,
-                sizeof *sim->pending) != 0)
+                sizeof *sim->pending) != 0 ||
+        sg_grow(&sim->due_priority, &sim->due_cap, (size_t)sim->npending + 1,
+                sizeof *sim->due_priority) != 0)
         return sg_error_nomem(err);
     sg_pending_event *pe = &sim->pending[sim->npending];
     *pe = (sg_pending_event){t + delay, sim->pending_seq++, k, NULL};
@@ -562,12 +571,13 @@ static sg_status queue_event(sg_sim *sim, int k, double t, const double *v, sg_e
     return SG_OK;
 }
 
-/* The pending event to execute now at t (-1 if none is due). Two due
- * events of equal explicit priority get a warning, once per run: SBML
- * chooses among them at random, sigode in firing order. */
+/* The pending event to execute now at t (-1 if none is due): the highest
+ * priority; among several of the same explicit priority, one at random
+ * (above). The first such tie of a run gets a warning naming the seed: the
+ * results depend on the draws. */
 static int next_due(sg_sim *sim, double t, const double *v)
 {
-    int best = -1, tie = -1;
+    int best = -1, ties = 0;
     double best_priority = 0;
     for (int i = 0; i < sim->npending; i++) {
         const sg_pending_event *pe = &sim->pending[i];
@@ -577,28 +587,49 @@ static int next_due(sg_sim *sim, double t, const double *v)
         double priority = pr ? sg_expr_eval(pr, v) : -INFINITY;
         if (isnan(priority))
             priority = -INFINITY;
-        if (best >= 0 && priority == best_priority && pr &&
-            sim->model->triggers[sim->pending[best].event].priority)
-            tie = i;
-        if (best < 0 || priority > best_priority ||
-            (priority == best_priority && pe->seq < sim->pending[best].seq)) {
-            if (priority > best_priority)
-                tie = -1;
+        sim->due_priority[i] = priority;
+        if (best < 0 || priority > best_priority) {
             best = i;
             best_priority = priority;
+            ties = 1;
+        } else if (priority == best_priority) {
+            ties++;
+            if (pe->seq < sim->pending[best].seq)
+                best = i;
         }
     }
-    if (tie >= 0 && !sim->tie_told) {
+    if (best < 0 || ties < 2 || !sim->model->triggers[sim->pending[best].event].priority)
+        return best;
+    if (!sim->rng && !(sim->rng = gsl_rng_alloc(gsl_rng_mt19937)))
+        return best; /* no memory for the generator: firing order (not reached in practice) */
+    if (!sim->rng_seeded) {
+        gsl_rng_set(sim->rng, sim->opt.seed);
+        sim->rng_seeded = 1;
+    }
+    /* the draw-th tied event in pending order: the draws, not the layout of
+     * the queue, decide, since the queue's order follows from the run */
+    unsigned long draw = gsl_rng_uniform_int(sim->rng, (unsigned long)ties);
+    int chosen = best, other = -1;
+    for (int i = 0, k = 0; i < sim->npending; i++) {
+        if (sim->pending[i].at > t || sim->due_priority[i] != best_priority)
+            continue;
+        if ((unsigned long)k == draw)
+            chosen = i;
+        else if (other < 0)
+            other = i;
+        k++;
+    }
+    if (!sim->tie_told) {
         sim->tie_told = 1;
         const sg_trigger_def *ev = sim->model->triggers;
         sg_solver_add_warning(sim->solver,
                               "events '%s' and '%s' are due at t = %.10g with the same "
-                              "priority %g: sigode executes them in the order they fired "
-                              "(SBML chooses at random), here and at later ties",
-                              ev[sim->pending[best].event].id, ev[sim->pending[tie].event].id,
-                              t, best_priority);
+                              "priority %g: one is chosen at random, as SBML says (seed %lu; "
+                              "the results depend on it), here and at later ties",
+                              ev[sim->pending[chosen].event].id, ev[sim->pending[other].event].id,
+                              t, best_priority, sim->opt.seed);
     }
-    return best;
+    return chosen;
 }
 
 /* Reads the triggers at t (round 0) or just after it (later rounds), queues
@@ -848,6 +879,7 @@ sg_status sg_sim_run_point(sg_sim *sim, const sg_experiment *exp, const int *slo
     sim->event_count = 0;
     clear_pending(sim);
     sim->tie_told = 0;
+    sim->rng_seeded = 0;
     int fired;
     if (m->ntriggers > 0 && (st = fire_events(sim, t, v, 0, &fired, err)) != SG_OK)
         goto done;

@@ -714,7 +714,7 @@ static void test_algebraic_rules(void **state)
  * amount N = nA + nB decays as dN/dt = -0.4 nB = -0.2 N from N0 = 2
  * ([A]0 = 1, [B]0 = 0, equilibrated at the start): nA = nB = exp(-0.2 t),
  * [A] = exp(-0.2 t) / 2, [B] = exp(-0.2 t). (SBML L3V1: Version 2 dropped
- * `fast`.) */
+ * `fast`.) A rate k A B: below. */
 static void test_fast_reaction(void **state)
 {
     fixture *f = *state;
@@ -753,6 +753,45 @@ static void test_fast_reaction(void **state)
                    FAST_MODEL("<apply><times/><ci>A</ci><ci>B</ci></apply>"),
                    "fast reaction 'bind': its rate is not linear", 7);
 #undef FAST_MODEL
+    /* without the slow reaction nothing else moves A and B: k A B = 0 is
+     * then held where the fast reaction runs into it from the start. 2 A
+     * (C1 = 2, [A]0 = 3: amount 6) -> B (C2 = 1, [B]0 = 3), the stoichiometry
+     * 2 given by a rule of constants (01571). k = 0.1: forward until A is
+     * used up, extent 3: [A] = 0, [B] = 6; k = -1: backward until B is,
+     * extent -3: amount of A 12, [A] = 6, [B] = 0 (01399). */
+#define FAST_PRODUCT(k)                                                                      \
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<sbml xmlns=\"http://www.sbml.org/sbml/"     \
+    "level3/version1/core\" level=\"3\" version=\"1\">\n<model id=\"m\">\n"                  \
+    "<listOfCompartments><compartment id=\"C1\" size=\"2\" constant=\"true\"/>"              \
+    "<compartment id=\"C2\" size=\"1\" constant=\"true\"/></listOfCompartments>\n"           \
+    "<listOfSpecies><species id=\"A\" compartment=\"C1\" initialConcentration=\"3\" "       \
+    "hasOnlySubstanceUnits=\"false\" boundaryCondition=\"false\" constant=\"false\"/>"      \
+    "<species id=\"B\" compartment=\"C2\" initialConcentration=\"3\" "                      \
+    "hasOnlySubstanceUnits=\"false\" boundaryCondition=\"false\" constant=\"false\"/>"      \
+    "</listOfSpecies>\n<listOfParameters><parameter id=\"k\" value=\"" k "\" "               \
+    "constant=\"true\"/></listOfParameters>\n<listOfRules><assignmentRule "                 \
+    "variable=\"nA\">" MATH "<cn>2</cn></math></assignmentRule></listOfRules>\n"             \
+    "<listOfReactions>\n<reaction id=\"bind\" reversible=\"true\" fast=\"true\">"          \
+    "<listOfReactants><speciesReference id=\"nA\" species=\"A\" constant=\"false\"/>"      \
+    "</listOfReactants><listOfProducts><speciesReference species=\"B\" "                    \
+    "stoichiometry=\"1\" constant=\"true\"/></listOfProducts><kineticLaw>" MATH            \
+    "<apply><times/><ci>k</ci><ci>A</ci><ci>B</ci></apply></math></kineticLaw>"           \
+    "</reaction>\n</listOfReactions>\n" TAIL
+    t = run_sbml(f, FAST_PRODUCT("0.1"), 2, 3, NULL, &m);
+    for (int i = 0; i <= 2; i++) {
+        assert_true(value_at(t, "A", i) == 0);
+        assert_float_equal(value_at(t, "B", i), 6, 1e-12);
+    }
+    sg_trajectory_free(t);
+    sg_model_free(m);
+    t = run_sbml(f, FAST_PRODUCT("-1"), 2, 3, NULL, &m);
+    for (int i = 0; i <= 2; i++) {
+        assert_float_equal(value_at(t, "A", i), 6, 1e-12);
+        assert_true(value_at(t, "B", i) == 0);
+    }
+    sg_trajectory_free(t);
+    sg_model_free(m);
+#undef FAST_PRODUCT
 }
 
 /* An event's delay and priority survive cfg -> SBML -> cfg (the <delay>
@@ -814,6 +853,73 @@ static void test_delay_priority_round_trip(void **state)
     free(path);
 }
 
+/* An SBML id sigode reserves (case 01820): a parameter 'time' (with a rate
+ * rule dp/dt = time_, p(0) = 2, beside a parameter already named 'time_')
+ * becomes the fresh id time_2 with sbml_id "time"; the csymbol time stays
+ * the time. The rate p S t C (C the size) gives S = exp(-(t^2 + t^3/6)), p = 2 + t/2. The
+ * output column, --select and export use 'time'; the export reads back to
+ * the same simulation. */
+#define TIME_ID_MODEL                                                                    \
+    HEAD COMP                                                                             \
+    "<listOfSpecies><species id=\"S\" compartment=\"C\" initialConcentration=\"1\" "      \
+    "hasOnlySubstanceUnits=\"false\" boundaryCondition=\"false\" constant=\"false\"/>"    \
+    "</listOfSpecies>\n<listOfParameters><parameter id=\"time\" value=\"2\" "             \
+    "constant=\"false\"/><parameter id=\"time_\" value=\"0.5\" constant=\"true\"/>"       \
+    "</listOfParameters>\n<listOfRules><rateRule variable=\"time\">" MATH                 \
+    "<ci>time_</ci></math></rateRule></listOfRules>\n<listOfReactions><reaction "         \
+    "id=\"R\" reversible=\"false\"><listOfReactants><speciesReference species=\"S\" "     \
+    "stoichiometry=\"1\" constant=\"true\"/></listOfReactants><kineticLaw>" MATH          \
+    "<apply><times/><ci>time</ci><ci>S</ci>" TIME_CSYMBOL "<ci>C</ci></apply></math>"    \
+    "</kineticLaw></reaction></listOfReactions>\n" TAIL
+
+static void check_time_id_run(const sg_trajectory *t)
+{
+    for (int k = 0; k <= 4; k++) {
+        double time = 0.25 * k;
+        assert_true(ts_rel(value_at(t, "S", time), exp(-(time * time + time * time * time / 6)),
+                           1e-12) < 1e-7);
+        assert_true(ts_rel(value_at(t, "time_2", time), 2 + 0.5 * time, 1e-12) < 1e-9);
+    }
+}
+
+static void test_time_id(void **state)
+{
+    fixture *f = *state;
+    char *cfg = translate(f, TIME_ID_MODEL);
+    if (!strstr(cfg, "{ id = \"time_2\"; value = 2; sbml_id = \"time\"; }") ||
+        !strstr(cfg, "{ id = \"time_2\"; rate = \"time_\"; }"))
+        fail_msg("%s", cfg);
+    free(cfg);
+    const char *ids[] = {"time_2", NULL};
+    sg_model *m;
+    sg_trajectory *t = run_sbml(f, TIME_ID_MODEL, 1, 5, ids, &m);
+    check_time_id_run(t);
+    sg_trajectory_free(t);
+    assert_string_equal(sg_model_output_id(m, "time_2"), "time");
+    assert_string_equal(sg_model_output_id(m, "S"), "S");
+    const char *id;
+    sg_error err;
+    assert_int_equal(sg_model_resolve_id(m, "time", &id, &err), SG_OK);
+    assert_string_equal(id, "time_2");
+    char *sbml = sg_model_to_sbml(m, &err);
+    assert_non_null(sbml);
+    if (!strstr(sbml, "<parameter id=\"time\"") || !strstr(sbml, "<rateRule variable=\"time\">"))
+        fail_msg("%s", sbml);
+    sg_model_free(m);
+    t = run_sbml(f, sbml, 1, 5, ids, &m);
+    check_time_id_run(t);
+    sg_trajectory_free(t);
+    sg_model_free(m);
+    free(sbml);
+    /* a second element may not claim the same SBML id */
+    const char *twice =
+        "name = \"twice\";\nparameters = ( { id = \"a\"; value = 1.0; sbml_id = \"time\"; },\n"
+        "  { id = \"b\"; value = 1.0; sbml_id = \"time\"; } );\n";
+    sg_model *bad = sg_model_load_buffer(twice, strlen(twice), "twice.cfg", &err);
+    assert_null(bad);
+    assert_non_null(strstr(err.message, "sbml_id 'time'"));
+}
+
 /* Export writes every double so it reads back bit-identical (issue 12.15:
  * libsbml's 15 digits turned 0.33333333333333331 into 0.333333333333333
  * and the largest double into an overflow libsbml refused), in attributes
@@ -870,6 +976,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_export_exact_numbers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_algebraic_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fast_reaction, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_time_id, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
