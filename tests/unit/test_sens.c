@@ -6,9 +6,11 @@
  * timed events that set or add to A or set k, reversible isomerisation
  * A <-> B, and bimolecular binding A + B <-> AB (Riccati solution, whose
  * parameter derivatives are taken by central differences of the formula
- * itself: exact to ~1e-10). Finite differences of the solution: the binding
- * example's assignments (chain rule through assignments) and a model with
- * initial-value expressions and a derived parameter.
+ * itself: exact to ~1e-10), and transport between two compartments with
+ * their sizes as parameters (also at its steady state). Finite differences
+ * of the solution: the binding example's assignments (chain rule through
+ * assignments), a model with initial-value expressions and a derived
+ * parameter, and one with sizes in rates, start values and an event.
  *
  * Tolerances: integration rtol 1e-11, atol 1e-14; derivatives within 1e-6
  * relative of the closed form and of Richardson-extrapolated central
@@ -1001,6 +1003,41 @@ static void test_cli_sens(void **state)
     free(out_path);
 }
 
+/* sigode sens --params naming compartments (issue 19: refused before):
+ * the volume model's rows against its closed form. */
+static void test_cli_sens_compartments(void **state)
+{
+    (void)state;
+    char *dir = ts_temp_dir();
+    char *model_path = ts_path(dir, "volumes.cfg");
+    assert_int_equal(ts_write_file(model_path, volume_model, strlen(volume_model)), 0);
+    const char *argv[] = {SIGODE_BINARY, "sens", model_path, "--scenario", "run",
+                          "--params", "cyt,nuc", "--select", "A,B", "--at", "1,4",
+                          "--rtol", "1e-11", "--atol", "1e-14", NULL};
+    char *out = NULL, *err = NULL;
+    assert_int_equal(ts_run(argv, &out, &err), 0);
+    const double k1 = 0.3, vc = 2.0, vn = 0.5;
+    int rows = 0;
+    for (char *line = strchr(out, '\n') + 1; *line; line = strchr(line, '\n') + 1) {
+        double t, v;
+        char o[16], p[16];
+        assert_int_equal(sscanf(line, "%lf,%15[^,],%15[^,],%lf", &t, o, p, &v), 4);
+        double ex = exp(-k1 * t / vc), dex = ex * k1 * t / (vc * vc), want;
+        if (!strcmp(o, "A"))
+            want = !strcmp(p, "cyt") ? -ex / (vc * vc) + dex / vc : 0.0;
+        else
+            want = !strcmp(p, "cyt") ? -dex / vn : -(1 - ex) / (vn * vn);
+        check_close(v, want, 1e-6, 1e-9, p, t);
+        rows++;
+    }
+    assert_int_equal(rows, 8); /* 2 times x 2 outputs x 2 parameters */
+    free(out);
+    free(err);
+    ts_remove_dir(dir);
+    free(dir);
+    free(model_path);
+}
+
 /* sigode steady --sens on the binding example: d AB* / d koff against the
  * equilibrium formula, and the stability line. */
 static void test_cli_steady_sens(void **state)
@@ -1051,6 +1088,7 @@ int main(void)
         cmocka_unit_test(test_steady_sensitivities),
         cmocka_unit_test(test_preequilibrated_sensitivities),
         cmocka_unit_test(test_cli_steady_sens),
+        cmocka_unit_test(test_cli_sens_compartments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
