@@ -315,6 +315,18 @@ def sens_and_fd_agree(sigode, yaml, names):
     return got["sens"]
 
 
+def model_from_cfg(sigode, tmp, name, text):
+    """Writes the model text as tmp/name and its SBML as tmp/model.xml
+    (the problems' model file); returns the .cfg path."""
+    cfg = os.path.join(tmp, name)
+    with open(cfg, "w") as f:
+        f.write(text)
+    p = run([sigode, "convert", cfg, "--to", "sbml", "--output", os.path.join(tmp, "model.xml")])
+    if p.returncode != 0:
+        fail(f"convert: {p.stderr}")
+    return cfg
+
+
 EVENT_MODEL = """name = "bolus";
 parameters = ( { id = "k1"; value = 0.3; }, { id = "k2"; value = 0.15; },
                { id = "dose"; value = 0.5; } );
@@ -334,12 +346,7 @@ def gradient_events(sigode):
     with tempfile.TemporaryDirectory() as tmp:
         for f in os.listdir(CONVERSION):
             shutil.copy(os.path.join(CONVERSION, f), tmp)
-        cfg = os.path.join(tmp, "bolus.cfg")
-        with open(cfg, "w") as f:
-            f.write(EVENT_MODEL)
-        p = run([sigode, "convert", cfg, "--to", "sbml", "--output", os.path.join(tmp, "model.xml")])
-        if p.returncode != 0:
-            fail(f"convert: {p.stderr}")
+        cfg = model_from_cfg(sigode, tmp, "bolus.cfg", EVENT_MODEL)
         with open(os.path.join(tmp, "parameters.tsv"), "a") as f:
             f.write("dose\tlin\t0.01\t10\t0.5\t1\n")
         p = run([sigode, "run", cfg, "--t-end", "16", "--points", "161"])
@@ -453,12 +460,7 @@ def gradient_compartments(sigode):
     nominal = {"k1": 0.35, "cyt": 1.7, "nuc": 0.55}
     scales = {"k1": "log10", "cyt": "lin", "nuc": "log10"}
     with tempfile.TemporaryDirectory() as tmp:
-        cfg = os.path.join(tmp, "volumes.cfg")
-        with open(cfg, "w") as f:
-            f.write(VOLUME_MODEL)
-        p = run([sigode, "convert", cfg, "--to", "sbml", "--output", os.path.join(tmp, "model.xml")])
-        if p.returncode != 0:
-            fail(f"convert: {p.stderr}")
+        model_from_cfg(sigode, tmp, "volumes.cfg", VOLUME_MODEL)
         shutil.copy(os.path.join(CONVERSION, "problem.yaml"), tmp)
         with open(os.path.join(tmp, "parameters.tsv"), "w") as f:
             f.write("parameterId\tparameterScale\tlowerBound\tupperBound\tnominalValue\testimate\n"
