@@ -21,7 +21,8 @@
     check.py SIGODE gradient-events    gradients through model events = finite differences
     check.py SIGODE gradient-steady    gradients with measurements at time inf = finite differences
     check.py SIGODE gradient-preeq     gradients through pre-equilibration = finite differences
-    check.py SIGODE gradient-compartments  estimated compartment sizes: gradients from
+    check.py SIGODE gradient-compartments  estimated compartment sizes (also through
+                                       pre-equilibration): gradients from
                                        sensitivities = closed form = finite differences,
                                        and a fit that uses them
     check.py SIGODE multi-file         tables split over several files read as one
@@ -505,6 +506,47 @@ def gradient_compartments(sigode):
             if abs(est[k] - v) > 1e-4 * v:
                 fail(f"fit: {k} = {est[k]}, expected {v} (1e-4 relative)")
         print(f"ok: the fit used sensitivities and recovered {truth}: {est}")
+    gradient_compartments_preeq(sigode)
+
+
+TRANSPORT_MODEL = """name = "transport";
+compartments = ( { id = "cyt"; size = 2.0; }, { id = "nuc"; size = 0.5; } );
+parameters = ( { id = "k1"; value = 0.3; }, { id = "k2"; value = 0.2; } );
+species = ( { id = "A"; initial = "1 / cyt"; compartment = "cyt"; },
+            { id = "B"; initial = 0.0; compartment = "nuc"; } );
+reactions = ( { id = "imp"; equation = "A <-> B"; rate = "k1 * A - k2 * B"; } );
+"""
+
+
+def gradient_compartments_preeq(sigode):
+    """Reversible transport cyt <-> nuc pre-equilibrated at k1 = k1_pre,
+    then run at k1_main (c0; c1 also resets B): the steady state's
+    conservation law weighs A and B by the sizes (amounts are conserved),
+    so d/d cyt and d/d nuc go through the law's total as well. Gradients
+    from sensitivities = central finite differences to 1e-5 relative."""
+    with tempfile.TemporaryDirectory() as tmp:
+        model_from_cfg(sigode, tmp, "transport.cfg", TRANSPORT_MODEL)
+        shutil.copy(os.path.join(CONVERSION, "problem.yaml"), tmp)
+        with open(os.path.join(tmp, "parameters.tsv"), "w") as f:
+            f.write("parameterId\tparameterScale\tlowerBound\tupperBound\tnominalValue\testimate\n"
+                    "k1_pre\tlog10\t0.001\t10\t0.4\t1\nk1_main\tlog10\t0.001\t10\t0.1\t1\n"
+                    "k2\tlog10\t0.001\t10\t0.2\t1\ncyt\tlin\t0.1\t10\t1.7\t1\n"
+                    "nuc\tlog10\t0.01\t10\t0.55\t1\n")
+        with open(os.path.join(tmp, "conditions.tsv"), "w") as f:
+            f.write("conditionId\tk1\tB\npre\tk1_pre\tNaN\nc0\tk1_main\tNaN\n"
+                    "c1\tk1_main\t0.5\n")
+        with open(os.path.join(tmp, "observables.tsv"), "w") as f:
+            f.write("observableId\tobservableFormula\tnoiseFormula\n"
+                    "obs_a\tA\t0.1\nobs_b\tB * nuc\t0.1\n")
+        with open(os.path.join(tmp, "measurements.tsv"), "w") as f:
+            f.write("observableId\tpreequilibrationConditionId\tsimulationConditionId\ttime\tmeasurement\n"
+                    "obs_a\tpre\tc0\t0.5\t0.7\nobs_b\tpre\tc0\t2\t0.6\n"
+                    "obs_a\tpre\tc1\t1\t0.8\nobs_b\tpre\tc1\t1\t0.9\n"
+                    "obs_a\tpre\tc1\tinf\t1.1\nobs_b\t\tc0\tinf\t0.3\n"
+                    "obs_a\t\tc0\t3\t0.2\n")
+        got = sens_and_fd_agree(sigode, os.path.join(tmp, "problem.yaml"),
+                                {"k1_pre", "k1_main", "k2", "cyt", "nuc"})
+        print(f"ok: derivatives by compartment sizes through pre-equilibration agree: {got}")
 
 
 def fit_model(sigode):
