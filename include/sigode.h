@@ -410,10 +410,13 @@ double sg_trajectory_value_at(const sg_trajectory *traj, double t, int col);
  * derivatives dy(t_i)/dp_k with respect to a list of parameters fixed when
  * the sg_sens is made.
  *
- * A sensitivity parameter is a model parameter, a constant species, or a
- * state (non-constant species, or a parameter changed by a rate rule): for
- * a state, p_k is its value at the start (its initial value). Compartment
- * sizes and assignments cannot be sensitivity parameters (SG_ERR_USAGE).
+ * A sensitivity parameter is a model parameter, a compartment size, a
+ * constant species, or a state (non-constant species, or a parameter
+ * changed by a rate rule): for a state, p_k is its value at the start (its
+ * initial value). A size acts through the rates of change of its species
+ * (rate / size), the expressions using it and, at steady states, the
+ * size-weighted conservation laws. Assignments cannot be sensitivity
+ * parameters (SG_ERR_USAGE).
  *
  * Contract:
  * - sg_sens_create derives and compiles d(rates)/dp and d(initial values)/dp
@@ -918,8 +921,9 @@ sg_status sg_petab_gradient(sg_petab_eval *ev, sg_gradient_source source, const 
 void sg_petab_eval_set_fd_step(sg_petab_eval *ev, double step);
 /* Derives and compiles what SG_GRADIENT_SENSITIVITIES needs (call once,
  * before evaluators are used in threads). SG_ERR_UNSUPPORTED, with the
- * reason, for what it does not cover yet (pre-equilibration, time inf,
- * model events, an estimated compartment size): use finite differences. */
+ * reason, for what it does not cover (an event kind sg_sens refuses, a
+ * pre-equilibration Jacobian singular beyond the conservation laws, dense
+ * steady-state limits): use finite differences. */
 sg_status sg_petab_use_sensitivities(sg_petab *problem, sg_error *err);
 
 /* Multi-start local optimisation. */

@@ -58,8 +58,8 @@ static int parse_ranking(cli *c, const char *opt, const char *value)
 
 static const cli_option sens_options[] = {
     {"params", "P[,P...]|all",
-     "parameters (or species, for their initial values) to differentiate by (default all "
-     "model parameters)",
+     "parameters, compartments (their sizes) or species (their initial values) to "
+     "differentiate by (default all model parameters)",
      parse_params},
     {"at", "T[,T...]", "output times (default the experiment's points)", parse_at},
     {"normalize", NULL, "write d log y / d log p = (p / y) dy/dp instead of dy/dp",

@@ -142,9 +142,13 @@ void sg_codegen_free(sg_codegen *gen);
  * list of sensitivity parameters. A "column" is a non-state slot the
  * right-hand side depends on and whose value depends on the parameters:
  * a sensitivity parameter that is not a state, or a parameter / constant
- * species whose initial-value expression uses one (a derived value).
+ * species / compartment whose initial-value expression uses one (a
+ * derived value).
  *   df_i/du_c = sum over e in [fu_start[c], fu_start[c+1]) of
  *               fu_coef[e] * v[fu_slot[e]] / size(compartment of fu_row[e])
+ *               - [u_c is the size of i's compartment] f_i / u_c
+ * (the last term, from f_i = sum coef rate / size, is not compiled here:
+ * scenario/sens.c adds it from f itself)
  * The code (VM only) runs on value slots extending the model program's:
  * [0, n_rhs) computes the fu slots, [n_rhs, n_code) the derivatives of
  * the assignments (for outputs):
@@ -188,8 +192,8 @@ typedef struct sg_grad {
     sg_expr *dt;      /* NULL: 0 */
 } sg_grad;
 
-/* SG_ERR_USAGE for a slot that cannot be a sensitivity parameter,
- * SG_ERR_UNSUPPORTED for a compartment size that depends on one. */
+/* SG_ERR_USAGE for a slot that cannot be a sensitivity parameter (an
+ * assignment, time). */
 sg_status sg_sens_code_compile(sg_model *model, const int *param_slots, int nparams,
                                sg_sens_code **out, sg_error *err);
 void sg_sens_code_free(sg_sens_code *code);

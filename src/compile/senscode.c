@@ -372,15 +372,6 @@ static sg_status initial_values(builder *b, unsigned char *dep, sg_error *err)
     for (int k = 0; k < m->ninit_steps; k++)
         sc->is_start[k + 1] += sc->is_start[k];
     st = SG_OK;
-    for (int k = 0; k < m->ninit_steps && st == SG_OK; k++) {
-        int s = m->init_steps[k].slot;
-        if (m->init_steps[k].is_init && dep[s] && s >= m->nstate &&
-            m->slot_kind[s] == SG_SYM_COMPARTMENT)
-            st = sg_error_set(err, SG_ERR_UNSUPPORTED, NULL, 0, 0,
-                              "the size of compartment '%s' depends on a sensitivity "
-                              "parameter through its initial value: not supported",
-                              m->slot_name[s]);
-    }
 done:
     if (st == SG_ERR_NOMEM)
         sg_error_nomem(err);
@@ -412,10 +403,10 @@ sg_status sg_sens_code_compile(sg_model *m, const int *param_slots, int nparams,
         sg_symbol_kind kind = s >= 0 && s < m->nslots ? m->slot_kind[s] : SG_SYM_NONE;
         if (s < m->nstate)
             kind = SG_SYM_SPECIES; /* states: species, or rate-rule parameters */
-        if (kind != SG_SYM_SPECIES && kind != SG_SYM_PARAMETER) {
+        if (kind != SG_SYM_SPECIES && kind != SG_SYM_PARAMETER && kind != SG_SYM_COMPARTMENT) {
             st = sg_error_set(err, SG_ERR_USAGE, NULL, 0, 0,
-                              "'%s' cannot be a sensitivity parameter (only parameters and "
-                              "species' initial values can)",
+                              "'%s' cannot be a sensitivity parameter (only parameters, "
+                              "compartment sizes and species' initial values can)",
                               s >= 0 && s < m->nslots ? m->slot_name[s] : "?");
             goto done;
         }
@@ -446,8 +437,7 @@ sg_status sg_sens_code_compile(sg_model *m, const int *param_slots, int nparams,
         }
     for (int k = 0; k < m->ninit_steps; k++) {
         int s = m->init_steps[k].slot;
-        if (m->init_steps[k].is_init && dep[s] && s >= m->nstate && is_param[s] < 0 &&
-            m->slot_kind[s] != SG_SYM_COMPARTMENT) {
+        if (m->init_steps[k].is_init && dep[s] && s >= m->nstate && is_param[s] < 0) {
             sc->col_slot[sc->ncols] = s;
             sc->col_param[sc->ncols++] = -1;
         }

@@ -30,8 +30,10 @@
  * the nominal pre-equilibrated state is SG_ERR_UNSUPPORTED here (the
  * caller falls back to finite differences); at other values it fails that
  * evaluation.
- * Not covered yet (SG_ERR_UNSUPPORTED, and the caller falls back to finite
- * differences, saying so): an estimated compartment size.
+ * An estimated compartment size is a sensitivity parameter like any other
+ * (sg_sens covers the -f_i / V term of the species in it, and the start
+ * values computed from it, e.g. an amount / V); an observable reading it
+ * gets its derivative directly (slot_derivative).
  */
 #include <math.h>
 #include <string.h>
@@ -146,11 +148,6 @@ static sg_status split_sets(const sg_petab *p, const int *slot, const int *sourc
         int estimated = source[i] >= 0 && p->params[source[i]].estimate;
         double v = source[i] >= 0 ? p->params[source[i]].nominal : number[i];
         if (estimated) {
-            if (m->slot_kind[slot[i]] == SG_SYM_COMPARTMENT)
-                return sg_error_set(err, SG_ERR_UNSUPPORTED, NULL, 0, 0,
-                                    "compartment '%s' is estimated: sensitivities to a "
-                                    "compartment size are not covered",
-                                    m->slot_name[slot[i]]);
             target_slot[*ntargets] = slot[i];
             target_param[(*ntargets)++] = source[i];
         } else {

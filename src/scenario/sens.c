@@ -5,7 +5,10 @@
  * back here for the right-hand side: J from the compiled Jacobian, df/dp
  * from the compiled derivatives (compile/senscode.c) combined through
  * M[c][k] = d u_c / d p_k, the dependence of each column (a parameter, or
- * a value derived from parameters at the start) on the parameters.
+ * a value derived from parameters at the start) on the parameters. A
+ * column that is a compartment size V also divides the rates: with
+ * f_i = sum coef rate / V, df_i/dV gets -f_i / V for each state i in V
+ * besides the rates' own dependence on V (f_i is the solver's ydot).
  *
  * Start values: s_k(t0) = d x(t0) / d p_k, forward through the
  * initial-value expressions. Timed changes: setting a state to a constant
@@ -36,6 +39,8 @@ struct sg_sens {
     double *st_scaled, *jt_scaled, *jac_values;
     double *fu_scaled;    /* fu_coef / compartment size */
     double *fu_values;
+    int *vol_col;         /* nstate: column of the state's compartment size, -1 */
+    double *inv_vol;      /* nstate: 1 / that size */
     double *M;            /* ncols x np */
     double *dinit;        /* ninit_steps x np */
     double **S;           /* np: the solver's sensitivity vectors */
@@ -63,10 +68,26 @@ struct sg_sens_result {
 
 /* ------------------------------------------------------------- right-hand side */
 
+/* The compartment-size columns' -f_i / V terms (see the top), times
+ * sign, added to the ns vectors out[k] (states' rows). */
+static void volume_terms(const sg_sens *se, const double *f, double sign, int ns,
+                         double *const *out)
+{
+    int n = se->model->nstate;
+    for (int i = 0; i < n; i++) {
+        int c = se->vol_col[i];
+        if (c < 0)
+            continue;
+        const double *mc = se->M + (size_t)c * (size_t)se->np;
+        double g = sign * f[i] * se->inv_vol[i];
+        for (int k = 0; k < ns; k++)
+            out[k][i] += g * mc[k];
+    }
+}
+
 static int sens_rhs(void *ctx, double t, const double *y, const double *ydot, int ns,
                     const double *const *s, double *const *sdot)
 {
-    (void)ydot;
     sg_sens *se = ctx;
     const sg_program *p = se->model->program;
     const sg_sens_code *sc = se->sc;
@@ -96,6 +117,7 @@ static int sens_rhs(void *ctx, double t, const double *y, const double *ydot, in
                 sdot[k][sc->fu_row[e]] += se->fu_values[e] * mc[k];
         }
     }
+    volume_terms(se, ydot, -1.0, ns, sdot);
     for (int k = 0; k < ns; k++)
         for (int i = 0; i < n; i++)
             if (!isfinite(sdot[k][i]))
@@ -115,9 +137,13 @@ static void rescale_from(sg_sens *se, const double *v)
     for (int c = 0; c < sc->ncols; c++)
         for (int e = sc->fu_start[c]; e < sc->fu_start[c + 1]; e++)
             se->fu_scaled[e] = sc->fu_coef[e] / se->w[p->state_comp_slot[sc->fu_row[e]]];
+    for (int i = 0; i < p->nstate; i++)
+        se->inv_vol[i] = 1.0 / se->w[p->state_comp_slot[i]];
 }
 
 static void rescale(sg_sens *se) { rescale_from(se, sg_solver_values(se->solver)); }
+
+static void rhs_at(sg_sens *se, double t, const double *v, double *ydot);
 
 /* ---------------------------------------------------------------- creation */
 
@@ -148,6 +174,8 @@ static sg_sens *workspace(sg_model *m, const sg_options *opt, const sg_sens_code
     se->jac_values = sg_malloc(((size_t)p->nnz + 1) * sizeof(double));
     se->fu_scaled = sg_malloc((nfu + 1) * sizeof(double));
     se->fu_values = sg_malloc((nfu + 1) * sizeof(double));
+    se->vol_col = sg_malloc(((size_t)p->nstate + 1) * sizeof(int));
+    se->inv_vol = sg_calloc((size_t)p->nstate + 1, sizeof(double));
     se->M = sg_calloc((size_t)sc->ncols * (size_t)se->np + 1, sizeof(double));
     se->dinit = sg_calloc((size_t)m->ninit_steps * (size_t)se->np + 1, sizeof(double));
     int maxassign = 0;
@@ -165,7 +193,7 @@ static sg_sens *workspace(sg_model *m, const sg_options *opt, const sg_sens_code
     se->hvalues = sg_calloc((size_t)maxassign + 1, sizeof(double));
     if (!se->param_of_slot || !se->col_of_slot || !se->step_of_slot || !se->fixed ||
         !se->state_names || !se->w || !se->st_scaled || !se->jt_scaled || !se->jac_values ||
-        !se->fu_scaled || !se->fu_values || !se->M || !se->dinit || !se->trig_prev ||
+        !se->fu_scaled || !se->fu_values || !se->vol_col || !se->inv_vol || !se->M || !se->dinit || !se->trig_prev ||
         !se->trig_now || !se->found || !se->tw || !se->f_minus || !se->f_plus || !se->dtau ||
         !se->jump || !se->hvalues) {
         sg_sens_free(se);
@@ -180,6 +208,8 @@ static sg_sens *workspace(sg_model *m, const sg_options *opt, const sg_sens_code
         se->col_of_slot[sc->col_slot[c]] = c;
     for (int k = 0; k < m->ninit_steps; k++)
         se->step_of_slot[m->init_steps[k].slot] = k;
+    for (int i = 0; i < p->nstate; i++)
+        se->vol_col[i] = se->col_of_slot[p->state_comp_slot[i]];
     for (int i = 0; i < m->nstate; i++)
         se->state_names[i] = m->slot_name[i];
     memcpy(se->w, sc->code->base, (size_t)sc->code->nslots * sizeof(double));
@@ -272,6 +302,8 @@ void sg_sens_free(sg_sens *se)
     sg_free(se->jac_values);
     sg_free(se->fu_scaled);
     sg_free(se->fu_values);
+    sg_free(se->vol_col);
+    sg_free(se->inv_vol);
     sg_free(se->M);
     sg_free(se->dinit);
     sg_free(se->S);
@@ -787,7 +819,13 @@ static sg_status steady_with_sensitivities(sg_sens *se, double t0, double *v, do
         return err ? err->status : SG_ERR_NOMEM;
     sg_conservation law = {0};
     double *J = NULL;
+    double *x0 = sg_malloc(sizeof(double) * ((size_t)n + 1));
     double *vs = sg_solver_values(sim->solver);
+    if (!x0) {
+        sg_sim_free(sim);
+        return sg_error_nomem(err);
+    }
+    memcpy(x0, v, sizeof(double) * (size_t)n);
     memcpy(vs, v, sizeof(double) * (size_t)p->nslots);
     sg_status st = sg_solver_start(sim->solver, t0, err);
     if (st == SG_OK)
@@ -821,15 +859,32 @@ static sg_status steady_with_sensitivities(sg_sens *se, double t0, double *v, do
                 X[(size_t)k * (size_t)n + (size_t)sc->fu_row[e]] -= f * mc[k];
         }
     }
+    /* f is zero at a steady state only up to the tolerances: its -f_i / V
+     * terms are kept */
+    {
+        double *cols[np > 0 ? np : 1];
+        for (int k = 0; k < np; k++)
+            cols[k] = X + (size_t)k * (size_t)n;
+        rhs_at(se, info->time, v, se->f_minus);
+        volume_terms(se, se->f_minus, 1.0, np, cols);
+    }
     for (int l = 0; l < law.nlaws; l++) {
         int row = law.pivot[l];
         const double *c = law.c + (size_t)l * (size_t)n;
         for (int j = 0; j < n; j++)
             J[(size_t)j * (size_t)n + (size_t)row] = c[j];
+        /* the law is c x = c x0 with c_j = w_j V_j (w conserves amounts,
+         * whatever the sizes): a size V moving with p adds
+         * sum_j (c_j / V_j) dV_j/dp (x0_j - x_j) */
         for (int k = 0; k < np; k++) {
             double total = 0;
-            for (int j = 0; j < n; j++)
+            for (int j = 0; j < n; j++) {
                 total += c[j] * se->S[k][j];
+                if (se->vol_col[j] >= 0)
+                    total += c[j] * se->inv_vol[j] *
+                             se->M[(size_t)se->vol_col[j] * (size_t)np + (size_t)k] *
+                             (x0[j] - v[j]);
+            }
             X[(size_t)k * (size_t)n + (size_t)row] = total;
         }
     }
@@ -844,6 +899,7 @@ static sg_status steady_with_sensitivities(sg_sens *se, double t0, double *v, do
                           law.nlaws, law.nlaws == 1 ? "" : "s");
 done:
     sg_free(J);
+    sg_free(x0);
     sg_conservation_free(&law);
     sg_sim_free(sim);
     return st;

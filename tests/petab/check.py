@@ -21,6 +21,10 @@
     check.py SIGODE gradient-events    gradients through model events = finite differences
     check.py SIGODE gradient-steady    gradients with measurements at time inf = finite differences
     check.py SIGODE gradient-preeq     gradients through pre-equilibration = finite differences
+    check.py SIGODE gradient-compartments  estimated compartment sizes (also through
+                                       pre-equilibration): gradients from
+                                       sensitivities = closed form = finite differences,
+                                       and a fit that uses them
     check.py SIGODE multi-file         tables split over several files read as one
     check.py SIGODE benchmark          Boehm_JProteomeRes2014 at its nominal
                                        parameters: llh = -138.22199693517703
@@ -312,6 +316,18 @@ def sens_and_fd_agree(sigode, yaml, names):
     return got["sens"]
 
 
+def model_from_cfg(sigode, tmp, name, text):
+    """Writes the model text as tmp/name and its SBML as tmp/model.xml
+    (the problems' model file); returns the .cfg path."""
+    cfg = os.path.join(tmp, name)
+    with open(cfg, "w") as f:
+        f.write(text)
+    p = run([sigode, "convert", cfg, "--to", "sbml", "--output", os.path.join(tmp, "model.xml")])
+    if p.returncode != 0:
+        fail(f"convert: {p.stderr}")
+    return cfg
+
+
 EVENT_MODEL = """name = "bolus";
 parameters = ( { id = "k1"; value = 0.3; }, { id = "k2"; value = 0.15; },
                { id = "dose"; value = 0.5; } );
@@ -331,12 +347,7 @@ def gradient_events(sigode):
     with tempfile.TemporaryDirectory() as tmp:
         for f in os.listdir(CONVERSION):
             shutil.copy(os.path.join(CONVERSION, f), tmp)
-        cfg = os.path.join(tmp, "bolus.cfg")
-        with open(cfg, "w") as f:
-            f.write(EVENT_MODEL)
-        p = run([sigode, "convert", cfg, "--to", "sbml", "--output", os.path.join(tmp, "model.xml")])
-        if p.returncode != 0:
-            fail(f"convert: {p.stderr}")
+        cfg = model_from_cfg(sigode, tmp, "bolus.cfg", EVENT_MODEL)
         with open(os.path.join(tmp, "parameters.tsv"), "a") as f:
             f.write("dose\tlin\t0.01\t10\t0.5\t1\n")
         p = run([sigode, "run", cfg, "--t-end", "16", "--points", "161"])
@@ -406,6 +417,136 @@ def gradient_preeq(sigode):
             continue
         got = sens_and_fd_agree(sigode, yaml, {"k2"})
         print(f"ok: PEtab suite case {case}: {got}")
+
+
+VOLUME_MODEL = """name = "volumes";
+compartments = ( { id = "cyt"; size = 2.0; }, { id = "nuc"; size = 0.5; } );
+parameters = ( { id = "k1"; value = 0.3; } );
+species = ( { id = "A"; initial = "1 / cyt"; compartment = "cyt"; },
+            { id = "B"; initial = 0.0; compartment = "nuc"; } );
+reactions = ( { id = "imp"; equation = "A -> B"; rate = "k1 * A"; } );
+"""
+
+VOLUME_TIMES = (0.5, 1, 2, 4, 8, math.inf)
+
+
+def volume_observables(k1, vc, vn, t):
+    """The closed form of the volume problem's observables and their
+    derivatives by (k1, cyt, nuc): the amount 1 starts in cyt (A(0) =
+    1 / cyt) and moves into nuc at the amount flux k1 A, so
+    A = e / cyt, B = (1 - e) / nuc with e = exp(-k1 t / cyt)."""
+    e = 0.0 if math.isinf(t) else math.exp(-k1 * t / vc)
+    te = 0.0 if math.isinf(t) else t * e
+    a = e / vc
+    b = (1 - e) / vn
+    return {"obs_a": (a, (-te / vc ** 2, -e / vc ** 2 + k1 * te / vc ** 3, 0.0)),
+            "obs_b": (1 - e, (te / vc, -k1 * te / vc ** 2, 0.0)),
+            "obs_c": (b, (te / (vc * vn), -k1 * te / (vc ** 2 * vn), -b / vn))}
+
+
+def gradient_compartments(sigode):
+    """Estimated compartment sizes (issue 19): cyt (lin) and nuc (log10)
+    with k1 (log10). cyt enters the start value (an amount over it), the
+    rate of change of A (the flux divided by it) and, at time inf, the
+    size-weighted conservation law; the observable B * nuc reads nuc. The
+    gradient from sensitivities must be the analytic gradient of the
+    closed form and central finite differences to 1e-5 relative; a fit
+    must use the sensitivities (no fallback note) and recover the sizes.
+    The closed form is the strict reference: the finite differences (step
+    1e-5 on objective runs at rtol 1e-10) are themselves only good to
+    ~1e-5 here (1.3e-5 off the closed form at k1 = 0.3, cyt = 2, where the
+    sensitivities agree with it to 1e-8)."""
+    noise = {"obs_a": 0.05, "obs_b": 0.05, "obs_c": 0.1}
+    truth = {"k1": 0.4, "cyt": 1.5, "nuc": 0.6}
+    nominal = {"k1": 0.35, "cyt": 1.7, "nuc": 0.55}
+    scales = {"k1": "log10", "cyt": "lin", "nuc": "log10"}
+    with tempfile.TemporaryDirectory() as tmp:
+        model_from_cfg(sigode, tmp, "volumes.cfg", VOLUME_MODEL)
+        shutil.copy(os.path.join(CONVERSION, "problem.yaml"), tmp)
+        with open(os.path.join(tmp, "parameters.tsv"), "w") as f:
+            f.write("parameterId\tparameterScale\tlowerBound\tupperBound\tnominalValue\testimate\n"
+                    "k1\tlog10\t0.001\t10\t0.35\t1\ncyt\tlin\t0.1\t10\t1.7\t1\n"
+                    "nuc\tlog10\t0.01\t10\t0.55\t1\n")
+        with open(os.path.join(tmp, "conditions.tsv"), "w") as f:
+            f.write("conditionId\nc0\n")
+        with open(os.path.join(tmp, "observables.tsv"), "w") as f:
+            f.write("observableId\tobservableFormula\tnoiseFormula\n"
+                    "obs_a\tA\t0.05\nobs_b\tB * nuc\t0.05\nobs_c\tB\t0.1\n")
+        data = []
+        for t in VOLUME_TIMES:
+            for oid, (y, _) in volume_observables(truth["k1"], truth["cyt"], truth["nuc"], t).items():
+                data.append((oid, t, y))
+        with open(os.path.join(tmp, "measurements.tsv"), "w") as f:
+            f.write("observableId\tsimulationConditionId\ttime\tmeasurement\n")
+            for oid, t, y in data:
+                f.write(f"{oid}\tc0\t{'inf' if math.isinf(t) else t}\t{y!r}\n")
+        yaml = os.path.join(tmp, "problem.yaml")
+        got = sens_and_fd_agree(sigode, yaml, {"k1", "cyt", "nuc"})
+        # d nllh / d theta = -sum (y - h) / sigma^2 dh/dtheta, on the scales
+        want = {"k1": 0.0, "cyt": 0.0, "nuc": 0.0}
+        names = ("k1", "cyt", "nuc")
+        for oid, t, y in data:
+            h, dh = volume_observables(nominal["k1"], nominal["cyt"], nominal["nuc"], t)[oid]
+            for name, d in zip(names, dh):
+                chain = nominal[name] * math.log(10) if scales[name] == "log10" else 1.0
+                want[name] += -(y - h) / noise[oid] ** 2 * d * chain
+        for name in names:
+            if abs(got[name] - want[name]) > 1e-5 * abs(want[name]) + 1e-6:
+                fail(f"d/d{name}: sensitivities {got[name]}, closed form {want[name]}")
+        print(f"ok: derivatives by compartment sizes = closed form = finite differences: {got}")
+        out = os.path.join(tmp, "est.tsv")
+        p = run([sigode, "fit", yaml, "--starts", "3", "--seed", "2", "--jobs", "1",
+                 "--output", out, "--no-plots"])
+        if p.returncode != 0:
+            fail(f"fit exit {p.returncode}: {p.stderr}")
+        if "no sensitivities" in p.stderr or "gradient: forward sensitivities" not in p.stderr:
+            fail(f"the fit did not use sensitivities: {p.stderr}")
+        est = read_params(out)
+        for k, v in truth.items():
+            if abs(est[k] - v) > 1e-4 * v:
+                fail(f"fit: {k} = {est[k]}, expected {v} (1e-4 relative)")
+        print(f"ok: the fit used sensitivities and recovered {truth}: {est}")
+    gradient_compartments_preeq(sigode)
+
+
+TRANSPORT_MODEL = """name = "transport";
+compartments = ( { id = "cyt"; size = 2.0; }, { id = "nuc"; size = 0.5; } );
+parameters = ( { id = "k1"; value = 0.3; }, { id = "k2"; value = 0.2; } );
+species = ( { id = "A"; initial = "1 / cyt"; compartment = "cyt"; },
+            { id = "B"; initial = 0.0; compartment = "nuc"; } );
+reactions = ( { id = "imp"; equation = "A <-> B"; rate = "k1 * A - k2 * B"; } );
+"""
+
+
+def gradient_compartments_preeq(sigode):
+    """Reversible transport cyt <-> nuc pre-equilibrated at k1 = k1_pre,
+    then run at k1_main (c0; c1 also resets B): the steady state's
+    conservation law weighs A and B by the sizes (amounts are conserved),
+    so d/d cyt and d/d nuc go through the law's total as well. Gradients
+    from sensitivities = central finite differences to 1e-5 relative."""
+    with tempfile.TemporaryDirectory() as tmp:
+        model_from_cfg(sigode, tmp, "transport.cfg", TRANSPORT_MODEL)
+        shutil.copy(os.path.join(CONVERSION, "problem.yaml"), tmp)
+        with open(os.path.join(tmp, "parameters.tsv"), "w") as f:
+            f.write("parameterId\tparameterScale\tlowerBound\tupperBound\tnominalValue\testimate\n"
+                    "k1_pre\tlog10\t0.001\t10\t0.4\t1\nk1_main\tlog10\t0.001\t10\t0.1\t1\n"
+                    "k2\tlog10\t0.001\t10\t0.2\t1\ncyt\tlin\t0.1\t10\t1.7\t1\n"
+                    "nuc\tlog10\t0.01\t10\t0.55\t1\n")
+        with open(os.path.join(tmp, "conditions.tsv"), "w") as f:
+            f.write("conditionId\tk1\tB\npre\tk1_pre\tNaN\nc0\tk1_main\tNaN\n"
+                    "c1\tk1_main\t0.5\n")
+        with open(os.path.join(tmp, "observables.tsv"), "w") as f:
+            f.write("observableId\tobservableFormula\tnoiseFormula\n"
+                    "obs_a\tA\t0.1\nobs_b\tB * nuc\t0.1\n")
+        with open(os.path.join(tmp, "measurements.tsv"), "w") as f:
+            f.write("observableId\tpreequilibrationConditionId\tsimulationConditionId\ttime\tmeasurement\n"
+                    "obs_a\tpre\tc0\t0.5\t0.7\nobs_b\tpre\tc0\t2\t0.6\n"
+                    "obs_a\tpre\tc1\t1\t0.8\nobs_b\tpre\tc1\t1\t0.9\n"
+                    "obs_a\tpre\tc1\tinf\t1.1\nobs_b\t\tc0\tinf\t0.3\n"
+                    "obs_a\t\tc0\t3\t0.2\n")
+        got = sens_and_fd_agree(sigode, os.path.join(tmp, "problem.yaml"),
+                                {"k1_pre", "k1_main", "k2", "cyt", "nuc"})
+        print(f"ok: derivatives by compartment sizes through pre-equilibration agree: {got}")
 
 
 def fit_model(sigode):
@@ -631,4 +772,5 @@ if __name__ == "__main__":
      "model-keys": model_keys, "objective-features": objective_features, "benchmark": benchmark, "profile-analytic": profile_analytic,
      "profile-nonidentifiable": profile_nonidentifiable, "multi-file": multi_file,
      "gradient-events": gradient_events, "gradient-steady": gradient_steady,
-     "gradient-preeq": gradient_preeq}[what](sigode)
+     "gradient-preeq": gradient_preeq,
+     "gradient-compartments": gradient_compartments}[what](sigode)

@@ -6,9 +6,11 @@
  * timed events that set or add to A or set k, reversible isomerisation
  * A <-> B, and bimolecular binding A + B <-> AB (Riccati solution, whose
  * parameter derivatives are taken by central differences of the formula
- * itself: exact to ~1e-10). Finite differences of the solution: the binding
- * example's assignments (chain rule through assignments) and a model with
- * initial-value expressions and a derived parameter.
+ * itself: exact to ~1e-10), and transport between two compartments with
+ * their sizes as parameters (also at its steady state). Finite differences
+ * of the solution: the binding example's assignments (chain rule through
+ * assignments), a model with initial-value expressions and a derived
+ * parameter, and one with sizes in rates, start values and an event.
  *
  * Tolerances: integration rtol 1e-11, atol 1e-14; derivatives within 1e-6
  * relative of the closed form and of Richardson-extrapolated central
@@ -501,6 +503,139 @@ static void test_model_event_fd(void **state)
     sg_model_free(m);
 }
 
+/* ------------------------------------------------------- compartment sizes */
+
+/* Transport from cyt (size Vc) into nuc (size Vn) at an amount flux k1 A:
+ * the amount 1 starts in cyt (A(0) = 1 / Vc), so
+ *   A = e^{-k1 t / Vc} / Vc,  B = (1 - e^{-k1 t / Vc}) / Vn,
+ * and B_amount = B nuc = 1 - e^{-k1 t / Vc}. d/dVc goes through the start
+ * value, the flux's division by the size (-f / V) and the assignment. */
+static const char volume_model[] =
+    "name = \"volumes\";\n"
+    "compartments = ( { id = \"cyt\"; size = 2.0; }, { id = \"nuc\"; size = 0.5; } );\n"
+    "parameters = ( { id = \"k1\"; value = 0.3; } );\n"
+    "species = ( { id = \"A\"; initial = \"1 / cyt\"; compartment = \"cyt\"; },\n"
+    "  { id = \"B\"; initial = 0.0; compartment = \"nuc\"; } );\n"
+    "assignments = ( { id = \"B_amount\"; value = \"B * nuc\"; } );\n"
+    "reactions = ( { id = \"imp\"; equation = \"A -> B\"; rate = \"k1 * A\"; } );\n"
+    "scenarios = ( { id = \"run\"; t_end = 8.0; points = 9; } );\n";
+
+static void test_compartment_closed_form(void **state)
+{
+    (void)state;
+    sg_model *m = ts_load_text(volume_model);
+    const char *params[] = {"cyt", "nuc", "k1"};
+    sg_sens *s = make(m, params, 3);
+    sg_experiment *e = scenario(m, "run");
+    sg_sens_result *r = run(s, e, NULL);
+    int a = output_index(r, "A"), b = output_index(r, "B"), ba = output_index(r, "B_amount");
+    const double k1 = 0.3, vc = 2.0, vn = 0.5;
+    for (int i = 0; i < sg_sens_result_times(r); i++) {
+        double t = sg_sens_result_time(r, i), ex = exp(-k1 * t / vc);
+        double av = ex / vc, bv = (1 - ex) / vn, dex_dvc = ex * k1 * t / (vc * vc);
+        check_close(sg_sens_result_value(r, i, a), av, 1e-8, 1e-12, "A", t);
+        check_close(sg_sens_result_value(r, i, b), bv, 1e-8, 1e-12, "B", t);
+        check_close(sg_sens_result_deriv(r, i, a, 0), -av / vc + dex_dvc / vc, 1e-6, 1e-9,
+                    "dA/dcyt", t);
+        assert_true(fabs(sg_sens_result_deriv(r, i, a, 1)) < 1e-12);
+        check_close(sg_sens_result_deriv(r, i, a, 2), -t * av / vc, 1e-6, 1e-9, "dA/dk1", t);
+        check_close(sg_sens_result_deriv(r, i, b, 0), -dex_dvc / vn, 1e-6, 1e-9, "dB/dcyt", t);
+        check_close(sg_sens_result_deriv(r, i, b, 1), -bv / vn, 1e-6, 1e-9, "dB/dnuc", t);
+        check_close(sg_sens_result_deriv(r, i, b, 2), t * ex / (vc * vn), 1e-6, 1e-9, "dB/dk1",
+                    t);
+        check_close(sg_sens_result_deriv(r, i, ba, 0), -dex_dvc, 1e-6, 1e-9, "dB_amount/dcyt",
+                    t);
+        assert_true(fabs(sg_sens_result_deriv(r, i, ba, 1)) < 1e-8);
+    }
+    sg_sens_result_free(r);
+    sg_experiment_free(e);
+    sg_sens_free(s);
+    sg_model_free(m);
+}
+
+/* Sizes in rates (a bimolecular rate per volume), a size derived from a
+ * parameter (nuc = 0.25 * vscale), a species given as an amount over a
+ * derived size, and an event whose time and jump depend on the sizes:
+ * finite differences. */
+static const char volume_fd_model[] =
+    "name = \"volumes_fd\";\n"
+    "compartments = ( { id = \"cyt\"; size = 2.0; }, { id = \"nuc\"; size = \"0.25 * vscale\"; } );\n"
+    "parameters = ( { id = \"kon\"; value = 0.8; }, { id = \"kt\"; value = 0.3; },\n"
+    "  { id = \"vscale\"; value = 2.0; } );\n"
+    "species = ( { id = \"L\"; initial = 1.5; compartment = \"cyt\"; },\n"
+    "  { id = \"R\"; initial = \"0.4 / nuc\"; compartment = \"nuc\"; },\n"
+    "  { id = \"C\"; initial = 0.0; compartment = \"nuc\"; } );\n"
+    "assignments = ( { id = \"C_amount\"; value = \"C * nuc\"; } );\n"
+    "reactions = ( { id = \"bind\"; equation = \"L + R -> C\"; rate = \"kon * L * R\"; },\n"
+    "  { id = \"back\"; equation = \"C -> L\"; rate = \"kt * C * nuc / cyt\"; } );\n"
+    "events = ( { id = \"refill\"; trigger = \"C_amount > 0.2\";\n"
+    "    assign = { R = \"R + 0.1 / nuc\"; }; } );\n"
+    "scenarios = ( { id = \"run\"; t_end = 6.0; points = 13; } );\n";
+
+static void test_compartment_fd(void **state)
+{
+    (void)state;
+    sg_model *m = ts_load_text(volume_fd_model);
+    const char *params[] = {"cyt", "vscale", "kon"};
+    compare_with_fd(m, "run", params, 3, 1e-6);
+    const char *nuc[] = {"nuc"}; /* the derived size set directly */
+    compare_with_fd(m, "run", nuc, 1, 1e-6);
+    sg_model_free(m);
+}
+
+/* The steady state of reversible transport (amount flux k1 A - k2 B, the
+ * amount 1 in cyt at the start): k1 A = k2 B and Vc A + Vn B = 1 give
+ * A* = k2 / (k2 Vc + k1 Vn), B* = k1 / (k2 Vc + k1 Vn). The conservation
+ * law's weights are the sizes, so d/dV must move the law's total (as in
+ * sg_sens_steady's law rows). */
+static double transport_eq(const double p[4], int which)
+{
+    /* p: Vc, Vn, k1, k2 */
+    double den = p[3] * p[0] + p[2] * p[1];
+    return (which ? p[2] : p[3]) / den;
+}
+
+static void test_compartment_steady(void **state)
+{
+    (void)state;
+    sg_model *m = ts_load_text(
+        "name = \"transport\";\n"
+        "compartments = ( { id = \"cyt\"; size = 2.0; }, { id = \"nuc\"; size = 0.5; } );\n"
+        "parameters = ( { id = \"k1\"; value = 0.3; }, { id = \"k2\"; value = 0.2; } );\n"
+        "species = ( { id = \"A\"; initial = \"1 / cyt\"; compartment = \"cyt\"; },\n"
+        "  { id = \"B\"; initial = 0.0; compartment = \"nuc\"; } );\n"
+        "reactions = ( { id = \"imp\"; equation = \"A <-> B\"; rate = \"k1 * A - k2 * B\"; } );\n");
+    const char *params[] = {"cyt", "nuc", "k1", "k2"};
+    sg_sens *s = make(m, params, 4);
+    const char *outputs[] = {"A", "B"};
+    sg_sens_request req = {.outputs = outputs, .noutputs = 2};
+    sg_sens_result *r = NULL;
+    sg_steady_info info = {0};
+    sg_error err;
+    if (sg_sens_steady(s, &req, &r, &info, NULL, &err) != SG_OK)
+        fail_msg("sg_sens_steady: %s", err.message);
+    assert_int_equal(info.conservation_laws, 1);
+    const double p0[4] = {2.0, 0.5, 0.3, 0.2};
+    for (int j = 0; j < 2; j++) {
+        check_close(sg_sens_result_value(r, 0, j), transport_eq(p0, j), 1e-8, 1e-12,
+                    outputs[j], 0);
+        for (int k = 0; k < 4; k++) {
+            double hi[4], lo[4], h = 1e-4 * p0[k];
+            memcpy(hi, p0, sizeof hi);
+            memcpy(lo, p0, sizeof lo);
+            hi[k] += h;
+            lo[k] -= h;
+            double want = (transport_eq(hi, j) - transport_eq(lo, j)) / (2 * h);
+            char what[64];
+            snprintf(what, sizeof what, "d%s*/d%s", outputs[j], params[k]);
+            check_close(sg_sens_result_deriv(r, 0, j, k), want, 1e-6, 1e-9, what, 0);
+        }
+    }
+    sg_sens_result_free(r);
+    sg_sens_free(s);
+    sg_model_free(m);
+}
+
 /* ---------------------------------------------------------------- refusals */
 
 /* An event setting a parameter that is not differentiated to a value that
@@ -868,6 +1003,41 @@ static void test_cli_sens(void **state)
     free(out_path);
 }
 
+/* sigode sens --params naming compartments (issue 19: refused before):
+ * the volume model's rows against its closed form. */
+static void test_cli_sens_compartments(void **state)
+{
+    (void)state;
+    char *dir = ts_temp_dir();
+    char *model_path = ts_path(dir, "volumes.cfg");
+    assert_int_equal(ts_write_file(model_path, volume_model, strlen(volume_model)), 0);
+    const char *argv[] = {SIGODE_BINARY, "sens", model_path, "--scenario", "run",
+                          "--params", "cyt,nuc", "--select", "A,B", "--at", "1,4",
+                          "--rtol", "1e-11", "--atol", "1e-14", NULL};
+    char *out = NULL, *err = NULL;
+    assert_int_equal(ts_run(argv, &out, &err), 0);
+    const double k1 = 0.3, vc = 2.0, vn = 0.5;
+    int rows = 0;
+    for (char *line = strchr(out, '\n') + 1; *line; line = strchr(line, '\n') + 1) {
+        double t, v;
+        char o[16], p[16];
+        assert_int_equal(sscanf(line, "%lf,%15[^,],%15[^,],%lf", &t, o, p, &v), 4);
+        double ex = exp(-k1 * t / vc), dex = ex * k1 * t / (vc * vc), want;
+        if (!strcmp(o, "A"))
+            want = !strcmp(p, "cyt") ? -ex / (vc * vc) + dex / vc : 0.0;
+        else
+            want = !strcmp(p, "cyt") ? -dex / vn : -(1 - ex) / (vn * vn);
+        check_close(v, want, 1e-6, 1e-9, p, t);
+        rows++;
+    }
+    assert_int_equal(rows, 8); /* 2 times x 2 outputs x 2 parameters */
+    free(out);
+    free(err);
+    ts_remove_dir(dir);
+    free(dir);
+    free(model_path);
+}
+
 /* sigode steady --sens on the binding example: d AB* / d koff against the
  * equilibrium formula, and the stability line. */
 static void test_cli_steady_sens(void **state)
@@ -907,6 +1077,9 @@ int main(void)
         cmocka_unit_test(test_initial_expressions_fd),
         cmocka_unit_test(test_model_event_closed_form),
         cmocka_unit_test(test_model_event_fd),
+        cmocka_unit_test(test_compartment_closed_form),
+        cmocka_unit_test(test_compartment_fd),
+        cmocka_unit_test(test_compartment_steady),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_clones_in_threads),
         cmocka_unit_test(test_native_backend),
@@ -915,6 +1088,7 @@ int main(void)
         cmocka_unit_test(test_steady_sensitivities),
         cmocka_unit_test(test_preequilibrated_sensitivities),
         cmocka_unit_test(test_cli_steady_sens),
+        cmocka_unit_test(test_cli_sens_compartments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
