@@ -46,21 +46,45 @@ typedef struct exporter {
 
 /* libsbml writes doubles with 15 significant digits (XMLOutputStream): the
  * last bits are lost (0.33333333333333331 becomes 0.333333333333333) and the
- * largest double overflows to an invalid value. A number that 15 digits do
- * not give back exactly goes into the document as placeholder k, a dyadic
- * number whose text is short and unusual, and the written text then gets
- * its %.17g form in place of the placeholder's (exact_numbers()). */
-static double placeholder(size_t k) { return 271828.0 + (double)k + 23.0 / 128.0; }
+ * largest double overflows to an invalid value. In MathML it also writes a
+ * number whose text has an exponent as <cn type="e-notation"> m <sep/> e
+ * </cn>, which its reader turns into m * 10^e, two roundings (1e23 comes
+ * back one bit off). Such a number goes into the document as placeholder k,
+ * a dyadic number whose text is short and unusual, and the written text
+ * then gets its shortest exact decimal in place of the placeholder's
+ * (exact_numbers()): <cn> 1e+23 </cn>, a real as SBML allows (the content of
+ * an XML Schema double), read back with strtod. */
+#define PLACEHOLDER_BASE 271828
+#define PLACEHOLDER_MAX 90000000 /* the placeholder's text stays 15 digits */
+static double placeholder(size_t k) { return PLACEHOLDER_BASE + (double)k + 23.0 / 128.0; }
+
+/* A subnormal number (0 < |v| < DBL_MIN). libsbml's attribute reader calls
+ * its text out of range (strtod's ERANGE) and refuses the document, so
+ * export never writes one as text: it is y * 2^-1022 (subnormal_math()). */
+static int is_subnormal(double v) { return v != 0 && fabs(v) < DBL_MIN; }
+
+/* The shortest of %.15g .. %.17g that strtod reads back as v. */
+static void shortest(char *buf, size_t size, double v)
+{
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, size, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            return;
+    }
+}
 
 static double exact(exporter *ex, double v)
 {
     char text[40];
     snprintf(text, sizeof text, "%.15g", v);
-    /* subnormals too: libsbml's reader calls them out of range */
-    if (!isfinite(v) || (strtod(text, NULL) == v && !(v != 0 && fabs(v) < DBL_MIN)))
+    if (!isfinite(v) || (strtod(text, NULL) == v && !strchr(text, 'e')))
         return v;
-    if (sg_grow(&ex->exact, &ex->exact_cap, ex->nexact + 1, sizeof *ex->exact) != 0) {
-        if (!ex->failed)
+    if (ex->nexact >= PLACEHOLDER_MAX ||
+        sg_grow(&ex->exact, &ex->exact_cap, ex->nexact + 1, sizeof *ex->exact) != 0) {
+        if (!ex->failed && ex->nexact >= PLACEHOLDER_MAX)
+            sg_error_set(ex->err, SG_ERR_MODEL, NULL, 0, 0,
+                         "more than %d numbers to write exactly in SBML", PLACEHOLDER_MAX);
+        else if (!ex->failed)
             sg_error_nomem(ex->err);
         ex->failed = 1;
         return v;
@@ -69,50 +93,75 @@ static double exact(exporter *ex, double v)
     return placeholder(ex->nexact++);
 }
 
-/* Where `token` stands alone in text (between quotes, or spaces as in
- * <cn> x </cn>), from `from`; NULL if nowhere. */
-static const char *find_token(const char *from, const char *token)
+static int token_end(char c) { return c == '"' || c == ' ' || c == '<'; }
+
+/* The placeholder that `p` (the start of ".1796875" in text) ends, as its
+ * k, or -1; *start is where its text begins. */
+static long placeholder_at(const exporter *ex, const char *text, const char *p,
+                           const char **start)
 {
-    size_t len = strlen(token);
-    for (const char *p = strstr(from, token); p; p = strstr(p + 1, token)) {
-        char before = p[-1], after = p[len];
-        if ((before == '"' || before == ' ' || before == '>') &&
-            (after == '"' || after == ' ' || after == '<'))
-            return p;
-    }
-    return NULL;
+    const char *b = p;
+    while (b > text && b[-1] >= '0' && b[-1] <= '9')
+        b--;
+    if (b == p || b == text || !(b[-1] == '"' || b[-1] == ' ' || b[-1] == '>') ||
+        !token_end(p[8]) || p - b > 9)
+        return -1;
+    long n = strtol(b, NULL, 10) - PLACEHOLDER_BASE;
+    if (n < 0 || (size_t)n >= ex->nexact)
+        return -1;
+    *start = b;
+    return n;
 }
 
-/* The text with every placeholder replaced by its number in %.17g (read
- * back bit-identical). Frees `text`; NULL with err filled on failure. */
+/* The text with every placeholder replaced by its number (read back
+ * bit-identical), in one pass. Frees `text`; NULL with err filled on
+ * failure: each placeholder must be there once (a model that holds the
+ * placeholder's text itself makes it ambiguous). */
 static char *exact_numbers(exporter *ex, char *text)
 {
-    for (size_t k = 0; k < ex->nexact && text; k++) {
-        char token[40], number[40];
-        snprintf(token, sizeof token, "%.15g", placeholder(k));
-        snprintf(number, sizeof number, "%.17g", ex->exact[k]);
-        const char *at = find_token(text, token);
-        if (!at || find_token(at + 1, token)) { /* not once: the model holds that text */
-            sg_error_set(ex->err, SG_ERR_MODEL, NULL, 0, 0,
-                         "could not write the number %s exactly in SBML", number);
-            sg_free(text);
-            return NULL;
-        }
-        size_t head = (size_t)(at - text), tl = strlen(token), nl = strlen(number);
-        size_t total = strlen(text) - tl + nl;
-        char *out = sg_malloc(total + 1);
-        if (!out) {
-            sg_error_nomem(ex->err);
-            sg_free(text);
-            return NULL;
-        }
-        memcpy(out, text, head);
-        memcpy(out + head, number, nl);
-        strcpy(out + head + nl, at + tl);
-        sg_free(text);
-        text = out;
+    if (ex->nexact == 0)
+        return text;
+    static const char tail[] = ".1796875"; /* 23/128 in %.15g */
+    unsigned char *seen = sg_calloc(ex->nexact, 1);
+    sg_sbuf out = {0};
+    const char *from = text;
+    long bad = -1;
+    for (const char *p = strstr(text, tail); p && seen && bad < 0; p = strstr(p + 1, tail)) {
+        const char *start;
+        long k = placeholder_at(ex, text, p, &start);
+        if (k < 0)
+            continue;
+        if (seen[k]++)
+            bad = k;
+        char number[40];
+        shortest(number, sizeof number, ex->exact[k]);
+        sg_sbuf_addn(&out, from, (size_t)(start - from));
+        sg_sbuf_add(&out, number);
+        from = p + strlen(tail);
     }
-    return text;
+    sg_sbuf_add(&out, from);
+    for (size_t k = 0; seen && k < ex->nexact && bad < 0; k++)
+        if (!seen[k])
+            bad = (long)k;
+    sg_free(text);
+    if (!seen || out.oom) {
+        sg_free(seen);
+        sg_sbuf_free(&out);
+        sg_error_nomem(ex->err);
+        return NULL;
+    }
+    sg_free(seen);
+    if (bad >= 0) {
+        char number[40];
+        shortest(number, sizeof number, ex->exact[bad]);
+        sg_error_set(ex->err, SG_ERR_MODEL, NULL, 0, 0,
+                     "could not write the number %s exactly in SBML (the model holds the "
+                     "text %.15g)",
+                     number, placeholder((size_t)bad));
+        sg_sbuf_free(&out);
+        return NULL;
+    }
+    return out.s;
 }
 
 /* An SBML id for `id` of a kind with its own namespace in sigode (the model
@@ -169,20 +218,40 @@ static int is_bool(const sg_expr *e)
 
 static ASTNode_t *node(ASTNodeType_t type) { return ASTNode_createWithType(type); }
 
-static ASTNode_t *number(double v)
+/* <cn> v </cn> in `units` (NULL: none); -0 keeps its sign as a real. */
+static ASTNode_t *cn(double v, const char *units)
 {
     ASTNode_t *n;
-    if (v == floor(v) && fabs(v) < 1e9) {
+    if (v == floor(v) && fabs(v) < 1e9 && !(v == 0 && signbit(v))) {
         n = node(AST_INTEGER);
         ASTNode_setInteger(n, (long)v);
     } else {
         n = node(AST_REAL);
         ASTNode_setReal(n, v);
     }
-    /* sigode's numbers are pure numbers: said so, libsbml's unit checks
-     * can follow the expressions through them (and object where a number
-     * stands for a quantity with a unit) */
-    ASTNode_setUnits(n, "dimensionless");
+    if (units)
+        ASTNode_setUnits(n, units);
+    return n;
+}
+
+/* sigode's numbers are pure numbers: said so, libsbml's unit checks can
+ * follow the expressions through them (and object where a number stands
+ * for a quantity with a unit) */
+static ASTNode_t *number(double v) { return cn(v, "dimensionless"); }
+
+/* v as MathML that reads back bit-identical: a placeholder for exact
+ * digits (exact()), and a subnormal v as y * 2^-1022 with y = v * 2^1022,
+ * both normal numbers: scaling by a power of two is exact both ways, and
+ * 2^-1022 (DBL_MIN) is an exact power in every libm. `units` is y's. */
+static ASTNode_t *exact_math(exporter *ex, double v, const char *units)
+{
+    if (!is_subnormal(v))
+        return cn(exact(ex, v), units);
+    ASTNode_t *n = node(AST_TIMES), *p = node(AST_POWER);
+    ASTNode_addChild(n, cn(exact(ex, ldexp(v, 1022)), units));
+    ASTNode_addChild(p, number(2));
+    ASTNode_addChild(p, number(-1022));
+    ASTNode_addChild(n, p);
     return n;
 }
 
@@ -212,7 +281,7 @@ static ASTNode_t *numeric(exporter *ex, const sg_expr *e)
             fail(ex, "a constant %g cannot be written in SBML", e->num);
             return number(0);
         }
-        return number(exact(ex, e->num));
+        return exact_math(ex, e->num, "dimensionless");
     case EX_VAR:
         if (e->slot == m->time_slot) {
             n = node(AST_NAME_TIME);
@@ -524,6 +593,36 @@ static int lookup_species(void *ctx, const char *name, char *msg, size_t size)
     return m->slot_index[slot];
 }
 
+static int has_init(const sg_model *m, int slot)
+{
+    for (int i = 0; i < m->ninits; i++)
+        if (m->inits[i].slot == slot)
+            return 1;
+    return 0;
+}
+
+/* The value attribute v of element `id` (a symbol of slot `slot`, or -1):
+ * 1 and *out, the number to set (exact()); or 0, no attribute, for a
+ * subnormal v, which becomes an initial assignment id = y * 2^-1022 with y
+ * in `units` (unless the model's own initial-value expression for the slot
+ * sets it). */
+static int attribute_value(exporter *ex, Model_t *mod, const char *id, int slot, double v,
+                           const char *units, double *out)
+{
+    if (!is_subnormal(v)) {
+        *out = exact(ex, v);
+        return 1;
+    }
+    if (slot >= 0 && has_init(ex->m, slot))
+        return 0;
+    InitialAssignment_t *ia = Model_createInitialAssignment(mod);
+    InitialAssignment_setSymbol(ia, id);
+    ASTNode_t *math = exact_math(ex, v, units);
+    InitialAssignment_setMath(ia, math);
+    ASTNode_free(math);
+    return 0;
+}
+
 static void build(exporter *ex, Model_t *mod)
 {
     const sg_model *m = ex->m;
@@ -539,8 +638,11 @@ static void build(exporter *ex, Model_t *mod)
     for (int i = 0; i < m->ncompartments; i++) {
         const sg_compartment_def *cd = &m->compartments[i];
         Compartment_t *c = Model_createCompartment(mod);
-        Compartment_setId(c, ex->implicit ? ex->default_comp : cd->id);
-        Compartment_setSize(c, exact(ex, cd->size));
+        const char *cid = ex->implicit ? ex->default_comp : cd->id;
+        Compartment_setId(c, cid);
+        double v;
+        if (attribute_value(ex, mod, cid, cd->slot, cd->size, ex->volume, &v))
+            Compartment_setSize(c, v);
         Compartment_setSpatialDimensionsAsDouble(c, 3);
         Compartment_setConstant(c, 1);
         if (ex->volume)
@@ -552,12 +654,14 @@ static void build(exporter *ex, Model_t *mod)
         const sg_parameter_def *pd = &m->parameters[i];
         Parameter_t *p = Model_createParameter(mod);
         Parameter_setId(p, pd->id);
-        Parameter_setValue(p, exact(ex, pd->value));
         Parameter_setConstant(p, !slot_changes(m, pd->slot));
         snprintf(what, sizeof what, "parameter '%s'", pd->id);
         const char *unit = unit_ref(ex, mod, pd->unit, what, 0);
         if (unit)
             Parameter_setUnits(p, unit);
+        double v;
+        if (attribute_value(ex, mod, pd->id, pd->slot, pd->value, unit, &v))
+            Parameter_setValue(p, v);
         set_name(p, pd->name);
         set_notes(ex, p, pd->description, pd->source);
     }
@@ -566,7 +670,9 @@ static void build(exporter *ex, Model_t *mod)
         Species_t *s = Model_createSpecies(mod);
         Species_setId(s, sd->id);
         Species_setCompartment(s, slot_id(ex, m->compartments[sd->compartment].slot));
-        Species_setInitialConcentration(s, exact(ex, sd->initial));
+        double v; /* a concentration: no unit of its own to give a subnormal */
+        if (attribute_value(ex, mod, sd->id, sd->slot, sd->initial, NULL, &v))
+            Species_setInitialConcentration(s, v);
         Species_setHasOnlySubstanceUnits(s, 0);
         int changes = slot_changes(m, sd->slot);
         Species_setBoundaryCondition(s, sd->constant || has_rate_rule(m, sd->slot));
@@ -636,7 +742,22 @@ static void build(exporter *ex, Model_t *mod)
             SpeciesReference_t *sr = terms[k].coef > 0 ? Reaction_createProduct(r)
                                                        : Reaction_createReactant(r);
             SpeciesReference_setSpecies(sr, m->species[terms[k].species].id);
-            SpeciesReference_setStoichiometry(sr, fabs(terms[k].coef));
+            double v, coef = fabs(terms[k].coef);
+            if (is_subnormal(coef)) { /* an initial assignment needs an id to set */
+                char sid[600];
+                snprintf(sid, sizeof sid, "%s_%s", Reaction_getId(r),
+                         m->species[terms[k].species].id);
+                const char *kept = sg_arena_strdup(ex->names, sid);
+                if (kept)
+                    kept = unique_id(ex, kept, "stoichiometry");
+                else if (!ex->failed)
+                    ex->failed = 1, sg_error_nomem(ex->err);
+                if (kept)
+                    SpeciesReference_setId(sr, kept);
+            }
+            if (attribute_value(ex, mod, SpeciesReference_getId(sr), -1, coef, "dimensionless",
+                                &v))
+                SpeciesReference_setStoichiometry(sr, v);
             SpeciesReference_setConstant(sr, 1);
             used[terms[k].species] = 2;
         }
