@@ -623,6 +623,151 @@ static int attribute_value(exporter *ex, Model_t *mod, const char *id, int slot,
     return 0;
 }
 
+/* ------------------------------------- reactions in their own units */
+
+/* SBML gives every kinetic law of a model one unit, extent per time (the
+ * model's substance here). A reaction whose species all count in another
+ * unit of their own (a species with its own `unit`, e.g. mRNA "relative to
+ * baseline" in a model of nM) runs in that unit per time, which no kinetic
+ * law may. Such a reaction is written as what it is: its rate, a parameter
+ * with an assignment rule in (species unit) per time, and its species
+ * change by a rate rule, d[S]/dt = sum of coefficient x rate / size, as
+ * sigode computes them. A species also moved by ordinary reactions keeps
+ * them all as reactions (and libsbml's unit check then says what it
+ * thinks). `sunit[s]`: species s's own substance unit id, or NULL. */
+static unsigned char *own_unit_reactions(exporter *ex, Model_t *mod, const char **sunit)
+{
+    const sg_model *m = ex->m;
+    unsigned char *own = sg_calloc((size_t)m->nreactions + 1, 1);
+    unsigned char *shared = sg_calloc((size_t)m->nspecies + 1, 1);
+    if (!own || !shared) {
+        sg_free(own);
+        sg_free(shared);
+        if (!ex->failed)
+            ex->failed = 1, sg_error_nomem(ex->err);
+        return NULL;
+    }
+    if (Model_isSetTimeUnits(mod) && Model_isSetExtentUnits(mod))
+        for (int i = 0; i < m->nreactions; i++) {
+            const sg_reaction_def *rd = &m->reactions[i];
+            own[i] = rd->nterms > 0;
+            for (int k = 0; k < rd->nterms && own[i]; k++) {
+                int sp = rd->terms[k].species;
+                own[i] = sunit[sp] && !strcmp(sunit[sp], sunit[rd->terms[0].species]) &&
+                         !slot_changes(m, m->species[sp].slot);
+            }
+        }
+    for (int changed = 1; changed;) { /* a species of an ordinary reaction keeps them all */
+        changed = 0;
+        for (int i = 0; i < m->nreactions; i++)
+            for (int k = 0; k < m->reactions[i].nterms && !own[i]; k++)
+                shared[m->reactions[i].terms[k].species] = 1;
+        for (int i = 0; i < m->nreactions; i++)
+            for (int k = 0; k < m->reactions[i].nterms && own[i]; k++)
+                if (shared[m->reactions[i].terms[k].species]) {
+                    own[i] = 0;
+                    changed = 1;
+                }
+    }
+    sg_free(shared);
+    return own;
+}
+
+/* Copies the units of unit `id` (a definition or a base kind) into d, to
+ * the power `sign`. */
+static void add_units_of(Model_t *mod, UnitDefinition_t *d, const char *id, int sign)
+{
+    UnitDefinition_t *def = Model_getUnitDefinitionById(mod, id);
+    unsigned n = def ? UnitDefinition_getNumUnits(def) : 1;
+    for (unsigned i = 0; i < n; i++) {
+        const Unit_t *from = def ? UnitDefinition_getUnit(def, i) : NULL;
+        UnitKind_t kind = from ? Unit_getKind(from) : UnitKind_forName(id);
+        if (kind == UNIT_KIND_INVALID || kind == UNIT_KIND_DIMENSIONLESS)
+            continue;
+        Unit_t *u = UnitDefinition_createUnit(d);
+        Unit_setKind(u, kind);
+        Unit_setExponentAsDouble(u, sign * (from ? Unit_getExponentAsDouble(from) : 1));
+        Unit_setScale(u, from ? Unit_getScale(from) : 0);
+        Unit_setMultiplier(u, from ? Unit_getMultiplier(from) : 1);
+    }
+    if (UnitDefinition_getNumUnits(d) == 0) { /* a pure number */
+        Unit_t *u = UnitDefinition_createUnit(d);
+        Unit_setKind(u, UNIT_KIND_DIMENSIONLESS);
+        Unit_setExponent(u, 1);
+        Unit_setScale(u, 0);
+        Unit_setMultiplier(u, 1);
+    }
+}
+
+/* The unit id of `substance` per model time, made on first use. */
+static const char *per_time_unit(exporter *ex, Model_t *mod, const char *substance)
+{
+    char id[700];
+    snprintf(id, sizeof id, "%s_per_%s", substance, Model_getTimeUnits(mod));
+    if (!Model_getUnitDefinitionById(mod, id)) {
+        UnitDefinition_t *d = Model_createUnitDefinition(mod);
+        UnitDefinition_setId(d, id);
+        add_units_of(mod, d, substance, 1);
+        if (UnitDefinition_getNumUnits(d) == 1 &&
+            Unit_getKind(UnitDefinition_getUnit(d, 0)) == UNIT_KIND_DIMENSIONLESS)
+            UnitDefinition_removeUnit(d, 0);
+        add_units_of(mod, d, Model_getTimeUnits(mod), -1);
+    }
+    const char *kept = sg_arena_strdup(ex->names, id);
+    if (!kept && !ex->failed)
+        ex->failed = 1, sg_error_nomem(ex->err);
+    return kept;
+}
+
+/* d[S]/dt = sum of coefficient x rate / size for each species moved by
+ * reactions in their own units (rid[i]: the parameter holding reaction i's
+ * rate). */
+static void own_unit_rate_rules(exporter *ex, Model_t *mod, const unsigned char *own,
+                                const char *const *rid)
+{
+    const sg_model *m = ex->m;
+    for (int s = 0; s < m->nspecies; s++) {
+        ASTNode_t *sum = NULL;
+        for (int i = 0; i < m->nreactions; i++) {
+            const sg_reaction_def *rd = &m->reactions[i];
+            for (int k = 0; own[i] && k < rd->nterms; k++) {
+                if (rd->terms[k].species != s)
+                    continue;
+                ASTNode_t *rate = node(AST_NAME), *term;
+                ASTNode_setName(rate, rid[i]);
+                if (rd->terms[k].coef == 1) {
+                    term = rate;
+                } else if (rd->terms[k].coef == -1) {
+                    term = node(AST_MINUS);
+                    ASTNode_addChild(term, rate);
+                } else {
+                    term = node(AST_TIMES);
+                    ASTNode_addChild(term, exact_math(ex, rd->terms[k].coef, "dimensionless"));
+                    ASTNode_addChild(term, rate);
+                }
+                if (!sum)
+                    sum = node(AST_PLUS);
+                ASTNode_addChild(sum, term);
+            }
+        }
+        if (!sum)
+            continue;
+        ASTNode_t *math = node(AST_DIVIDE), *size = node(AST_NAME);
+        ASTNode_setName(size, slot_id(ex, m->compartments[m->species[s].compartment].slot));
+        if (ASTNode_getNumChildren(sum) == 1) { /* one term: no sum */
+            ASTNode_t *term = ASTNode_deepCopy(ASTNode_getChild(sum, 0));
+            ASTNode_free(sum);
+            sum = term;
+        }
+        ASTNode_addChild(math, sum);
+        ASTNode_addChild(math, size);
+        Rule_t *r = Model_createRateRule(mod);
+        Rule_setVariable(r, m->species[s].id);
+        Rule_setMath(r, math);
+        ASTNode_free(math);
+    }
+}
+
 static void build(exporter *ex, Model_t *mod)
 {
     const sg_model *m = ex->m;
@@ -665,6 +810,12 @@ static void build(exporter *ex, Model_t *mod)
         set_name(p, pd->name);
         set_notes(ex, p, pd->description, pd->source);
     }
+    const char **sunit = sg_calloc((size_t)m->nspecies + 1, sizeof *sunit);
+    if (!sunit) {
+        ex->failed = 1;
+        sg_error_nomem(ex->err);
+        return;
+    }
     for (int i = 0; i < m->nspecies; i++) {
         const sg_species_def *sd = &m->species[i];
         Species_t *s = Model_createSpecies(mod);
@@ -682,6 +833,9 @@ static void build(exporter *ex, Model_t *mod)
             const char *unit = ex->volume ? unit_ref(ex, mod, sd->unit, what, 1) : NULL;
             if (unit)
                 Species_setSubstanceUnits(s, unit);
+            if (unit && Model_isSetSubstanceUnits(mod) &&
+                strcmp(unit, Model_getSubstanceUnits(mod)) != 0)
+                sunit[i] = unit;
         }
         set_name(s, sd->name);
         set_notes(ex, s, sd->description, NULL);
@@ -713,15 +867,37 @@ static void build(exporter *ex, Model_t *mod)
     }
     unsigned char *used = sg_calloc((size_t)m->nspecies + 1, 1);
     sg_arena *arena = sg_arena_create();
-    if (!used || !arena) {
+    unsigned char *own = own_unit_reactions(ex, mod, sunit);
+    const char **rid = sg_calloc((size_t)m->nreactions + 1, sizeof *rid);
+    if (!used || !arena || !own || !rid) {
         sg_free(used);
         sg_arena_free(arena);
-        ex->failed = 1;
-        sg_error_nomem(ex->err);
+        sg_free(own);
+        sg_free(rid);
+        sg_free(sunit);
+        if (!ex->failed)
+            ex->failed = 1, sg_error_nomem(ex->err);
         return;
     }
     for (int i = 0; i < m->nreactions && !ex->failed; i++) {
         const sg_reaction_def *rd = &m->reactions[i];
+        if (own[i]) { /* its rate, in its species' unit per time */
+            Parameter_t *p = Model_createParameter(mod);
+            rid[i] = unique_id(ex, rd->id, "reaction");
+            Parameter_setId(p, rid[i]);
+            Parameter_setConstant(p, 0);
+            const char *unit = per_time_unit(ex, mod, sunit[rd->terms[0].species]);
+            if (unit)
+                Parameter_setUnits(p, unit);
+            set_name(p, rd->name);
+            set_notes(ex, p, rd->description, NULL);
+            Rule_t *rule = Model_createAssignmentRule(mod);
+            Rule_setVariable(rule, rid[i]);
+            ASTNode_t *math = to_ast(ex, rd->rate, 0);
+            Rule_setMath(rule, math);
+            ASTNode_free(math);
+            continue;
+        }
         Reaction_t *r = Model_createReaction(mod);
         Reaction_setId(r, unique_id(ex, rd->id, "reaction"));
         Reaction_setReversible(r, rd->reversible);
@@ -773,8 +949,13 @@ static void build(exporter *ex, Model_t *mod)
         KineticLaw_setMath(kl, math);
         ASTNode_free(math);
     }
+    if (!ex->failed)
+        own_unit_rate_rules(ex, mod, own, rid);
     sg_free(used);
     sg_arena_free(arena);
+    sg_free(own);
+    sg_free(rid);
+    sg_free(sunit);
     for (int i = 0; i < m->nrate_rules; i++) {
         const sg_rate_rule_def *rr = &m->rate_rules[i];
         Rule_t *r = Model_createRateRule(mod);
