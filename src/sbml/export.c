@@ -727,38 +727,35 @@ static void own_unit_rate_rules(exporter *ex, Model_t *mod, const unsigned char 
 {
     const sg_model *m = ex->m;
     for (int s = 0; s < m->nspecies; s++) {
-        ASTNode_t *sum = NULL;
+        ASTNode_t *sum = NULL; /* left to right: r1 + 2 * r2 - r3 */
         for (int i = 0; i < m->nreactions; i++) {
             const sg_reaction_def *rd = &m->reactions[i];
             for (int k = 0; own[i] && k < rd->nterms; k++) {
                 if (rd->terms[k].species != s)
                     continue;
-                ASTNode_t *rate = node(AST_NAME), *term;
+                double coef = rd->terms[k].coef;
+                ASTNode_t *rate = node(AST_NAME), *term = rate;
                 ASTNode_setName(rate, rid[i]);
-                if (rd->terms[k].coef == 1) {
-                    term = rate;
-                } else if (rd->terms[k].coef == -1) {
-                    term = node(AST_MINUS);
-                    ASTNode_addChild(term, rate);
-                } else {
+                double factor = sum ? fabs(coef) : coef; /* later terms: + or - */
+                if (factor != 1) {
                     term = node(AST_TIMES);
-                    ASTNode_addChild(term, exact_math(ex, rd->terms[k].coef, "dimensionless"));
+                    ASTNode_addChild(term, exact_math(ex, factor, "dimensionless"));
                     ASTNode_addChild(term, rate);
                 }
-                if (!sum)
-                    sum = node(AST_PLUS);
-                ASTNode_addChild(sum, term);
+                if (!sum) {
+                    sum = term;
+                } else {
+                    ASTNode_t *op = node(coef < 0 ? AST_MINUS : AST_PLUS);
+                    ASTNode_addChild(op, sum);
+                    ASTNode_addChild(op, term);
+                    sum = op;
+                }
             }
         }
         if (!sum)
             continue;
         ASTNode_t *math = node(AST_DIVIDE), *size = node(AST_NAME);
         ASTNode_setName(size, slot_id(ex, m->compartments[m->species[s].compartment].slot));
-        if (ASTNode_getNumChildren(sum) == 1) { /* one term: no sum */
-            ASTNode_t *term = ASTNode_deepCopy(ASTNode_getChild(sum, 0));
-            ASTNode_free(sum);
-            sum = term;
-        }
         ASTNode_addChild(math, sum);
         ASTNode_addChild(math, size);
         Rule_t *r = Model_createRateRule(mod);
