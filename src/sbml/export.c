@@ -46,21 +46,45 @@ typedef struct exporter {
 
 /* libsbml writes doubles with 15 significant digits (XMLOutputStream): the
  * last bits are lost (0.33333333333333331 becomes 0.333333333333333) and the
- * largest double overflows to an invalid value. A number that 15 digits do
- * not give back exactly goes into the document as placeholder k, a dyadic
- * number whose text is short and unusual, and the written text then gets
- * its %.17g form in place of the placeholder's (exact_numbers()). */
-static double placeholder(size_t k) { return 271828.0 + (double)k + 23.0 / 128.0; }
+ * largest double overflows to an invalid value. In MathML it also writes a
+ * number whose text has an exponent as <cn type="e-notation"> m <sep/> e
+ * </cn>, which its reader turns into m * 10^e, two roundings (1e23 comes
+ * back one bit off). Such a number goes into the document as placeholder k,
+ * a dyadic number whose text is short and unusual, and the written text
+ * then gets its shortest exact decimal in place of the placeholder's
+ * (exact_numbers()): <cn> 1e+23 </cn>, a real as SBML allows (the content of
+ * an XML Schema double), read back with strtod. */
+#define PLACEHOLDER_BASE 271828
+#define PLACEHOLDER_MAX 90000000 /* the placeholder's text stays 15 digits */
+static double placeholder(size_t k) { return PLACEHOLDER_BASE + (double)k + 23.0 / 128.0; }
+
+/* A subnormal number (0 < |v| < DBL_MIN). libsbml's attribute reader calls
+ * its text out of range (strtod's ERANGE) and refuses the document, so
+ * export never writes one as text: it is y * 2^-1022 (subnormal_math()). */
+static int is_subnormal(double v) { return v != 0 && fabs(v) < DBL_MIN; }
+
+/* The shortest of %.15g .. %.17g that strtod reads back as v. */
+static void shortest(char *buf, size_t size, double v)
+{
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, size, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            return;
+    }
+}
 
 static double exact(exporter *ex, double v)
 {
     char text[40];
     snprintf(text, sizeof text, "%.15g", v);
-    /* subnormals too: libsbml's reader calls them out of range */
-    if (!isfinite(v) || (strtod(text, NULL) == v && !(v != 0 && fabs(v) < DBL_MIN)))
+    if (!isfinite(v) || (strtod(text, NULL) == v && !strchr(text, 'e')))
         return v;
-    if (sg_grow(&ex->exact, &ex->exact_cap, ex->nexact + 1, sizeof *ex->exact) != 0) {
-        if (!ex->failed)
+    if (ex->nexact >= PLACEHOLDER_MAX ||
+        sg_grow(&ex->exact, &ex->exact_cap, ex->nexact + 1, sizeof *ex->exact) != 0) {
+        if (!ex->failed && ex->nexact >= PLACEHOLDER_MAX)
+            sg_error_set(ex->err, SG_ERR_MODEL, NULL, 0, 0,
+                         "more than %d numbers to write exactly in SBML", PLACEHOLDER_MAX);
+        else if (!ex->failed)
             sg_error_nomem(ex->err);
         ex->failed = 1;
         return v;
@@ -69,50 +93,75 @@ static double exact(exporter *ex, double v)
     return placeholder(ex->nexact++);
 }
 
-/* Where `token` stands alone in text (between quotes, or spaces as in
- * <cn> x </cn>), from `from`; NULL if nowhere. */
-static const char *find_token(const char *from, const char *token)
+static int token_end(char c) { return c == '"' || c == ' ' || c == '<'; }
+
+/* The placeholder that `p` (the start of ".1796875" in text) ends, as its
+ * k, or -1; *start is where its text begins. */
+static long placeholder_at(const exporter *ex, const char *text, const char *p,
+                           const char **start)
 {
-    size_t len = strlen(token);
-    for (const char *p = strstr(from, token); p; p = strstr(p + 1, token)) {
-        char before = p[-1], after = p[len];
-        if ((before == '"' || before == ' ' || before == '>') &&
-            (after == '"' || after == ' ' || after == '<'))
-            return p;
-    }
-    return NULL;
+    const char *b = p;
+    while (b > text && b[-1] >= '0' && b[-1] <= '9')
+        b--;
+    if (b == p || b == text || !(b[-1] == '"' || b[-1] == ' ' || b[-1] == '>') ||
+        !token_end(p[8]) || p - b > 9)
+        return -1;
+    long n = strtol(b, NULL, 10) - PLACEHOLDER_BASE;
+    if (n < 0 || (size_t)n >= ex->nexact)
+        return -1;
+    *start = b;
+    return n;
 }
 
-/* The text with every placeholder replaced by its number in %.17g (read
- * back bit-identical). Frees `text`; NULL with err filled on failure. */
+/* The text with every placeholder replaced by its number (read back
+ * bit-identical), in one pass. Frees `text`; NULL with err filled on
+ * failure: each placeholder must be there once (a model that holds the
+ * placeholder's text itself makes it ambiguous). */
 static char *exact_numbers(exporter *ex, char *text)
 {
-    for (size_t k = 0; k < ex->nexact && text; k++) {
-        char token[40], number[40];
-        snprintf(token, sizeof token, "%.15g", placeholder(k));
-        snprintf(number, sizeof number, "%.17g", ex->exact[k]);
-        const char *at = find_token(text, token);
-        if (!at || find_token(at + 1, token)) { /* not once: the model holds that text */
-            sg_error_set(ex->err, SG_ERR_MODEL, NULL, 0, 0,
-                         "could not write the number %s exactly in SBML", number);
-            sg_free(text);
-            return NULL;
-        }
-        size_t head = (size_t)(at - text), tl = strlen(token), nl = strlen(number);
-        size_t total = strlen(text) - tl + nl;
-        char *out = sg_malloc(total + 1);
-        if (!out) {
-            sg_error_nomem(ex->err);
-            sg_free(text);
-            return NULL;
-        }
-        memcpy(out, text, head);
-        memcpy(out + head, number, nl);
-        strcpy(out + head + nl, at + tl);
-        sg_free(text);
-        text = out;
+    if (ex->nexact == 0)
+        return text;
+    static const char tail[] = ".1796875"; /* 23/128 in %.15g */
+    unsigned char *seen = sg_calloc(ex->nexact, 1);
+    sg_sbuf out = {0};
+    const char *from = text;
+    long bad = -1;
+    for (const char *p = strstr(text, tail); p && seen && bad < 0; p = strstr(p + 1, tail)) {
+        const char *start;
+        long k = placeholder_at(ex, text, p, &start);
+        if (k < 0)
+            continue;
+        if (seen[k]++)
+            bad = k;
+        char number[40];
+        shortest(number, sizeof number, ex->exact[k]);
+        sg_sbuf_addn(&out, from, (size_t)(start - from));
+        sg_sbuf_add(&out, number);
+        from = p + strlen(tail);
     }
-    return text;
+    sg_sbuf_add(&out, from);
+    for (size_t k = 0; seen && k < ex->nexact && bad < 0; k++)
+        if (!seen[k])
+            bad = (long)k;
+    sg_free(text);
+    if (!seen || out.oom) {
+        sg_free(seen);
+        sg_sbuf_free(&out);
+        sg_error_nomem(ex->err);
+        return NULL;
+    }
+    sg_free(seen);
+    if (bad >= 0) {
+        char number[40];
+        shortest(number, sizeof number, ex->exact[bad]);
+        sg_error_set(ex->err, SG_ERR_MODEL, NULL, 0, 0,
+                     "could not write the number %s exactly in SBML (the model holds the "
+                     "text %.15g)",
+                     number, placeholder((size_t)bad));
+        sg_sbuf_free(&out);
+        return NULL;
+    }
+    return out.s;
 }
 
 /* An SBML id for `id` of a kind with its own namespace in sigode (the model
@@ -169,20 +218,40 @@ static int is_bool(const sg_expr *e)
 
 static ASTNode_t *node(ASTNodeType_t type) { return ASTNode_createWithType(type); }
 
-static ASTNode_t *number(double v)
+/* <cn> v </cn> in `units` (NULL: none); -0 keeps its sign as a real. */
+static ASTNode_t *cn(double v, const char *units)
 {
     ASTNode_t *n;
-    if (v == floor(v) && fabs(v) < 1e9) {
+    if (v == floor(v) && fabs(v) < 1e9 && !(v == 0 && signbit(v))) {
         n = node(AST_INTEGER);
         ASTNode_setInteger(n, (long)v);
     } else {
         n = node(AST_REAL);
         ASTNode_setReal(n, v);
     }
-    /* sigode's numbers are pure numbers: said so, libsbml's unit checks
-     * can follow the expressions through them (and object where a number
-     * stands for a quantity with a unit) */
-    ASTNode_setUnits(n, "dimensionless");
+    if (units)
+        ASTNode_setUnits(n, units);
+    return n;
+}
+
+/* sigode's numbers are pure numbers: said so, libsbml's unit checks can
+ * follow the expressions through them (and object where a number stands
+ * for a quantity with a unit) */
+static ASTNode_t *number(double v) { return cn(v, "dimensionless"); }
+
+/* v as MathML that reads back bit-identical: a placeholder for exact
+ * digits (exact()), and a subnormal v as y * 2^-1022 with y = v * 2^1022,
+ * both normal numbers: scaling by a power of two is exact both ways, and
+ * 2^-1022 (DBL_MIN) is an exact power in every libm. `units` is y's. */
+static ASTNode_t *exact_math(exporter *ex, double v, const char *units)
+{
+    if (!is_subnormal(v))
+        return cn(exact(ex, v), units);
+    ASTNode_t *n = node(AST_TIMES), *p = node(AST_POWER);
+    ASTNode_addChild(n, cn(exact(ex, ldexp(v, 1022)), units));
+    ASTNode_addChild(p, number(2));
+    ASTNode_addChild(p, number(-1022));
+    ASTNode_addChild(n, p);
     return n;
 }
 
@@ -222,7 +291,7 @@ static ASTNode_t *numeric(exporter *ex, const sg_expr *e)
             fail(ex, "a constant %g cannot be written in SBML", e->num);
             return number(0);
         }
-        return number(exact(ex, e->num));
+        return exact_math(ex, e->num, "dimensionless");
     case EX_VAR:
         if (e->slot == m->time_slot) {
             n = node(AST_NAME_TIME);
@@ -527,6 +596,178 @@ static int lookup_species(void *ctx, const char *name, char *msg, size_t size)
     return m->slot_index[slot];
 }
 
+static int has_init(const sg_model *m, int slot)
+{
+    for (int i = 0; i < m->ninits; i++)
+        if (m->inits[i].slot == slot)
+            return 1;
+    return 0;
+}
+
+/* The value attribute v of element `id` (a symbol of slot `slot`, or -1):
+ * 1 and *out, the number to set (exact()); or 0, no attribute, for a
+ * subnormal v, which becomes an initial assignment id = y * 2^-1022 with y
+ * in `units` (unless the model's own initial-value expression for the slot
+ * sets it). */
+static int attribute_value(exporter *ex, Model_t *mod, const char *id, int slot, double v,
+                           const char *units, double *out)
+{
+    if (!is_subnormal(v)) {
+        *out = exact(ex, v);
+        return 1;
+    }
+    if (slot >= 0 && has_init(ex->m, slot))
+        return 0;
+    InitialAssignment_t *ia = Model_createInitialAssignment(mod);
+    InitialAssignment_setSymbol(ia, id);
+    ASTNode_t *math = exact_math(ex, v, units);
+    InitialAssignment_setMath(ia, math);
+    ASTNode_free(math);
+    return 0;
+}
+
+/* ------------------------------------- reactions in their own units */
+
+/* SBML gives every kinetic law of a model one unit, extent per time (the
+ * model's substance here). A reaction whose species all count in another
+ * unit of their own (a species with its own `unit`, e.g. mRNA "relative to
+ * baseline" in a model of nM) runs in that unit per time, which no kinetic
+ * law may. Such a reaction is written as what it is: its rate, a parameter
+ * with an assignment rule in (species unit) per time, and its species
+ * change by a rate rule, d[S]/dt = sum of coefficient x rate / size, as
+ * sigode computes them. A species also moved by ordinary reactions keeps
+ * them all as reactions (and libsbml's unit check then says what it
+ * thinks). `sunit[s]`: species s's own substance unit id, or NULL. */
+static unsigned char *own_unit_reactions(exporter *ex, Model_t *mod, const char **sunit)
+{
+    const sg_model *m = ex->m;
+    unsigned char *own = sg_calloc((size_t)m->nreactions + 1, 1);
+    unsigned char *shared = sg_calloc((size_t)m->nspecies + 1, 1);
+    if (!own || !shared) {
+        sg_free(own);
+        sg_free(shared);
+        if (!ex->failed)
+            ex->failed = 1, sg_error_nomem(ex->err);
+        return NULL;
+    }
+    if (Model_isSetTimeUnits(mod) && Model_isSetExtentUnits(mod))
+        for (int i = 0; i < m->nreactions; i++) {
+            const sg_reaction_def *rd = &m->reactions[i];
+            own[i] = rd->nterms > 0;
+            for (int k = 0; k < rd->nterms && own[i]; k++) {
+                int sp = rd->terms[k].species;
+                own[i] = sunit[sp] && !strcmp(sunit[sp], sunit[rd->terms[0].species]) &&
+                         !slot_changes(m, m->species[sp].slot);
+            }
+        }
+    for (int changed = 1; changed;) { /* a species of an ordinary reaction keeps them all */
+        changed = 0;
+        for (int i = 0; i < m->nreactions; i++)
+            for (int k = 0; k < m->reactions[i].nterms && !own[i]; k++)
+                shared[m->reactions[i].terms[k].species] = 1;
+        for (int i = 0; i < m->nreactions; i++)
+            for (int k = 0; k < m->reactions[i].nterms && own[i]; k++)
+                if (shared[m->reactions[i].terms[k].species]) {
+                    own[i] = 0;
+                    changed = 1;
+                }
+    }
+    sg_free(shared);
+    return own;
+}
+
+/* Copies the units of unit `id` (a definition or a base kind) into d, to
+ * the power `sign`. */
+static void add_units_of(Model_t *mod, UnitDefinition_t *d, const char *id, int sign)
+{
+    UnitDefinition_t *def = Model_getUnitDefinitionById(mod, id);
+    unsigned n = def ? UnitDefinition_getNumUnits(def) : 1;
+    for (unsigned i = 0; i < n; i++) {
+        const Unit_t *from = def ? UnitDefinition_getUnit(def, i) : NULL;
+        UnitKind_t kind = from ? Unit_getKind(from) : UnitKind_forName(id);
+        if (kind == UNIT_KIND_INVALID || kind == UNIT_KIND_DIMENSIONLESS)
+            continue;
+        Unit_t *u = UnitDefinition_createUnit(d);
+        Unit_setKind(u, kind);
+        Unit_setExponentAsDouble(u, sign * (from ? Unit_getExponentAsDouble(from) : 1));
+        Unit_setScale(u, from ? Unit_getScale(from) : 0);
+        Unit_setMultiplier(u, from ? Unit_getMultiplier(from) : 1);
+    }
+    if (UnitDefinition_getNumUnits(d) == 0) { /* a pure number */
+        Unit_t *u = UnitDefinition_createUnit(d);
+        Unit_setKind(u, UNIT_KIND_DIMENSIONLESS);
+        Unit_setExponent(u, 1);
+        Unit_setScale(u, 0);
+        Unit_setMultiplier(u, 1);
+    }
+}
+
+/* The unit id of `substance` per model time, made on first use. */
+static const char *per_time_unit(exporter *ex, Model_t *mod, const char *substance)
+{
+    char id[700];
+    snprintf(id, sizeof id, "%s_per_%s", substance, Model_getTimeUnits(mod));
+    if (!Model_getUnitDefinitionById(mod, id)) {
+        UnitDefinition_t *d = Model_createUnitDefinition(mod);
+        UnitDefinition_setId(d, id);
+        add_units_of(mod, d, substance, 1);
+        if (UnitDefinition_getNumUnits(d) == 1 &&
+            Unit_getKind(UnitDefinition_getUnit(d, 0)) == UNIT_KIND_DIMENSIONLESS)
+            UnitDefinition_removeUnit(d, 0);
+        add_units_of(mod, d, Model_getTimeUnits(mod), -1);
+    }
+    const char *kept = sg_arena_strdup(ex->names, id);
+    if (!kept && !ex->failed)
+        ex->failed = 1, sg_error_nomem(ex->err);
+    return kept;
+}
+
+/* d[S]/dt = sum of coefficient x rate / size for each species moved by
+ * reactions in their own units (rid[i]: the parameter holding reaction i's
+ * rate). */
+static void own_unit_rate_rules(exporter *ex, Model_t *mod, const unsigned char *own,
+                                const char *const *rid)
+{
+    const sg_model *m = ex->m;
+    for (int s = 0; s < m->nspecies; s++) {
+        ASTNode_t *sum = NULL; /* left to right: r1 + 2 * r2 - r3 */
+        for (int i = 0; i < m->nreactions; i++) {
+            const sg_reaction_def *rd = &m->reactions[i];
+            for (int k = 0; own[i] && k < rd->nterms; k++) {
+                if (rd->terms[k].species != s)
+                    continue;
+                double coef = rd->terms[k].coef;
+                ASTNode_t *rate = node(AST_NAME), *term = rate;
+                ASTNode_setName(rate, rid[i]);
+                double factor = sum ? fabs(coef) : coef; /* later terms: + or - */
+                if (factor != 1) {
+                    term = node(AST_TIMES);
+                    ASTNode_addChild(term, exact_math(ex, factor, "dimensionless"));
+                    ASTNode_addChild(term, rate);
+                }
+                if (!sum) {
+                    sum = term;
+                } else {
+                    ASTNode_t *op = node(coef < 0 ? AST_MINUS : AST_PLUS);
+                    ASTNode_addChild(op, sum);
+                    ASTNode_addChild(op, term);
+                    sum = op;
+                }
+            }
+        }
+        if (!sum)
+            continue;
+        ASTNode_t *math = node(AST_DIVIDE), *size = node(AST_NAME);
+        ASTNode_setName(size, slot_id(ex, m->compartments[m->species[s].compartment].slot));
+        ASTNode_addChild(math, sum);
+        ASTNode_addChild(math, size);
+        Rule_t *r = Model_createRateRule(mod);
+        Rule_setVariable(r, slot_id(ex, m->species[s].slot));
+        Rule_setMath(r, math);
+        ASTNode_free(math);
+    }
+}
+
 static void build(exporter *ex, Model_t *mod)
 {
     const sg_model *m = ex->m;
@@ -542,8 +783,11 @@ static void build(exporter *ex, Model_t *mod)
     for (int i = 0; i < m->ncompartments; i++) {
         const sg_compartment_def *cd = &m->compartments[i];
         Compartment_t *c = Model_createCompartment(mod);
-        Compartment_setId(c, slot_id(ex, cd->slot));
-        Compartment_setSize(c, exact(ex, cd->size));
+        const char *cid = slot_id(ex, cd->slot);
+        Compartment_setId(c, cid);
+        double v;
+        if (attribute_value(ex, mod, cid, cd->slot, cd->size, ex->volume, &v))
+            Compartment_setSize(c, v);
         Compartment_setSpatialDimensionsAsDouble(c, 3);
         Compartment_setConstant(c, 1);
         if (ex->volume)
@@ -555,21 +799,31 @@ static void build(exporter *ex, Model_t *mod)
         const sg_parameter_def *pd = &m->parameters[i];
         Parameter_t *p = Model_createParameter(mod);
         Parameter_setId(p, slot_id(ex, pd->slot));
-        Parameter_setValue(p, exact(ex, pd->value));
         Parameter_setConstant(p, !slot_changes(m, pd->slot));
         snprintf(what, sizeof what, "parameter '%s'", pd->id);
         const char *unit = unit_ref(ex, mod, pd->unit, what, 0);
         if (unit)
             Parameter_setUnits(p, unit);
+        double v;
+        if (attribute_value(ex, mod, slot_id(ex, pd->slot), pd->slot, pd->value, unit, &v))
+            Parameter_setValue(p, v);
         set_name(p, pd->name);
         set_notes(ex, p, pd->description, pd->source);
+    }
+    const char **sunit = sg_calloc((size_t)m->nspecies + 1, sizeof *sunit);
+    if (!sunit) {
+        ex->failed = 1;
+        sg_error_nomem(ex->err);
+        return;
     }
     for (int i = 0; i < m->nspecies; i++) {
         const sg_species_def *sd = &m->species[i];
         Species_t *s = Model_createSpecies(mod);
         Species_setId(s, slot_id(ex, sd->slot));
         Species_setCompartment(s, slot_id(ex, m->compartments[sd->compartment].slot));
-        Species_setInitialConcentration(s, exact(ex, sd->initial));
+        double v; /* a concentration: no unit of its own to give a subnormal */
+        if (attribute_value(ex, mod, slot_id(ex, sd->slot), sd->slot, sd->initial, NULL, &v))
+            Species_setInitialConcentration(s, v);
         Species_setHasOnlySubstanceUnits(s, 0);
         int changes = slot_changes(m, sd->slot);
         Species_setBoundaryCondition(s, sd->constant || has_rate_rule(m, sd->slot));
@@ -579,6 +833,9 @@ static void build(exporter *ex, Model_t *mod)
             const char *unit = ex->volume ? unit_ref(ex, mod, sd->unit, what, 1) : NULL;
             if (unit)
                 Species_setSubstanceUnits(s, unit);
+            if (unit && Model_isSetSubstanceUnits(mod) &&
+                strcmp(unit, Model_getSubstanceUnits(mod)) != 0)
+                sunit[i] = unit;
         }
         set_name(s, sd->name);
         set_notes(ex, s, sd->description, NULL);
@@ -610,15 +867,37 @@ static void build(exporter *ex, Model_t *mod)
     }
     unsigned char *used = sg_calloc((size_t)m->nspecies + 1, 1);
     sg_arena *arena = sg_arena_create();
-    if (!used || !arena) {
+    unsigned char *own = own_unit_reactions(ex, mod, sunit);
+    const char **rid = sg_calloc((size_t)m->nreactions + 1, sizeof *rid);
+    if (!used || !arena || !own || !rid) {
         sg_free(used);
         sg_arena_free(arena);
-        ex->failed = 1;
-        sg_error_nomem(ex->err);
+        sg_free(own);
+        sg_free(rid);
+        sg_free(sunit);
+        if (!ex->failed)
+            ex->failed = 1, sg_error_nomem(ex->err);
         return;
     }
     for (int i = 0; i < m->nreactions && !ex->failed; i++) {
         const sg_reaction_def *rd = &m->reactions[i];
+        if (own[i]) { /* its rate, in its species' unit per time */
+            Parameter_t *p = Model_createParameter(mod);
+            rid[i] = unique_id(ex, rd->id, "reaction");
+            Parameter_setId(p, rid[i]);
+            Parameter_setConstant(p, 0);
+            const char *unit = per_time_unit(ex, mod, sunit[rd->terms[0].species]);
+            if (unit)
+                Parameter_setUnits(p, unit);
+            set_name(p, rd->name);
+            set_notes(ex, p, rd->description, NULL);
+            Rule_t *rule = Model_createAssignmentRule(mod);
+            Rule_setVariable(rule, rid[i]);
+            ASTNode_t *math = to_ast(ex, rd->rate, 0);
+            Rule_setMath(rule, math);
+            ASTNode_free(math);
+            continue;
+        }
         Reaction_t *r = Model_createReaction(mod);
         Reaction_setId(r, unique_id(ex, rd->id, "reaction"));
         Reaction_setReversible(r, rd->reversible);
@@ -639,7 +918,22 @@ static void build(exporter *ex, Model_t *mod)
             SpeciesReference_t *sr = terms[k].coef > 0 ? Reaction_createProduct(r)
                                                        : Reaction_createReactant(r);
             SpeciesReference_setSpecies(sr, slot_id(ex, m->species[terms[k].species].slot));
-            SpeciesReference_setStoichiometry(sr, fabs(terms[k].coef));
+            double v, coef = fabs(terms[k].coef);
+            if (is_subnormal(coef)) { /* an initial assignment needs an id to set */
+                char sid[600];
+                snprintf(sid, sizeof sid, "%s_%s", Reaction_getId(r),
+                         m->species[terms[k].species].id);
+                const char *kept = sg_arena_strdup(ex->names, sid);
+                if (kept)
+                    kept = unique_id(ex, kept, "stoichiometry");
+                else if (!ex->failed)
+                    ex->failed = 1, sg_error_nomem(ex->err);
+                if (kept)
+                    SpeciesReference_setId(sr, kept);
+            }
+            if (attribute_value(ex, mod, SpeciesReference_getId(sr), -1, coef, "dimensionless",
+                                &v))
+                SpeciesReference_setStoichiometry(sr, v);
             SpeciesReference_setConstant(sr, 1);
             used[terms[k].species] = 2;
         }
@@ -655,8 +949,13 @@ static void build(exporter *ex, Model_t *mod)
         KineticLaw_setMath(kl, math);
         ASTNode_free(math);
     }
+    if (!ex->failed)
+        own_unit_rate_rules(ex, mod, own, rid);
     sg_free(used);
     sg_arena_free(arena);
+    sg_free(own);
+    sg_free(rid);
+    sg_free(sunit);
     for (int i = 0; i < m->nrate_rules; i++) {
         const sg_rate_rule_def *rr = &m->rate_rules[i];
         Rule_t *r = Model_createRateRule(mod);

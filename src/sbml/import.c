@@ -95,6 +95,10 @@ void sg_sbuf_number(sg_sbuf *b, double v)
         if (strtod(buf, NULL) == v)
             break;
     }
+    /* libconfig reads digits alone as a 32-bit integer: -0 would lose its
+     * sign and 2^53 + 2 would be refused, so those are written as reals */
+    if (!strpbrk(buf, ".en") && (signbit(v) || fabs(v) > 2147483647.0))
+        strcat(buf, ".0");
     sg_sbuf_add(b, buf);
 }
 
@@ -443,7 +447,7 @@ static void emit_number(importer *im, sg_sbuf *b, double v, const ASTNode_t *n)
         sg_sbuf_add(b, nonfinite_text(v));
         return;
     }
-    if (v < 0) {
+    if (signbit(v)) {
         sg_sbuf_add(b, "(");
         sg_sbuf_number(b, v);
         sg_sbuf_add(b, ")");

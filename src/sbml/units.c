@@ -9,7 +9,8 @@
  * Symbols: s min h d (time), mol mmol umol nmol pmol fmol, M mM uM nM pM fM
  * (mol/L), L mL uL nL pL fL, g kg mg ug ng, m cm mm um, item, and the
  * words of a pure number: 1, dimensionless, fraction, normalised,
- * normalized, relative, ratio. 'µ' and 'μ' read as 'u'.
+ * normalized, relative, ratio, count, copies (a count is a number, of
+ * dimension one, as SI has it). 'µ' and 'μ' read as 'u'.
  */
 #include <math.h>
 #include <stdio.h>
@@ -54,7 +55,8 @@ static const symbol symbols[] = {
 
 /* Leading words that make the whole unit a pure number. */
 static const char *const pure_words[] = {"1", "dimensionless", "fraction", "normalised",
-                                          "normalized", "relative", "ratio", NULL};
+                                          "normalized", "relative", "ratio", "count", "copies",
+                                          NULL};
 
 typedef struct parser {
     const char *s;

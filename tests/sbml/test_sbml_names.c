@@ -278,29 +278,99 @@ static int unit_warnings(const char *model, char *out, size_t size)
     return n;
 }
 
+/* Issue 16: libsbml's unit checks give no warning on either shipped model.
+ * mir181c_bbb counts EVs and miR-181c copies per cell ("count", "copies":
+ * numbers, of dimension one) beside relative pools, and its EV supply is a
+ * rate (a parameter in 1/h); calcineurin_er's TG mRNA, "relative to
+ * baseline" in a model of nM, has reactions in its own unit per hour, which
+ * export writes as rates and a rate rule (SBML gives every kinetic law the
+ * model's one extent unit). */
 static void test_shipped_models_unit_check(void **state)
 {
     (void)state;
     static char out[20000];
-    /* mir181c_bbb: no unit error. Since the model counts EVs and miR-181c
-     * copies per cell (units the exporter cannot express), libsbml warns
-     * about those elements; a known gap (README "SBML"), so only errors
-     * fail here */
-    int n = unit_warnings(SIGODE_SOURCE_DIR "/models/mir181c_bbb.cfg", out, sizeof out);
-    print_message("mir181c_bbb: %d unit warnings (per-cell units)\n", n);
-    /* calcineurin_er: only TG, a species in "relative to baseline" whose two
-     * reactions run in TG units per hour, while SBML gives every kinetic law
-     * of a model one extent unit (nM here); see README "SBML" */
-    n = unit_warnings(SIGODE_SOURCE_DIR "/models/calcineurin_er.cfg", out, sizeof out);
-    int tg = 0;
-    for (char *line = out; *line; line = strchr(line, '\n') + 1) {
-        if (strstr(line, "'TG_transcription'") || strstr(line, "'TG_decay'"))
-            tg++;
-        else
-            fail_msg("calcineurin_er: a unit warning not about TG:\n%s", out);
+    const char *models[] = {SIGODE_SOURCE_DIR "/models/mir181c_bbb.cfg",
+                            SIGODE_SOURCE_DIR "/models/calcineurin_er.cfg"};
+    for (size_t k = 0; k < sizeof models / sizeof models[0]; k++) {
+        int n = unit_warnings(models[k], out, sizeof out);
+        if (n != 0)
+            fail_msg("%s: %d unit warnings:\n%s", models[k], n, out);
     }
-    assert_int_equal(tg, n);
-    assert_true(n <= 4);
+}
+
+/* A reaction whose species all count in a unit of their own becomes its
+ * rate (a parameter with an assignment rule, in that unit per time) and a
+ * rate rule for the species: no unit warning, the same trajectory, and a
+ * species also moved by an ordinary reaction keeps its reactions. */
+static void test_own_unit_reactions(void **state)
+{
+    fixture *f = *state;
+    const char *text =
+        "name = \"own\";\ntime_unit = \"h\";\nconc_unit = \"nM\";\n"
+        "compartments = ( { id = \"cell\"; size = 2; } );\n"
+        "parameters = ( { id = \"k\"; value = 0.5; unit = \"1/h\"; },\n"
+        "  { id = \"ks\"; value = 0.25; unit = \"1/(nM*h)\"; } );\n"
+        "species = ( { id = \"A\"; initial = 3; compartment = \"cell\"; },\n"
+        "  { id = \"R\"; initial = 1; compartment = \"cell\"; unit = \"relative to baseline\"; },\n"
+        "  { id = \"R2\"; initial = 0; compartment = \"cell\"; unit = \"relative to baseline\"; } );\n"
+        "reactions = ( { id = \"A_decay\"; equation = \"A ->\"; rate = \"k * A\"; },\n"
+        "  { id = \"R_syn\"; equation = \"-> 2 R\"; rate = \"ks * A\"; },\n"
+        "  { id = \"R_conv\"; equation = \"R -> R2\"; rate = \"k * R\"; } );\n";
+    sg_model *a = ts_load_text(text);
+    sg_error err;
+    char *sbml = sg_model_to_sbml(a, &err);
+    if (!sbml)
+        fail_msg("%s", err.message);
+    if (!strstr(sbml, "<rateRule variable=\"R\">") || !strstr(sbml, "<rateRule variable=\"R2\">") ||
+        !strstr(sbml, "<assignmentRule variable=\"R_syn\">") ||
+        !strstr(sbml, "<reaction id=\"A_decay\"") || strstr(sbml, "<reaction id=\"R_conv\""))
+        fail_msg("%s", sbml);
+    SBMLDocument_t *doc = readSBMLFromString(sbml);
+    SBMLDocument_setConsistencyChecks(doc, LIBSBML_CAT_UNITS_CONSISTENCY, 1);
+    SBMLDocument_setConsistencyChecks(doc, LIBSBML_CAT_MODELING_PRACTICE, 0);
+    unsigned nerr = SBMLDocument_checkConsistency(doc);
+    if (nerr)
+        fail_msg("%u unit messages, the first: %s", nerr,
+                 XMLError_getMessage((const XMLError_t *)SBMLDocument_getError(doc, 0)));
+    SBMLDocument_free(doc);
+    char *path = write_in(f, "own.xml", sbml);
+    sg_model *b = sg_model_load_sbml(path, &err);
+    if (!b)
+        fail_msg("%s", err.message);
+    sg_trajectory *ta = ts_run_scenario(a, NULL, 1e-10, 1e-14);
+    sg_trajectory *tb = ts_run_scenario(b, NULL, 1e-10, 1e-14);
+    const char *ids[] = {"A", "R", "R2"};
+    for (size_t k = 0; k < 3; k++) {
+        int ca = sg_trajectory_find_column(ta, ids[k]), cb = sg_trajectory_find_column(tb, ids[k]);
+        assert_true(ca >= 0 && cb >= 0);
+        for (int r = 0; r < sg_trajectory_rows(ta); r++)
+            if (!(fabs(sg_trajectory_value(ta, r, ca) - sg_trajectory_value(tb, r, cb)) <=
+                  1e-9 * (1 + fabs(sg_trajectory_value(ta, r, ca)))))
+                fail_msg("%s row %d: %.17g vs %.17g", ids[k], r, sg_trajectory_value(ta, r, ca),
+                         sg_trajectory_value(tb, r, cb));
+    }
+    sg_trajectory_free(ta);
+    sg_trajectory_free(tb);
+    sg_model_free(b);
+    free(path);
+    free(sbml);
+    sg_model_free(a);
+    /* R also made by an ordinary reaction (from A): every reaction stays one */
+    const char *mixed =
+        "name = \"mixed\";\ntime_unit = \"h\";\nconc_unit = \"nM\";\n"
+        "parameters = ( { id = \"k\"; value = 0.5; unit = \"1/h\"; } );\n"
+        "species = ( { id = \"A\"; initial = 3; },\n"
+        "  { id = \"R\"; initial = 1; unit = \"relative to baseline\"; },\n"
+        "  { id = \"R2\"; initial = 0; unit = \"relative to baseline\"; } );\n"
+        "reactions = ( { id = \"A_to_R\"; equation = \"A -> R\"; rate = \"k * A\"; },\n"
+        "  { id = \"R_conv\"; equation = \"R -> R2\"; rate = \"k * R\"; } );\n";
+    a = ts_load_text(mixed);
+    sbml = sg_model_to_sbml(a, &err);
+    assert_non_null(sbml);
+    assert_non_null(strstr(sbml, "<reaction id=\"R_conv\""));
+    assert_null(strstr(sbml, "<rateRule"));
+    free(sbml);
+    sg_model_free(a);
 }
 
 int main(void)
@@ -311,6 +381,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hostile_notes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shipped_models_unit_check, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_own_unit_reactions, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
