@@ -693,10 +693,17 @@ static void emit(importer *im, sg_sbuf *b, const ASTNode_t *n, const scope *sc)
     case AST_FUNCTION_ARCCOT: templ(im, b, n, "atan(1 / %)", sc); return;
     case AST_FUNCTION_FACTORIAL: templ(im, b, n, "factorial(%)", sc); return;
     case AST_FUNCTION_DELAY:
-        /* named by its type: a csymbol's name is its free text (01319 has
-         * <csymbol definitionURL=".../delay"> plus </csymbol>) */
-        fail(im, NULL, "the MathML element 'delay' is not supported: delay differential "
-                       "equations are not supported");
+        if (k != 2) {
+            /* named by its type: a csymbol's name is its free text (01319 has
+             * <csymbol definitionURL=".../delay"> plus </csymbol>) */
+            fail(im, NULL, "the MathML element 'delay' needs 2 arguments, not %u", k);
+            return;
+        }
+        sg_sbuf_add(b, "delay(");
+        child(im, b, n, 0, sc);
+        sg_sbuf_add(b, ", ");
+        child(im, b, n, 1, sc);
+        sg_sbuf_add(b, ")");
         return;
     case AST_FUNCTION_RATE_OF:
         emit_rate_of(im, b, n, sc);

@@ -26,7 +26,7 @@ static int fixed_between_events(const sg_model *m, const sg_expr *e)
 {
     if (e->kind == EX_VAR)
         return e->slot >= m->nstate && e->slot < m->time_slot;
-    if (e->kind == EX_TRAJ)
+    if (e->kind == EX_TRAJ || e->kind == EX_DELAY)
         return 0;
     for (int i = 0; i < e->nargs; i++)
         if (!fixed_between_events(m, e->arg[i]))
@@ -840,6 +840,8 @@ sg_status sg_sim_run_point(sg_sim *sim, const sg_experiment *exp, const int *slo
 
     double t = exp->t_start;
     int next = 0;
+    /* delay() before the first start reads x now (the initial value) */
+    sg_solver_forget_history(solver);
     while (next < nocc && occ[next].at <= t)
         apply(v, &occ[next++].change);
     for (int k = 0; k < m->ntriggers; k++)

@@ -26,6 +26,10 @@ sg_status sg_dense_jacobian(const sg_program *p, const double *v, double t, doub
 {
     size_t n = (size_t)p->nstate;
     size_t nst = (size_t)p->st_start[p->nstate], njt = (size_t)p->jt_start[p->nnz];
+    if (p->ndelays > 0) /* the eigenvalues of a delay equation are not the Jacobian's */
+        return sg_error_set(err, SG_ERR_UNSUPPORTED, NULL, 0, 0,
+                            "the model has delay(x, tau): its stability is not that of the "
+                            "Jacobian without the delays, and sigode does not compute it");
     double *w = sg_malloc(sizeof(double) * ((size_t)p->nslots + 1));
     double *st = sg_malloc(sizeof(double) * (nst + 1));
     double *jt = sg_malloc(sizeof(double) * (njt + 1));
