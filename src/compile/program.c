@@ -23,6 +23,7 @@ typedef struct compiler {
     size_t code_cap;
     size_t base_cap;
     size_t delay_cap;
+    unsigned char *timed;  /* per slot: 0 not known, 1 constant in time, 2 not */
     sg_error *err;
     size_t dep_entries;    /* dependency entries made so far (limited) */
     size_t max_terms;      /* the limit, see SG_MAX_JACOBIAN_TERMS */
@@ -103,6 +104,39 @@ static int opcode_of(int kind)
 
 static int value_of(compiler *c, sg_expr *e);
 
+/* Whether e changes with time when the states do not (it reads `time` or
+ * a delay, directly or through assignments): such a delay's x is computed
+ * again before the start (delay.c). -1 without memory. */
+static int reads_time(compiler *c, const sg_expr *e)
+{
+    const sg_model *m = c->m;
+    if (e->kind == EX_DELAY)
+        return 1;
+    if (e->kind == EX_VAR) {
+        int s = e->slot;
+        if (s == m->time_slot)
+            return 1;
+        if (s >= m->nslots || m->slot_kind[s] != SG_SYM_ASSIGNMENT)
+            return 0;
+        if (!c->timed && !(c->timed = sg_calloc((size_t)m->nslots + 1, 1)))
+            return -1;
+        if (!c->timed[s]) {
+            c->timed[s] = 1; /* assignments have no cycles */
+            int r = reads_time(c, m->assignments[m->slot_index[s]].value);
+            if (r < 0)
+                return -1;
+            c->timed[s] = (unsigned char)(1 + r);
+        }
+        return c->timed[s] == 2;
+    }
+    for (int i = 0; i < e->nargs; i++) {
+        int r = reads_time(c, e->arg[i]);
+        if (r != 0)
+            return r;
+    }
+    return 0;
+}
+
 /* Emits the instruction computing e into slot dst (arguments first). */
 static int compute_into(compiler *c, sg_expr *e, int dst)
 {
@@ -126,7 +160,14 @@ static int compute_into(compiler *c, sg_expr *e, int dst)
         cap = c->delay_cap;
         if (sg_grow(&p->delay_tau_slot, &cap, n, sizeof *p->delay_tau_slot) != 0)
             return -1;
+        cap = c->delay_cap;
+        if (sg_grow(&p->delay_timed, &cap, n, sizeof *p->delay_timed) != 0)
+            return -1;
         c->delay_cap = cap;
+        int timed = reads_time(c, e->arg[0]);
+        if (timed < 0)
+            return -1;
+        p->delay_timed[p->ndelays] = timed;
         p->delay_node[p->ndelays] = e;
         p->delay_x_slot[p->ndelays] = a;
         p->delay_tau_slot[p->ndelays] = b;
@@ -792,10 +833,12 @@ sg_status sg_program_compile(sg_model *m, sg_program **out, sg_error *err)
     if (compile_stoichiometry(&c) != 0 || compile_jacobian(&c) != 0 || optimise(&c) != 0)
         goto nomem;
     sg_free(c.reg);
+    sg_free(c.timed);
     *out = p;
     return SG_OK;
 nomem:
     sg_free(c.reg);
+    sg_free(c.timed);
     sg_program_free(p);
     if (c.over_limit)
         return sg_error_set(err, SG_ERR_LIMIT, NULL, 0, 0,
@@ -829,6 +872,7 @@ void sg_program_free(sg_program *p)
     sg_free(p->delay_node);
     sg_free(p->delay_x_slot);
     sg_free(p->delay_tau_slot);
+    sg_free(p->delay_timed);
     sg_native_unload(p->native);
     sg_free(p);
 }

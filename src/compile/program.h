@@ -105,6 +105,7 @@ struct sg_program {
     const struct sg_expr **delay_node;
     int *delay_x_slot;
     int *delay_tau_slot;
+    int *delay_timed;      /* x changes with time alone (delay.c: before the start) */
     const char *const *slot_names; /* the model's (borrowed), for messages */
 
     /* The same code compiled to machine code (native.c), or NULL: the

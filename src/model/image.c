@@ -412,6 +412,7 @@ static void io_program(io *o, sg_program *p)
     }
     IO_ARRAY(o, p->delay_x_slot, p->ndelays, 0);
     IO_ARRAY(o, p->delay_tau_slot, p->ndelays, 0);
+    IO_ARRAY(o, p->delay_timed, p->ndelays, 0);
 }
 
 static void io_model(io *o, sg_model *m)

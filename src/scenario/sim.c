@@ -743,7 +743,9 @@ static sg_status preequilibrate(sg_sim *sim, double t_start, sg_error *err)
         return SG_OK;
     }
     sg_steady_info info = {0};
-    sg_status st = sg_solver_start(sim->solver, t_start, err);
+    sg_status st = sg_solver_begin_history(sim->solver, t_start, err);
+    if (st == SG_OK)
+        st = sg_solver_start(sim->solver, t_start, err);
     if (st == SG_OK)
         st = sg_sim_steady_from_current(sim, &info, err);
     if (st != SG_OK) {
@@ -781,7 +783,9 @@ sg_status sg_sim_preequilibrate_with(sg_sim *sim, double t_start, const int *slo
         sg_model_initial_values(m, v, sim->fixed);
     }
     sg_steady_info info = {0};
-    sg_status st = sg_solver_start(sim->solver, t_start, err);
+    sg_status st = sg_solver_begin_history(sim->solver, t_start, err);
+    if (st == SG_OK)
+        st = sg_solver_start(sim->solver, t_start, err);
     if (st == SG_OK)
         st = sg_sim_steady_from_current(sim, &info, err);
     if (st != SG_OK)
@@ -840,10 +844,10 @@ sg_status sg_sim_run_point(sg_sim *sim, const sg_experiment *exp, const int *slo
 
     double t = exp->t_start;
     int next = 0;
-    /* delay() before the first start reads x now (the initial value) */
-    sg_solver_forget_history(solver);
     while (next < nocc && occ[next].at <= t)
         apply(v, &occ[next++].change);
+    if ((st = sg_solver_begin_history(solver, t, err)) != SG_OK)
+        goto done;
     for (int k = 0; k < m->ntriggers; k++)
         sim->trig_prev[k] = (unsigned char)m->triggers[k].initial_value;
     refresh(sim, t, v);

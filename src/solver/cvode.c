@@ -343,14 +343,20 @@ static int integrates(const sg_solver *s)
     return s->n > 0 || s->prog->nroots > 0 || s->prog->ndelays > 0;
 }
 
-void sg_solver_forget_history(sg_solver *s)
+sg_status sg_solver_begin_history(sg_solver *s, double t0, sg_error *err)
 {
+    const sg_program *p = s->prog;
     sg_delay_use(s->hist);
-    if (s->hist)
-        sg_delay_history_clear(s->hist);
+    if (!s->hist)
+        return SG_OK;
+    sg_delay_history_clear(s->hist);
+    sg_program_scale(p, s->v, s->st_scaled, s->jt_scaled);
+    s->v[p->time_slot] = t0;
+    sg_program_exec(p, 0, p->n_roots, s->v);
+    if (sg_delay_history_add(s->hist, t0, s->v) != 0)
+        return sg_error_nomem(err);
+    return SG_OK;
 }
-
-void sg_solver_use_history(sg_solver *s) { sg_delay_use(s->hist); }
 
 static sg_status delay_failed(sg_solver *s, sg_error *err)
 {
@@ -390,7 +396,10 @@ static int restart_history(sg_solver *s, double t0)
         if (tau > 0 && tau < shortest)
             shortest = tau;
     }
-    if (CVodeSetMaxStep(s->cvode, isfinite(shortest) ? shortest : 0.0) != CV_SUCCESS)
+    /* an x that changes with time alone (sin(10 * time)) is not in
+     * CVODE's error test: at least 8 steps (32 points) per delay keep its
+     * history close (a relative 1e-6 for sin over a tenth of its period) */
+    if (CVodeSetMaxStep(s->cvode, isfinite(shortest) ? shortest / 8 : 0.0) != CV_SUCCESS)
         return -1;
     return 0;
 }
@@ -559,8 +568,9 @@ static int step_to(sg_solver *s, double tout, sunrealtype *tret)
 {
     for (long steps = 0;; steps++) {
         sunrealtype tn = 0;
-        if (CVodeGetCurrentTime(s->cvode, &tn) == CV_SUCCESS && tn >= tout)
+        if (CVodeGetCurrentTime(s->cvode, &tn) == CV_SUCCESS && tn >= tout) {
             return CVode(s->cvode, tout, s->y, tret, CV_NORMAL);
+        }
         if (steps >= s->opt.max_steps) {
             snprintf(s->cvode_message, sizeof s->cvode_message,
                      "at t = %.10g, mxstep steps taken before reaching tout", tn);
@@ -595,7 +605,10 @@ sg_status sg_solver_advance_roots(sg_solver *s, double tout, double tstop, doubl
     if (integrates(s)) {
         sunrealtype tret = 0;
         s->call_error = s->no_progress = 0;
-        int flag = CVodeSetStopTime(s->cvode, tstop);
+        /* One step at a time (delays), CVODE stops at tout itself: in
+         * CV_ONE_STEP mode it reports a root anywhere in its step, also
+         * beyond tout, and would not report it again. */
+        int flag = CVodeSetStopTime(s->cvode, s->hist ? tout : tstop);
         /* CVODE's first step after a (re)start is at least 100 unit roundoffs
          * of |tout| (cvHin): asked for t = 1e60 from 0, it starts near 1e18,
          * far beyond a model's time scale, and its error test accepted all
