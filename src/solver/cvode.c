@@ -390,16 +390,17 @@ static int restart_history(sg_solver *s, double t0)
     sg_program_exec(p, 0, p->n_roots, s->v);
     if (sg_delay_history_add(h, t0, s->v) != 0)
         return -1;
+    /* An x of states only is as exact as CVODE's steps. An x that also
+     * changes with time alone (sin(10 * time)) is not in CVODE's error
+     * test: at least 8 steps (32 points) per delay keep its history close
+     * (1e-6 for a sine over a tenth of its period). */
     double shortest = INFINITY;
     for (int k = 0; k < p->ndelays; k++) {
-        double tau = s->v[p->delay_tau_slot[k]];
-        if (tau > 0 && tau < shortest)
-            shortest = tau;
+        double cap = s->v[p->delay_tau_slot[k]] / (p->delay_timed[k] ? 8 : 1);
+        if (cap > 0 && cap < shortest)
+            shortest = cap;
     }
-    /* an x that changes with time alone (sin(10 * time)) is not in
-     * CVODE's error test: at least 8 steps (32 points) per delay keep its
-     * history close (a relative 1e-6 for sin over a tenth of its period) */
-    if (CVodeSetMaxStep(s->cvode, isfinite(shortest) ? shortest / 8 : 0.0) != CV_SUCCESS)
+    if (CVodeSetMaxStep(s->cvode, isfinite(shortest) ? shortest : 0.0) != CV_SUCCESS)
         return -1;
     return 0;
 }
