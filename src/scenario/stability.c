@@ -68,7 +68,8 @@ sg_status sg_stability_compute(const sg_program *p, const double *v, double t, i
 {
     memset(out, 0, sizeof *out);
     int n = p->nstate;
-    if (n == 0 || n > SG_EIGEN_MAX_STATES)
+    /* with delays the Jacobian's eigenvalues do not decide stability */
+    if (n == 0 || n > SG_EIGEN_MAX_STATES || p->ndelays > 0)
         return SG_OK; /* computed = 0 */
     size_t nn = (size_t)n * (size_t)n;
     double *J = sg_malloc(sizeof(double) * nn);

@@ -143,6 +143,34 @@ static void test_refusals(void **state)
     sg_model_free(m);
 }
 
+/* At a steady state delay(x, tau) is x: dx/dt = 1 - delay(x, 1) rests at
+ * x = 1 (Newton reads x now; no history there), and its stability is not
+ * claimed from the Jacobian without the delay. */
+static void test_steady_state(void **state)
+{
+    (void)state;
+    sg_model *m = ts_load_text(
+        "name = \"rest\";\n"
+        "species = ( { id = \"x\"; initial = 0.2; } );\n"
+        "reactions = ( { id = \"in\"; equation = \"-> x\"; rate = \"1 - delay(x, 1)\"; } );\n");
+    sg_error err;
+    sg_sim *sim = sg_sim_create(m, NULL, &err);
+    sg_experiment *ex = sg_experiment_create(m, NULL, &err);
+    assert_non_null(sim);
+    assert_non_null(ex);
+    sg_trajectory *traj = NULL;
+    sg_steady_info info;
+    if (sg_sim_steady_state(sim, ex, &traj, &info, &err) != SG_OK)
+        fail_msg("steady: %s", err.message);
+    int cx = sg_trajectory_find_column(traj, "x");
+    assert_true(fabs(sg_trajectory_value(traj, 0, cx) - 1.0) < 1e-6);
+    assert_int_equal(info.stability.computed, 0);
+    sg_trajectory_free(traj);
+    sg_experiment_free(ex);
+    sg_sim_free(sim);
+    sg_model_free(m);
+}
+
 /* delay() survives a round trip through SBML (the csymbol) with the same
  * numbers. */
 static void test_sbml_round_trip(void **state)
@@ -185,6 +213,7 @@ int main(void)
         cmocka_unit_test(test_before_start),
         cmocka_unit_test(test_negative_delay_fails),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_steady_state),
         cmocka_unit_test(test_sbml_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
