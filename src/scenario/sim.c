@@ -775,6 +775,7 @@ sg_status sg_sim_preequilibrate_with(sg_sim *sim, double t_start, const int *slo
     memcpy(v, p->base, sizeof(double) * (size_t)p->nslots);
     for (int k = 0; k < n; k++)
         v[slots[k]] = values[k];
+    sg_delay_use(NULL); /* as in sg_sim_run_point */
     if (m->ninits > 0) {
         memset(sim->fixed, 0, (size_t)p->nslots);
         for (int k = 0; k < n; k++)
@@ -823,6 +824,8 @@ sg_status sg_sim_run_point(sg_sim *sim, const sg_experiment *exp, const int *slo
 
     double *v = sg_solver_values(solver);
     memcpy(v, p->base, sizeof(double) * (size_t)p->nslots);
+    /* initial values read delay(x, tau) as x now, never another run's past */
+    sg_delay_use(NULL);
     if (exp->preequilibrate && (st = preequilibrate(sim, exp->t_start, err)) != SG_OK)
         goto done;
     for (int i = 0; i < exp->nsets; i++)
