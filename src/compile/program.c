@@ -116,13 +116,20 @@ static int reads_time(compiler *c, const sg_expr *e)
         int s = e->slot;
         if (s == m->time_slot)
             return 1;
-        if (s >= m->nslots || m->slot_kind[s] != SG_SYM_ASSIGNMENT)
+        if (s >= m->nslots)
             return 0;
         if (!c->timed && !(c->timed = sg_calloc((size_t)m->nslots + 1, 1)))
             return -1;
         if (!c->timed[s]) {
-            c->timed[s] = 1; /* assignments have no cycles */
-            int r = reads_time(c, m->assignments[m->slot_index[s]].value);
+            /* an assignment's expression, or an initial-value expression
+             * (before the start it is computed at the earlier time) */
+            c->timed[s] = 1; /* neither has cycles */
+            int r = 0;
+            if (m->slot_kind[s] == SG_SYM_ASSIGNMENT)
+                r = reads_time(c, m->assignments[m->slot_index[s]].value);
+            for (int i = 0; i < m->ninits && r == 0; i++)
+                if (m->inits[i].slot == s)
+                    r = reads_time(c, m->inits[i].value);
             if (r < 0)
                 return -1;
             c->timed[s] = (unsigned char)(1 + r);

@@ -157,6 +157,12 @@ int sg_delay_history_add(sg_delay_history *h, double t, const double *v);
 /* Makes h the history delay() reads in this thread; NULL: none, delay(x,
  * tau) is x now (the start, a steady state). Returns the previous one. */
 sg_delay_history *sg_delay_use(sg_delay_history *h);
+/* Before the start, the model's initial-value expressions hold at the
+ * earlier time too (SBML Test Suite 00938: x's initial assignment
+ * sin(10 * time) is x before the start): fn(ctx, v) recomputes them in v,
+ * whose time is set. Set by the sim, NULL: none. */
+typedef void (*sg_delay_past_fn)(void *ctx, double *v);
+void sg_delay_history_set_past(sg_delay_history *h, sg_delay_past_fn fn, void *ctx);
 /* The first failed lookup since the last clear (a negative tau), or NULL. */
 const char *sg_delay_history_error(const sg_delay_history *h);
 /* OP_DELAY: delay k's x at time v[time slot] - tau (x_now: x at that time). */

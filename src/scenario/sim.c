@@ -799,6 +799,14 @@ sg_status sg_sim_preequilibrate_with(sg_sim *sim, double t_start, const int *slo
     return SG_OK;
 }
 
+/* delay(x, tau) before the start: the initial-value expressions at the
+ * earlier time in v, except where the run set a value (sim->fixed). */
+static void past_values(void *ctx, double *v)
+{
+    const sg_sim *sim = ctx;
+    sg_model_initial_values(sim->model, v, sim->fixed);
+}
+
 sg_status sg_sim_run_point(sg_sim *sim, const sg_experiment *exp, const int *slots,
                            const double *values, int n, sg_trajectory **out, sg_error *err)
 {
@@ -851,6 +859,7 @@ sg_status sg_sim_run_point(sg_sim *sim, const sg_experiment *exp, const int *slo
         apply(v, &occ[next++].change);
     if ((st = sg_solver_begin_history(solver, t, err)) != SG_OK)
         goto done;
+    sg_solver_set_past(solver, m->ninits > 0 ? past_values : NULL, sim);
     for (int k = 0; k < m->ntriggers; k++)
         sim->trig_prev[k] = (unsigned char)m->triggers[k].initial_value;
     refresh(sim, t, v);

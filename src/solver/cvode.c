@@ -358,6 +358,12 @@ sg_status sg_solver_begin_history(sg_solver *s, double t0, sg_error *err)
     return SG_OK;
 }
 
+void sg_solver_set_past(sg_solver *s, sg_delay_past_fn fn, void *ctx)
+{
+    if (s->hist)
+        sg_delay_history_set_past(s->hist, fn, ctx);
+}
+
 static sg_status delay_failed(sg_solver *s, sg_error *err)
 {
     sg_error_set(err, SG_ERR_SOLVER, NULL, 0, 0, "%s", sg_delay_history_error(s->hist));

@@ -40,6 +40,9 @@ sg_status sg_solver_advance_roots(sg_solver *solver, double tout, double tstop,
  * thread from now on, in program code and sg_expr_eval (the sim's events);
  * every call of this solver sets that too. */
 sg_status sg_solver_begin_history(sg_solver *solver, double t0, sg_error *err);
+/* The initial-value expressions before the start (sg_delay_history_set_past);
+ * kept until changed. Nothing without delays. */
+void sg_solver_set_past(sg_solver *solver, sg_delay_past_fn fn, void *ctx);
 
 /* Evaluates the assignments for the states now in the value slots at t. */
 void sg_solver_update_assignments(sg_solver *solver, double t);

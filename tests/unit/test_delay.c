@@ -102,6 +102,29 @@ static void test_before_start(void **state)
     sg_model_free(m);
 }
 
+/* A state whose initial value is an expression of time follows that
+ * expression before the start (the SBML Test Suite's reading, 00938):
+ * delay(x, 0.2) is sin(10 (t - 0.2)) up to t = 0.2, then x = t - 0.2. */
+static void test_before_start_initial_expression(void **state)
+{
+    (void)state;
+    sg_model *m = ts_load_text(
+        "name = \"past\";\n"
+        "species = ( { id = \"x\"; initial = \"sin(10 * time)\"; } );\n"
+        "assignments = ( { id = \"y\"; value = \"delay(x, 0.2)\"; } );\n"
+        "reactions = ( { id = \"in\"; equation = \"-> x\"; rate = \"1\"; } );\n");
+    sg_trajectory *traj = ts_run_scenario(m, NULL, 1e-8, 1e-12);
+    int cy = sg_trajectory_find_column(traj, "y");
+    for (int r = 0; r < sg_trajectory_rows(traj); r++) {
+        double t = sg_trajectory_time(traj, r);
+        double want = t < 0.2 ? sin(10 * (t - 0.2)) : t - 0.2;
+        if (fabs(sg_trajectory_value(traj, r, cy) - want) > 1e-6)
+            fail_msg("y(%g) = %.10g, expected %.10g", t, sg_trajectory_value(traj, r, cy), want);
+    }
+    sg_trajectory_free(traj);
+    sg_model_free(m);
+}
+
 /* A negative delay reads the future: an error naming the delay. */
 static void test_negative_delay_fails(void **state)
 {
@@ -211,6 +234,7 @@ int main(void)
         cmocka_unit_test(test_dde_exact),
         cmocka_unit_test(test_no_interpolation_across_jump),
         cmocka_unit_test(test_before_start),
+        cmocka_unit_test(test_before_start_initial_expression),
         cmocka_unit_test(test_negative_delay_fails),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_steady_state),
