@@ -2087,7 +2087,9 @@ static void add_string(sg_sbuf *b, const char *s)
 /* Whether math refers to any id. */
 static int names_in(const ASTNode_t *n)
 {
-    if (ASTNode_getType(n) == AST_NAME)
+    /* time too: x = sin(10 * time) holds before the start for delay()
+     * (the SBML Test Suite's reading, 00938) and at a start other than 0 */
+    if (ASTNode_getType(n) == AST_NAME || ASTNode_getType(n) == AST_NAME_TIME)
         return 1;
     for (unsigned i = 0; i < ASTNode_getNumChildren(n); i++)
         if (names_in(ASTNode_getChild(n, i)))
@@ -2100,8 +2102,8 @@ static int names_in(const ASTNode_t *n)
 static int add_start_value(importer *im, sg_sbuf *b, sym *y, const char *what)
 {
     double v;
-    /* an initial assignment that uses other ids stays an expression, so
-     * that a --set of those ids carries over as in SBML */
+    /* an initial assignment that uses other ids (or time) stays an
+     * expression, so that a --set of those ids carries over as in SBML */
     int keep_expression = y->initial_assignment && names_in(y->initial_assignment);
     if (!keep_expression && eval_sym_value(im, y, &v) == 0) {
         if (y->initial_assignment) {
