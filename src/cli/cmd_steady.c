@@ -51,9 +51,12 @@ static const cli_group *const steady_groups[] = {
  * system settles to, so it gets a warning. */
 static void print_stability(const sg_stability *s, int nstate)
 {
-    if (!s->computed) {
+    if (!s->computed && (nstate == 0 || nstate > SG_EIGEN_MAX_STATES)) {
         fprintf(stderr, "stability: not computed (%d states; eigenvalues up to %d states)\n",
                 nstate, SG_EIGEN_MAX_STATES);
+    } else if (!s->computed) {
+        fprintf(stderr, "stability: not computed (the model has delay(x, tau), or the Jacobian "
+                        "is not finite there)\n");
     } else if (s->unstable) {
         fprintf(stderr,
                 "warning: this steady state is UNSTABLE: %d eigenvalue%s of the Jacobian "

@@ -481,6 +481,11 @@ sg_status sg_native_build(sg_program *p, int only_cached, sg_error *err)
 {
     if (p->native)
         return SG_OK;
+    if (p->ndelays > 0) /* OP_DELAY reads the solver's history: VM only */
+        return sg_error_set(err, SG_ERR_UNSUPPORTED, NULL, 0, 0,
+                            "the native backend does not run models with delay(x, tau) (this "
+                            "one has %d)",
+                            p->ndelays);
     const char *cc = compiler_name();
     /* the whole command goes into the source (and so the cache key): a long
      * $SIGODE_CC is not cut, or two compilers could share an object */

@@ -22,6 +22,8 @@ typedef struct compiler {
     size_t reg_cap;
     size_t code_cap;
     size_t base_cap;
+    size_t delay_cap;
+    unsigned char *timed;  /* per slot: 0 not known, 1 constant in time, 2 not */
     sg_error *err;
     size_t dep_entries;    /* dependency entries made so far (limited) */
     size_t max_terms;      /* the limit, see SG_MAX_JACOBIAN_TERMS */
@@ -95,11 +97,52 @@ static int opcode_of(int kind)
     case EX_MAX: return OP_MAX;
     case EX_FN: return OP_FN;
     case EX_IF: return OP_IF;
+    case EX_DELAY: return OP_DELAY;
     }
     return -1;
 }
 
 static int value_of(compiler *c, sg_expr *e);
+
+/* Whether e changes with time when the states do not (it reads `time` or
+ * a delay, directly or through assignments): such a delay's x is computed
+ * again before the start (delay.c). -1 without memory. */
+static int reads_time(compiler *c, const sg_expr *e)
+{
+    const sg_model *m = c->m;
+    if (e->kind == EX_DELAY)
+        return 1;
+    if (e->kind == EX_VAR) {
+        int s = e->slot;
+        if (s == m->time_slot)
+            return 1;
+        if (s >= m->nslots)
+            return 0;
+        if (!c->timed && !(c->timed = sg_calloc((size_t)m->nslots + 1, 1)))
+            return -1;
+        if (!c->timed[s]) {
+            /* an assignment's expression, or an initial-value expression
+             * (before the start it is computed at the earlier time) */
+            c->timed[s] = 1; /* neither has cycles */
+            int r = 0;
+            if (m->slot_kind[s] == SG_SYM_ASSIGNMENT)
+                r = reads_time(c, m->assignments[m->slot_index[s]].value);
+            for (int i = 0; i < m->ninits && r == 0; i++)
+                if (m->inits[i].slot == s)
+                    r = reads_time(c, m->inits[i].value);
+            if (r < 0)
+                return -1;
+            c->timed[s] = (unsigned char)(1 + r);
+        }
+        return c->timed[s] == 2;
+    }
+    for (int i = 0; i < e->nargs; i++) {
+        int r = reads_time(c, e->arg[i]);
+        if (r != 0)
+            return r;
+    }
+    return 0;
+}
 
 /* Emits the instruction computing e into slot dst (arguments first). */
 static int compute_into(compiler *c, sg_expr *e, int dst)
@@ -112,6 +155,31 @@ static int compute_into(compiler *c, sg_expr *e, int dst)
     if (e->nargs > 2 && (cc = value_of(c, e->arg[2])) < 0)
         return -1;
     int op = opcode_of(e->kind);
+    if (op == OP_DELAY) {
+        /* c: the delay's number, its history's index */
+        sg_program *p = c->p;
+        size_t cap = c->delay_cap, n = (size_t)p->ndelays + 1;
+        if (sg_grow(&p->delay_node, &cap, n, sizeof *p->delay_node) != 0)
+            return -1;
+        cap = c->delay_cap;
+        if (sg_grow(&p->delay_x_slot, &cap, n, sizeof *p->delay_x_slot) != 0)
+            return -1;
+        cap = c->delay_cap;
+        if (sg_grow(&p->delay_tau_slot, &cap, n, sizeof *p->delay_tau_slot) != 0)
+            return -1;
+        cap = c->delay_cap;
+        if (sg_grow(&p->delay_timed, &cap, n, sizeof *p->delay_timed) != 0)
+            return -1;
+        c->delay_cap = cap;
+        int timed = reads_time(c, e->arg[0]);
+        if (timed < 0)
+            return -1;
+        p->delay_timed[p->ndelays] = timed;
+        p->delay_node[p->ndelays] = e;
+        p->delay_x_slot[p->ndelays] = a;
+        p->delay_tau_slot[p->ndelays] = b;
+        return emit(c, OP_DELAY, 0, dst, a, b, p->ndelays++);
+    }
     if (op == OP_POW && e->arg[1]->kind == EX_NUM && e->arg[1]->num == 2.0)
         op = OP_SQUARE;
     if (op == OP_POW && e->arg[1]->kind == EX_NUM &&
@@ -516,6 +584,20 @@ static int collect_equalities(sg_program *p, sg_pool *pool, const sg_expr *e, sg
     return 0;
 }
 
+/* Computes every delay(x, tau) of e (an event's assignment, delay or
+ * priority, read by the sim with sg_expr_eval): each must have a history. */
+static int compile_delays_in(compiler *c, sg_expr *e)
+{
+    if (!e)
+        return 0;
+    if (e->kind == EX_DELAY)
+        return value_of(c, e) < 0 ? -1 : 0;
+    for (int i = 0; i < e->nargs; i++)
+        if (compile_delays_in(c, e->arg[i]) != 0)
+            return -1;
+    return 0;
+}
+
 static int compile_roots(compiler *c)
 {
     sg_model *m = c->m;
@@ -544,6 +626,14 @@ static int compile_roots(compiler *c)
     for (int k = 0; k < m->ntriggers; k++)
         if (collect_equalities(p, m->pool, m->triggers[k].trigger, roots, n, &eq_cap) != 0)
             goto done;
+    for (int k = 0; k < m->ntriggers; k++) {
+        const sg_trigger_def *t = &m->triggers[k];
+        if (compile_delays_in(c, t->delay) != 0 || compile_delays_in(c, t->priority) != 0)
+            goto done;
+        for (int a = 0; a < t->nassigns; a++)
+            if (compile_delays_in(c, t->assigns[a].value) != 0)
+                goto done;
+    }
     rc = 0;
 done:
     sg_free(roots);
@@ -607,7 +697,7 @@ static int instr_level(const sg_instr *i, const int *level)
     int l = level[i->a]; /* every instruction reads a */
     if (i->b >= 0 && level[i->b] > l)
         l = level[i->b];
-    if (i->c >= 0 && level[i->c] > l)
+    if (i->c >= 0 && i->op != OP_DELAY && level[i->c] > l)
         l = level[i->c];
     return l + 1;
 }
@@ -618,13 +708,13 @@ typedef struct ranked {
 
 /* Sorts rank[] (in increasing index order) by (level, op, index): a
  * stable counting sort by op, then by level. `tmp` holds n entries and
- * `count` max_level + 2 (at least OP_IF + 2). */
+ * `count` max_level + 2 (at least OP_LAST + 2). */
 static void sort_ranked(ranked *rank, ranked *tmp, int n, int *count, int max_level)
 {
-    memset(count, 0, sizeof *count * (OP_IF + 2));
+    memset(count, 0, sizeof *count * (OP_LAST + 2));
     for (int r = 0; r < n; r++)
         count[rank[r].op + 1]++;
-    for (int o = 0; o <= OP_IF; o++)
+    for (int o = 0; o <= OP_LAST; o++)
         count[o + 1] += count[o];
     for (int r = 0; r < n; r++)
         tmp[count[rank[r].op]++] = rank[r];
@@ -654,7 +744,7 @@ static int optimise(compiler *c)
     ranked *rank_tmp = sg_malloc(sizeof *rank_tmp * ((size_t)p->n_code + 1));
     /* levels are at most the number of instructions (each one is one more
      * than one of its arguments' levels) */
-    int *count = sg_malloc(sizeof *count * ((size_t)p->n_code + OP_IF + 3));
+    int *count = sg_malloc(sizeof *count * ((size_t)p->n_code + OP_LAST + 3));
     p->setup = sg_malloc(sizeof *p->setup * ((size_t)p->n_code + 1));
     p->emit_order = sg_malloc(sizeof *p->emit_order * ((size_t)p->n_code + 1));
     if (!varying || !level || !code || !rank || !new_position || !rank_tmp || !count ||
@@ -669,8 +759,9 @@ static int optimise(compiler *c)
         int nrank = 0, max_level = 0;
         for (int k = bounds[sec]; k < bounds[sec + 1]; k++) {
             sg_instr *i = &p->code[k];
+            /* a delay's value changes with time whatever its x */
             int v = varying[i->a] || (i->b >= 0 && varying[i->b]) ||
-                    (i->c >= 0 && varying[i->c]);
+                    (i->c >= 0 && i->op != OP_DELAY && varying[i->c]) || i->op == OP_DELAY;
             varying[i->dst] = (unsigned char)v;
             if (!v) {
                 p->setup[p->n_setup++] = *i;
@@ -727,6 +818,7 @@ sg_status sg_program_compile(sg_model *m, sg_program **out, sg_error *err)
     p->time_slot = m->time_slot;
     p->nslots = m->nslots;
     p->nmodel_slots = m->nslots;
+    p->slot_names = m->slot_name;
     c.base_cap = (size_t)m->nslots;
     p->base = sg_malloc(((size_t)m->nslots + 1) * sizeof(double));
     if (!p->base)
@@ -748,10 +840,12 @@ sg_status sg_program_compile(sg_model *m, sg_program **out, sg_error *err)
     if (compile_stoichiometry(&c) != 0 || compile_jacobian(&c) != 0 || optimise(&c) != 0)
         goto nomem;
     sg_free(c.reg);
+    sg_free(c.timed);
     *out = p;
     return SG_OK;
 nomem:
     sg_free(c.reg);
+    sg_free(c.timed);
     sg_program_free(p);
     if (c.over_limit)
         return sg_error_set(err, SG_ERR_LIMIT, NULL, 0, 0,
@@ -782,6 +876,10 @@ void sg_program_free(sg_program *p)
     sg_free(p->equalities);
     sg_free(p->equality_root);
     sg_free(p->trigger_slot);
+    sg_free(p->delay_node);
+    sg_free(p->delay_x_slot);
+    sg_free(p->delay_tau_slot);
+    sg_free(p->delay_timed);
     sg_native_unload(p->native);
     sg_free(p);
 }
@@ -837,7 +935,8 @@ void sg_program_exec(const sg_program *p, int begin, int end, double *v)
     X(OP_MIN, v[i->dst] = sg_op_apply(EX_MIN, v[i->a], v[i->b]))               \
     X(OP_MAX, v[i->dst] = sg_op_apply(EX_MAX, v[i->a], v[i->b]))               \
     X(OP_FN, v[i->dst] = sg_fn_apply(i->fn, v[i->a]))                          \
-    X(OP_IF, v[i->dst] = v[i->a] != 0.0 ? v[i->b] : v[i->c])
+    X(OP_IF, v[i->dst] = v[i->a] != 0.0 ? v[i->b] : v[i->c])                    \
+    X(OP_DELAY, v[i->dst] = sg_delay_lookup(i->c, v[i->a], v[i->b], v))
 
 #if defined(__GNUC__)
 /* Threaded dispatch (GCC/Clang labels as values): each operation jumps
@@ -848,7 +947,7 @@ static void run(const sg_instr *i, const sg_instr *stop, double *v)
 #define SG_LABEL(code, body) &&do_##code,
     static const void *const dispatch[] = {SG_OPERATIONS(SG_LABEL)};
 #undef SG_LABEL
-    _Static_assert(sizeof dispatch / sizeof dispatch[0] == OP_IF + 1, "one label per opcode");
+    _Static_assert(sizeof dispatch / sizeof dispatch[0] == OP_LAST + 1, "one label per opcode");
     if (i >= stop)
         return;
     goto *dispatch[i->op];

@@ -33,7 +33,9 @@ typedef enum sg_opcode {
     OP_MIN,    /* v[dst] = min(v[a], v[b]) */
     OP_MAX,    /* v[dst] = max(v[a], v[b]) */
     OP_FN,     /* v[dst] = fn(v[a]), fn one of sg_fn */
-    OP_IF      /* v[dst] = v[a] != 0 ? v[b] : v[c] */
+    OP_IF,     /* v[dst] = v[a] != 0 ? v[b] : v[c] */
+    OP_DELAY,  /* v[dst] = delay number c's x (now in v[a]) at time - v[b] (delay.c) */
+    OP_LAST = OP_DELAY
 } sg_opcode;
 
 typedef struct sg_native sg_native;
@@ -96,6 +98,16 @@ struct sg_program {
     int *jt_slot;
     double *jt_coef;
 
+    /* delay(x, tau) nodes: OP_DELAY number k reads the history of x kept
+     * by the solver (delay.c); x now is in delay_x_slot[k], tau in
+     * delay_tau_slot[k]. Their x and tau are computed before n_roots. */
+    int ndelays;
+    const struct sg_expr **delay_node;
+    int *delay_x_slot;
+    int *delay_tau_slot;
+    int *delay_timed;      /* x changes with time alone (delay.c: before the start) */
+    const char *const *slot_names; /* the model's (borrowed), for messages */
+
     /* The same code compiled to machine code (native.c), or NULL: the
      * instruction program runs. Either gives bit-identical values. */
     sg_native *native;
@@ -128,6 +140,33 @@ void sg_program_roots(const sg_program *prog, double t, const double *y, double 
 /* The Jacobian's nnz values (CSC order) at (t, y). */
 void sg_program_jacobian(const sg_program *prog, double t, const double *y, double *values,
                          double *v, const double *jt_scaled);
+
+/* The history delay() reads (delay.c): points (t, x of each delay). */
+typedef struct sg_delay_history sg_delay_history;
+sg_delay_history *sg_delay_history_create(const sg_program *prog);
+void sg_delay_history_free(sg_delay_history *h);
+void sg_delay_history_clear(sg_delay_history *h);
+int sg_delay_history_count(const sg_delay_history *h);
+/* The time of the last point (-inf when there is none). */
+double sg_delay_history_last(const sg_delay_history *h);
+/* Drops the points after t (a restart at t inside the last step). */
+void sg_delay_history_cut(sg_delay_history *h, double t);
+/* Appends the point (t, v[delay_x_slot[k]] for each k); -1 without memory.
+ * Two points at one time are a jump: no interpolation across them. */
+int sg_delay_history_add(sg_delay_history *h, double t, const double *v);
+/* Makes h the history delay() reads in this thread; NULL: none, delay(x,
+ * tau) is x now (the start, a steady state). Returns the previous one. */
+sg_delay_history *sg_delay_use(sg_delay_history *h);
+/* Before the start, the model's initial-value expressions hold at the
+ * earlier time too (SBML Test Suite 00938: x's initial assignment
+ * sin(10 * time) is x before the start): fn(ctx, v) recomputes them in v,
+ * whose time is set. Set by the sim, NULL: none. */
+typedef void (*sg_delay_past_fn)(void *ctx, double *v);
+void sg_delay_history_set_past(sg_delay_history *h, sg_delay_past_fn fn, void *ctx);
+/* The first failed lookup since the last clear (a negative tau), or NULL. */
+const char *sg_delay_history_error(const sg_delay_history *h);
+/* OP_DELAY: delay k's x at time v[time slot] - tau (x_now: x at that time). */
+double sg_delay_lookup(int k, double x_now, double tau, const double *v);
 
 /* Emission of further code over a program's slots (sensitivities): `out`
  * has nslots >= the model program's and a base of that many values; each

@@ -385,6 +385,16 @@ sg_status sg_sens_code_compile(sg_model *m, const int *param_slots, int nparams,
 {
     *out = NULL;
     const sg_program *p = m->program;
+    if (p->ndelays > 0) {
+        /* d/dp of delay(x, tau) needs the history of dx/dp (and tau's
+         * effect): not derived, so refused rather than taken as 0 */
+        const sg_expr *x = p->delay_node[0]->arg[0];
+        return sg_error_set(err, SG_ERR_UNSUPPORTED, NULL, 0, 0,
+                            "sensitivities of a model with delay(x, tau) are not supported "
+                            "(here delay(%s, ...)%s)",
+                            x->kind == EX_VAR ? m->slot_name[x->slot] : "an expression",
+                            p->ndelays > 1 ? " and more" : "");
+    }
     sg_sens_code *sc = sg_calloc(1, sizeof *sc);
     builder b = {.m = m, .sc = sc};
     unsigned char *dep = sg_calloc((size_t)m->nslots + 1, 1);

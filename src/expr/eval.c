@@ -63,6 +63,9 @@ double sg_expr_eval(const sg_expr *e, const double *slots)
     case EX_NOT: return sg_op_apply(e->kind, sg_expr_eval(e->arg[0], slots), 0.0);
     case EX_NAME:
     case EX_TRAJ: return NAN; /* never evaluated here */
+    case EX_DELAY:
+        return sg_delay_eval(e, sg_expr_eval(e->arg[0], slots), sg_expr_eval(e->arg[1], slots),
+                             slots);
     default:
         return sg_op_apply(e->kind, sg_expr_eval(e->arg[0], slots),
                            sg_expr_eval(e->arg[1], slots));

@@ -33,7 +33,8 @@ typedef enum sg_expr_kind {
     EX_MIN, EX_MAX,
     EX_IF,    /* arg[0] ? arg[1] : arg[2] */
     EX_TRAJ,  /* check-only trajectory function `fn`; `name` = scenario */
-    EX_USER   /* call of user function number `slot` with uargs (parse trees only) */
+    EX_USER,  /* call of user function number `slot` with uargs (parse trees only) */
+    EX_DELAY  /* arg[0] as it was arg[1] time units ago (SBML's delay csymbol) */
 } sg_expr_kind;
 
 /* One-argument functions of EX_FN. */
@@ -182,5 +183,11 @@ int sg_expr_slots(const sg_expr *e, unsigned char *seen, int **slots,
 double sg_fn_apply(int fn, double x);
 double sg_op_apply(int kind, double a, double b);
 double sg_expr_eval(const sg_expr *e, const double *slots);
+
+/* delay(x, tau) outside the instruction program (event assignments,
+ * priorities, triggers read by the sim): the value the running solver's
+ * history holds (compile/delay.c); without one, x now (right at the
+ * start and at a steady state). */
+double sg_delay_eval(const sg_expr *e, double x_now, double tau, const double *slots);
 
 #endif

@@ -50,6 +50,7 @@ static const struct {
     {"atan", MAKE_FN, FN_ATAN, 1, 1},     {"factorial", MAKE_FN, FN_FACTORIAL, 1, 1},
     {"pow", MAKE_OP, EX_POW, 2, 2},       {"min", MAKE_MINMAX, EX_MIN, 2, 64},
     {"max", MAKE_MINMAX, EX_MAX, 2, 64},  {"if", MAKE_IF, EX_IF, 3, 3},
+    {"delay", MAKE_OP, EX_DELAY, 2, 2},
     {"hill", MAKE_HILL, 0, 3, 3},         {"mm", MAKE_MM, 0, 3, 3},
     {"initial", MAKE_TRAJ, TR_INITIAL, 1, 1},
     {"final", MAKE_TRAJ, TR_FINAL, 1, 1},

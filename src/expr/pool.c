@@ -237,6 +237,8 @@ static sg_expr *fold(sg_pool *pool, int kind, int fn, sg_expr *a, sg_expr *b, sg
         return a->num != 0.0 ? b : c;
     if (kind == EX_DIV && b->num == 0.0)
         return NULL;
+    if (kind == EX_DELAY) /* a constant's past is itself; a negative delay stays an error */
+        return b->num >= 0 ? a : NULL;
     if (kind == EX_FN)
         r = sg_fn_apply(fn, a->num);
     else

@@ -403,6 +403,16 @@ static void io_program(io *o, sg_program *p)
     int njt = o->bad || !p->jt_start ? 0 : p->jt_start[p->nnz];
     IO_ARRAY(o, p->jt_slot, njt, 0);
     IO_ARRAY(o, p->jt_coef, njt, 0);
+    io_count(o, &p->ndelays, 12);
+    IO_ALLOC(o, p->delay_node, p->ndelays, 0);
+    for (int i = 0; i < p->ndelays && !o->bad; i++) {
+        sg_expr *e = (sg_expr *)p->delay_node[i];
+        io_expr(o, &e);
+        p->delay_node[i] = e;
+    }
+    IO_ARRAY(o, p->delay_x_slot, p->ndelays, 0);
+    IO_ARRAY(o, p->delay_tau_slot, p->ndelays, 0);
+    IO_ARRAY(o, p->delay_timed, p->ndelays, 0);
 }
 
 static void io_model(io *o, sg_model *m)
@@ -625,8 +635,10 @@ static void io_model(io *o, sg_model *m)
     io_raw(o, &has_program, 1);
     if (o->reading && has_program && !o->bad && !(m->program = sg_calloc(1, sizeof *m->program)))
         o->bad = 1;
-    if (has_program && !o->bad)
+    if (has_program && !o->bad) {
         io_program(o, m->program);
+        m->program->slot_names = m->slot_name;
+    }
 }
 
 /* --------------------------------------------------------------- image */

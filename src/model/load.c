@@ -1477,6 +1477,16 @@ static int find_scenario(const sg_model *m, const char *id)
 /* Every trajectory function must have a scenario that exists. */
 static int check_traj_scenarios(loader *ld, const sg_check_def *c, const sg_expr *e)
 {
+    if (e->kind == EX_DELAY) {
+        /* a check reads finished rows: no history of the run is left */
+        fail_at(ld, c->line, c->col > 0 ? c->col + e->pos : 0,
+                "check '%s': delay() belongs in the model (an assignment), not in a check",
+                c->id);
+        return -1;
+    }
+    for (int i = 0; e->kind == EX_TRAJ && i < e->nargs; i++)
+        if (e->arg[i] && check_traj_scenarios(ld, c, e->arg[i]))
+            return -1;
     if (e->kind == EX_TRAJ) {
         const char *sc = e->name ? e->name : c->scenario;
         int col = c->col > 0 ? c->col + e->pos : 0; /* the trajectory call */

@@ -329,6 +329,10 @@ static ASTNode_t *numeric(exporter *ex, const sg_expr *e)
             ASTNode_addChild(n, number(10)); /* the log base */
         ASTNode_addChild(n, to_ast(ex, e->arg[0], 0));
         return n;
+    case EX_DELAY:
+        n = op2(ex, AST_FUNCTION_DELAY, e->arg[0], e->arg[1], 0);
+        ASTNode_setName(n, "delay");
+        return n;
     case EX_IF:
         n = node(AST_FUNCTION_PIECEWISE);
         ASTNode_addChild(n, to_ast(ex, e->arg[1], 0));

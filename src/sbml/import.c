@@ -732,10 +732,17 @@ static void emit(importer *im, sg_sbuf *b, const ASTNode_t *n, const scope *sc)
     case AST_FUNCTION_ARCCOT: templ(im, b, n, "atan(1 / %)", sc); return;
     case AST_FUNCTION_FACTORIAL: templ(im, b, n, "factorial(%)", sc); return;
     case AST_FUNCTION_DELAY:
-        /* named by its type: a csymbol's name is its free text (01319 has
-         * <csymbol definitionURL=".../delay"> plus </csymbol>) */
-        fail(im, NULL, "the MathML element 'delay' is not supported: delay differential "
-                       "equations are not supported");
+        if (k != 2) {
+            /* named by its type: a csymbol's name is its free text (01319 has
+             * <csymbol definitionURL=".../delay"> plus </csymbol>) */
+            fail(im, NULL, "the MathML element 'delay' needs 2 arguments, not %u", k);
+            return;
+        }
+        sg_sbuf_add(b, "delay(");
+        child(im, b, n, 0, sc);
+        sg_sbuf_add(b, ", ");
+        child(im, b, n, 1, sc);
+        sg_sbuf_add(b, ")");
         return;
     case AST_FUNCTION_RATE_OF:
         emit_rate_of(im, b, n, sc);
@@ -2299,7 +2306,9 @@ static void add_string(sg_sbuf *b, const char *s)
 /* Whether math refers to any id. */
 static int names_in(const ASTNode_t *n)
 {
-    if (ASTNode_getType(n) == AST_NAME)
+    /* time too: x = sin(10 * time) holds before the start for delay()
+     * (the SBML Test Suite's reading, 00938) and at a start other than 0 */
+    if (ASTNode_getType(n) == AST_NAME || ASTNode_getType(n) == AST_NAME_TIME)
         return 1;
     for (unsigned i = 0; i < ASTNode_getNumChildren(n); i++)
         if (names_in(ASTNode_getChild(n, i)))
@@ -2312,8 +2321,8 @@ static int names_in(const ASTNode_t *n)
 static int add_start_value(importer *im, sg_sbuf *b, sym *y, const char *what)
 {
     double v;
-    /* an initial assignment that uses other ids stays an expression, so
-     * that a --set of those ids carries over as in SBML */
+    /* an initial assignment that uses other ids (or time) stays an
+     * expression, so that a --set of those ids carries over as in SBML */
     int keep_expression = y->initial_assignment && names_in(y->initial_assignment);
     /* an initial amount is an amount: its concentration is amount / size,
      * kept as that expression so that a new size (--set, a PEtab condition,

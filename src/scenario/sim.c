@@ -26,7 +26,7 @@ static int fixed_between_events(const sg_model *m, const sg_expr *e)
 {
     if (e->kind == EX_VAR)
         return e->slot >= m->nstate && e->slot < m->time_slot;
-    if (e->kind == EX_TRAJ)
+    if (e->kind == EX_TRAJ || e->kind == EX_DELAY)
         return 0;
     for (int i = 0; i < e->nargs; i++)
         if (!fixed_between_events(m, e->arg[i]))
@@ -774,7 +774,9 @@ static sg_status preequilibrate(sg_sim *sim, double t_start, sg_error *err)
         return SG_OK;
     }
     sg_steady_info info = {0};
-    sg_status st = sg_solver_start(sim->solver, t_start, err);
+    sg_status st = sg_solver_begin_history(sim->solver, t_start, err);
+    if (st == SG_OK)
+        st = sg_solver_start(sim->solver, t_start, err);
     if (st == SG_OK)
         st = sg_sim_steady_from_current(sim, &info, err);
     if (st != SG_OK) {
@@ -804,6 +806,7 @@ sg_status sg_sim_preequilibrate_with(sg_sim *sim, double t_start, const int *slo
     memcpy(v, p->base, sizeof(double) * (size_t)p->nslots);
     for (int k = 0; k < n; k++)
         v[slots[k]] = values[k];
+    sg_delay_use(NULL); /* as in sg_sim_run_point */
     if (m->ninits > 0) {
         memset(sim->fixed, 0, (size_t)p->nslots);
         for (int k = 0; k < n; k++)
@@ -812,7 +815,9 @@ sg_status sg_sim_preequilibrate_with(sg_sim *sim, double t_start, const int *slo
         sg_model_initial_values(m, v, sim->fixed);
     }
     sg_steady_info info = {0};
-    sg_status st = sg_solver_start(sim->solver, t_start, err);
+    sg_status st = sg_solver_begin_history(sim->solver, t_start, err);
+    if (st == SG_OK)
+        st = sg_solver_start(sim->solver, t_start, err);
     if (st == SG_OK)
         st = sg_sim_steady_from_current(sim, &info, err);
     if (st != SG_OK)
@@ -823,6 +828,14 @@ sg_status sg_sim_preequilibrate_with(sg_sim *sim, double t_start, const int *slo
     memcpy(keep, v, sizeof(double) * (size_t)p->nstate);
     sim->preeq_state = keep;
     return SG_OK;
+}
+
+/* delay(x, tau) before the start: the initial-value expressions at the
+ * earlier time in v, except where the run set a value (sim->fixed). */
+static void past_values(void *ctx, double *v)
+{
+    const sg_sim *sim = ctx;
+    sg_model_initial_values(sim->model, v, sim->fixed);
 }
 
 sg_status sg_sim_run_point(sg_sim *sim, const sg_experiment *exp, const int *slots,
@@ -850,6 +863,8 @@ sg_status sg_sim_run_point(sg_sim *sim, const sg_experiment *exp, const int *slo
 
     double *v = sg_solver_values(solver);
     memcpy(v, p->base, sizeof(double) * (size_t)p->nslots);
+    /* initial values read delay(x, tau) as x now, never another run's past */
+    sg_delay_use(NULL);
     if (exp->preequilibrate && (st = preequilibrate(sim, exp->t_start, err)) != SG_OK)
         goto done;
     for (int i = 0; i < exp->nsets; i++)
@@ -873,6 +888,9 @@ sg_status sg_sim_run_point(sg_sim *sim, const sg_experiment *exp, const int *slo
     int next = 0;
     while (next < nocc && occ[next].at <= t)
         apply(v, &occ[next++].change);
+    if ((st = sg_solver_begin_history(solver, t, err)) != SG_OK)
+        goto done;
+    sg_solver_set_past(solver, m->ninits > 0 ? past_values : NULL, sim);
     for (int k = 0; k < m->ntriggers; k++)
         sim->trig_prev[k] = (unsigned char)m->triggers[k].initial_value;
     refresh(sim, t, v);

@@ -26,6 +26,10 @@ sg_status sg_dense_jacobian(const sg_program *p, const double *v, double t, doub
 {
     size_t n = (size_t)p->nstate;
     size_t nst = (size_t)p->st_start[p->nstate], njt = (size_t)p->jt_start[p->nnz];
+    if (p->ndelays > 0) /* the eigenvalues of a delay equation are not the Jacobian's */
+        return sg_error_set(err, SG_ERR_UNSUPPORTED, NULL, 0, 0,
+                            "the model has delay(x, tau): its stability is not that of the "
+                            "Jacobian without the delays, and sigode does not compute it");
     double *w = sg_malloc(sizeof(double) * ((size_t)p->nslots + 1));
     double *st = sg_malloc(sizeof(double) * (nst + 1));
     double *jt = sg_malloc(sizeof(double) * (njt + 1));
@@ -64,7 +68,8 @@ sg_status sg_stability_compute(const sg_program *p, const double *v, double t, i
 {
     memset(out, 0, sizeof *out);
     int n = p->nstate;
-    if (n == 0 || n > SG_EIGEN_MAX_STATES)
+    /* with delays the Jacobian's eigenvalues do not decide stability */
+    if (n == 0 || n > SG_EIGEN_MAX_STATES || p->ndelays > 0)
         return SG_OK; /* computed = 0 */
     size_t nn = (size_t)n * (size_t)n;
     double *J = sg_malloc(sizeof(double) * nn);

@@ -65,6 +65,9 @@ struct sg_solver {
     int no_progress;     /* "t + h = t": the step fell below the time resolution */
     int fresh;           /* (re)started and not yet advanced */
     double t_start;
+    /* delay(x, tau) models: the history of each x, filled step by step */
+    sg_delay_history *hist;
+    N_Vector ytmp;
     char **warnings;
     int nwarnings;
     size_t warnings_cap;
@@ -81,6 +84,8 @@ static int rhs(sunrealtype t, N_Vector y, N_Vector ydot, void *user)
                              s->v, s->st_scaled);
     if (s->n == 0)
         N_VGetArrayPointer(ydot)[0] = 0.0; /* the stand-in state of a model without any */
+    if (sg_delay_history_error(s->hist))
+        return -1; /* a negative delay: no step size helps */
     if (bad >= 0) {
         s->bad_state = bad;
         s->bad_time = t;
@@ -218,6 +223,9 @@ void sg_solver_free(sg_solver *s)
     if (!s)
         return;
     CVodeFree(&s->cvode);
+    sg_delay_history_free(s->hist);
+    if (s->ytmp)
+        N_VDestroy(s->ytmp);
     if (s->yS)
         N_VDestroyVectorArray(s->yS, s->ns);
     if (s->LS)
@@ -285,6 +293,12 @@ sg_solver *sg_solver_create(const sg_program *prog, const char *const *state_nam
         return NULL;
     }
     N_VConst(0.0, s->y);
+    if (prog->ndelays > 0 &&
+        (!(s->hist = sg_delay_history_create(prog)) || !(s->ytmp = N_VClone(s->y)))) {
+        sg_solver_free(s);
+        sg_error_nomem(err);
+        return NULL;
+    }
     if (s->sparse) {
         s->A = SUNSparseMatrix(n, n, prog->nnz > 0 ? prog->nnz : 1, CSC_MAT, s->ctx);
         if (s->A)
@@ -321,13 +335,86 @@ sg_solver *sg_solver_create(const sg_program *prog, const char *const *state_nam
 double *sg_solver_values(sg_solver *s) { return s->v; }
 
 /* A model without states still runs CVODE when its events have roots to
- * find (sin(time) > 0.5 changing a parameter): on one stand-in state with
- * dy/dt = 0, so the root finding sees time advance. */
-static int integrates(const sg_solver *s) { return s->n > 0 || s->prog->nroots > 0; }
+ * find (sin(time) > 0.5 changing a parameter), or when it has delays (their
+ * history is recorded step by step): on one stand-in state with dy/dt = 0,
+ * so the root finding sees time advance. */
+static int integrates(const sg_solver *s)
+{
+    return s->n > 0 || s->prog->nroots > 0 || s->prog->ndelays > 0;
+}
+
+sg_status sg_solver_begin_history(sg_solver *s, double t0, sg_error *err)
+{
+    const sg_program *p = s->prog;
+    sg_delay_use(s->hist);
+    if (!s->hist)
+        return SG_OK;
+    sg_delay_history_clear(s->hist);
+    sg_program_scale(p, s->v, s->st_scaled, s->jt_scaled);
+    s->v[p->time_slot] = t0;
+    sg_program_exec(p, 0, p->n_roots, s->v);
+    if (sg_delay_history_add(s->hist, t0, s->v) != 0)
+        return sg_error_nomem(err);
+    return SG_OK;
+}
+
+void sg_solver_set_past(sg_solver *s, sg_delay_past_fn fn, void *ctx)
+{
+    if (s->hist)
+        sg_delay_history_set_past(s->hist, fn, ctx);
+}
+
+static sg_status delay_failed(sg_solver *s, sg_error *err)
+{
+    sg_error_set(err, SG_ERR_SOLVER, NULL, 0, 0, "%s", sg_delay_history_error(s->hist));
+    return SG_ERR_SOLVER;
+}
+
+/* A (re)start at t0 with the values in s->v: the history keeps what lies
+ * before t0 and gets the point at t0. After a root inside a step, the
+ * points beyond it go, and x just before t0 is kept as a point of its own,
+ * so that an event's change is a jump, not a slope. The steps are capped at
+ * the shortest delay: a lookup then lies in the history already made. */
+static int restart_history(sg_solver *s, double t0)
+{
+    const sg_program *p = s->prog;
+    sg_delay_history *h = s->hist;
+    if (sg_delay_history_count(h) > 0 && sg_delay_history_last(h) > t0) {
+        double *before = sg_malloc(sizeof(double) * (size_t)p->nslots);
+        if (!before)
+            return -1;
+        memcpy(before, s->v, sizeof(double) * (size_t)p->nslots);
+        before[p->time_slot] = t0;
+        for (int k = 0; k < p->ndelays; k++) /* x at t0 as the history has it */
+            before[p->delay_x_slot[k]] = sg_delay_lookup(k, s->v[p->delay_x_slot[k]], 0.0, before);
+        sg_delay_history_cut(h, t0);
+        int rc = sg_delay_history_add(h, t0, before);
+        sg_free(before);
+        if (rc != 0)
+            return -1;
+    }
+    sg_program_exec(p, 0, p->n_roots, s->v);
+    if (sg_delay_history_add(h, t0, s->v) != 0)
+        return -1;
+    /* An x of states only is as exact as CVODE's steps. An x that also
+     * changes with time alone (sin(10 * time)) is not in CVODE's error
+     * test: at least 8 steps (32 points) per delay keep its history close
+     * (1e-6 for a sine over a tenth of its period). */
+    double shortest = INFINITY;
+    for (int k = 0; k < p->ndelays; k++) {
+        double cap = s->v[p->delay_tau_slot[k]] / (p->delay_timed[k] ? 8 : 1);
+        if (cap > 0 && cap < shortest)
+            shortest = cap;
+    }
+    if (CVodeSetMaxStep(s->cvode, isfinite(shortest) ? shortest : 0.0) != CV_SUCCESS)
+        return -1;
+    return 0;
+}
 
 sg_status sg_solver_start(sg_solver *s, double t0, sg_error *err)
 {
     const sg_program *p = s->prog;
+    sg_delay_use(s->hist);
     sg_program_scale(p, s->v, s->st_scaled, s->jt_scaled);
     if (s->n > 0)
         memcpy(N_VGetArrayPointer(s->y), s->v, sizeof(double) * (size_t)s->n);
@@ -403,6 +490,10 @@ sg_status sg_solver_start(sg_solver *s, double t0, sg_error *err)
         }
         return SG_ERR_SOLVER;
     }
+    if (s->hist && restart_history(s, t0) != 0)
+        return sg_error_nomem(err);
+    if (sg_delay_history_error(s->hist))
+        return delay_failed(s, err);
     s->fresh = 1;
     s->t_start = t0;
     return SG_OK;
@@ -410,6 +501,7 @@ sg_status sg_solver_start(sg_solver *s, double t0, sg_error *err)
 
 void sg_solver_update_assignments(sg_solver *s, double t)
 {
+    sg_delay_use(s->hist);
     s->v[s->prog->time_slot] = t;
     sg_program_exec(s->prog, 0, s->prog->n_rhs, s->v); /* rates too (outputs) */
 }
@@ -449,6 +541,60 @@ static void blame(sg_solver *s, char *buf, size_t size)
         N_VDestroy(e);
 }
 
+/* Records the step CVODE just took into the history: its end and three
+ * points inside, from CVODE's own interpolant, each with x computed by the
+ * program. -1 without memory. */
+static int record_step(sg_solver *s)
+{
+    const sg_program *p = s->prog;
+    sunrealtype tn = 0, hu = 0;
+    if (CVodeGetCurrentTime(s->cvode, &tn) != CV_SUCCESS ||
+        CVodeGetLastStep(s->cvode, &hu) != CV_SUCCESS)
+        return 0;
+    double from = fmax(sg_delay_history_last(s->hist), tn - fabs(hu));
+    if (!(tn > from))
+        return 0;
+    for (int j = 1; j <= 4; j++) {
+        double t = j < 4 ? from + (tn - from) * j / 4.0 : tn;
+        if (CVodeGetDky(s->cvode, t, 0, s->ytmp) != CV_SUCCESS)
+            continue;
+        memcpy(s->v, N_VGetArrayPointer(s->ytmp), sizeof(double) * (size_t)s->n);
+        s->v[p->time_slot] = t;
+        sg_program_exec(p, 0, p->n_roots, s->v);
+        if (sg_delay_history_add(s->hist, t, s->v) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* CVode(tout, CV_NORMAL) for delay models: one step at a time, each one
+ * recorded before the next (whose right-hand side may read it). Once CVODE
+ * has stepped to or past tout, a CV_NORMAL call interpolates there and
+ * reports the roots before it, without another step. */
+static int step_to(sg_solver *s, double tout, sunrealtype *tret)
+{
+    for (long steps = 0;; steps++) {
+        sunrealtype tn = 0;
+        if (CVodeGetCurrentTime(s->cvode, &tn) == CV_SUCCESS && tn >= tout) {
+            return CVode(s->cvode, tout, s->y, tret, CV_NORMAL);
+        }
+        if (steps >= s->opt.max_steps) {
+            snprintf(s->cvode_message, sizeof s->cvode_message,
+                     "at t = %.10g, mxstep steps taken before reaching tout", tn);
+            return CV_TOO_MUCH_WORK;
+        }
+        int flag = CVode(s->cvode, tout, s->y, tret, CV_ONE_STEP);
+        if (flag < 0)
+            return flag;
+        if (record_step(s) != 0)
+            return CV_MEM_FAIL;
+        if (sg_delay_history_error(s->hist))
+            return CV_RHSFUNC_FAIL;
+        if (flag == CV_ROOT_RETURN)
+            return flag;
+    }
+}
+
 sg_status sg_solver_advance(sg_solver *s, double tout, double tstop, sg_error *err)
 {
     double reached;
@@ -460,12 +606,16 @@ sg_status sg_solver_advance_roots(sg_solver *s, double tout, double tstop, doubl
                                   int *root, sg_error *err)
 {
     const sg_program *p = s->prog;
+    sg_delay_use(s->hist);
     *reached = tout;
     *root = 0;
     if (integrates(s)) {
         sunrealtype tret = 0;
         s->call_error = s->no_progress = 0;
-        int flag = CVodeSetStopTime(s->cvode, tstop);
+        /* One step at a time (delays), CVODE stops at tout itself: in
+         * CV_ONE_STEP mode it reports a root anywhere in its step, also
+         * beyond tout, and would not report it again. */
+        int flag = CVodeSetStopTime(s->cvode, s->hist ? tout : tstop);
         /* CVODE's first step after a (re)start is at least 100 unit roundoffs
          * of |tout| (cvHin): asked for t = 1e60 from 0, it starts near 1e18,
          * far beyond a model's time scale, and its error test accepted all
@@ -473,11 +623,14 @@ sg_status sg_solver_advance_roots(sg_solver *s, double tout, double tstop, doubl
          * 1e6 x max(|t0|, 1) keeps that first step small; the steps then
          * grow by themselves. */
         double first = s->t_start + 1e6 * fmax(fabs(s->t_start), 1.0);
-        if (flag == CV_SUCCESS && s->fresh && tout > first)
+        if (flag == CV_SUCCESS && s->fresh && tout > first && !s->hist)
             flag = CVode(s->cvode, first, s->y, &tret, CV_NORMAL);
         s->fresh = 0;
         if (flag == CV_SUCCESS)
-            flag = CVode(s->cvode, tout, s->y, &tret, CV_NORMAL);
+            flag = s->hist ? step_to(s, tout, &tret)
+                           : CVode(s->cvode, tout, s->y, &tret, CV_NORMAL);
+        if (sg_delay_history_error(s->hist))
+            return delay_failed(s, err);
         if (flag == CV_ROOT_RETURN) {
             *root = 1;
             *reached = tout = tret;
@@ -551,6 +704,7 @@ int sg_solver_roots_found(sg_solver *s, int *found)
 
 int sg_solver_derivatives(sg_solver *s, double t, double *ydot)
 {
+    sg_delay_use(s->hist);
     double *y = sg_malloc(sizeof(double) * ((size_t)s->n + 1));
     if (!y)
         return -2;

@@ -121,7 +121,11 @@ static int residual(N_Vector u, N_Vector f, void *user)
     newton_data *d = user;
     const sg_program *p = d->p;
     double *y = N_VGetArrayPointer(u), *out = N_VGetArrayPointer(f);
-    if (sg_program_rhs(p, 0.0, y, out, d->v, d->st_scaled) >= 0)
+    /* at a steady state delay(x, tau) is x now: no history */
+    sg_delay_history *history = sg_delay_use(NULL);
+    int bad = sg_program_rhs(p, 0.0, y, out, d->v, d->st_scaled);
+    sg_delay_use(history);
+    if (bad >= 0)
         return 1; /* recoverable: KINSOL backtracks */
     for (int k = 0; k < d->law->nlaws; k++) {
         const double *c = d->law->c + (size_t)k * p->nstate;
@@ -141,7 +145,9 @@ static int jacobian(N_Vector u, N_Vector fu, SUNMatrix J, void *user, N_Vector t
     newton_data *d = user;
     const sg_program *p = d->p;
     int n = p->nstate;
+    sg_delay_history *history = sg_delay_use(NULL);
     sg_program_jacobian(p, 0.0, N_VGetArrayPointer(u), d->jac, d->v, d->jt_scaled);
+    sg_delay_use(history);
     double *a = SUNDenseMatrix_Data(J);
     memset(a, 0, sizeof *a * (size_t)n * (size_t)n);
     for (int j = 0; j < n; j++)

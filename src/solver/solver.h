@@ -34,6 +34,16 @@ sg_status sg_solver_advance(sg_solver *solver, double tout, double tstop, sg_err
 sg_status sg_solver_advance_roots(sg_solver *solver, double tout, double tstop,
                                   double *reached, int *root, sg_error *err);
 
+/* Models with delay(x, tau): a new run starts a new history with the
+ * initial values in the value slots at t0 (what delay() reads before t0
+ * derives from them). The history is also what delay() reads in this
+ * thread from now on, in program code and sg_expr_eval (the sim's events);
+ * every call of this solver sets that too. */
+sg_status sg_solver_begin_history(sg_solver *solver, double t0, sg_error *err);
+/* The initial-value expressions before the start (sg_delay_history_set_past);
+ * kept until changed. Nothing without delays. */
+void sg_solver_set_past(sg_solver *solver, sg_delay_past_fn fn, void *ctx);
+
 /* Evaluates the assignments for the states now in the value slots at t. */
 void sg_solver_update_assignments(sg_solver *solver, double t);
 

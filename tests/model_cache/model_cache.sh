@@ -49,4 +49,17 @@ for f in "$src"/models/*.cfg "$src"/models/examples/*.cfg; do
     [ $mode = 0 ] || cmp -s "$work/out-0.csv" "$work/out-1.csv" || fail "$f: output differs with the cache"
   done
 done
+# delay(x, tau): the image keeps the delays (which slots, which nodes), so
+# a hit reads the same history as a fresh compile
+cat > "$work/dde.cfg" <<'EOF'
+name = "dde";
+parameters = ( { id = "k"; value = 0.5; }, { id = "tau"; value = 1.0; } );
+species = ( { id = "x"; initial = 1.0; } );
+assignments = ( { id = "xd"; value = "delay(x, tau)"; } );
+reactions = ( { id = "loss"; equation = "x ->"; rate = "k * delay(x, tau)"; } );
+EOF
+for mode in 0 1 1; do
+  SIGODE_MODEL_CACHE=$mode "$sigode" run "$work/dde.cfg" --t-end 3 --points 13 --output "$work/dde-$mode.csv"
+  [ $mode = 0 ] || cmp -s "$work/dde-0.csv" "$work/dde-1.csv" || fail "delay model: output differs with the cache"
+done
 echo "model cache: all checks passed"
