@@ -2035,8 +2035,9 @@ static sg_model *load_owned_text(char *text, size_t len, const char *filename, s
     text[len] = '\0';
     int cache_dfd = -1;
     char cache_name[64];
-    sg_model *cached =
-        sg_model_cache_find(text, len, filename, &cache_dfd, cache_name, sizeof cache_name);
+    uint64_t text_hash;
+    sg_model *cached = sg_model_cache_find(text, len, filename, &cache_dfd, cache_name,
+                                           sizeof cache_name, &text_hash);
     if (cached) {
         close(cache_dfd);
         sg_free(text);
@@ -2105,17 +2106,13 @@ static sg_model *load_owned_text(char *text, size_t len, const char *filename, s
         config_destroy(&side);
     config_destroy(&cfg);
     /* the libconfig tree and the text are freed before compiling: a large
-     * model's peak memory is one of them, not both (the cache keeps the
-     * text for the image, which holds a copy to compare) */
-    if (cache_dfd < 0 || st != SG_OK) {
-        sg_free(text);
-        text = NULL;
-    }
+     * model's peak memory is one of them, not both (the image needs only
+     * the text's length and hash) */
+    sg_free(text);
     if (st == SG_OK)
         st = sg_program_compile(m, &m->program, err);
-    if (st == SG_OK && text)
-        sg_model_cache_store(cache_dfd, cache_name, m, text, len);
-    sg_free(text);
+    if (st == SG_OK && cache_dfd >= 0)
+        sg_model_cache_store(cache_dfd, cache_name, m, len, text_hash);
     if (cache_dfd >= 0)
         close(cache_dfd);
     if (st != SG_OK) {
@@ -2224,5 +2221,6 @@ void sg_model_free(sg_model *m)
     sg_free(m->slot_index);
     sg_pool_free(m->pool);
     sg_arena_free(m->arena);
+    sg_model_cache_unmap(m);
     sg_free(m);
 }
