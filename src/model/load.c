@@ -2017,17 +2017,6 @@ static void mark_lists(const sg_cfg_top *top, unsigned char *movable)
 /* Loads from text, which has room for len + 2 bytes and is freed here. */
 static sg_model *load_owned_text(char *text, size_t len, const char *filename, sg_error *err)
 {
-    const char *nul = memchr(text, '\0', len);
-    if (nul) {
-        int line = 1, col = 1;
-        for (const char *p = text; p < nul; p++, col++)
-            if (*p == '\n')
-                line++, col = 0;
-        sg_free(text);
-        sg_error_set(err, SG_ERR_MODEL, filename, line, col,
-                     "the file contains a NUL byte: not a text model file");
-        return NULL;
-    }
     /* libconfig 1.5 takes a comment on the last line for a syntax error
      * unless a line end follows it: the text always ends with one */
     if (len == 0 || text[len - 1] != '\n')
@@ -2042,6 +2031,21 @@ static sg_model *load_owned_text(char *text, size_t len, const char *filename, s
         close(cache_dfd);
         sg_free(text);
         return cached;
+    }
+    /* only after a miss: an image is stored only for a text that loaded,
+     * and a hit matches the text's length and two hashes */
+    const char *nul = memchr(text, '\0', len);
+    if (nul) {
+        int line = 1, col = 1;
+        for (const char *p = text; p < nul; p++, col++)
+            if (*p == '\n')
+                line++, col = 0;
+        if (cache_dfd >= 0)
+            close(cache_dfd);
+        sg_free(text);
+        sg_error_set(err, SG_ERR_MODEL, filename, line, col,
+                     "the file contains a NUL byte: not a text model file");
+        return NULL;
     }
     int line, col;
     char msg[400];
