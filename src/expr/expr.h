@@ -49,6 +49,8 @@ typedef enum sg_traj_fn {
     TR_DRIFT, TR_LOWEST, TR_MONOTONE, TR_EC50, TR_COUNT
 } sg_traj_fn;
 
+/* 72 bytes: a 100,000-species model has over 2 million pool nodes, so
+ * the fields are ordered to leave no padding. */
 typedef struct sg_expr {
     uint8_t kind;
     uint8_t fn;
@@ -57,12 +59,11 @@ typedef struct sg_expr {
     int depth;            /* height of the parse tree (parse trees) */
     int slot;             /* EX_VAR */
     int id;               /* pool nodes: dense index from 0 */
+    int nuargs;           /* EX_USER */
     double num;           /* EX_NUM */
     const char *name;     /* EX_NAME, EX_TRAJ scenario (NULL: default) */
     struct sg_expr *arg[3];
     struct sg_expr **uargs; /* EX_USER arguments */
-    int nuargs;
-    uint64_t hash;
 } sg_expr;
 
 const char *sg_fn_name(int fn);
@@ -145,9 +146,10 @@ sg_expr *sg_pool_traj(sg_pool *pool, int fn, const char *scenario, sg_expr *a,
 /* The node with this id (NULL if none). */
 sg_expr *sg_pool_node(const sg_pool *pool, int id);
 /* Appends a copy of `proto` (its arguments already in the pool) as the
- * next node, without simplifying: reading back a saved pool (model/image.c)
- * gives every node its old id. NULL when out of memory or when an equal
- * node exists (a pool never holds two). */
+ * next node, without simplifying and without looking for an equal node:
+ * reading back a saved pool (model/image.c) gives every node its old id,
+ * and the lookup table is built only when a node is next made (a pool read
+ * from an image is often only evaluated). NULL when out of memory. */
 sg_expr *sg_pool_restore(sg_pool *pool, const sg_expr *proto);
 
 int sg_expr_is_num(const sg_expr *e, double value);

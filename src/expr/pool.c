@@ -25,13 +25,20 @@ typedef struct pool_slot {
  * table, which gives the same unique node without hashing. */
 enum { NUM_CACHE = 64 };
 
+/* Nodes live in blocks of NODE_BLOCK (from the arena, whose blocks grow),
+ * so a node's id finds it without an array of pointers, and a node costs
+ * its 72 bytes (one arena allocation each would round to 80). */
+enum { NODE_SHIFT = 10, NODE_BLOCK = 1 << NODE_SHIFT };
+
 struct sg_pool {
-    sg_arena *arena;
+    sg_arena *arena;       /* node blocks, EX_TRAJ scenario names */
     pool_slot *buckets;
     size_t cap;
     int count;
-    sg_expr **nodes;       /* nodes[id] */
-    size_t nodes_cap;
+    int unindexed;         /* nodes [unindexed, count) are not in buckets yet
+                              (sg_pool_restore); count when all are */
+    sg_expr **blocks;      /* node id is blocks[id >> NODE_SHIFT][id % NODE_BLOCK] */
+    size_t blocks_cap;
     sg_expr **vars;        /* vars[slot]: the EX_VAR node of slot, or NULL */
     size_t vars_cap;
     sg_expr *nums[NUM_CACHE]; /* recent EX_NUM nodes, by a hash of their value */
@@ -58,12 +65,17 @@ void sg_pool_free(sg_pool *pool)
         return;
     sg_arena_free(pool->arena);
     sg_free(pool->buckets);
-    sg_free(pool->nodes);
+    sg_free(pool->blocks);
     sg_free(pool->vars);
     sg_free(pool);
 }
 
 int sg_pool_size(const sg_pool *pool) { return pool->count; }
+
+static sg_expr *node_at(const sg_pool *pool, int id)
+{
+    return &pool->blocks[id >> NODE_SHIFT][id & (NODE_BLOCK - 1)];
+}
 
 static uint64_t mix(uint64_t h, uint64_t v)
 {
@@ -117,42 +129,82 @@ static int grow_buckets(sg_pool *pool)
     return 0;
 }
 
-/* A new node with the next id (its fields are the caller's). */
+/* A new node with the next id, zeroed but for the id. */
 static sg_expr *new_node(sg_pool *pool)
 {
-    if ((size_t)pool->count >= pool->nodes_cap &&
-        sg_grow(&pool->nodes, &pool->nodes_cap, (size_t)pool->count + 1, sizeof *pool->nodes) != 0)
-        return NULL;
-    sg_expr *e = sg_arena_alloc(pool->arena, sizeof *e);
-    if (!e)
-        return NULL;
-    e->id = pool->count;
-    pool->nodes[pool->count++] = e;
+    size_t block = (size_t)pool->count >> NODE_SHIFT;
+    if ((pool->count & (NODE_BLOCK - 1)) == 0) {
+        if (pool->count == INT32_MAX)
+            return NULL; /* ids must fit a bucket's ref */
+        if (block >= pool->blocks_cap &&
+            sg_grow(&pool->blocks, &pool->blocks_cap, block + 1, sizeof *pool->blocks) != 0)
+            return NULL;
+        if (!(pool->blocks[block] = sg_arena_alloc(pool->arena, sizeof(sg_expr) * NODE_BLOCK)))
+            return NULL;
+    }
+    sg_expr *e = &pool->blocks[block][pool->count & (NODE_BLOCK - 1)];
+    memset(e, 0, sizeof *e);
+    e->id = pool->count++;
     return e;
+}
+
+/* Finds where `proto` is in the buckets (*found) or would go. */
+static size_t probe(const sg_pool *pool, const sg_expr *proto, uint32_t tag, sg_expr **found)
+{
+    size_t mask = pool->cap - 1;
+    const pool_slot *b = pool->buckets;
+    size_t i = tag & mask;
+    *found = NULL;
+    for (; b[i].ref; i = (i + 1) & mask) {
+        sg_expr *e = node_at(pool, (int)b[i].ref - 1);
+        if (b[i].hash == tag && same_node(e, proto)) {
+            *found = e;
+            break;
+        }
+    }
+    return i;
+}
+
+/* Enters the nodes that sg_pool_restore appended into the buckets. */
+static int index_restored(sg_pool *pool)
+{
+    while (((size_t)pool->count + 1) * 4 > pool->cap * 3)
+        if (grow_buckets(pool) != 0)
+            return -1;
+    for (; pool->unindexed < pool->count; pool->unindexed++) {
+        sg_expr *e = node_at(pool, pool->unindexed), *equal;
+        if (e->kind == EX_TRAJ)
+            continue; /* never shared */
+        uint32_t tag = (uint32_t)node_hash(e);
+        size_t i = probe(pool, e, tag, &equal);
+        if (equal)
+            continue; /* an image holds none; lookups would find the first */
+        pool->buckets[i].hash = tag;
+        pool->buckets[i].ref = (uint32_t)e->id + 1;
+    }
+    return 0;
 }
 
 /* Returns the unique node equal to `proto`, creating it if needed. */
 static sg_expr *intern(sg_pool *pool, const sg_expr *proto)
 {
+    if (pool->unindexed < pool->count && index_restored(pool) != 0)
+        return NULL;
     if (((size_t)pool->count + 1) * 4 > pool->cap * 3 && grow_buckets(pool) != 0)
         return NULL;
-    uint64_t h = node_hash(proto);
-    uint32_t tag = (uint32_t)h;
-    size_t mask = pool->cap - 1;
-    pool_slot *b = pool->buckets;
-    size_t i = tag & mask;
-    for (; b[i].ref; i = (i + 1) & mask)
-        if (b[i].hash == tag && same_node(pool->nodes[b[i].ref - 1], proto))
-            return pool->nodes[b[i].ref - 1];
-    sg_expr *e = new_node(pool);
-    if (!e)
+    uint32_t tag = (uint32_t)node_hash(proto);
+    sg_expr *e;
+    size_t i = probe(pool, proto, tag, &e);
+    if (e)
+        return e;
+    if (!(e = new_node(pool)))
         return NULL;
     int id = e->id;
     *e = *proto;
-    e->hash = h;
     e->id = id;
-    b[i].hash = tag;
-    b[i].ref = (uint32_t)id + 1;
+    pool->unindexed = pool->count;
+    pool->buckets[i].hash = tag;
+    pool->buckets[i].ref = (uint32_t)id + 1;
     return e;
 }
 
@@ -191,25 +243,30 @@ sg_expr *sg_pool_var(sg_pool *pool, int slot)
 
 sg_expr *sg_pool_node(const sg_pool *pool, int id)
 {
-    return id >= 0 && id < pool->count ? pool->nodes[id] : NULL;
+    return id >= 0 && id < pool->count ? node_at(pool, id) : NULL;
 }
 
 sg_expr *sg_pool_restore(sg_pool *pool, const sg_expr *proto)
 {
-    if (proto->kind == EX_TRAJ) {
-        sg_expr *e = new_node(pool);
-        if (!e)
+    sg_expr *e = new_node(pool);
+    if (!e)
+        return NULL;
+    int id = e->id;
+    *e = *proto;
+    e->id = id;
+    if (proto->kind == EX_TRAJ && proto->name &&
+        !(e->name = sg_arena_strdup(pool->arena, proto->name)))
+        return NULL;
+    if (proto->kind == EX_VAR && proto->slot >= 0 && ((size_t)proto->slot >= pool->vars_cap ||
+                                                      !pool->vars[proto->slot])) {
+        size_t old = pool->vars_cap;
+        if (sg_grow(&pool->vars, &pool->vars_cap, (size_t)proto->slot + 1,
+                    sizeof *pool->vars) != 0)
             return NULL;
-        int id = e->id;
-        *e = *proto;
-        e->id = id;
-        e->name = proto->name ? sg_arena_strdup(pool->arena, proto->name) : NULL;
-        return proto->name && !e->name ? NULL : e;
+        memset(pool->vars + old, 0, (pool->vars_cap - old) * sizeof *pool->vars);
+        pool->vars[proto->slot] = e;
     }
-    int before = pool->count;
-    sg_expr *e = proto->kind == EX_VAR ? sg_pool_var(pool, proto->slot) : intern(pool, proto);
-    /* an existing node: the image was not made by this pool's writer */
-    return e && e->id == before ? e : NULL;
+    return e;
 }
 
 int sg_expr_is_num(const sg_expr *e, double value)
@@ -334,8 +391,8 @@ sg_expr *sg_pool_traj(sg_pool *pool, int fn, const char *scenario, sg_expr *a, s
     e->nargs = (uint8_t)((a != NULL) + (b != NULL));
     e->arg[0] = a;
     e->arg[1] = b;
-    if (scenario)
-        e->name = sg_arena_strdup(pool->arena, scenario);
+    if (scenario && !(e->name = sg_arena_strdup(pool->arena, scenario)))
+        return NULL; /* not a node without its scenario */
     return e;
 }
 

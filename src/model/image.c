@@ -8,20 +8,29 @@
  * src/util/cache.c), is
  *
  *     header: magic, byte-order mark, format, sizes of the C types, build
- *             id, text length, payload length, checksum
- *     the model text, byte for byte
+ *             id, text length, a hash of the text, payload length, checksum
  *     payload: every field of the sg_model, its expression pool node by
  *              node, and the compiled sg_program
  *
  * It is used only when the header is exactly the one this build writes
  * (the build id hashes sigode's version, the sources of the model,
  * expression and compile stages and the compiler: CMakeLists.txt), the
- * sizes add up, the text equals the one being loaded and the checksum over
- * everything is intact. The key only finds the image; the full comparison
- * makes a hit safe, so a damaged, truncated or foreign image costs a
- * rebuild, never a wrong model. Values are stored in this machine's byte
- * order (the mark tells another order apart), so a hit gives back the very
- * bits the compiler made: outputs are identical with and without it.
+ * sizes add up, the text has the length and the hash recorded and the
+ * checksum over everything is intact. The text is not kept (format 1 kept
+ * a copy to compare, which made an image 5 times the size of the text):
+ * the key in the file name and the hash in the header are two independent
+ * 64-bit hashes of the text (different seeds), so another text of the
+ * same length would have to match both by chance. A damaged, truncated or
+ * foreign image costs a rebuild, never a wrong model. Values are stored in
+ * this machine's byte order (the mark tells another order apart), so a hit
+ * gives back the very bits the compiler made: outputs are identical with
+ * and without it.
+ *
+ * The image is mapped (mmap), not read into memory: the model's strings
+ * point into the mapping, which lives as long as the model, and the pool
+ * is restored without hashing (sg_pool_restore). The cache writes an image
+ * once, through a temporary renamed into place, so a mapped image is never
+ * rewritten under a reader.
  *
  * One function walks the model for writing and for reading (io below), so
  * the two cannot disagree on the order of the fields.
@@ -32,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -44,7 +54,9 @@
 
 /* Below this size a model loads in a few milliseconds: not worth a file. */
 enum { CACHE_MIN_BYTES = 64 * 1024 };
-enum { FORMAT = 1, ORDER_MARK = 0x01020304 };
+enum { FORMAT = 2, ORDER_MARK = 0x01020304 };
+/* The seed of the text's hash in the header (the key's seed is the build). */
+static const uint64_t TEXT_SEED = 0x6a09e667f3bcc908ULL;
 
 static const char WHO[] = "model cache";
 static const char MAGIC[8] = "sgmodel";
@@ -57,8 +69,9 @@ typedef struct image_header {
     uint32_t reserved;
     char build[64];     /* NUL-padded */
     uint64_t text_len;
+    uint64_t text_hash; /* sg_hash_words(TEXT_SEED, text) */
     uint64_t payload_len;
-    uint64_t checksum;  /* over the header (this field 0), text and payload */
+    uint64_t checksum;  /* over the header (this field 0) and payload */
 } image_header;
 
 /* What the last load on this thread did with the cache (tests, notes). */
@@ -154,7 +167,8 @@ static void io_array(io *o, void *ptr, int n, size_t size, int arena)
         io_raw(o, *(void **)ptr, (size_t)n * size);
 }
 
-/* A string (NULL kept apart from ""); read into the model's arena. */
+/* A string (NULL kept apart from ""), with its NUL: read, it points into
+ * the mapped image. */
 static void io_str(io *o, const char **s)
 {
     uint32_t n = 0;
@@ -163,21 +177,19 @@ static void io_str(io *o, const char **s)
     io_raw(o, &n, sizeof n);
     if (!o->reading) {
         if (n)
-            io_raw(o, (void *)*s, n - 1);
+            io_raw(o, (void *)*s, n);
         return;
     }
     *s = NULL;
     if (o->bad || n == 0)
         return;
-    if ((size_t)(o->end - o->p) < n - 1 || memchr(o->p, '\0', n - 1)) {
+    /* the NUL ends it inside the image (the checksum vouches for the rest) */
+    if ((size_t)(o->end - o->p) < n || o->p[n - 1] != '\0') {
         o->bad = 1;
         return;
     }
-    char *c = sg_arena_strndup(o->m->arena, (const char *)o->p, n - 1);
-    o->p += n - 1;
-    if (!c)
-        o->bad = 1;
-    *s = c;
+    *s = (const char *)o->p;
+    o->p += n;
 }
 
 static void io_strs(io *o, const char ***list, int *n)
@@ -206,7 +218,9 @@ static void io_expr(io *o, sg_expr **e)
 /* structures and pointers: allocated here, filled field by field */
 #define IO_ALLOC(o, field, n, arena) io_alloc(o, &(field), (o)->bad ? 0 : (n), sizeof *(field), arena, 4)
 
-/* The pool, node by node: arguments have smaller ids than their users. */
+/* The pool, node by node: arguments have smaller ids than their users.
+ * Reading appends each node as it was (sg_pool_restore), without looking
+ * for an equal one: the writer's pool held none. */
 static void io_pool(io *o)
 {
     sg_pool *pool = o->m->pool;
@@ -643,7 +657,8 @@ static void io_model(io *o, sg_model *m)
 
 /* --------------------------------------------------------------- image */
 
-/* The header for a text of text_len bytes and a payload (checksum 0). */
+/* The header for a text of text_len bytes and a payload (text hash and
+ * checksum 0). */
 static image_header header_for(uint64_t text_len, uint64_t payload_len)
 {
     image_header h;
@@ -659,18 +674,18 @@ static image_header header_for(uint64_t text_len, uint64_t payload_len)
     return h;
 }
 
-static uint64_t image_checksum(const image_header *h, const char *text, const void *payload)
+static uint64_t image_checksum(const image_header *h, const void *payload)
 {
     image_header zero = *h;
     zero.checksum = 0;
     uint64_t sum = sg_hash_words(SG_FNV1A_START, &zero, sizeof zero);
-    sum = sg_hash_words(sum, text, h->text_len);
     return sg_hash_words(sum, payload, h->payload_len);
 }
 
-/* The model in image `e` (e_len bytes) if it is one this build wrote for
- * this text, else NULL with *why. */
-static sg_model *from_image(const unsigned char *e, size_t e_len, const char *text, size_t len,
+/* The model in image `e` (e_len bytes, mapped; the model keeps the
+ * mapping) if it is one this build wrote for this text, else NULL with
+ * *why. */
+static sg_model *from_image(unsigned char *e, size_t e_len, uint64_t text_hash, size_t len,
                             const char *filename, const char **why)
 {
     image_header h, want = header_for(len, 0);
@@ -694,22 +709,16 @@ static sg_model *from_image(const unsigned char *e, size_t e_len, const char *te
         *why = "written by another build of sigode";
         return NULL;
     }
-    if (h.text_len != len) {
+    if (h.text_len != len || h.text_hash != text_hash) {
         *why = "written for another file";
         return NULL;
     }
-    if (h.payload_len > e_len || e_len - sizeof h - len != h.payload_len ||
-        e_len < sizeof h + len) {
+    if (h.payload_len != e_len - sizeof h) {
         *why = "truncated or extended";
         return NULL;
     }
-    const char *image_text = (const char *)e + sizeof h;
-    if (memcmp(image_text, text, len) != 0) {
-        *why = "written for another file";
-        return NULL;
-    }
-    const unsigned char *payload = e + sizeof h + len;
-    if (image_checksum(&h, image_text, payload) != h.checksum) {
+    const unsigned char *payload = e + sizeof h;
+    if (image_checksum(&h, payload) != h.checksum) {
         *why = "checksum mismatch";
         return NULL;
     }
@@ -718,6 +727,8 @@ static sg_model *from_image(const unsigned char *e, size_t e_len, const char *te
         sg_map_init(&m->symbols);
         m->arena = sg_arena_create();
         m->pool = sg_pool_create();
+        m->image = e;
+        m->image_len = e_len;
     }
     io o = {.reading = 1, .p = payload, .end = payload + h.payload_len, .m = m};
     if (!m || !m->arena || !m->pool || !(m->path = sg_arena_strdup(m->arena, filename))) {
@@ -728,30 +739,32 @@ static sg_model *from_image(const unsigned char *e, size_t e_len, const char *te
             return m;
         *why = "damaged contents";
     }
+    if (m)
+        m->image = NULL; /* the caller unmaps it */
     sg_model_free(m);
     return NULL;
 }
 
-static unsigned char *read_fd(int fd, size_t *len)
+/* Maps the image read-only, its pages read in at once (one fault each
+ * would cost more than the reading). NULL if it cannot be mapped. */
+static unsigned char *map_fd(int fd, size_t *len)
 {
     struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode))
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size <= 0)
         return NULL;
-    size_t cap = (size_t)sb.st_size, n = 0;
-    unsigned char *buf = sg_malloc(cap + 1);
-    while (buf && n < cap) {
-        ssize_t got = read(fd, buf + n, cap - n);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got <= 0)
-            break;
-        n += (size_t)got;
-    }
-    *len = n;
-    return buf;
+    *len = (size_t)sb.st_size;
+    void *p = mmap(NULL, *len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+    return p == MAP_FAILED ? NULL : p;
 }
 
-static void store(int dfd, const char *name, const sg_model *m, const char *text, size_t len,
+void sg_model_cache_unmap(sg_model *m)
+{
+    if (m->image)
+        munmap(m->image, m->image_len);
+    m->image = NULL;
+}
+
+static void store(int dfd, const char *name, const sg_model *m, size_t len, uint64_t text_hash,
                   char *outcome, size_t size)
 {
     io o = {.m = (sg_model *)m};
@@ -763,14 +776,15 @@ static void store(int dfd, const char *name, const sg_model *m, const char *text
         return;
     }
     image_header h = header_for(len, o.len);
-    h.checksum = image_checksum(&h, text, o.buf);
+    h.text_hash = text_hash;
+    h.checksum = image_checksum(&h, o.buf);
     char tmp[128];
     snprintf(tmp, sizeof tmp, "tmp-%ld-%s", (long)getpid(), name);
     sg_cache_remove_stale(dfd);
     unlinkat(dfd, tmp, 0);
-    const void *parts[3] = {&h, text, o.buf};
-    size_t sizes[3] = {sizeof h, len, o.len};
-    if (sg_cache_write_parts(dfd, tmp, parts, sizes, 3) != 0 ||
+    const void *parts[2] = {&h, o.buf};
+    size_t sizes[2] = {sizeof h, o.len};
+    if (sg_cache_write_parts(dfd, tmp, parts, sizes, 2) != 0 ||
         renameat(dfd, tmp, dfd, name) != 0) {
         snprintf(outcome, size, "cannot write %s: %s", name,
                  strerror(errno));
@@ -790,9 +804,10 @@ int sg_model_cache_enabled(size_t len)
 }
 
 sg_model *sg_model_cache_find(const char *text, size_t len, const char *filename, int *dfd,
-                              char *name, size_t name_size)
+                              char *name, size_t name_size, uint64_t *text_hash)
 {
     *dfd = -1;
+    *text_hash = 0;
     last_outcome[0] = '\0';
     if (!sg_model_cache_enabled(len)) {
         snprintf(last_outcome, sizeof last_outcome, "off");
@@ -807,6 +822,7 @@ sg_model *sg_model_cache_find(const char *text, size_t len, const char *filename
     image_header h = header_for(len, 0);
     uint64_t key = sg_hash_words(SG_FNV1A_START, h.build, sizeof h.build);
     key = sg_hash_words(key, text, len);
+    *text_hash = sg_hash_words(TEXT_SEED, text, len);
     snprintf(name, name_size, "model-%016" PRIx64 ".img", key);
     int refused = 0;
     int fd = sg_cache_open_file(*dfd, name, &refused);
@@ -814,12 +830,11 @@ sg_model *sg_model_cache_find(const char *text, size_t len, const char *filename
     sg_model *m = NULL;
     if (fd >= 0) {
         size_t e_len = 0;
-        unsigned char *e = read_fd(fd, &e_len);
+        unsigned char *e = map_fd(fd, &e_len);
         close(fd);
-        why = "unreadable";
-        if (e)
-            m = from_image(e, e_len, text, len, filename, &why);
-        sg_free(e);
+        why = "empty or unreadable";
+        if (e && !(m = from_image(e, e_len, *text_hash, len, filename, &why)))
+            munmap(e, e_len);
         refused = !m;
     }
     if (m)
@@ -831,12 +846,12 @@ sg_model *sg_model_cache_find(const char *text, size_t len, const char *filename
     return m;
 }
 
-void sg_model_cache_store(int dfd, const char *name, const sg_model *m, const char *text,
-                          size_t len)
+void sg_model_cache_store(int dfd, const char *name, const sg_model *m, size_t len,
+                          uint64_t text_hash)
 {
     /* keeps why an old image was ignored in front of what happened next */
     size_t keep = strncmp(last_outcome, "ignored", 7) ? 0 : strlen(last_outcome);
     if (keep)
         keep += (size_t)snprintf(last_outcome + keep, sizeof last_outcome - keep, "; ");
-    store(dfd, name, m, text, len, last_outcome + keep, sizeof last_outcome - keep);
+    store(dfd, name, m, len, text_hash, last_outcome + keep, sizeof last_outcome - keep);
 }

@@ -2065,17 +2065,6 @@ static void mark_lists(const sg_cfg_top *top, unsigned char *movable)
 /* Loads from text, which has room for len + 2 bytes and is freed here. */
 static sg_model *load_owned_text(char *text, size_t len, const char *filename, sg_error *err)
 {
-    const char *nul = memchr(text, '\0', len);
-    if (nul) {
-        int line = 1, col = 1;
-        for (const char *p = text; p < nul; p++, col++)
-            if (*p == '\n')
-                line++, col = 0;
-        sg_free(text);
-        sg_error_set(err, SG_ERR_MODEL, filename, line, col,
-                     "the file contains a NUL byte: not a text model file");
-        return NULL;
-    }
     /* libconfig 1.5 takes a comment on the last line for a syntax error
      * unless a line end follows it: the text always ends with one */
     if (len == 0 || text[len - 1] != '\n')
@@ -2083,12 +2072,28 @@ static sg_model *load_owned_text(char *text, size_t len, const char *filename, s
     text[len] = '\0';
     int cache_dfd = -1;
     char cache_name[64];
-    sg_model *cached =
-        sg_model_cache_find(text, len, filename, &cache_dfd, cache_name, sizeof cache_name);
+    uint64_t text_hash;
+    sg_model *cached = sg_model_cache_find(text, len, filename, &cache_dfd, cache_name,
+                                           sizeof cache_name, &text_hash);
     if (cached) {
         close(cache_dfd);
         sg_free(text);
         return cached;
+    }
+    /* only after a miss: an image is stored only for a text that loaded,
+     * and a hit matches the text's length and two hashes */
+    const char *nul = memchr(text, '\0', len);
+    if (nul) {
+        int line = 1, col = 1;
+        for (const char *p = text; p < nul; p++, col++)
+            if (*p == '\n')
+                line++, col = 0;
+        if (cache_dfd >= 0)
+            close(cache_dfd);
+        sg_free(text);
+        sg_error_set(err, SG_ERR_MODEL, filename, line, col,
+                     "the file contains a NUL byte: not a text model file");
+        return NULL;
     }
     int line, col;
     char msg[400];
@@ -2153,17 +2158,13 @@ static sg_model *load_owned_text(char *text, size_t len, const char *filename, s
         config_destroy(&side);
     config_destroy(&cfg);
     /* the libconfig tree and the text are freed before compiling: a large
-     * model's peak memory is one of them, not both (the cache keeps the
-     * text for the image, which holds a copy to compare) */
-    if (cache_dfd < 0 || st != SG_OK) {
-        sg_free(text);
-        text = NULL;
-    }
+     * model's peak memory is one of them, not both (the image needs only
+     * the text's length and hash) */
+    sg_free(text);
     if (st == SG_OK)
         st = sg_program_compile(m, &m->program, err);
-    if (st == SG_OK && text)
-        sg_model_cache_store(cache_dfd, cache_name, m, text, len);
-    sg_free(text);
+    if (st == SG_OK && cache_dfd >= 0)
+        sg_model_cache_store(cache_dfd, cache_name, m, len, text_hash);
     if (cache_dfd >= 0)
         close(cache_dfd);
     if (st != SG_OK) {
@@ -2272,5 +2273,6 @@ void sg_model_free(sg_model *m)
     sg_free(m->slot_index);
     sg_pool_free(m->pool);
     sg_arena_free(m->arena);
+    sg_model_cache_unmap(m);
     sg_free(m);
 }

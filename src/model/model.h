@@ -256,6 +256,11 @@ struct sg_model {
 
     sg_program *program;   /* compiled right-hand side and Jacobian */
     int read_in_two;       /* libconfig read the text in two threads (sg_cfg_read) */
+    /* a model read from the cache: its image, mapped read-only; the
+     * model's strings point into it (image.c), so it is unmapped with the
+     * model */
+    void *image;
+    size_t image_len;
 };
 
 /* Computes initial values into v (the model's slots): every initial-value
@@ -310,14 +315,17 @@ extern size_t sg_cfg_split_min_bytes; /* 1 MiB; 0 (tests) splits every text it c
 /* The compiled-model cache (image.c). sg_model_cache_find looks for the
  * image of this text (len bytes) and returns the model it holds, or NULL;
  * *dfd is then the open cache folder (-1 when the cache is off or not
- * usable) and name the image's file name, for sg_model_cache_store after
- * the text is loaded and compiled. $SIGODE_MODEL_CACHE=0 turns it off,
- * =1 uses it for texts of any size (else from 64 KiB). */
+ * usable), name the image's file name and *text_hash the text's hash, for
+ * sg_model_cache_store after the text is loaded and compiled (the image
+ * holds no copy of the text). $SIGODE_MODEL_CACHE=0 turns it off, =1 uses
+ * it for texts of any size (else from 64 KiB). */
 int sg_model_cache_enabled(size_t len);
 sg_model *sg_model_cache_find(const char *text, size_t len, const char *filename, int *dfd,
-                              char *name, size_t name_size);
-void sg_model_cache_store(int dfd, const char *name, const sg_model *m, const char *text,
-                          size_t len);
+                              char *name, size_t name_size, uint64_t *text_hash);
+void sg_model_cache_store(int dfd, const char *name, const sg_model *m, size_t len,
+                          uint64_t text_hash);
+/* Unmaps the image a cached model's strings point into (sg_model_free). */
+void sg_model_cache_unmap(sg_model *m);
 /* What the calling thread's last load did with the cache: "off",
  * "hit NAME", "miss NAME", "ignored NAME (why)", "stored NAME", ... */
 const char *sg_model_cache_outcome(void);

@@ -11,9 +11,13 @@ typedef struct arena_block {
 
 struct sg_arena {
     arena_block *head;
+    size_t next;     /* size of the next block (0: ARENA_BLOCK) */
 };
 
-enum { ARENA_BLOCK = 16384 };
+/* Blocks double from ARENA_BLOCK to ARENA_MAX_BLOCK: a small model's arena
+ * stays small, a large one's (millions of nodes and strings) gets few
+ * large blocks, which sg_malloc gives huge pages (alloc.c). */
+enum { ARENA_BLOCK = 16384, ARENA_MAX_BLOCK = 8 << 20 };
 
 sg_arena *sg_arena_create(void) { return sg_calloc(1, sizeof(sg_arena)); }
 
@@ -45,6 +49,7 @@ void sg_arena_reset(sg_arena *arena)
         keep->next = NULL;
     }
     arena->head = keep;
+    arena->next = 0;
 }
 
 void *sg_arena_alloc(sg_arena *arena, size_t size)
@@ -52,10 +57,13 @@ void *sg_arena_alloc(sg_arena *arena, size_t size)
     size = (size + 15) & ~(size_t)15;
     arena_block *b = arena->head;
     if (!b || b->size - b->used < size) {
-        size_t bsize = size > ARENA_BLOCK ? size : ARENA_BLOCK;
+        size_t grow = arena->next ? arena->next : ARENA_BLOCK;
+        size_t bsize = size > grow ? size : grow;
         b = sg_malloc(sizeof(arena_block) + bsize);
         if (!b)
             return NULL;
+        if (grow < ARENA_MAX_BLOCK)
+            arena->next = grow * 2;
         b->used = 0;
         b->size = bsize;
         b->next = arena->head;

@@ -1,7 +1,7 @@
 #!/bin/bash
 # The compiled-model cache (src/model/image.c): a miss stores an image, a
-# hit reads it, and a damaged, truncated or foreign image is ignored and
-# rewritten; outputs are byte-identical with and without the cache on every
+# hit reads it, and a damaged, truncated, foreign (version, format, byte
+# order) or other text's image is ignored and rewritten; outputs are byte-identical with and without the cache on every
 # shipped model. Usage: model_cache.sh SIGODE SOURCE_DIR
 set -euo pipefail
 sigode=$1; src=$2
@@ -33,6 +33,18 @@ damage extended 'printf x >> "$work/cache/$img"'
 damage version 'printf "9.9.9 XXXX" | dd of="$work/cache/$img" bs=1 seek=24 conv=notrunc status=none'
 damage order 'printf "\x01\x02\x03\x04" | dd of="$work/cache/$img" bs=1 seek=8 conv=notrunc status=none'
 damage empty ': > "$work/cache/$img"'
+damage format 'printf "\x09" | dd of="$work/cache/$img" bs=1 seek=12 conv=notrunc status=none'
+# the image keeps no copy of the text, only its length and a hash: the
+# image of another text of the same length, put under this text's name
+# (as if the two keys collided), is ignored for the hash in its header
+other=$work/other.cfg; sed 's/id = "kcat"; value = 0.5;/id = "kcat"; value = 0.7;/' "$m" > "$other"
+[ "$(stat -c %s "$other")" = "$(stat -c %s "$m")" ] && ! cmp -s "$m" "$other" || fail "other text"
+"$sigode" run "$other" --t-end 10 --points 11 --output "$work/other.csv"
+oimg=$(ls "$work/cache" | grep '^model-.*\.img$' | grep -v "^$img\$") || fail "no image for the other text"
+damage other_text 'cp "$work/cache/$oimg" "$work/cache/$img"'
+"$sigode" run "$other" --t-end 10 --points 11 --output "$work/other2.csv"
+cmp -s "$work/other.csv" "$work/other2.csv" && ! cmp -s "$work/off.csv" "$work/other.csv" ||
+  fail "the other text's output"
 # an image writable by others is never read (and the run still works)
 cp "$good" "$work/cache/$img"; chmod 666 "$work/cache/$img"
 printf "\xff" | dd of="$work/cache/$img" bs=1 seek=$((size - 40)) conv=notrunc status=none
