@@ -287,6 +287,11 @@ sg_status sg_experiment_add_output_time(sg_experiment *exp, double t, sg_error *
 /* First bring the unperturbed model (no sets) to steady state, then apply
  * the sets at t_start, as an experiment on resting cells does. */
 void sg_experiment_set_preequilibrate(sg_experiment *exp, int on);
+/* Rows only where they are read: the start, the end and the extra output
+ * times (sg_experiment_add_output_time), not the evenly spaced points in
+ * between; the numbers in those rows are the ones of the full run. A model
+ * with event triggers keeps every row. */
+void sg_experiment_set_readouts_only(sg_experiment *exp, int on);
 double sg_experiment_t_start(const sg_experiment *exp);
 double sg_experiment_t_end(const sg_experiment *exp);
 /* The scenario's scan, if it has one (else returns 0). `values` stays owned

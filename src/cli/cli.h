@@ -222,6 +222,9 @@ sg_model *cli_load_model(const char *path, sg_error *err);
  * become their ids; 0, or 2 after reporting an ambiguous name. */
 int cli_resolve_names(cli *c);
 void cli_choose_backend(const cli *c, sg_model *model);
+/* The backend for `simulations` runs of the model (BACKEND_AUTO, VM or
+ * NATIVE): compiled C when asked, or for auto when it pays. */
+void cli_apply_backend(const char *command, int backend, long simulations, sg_model *model);
 sg_experiment *cli_make_experiment(const cli *c, const sg_model *model, sg_error *err);
 void cli_print_stats(const sg_sim *sim);
 /* The syntax of an --event value; 0, or 2 after the message. */

@@ -518,14 +518,16 @@ static long axis_size(const char *values, long points)
     return n;
 }
 
-static int native_pays(const cli *c, const sg_model *model)
+/* The simulations a command runs, for --backend auto: a scan's points (0
+ * for the other commands of this dispatcher, which run a few). */
+static long scan_simulations(const cli *c)
 {
-    if (strcmp(c->command, "scan") != 0 || sg_model_state_count(model) > AUTO_NATIVE_MAX_STATES)
+    if (strcmp(c->command, "scan") != 0)
         return 0;
     long n = axis_size(c->values_text, c->points);
     if (c->target2)
         n *= axis_size(c->values2_text, c->points2);
-    return n >= AUTO_NATIVE_MIN_SIMULATIONS;
+    return n;
 }
 
 sg_model *cli_load_model(const char *path, sg_error *err)
@@ -581,22 +583,30 @@ static int resolve_list(const cli *c, char **list)
 
 int cli_resolve_names(cli *c) { return resolve_list(c, &c->select) || resolve_list(c, &c->readout) ? 2 : 0; }
 
-/* Switches to compiled C when asked, or for auto when it pays (above). A
+/* Switches to compiled C when asked (backend BACKEND_NATIVE), or for
+ * BACKEND_AUTO when `simulations` runs of the model make it pay (above). A
  * compiler that is missing or fails is not an error: the instruction
  * program gives the same numbers, only slower; --backend native says so. */
-void cli_choose_backend(const cli *c, sg_model *model)
+void cli_apply_backend(const char *command, int backend, long simulations, sg_model *model)
 {
     sg_error err = {0};
-    if (c->backend == BACKEND_VM)
+    if (backend == BACKEND_VM)
         return;
-    if (c->backend == BACKEND_AUTO) {
+    if (backend == BACKEND_AUTO) {
         /* an object compiled before costs only its loading */
         if (sg_model_state_count(model) <= AUTO_NATIVE_MAX_STATES)
             sg_model_use_cached_native(model, &err);
-        if (sg_model_backend(model) == SG_BACKEND_NATIVE || !native_pays(c, model))
+        if (sg_model_backend(model) == SG_BACKEND_NATIVE ||
+            sg_model_state_count(model) > AUTO_NATIVE_MAX_STATES ||
+            simulations < AUTO_NATIVE_MIN_SIMULATIONS)
             return;
     }
-    if (sg_model_set_backend(model, SG_BACKEND_NATIVE, &err) != SG_OK && c->backend == BACKEND_NATIVE)
-        fprintf(stderr, "sigode %s: note: %s; using the instruction program\n", c->command,
+    if (sg_model_set_backend(model, SG_BACKEND_NATIVE, &err) != SG_OK && backend == BACKEND_NATIVE)
+        fprintf(stderr, "sigode %s: note: %s; using the instruction program\n", command,
                 err.message);
+}
+
+void cli_choose_backend(const cli *c, sg_model *model)
+{
+    cli_apply_backend(c->command, c->backend, scan_simulations(c), model);
 }

@@ -25,7 +25,7 @@ typedef struct study_opts {
     long points;
     int has_points;
     sg_options opt;
-    int backend_vm;
+    int backend;           /* BACKEND_AUTO, BACKEND_VM or BACKEND_NATIVE */
     /* a scan */
     const char *target;
     char *values_text;

@@ -186,6 +186,7 @@ sg_status sg_experiment_add_output_time(sg_experiment *exp, double t, sg_error *
 }
 
 void sg_experiment_set_preequilibrate(sg_experiment *exp, int on) { exp->preequilibrate = on; }
+void sg_experiment_set_readouts_only(sg_experiment *exp, int on) { exp->readouts_only = on; }
 double sg_experiment_t_start(const sg_experiment *exp) { return exp->t_start; }
 
 sg_status sg_experiment_add_output(sg_experiment *exp, const char *id, sg_error *err)

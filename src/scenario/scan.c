@@ -114,6 +114,7 @@ sg_status sg_scan_compute(const sg_model *m, const sg_options *opt, const sg_exp
     copy->extra_times = NULL;
     copy->sets_cap = copy->events_cap = copy->extra_cap = 0;
     copy->nextra = 0;
+    copy->readouts_only = 1; /* only the readout times are read */
     sg_status st = SG_OK;
     size_t n = (size_t)(exp->nsets ? exp->nsets : 1);
     copy->sets = sg_malloc(sizeof *copy->sets * n);

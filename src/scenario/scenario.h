@@ -40,6 +40,7 @@ struct sg_experiment {
     int *outputs;          /* extra output columns: slots of parameters, compartments */
     int noutputs;
     size_t outputs_cap;
+    int readouts_only;     /* rows only where read (sg_experiment_set_readouts_only) */
 };
 
 struct sg_trajectory {

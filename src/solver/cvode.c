@@ -293,6 +293,13 @@ sg_solver *sg_solver_create(const sg_program *prog, const char *const *state_nam
         return NULL;
     }
     N_VConst(0.0, s->y);
+    /* CVODE then updates its history arrays in one call per step, not one
+     * per vector (SUNDIALS' fused operations; the same arithmetic in the
+     * same order, so the same numbers); CVodeInit clones this vector */
+    if (N_VEnableFusedOps_Serial(s->y, SUNTRUE) != 0) {
+        setup_failed(s, err, "N_VEnableFusedOps_Serial");
+        return NULL;
+    }
     if (prog->ndelays > 0 &&
         (!(s->hist = sg_delay_history_create(prog)) || !(s->ytmp = N_VClone(s->y)))) {
         sg_solver_free(s);

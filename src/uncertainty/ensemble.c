@@ -137,6 +137,8 @@ sg_ensemble *sg_ensemble_create(const sg_model *model, const sg_options *opt,
     *e->exp = *exp;
     e->exp->preequilibrate = exp->preequilibrate || spec->preequilibrate;
     e->t_read = exp->t_end;
+    /* a scan is read at its end only: the runs skip the rows in between */
+    e->exp->readouts_only = e->is_scan;
     if (e->is_scan) {
         int slot = sg_map_get(&model->symbols, spec->target);
         if (slot < 0 || model->slot_kind[slot] == SG_SYM_ASSIGNMENT) {

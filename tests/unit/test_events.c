@@ -580,6 +580,80 @@ static void test_random_tie(void **state)
     assert_true(q[0] == q[1] && q[2] != q[0]);
 }
 
+/* Readouts only (what an ensemble's or a scan's runs compute): fewer rows,
+ * and each row kept holds the numbers of the full run to the last bit,
+ * with scheduled changes on and off the output grid (CVODE restarts at
+ * each, and the time asked for next sizes its first step). A model with
+ * event triggers keeps every row. */
+static void test_readouts_only_same_numbers(void **state)
+{
+    (void)state;
+    const char *scenarios[] = {"set_at_5",         "set_off_grid", "dosing",
+                               "dosing_until_end", "rate_change",  "at_the_end"};
+    sg_error err;
+    sg_options opt;
+    sg_options_default(&opt);
+    sg_sim *sim = sg_sim_create(model, &opt, &err);
+    assert_non_null(sim);
+    for (size_t s = 0; s < sizeof scenarios / sizeof *scenarios; s++) {
+        sg_trajectory *full = NULL, *thin = NULL;
+        for (int only = 0; only < 2; only++) {
+            sg_experiment *ex = sg_experiment_create(model, scenarios[s], &err);
+            assert_non_null(ex);
+            assert_int_equal(sg_experiment_set_points(ex, 201, &err), SG_OK);
+            assert_int_equal(sg_experiment_add_output_time(ex, 3.33, &err), SG_OK);
+            sg_experiment_set_readouts_only(ex, only);
+            assert_int_equal(sg_sim_run(sim, ex, only ? &thin : &full, &err), SG_OK);
+            sg_experiment_free(ex);
+        }
+        int nfull = sg_trajectory_rows(full), nthin = sg_trajectory_rows(thin);
+        if (nthin > 12 || nfull != 202)
+            fail_msg("%s: %d rows of %d kept", scenarios[s], nthin, nfull);
+        int seen_extra = 0;
+        for (int r = 0, f = 0; r < nthin; r++) {
+            double t = sg_trajectory_time(thin, r);
+            while (f < nfull && sg_trajectory_time(full, f) != t)
+                f++;
+            if (f == nfull)
+                fail_msg("%s: row at t = %g is not an output time", scenarios[s], t);
+            seen_extra |= t == 3.33;
+            for (int c = 0; c < sg_trajectory_columns(thin); c++)
+                if (memcmp(&(double){sg_trajectory_value(thin, r, c)},
+                           &(double){sg_trajectory_value(full, f, c)}, sizeof(double)))
+                    fail_msg("%s: column %d at t = %g: %.17g, full run %.17g", scenarios[s], c,
+                             t, sg_trajectory_value(thin, r, c), sg_trajectory_value(full, f, c));
+        }
+        assert_true(seen_extra);
+        assert_true(sg_trajectory_time(thin, 0) == sg_trajectory_time(full, 0));
+        assert_true(sg_trajectory_time(thin, nthin - 1) == sg_trajectory_time(full, nfull - 1));
+        sg_trajectory_free(full);
+        sg_trajectory_free(thin);
+    }
+    sg_sim_free(sim);
+
+    /* a trigger: every row stays */
+    sg_model *m = ts_load_text("name = \"trig\";\n"
+                               "parameters = ( { id = \"k\"; value = 0.5; } );\n"
+                               "species = ( { id = \"A\"; initial = 2.0; } );\n"
+                               "reactions = ( { id = \"elim\"; equation = \"A ->\"; "
+                               "rate = \"k * A\"; } );\n"
+                               "events = ( { id = \"e\"; trigger = \"A < 1\"; "
+                               "assign = { k = 1.0; }; } );\n");
+    sim = sg_sim_create(m, &opt, &err);
+    sg_experiment *ex = sg_experiment_create(m, NULL, &err);
+    assert_non_null(sim);
+    assert_non_null(ex);
+    assert_int_equal(sg_experiment_set_points(ex, 51, &err), SG_OK);
+    sg_experiment_set_readouts_only(ex, 1);
+    sg_trajectory *traj = NULL;
+    assert_int_equal(sg_sim_run(sim, ex, &traj, &err), SG_OK);
+    assert_int_equal(sg_trajectory_rows(traj), 51);
+    sg_trajectory_free(traj);
+    sg_experiment_free(ex);
+    sg_sim_free(sim);
+    sg_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -598,6 +672,7 @@ int main(void)
         cmocka_unit_test(test_delay_repeats_and_persistence),
         cmocka_unit_test(test_priorities),
         cmocka_unit_test(test_random_tie),
+        cmocka_unit_test(test_readouts_only_same_numbers),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -571,6 +571,48 @@ static void compiler_path_cannot_end_the_comment(void **state)
     free(star);
 }
 
+/* sigode ensemble (and gsa, the same set-up) compile the model when asked
+ * (--backend native only loaded an object compiled before) or, with auto,
+ * from 200 samples: the same table as the instruction program's. */
+static void studies_compile(void **state)
+{
+    (void)state;
+    const char *model = "models/calcineurin_er.cfg";
+    const char *few[] = {SIGODE_BINARY, "ensemble", model, "--scenario", "fk506_dose_response",
+                         "--samples", "4", "--readout", "CaN_rel", "--fit", "hill", NULL};
+    char *auto_out = NULL, *native_out = NULL, *vm_out = NULL, *err = NULL;
+    assert_int_equal(ts_run(few, &auto_out, NULL), 0);
+    assert_int_equal(count_files(".so"), 0); /* 4 samples: not worth a compile */
+    const char *native[] = {SIGODE_BINARY, "ensemble", model, "--scenario",
+                            "fk506_dose_response", "--samples", "4", "--readout", "CaN_rel",
+                            "--fit", "hill", "--backend", "native", NULL};
+    assert_int_equal(ts_run(native, &native_out, &err), 0);
+    assert_null(strstr(err, "note:")); /* compiled, no fallback */
+    assert_int_equal(count_files(".so"), 1);
+    assert_string_equal(auto_out, native_out);
+    free(auto_out);
+    free(native_out);
+    free(err);
+
+    /* auto from 200 samples (a fresh cache: nothing to load) */
+    ts_remove_dir(cache);
+    free(cache);
+    cache = ts_temp_dir();
+    setenv("SIGODE_CACHE_DIR", cache, 1);
+    const char *many[] = {SIGODE_BINARY, "ensemble", model, "--scenario", "fk506_1uM",
+                          "--samples", "200", "--readout", "CaN_rel", NULL};
+    const char *many_vm[] = {SIGODE_BINARY, "ensemble", model, "--scenario", "fk506_1uM",
+                             "--samples", "200", "--readout", "CaN_rel", "--backend", "vm",
+                             NULL};
+    assert_int_equal(ts_run(many_vm, &vm_out, NULL), 0);
+    assert_int_equal(count_files(".so"), 0);
+    assert_int_equal(ts_run(many, &auto_out, NULL), 0);
+    assert_int_equal(count_files(".so"), 1);
+    assert_string_equal(vm_out, auto_out);
+    free(vm_out);
+    free(auto_out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -589,6 +631,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(stale_temporaries_are_removed, use_fresh_cache,
                                         drop_cache),
         cmocka_unit_test_setup_teardown(command_line, use_fresh_cache, drop_cache),
+        cmocka_unit_test_setup_teardown(studies_compile, use_fresh_cache, drop_cache),
         cmocka_unit_test_setup_teardown(foreign_or_writable_object_is_not_used,
                                         use_fresh_cache, drop_cache),
         cmocka_unit_test_setup_teardown(writable_parent_is_refused, use_fresh_cache,
