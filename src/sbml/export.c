@@ -717,7 +717,7 @@ static const char *per_time_unit(exporter *ex, Model_t *mod, const char *substan
         add_units_of(mod, d, substance, 1);
         if (UnitDefinition_getNumUnits(d) == 1 &&
             Unit_getKind(UnitDefinition_getUnit(d, 0)) == UNIT_KIND_DIMENSIONLESS)
-            UnitDefinition_removeUnit(d, 0);
+            Unit_free(UnitDefinition_removeUnit(d, 0)); /* removing hands it to us */
         add_units_of(mod, d, Model_getTimeUnits(mod), -1);
     }
     const char *kept = sg_arena_strdup(ex->names, id);
