@@ -110,11 +110,7 @@ static void format_number(char *buf, size_t size, double x, int json)
         snprintf(buf, size, "%s", json ? "null" : (x > 0 ? "inf" : "-inf"));
         return;
     }
-    for (int prec = 15; prec <= 17; prec++) {
-        snprintf(buf, size, "%.*g", prec, x);
-        if (strtod(buf, NULL) == x)
-            return;
-    }
+    sg_format_double(buf, size, x);
 }
 
 static void json_string(FILE *out, const char *s)

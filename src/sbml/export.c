@@ -63,16 +63,6 @@ static double placeholder(size_t k) { return PLACEHOLDER_BASE + (double)k + 23.0
  * export never writes one as text: it is y * 2^-1022 (subnormal_math()). */
 static int is_subnormal(double v) { return v != 0 && fabs(v) < DBL_MIN; }
 
-/* The shortest of %.15g .. %.17g that strtod reads back as v. */
-static void shortest(char *buf, size_t size, double v)
-{
-    for (int prec = 15; prec <= 17; prec++) {
-        snprintf(buf, size, "%.*g", prec, v);
-        if (strtod(buf, NULL) == v)
-            return;
-    }
-}
-
 static double exact(exporter *ex, double v)
 {
     char text[40];
@@ -134,7 +124,7 @@ static char *exact_numbers(exporter *ex, char *text)
         if (seen[k]++)
             bad = k;
         char number[40];
-        shortest(number, sizeof number, ex->exact[k]);
+        sg_format_double(number, sizeof number, ex->exact[k]);
         sg_sbuf_addn(&out, from, (size_t)(start - from));
         sg_sbuf_add(&out, number);
         from = p + strlen(tail);
@@ -153,7 +143,7 @@ static char *exact_numbers(exporter *ex, char *text)
     sg_free(seen);
     if (bad >= 0) {
         char number[40];
-        shortest(number, sizeof number, ex->exact[bad]);
+        sg_format_double(number, sizeof number, ex->exact[bad]);
         sg_error_set(ex->err, SG_ERR_MODEL, NULL, 0, 0,
                      "could not write the number %s exactly in SBML (the model holds the "
                      "text %.15g)",

@@ -90,11 +90,7 @@ void sg_sbuf_printf(sg_sbuf *b, const char *fmt, ...)
 void sg_sbuf_number(sg_sbuf *b, double v)
 {
     char buf[40];
-    for (int prec = 15; prec <= 17; prec++) {
-        snprintf(buf, sizeof buf, "%.*g", prec, v);
-        if (strtod(buf, NULL) == v)
-            break;
-    }
+    sg_format_double(buf, sizeof buf, v);
     /* libconfig reads digits alone as a 32-bit integer: -0 would lose its
      * sign and 2^53 + 2 would be refused, so those are written as reals */
     if (!strpbrk(buf, ".en") && (signbit(v) || fabs(v) > 2147483647.0))
@@ -2760,12 +2756,7 @@ static int add_term(importer *im, sg_sbuf *b, int *first, double coef, const cha
     *first = 0;
     if (coef != 1.0) {
         char num[40];
-        snprintf(num, sizeof num, "%.17g", coef);
-        for (int prec = 15; prec <= 17; prec++) {
-            snprintf(num, sizeof num, "%.*g", prec, coef);
-            if (strtod(num, NULL) == coef)
-                break;
-        }
+        sg_format_double(num, sizeof num, coef);
         sg_sbuf_printf(b, "%s ", num);
     }
     sg_sbuf_add(b, species);

@@ -24,6 +24,10 @@ void *sg_realloc(void *ptr, size_t size);
 void sg_free(void *ptr);
 char *sg_strdup(const char *s);
 
+/* number.c: v as the shortest of %.15g..%.17g that strtod reads back as v
+ * (buf of at least 32 bytes). */
+void sg_format_double(char *buf, size_t size, double v);
+
 /* Grows *array (of *cap elements of `size` bytes) to hold `need` elements.
  * Returns 0 on success, -1 when out of memory (array untouched). */
 int sg_grow(void *array, size_t *cap, size_t need, size_t size);
