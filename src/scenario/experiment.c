@@ -114,7 +114,18 @@ static int settable(const sg_experiment *exp, const char *name, double value, in
                     sg_error *err)
 {
     const sg_model *m = exp->model;
-    int slot = sg_map_get(&m->symbols, name);
+    /* ids first, then the SBML id of an element sigode renamed (a parameter
+     * 'time' of an SBML model), then a name: as --select reads them */
+    const char *id;
+    if (sg_model_resolve_id(m, name, &id, err) != SG_OK)
+        return -1;
+    int slot = sg_map_get(&m->symbols, id);
+    if (slot < 0 && strcmp(id, "time") == 0) {
+        sg_error_set(err, SG_ERR_USAGE, NULL, 0, 0,
+                     "cannot set 'time': it is the model time (the run starts at the "
+                     "scenario's start time)");
+        return -1;
+    }
     if (slot < 0) {
         sg_error_set(err, SG_ERR_USAGE, NULL, 0, 0,
                      "cannot set '%s': model '%s' has no species, parameter or compartment "

@@ -373,6 +373,79 @@ static void test_own_unit_reactions(void **state)
     sg_model_free(a);
 }
 
+/* An SBML parameter 'time' (sigode renames it: 'time' is the model time in
+ * sigode's expressions) is set, scheduled and selected by its SBML id, as a
+ * name is; 'time' in a model without such an element cannot be set. */
+static const char time_param_sbml[] =
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+    "<sbml xmlns=\"http://www.sbml.org/sbml/level3/version2/core\" level=\"3\" version=\"2\">\n"
+    " <model id=\"tp\">\n"
+    "  <listOfCompartments><compartment id=\"c\" size=\"1\" constant=\"true\"/>"
+    "</listOfCompartments>\n"
+    "  <listOfSpecies><species id=\"S\" compartment=\"c\" initialConcentration=\"1\" "
+    "hasOnlySubstanceUnits=\"false\" boundaryCondition=\"false\" constant=\"false\"/>"
+    "</listOfSpecies>\n"
+    "  <listOfParameters><parameter id=\"time\" value=\"2\" constant=\"false\"/>"
+    "</listOfParameters>\n"
+    "  <listOfReactions><reaction id=\"R\" reversible=\"false\">\n"
+    "   <listOfReactants><speciesReference species=\"S\" stoichiometry=\"1\" "
+    "constant=\"true\"/></listOfReactants>\n"
+    "   <kineticLaw><math xmlns=\"http://www.w3.org/1998/Math/MathML\"><apply><times/>"
+    "<ci>time</ci><ci>S</ci></apply></math></kineticLaw>\n"
+    "  </reaction></listOfReactions>\n"
+    " </model>\n</sbml>\n";
+
+static void test_set_sbml_id_time(void **state)
+{
+    fixture *f = *state;
+    char *path = write_in(f, "tp.xml", time_param_sbml);
+    /* S' = -time * S with the parameter time = 0.5 instead of 2 */
+    result r = sigode8("run", path, "--set", "time=0.5", "--select", "S,time", "--points", "5");
+    if (r.status != 0)
+        fail_msg("status %d: %s", r.status, r.err);
+    assert_true(strncmp(r.out, "time,S,time\n", 12) == 0);
+    int rows = 0;
+    for (char *line = strchr(r.out, '\n') + 1; *line; line = strchr(line, '\n') + 1) {
+        double t, s, p;
+        assert_int_equal(sscanf(line, "%lf,%lf,%lf", &t, &s, &p), 3);
+        assert_true(p == 0.5);
+        if (ts_rel(s, exp(-0.5 * t), 1e-12) > 1e-4) /* default tolerances */
+            fail_msg("S(%g) = %.17g, expected %.17g", t, s, exp(-0.5 * t));
+        rows++;
+    }
+    assert_int_equal(rows, 5);
+    result_free(&r);
+    /* a scheduled change by the same id: time = 0 from t = 5 holds S */
+    r = sigode8("run", path, "--event", "5:time=0", "--select", "S", "--t-end", "10");
+    if (r.status != 0)
+        fail_msg("status %d: %s", r.status, r.err);
+    double t, s;
+    char *last = r.out + strlen(r.out) - 2;
+    while (last > r.out && *last != '\n')
+        last--;
+    assert_int_equal(sscanf(last + 1, "%lf,%lf", &t, &s), 2);
+    assert_true(t == 10);
+    /* without the hold S(10) would be exp(-20) */
+    if (ts_rel(s, exp(-2.0 * 5), 1e-12) > 1e-4)
+        fail_msg("S(10) = %.17g, expected %.17g", s, exp(-2.0 * 5));
+    result_free(&r);
+    free(path);
+    /* a name sets its element too ("decay rate" is k) */
+    path = write_in(f, "named.cfg", named_model);
+    r = sigode8("run", path, "--set", "decay rate=0", "--select", "A", "--points", "2");
+    if (r.status != 0)
+        fail_msg("status %d: %s", r.status, r.err);
+    assert_non_null(strstr(r.out, "\n0,2\n"));
+    assert_true(sscanf(strrchr(r.out, ',') + 1, "%lf", &s) == 1 && s == 2.0);
+    result_free(&r);
+    /* without an element 'time', --set time is the model time: refused */
+    r = sigode("run", path, "--set", "time=1", NULL, NULL);
+    assert_int_equal(r.status, 2);
+    assert_non_null(strstr(r.err, "cannot set 'time': it is the model time"));
+    result_free(&r);
+    free(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -382,6 +455,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_hostile_notes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shipped_models_unit_check, setup, teardown),
         cmocka_unit_test_setup_teardown(test_own_unit_reactions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_set_sbml_id_time, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
