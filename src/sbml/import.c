@@ -188,6 +188,7 @@ typedef struct importer {
     local_param *locals;
     size_t nlocals, lcap;
     int depth;              /* inlining depth */
+    int in_delay;           /* emitting the value argument of a delay() */
     int inlined_functions, evaluated;
     const char *plain;      /* emit this species' id as a bare name (algebraic rules) */
     const Rule_t **algebraic; /* algebraic rules, solved in collect_rules */
@@ -735,7 +736,9 @@ static void emit(importer *im, sg_sbuf *b, const ASTNode_t *n, const scope *sc)
             return;
         }
         sg_sbuf_add(b, "delay(");
+        im->in_delay++; /* rateOf in there is 0 before the start (emit_rate_of) */
         child(im, b, n, 0, sc);
+        im->in_delay--;
         sg_sbuf_add(b, ", ");
         child(im, b, n, 1, sc);
         sg_sbuf_add(b, ")");
@@ -2851,6 +2854,13 @@ static void emit_rate_of(importer *im, sg_sbuf *b, const ASTNode_t *n, const sco
         return;
     }
     im->depth++;
+    /* Inside delay(x, tau): before the start every value keeps its initial
+     * value, so its rate is 0 (the SBML Test Suite's reading, 01401, 01403,
+     * 01406: delay(rateOf(S1), 1) is 0 at t = 0). SBML's run starts at time
+     * 0; the delay reads x at times before it through the program run at
+     * that earlier time (compile/delay.c), where this guard gives 0. */
+    if (im->in_delay)
+        sg_sbuf_add(b, "if(time < 0, 0, ");
     if (y->rate_rule) {
         sg_sbuf_add(b, "(");
         emit(im, b, y->rate_rule, NULL);
@@ -2900,6 +2910,8 @@ static void emit_rate_of(importer *im, sg_sbuf *b, const ASTNode_t *n, const sco
     } else {
         sg_sbuf_add(b, "0"); /* constant, or changed by events only */
     }
+    if (im->in_delay)
+        sg_sbuf_add(b, ")");
     im->depth--;
 }
 

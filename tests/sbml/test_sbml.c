@@ -564,6 +564,39 @@ static double value_at(const sg_trajectory *t, const char *id, double time)
     return NAN;
 }
 
+/* delay(rateOf(S1), 1): before the start S1 keeps its initial value, so
+ * its rate there is 0 (the SBML Test Suite's cases 01401, 01403, 01406);
+ * after t = 1 it is the rate of one time unit before. */
+static void test_delay_of_rate(void **state)
+{
+    fixture *f = *state;
+    sg_model *m;
+    const char *ids[] = {"P1", NULL};
+    sg_trajectory *t = run_sbml(
+        f,
+        HEAD "<listOfParameters><parameter id=\"S1\" value=\"5\" constant=\"false\"/>"
+             "<parameter id=\"P1\" constant=\"false\"/></listOfParameters>\n"
+             "<listOfRules><rateRule variable=\"S1\">" MATH
+             "<apply><times/><cn>-0.1</cn><ci>S1</ci></apply></math></rateRule>\n"
+             "<assignmentRule variable=\"P1\">" MATH "<apply><csymbol encoding=\"text\" "
+             "definitionURL=\"http://www.sbml.org/sbml/symbols/delay\">delay</csymbol>"
+             "<apply><csymbol encoding=\"text\" "
+             "definitionURL=\"http://www.sbml.org/sbml/symbols/rateOf\">rateOf</csymbol>"
+             "<ci>S1</ci></apply><cn>1</cn></apply></math></assignmentRule>"
+             "</listOfRules>\n" TAIL,
+        3, 13, ids, &m);
+    for (double time = 0; time < 1; time += 0.25)
+        if (value_at(t, "P1", time) != 0)
+            fail_msg("P1(%g) = %.17g, expected 0", time, value_at(t, "P1", time));
+    for (double time = 1.25; time <= 3; time += 0.25) {
+        double want = -0.5 * exp(-0.1 * (time - 1));
+        if (ts_rel(value_at(t, "P1", time), want, 1e-12) > 1e-6)
+            fail_msg("P1(%g) = %.17g, expected %.17g", time, value_at(t, "P1", time), want);
+    }
+    sg_trajectory_free(t);
+    sg_model_free(m);
+}
+
 /* Events of the SBML Test Suite's kind (cases 01285, 00996, 01664) and of
  * BioModels' BIOMD0000000628 (issue 12.12):
  * - a model without any ODE state (every variable changed only by events)
@@ -1122,6 +1155,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_long_nested_sum, setup, teardown),
         cmocka_unit_test_setup_teardown(test_event_semantics, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delay_priority_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delay_of_rate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_export_exact_numbers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_export_hard_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_algebraic_rules, setup, teardown),
