@@ -2701,6 +2701,49 @@ static void add_converted(importer *im, sg_sbuf *b, const sym *y, const char *te
         add_string(b, text);
 }
 
+static int math_has_delay(const ASTNode_t *n)
+{
+    if (!n)
+        return 0;
+    if (ASTNode_getType(n) == AST_FUNCTION_DELAY)
+        return 1;
+    for (unsigned i = 0; i < ASTNode_getNumChildren(n); i++)
+        if (math_has_delay(ASTNode_getChild(n, i)))
+            return 1;
+    return 0;
+}
+
+/* Whether any math of the model uses the delay csymbol. */
+static int model_has_delay(Model_t *m)
+{
+    for (unsigned i = 0; i < Model_getNumFunctionDefinitions(m); i++)
+        if (math_has_delay(FunctionDefinition_getMath(Model_getFunctionDefinition(m, i))))
+            return 1;
+    for (unsigned i = 0; i < Model_getNumRules(m); i++)
+        if (math_has_delay(Rule_getMath(Model_getRule(m, i))))
+            return 1;
+    for (unsigned i = 0; i < Model_getNumInitialAssignments(m); i++)
+        if (math_has_delay(InitialAssignment_getMath(Model_getInitialAssignment(m, i))))
+            return 1;
+    for (unsigned i = 0; i < Model_getNumReactions(m); i++) {
+        const KineticLaw_t *kl = Reaction_getKineticLaw(Model_getReaction(m, i));
+        if (kl && math_has_delay(KineticLaw_getMath(kl)))
+            return 1;
+    }
+    for (unsigned i = 0; i < Model_getNumEvents(m); i++) {
+        Event_t *e = Model_getEvent(m, i);
+        if ((Event_isSetTrigger(e) && math_has_delay(Trigger_getMath(Event_getTrigger(e)))) ||
+            (Event_isSetDelay(e) && math_has_delay(Delay_getMath(Event_getDelay(e)))) ||
+            (Event_isSetPriority(e) &&
+             math_has_delay(Priority_getMath(Event_getPriority(e)))))
+            return 1;
+        for (unsigned j = 0; j < Event_getNumEventAssignments(e); j++)
+            if (math_has_delay(EventAssignment_getMath(Event_getEventAssignment(e, j))))
+                return 1;
+    }
+    return 0;
+}
+
 static int write_assignments(importer *im, sg_sbuf *b)
 {
     int any = 0;
@@ -2720,12 +2763,36 @@ static int write_assignments(importer *im, sg_sbuf *b)
                 continue;
             sg_sbuf_add(b, any++ ? ",\n" : "\nassignments = (\n");
             sg_sbuf_printf(b, "  { id = \"%s\"; value = ", y->id);
-            if (y->solved) {
-                add_string(b, y->solved);
-            } else {
-                sg_sbuf_printf(b, "\"(%s + %s * %s * %s) / %s\"", y->pool, y->pool_ratio, x->id,
+            sg_sbuf at = {0};
+            if (y->solved)
+                sg_sbuf_add(&at, y->solved);
+            else
+                sg_sbuf_printf(&at, "(%s + %s * %s * %s) / %s", y->pool, y->pool_ratio, x->id,
                                im->syms[x->comp].id, im->syms[y->comp].id);
+            /* The fast reaction reaches its equilibrium at the start, not
+             * before: a delay that reaches back before time 0 (SBML's start)
+             * reads the species' own starting value there (the SBML Test
+             * Suite's 01539: delay(S1, 1.5) is S1's initial 2, not the
+             * equilibrium's 0). Only delay models get the guard. */
+            char *start = at.oom || !model_has_delay(im->model) ? NULL
+                                                                 : amount_at_start(im, y);
+            if (start) {
+                sg_sbuf guarded = {0};
+                if (y->hosu)
+                    sg_sbuf_printf(&guarded, "if(time < 0, %s, %s)", start, at.s);
+                else
+                    sg_sbuf_printf(&guarded, "if(time < 0, %s / %s, %s)", start,
+                                   im->syms[y->comp].id, at.s);
+                sg_free(start);
+                sg_sbuf_free(&at);
+                at = guarded;
             }
+            if (at.oom || !at.s) {
+                sg_sbuf_free(&at);
+                return nomem(im);
+            }
+            add_string(b, at.s);
+            sg_sbuf_free(&at);
             add_sbml_id(b, y);
             sg_sbuf_add(b, "; description = \"at the quasi-equilibrium of a fast reaction\"; }");
             continue;

@@ -829,6 +829,52 @@ static void test_fast_reaction(void **state)
 #undef FAST_PRODUCT
 }
 
+/* A fast reaction reaches its equilibrium at the start, not before: a
+ * delay reaching back before time 0 reads the starting values (the SBML
+ * Test Suite's 01539). A in C1 (size 2, [A]0 = 1) -> B in C2 (size 1,
+ * [B]0 = 0), fast, rate [A] C1: at once [A] = 0, [B] = 2; delay([A], 1.5)
+ * is 1 until t = 1.5, then 0. */
+static void test_fast_reaction_delay(void **state)
+{
+    fixture *f = *state;
+    sg_model *m;
+#define DELAY_OF(id)                                                                       \
+    MATH "<apply><csymbol encoding=\"text\" definitionURL=\"http://www.sbml.org/sbml/"    \
+         "symbols/delay\">delay</csymbol><ci>" id "</ci><cn>1.5</cn></apply></math>"
+    const char *ids[] = {"P", "Q", NULL};
+    sg_trajectory *t = run_sbml(
+        f,
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<sbml xmlns=\"http://www.sbml.org/sbml/"
+        "level3/version1/core\" level=\"3\" version=\"1\">\n<model id=\"m\">\n"
+        "<listOfCompartments><compartment id=\"C1\" size=\"2\" constant=\"true\"/>"
+        "<compartment id=\"C2\" size=\"1\" constant=\"true\"/></listOfCompartments>\n"
+        "<listOfSpecies><species id=\"A\" compartment=\"C1\" initialConcentration=\"1\" "
+        "hasOnlySubstanceUnits=\"false\" boundaryCondition=\"false\" constant=\"false\"/>"
+        "<species id=\"B\" compartment=\"C2\" initialConcentration=\"0\" "
+        "hasOnlySubstanceUnits=\"false\" boundaryCondition=\"false\" constant=\"false\"/>"
+        "</listOfSpecies>\n<listOfParameters><parameter id=\"P\" constant=\"false\"/>"
+        "<parameter id=\"Q\" constant=\"false\"/></listOfParameters>\n<listOfRules>"
+        "<assignmentRule variable=\"P\">" DELAY_OF("A") "</assignmentRule>"
+        "<assignmentRule variable=\"Q\">" DELAY_OF("B") "</assignmentRule></listOfRules>\n"
+        "<listOfReactions>\n<reaction id=\"go\" reversible=\"false\" fast=\"true\">"
+        "<listOfReactants><speciesReference species=\"A\" stoichiometry=\"1\" "
+        "constant=\"true\"/></listOfReactants><listOfProducts><speciesReference "
+        "species=\"B\" stoichiometry=\"1\" constant=\"true\"/></listOfProducts><kineticLaw>"
+        MATH "<apply><times/><ci>A</ci><ci>C1</ci></apply></math></kineticLaw>"
+        "</reaction>\n</listOfReactions>\n" TAIL,
+        3, 7, ids, &m);
+#undef DELAY_OF
+    for (int i = 0; i <= 6; i++) {
+        double time = 0.5 * i;
+        assert_true(value_at(t, "A", time) == 0);
+        assert_float_equal(value_at(t, "B", time), 2, 1e-12);
+        assert_float_equal(value_at(t, "P", time), time < 1.5 ? 1 : 0, 1e-12);
+        assert_float_equal(value_at(t, "Q", time), time < 1.5 ? 0 : 2, 1e-12);
+    }
+    sg_trajectory_free(t);
+    sg_model_free(m);
+}
+
 /* An event's delay and priority survive cfg -> SBML -> cfg (the <delay>
  * and <priority> elements, then the `delay` and `priority` keys), and the
  * model read back runs the same: the bolus executes at 1 + 2 k = 2, the
@@ -1156,6 +1202,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_event_semantics, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delay_priority_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delay_of_rate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fast_reaction_delay, setup, teardown),
         cmocka_unit_test_setup_teardown(test_export_exact_numbers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_export_hard_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_algebraic_rules, setup, teardown),
