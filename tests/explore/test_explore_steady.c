@@ -67,6 +67,48 @@ static void steady_conservation_cli(void **state)
     free(out);
 }
 
+/* Whether this process has LAPACK (or the OpenBLAS behind it) mapped. */
+static int lapack_mapped(void)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    assert_non_null(f);
+    char line[4096];
+    int found = 0;
+    while (fgets(line, sizeof line, f))
+        found |= strstr(line, "lapack") != NULL || strstr(line, "openblas") != NULL;
+    fclose(f);
+    return found;
+}
+
+/* LAPACK is opened on the first stability report, not at start-up
+ * (stability.c): a run does not load it; a steady state with its
+ * eigenvalues does, and gets them. Runs first, while nothing has. */
+static void lapack_loaded_on_first_use(void **state)
+{
+    (void)state;
+    sg_error err;
+    sg_model *m = sg_model_load_file(CONSERVED, &err);
+    assert_non_null(m);
+    sg_experiment *exp = sg_experiment_create(m, NULL, &err);
+    sg_sim *sim = sg_sim_create(m, NULL, &err);
+    assert_non_null(exp);
+    assert_non_null(sim);
+    sg_trajectory *traj = NULL;
+    assert_int_equal(sg_sim_run(sim, exp, &traj, &err), SG_OK);
+    sg_trajectory_free(traj);
+    traj = NULL;
+    assert_false(lapack_mapped());
+    sg_steady_info info = {0};
+    assert_int_equal(sg_sim_steady_state(sim, exp, &traj, &info, &err), SG_OK);
+    assert_true(info.stability.computed);
+    assert_false(info.stability.unstable);
+    assert_true(lapack_mapped());
+    sg_trajectory_free(traj);
+    sg_sim_free(sim);
+    sg_experiment_free(exp);
+    sg_model_free(m);
+}
+
 static void steady_conservation_api(void **state)
 {
     (void)state;
@@ -260,6 +302,7 @@ static void preeq_scan(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(lapack_loaded_on_first_use),
         cmocka_unit_test(steady_conservation_cli),
         cmocka_unit_test(steady_conservation_api),
         cmocka_unit_test(steady_integration_fallback),
