@@ -631,7 +631,8 @@ static void test_trajectory_functions_only_in_checks(void **state)
 /* Numbers written to tables and SBML: sg_format_double gives exactly the
  * text of the shortest of snprintf's %.15g..%.17g that reads back, for
  * values with 15, 16 and 17 significant digits, special values and random
- * bit patterns (the strfromd path must not change a digit of any table). */
+ * bit patterns, powers of two and their neighbours (the strfromd path and
+ * its order must not change a digit of any table). */
 static void reference_format(char *buf, size_t size, double v)
 {
     for (int prec = 15; prec <= 17; prec++) {
@@ -656,6 +657,16 @@ static void test_number_text(void **state)
     assert_string_equal((sg_format_double(got, sizeof got, 0.1), got), "0.1");
     assert_string_equal((sg_format_double(got, sizeof got, 1.0 / 3.0), got),
                         "0.3333333333333333");
+    /* powers of two (an asymmetric rounding interval) and their neighbours */
+    for (int k = -1074; k <= 1023; k++) {
+        double p2 = ldexp(1.0, k), near[] = {p2, nextafter(p2, 0), nextafter(p2, INFINITY), -p2};
+        for (int j = 0; j < 4; j++) {
+            sg_format_double(got, sizeof got, near[j]);
+            reference_format(want, sizeof want, near[j]);
+            if (strcmp(got, want) != 0)
+                fail_msg("%a: \"%s\", snprintf gives \"%s\"", near[j], got, want);
+        }
+    }
     uint64_t x = 0x9e3779b97f4a7c15u; /* xorshift64: any double, any exponent */
     int digits[18] = {0};
     for (int i = 0; i < 200000; i++) {
