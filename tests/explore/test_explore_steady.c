@@ -67,6 +67,22 @@ static void steady_conservation_cli(void **state)
     free(out);
 }
 
+/* Whether this process has LAPACK (or the OpenBLAS behind it) mapped. */
+static int lapack_mapped(void)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    assert_non_null(f);
+    char line[4096];
+    int found = 0;
+    while (fgets(line, sizeof line, f))
+        found |= strstr(line, "lapack") != NULL || strstr(line, "openblas") != NULL;
+    fclose(f);
+    return found;
+}
+
+/* Also: LAPACK is opened on the first stability report, not at start-up
+ * (stability.c): a run does not load it; a steady state with its
+ * eigenvalues does, and gets them (no test before this one computes any). */
 static void steady_conservation_api(void **state)
 {
     (void)state;
@@ -78,8 +94,14 @@ static void steady_conservation_api(void **state)
     assert_non_null(exp);
     assert_non_null(sim);
     sg_trajectory *traj = NULL;
+    assert_int_equal(sg_sim_run(sim, exp, &traj, &err), SG_OK);
+    sg_trajectory_free(traj);
+    traj = NULL;
+    assert_false(lapack_mapped());
     sg_steady_info info = {0};
     assert_int_equal(sg_sim_steady_state(sim, exp, &traj, &info, &err), SG_OK);
+    assert_true(info.stability.computed);
+    assert_true(lapack_mapped());
     assert_true(info.found);
     assert_int_equal(info.conservation_laws, 3);
     assert_true(info.time == 0); /* Newton alone */

@@ -13,6 +13,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #include "expr/expr.h"
 #include "model/model.h"
 #include "support.h"
+#include "util/util.h"
 
 /* ------------------------------------------------------------ variables */
 
@@ -626,6 +628,72 @@ static void test_trajectory_functions_only_in_checks(void **state)
     assert_non_null(strstr(perr.message, "'lowest' expects 0 arguments"));
 }
 
+/* Numbers written to tables and SBML: sg_format_double gives exactly the
+ * text of the shortest of snprintf's %.15g..%.17g that reads back, for
+ * values with 15, 16 and 17 significant digits, special values and random
+ * bit patterns, powers of two and their neighbours (the strfromd path and
+ * its order must not change a digit of any table). */
+static void reference_format(char *buf, size_t size, double v)
+{
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, size, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            return;
+    }
+}
+
+static void test_number_text(void **state)
+{
+    (void)state;
+    const double fixed[] = {0.0, -0.0, 0.1, 1.0 / 3.0, 602000.0, 1e-300, 4.9e-324,
+                            1.7976931348623157e308, -2.5e-8, 123456789012345678.0,
+                            INFINITY, -INFINITY, NAN};
+    char got[64], want[64];
+    for (size_t k = 0; k < sizeof fixed / sizeof fixed[0]; k++) {
+        sg_format_double(got, sizeof got, fixed[k]);
+        reference_format(want, sizeof want, fixed[k]);
+        assert_string_equal(got, want);
+    }
+    assert_string_equal((sg_format_double(got, sizeof got, 0.1), got), "0.1");
+    assert_string_equal((sg_format_double(got, sizeof got, 1.0 / 3.0), got),
+                        "0.3333333333333333");
+    /* powers of two (an asymmetric rounding interval) and their neighbours */
+    for (int k = -1074; k <= 1023; k++) {
+        double p2 = ldexp(1.0, k), near[] = {p2, nextafter(p2, 0), nextafter(p2, INFINITY), -p2};
+        for (int j = 0; j < 4; j++) {
+            sg_format_double(got, sizeof got, near[j]);
+            reference_format(want, sizeof want, near[j]);
+            if (strcmp(got, want) != 0)
+                fail_msg("%a: \"%s\", snprintf gives \"%s\"", near[j], got, want);
+        }
+    }
+    uint64_t x = 0x9e3779b97f4a7c15u; /* xorshift64: any double, any exponent */
+    int digits[18] = {0};
+    for (int i = 0; i < 200000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        double v;
+        if (i % 2) {
+            memcpy(&v, &x, sizeof v);
+        } else { /* trajectory-like: moderate exponents */
+            v = (double)(x >> 11) * 0x1.0p-53 * pow(10.0, (double)(int)(x % 24) - 12);
+        }
+        sg_format_double(got, sizeof got, v);
+        reference_format(want, sizeof want, v);
+        if (strcmp(got, want) != 0)
+            fail_msg("%a: \"%s\", snprintf gives \"%s\"", v, got, want);
+        if (isfinite(v) && v != 0) {
+            int n = 0;
+            for (const char *c = got; *c && *c != 'e'; c++)
+                n += *c >= '0' && *c <= '9';
+            digits[n > 17 ? 17 : n]++;
+        }
+    }
+    /* the three precisions were all exercised */
+    assert_true(digits[16] > 0 && digits[17] > 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -641,6 +709,7 @@ int main(void)
         cmocka_unit_test(test_errors_from_file),
         cmocka_unit_test_setup_teardown(test_trajectory_functions_only_in_checks, setup,
                                         teardown),
+        cmocka_unit_test(test_number_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -191,6 +191,39 @@ static void cached_object_is_used_without_compiler(void **state)
     sg_model_free(m);
 }
 
+/* --backend auto asks for a cached object on every run; it generates the
+ * source to compare only when the program's hint is in the cache (the
+ * source of fceri_ji alone costs 15 ms): without the hint it stays on the
+ * instruction program; --backend native finds the object by its source,
+ * without compiling, and puts the hint back. */
+static void auto_probes_only_hinted_programs(void **state)
+{
+    (void)state;
+    sg_error err;
+    sg_model *m = ts_load_text(small_model);
+    assert_int_equal(sg_model_set_backend(m, SG_BACKEND_NATIVE, &err), SG_OK);
+    sg_model_free(m);
+    assert_int_equal(count_files(".hint"), 1);
+    char *hint = cached_file(".hint");
+    assert_int_equal(unlink(hint), 0);
+
+    char *path = strdup(getenv("PATH"));
+    setenv("PATH", cache, 1); /* no compiler: nothing is compiled below */
+    m = ts_load_text(small_model);
+    assert_int_equal(sg_model_use_cached_native(m, &err), SG_OK);
+    assert_int_equal(sg_model_backend(m), SG_BACKEND_VM);
+    assert_int_equal(sg_model_set_backend(m, SG_BACKEND_NATIVE, &err), SG_OK);
+    sg_model_free(m);
+    assert_int_equal(count_files(".hint"), 1);
+    m = ts_load_text(small_model);
+    assert_int_equal(sg_model_use_cached_native(m, &err), SG_OK);
+    assert_int_equal(sg_model_backend(m), SG_BACKEND_NATIVE);
+    sg_model_free(m);
+    setenv("PATH", path, 1);
+    free(path);
+    free(hint);
+}
+
 static void missing_compiler_leaves_vm(void **state)
 {
     (void)state;
@@ -617,6 +650,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(identical_on_every_shipped_model, use_fresh_cache,
+                                        drop_cache),
+        cmocka_unit_test_setup_teardown(auto_probes_only_hinted_programs, use_fresh_cache,
                                         drop_cache),
         cmocka_unit_test_setup_teardown(cached_object_is_used_without_compiler, use_fresh_cache,
                                         drop_cache),
