@@ -12,6 +12,10 @@
 # the process and its children, mpirun and its ranks included) and the load
 # average before it: equal CPU and a longer wall means the cores were busy
 # elsewhere or a process waited, more CPU means extra work or contention.
+# A fourth line is the control: two independent sigode processes side by
+# side, each computing the first half of the samples (so nothing is shared
+# but the machine). If they too fall short of twice one process, the
+# machine, not sigode, is the limit.
 # usage: scripts/bench/ensemble.sh [SIGODE] [SAMPLES] [ROUNDS]
 set -eu
 sigode=${1:-build/sigode}
@@ -47,18 +51,21 @@ for round in $(seq "$rounds"); do
     run t1 "1 process x 1 thread" "$sigode" $args --jobs 1
     run t2 "1 process x 2 threads" "$sigode" $args --jobs 2
     run tm "2 ranks x 1 thread" mpirun --allow-run-as-root --oversubscribe -np 2 "$sigode" $args --jobs 1
+    half=$(echo "$args" | sed "s/--samples $samples/--samples $((samples / 2))/")
+    run tc "2 x 1 alone (control)" sh -c "'$sigode' $half --jobs 1 & '$sigode' $half --jobs 1; wait"
     cmp -s "$out/t1.csv" "$out/t2.csv" && cmp -s "$out/t1.csv" "$out/tm.csv" ||
         { echo "outputs differ"; exit 1; }
 done
 echo "outputs identical"
-python3 - "$out/t1.best" "$out/t2.best" "$out/tm.best" "$samples" <<'PY'
+python3 - "$out/t1.best" "$out/t2.best" "$out/tm.best" "$out/tc.best" "$samples" <<'PY'
 import sys
-(t1, c1), (t2, c2), (tm, cm) = (map(float, open(f).read().split()) for f in sys.argv[1:4])
-n = float(sys.argv[4])
+(t1, c1), (t2, c2), (tm, cm), (tc, cc) = (map(float, open(f).read().split()) for f in sys.argv[1:5])
+n = float(sys.argv[5])
 sims = n * 41
 print("shortest of the rounds: 1 x 1 %.2f s, 1 x 2 threads %.2f s, 2 ranks %.2f s" % (t1, t2, tm))
 print("efficiency: 2 threads %.0f%%, 2 ranks %.0f%% (of twice 1 x 1)" % (100 * t1 / (2 * t2), 100 * t1 / (2 * tm)))
 print("CPU time of those runs: %.2f s, %.2f s, %.2f s" % (c1, c2, cm))
+print("control, 2 independent processes of half the samples: %.2f s, CPU %.2f s: the machine's own efficiency %.0f%%" % (tc, cc, 100 * t1 / (2 * tc)))
 cost = t1 / sims                      # s per simulation on one core
 record = (1 + 18 + 41 + 1) * 8 + 8    # bytes sent per sample (41 doses, 18 parameters, EC50)
 msgs = 1e7 / 41
