@@ -23,6 +23,10 @@
 
 enum { TAG_RECORD = 1, TAG_DONE = 2, TAG_SCAN = 3, TAG_FIT = 4 };
 
+/* Records a rank > 0 may have in flight to rank 0 (see deliver): a fixed
+ * number, so a rank's memory does not grow with the samples. */
+enum { SEND_RING = 64 };
+
 static int mpi_rank, mpi_size = 1, mpi_threads_ok = 1;
 
 int study_mpi_rank(void) { return mpi_rank; }
@@ -104,7 +108,11 @@ void study_mpi_finalize(void)
 typedef struct share_ctx {
     sg_ensemble_store *store;
     int record_size;
-    double *message;  /* [index, record...] */
+    double *message;  /* [index, record...]; on a rank > 0, SEND_RING of them */
+#ifdef SIGODE_MPI
+    MPI_Request sends[SEND_RING]; /* rank > 0: the message's send, or null */
+    long sent;
+#endif
     sg_error err;
     int io_failed;
     long delivered;
@@ -164,9 +172,20 @@ static int deliver(void *ctx, long i, const double *rec)
         return s->io_failed;
     }
 #ifdef SIGODE_MPI
-    s->message[0] = (double)i;
-    memcpy(s->message + 1, rec, sizeof(double) * (size_t)s->record_size);
-    MPI_Send(s->message, s->record_size + 1, MPI_DOUBLE, 0, TAG_RECORD, MPI_COMM_WORLD);
+    /* Not MPI_Send: with Open MPI's shared-memory transport it returns only
+     * once rank 0 has taken the record, and rank 0 looks for records only
+     * between its own samples, so a send waited for the rest of rank 0's
+     * sample (2 ranks, calcineurin dose-response: 2.9 ms a record, 0.58 s
+     * of rank 1's 2.4 s; scripts/bench/README.md). An MPI_Isend from a ring of buffers returns
+     * at once; a buffer is reused after its send has completed, which it
+     * has long since unless rank 0 lags SEND_RING records behind. */
+    int k = (int)(s->sent++ % SEND_RING);
+    double *m = s->message + (size_t)k * ((size_t)s->record_size + 1);
+    if (s->sends[k] != MPI_REQUEST_NULL)
+        MPI_Wait(&s->sends[k], MPI_STATUS_IGNORE);
+    m[0] = (double)i;
+    memcpy(m + 1, rec, sizeof(double) * (size_t)s->record_size);
+    MPI_Isend(m, s->record_size + 1, MPI_DOUBLE, 0, TAG_RECORD, MPI_COMM_WORLD, &s->sends[k]);
 #endif
     maybe_die(s);
     return 0;
@@ -237,8 +256,11 @@ int study_compute(const study_opts *o, const sg_ensemble *ens, sg_ensemble_store
             sg_ensemble_store_close(s.store);
             return mpi_rank == 0 ? rc : 3;
         }
-        if (!(s.message = malloc(sizeof(double) * ((size_t)rs + 1))))
+        size_t messages = mpi_rank == 0 ? 1 : SEND_RING;
+        if (!(s.message = malloc(sizeof(double) * ((size_t)rs + 1) * messages)))
             MPI_Abort(MPI_COMM_WORLD, 2);
+        for (int k = 0; k < SEND_RING; k++)
+            s.sends[k] = MPI_REQUEST_NULL;
     }
 #endif
     if (rc) {
@@ -258,6 +280,7 @@ int study_compute(const study_opts *o, const sg_ensemble *ens, sg_ensemble_store
         if (mpi_rank != 0) {
             if (failure && failure[0])
                 fprintf(stderr, "sigode %s: rank %d: %s\n", o->command, mpi_rank, failure);
+            MPI_Waitall(SEND_RING, s.sends, MPI_STATUSES_IGNORE);
             MPI_Send(s.message, 0, MPI_DOUBLE, 0, TAG_DONE, MPI_COMM_WORLD);
             free(s.message);
             free(skip);
