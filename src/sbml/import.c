@@ -205,7 +205,7 @@ typedef struct importer {
      * the events that set the flag when the switch turns non-zero (on) or
      * 0 (off; it also sets the pivot's amount to the equilibrium's) */
     const struct sym *fast_switch;
-    int fast_on_start;
+    double fast_half; /* half the switch's smallest non-zero value's size */
     char *fast_free, *fast_free_start, *fast_flag, *fast_on, *fast_off;
 } importer;
 
@@ -2082,10 +2082,15 @@ static const sym *fast_switch(importer *im, const ASTNode_t *law, ASTNode_t **re
 }
 
 /* Value v of switch g is 0 (off) or makes the equilibrium stable:
- * nu_c = the pivot's stoichiometry times minus L's coefficient. */
+ * nu_c = the pivot's stoichiometry times minus L's coefficient. Keeps
+ * im->fast_half at half the smallest non-zero |v|: the triggers compare
+ * |g| with it, not g with 0, whose root function would be identically 0
+ * while g = 0 (a CVODE warning). */
 static int fast_switch_value(importer *im, double nu_c, double v, const sym *g,
                              const void *where, const char *rid)
 {
+    if (isfinite(v) && v != 0 && !(fabs(v) / 2 >= im->fast_half))
+        im->fast_half = fabs(v) / 2;
     if (isfinite(v) && (v == 0 || nu_c * v > 0))
         return 0;
     return fail(im, where, "fast reaction '%s': with '%s' = %g its quasi-equilibrium is %s "
@@ -2109,6 +2114,7 @@ static int fast_switch_check(importer *im, const fast_species *f, size_t n, size
     if (eval(im, neg_coef, NULL, &c) || !isfinite(c))
         return fail(im, im->fast_reaction, "fast reaction '%s': its coefficient cannot be "
                                            "evaluated", rid);
+    im->fast_half = INFINITY;
     if (eval_sym_value(im, (sym *)g, &v))
         return fail(im, g->obj, "fast reaction '%s' is switched by '%s', whose start value "
                                 "is not a number known at import (not supported)", rid, g->id);
@@ -2131,6 +2137,8 @@ static int fast_switch_check(importer *im, const fast_species *f, size_t n, size
                 return -1;
         }
     }
+    if (isinf(im->fast_half))
+        im->fast_half = 1; /* g is 0 for good: any threshold */
     return 0;
 }
 
@@ -2378,8 +2386,6 @@ static int plan_fast(importer *im)
             *slot[i] = sg_strdup(name);
         }
         im->fast_free_start = sg_strdup(x_start);
-        double v = 0;
-        im->fast_on_start = eval_sym_value(im, (sym *)g, &v) == 0 && v != 0;
         if (!im->fast_free || !im->fast_flag || !im->fast_on || !im->fast_off ||
             !im->fast_free_start)
             nomem(im);
@@ -2832,9 +2838,11 @@ static int write_parameters(importer *im, sg_sbuf *b)
                           "(%s = 0)\"; }", fast_pivot(im)->id, Reaction_getId(im->fast_reaction),
                        im->fast_switch->id);
         sg_sbuf_add(b, ",\n");
-        sg_sbuf_printf(b, "  { id = \"%s\"; value = %d; description = \"1 while fast reaction "
-                          "%s runs (%s != 0), else 0\"; }", im->fast_flag, im->fast_on_start,
-                       Reaction_getId(im->fast_reaction), im->fast_switch->id);
+        sg_sbuf_printf(b, "  { id = \"%s\"; value = \"abs(%s) > ", im->fast_flag,
+                       im->fast_switch->id);
+        sg_sbuf_number(b, im->fast_half);
+        sg_sbuf_printf(b, "\"; description = \"1 while fast reaction %s runs (%s != 0), "
+                          "else 0\"; }", Reaction_getId(im->fast_reaction), im->fast_switch->id);
     }
     for (size_t i = 0; i < im->nlocals; i++) {
         local_param *lp = &im->locals[i];
@@ -3520,11 +3528,13 @@ static int write_events(importer *im, sg_sbuf *b)
         for (int on = 1; on >= 0; on--) {
             sg_sbuf_add(b, any++ ? ",\n" : "\nevents = (\n");
             sg_sbuf_printf(b, "  { id = \"%s\"; description = \"fast reaction %s turns %s\"; "
-                              "trigger = \"%s %s 0\";\n    persistent = true; initial_value = "
-                              "true; use_values_from_trigger_time = false;\n    assign = { "
-                              "%s = %d;", on ? im->fast_on : im->fast_off,
+                              "trigger = \"abs(%s) %s ", on ? im->fast_on : im->fast_off,
                            Reaction_getId(im->fast_reaction), on ? "on" : "off",
-                           im->fast_switch->id, on ? "!=" : "==", im->fast_flag, on);
+                           im->fast_switch->id, on ? ">" : "<");
+            sg_sbuf_number(b, im->fast_half);
+            sg_sbuf_printf(b, "\";\n    persistent = true; initial_value = true; "
+                              "use_values_from_trigger_time = false;\n    assign = { %s = %d;",
+                           im->fast_flag, on);
             if (!on) {
                 sg_sbuf_printf(b, " %s = ", im->fast_free);
                 add_string(b, t.s);
