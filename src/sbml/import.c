@@ -2283,8 +2283,11 @@ static int plan_fast(importer *im)
         if (g) {
             law = rest_law;
             x = fast_find_pivot(im, f, n, law, kl, rid, ids, texts, &neg_coef);
-            if (x < n && fast_switch_check(im, f, n, x, g, neg_coef, rid))
+            if (x < n && fast_switch_check(im, f, n, x, g, neg_coef, rid)) {
+                ASTNode_free(neg_coef);
+                neg_coef = NULL;
                 x = n;
+            }
             if (x == n)
                 g = NULL;
         }
