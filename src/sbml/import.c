@@ -199,6 +199,14 @@ typedef struct importer {
     const char **subst_ids, **subst_texts;
     size_t nsubst;
     const Reaction_t *fast_reaction; /* solved as a quasi-equilibrium, not written */
+    /* a fast reaction switched on and off by events (fast_switch): its
+     * switch, the parameter holding the pivot's amount while it is off
+     * (its start, as text), the flag saying it runs (1) or not (0), and
+     * the events that set the flag when the switch turns non-zero (on) or
+     * 0 (off; it also sets the pivot's amount to the equilibrium's) */
+    const struct sym *fast_switch;
+    double fast_half; /* half the switch's smallest non-zero value's size */
+    char *fast_free, *fast_free_start, *fast_flag, *fast_on, *fast_off;
 } importer;
 
 static int fail(importer *im, const void *obj, const char *fmt, ...)
@@ -1269,6 +1277,14 @@ static int name_taken(const importer *im, const char *name)
         if ((im->syms[i].amount && strcmp(im->syms[i].amount, name) == 0) ||
             (im->syms[i].pool && strcmp(im->syms[i].pool, name) == 0))
             return 1;
+    const char *fast_names[] = {im->fast_free, im->fast_flag, im->fast_on, im->fast_off};
+    for (size_t i = 0; i < sizeof fast_names / sizeof *fast_names; i++)
+        if (fast_names[i] && strcmp(fast_names[i], name) == 0)
+            return 1;
+    for (unsigned i = 0; i < Model_getNumEvents(im->model); i++)
+        if (Event_isSetId(Model_getEvent(im->model, i)) &&
+            strcmp(Event_getId(Model_getEvent(im->model, i)), name) == 0)
+            return 1;
     for (size_t i = 0; i < im->nlocals; i++)
         if (strcmp(im->locals[i].name, name) == 0)
             return 1;
@@ -1970,6 +1986,162 @@ static size_t fast_product_root(importer *im, const fast_species *f, size_t n,
     return z;
 }
 
+/* The species for which `law` is linear with a coefficient made of
+ * constants once the others are written through their pools; n if none.
+ * *neg_coef: math for minus that coefficient (to be freed). */
+static size_t fast_find_pivot(importer *im, fast_species *f, size_t n, const ASTNode_t *law,
+                              const KineticLaw_t *kl, const char *rid, const char **ids,
+                              const char **texts, ASTNode_t **neg_coef)
+{
+    size_t x = n;
+    for (size_t i = 0; i < n && x == n && !im->failed; i++) {
+        if (fast_texts(im, f, n, i))
+            break;
+        size_t ns = 0;
+        for (size_t k = 0; k < n; k++)
+            if (k != i) {
+                ids[ns] = f[k].s->id;
+                texts[ns++] = f[k].sbml;
+            }
+        im->subst_ids = ids;
+        im->subst_texts = texts;
+        im->nsubst = ns;
+        if (dependence(im, law, kl, f[i].s, rid, 0, neg_coef) == LINEAR)
+            x = i;
+        im->nsubst = 0;
+    }
+    return x;
+}
+
+/* 1 when no name in math is changed by an event, and math reads no delay
+ * or rate of change: its value is the same just before and just after any
+ * event. */
+static int unchanged_by_events(importer *im, const ASTNode_t *math)
+{
+    ASTNodeType_t t = ASTNode_getType(math);
+    if (t == AST_FUNCTION_DELAY || t == AST_FUNCTION_RATE_OF)
+        return 0;
+    if (t == AST_NAME) {
+        const sym *y = ASTNode_getName(math) ? find(im, ASTNode_getName(math)) : NULL;
+        if (y && y->event_assigned)
+            return 0;
+    }
+    for (unsigned i = 0; i < ASTNode_getNumChildren(math); i++)
+        if (!unchanged_by_events(im, ASTNode_getChild(math, i)))
+            return 0;
+    return 1;
+}
+
+/* A fast rate g x L whose factor g is a parameter that only events change
+ * (00987, 00988: k1 = 0 until an event sets it to 1). While g = 0 the
+ * reaction does not run: its species move with the slow reactions alone.
+ * While g != 0 its quasi-equilibrium is L = 0, the same for every non-zero
+ * g, so the pivot is solved from L. The switch's parameter, with *rest = L
+ * (owned by im), or NULL when the rate is not of that form. L must be
+ * unchanged by events, so the equilibrium just before the event that turns
+ * the reaction off is the value computed just after it (fast_free). */
+static const sym *fast_switch(importer *im, const ASTNode_t *law, ASTNode_t **rest)
+{
+    enum { MAX_FACTORS = 64 };
+    const ASTNode_t *factor[MAX_FACTORS];
+    size_t nf = 0, which = MAX_FACTORS;
+    const sym *g = NULL;
+    if (product_factors(law, factor, &nf, MAX_FACTORS) || nf < 2)
+        return NULL;
+    for (size_t k = 0; k < nf; k++) {
+        const char *name = ASTNode_getType(factor[k]) == AST_NAME ? ASTNode_getName(factor[k])
+                                                                  : NULL;
+        const sym *y = name ? find(im, name) : NULL;
+        if (!y || y->kind != K_PARAMETER || !y->event_assigned || y->assign_rule ||
+            y->rate_rule)
+            continue;
+        if (g)
+            return NULL; /* two switches */
+        g = y;
+        which = k;
+    }
+    if (!g)
+        return NULL;
+    ASTNode_t *l = NULL;
+    if (nf == 2) {
+        l = ASTNode_deepCopy(factor[1 - which]);
+    } else {
+        l = ASTNode_createWithType(AST_TIMES);
+        for (size_t k = 0; l && k < nf; k++)
+            if (k != which && ASTNode_addChild(l, ASTNode_deepCopy(factor[k])) != 0) {
+                ASTNode_free(l);
+                l = NULL;
+            }
+    }
+    if (keep(im, l))
+        return NULL;
+    if (!unchanged_by_events(im, l))
+        return NULL;
+    *rest = l;
+    return g;
+}
+
+/* Value v of switch g is 0 (off) or makes the equilibrium stable:
+ * nu_c = the pivot's stoichiometry times minus L's coefficient. Keeps
+ * im->fast_half at half the smallest non-zero |v|: the triggers compare
+ * |g| with it, not g with 0, whose root function would be identically 0
+ * while g = 0 (a CVODE warning). */
+static int fast_switch_value(importer *im, double nu_c, double v, const sym *g,
+                             const void *where, const char *rid)
+{
+    if (isfinite(v) && v != 0 && !(fabs(v) / 2 >= im->fast_half))
+        im->fast_half = fabs(v) / 2;
+    if (isfinite(v) && (v == 0 || nu_c * v > 0))
+        return 0;
+    return fail(im, where, "fast reaction '%s': with '%s' = %g its quasi-equilibrium is %s "
+                           "(not supported: sigode solves a stable equilibrium only)", rid,
+                g->id, v, isfinite(v) ? "unstable" : "undefined");
+}
+
+/* The values switch g takes (its start and every event's assignment) must
+ * be numbers, each non-zero one making the equilibrium L = 0 stable: the
+ * pivot's own change nu x g x L falls as the pivot grows. 0, or -1 with
+ * the reason reported. */
+static int fast_switch_check(importer *im, const fast_species *f, size_t n, size_t x,
+                             const sym *g, const ASTNode_t *neg_coef, const char *rid)
+{
+    for (size_t i = 0; i < n; i++)
+        if (f[i].s->conversion)
+            return fail(im, f[i].s->obj, "fast reaction '%s', switched by '%s': species '%s' "
+                                         "has a conversion factor (not supported)",
+                        rid, g->id, f[i].s->id);
+    double c, v;
+    if (eval(im, neg_coef, NULL, &c) || !isfinite(c))
+        return fail(im, im->fast_reaction, "fast reaction '%s': its coefficient cannot be "
+                                           "evaluated", rid);
+    im->fast_half = INFINITY;
+    if (eval_sym_value(im, (sym *)g, &v))
+        return fail(im, g->obj, "fast reaction '%s' is switched by '%s', whose start value "
+                                "is not a number known at import (not supported)", rid, g->id);
+    if (fast_switch_value(im, f[x].nu * c, v, g, g->obj, rid))
+        return -1;
+    Model_t *m = im->model;
+    for (unsigned e = 0; e < Model_getNumEvents(m); e++) {
+        Event_t *ev = Model_getEvent(m, e);
+        for (unsigned j = 0; j < Event_getNumEventAssignments(ev); j++) {
+            EventAssignment_t *ea = Event_getEventAssignment(ev, j);
+            const ASTNode_t *value = EventAssignment_getMath(ea);
+            if (!value || !EventAssignment_getVariable(ea) ||
+                find(im, EventAssignment_getVariable(ea)) != g)
+                continue;
+            if (!constant_math(im, value, NULL) || eval(im, value, NULL, &v))
+                return fail(im, ea, "fast reaction '%s' is switched by '%s', which an event "
+                                    "sets to a value that is not a constant (not supported)",
+                            rid, g->id);
+            if (fast_switch_value(im, f[x].nu * c, v, g, ea, rid))
+                return -1;
+        }
+    }
+    if (isinf(im->fast_half))
+        im->fast_half = 1; /* g is 0 for good: any threshold */
+    return 0;
+}
+
 static int plan_fast(importer *im)
 {
     Model_t *m = im->model;
@@ -2101,23 +2273,24 @@ static int plan_fast(importer *im)
     if (im->failed || n == 0)
         goto done;
     /* the pivot */
-    size_t x = n;
+    const ASTNode_t *law = KineticLaw_getMath(kl);
     ASTNode_t *neg_coef = NULL;
-    for (size_t i = 0; i < n && x == n && !im->failed; i++) {
-        if (fast_texts(im, f, n, i))
-            break;
-        size_t ns = 0;
-        for (size_t k = 0; k < n; k++)
-            if (k != i) {
-                ids[ns] = f[k].s->id;
-                texts[ns++] = f[k].sbml;
+    size_t x = fast_find_pivot(im, f, n, law, kl, rid, ids, texts, &neg_coef);
+    const sym *g = NULL; /* the switch (fast_switch) */
+    if (x == n && !im->failed) {
+        ASTNode_t *rest_law = NULL;
+        g = fast_switch(im, law, &rest_law);
+        if (g) {
+            law = rest_law;
+            x = fast_find_pivot(im, f, n, law, kl, rid, ids, texts, &neg_coef);
+            if (x < n && fast_switch_check(im, f, n, x, g, neg_coef, rid)) {
+                ASTNode_free(neg_coef);
+                neg_coef = NULL;
+                x = n;
             }
-        im->subst_ids = ids;
-        im->subst_texts = texts;
-        im->nsubst = ns;
-        if (dependence(im, KineticLaw_getMath(kl), kl, f[i].s, rid, 0, &neg_coef) == LINEAR)
-            x = i;
-        im->nsubst = 0;
+            if (x == n)
+                g = NULL;
+        }
     }
     if (im->failed)
         goto done;
@@ -2162,7 +2335,7 @@ static int plan_fast(importer *im)
     im->nsubst = ns;
     char what[300];
     snprintf(what, sizeof what, "the kinetic law of reaction '%s'", rid);
-    char *rest = at_zero ? NULL : math_text(im, KineticLaw_getMath(kl), kl, rid, what);
+    char *rest = at_zero ? NULL : math_text(im, law, kl, rid, what);
     im->nsubst = 0;
     char *coef = rest ? math_text(im, neg_coef, kl, NULL, what) : NULL;
     ASTNode_free(neg_coef);
@@ -2199,6 +2372,29 @@ static int plan_fast(importer *im)
             break;
         }
         y->pool_start = t.s;
+    }
+    if (g && x_start && !im->failed) {
+        char name[300];
+        im->fast_switch = g;
+        snprintf(name, sizeof name, "%s_free", pivot->id);
+        for (int k = 2; name_taken(im, name); k++)
+            snprintf(name, sizeof name, "%s_free_%d", pivot->id, k);
+        im->fast_free = sg_strdup(name);
+        char **slot[] = {&im->fast_flag, &im->fast_on, &im->fast_off};
+        const char *suffix[] = {"running", "turns_on", "turns_off"};
+        for (size_t i = 0; i < 3; i++) {
+            snprintf(name, sizeof name, "%s_%s", rid, suffix[i]);
+            for (int k = 2; name_taken(im, name); k++)
+                snprintf(name, sizeof name, "%s_%s_%d", rid, suffix[i], k);
+            *slot[i] = sg_strdup(name);
+        }
+        im->fast_free_start = sg_strdup(x_start);
+        if (!im->fast_free || !im->fast_flag || !im->fast_on || !im->fast_off ||
+            !im->fast_free_start)
+            nomem(im);
+        else if (strlen(im->fast_free) > 255 || strlen(im->fast_off) > 255 ||
+                 strlen(im->fast_flag) > 255)
+            fail(im, fast, "fast reaction '%s': the names it needs are too long", rid);
     }
     sg_free(x_start);
 done:
@@ -2637,6 +2833,20 @@ static int write_parameters(importer *im, sg_sbuf *b)
                           "fast reaction %s\"; }", y->id, y->pool_ratio, x ? x->id : "?",
                        Reaction_getId(im->fast_reaction));
     }
+    if (im->fast_free) {
+        sg_sbuf_add(b, any++ ? ",\n" : "\nparameters = (\n");
+        sg_sbuf_printf(b, "  { id = \"%s\"; value = ", im->fast_free);
+        add_string(b, im->fast_free_start);
+        sg_sbuf_printf(b, "; description = \"amount of %s while fast reaction %s is off "
+                          "(%s = 0)\"; }", fast_pivot(im)->id, Reaction_getId(im->fast_reaction),
+                       im->fast_switch->id);
+        sg_sbuf_add(b, ",\n");
+        sg_sbuf_printf(b, "  { id = \"%s\"; value = \"abs(%s) > ", im->fast_flag,
+                       im->fast_switch->id);
+        sg_sbuf_number(b, im->fast_half);
+        sg_sbuf_printf(b, "\"; description = \"1 while fast reaction %s runs (%s != 0), "
+                          "else 0\"; }", Reaction_getId(im->fast_reaction), im->fast_switch->id);
+    }
     for (size_t i = 0; i < im->nlocals; i++) {
         local_param *lp = &im->locals[i];
         sg_sbuf_add(b, any++ ? ",\n" : "\nparameters = (\n");
@@ -2764,7 +2974,10 @@ static int write_assignments(importer *im, sg_sbuf *b)
             sg_sbuf_add(b, any++ ? ",\n" : "\nassignments = (\n");
             sg_sbuf_printf(b, "  { id = \"%s\"; value = ", y->id);
             sg_sbuf at = {0};
-            if (y->solved)
+            if (y->solved && im->fast_free) /* fast_switch */
+                sg_sbuf_printf(&at, "if(%s == 0, %s / %s, %s)", im->fast_flag,
+                               im->fast_free, im->syms[y->comp].id, y->solved);
+            else if (y->solved)
                 sg_sbuf_add(&at, y->solved);
             else
                 sg_sbuf_printf(&at, "(%s + %s * %s * %s) / %s", y->pool, y->pool_ratio, x->id,
@@ -3094,6 +3307,12 @@ static int write_rate_rules(importer *im, sg_sbuf *b)
     int any = 0;
     for (size_t i = 0; i < im->nsyms && !im->failed; i++) {
         sym *y = &im->syms[i];
+        if (y->solved && im->fast_free) { /* the pivot's amount while off */
+            sg_sbuf_add(b, any++ ? ",\n" : "\nrate_rules = (\n");
+            sg_sbuf_printf(b, "  { id = \"%s\"; rate = \"%s\"; }", im->fast_free,
+                           y->flux.s ? y->flux.s : "0");
+            continue;
+        }
         if (y->fast) { /* a pool's change by the slow reactions (plan_fast) */
             const sym *x = fast_pivot(im);
             if (!y->pool || !x)
@@ -3298,6 +3517,36 @@ static int write_events(importer *im, sg_sbuf *b)
             return -1;
         sg_sbuf_add(b, " }; }");
     }
+    if (im->fast_off) {
+        /* The switch changed: the flag follows. Turning off, the pivot keeps
+         * the equilibrium's amount and moves on with the slow reactions
+         * (fast_switch). The flag, not the switch, picks the pivot's value,
+         * so between the event that sets the switch to 0 and this one the
+         * pivot still reads the equilibrium, never a stale amount. */
+        const sym *x = fast_pivot(im);
+        sg_sbuf t = {0};
+        sg_sbuf_printf(&t, "(%s) * %s", x->solved, im->syms[x->comp].id);
+        if (t.oom)
+            return nomem(im);
+        for (int on = 1; on >= 0; on--) {
+            sg_sbuf_add(b, any++ ? ",\n" : "\nevents = (\n");
+            sg_sbuf_printf(b, "  { id = \"%s\"; description = \"fast reaction %s turns %s\"; "
+                              "trigger = \"abs(%s) %s ", on ? im->fast_on : im->fast_off,
+                           Reaction_getId(im->fast_reaction), on ? "on" : "off",
+                           im->fast_switch->id, on ? ">" : "<");
+            sg_sbuf_number(b, im->fast_half);
+            sg_sbuf_printf(b, "\";\n    persistent = true; initial_value = true; "
+                              "use_values_from_trigger_time = false;\n    assign = { %s = %d;",
+                           im->fast_flag, on);
+            if (!on) {
+                sg_sbuf_printf(b, " %s = ", im->fast_free);
+                add_string(b, t.s);
+                sg_sbuf_add(b, ";");
+            }
+            sg_sbuf_add(b, " }; }");
+        }
+        sg_sbuf_free(&t);
+    }
     if (any)
         sg_sbuf_add(b, "\n);\n");
     return im->failed ? -1 : 0;
@@ -3467,6 +3716,11 @@ char *sg_sbml_translate(const char *path, int *cacheable, sg_error *err)
     for (size_t i = 0; i < im.nowned; i++)
         ASTNode_free(im.owned[i]);
     sg_free(im.owned);
+    sg_free(im.fast_free);
+    sg_free(im.fast_free_start);
+    sg_free(im.fast_off);
+    sg_free(im.fast_on);
+    sg_free(im.fast_flag);
     sg_free(im.algebraic);
     sg_free(im.locals);
     sg_free(im.syms);

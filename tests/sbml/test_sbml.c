@@ -829,6 +829,67 @@ static void test_fast_reaction(void **state)
 #undef FAST_PRODUCT
 }
 
+/* A fast reaction switched by events (the SBML Test Suite's 00987,
+ * 00988): A -> B, rate k [A] C, fast; B -> A slow at 0.5 (amount per
+ * time); C = 2, amounts A 0, B 2 at the start. k = 0 until t = 1 (A grows
+ * freely: amount 0.5 t), then 2 (A held at 0, B = 2), then 0 again from
+ * t = 1.5 (an event delayed 0.5, values from its trigger time): A grows
+ * from 0 again, amount 0.5 (t - 1.5). Concentrations are half the
+ * amounts. A switch value that makes the equilibrium unstable (k = -1),
+ * or one that is not a constant, is refused. */
+static void test_fast_reaction_switched(void **state)
+{
+    fixture *f = *state;
+    sg_model *m;
+#define SWITCHED(value)                                                                      \
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<sbml xmlns=\"http://www.sbml.org/sbml/"     \
+    "level3/version1/core\" level=\"3\" version=\"1\">\n<model id=\"m\">\n" COMP             \
+    "<listOfSpecies><species id=\"A\" compartment=\"C\" initialConcentration=\"0\" "        \
+    "hasOnlySubstanceUnits=\"false\" boundaryCondition=\"false\" constant=\"false\"/>"      \
+    "<species id=\"B\" compartment=\"C\" initialConcentration=\"1\" "                       \
+    "hasOnlySubstanceUnits=\"false\" boundaryCondition=\"false\" constant=\"false\"/>"      \
+    "</listOfSpecies>\n<listOfParameters><parameter id=\"k\" value=\"0\" "                  \
+    "constant=\"false\"/></listOfParameters>\n<listOfReactions>\n"                          \
+    "<reaction id=\"make\" reversible=\"false\" fast=\"false\"><listOfReactants>"          \
+    "<speciesReference species=\"B\" stoichiometry=\"1\" constant=\"true\"/>"              \
+    "</listOfReactants><listOfProducts><speciesReference species=\"A\" "                    \
+    "stoichiometry=\"1\" constant=\"true\"/></listOfProducts><kineticLaw>" MATH            \
+    "<cn>0.5</cn></math></kineticLaw></reaction>\n"                                         \
+    "<reaction id=\"bind\" reversible=\"false\" fast=\"true\"><listOfReactants>"           \
+    "<speciesReference species=\"A\" stoichiometry=\"1\" constant=\"true\"/>"              \
+    "</listOfReactants><listOfProducts><speciesReference species=\"B\" "                    \
+    "stoichiometry=\"1\" constant=\"true\"/></listOfProducts><kineticLaw>" MATH            \
+    "<apply><times/><ci>k</ci><ci>A</ci><ci>C</ci></apply></math></kineticLaw>"           \
+    "</reaction>\n</listOfReactions>\n<listOfEvents>\n"                                      \
+    "<event id=\"on\" useValuesFromTriggerTime=\"true\"><trigger initialValue=\"true\" "    \
+    "persistent=\"true\">" MATH "<apply><gt/><csymbol encoding=\"text\" "                   \
+    "definitionURL=\"http://www.sbml.org/sbml/symbols/time\">t</csymbol><cn>1</cn>"        \
+    "</apply></math></trigger><listOfEventAssignments><eventAssignment variable=\"k\">"    \
+    MATH value "</math></eventAssignment></listOfEventAssignments></event>\n"              \
+    "<event id=\"off\" useValuesFromTriggerTime=\"true\"><trigger initialValue=\"true\" "   \
+    "persistent=\"true\">" MATH "<apply><gt/><csymbol encoding=\"text\" "                   \
+    "definitionURL=\"http://www.sbml.org/sbml/symbols/time\">t</csymbol><cn>1</cn>"        \
+    "</apply></math></trigger><delay>" MATH "<cn>0.5</cn></math></delay>"                   \
+    "<listOfEventAssignments><eventAssignment variable=\"k\">" MATH "<cn>0</cn></math>"    \
+    "</eventAssignment></listOfEventAssignments></event>\n</listOfEvents>\n" TAIL
+    sg_trajectory *t = run_sbml(f, SWITCHED("<cn>2</cn>"), 3, 13, NULL, &m);
+    for (int i = 0; i <= 12; i++) {
+        double time = 0.25 * i;
+        if (time == 1 || time == 1.5)
+            continue; /* the rows at an event show the values after it */
+        double a = time < 1 ? 0.5 * time : time < 1.5 ? 0 : 0.5 * (time - 1.5);
+        assert_float_equal(value_at(t, "A", time), a / 2, 1e-9);
+        assert_float_equal(value_at(t, "B", time), (2 - a) / 2, 1e-9);
+    }
+    sg_trajectory_free(t);
+    sg_model_free(m);
+    assert_refused(f, SWITCHED("<cn>-1</cn>"), "with 'k' = -1 its quasi-equilibrium is "
+                                               "unstable", 0);
+    assert_refused(f, SWITCHED("<apply><times/><cn>2</cn><ci>B</ci></apply>"),
+                   "which an event sets to a value that is not a constant", 0);
+#undef SWITCHED
+}
+
 /* A fast reaction reaches its equilibrium at the start, not before: a
  * delay reaching back before time 0 reads the starting values (the SBML
  * Test Suite's 01539). A in C1 (size 2, [A]0 = 1) -> B in C2 (size 1,
@@ -1203,6 +1264,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_delay_priority_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delay_of_rate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fast_reaction_delay, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fast_reaction_switched, setup, teardown),
         cmocka_unit_test_setup_teardown(test_export_exact_numbers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_export_hard_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_algebraic_rules, setup, teardown),
