@@ -2957,6 +2957,7 @@ static int model_has_delay(Model_t *m)
 static int write_assignments(importer *im, sg_sbuf *b)
 {
     int any = 0;
+    int delays = -1; /* model_has_delay, walked once when a fast species needs it */
     for (size_t i = 0; i < im->nsyms && !im->failed; i++) {
         sym *y = &im->syms[i];
         if (y->amount) {
@@ -2987,8 +2988,9 @@ static int write_assignments(importer *im, sg_sbuf *b)
              * reads the species' own starting value there (the SBML Test
              * Suite's 01539: delay(S1, 1.5) is S1's initial 2, not the
              * equilibrium's 0). Only delay models get the guard. */
-            char *start = at.oom || !model_has_delay(im->model) ? NULL
-                                                                 : amount_at_start(im, y);
+            if (delays < 0)
+                delays = model_has_delay(im->model);
+            char *start = at.oom || !delays ? NULL : amount_at_start(im, y);
             if (start) {
                 sg_sbuf guarded = {0};
                 if (y->hosu)
