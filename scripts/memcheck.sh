@@ -34,6 +34,7 @@ one() {
   local n=$1; shift
   local log="$logs/$n.log"
   valgrind --tool=memcheck --leak-check=full --errors-for-leak-kinds=definite \
+    --suppressions=tests/robustness/valgrind.supp \
     --error-exitcode=99 --log-file="$log" "$sigode" "$@" >/dev/null 2>&1
   local rc=$?
   local errors lost
