@@ -330,17 +330,41 @@ class Model:
         self.param_ids, self.p0, self.psym = [], [], []
         comp_of = {}
 
+        def number(value):
+            """A value may be an expression of parameters defined so far
+            (the shipped models derive some from others); the C gets the
+            number."""
+            if not isinstance(value, str):
+                return float(value)
+            e = sp.sympify(parse_rate(value, names)).xreplace(
+                {s: sp.Float(v, 17) for s, v in zip(self.psym, self.p0)})
+            if e.free_symbols:
+                raise ConfigError("value %r needs %s, not defined before it"
+                                  % (value, ", ".join(sorted(str(x) for x in e.free_symbols))))
+            return float(e)
+
         def add_param(pid, value):
             s = sp.Symbol("p_%d" % len(self.param_ids), real=True)
+            v = number(value)
             self.param_ids.append(pid)
-            self.p0.append(float(value))
+            self.p0.append(v)
             self.psym.append(s)
             names[pid] = s
 
         for c in comps:
             add_param(c["id"], c.get("size", 1.0))
-        for p in params:
-            add_param(p["id"], p["value"])
+        # in dependency order: a parameter may name one defined after it
+        waiting = list(params)
+        while waiting:
+            later = []
+            for p in waiting:
+                try:
+                    add_param(p["id"], p["value"])
+                except ConfigError:
+                    later.append(p)
+            if len(later) == len(waiting):
+                add_param(later[0]["id"], later[0]["value"])  # raises: says which
+            waiting = later
         self.constant = set()
         for s in species:
             comp_of[s["id"]] = s.get("compartment", comps[0]["id"] if comps else None)
@@ -350,7 +374,7 @@ class Model:
             else:
                 y = sp.Symbol("y_%d" % len(self.state_ids), real=True)
                 self.state_ids.append(s["id"])
-                self.y0.append(float(s.get("initial", 0.0)))
+                self.y0.append(number(s.get("initial", 0.0)))
                 self.ysym.append(y)
                 names[s["id"]] = y
         self.n = len(self.state_ids)
