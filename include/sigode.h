@@ -248,7 +248,15 @@ typedef struct sg_options {
     unsigned long seed; /* random choices of a run: among model events due at
                            once with the same priority (SBML); default 1, the
                            same seed gives the same run */
+    long lsetup_every;  /* at most this many steps between linear-solver setups
+                           (CVODE's msbp); 0, the default: SG_KLU_LSETUP_EVERY
+                           with KLU, CVODE's 20 with dense */
 } sg_options;
+
+/* KLU's default steps between setups: a setup refactorises the sparse
+ * iteration matrix (on BioNetGen's fceri_ji, 354 species, 80% of the
+ * integration), a Newton iteration with an older one costs only a solve. */
+#define SG_KLU_LSETUP_EVERY 50
 
 void sg_options_default(sg_options *opt);
 

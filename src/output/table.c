@@ -168,7 +168,9 @@ sg_status sg_table_write(const sg_table *t, sg_format format, FILE *out, sg_erro
             fputs(r ? ",\n  [" : "\n  [", out);
             for (int c = 0; c < t->ncols; c++) {
                 format_number(num, sizeof num, sg_table_get(t, r, c), 1);
-                fprintf(out, c ? ", %s" : "%s", num);
+                if (c)
+                    fputs(", ", out);
+                fputs(num, out); /* not fprintf: its format parsing per number */
             }
             if (t->note_name) {
                 fputs(", ", out);

@@ -268,6 +268,7 @@ void sg_options_default(sg_options *opt)
     opt->max_events = SG_MAX_EVENT_OCCURRENCES;
     opt->warnings = NULL;
     opt->seed = 1;
+    opt->lsetup_every = 0;
 }
 
 /* ------------------------------------------------------------ trajectory */

@@ -456,6 +456,16 @@ sg_status sg_solver_start(sg_solver *s, double t0, sg_error *err)
             what = "CVodeSStolerances";
             flag = CVodeSStolerances(s->cvode, s->opt.rtol, s->opt.atol);
         }
+        if (flag == CV_SUCCESS) {
+            /* fewer KLU refactorisations; a stale matrix only slows Newton's
+             * convergence, whose failures still force a setup, and the
+             * error test is unchanged */
+            long every = s->opt.lsetup_every > 0 ? s->opt.lsetup_every
+                         : s->sparse             ? SG_KLU_LSETUP_EVERY
+                                                 : 0; /* 0: CVODE's default */
+            what = "CVodeSetLSetupFrequency";
+            flag = CVodeSetLSetupFrequency(s->cvode, every);
+        }
         if (flag == CV_SUCCESS && p->nroots > 0) {
             what = "CVodeRootInit";
             flag = CVodeRootInit(s->cvode, p->nroots, roots);

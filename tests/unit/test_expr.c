@@ -8,6 +8,7 @@
  * inside the expression) and a fragment of the error message.
  */
 #define _GNU_SOURCE
+#include <float.h>
 #include <math.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -692,6 +693,55 @@ static void test_number_text(void **state)
     }
     /* the three precisions were all exercised */
     assert_true(digits[16] > 0 && digits[17] > 0);
+
+    /* decimals of 1 to 20 significant digits, so 15- and 16-digit texts
+     * that read back or just do not, and digits ending in 5, 50, 500...
+     * (v within an ulp of a tie at 15, 16 or 17 digits: the one-conversion
+     * path must see it cannot decide, not round the wrong way), around
+     * %g's switch between fixed and exponent notation (1e-5, 1e15..1e17) */
+    for (int i = 0; i < 200000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        int ndig = 1 + (int)(x % 20), exp10 = (int)((x >> 8) % 50) - 25;
+        if (i % 4 == 0)
+            exp10 = (int)((x >> 8) % 8) - 6 + (i % 8 ? 0 : 20); /* -6..1, 14..21 */
+        char text[64], *o = text;
+        if (x >> 63)
+            *o++ = '-';
+        uint64_t r = x >> 13;
+        for (int k = 0; k < ndig; k++) {
+            int d = (int)(r % 10);
+            r = r / 10 ? r / 10 : x;
+            if (k == 0 && d == 0)
+                d = 1;
+            if (i % 3 == 0 && k >= ndig / 2) /* a tail 5, 50, 500, ... */
+                d = k == ndig / 2 ? 5 : 0;
+            *o++ = (char)('0' + d);
+            if (k == 0)
+                *o++ = '.';
+        }
+        snprintf(o, sizeof text - (size_t)(o - text), "e%d", exp10);
+        double v = strtod(text, NULL);
+        double near[] = {v, nextafter(v, 0), nextafter(v, INFINITY)};
+        for (int j = 0; j < 3; j++) {
+            sg_format_double(got, sizeof got, near[j]);
+            reference_format(want, sizeof want, near[j]);
+            if (strcmp(got, want) != 0)
+                fail_msg("%a (from %s): \"%s\", snprintf gives \"%s\"", near[j], text, got,
+                         want);
+        }
+    }
+    const double edges[] = {1e-5, 9.999999999999999e-5, 1e-4, 0.0001234, 1e15, 1e16, 1e17,
+                            999999999999999.9, 9999999999999998.0, 1.5e16, 12345678901234567.0,
+                            0.30000000000000004, 2.675, 1e22, 1e23, 5e-324 * 3, DBL_MIN,
+                            nextafter(DBL_MIN, 1), DBL_MAX, nextafter(DBL_MAX, 0), -1e-310};
+    for (size_t k = 0; k < sizeof edges / sizeof edges[0]; k++) {
+        sg_format_double(got, sizeof got, edges[k]);
+        reference_format(want, sizeof want, edges[k]);
+        if (strcmp(got, want) != 0)
+            fail_msg("%a: \"%s\", snprintf gives \"%s\"", edges[k], got, want);
+    }
 }
 
 int main(void)
