@@ -162,6 +162,9 @@ int sg_model_find_reaction(const sg_model *model, const char *id);
 /* The `name` of a compartment, species, parameter, assignment, reaction or
  * event (what SBML calls its name), "" if it has none. Owned by the model. */
 const char *sg_model_name_of(const sg_model *model, const char *id);
+/* The same for reaction i and event i, by index ("" if none). */
+const char *sg_model_reaction_name(const sg_model *model, int i);
+const char *sg_model_event_name(const sg_model *model, int i);
 /* What a user typed where an id is expected: an id of the model is itself
  * (ids win over names); else the unique element with that `name` gives its
  * id; a name that several elements share is SG_ERR_USAGE naming their ids;

@@ -48,9 +48,8 @@ static int print_ids(const sg_model *m)
 static const char *kind_label(int constant) { return constant ? "constant" : "state"; }
 
 /* An element's name, when it has one, after its line's text. */
-static void end_line(FILE *out, const sg_model *m, const char *id)
+static void end_line(FILE *out, const char *name)
 {
-    const char *name = sg_model_name_of(m, id);
     if (*name)
         fprintf(out, "  name \"%s\"", name);
     fputc('\n', out);
@@ -85,7 +84,7 @@ static int print_info(cli *c, FILE *out)
     {
         fprintf(out, "  %-20s size %.10g", sg_model_compartment_id(m, i),
                sg_model_compartment_size(m, i));
-        end_line(out, m, sg_model_compartment_id(m, i));
+        end_line(out, sg_model_name_of(m, sg_model_compartment_id(m, i)));
     }
     fprintf(out, "\nspecies:\n");
     for (int i = 0; i < ns; i++)
@@ -93,7 +92,7 @@ static int print_info(cli *c, FILE *out)
         fprintf(out, "  %-20s initial %-12.6g in %-10s %s", sg_model_species_id(m, i),
                sg_model_species_initial(m, i), sg_model_species_compartment(m, i),
                kind_label(sg_model_species_is_constant(m, i)));
-        end_line(out, m, sg_model_species_id(m, i));
+        end_line(out, sg_model_name_of(m, sg_model_species_id(m, i)));
     }
     fprintf(out, "\nparameters:\n");
     for (int i = 0; i < sg_model_parameter_count(m); i++)
@@ -101,7 +100,7 @@ static int print_info(cli *c, FILE *out)
         fprintf(out, "  %-20s %-12.6g %-10s %s", sg_model_parameter_id(m, i),
                sg_model_parameter_value(m, i), sg_model_parameter_unit(m, i),
                sg_model_parameter_source(m, i));
-        end_line(out, m, sg_model_parameter_id(m, i));
+        end_line(out, sg_model_name_of(m, sg_model_parameter_id(m, i)));
     }
     if (sg_model_uncertain_count(m)) {
         fprintf(out, "\nuncertainties (sampled by 'sigode ensemble' and 'sigode gsa'):\n");
@@ -117,7 +116,7 @@ static int print_info(cli *c, FILE *out)
         for (int i = 0; i < sg_model_assignment_count(m); i++)
         {
             fprintf(out, "  %-20s = %s", sg_model_assignment_id(m, i), sg_model_assignment_text(m, i));
-            end_line(out, m, sg_model_assignment_id(m, i));
+            end_line(out, sg_model_name_of(m, sg_model_assignment_id(m, i)));
         }
     }
     fprintf(out, "\nreactions:\n");
@@ -125,7 +124,7 @@ static int print_info(cli *c, FILE *out)
     {
         fprintf(out, "  %-20s %-36s rate %s", sg_model_reaction_id(m, i),
                sg_model_reaction_equation(m, i), sg_model_reaction_rate(m, i));
-        end_line(out, m, sg_model_reaction_id(m, i));
+        end_line(out, sg_model_reaction_name(m, i));
     }
     if (sg_model_rate_rule_count(m)) {
         fprintf(out, "\nrate rules:\n");
@@ -137,7 +136,7 @@ static int print_info(cli *c, FILE *out)
         for (int i = 0; i < sg_model_event_count(m); i++)
         {
             fprintf(out, "  %-20s when %s", sg_model_event_id(m, i), sg_model_event_trigger(m, i));
-            end_line(out, m, sg_model_event_id(m, i));
+            end_line(out, sg_model_event_name(m, i));
         }
     }
     if (sg_model_function_count(m)) {

@@ -208,6 +208,15 @@ static void test_round_trip(void **state)
     sg_model *b = ts_load_text(cfg);
     assert_string_equal(sg_model_name_of(b, "R1"), "A decay");
     assert_string_equal(sg_model_name_of(b, "ev"), "the event");
+    /* by index, as `sigode info` asks (one lookup per element, not a walk) */
+    int r1 = sg_model_find_reaction(b, "R1");
+    assert_true(r1 >= 0);
+    assert_string_equal(sg_model_reaction_name(b, r1), "A decay");
+    assert_int_equal(sg_model_event_count(b), 1);
+    assert_string_equal(sg_model_event_name(b, 0), "the event");
+    assert_string_equal(sg_model_name_of(b, "A"), "Protein A"); /* a species, by its symbol */
+    assert_string_equal(sg_model_name_of(b, "kon"), "");        /* a parameter without name */
+    assert_string_equal(sg_model_name_of(b, "no_such_id"), "");
     assert_string_equal(sg_model_parameter_source(b, 0), "Smith & Jones <2001> \"PNAS\"");
     sg_model_free(b);
     sg_model_free(a);
