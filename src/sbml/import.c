@@ -2992,12 +2992,11 @@ static int write_assignments(importer *im, sg_sbuf *b)
                 delays = model_has_delay(im->model);
             char *start = at.oom || !delays ? NULL : amount_at_start(im, y);
             if (start) {
+                /* start is an amount, with or without hasOnlySubstanceUnits:
+                 * sigode holds the concentration, the amount / size */
                 sg_sbuf guarded = {0};
-                if (y->hosu)
-                    sg_sbuf_printf(&guarded, "if(time < 0, %s, %s)", start, at.s);
-                else
-                    sg_sbuf_printf(&guarded, "if(time < 0, %s / %s, %s)", start,
-                                   im->syms[y->comp].id, at.s);
+                sg_sbuf_printf(&guarded, "if(time < 0, %s / %s, %s)", start,
+                               im->syms[y->comp].id, at.s);
                 sg_free(start);
                 sg_sbuf_free(&at);
                 at = guarded;

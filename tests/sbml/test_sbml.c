@@ -936,6 +936,47 @@ static void test_fast_reaction_delay(void **state)
     sg_model_free(m);
 }
 
+/* The same with A referred to by its amount (hasOnlySubstanceUnits) in a
+ * compartment of size 2.5: A (amount 5) -> B (C2, size 1), fast, rate A
+ * (the amount): at once A = 0, [B] = 5. delay(A, 1.5) reads A's starting
+ * amount 5 until t = 1.5 (not 5 x 2.5: sigode holds A's concentration, so
+ * the value before the start is the amount divided by the size), then 0. */
+static void test_fast_reaction_delay_amount(void **state)
+{
+    fixture *f = *state;
+    sg_model *m;
+    const char *ids[] = {"P", NULL};
+    sg_trajectory *t = run_sbml(
+        f,
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<sbml xmlns=\"http://www.sbml.org/sbml/"
+        "level3/version1/core\" level=\"3\" version=\"1\">\n<model id=\"m\">\n"
+        "<listOfCompartments><compartment id=\"C1\" size=\"2.5\" constant=\"true\"/>"
+        "<compartment id=\"C2\" size=\"1\" constant=\"true\"/></listOfCompartments>\n"
+        "<listOfSpecies><species id=\"A\" compartment=\"C1\" initialAmount=\"5\" "
+        "hasOnlySubstanceUnits=\"true\" boundaryCondition=\"false\" constant=\"false\"/>"
+        "<species id=\"B\" compartment=\"C2\" initialConcentration=\"0\" "
+        "hasOnlySubstanceUnits=\"false\" boundaryCondition=\"false\" constant=\"false\"/>"
+        "</listOfSpecies>\n<listOfParameters><parameter id=\"P\" constant=\"false\"/>"
+        "</listOfParameters>\n<listOfRules><assignmentRule variable=\"P\">" MATH
+        "<apply><csymbol encoding=\"text\" definitionURL=\"http://www.sbml.org/sbml/"
+        "symbols/delay\">delay</csymbol><ci>A</ci><cn>1.5</cn></apply></math>"
+        "</assignmentRule></listOfRules>\n"
+        "<listOfReactions>\n<reaction id=\"go\" reversible=\"false\" fast=\"true\">"
+        "<listOfReactants><speciesReference species=\"A\" stoichiometry=\"1\" "
+        "constant=\"true\"/></listOfReactants><listOfProducts><speciesReference "
+        "species=\"B\" stoichiometry=\"1\" constant=\"true\"/></listOfProducts><kineticLaw>"
+        MATH "<ci>A</ci></math></kineticLaw></reaction>\n</listOfReactions>\n" TAIL,
+        3, 7, ids, &m);
+    for (int i = 0; i <= 6; i++) {
+        double time = 0.5 * i;
+        assert_true(value_at(t, "A", time) == 0);
+        assert_float_equal(value_at(t, "B", time), 5, 1e-12);
+        assert_float_equal(value_at(t, "P", time), time < 1.5 ? 5 : 0, 1e-12);
+    }
+    sg_trajectory_free(t);
+    sg_model_free(m);
+}
+
 /* An event's delay and priority survive cfg -> SBML -> cfg (the <delay>
  * and <priority> elements, then the `delay` and `priority` keys), and the
  * model read back runs the same: the bolus executes at 1 + 2 k = 2, the
@@ -1264,6 +1305,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_delay_priority_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delay_of_rate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fast_reaction_delay, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fast_reaction_delay_amount, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fast_reaction_switched, setup, teardown),
         cmocka_unit_test_setup_teardown(test_export_exact_numbers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_export_hard_values, setup, teardown),
