@@ -189,6 +189,7 @@ typedef struct importer {
     size_t nlocals, lcap;
     int depth;              /* inlining depth */
     int in_delay;           /* emitting the value argument of a delay() */
+    int wrote_start_guard;  /* a `time < 0` guard was written: runs_from_zero */
     int inlined_functions, evaluated;
     const char *plain;      /* emit this species' id as a bare name (algebraic rules) */
     const Rule_t **algebraic; /* algebraic rules, solved in collect_rules */
@@ -2997,6 +2998,7 @@ static int write_assignments(importer *im, sg_sbuf *b)
                 sg_sbuf guarded = {0};
                 sg_sbuf_printf(&guarded, "if(time < 0, %s / %s, %s)", start,
                                im->syms[y->comp].id, at.s);
+                im->wrote_start_guard = 1;
                 sg_free(start);
                 sg_sbuf_free(&at);
                 at = guarded;
@@ -3140,8 +3142,10 @@ static void emit_rate_of(importer *im, sg_sbuf *b, const ASTNode_t *n, const sco
      * 01406: delay(rateOf(S1), 1) is 0 at t = 0). SBML's run starts at time
      * 0; the delay reads x at times before it through the program run at
      * that earlier time (compile/delay.c), where this guard gives 0. */
-    if (im->in_delay)
+    if (im->in_delay) {
         sg_sbuf_add(b, "if(time < 0, 0, ");
+        im->wrote_start_guard = 1;
+    }
     if (y->rate_rule) {
         sg_sbuf_add(b, "(");
         emit(im, b, y->rate_rule, NULL);
@@ -3699,6 +3703,11 @@ char *sg_sbml_translate(const char *path, int *cacheable, sg_error *err)
             if (im.evaluated)
                 sg_sbuf_printf(&b, "# %d initial assignment(s) were evaluated at import.\n",
                                im.evaluated);
+            /* SBML's runs start at time 0: the guards read "before the
+             * start" as time < 0, which holds for no other start */
+            if (im.wrote_start_guard)
+                sg_sbuf_add(&b, "\n# delay() reads the values before time 0 as SBML's "
+                                "starting values (time < 0):\nruns_from_zero = true;\n");
         }
     }
     if (b.oom)

@@ -936,6 +936,26 @@ static void test_fast_reaction_delay(void **state)
     sg_model_free(m);
 }
 
+#define DELAY_AMOUNT_MODEL \
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<sbml xmlns=\"http://www.sbml.org/sbml/" \
+        "level3/version1/core\" level=\"3\" version=\"1\">\n<model id=\"m\">\n" \
+        "<listOfCompartments><compartment id=\"C1\" size=\"2.5\" constant=\"true\"/>" \
+        "<compartment id=\"C2\" size=\"1\" constant=\"true\"/></listOfCompartments>\n" \
+        "<listOfSpecies><species id=\"A\" compartment=\"C1\" initialAmount=\"5\" " \
+        "hasOnlySubstanceUnits=\"true\" boundaryCondition=\"false\" constant=\"false\"/>" \
+        "<species id=\"B\" compartment=\"C2\" initialConcentration=\"0\" " \
+        "hasOnlySubstanceUnits=\"false\" boundaryCondition=\"false\" constant=\"false\"/>" \
+        "</listOfSpecies>\n<listOfParameters><parameter id=\"P\" constant=\"false\"/>" \
+        "</listOfParameters>\n<listOfRules><assignmentRule variable=\"P\">" MATH \
+        "<apply><csymbol encoding=\"text\" definitionURL=\"http://www.sbml.org/sbml/" \
+        "symbols/delay\">delay</csymbol><ci>A</ci><cn>1.5</cn></apply></math>" \
+        "</assignmentRule></listOfRules>\n" \
+        "<listOfReactions>\n<reaction id=\"go\" reversible=\"false\" fast=\"true\">" \
+        "<listOfReactants><speciesReference species=\"A\" stoichiometry=\"1\" " \
+        "constant=\"true\"/></listOfReactants><listOfProducts><speciesReference " \
+        "species=\"B\" stoichiometry=\"1\" constant=\"true\"/></listOfProducts><kineticLaw>" \
+        MATH "<ci>A</ci></math></kineticLaw></reaction>\n</listOfReactions>\n" TAIL
+
 /* The same with A referred to by its amount (hasOnlySubstanceUnits) in a
  * compartment of size 2.5: A (amount 5) -> B (C2, size 1), fast, rate A
  * (the amount): at once A = 0, [B] = 5. delay(A, 1.5) reads A's starting
@@ -947,26 +967,7 @@ static void test_fast_reaction_delay_amount(void **state)
     sg_model *m;
     const char *ids[] = {"P", NULL};
     sg_trajectory *t = run_sbml(
-        f,
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<sbml xmlns=\"http://www.sbml.org/sbml/"
-        "level3/version1/core\" level=\"3\" version=\"1\">\n<model id=\"m\">\n"
-        "<listOfCompartments><compartment id=\"C1\" size=\"2.5\" constant=\"true\"/>"
-        "<compartment id=\"C2\" size=\"1\" constant=\"true\"/></listOfCompartments>\n"
-        "<listOfSpecies><species id=\"A\" compartment=\"C1\" initialAmount=\"5\" "
-        "hasOnlySubstanceUnits=\"true\" boundaryCondition=\"false\" constant=\"false\"/>"
-        "<species id=\"B\" compartment=\"C2\" initialConcentration=\"0\" "
-        "hasOnlySubstanceUnits=\"false\" boundaryCondition=\"false\" constant=\"false\"/>"
-        "</listOfSpecies>\n<listOfParameters><parameter id=\"P\" constant=\"false\"/>"
-        "</listOfParameters>\n<listOfRules><assignmentRule variable=\"P\">" MATH
-        "<apply><csymbol encoding=\"text\" definitionURL=\"http://www.sbml.org/sbml/"
-        "symbols/delay\">delay</csymbol><ci>A</ci><cn>1.5</cn></apply></math>"
-        "</assignmentRule></listOfRules>\n"
-        "<listOfReactions>\n<reaction id=\"go\" reversible=\"false\" fast=\"true\">"
-        "<listOfReactants><speciesReference species=\"A\" stoichiometry=\"1\" "
-        "constant=\"true\"/></listOfReactants><listOfProducts><speciesReference "
-        "species=\"B\" stoichiometry=\"1\" constant=\"true\"/></listOfProducts><kineticLaw>"
-        MATH "<ci>A</ci></math></kineticLaw></reaction>\n</listOfReactions>\n" TAIL,
-        3, 7, ids, &m);
+        f, DELAY_AMOUNT_MODEL, 3, 7, ids, &m);
     for (int i = 0; i <= 6; i++) {
         double time = 0.5 * i;
         assert_true(value_at(t, "A", time) == 0);
@@ -976,6 +977,54 @@ static void test_fast_reaction_delay_amount(void **state)
     sg_trajectory_free(t);
     sg_model_free(m);
 }
+
+/* The guard reads "before the start" as time < 0 (SBML runs start at 0):
+ * the translation says runs_from_zero = true, and a run from another
+ * t_start (a scenario added to the translation) or after a
+ * preequilibration, where it would read other values, is refused. */
+static void test_runs_from_zero(void **state)
+{
+    fixture *f = *state;
+    char *cfg = translate(f, DELAY_AMOUNT_MODEL);
+    assert_non_null(strstr(cfg, "runs_from_zero = true;"));
+    size_t len = strlen(cfg);
+    const char *late = "\nscenarios = ( { id = \"late\"; t_start = 1.0; t_end = 4.0; } );\n";
+    char *text = malloc(len + strlen(late) + 1);
+    assert_non_null(text);
+    memcpy(text, cfg, len);
+    strcpy(text + len, late);
+    sg_error err;
+    sg_model *m = sg_model_load_buffer(text, strlen(text), "late.cfg", &err);
+    assert_non_null(m);
+    sg_options opt;
+    sg_options_default(&opt);
+    sg_sim *sim = sg_sim_create(m, &opt, &err);
+    assert_non_null(sim);
+    for (int pre = 0; pre <= 1; pre++) {
+        sg_experiment *exp = sg_experiment_create(m, pre ? NULL : "late", &err);
+        assert_non_null(exp);
+        if (pre)
+            sg_experiment_set_preequilibrate(exp, 1);
+        sg_trajectory *t = NULL;
+        assert_int_not_equal(sg_sim_run(sim, exp, &t, &err), SG_OK);
+        assert_null(t);
+        assert_non_null(strstr(err.message, "runs_from_zero = true"));
+        assert_non_null(strstr(err.message, pre ? "after a preequilibration"
+                                                : "from another t_start"));
+        sg_experiment_free(exp);
+    }
+    /* from time 0 it runs */
+    sg_experiment *exp = sg_experiment_create(m, NULL, &err);
+    sg_trajectory *t = NULL;
+    assert_int_equal(sg_sim_run(sim, exp, &t, &err), SG_OK);
+    sg_trajectory_free(t);
+    sg_experiment_free(exp);
+    sg_sim_free(sim);
+    sg_model_free(m);
+    free(text);
+    free(cfg);
+}
+
 
 /* An event's delay and priority survive cfg -> SBML -> cfg (the <delay>
  * and <priority> elements, then the `delay` and `priority` keys), and the
@@ -1306,6 +1355,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_delay_of_rate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fast_reaction_delay, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fast_reaction_delay_amount, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_runs_from_zero, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fast_reaction_switched, setup, teardown),
         cmocka_unit_test_setup_teardown(test_export_exact_numbers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_export_hard_values, setup, teardown),
