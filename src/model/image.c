@@ -435,6 +435,7 @@ static void io_model(io *o, sg_model *m)
     io_str(o, &m->description);
     io_str(o, &m->time_unit);
     io_str(o, &m->conc_unit);
+    io_int(o, &m->runs_from_zero);
     io_int(o, &m->read_in_two);
     io_int(o, &m->nslots);
     io_int(o, &m->time_slot);

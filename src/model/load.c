@@ -524,9 +524,11 @@ static sg_expr *expression(loader *ld, const config_setting_t *group, const char
 
 /* ------------------------------------------------------------- sections */
 
-/* the header's four strings, then the lists (FIRST_LIST_KEY on) */
-enum { FIRST_LIST_KEY = 4 };
+/* the header's four strings and runs_from_zero, then the lists
+ * (FIRST_LIST_KEY on) */
+enum { FIRST_LIST_KEY = 5 };
 static const char *const top_keys[] = {"name", "description", "time_unit", "conc_unit",
+                                       "runs_from_zero",
                                        "compartments", "parameters", "species",
                                        "assignments", "reactions", "scenarios", "checks",
                                        "functions", "rate_rules", "events", NULL};
@@ -551,7 +553,8 @@ static int load_header(loader *ld, const config_setting_t *root)
     m->description = m->time_unit = m->conc_unit = "";
     if (get_string(ld, root, "description", &m->description) < 0 ||
         get_string(ld, root, "time_unit", &m->time_unit) < 0 ||
-        get_string(ld, root, "conc_unit", &m->conc_unit) < 0)
+        get_string(ld, root, "conc_unit", &m->conc_unit) < 0 ||
+        get_bool(ld, root, "runs_from_zero", &m->runs_from_zero) < 0)
         return -1;
     return 0;
 }

@@ -211,6 +211,11 @@ struct sg_model {
     sg_pool *pool;        /* bound expressions */
     const char *path;
     const char *name, *description, *time_unit, *conc_unit;
+    /* runs_from_zero = true (the SBML import writes it): the model's
+     * expressions tell the values delay() reads before the start by
+     * `time < 0`, so a run must start at time 0 from its own initial
+     * values (no other t_start, no preequilibration) */
+    int runs_from_zero;
 
     sg_species_def *species;
     int nspecies, nstate;

@@ -157,6 +157,12 @@ typedef struct sym {
      * the fast reaction leaves unchanged) */
     int fast;
     char *solved, *pool, *pool_ratio, *pool_start;
+    /* its net stoichiometry in the fast reaction as text (times the
+     * conversion factor), and the species reference whose stoichiometry
+     * events change (fast_event_pools), with its sign (+1 product) */
+    char *fast_scaled;
+    const struct sym *fast_ref;
+    int fast_sign;
 } sym;
 
 typedef struct local_param {
@@ -189,6 +195,7 @@ typedef struct importer {
     size_t nlocals, lcap;
     int depth;              /* inlining depth */
     int in_delay;           /* emitting the value argument of a delay() */
+    int wrote_start_guard;  /* a `time < 0` guard was written: runs_from_zero */
     int inlined_functions, evaluated;
     const char *plain;      /* emit this species' id as a bare name (algebraic rules) */
     const Rule_t **algebraic; /* algebraic rules, solved in collect_rules */
@@ -1788,6 +1795,9 @@ typedef struct fast_species {
     double nu;      /* net stoichiometry */
     char *scaled;   /* nu, times the conversion factor: text */
     char *sbml;     /* the SBML value of s given the pivot (while trying one) */
+    const sym *ref; /* a species reference whose stoichiometry events change */
+    int sign;       /* of ref: +1 product, -1 reactant */
+    int nrefs;      /* references to s in the reaction */
 } fast_species;
 
 /* Texts for pivot x: pool ratios and the SBML value of every other species. */
@@ -1802,7 +1812,7 @@ static int fast_texts(importer *im, fast_species *f, size_t n, size_t x)
         if (i == x)
             continue;
         sg_sbuf r = {0}, v = {0};
-        if (y->conversion || f[x].s->conversion)
+        if (y->conversion || f[x].s->conversion || f[i].ref || f[x].ref)
             sg_sbuf_printf(&r, "(%s / %s)", f[i].scaled, f[x].scaled);
         else
             sg_sbuf_number(&r, f[i].nu / f[x].nu);
@@ -2142,6 +2152,46 @@ static int fast_switch_check(importer *im, const fast_species *f, size_t n, size
     return 0;
 }
 
+/* A stoichiometry of the fast reaction that events change: each event
+ * sets it to a constant of the sign it starts with (0 would take the
+ * species out of the reaction, the other sign would turn the equilibrium
+ * round). 0, or -1 with the reason reported. */
+static int fast_event_stoich_check(importer *im, const fast_species *f, size_t n,
+                                   const char *rid)
+{
+    Model_t *m = im->model;
+    for (size_t i = 0; i < n; i++) {
+        const sym *ref = f[i].ref;
+        double v0, v;
+        if (!ref)
+            continue;
+        if (f[i].s->conversion)
+            return fail(im, ref->obj, "fast reaction '%s': species '%s' has a conversion "
+                                      "factor and a stoichiometry that events change (not "
+                                      "supported)", rid, f[i].s->id);
+        if (eval_sym_value(im, (sym *)ref, &v0) || !isfinite(v0) || v0 == 0)
+            return fail(im, ref->obj, "fast reaction '%s': the stoichiometry '%s' that events "
+                                      "change does not start at a non-zero number known at "
+                                      "import (not supported)", rid, ref->id);
+        for (unsigned e = 0; e < Model_getNumEvents(m); e++) {
+            Event_t *ev = Model_getEvent(m, e);
+            for (unsigned j = 0; j < Event_getNumEventAssignments(ev); j++) {
+                EventAssignment_t *ea = Event_getEventAssignment(ev, j);
+                const ASTNode_t *value = EventAssignment_getMath(ea);
+                if (!value || !EventAssignment_getVariable(ea) ||
+                    find(im, EventAssignment_getVariable(ea)) != ref)
+                    continue;
+                if (!constant_math(im, value, NULL) || eval(im, value, NULL, &v) ||
+                    !isfinite(v) || v == 0 || (v > 0) != (v0 > 0))
+                    return fail(im, ea, "fast reaction '%s': an event sets the stoichiometry "
+                                        "'%s' to a value that is not a constant of the sign "
+                                        "it starts with (not supported)", rid, ref->id);
+            }
+        }
+    }
+    return 0;
+}
+
 static int plan_fast(importer *im)
 {
     Model_t *m = im->model;
@@ -2189,7 +2239,15 @@ static int plan_fast(importer *im)
             ref = NULL;
         /* a stoichiometry given by math of constants (01571: an assignment
          * rule "2"; 01572: stoichiometryMath) is that number */
+        /* a stoichiometry only events change (01398): a parameter, the
+         * pools recomputed at each such event (fast_event_pools) */
+        const sym *evref = ref && ref->variable_stoich && ref->event_assigned &&
+                                   !ref->rate_rule && !ref->assign_rule &&
+                                   !SpeciesReference_isSetStoichiometryMath(sr)
+                               ? ref
+                               : NULL;
         const ASTNode_t *smath =
+            evref ? NULL :
             SpeciesReference_isSetStoichiometryMath(sr)
                 ? StoichiometryMath_getMath(SpeciesReference_getStoichiometryMath((SpeciesReference_t *)sr))
             : ref && ref->variable_stoich && !ref->rate_rule && !ref->event_assigned
@@ -2200,7 +2258,7 @@ static int plan_fast(importer *im)
                       !isfinite(fixed)))
             fixed = NAN;
         if ((SpeciesReference_isSetStoichiometryMath(sr) || (ref && ref->variable_stoich)) &&
-            isnan(fixed)) {
+            isnan(fixed) && !evref) {
             fail(im, sr, "fast reaction '%s': the stoichiometry of '%s' changes (not "
                          "supported in a fast reaction)", rid, s->id);
             break;
@@ -2216,11 +2274,9 @@ static int plan_fast(importer *im)
                          "boundaryCondition", rid, s->id);
             break;
         }
-        if (im->syms[s->comp].varies || s->amount || s->event_assigned) {
-            fail(im, sr, "fast reaction '%s': species '%s' %s (not supported in a fast "
-                         "reaction)", rid, s->id, s->event_assigned ? "is changed by an event"
-                                                                     : "is in a compartment "
-                                                                       "of changing size");
+        if (im->syms[s->comp].varies || s->amount) {
+            fail(im, sr, "fast reaction '%s': species '%s' is in a compartment of changing "
+                         "size (not supported in a fast reaction)", rid, s->id);
             break;
         }
         if (s->conversion) {
@@ -2238,17 +2294,30 @@ static int plan_fast(importer *im)
         if (k == n)
             f[n++].s = s;
         f[k].nu += product ? c : -c;
+        f[k].nrefs++;
+        if (evref) {
+            f[k].ref = evref;
+            f[k].sign = product ? 1 : -1;
+        }
     }
+    for (size_t k = 0; k < n && !im->failed; k++)
+        if (f[k].ref && f[k].nrefs > 1)
+            fail(im, f[k].ref->obj, "fast reaction '%s': species '%s' appears more than once, "
+                                    "with a stoichiometry that events change (not supported)",
+                 rid, f[k].s->id);
     /* species the reaction changes on balance */
     size_t kept = 0;
     for (size_t i = 0; i < n && !im->failed; i++) {
-        if (f[i].nu == 0)
+        if (f[i].nu == 0 && !f[i].ref)
             continue;
         f[kept] = f[i];
         sym *s = f[kept].s;
         sg_sbuf t = {0};
         sg_sbuf_add(&t, "(");
-        sg_sbuf_number(&t, f[kept].nu);
+        if (f[kept].ref)
+            sg_sbuf_printf(&t, "%s%s", f[kept].sign < 0 ? "-" : "", f[kept].ref->id);
+        else
+            sg_sbuf_number(&t, f[kept].nu);
         if (s->conversion)
             sg_sbuf_printf(&t, " * %s", s->conversion);
         sg_sbuf_add(&t, ")");
@@ -2272,12 +2341,18 @@ static int plan_fast(importer *im)
     im->fast_reaction = fast;
     if (im->failed || n == 0)
         goto done;
+    /* events change its species or stoichiometries (fast_event_pools) */
+    int by_events = 0;
+    for (size_t i = 0; i < n; i++)
+        by_events |= f[i].s->event_assigned || f[i].ref;
+    if (by_events && fast_event_stoich_check(im, f, n, rid))
+        goto done;
     /* the pivot */
     const ASTNode_t *law = KineticLaw_getMath(kl);
     ASTNode_t *neg_coef = NULL;
     size_t x = fast_find_pivot(im, f, n, law, kl, rid, ids, texts, &neg_coef);
     const sym *g = NULL; /* the switch (fast_switch) */
-    if (x == n && !im->failed) {
+    if (x == n && !im->failed && !by_events) {
         ASTNode_t *rest_law = NULL;
         g = fast_switch(im, law, &rest_law);
         if (g) {
@@ -2295,7 +2370,7 @@ static int plan_fast(importer *im)
     if (im->failed)
         goto done;
     int at_zero = 0; /* the pivot is held at 0 (fast_product_root) */
-    if (x == n) {
+    if (x == n && !by_events) {
         x = fast_product_root(im, f, n, fast, kl);
         if (x < n && fast_texts(im, f, n, x) == 0)
             at_zero = 1;
@@ -2305,9 +2380,17 @@ static int plan_fast(importer *im)
     if (x == n) {
         fail(im, fast, "fast reaction '%s': its rate is not linear, with a coefficient made "
                        "of constants, in any of its species once the amounts it conserves "
-                       "are fixed: sigode solves the quasi-equilibrium by elimination and "
-                       "has no DAE solver", rid);
+                       "are fixed%s: sigode solves the quasi-equilibrium by elimination and "
+                       "has no DAE solver", rid,
+             by_events ? " (with events that change its species or stoichiometries)" : "");
         goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        sym *y = f[i].s;
+        y->fast_scaled = f[i].scaled;
+        f[i].scaled = NULL;
+        y->fast_ref = f[i].ref;
+        y->fast_sign = f[i].sign;
     }
     /* pivot = (rate with pivot = 0) / -coefficient: the others are then their pools */
     size_t ns = 0;
@@ -2992,12 +3075,12 @@ static int write_assignments(importer *im, sg_sbuf *b)
                 delays = model_has_delay(im->model);
             char *start = at.oom || !delays ? NULL : amount_at_start(im, y);
             if (start) {
+                /* start is an amount, with or without hasOnlySubstanceUnits:
+                 * sigode holds the concentration, the amount / size */
                 sg_sbuf guarded = {0};
-                if (y->hosu)
-                    sg_sbuf_printf(&guarded, "if(time < 0, %s, %s)", start, at.s);
-                else
-                    sg_sbuf_printf(&guarded, "if(time < 0, %s / %s, %s)", start,
-                                   im->syms[y->comp].id, at.s);
+                sg_sbuf_printf(&guarded, "if(time < 0, %s / %s, %s)", start,
+                               im->syms[y->comp].id, at.s);
+                im->wrote_start_guard = 1;
                 sg_free(start);
                 sg_sbuf_free(&at);
                 at = guarded;
@@ -3141,8 +3224,10 @@ static void emit_rate_of(importer *im, sg_sbuf *b, const ASTNode_t *n, const sco
      * 01406: delay(rateOf(S1), 1) is 0 at t = 0). SBML's run starts at time
      * 0; the delay reads x at times before it through the program run at
      * that earlier time (compile/delay.c), where this guard gives 0. */
-    if (im->in_delay)
+    if (im->in_delay) {
         sg_sbuf_add(b, "if(time < 0, 0, ");
+        im->wrote_start_guard = 1;
+    }
     if (y->rate_rule) {
         sg_sbuf_add(b, "(");
         emit(im, b, y->rate_rule, NULL);
@@ -3401,6 +3486,97 @@ static int add_resized_species(importer *im, sg_sbuf *b, const Event_t *e, const
     return 0;
 }
 
+/* An event that sets species of the fast reaction or the stoichiometry of
+ * one (01398): its new amounts n' (assigned, or as they were) and its new
+ * stoichiometries make new pools, n'_Y - (nu'_Y / nu'_X) n'_X, from which
+ * the quasi-equilibrium is solved again at once (the fast reaction runs to
+ * it in no time). The values are computed when the event executes: an
+ * event with a delay that uses the values from its trigger time would mix
+ * the assigned values of then with the amounts of now, refused. */
+static int fast_event_pools(importer *im, sg_sbuf *b, const Event_t *e, const char *eid,
+                            int delayed_from_trigger)
+{
+    const sym *x = fast_pivot(im);
+    int touches = 0;
+    for (size_t i = 0; x && i < im->nsyms; i++) {
+        const sym *y = &im->syms[i];
+        touches |= y->fast && (event_assigns(e, y->sbml) ||
+                               (y->fast_ref && event_assigns(e, y->fast_ref->sbml)));
+    }
+    if (!touches)
+        return 0;
+    if (im->fast_free)
+        return fail(im, e, "event '%s' changes a species or stoichiometry of fast reaction "
+                           "'%s', which events also switch (not supported)", eid,
+                    Reaction_getId(im->fast_reaction));
+    if (delayed_from_trigger)
+        return fail(im, e, "event '%s' changes a species or stoichiometry of fast reaction "
+                           "'%s' after a delay, with values from its trigger time (not "
+                           "supported)", eid, Reaction_getId(im->fast_reaction));
+    char what[400];
+    snprintf(what, sizeof what, "an assignment of event '%s'", eid);
+    /* per fast species: new amount and new scaled stoichiometry */
+    char **amount = sg_calloc(im->nsyms, sizeof *amount);
+    char **scaled = sg_calloc(im->nsyms, sizeof *scaled);
+    if (!amount || !scaled) {
+        sg_free(amount);
+        sg_free(scaled);
+        return nomem(im);
+    }
+    for (size_t i = 0; i < im->nsyms && !im->failed; i++) {
+        const sym *y = &im->syms[i];
+        if (!y->fast)
+            continue;
+        const char *size = im->syms[y->comp].id;
+        sg_sbuf a = {0}, c = {0};
+        const ASTNode_t *v = event_assigns(e, y->sbml);
+        char *text = v ? math_text(im, v, e, NULL, what) : NULL;
+        if (v && !text)
+            break;
+        if (!v)
+            sg_sbuf_printf(&a, "(%s * %s)", y->id, size);
+        else if (y->hosu)
+            sg_sbuf_printf(&a, "(%s)", text);
+        else
+            sg_sbuf_printf(&a, "((%s) * %s)", text, size);
+        sg_free(text);
+        const ASTNode_t *nu = y->fast_ref ? event_assigns(e, y->fast_ref->sbml) : NULL;
+        text = nu ? math_text(im, nu, e, NULL, what) : NULL;
+        if (nu && !text) {
+            sg_sbuf_free(&a);
+            break;
+        }
+        if (nu)
+            sg_sbuf_printf(&c, "(%s(%s))", y->fast_sign < 0 ? "-" : "", text);
+        else
+            sg_sbuf_add(&c, y->fast_scaled);
+        sg_free(text);
+        if (a.oom || c.oom) {
+            sg_sbuf_free(&a);
+            sg_sbuf_free(&c);
+            nomem(im);
+            break;
+        }
+        amount[i] = a.s;
+        scaled[i] = c.s;
+    }
+    size_t xi = (size_t)(x - im->syms);
+    for (size_t i = 0; i < im->nsyms && !im->failed; i++) {
+        const sym *y = &im->syms[i];
+        if (!y->fast || !y->pool)
+            continue;
+        sg_sbuf_printf(b, " %s = \"%s - (%s / %s) * %s\";", y->pool, amount[i], scaled[i],
+                       scaled[xi], amount[xi]);
+    }
+    for (size_t i = 0; i < im->nsyms; i++) {
+        sg_free(amount[i]);
+        sg_free(scaled[i]);
+    }
+    sg_free(amount);
+    sg_free(scaled);
+    return im->failed ? -1 : 0;
+}
+
 static int write_events(importer *im, sg_sbuf *b)
 {
     Model_t *m = im->model;
@@ -3488,6 +3664,8 @@ static int write_events(importer *im, sg_sbuf *b)
             if (var[0] == '_')
                 return fail(im, ea, "event '%s' assigns to '%s': an id starting with '_' "
                                     "cannot be a libconfig setting name", eid, var);
+            if (y->fast)
+                continue; /* through the pools (fast_event_pools) */
             snprintf(what, sizeof what, "the assignment to '%s' of event '%s'", var, eid);
             char *text = math_text(im, EventAssignment_getMath(ea), ea, NULL, what);
             if (!text)
@@ -3515,7 +3693,8 @@ static int write_events(importer *im, sg_sbuf *b)
             sg_sbuf_add(b, ";");
             sg_free(text);
         }
-        if (add_resized_species(im, b, e, eid))
+        if (add_resized_species(im, b, e, eid) ||
+            fast_event_pools(im, b, e, eid, delay != NULL && from_trigger))
             return -1;
         sg_sbuf_add(b, " }; }");
     }
@@ -3700,6 +3879,11 @@ char *sg_sbml_translate(const char *path, int *cacheable, sg_error *err)
             if (im.evaluated)
                 sg_sbuf_printf(&b, "# %d initial assignment(s) were evaluated at import.\n",
                                im.evaluated);
+            /* SBML's runs start at time 0: the guards read "before the
+             * start" as time < 0, which holds for no other start */
+            if (im.wrote_start_guard)
+                sg_sbuf_add(&b, "\n# delay() reads the values before time 0 as SBML's "
+                                "starting values (time < 0):\nruns_from_zero = true;\n");
         }
     }
     if (b.oom)
@@ -3711,6 +3895,7 @@ char *sg_sbml_translate(const char *path, int *cacheable, sg_error *err)
         sg_free(im.syms[i].pool);
         sg_free(im.syms[i].pool_ratio);
         sg_free(im.syms[i].pool_start);
+        sg_free(im.syms[i].fast_scaled);
         sg_sbuf_free(&im.syms[i].flux);
     }
     for (size_t i = 0; i < im.nlocals; i++)

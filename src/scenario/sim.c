@@ -810,11 +810,31 @@ static sg_status preequilibrate(sg_sim *sim, double t_start, sg_error *err)
     return SG_OK;
 }
 
+/* A model whose expressions read the values before the start by
+ * `time < 0` (runs_from_zero, the SBML import's delay guards) would read
+ * the equilibrium, not the starting values, between 0 and a later start,
+ * and starting values that are not the run's after a preequilibration:
+ * refused. */
+static sg_status check_runs_from_zero(const sg_model *m, double t_start, int preequilibrate,
+                                      sg_error *err)
+{
+    if (!m->runs_from_zero || (t_start == 0 && !preequilibrate))
+        return SG_OK;
+    return sg_error_set(err, SG_ERR_USAGE, NULL, 0, 0,
+                        "model '%s' has runs_from_zero = true (its delay() reads the values "
+                        "before time 0 as SBML's starting values): it runs from time 0 "
+                        "without preequilibration only, not %s (not supported)", m->name,
+                        preequilibrate ? "after a preequilibration" : "from another t_start");
+}
+
 sg_status sg_sim_preequilibrate_with(sg_sim *sim, double t_start, const int *slots,
                                      const double *values, int n, sg_error *err)
 {
     const sg_model *m = sim->model;
     const sg_program *p = m->program;
+    sg_status zero = check_runs_from_zero(m, t_start, 1, err);
+    if (zero != SG_OK)
+        return zero;
     double *v = sg_solver_values(sim->solver);
     memcpy(v, p->base, sizeof(double) * (size_t)p->nslots);
     for (int k = 0; k < n; k++)
@@ -899,6 +919,9 @@ sg_status sg_sim_run_point(sg_sim *sim, const sg_experiment *exp, const int *slo
     if (exp->model != m)
         return sg_error_set(err, SG_ERR_USAGE, NULL, 0, 0,
                             "the experiment was made for another model");
+    sg_status zero = check_runs_from_zero(m, exp->t_start, exp->preequilibrate, err);
+    if (zero != SG_OK)
+        return zero;
     sg_solver_clear_warnings(solver);
     sg_trajectory *traj = sg_trajectory_create_for(m, exp);
     if (!traj)

@@ -890,6 +890,76 @@ static void test_fast_reaction_switched(void **state)
 #undef SWITCHED
 }
 
+/* An event that changes the species and the stoichiometry of a fast
+ * reaction (the SBML Test Suite's 01398): nA A -> B, fast, rate k A C
+ * (k = 3), nA = 1 at the start; A made slowly at 0.5 (amount per time);
+ * C = 2, amounts A 2, B 0. A is held at 0, so B's amount is
+ * (2 + 0.5 t) / nA... with nA = 1: 2 + 0.5 t. At t = 1 an event sets
+ * nA = 2 and [A] = 3 (amount 6): at once the 6 of A make 3 of B, so B's
+ * amount is 2.5 + 3 = 5.5, then grows by 0.5 / 2 per time. Refused: a
+ * new stoichiometry of the other sign, and a delayed event that uses
+ * the values of its trigger time. */
+static void test_fast_reaction_event_stoichiometry(void **state)
+{
+    fixture *f = *state;
+    sg_model *m;
+#define RESTOICH(nu, delay, trigger_time)                                                   \
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<sbml xmlns=\"http://www.sbml.org/sbml/"     \
+    "level3/version1/core\" level=\"3\" version=\"1\">\n<model id=\"m\">\n" COMP             \
+    "<listOfSpecies><species id=\"A\" compartment=\"C\" initialConcentration=\"1\" "        \
+    "hasOnlySubstanceUnits=\"false\" boundaryCondition=\"false\" constant=\"false\"/>"      \
+    "<species id=\"B\" compartment=\"C\" initialConcentration=\"0\" "                       \
+    "hasOnlySubstanceUnits=\"false\" boundaryCondition=\"false\" constant=\"false\"/>"      \
+    "</listOfSpecies>\n<listOfParameters><parameter id=\"k\" value=\"3\" "                  \
+    "constant=\"true\"/></listOfParameters>\n<listOfReactions>\n"                           \
+    "<reaction id=\"make\" reversible=\"false\" fast=\"false\"><listOfProducts>"           \
+    "<speciesReference species=\"A\" stoichiometry=\"1\" constant=\"true\"/>"              \
+    "</listOfProducts><kineticLaw>" MATH "<cn>0.5</cn></math></kineticLaw></reaction>\n"    \
+    "<reaction id=\"bind\" reversible=\"false\" fast=\"true\"><listOfReactants>"           \
+    "<speciesReference id=\"nA\" species=\"A\" stoichiometry=\"1\" constant=\"false\"/>"   \
+    "</listOfReactants><listOfProducts><speciesReference species=\"B\" "                    \
+    "stoichiometry=\"1\" constant=\"true\"/></listOfProducts><kineticLaw>" MATH            \
+    "<apply><times/><ci>k</ci><ci>A</ci><ci>C</ci></apply></math></kineticLaw>"           \
+    "</reaction>\n</listOfReactions>\n<listOfEvents>\n"                                      \
+    "<event id=\"more\" useValuesFromTriggerTime=\"" trigger_time "\"><trigger "            \
+    "initialValue=\"true\" persistent=\"true\">" MATH "<apply><gt/><csymbol "               \
+    "encoding=\"text\" definitionURL=\"http://www.sbml.org/sbml/symbols/time\">t</csymbol>" \
+    "<cn>" delay "</cn></apply></math></trigger>" delay_elem(delay)                          \
+    "<listOfEventAssignments><eventAssignment variable=\"nA\">" MATH "<cn>" nu "</cn>"     \
+    "</math></eventAssignment><eventAssignment variable=\"A\">" MATH "<cn>3</cn></math>"  \
+    "</eventAssignment></listOfEventAssignments></event>\n</listOfEvents>\n" TAIL
+#define delay_elem(d) ""
+    sg_trajectory *t = run_sbml(f, RESTOICH("2", "1", "true"), 3, 13, NULL, &m);
+    for (int i = 0; i <= 12; i++) {
+        double time = 0.25 * i;
+        double b = time < 1 ? 2 + 0.5 * time : 5.5 + 0.25 * (time - 1);
+        assert_true(value_at(t, "A", time) == 0);
+        assert_float_equal(value_at(t, "B", time), b / 2, 1e-9);
+    }
+    sg_trajectory_free(t);
+    sg_model_free(m);
+    assert_refused(f, RESTOICH("-2", "1", "true"), "to a value that is not a constant of the "
+                                                 "sign it starts with", 0);
+#undef delay_elem
+#define delay_elem(d) "<delay>" MATH "<cn>0.5</cn></math></delay>"
+    assert_refused(f, RESTOICH("2", "1", "true"), "after a delay, with values from its "
+                                                "trigger time", 0);
+    /* the same delayed event reading the values when it executes runs: the
+     * event happens at 1.5, B's amount 2.75 + 3 */
+    t = run_sbml(f, RESTOICH("2", "1", "false"), 3, 13, NULL, &m);
+    for (int i = 0; i <= 12; i++) {
+        double time = 0.25 * i;
+        if (time == 1.5)
+            continue;
+        double b = time < 1.5 ? 2 + 0.5 * time : 5.75 + 0.25 * (time - 1.5);
+        assert_float_equal(value_at(t, "B", time), b / 2, 1e-9);
+    }
+    sg_trajectory_free(t);
+    sg_model_free(m);
+#undef delay_elem
+#undef RESTOICH
+}
+
 /* A fast reaction reaches its equilibrium at the start, not before: a
  * delay reaching back before time 0 reads the starting values (the SBML
  * Test Suite's 01539). A in C1 (size 2, [A]0 = 1) -> B in C2 (size 1,
@@ -935,6 +1005,96 @@ static void test_fast_reaction_delay(void **state)
     sg_trajectory_free(t);
     sg_model_free(m);
 }
+
+#define DELAY_AMOUNT_MODEL \
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<sbml xmlns=\"http://www.sbml.org/sbml/" \
+        "level3/version1/core\" level=\"3\" version=\"1\">\n<model id=\"m\">\n" \
+        "<listOfCompartments><compartment id=\"C1\" size=\"2.5\" constant=\"true\"/>" \
+        "<compartment id=\"C2\" size=\"1\" constant=\"true\"/></listOfCompartments>\n" \
+        "<listOfSpecies><species id=\"A\" compartment=\"C1\" initialAmount=\"5\" " \
+        "hasOnlySubstanceUnits=\"true\" boundaryCondition=\"false\" constant=\"false\"/>" \
+        "<species id=\"B\" compartment=\"C2\" initialConcentration=\"0\" " \
+        "hasOnlySubstanceUnits=\"false\" boundaryCondition=\"false\" constant=\"false\"/>" \
+        "</listOfSpecies>\n<listOfParameters><parameter id=\"P\" constant=\"false\"/>" \
+        "</listOfParameters>\n<listOfRules><assignmentRule variable=\"P\">" MATH \
+        "<apply><csymbol encoding=\"text\" definitionURL=\"http://www.sbml.org/sbml/" \
+        "symbols/delay\">delay</csymbol><ci>A</ci><cn>1.5</cn></apply></math>" \
+        "</assignmentRule></listOfRules>\n" \
+        "<listOfReactions>\n<reaction id=\"go\" reversible=\"false\" fast=\"true\">" \
+        "<listOfReactants><speciesReference species=\"A\" stoichiometry=\"1\" " \
+        "constant=\"true\"/></listOfReactants><listOfProducts><speciesReference " \
+        "species=\"B\" stoichiometry=\"1\" constant=\"true\"/></listOfProducts><kineticLaw>" \
+        MATH "<ci>A</ci></math></kineticLaw></reaction>\n</listOfReactions>\n" TAIL
+
+/* The same with A referred to by its amount (hasOnlySubstanceUnits) in a
+ * compartment of size 2.5: A (amount 5) -> B (C2, size 1), fast, rate A
+ * (the amount): at once A = 0, [B] = 5. delay(A, 1.5) reads A's starting
+ * amount 5 until t = 1.5 (not 5 x 2.5: sigode holds A's concentration, so
+ * the value before the start is the amount divided by the size), then 0. */
+static void test_fast_reaction_delay_amount(void **state)
+{
+    fixture *f = *state;
+    sg_model *m;
+    const char *ids[] = {"P", NULL};
+    sg_trajectory *t = run_sbml(
+        f, DELAY_AMOUNT_MODEL, 3, 7, ids, &m);
+    for (int i = 0; i <= 6; i++) {
+        double time = 0.5 * i;
+        assert_true(value_at(t, "A", time) == 0);
+        assert_float_equal(value_at(t, "B", time), 5, 1e-12);
+        assert_float_equal(value_at(t, "P", time), time < 1.5 ? 5 : 0, 1e-12);
+    }
+    sg_trajectory_free(t);
+    sg_model_free(m);
+}
+
+/* The guard reads "before the start" as time < 0 (SBML runs start at 0):
+ * the translation says runs_from_zero = true, and a run from another
+ * t_start (a scenario added to the translation) or after a
+ * preequilibration, where it would read other values, is refused. */
+static void test_runs_from_zero(void **state)
+{
+    fixture *f = *state;
+    char *cfg = translate(f, DELAY_AMOUNT_MODEL);
+    assert_non_null(strstr(cfg, "runs_from_zero = true;"));
+    size_t len = strlen(cfg);
+    const char *late = "\nscenarios = ( { id = \"late\"; t_start = 1.0; t_end = 4.0; } );\n";
+    char *text = malloc(len + strlen(late) + 1);
+    assert_non_null(text);
+    memcpy(text, cfg, len);
+    strcpy(text + len, late);
+    sg_error err;
+    sg_model *m = sg_model_load_buffer(text, strlen(text), "late.cfg", &err);
+    assert_non_null(m);
+    sg_options opt;
+    sg_options_default(&opt);
+    sg_sim *sim = sg_sim_create(m, &opt, &err);
+    assert_non_null(sim);
+    for (int pre = 0; pre <= 1; pre++) {
+        sg_experiment *exp = sg_experiment_create(m, pre ? NULL : "late", &err);
+        assert_non_null(exp);
+        if (pre)
+            sg_experiment_set_preequilibrate(exp, 1);
+        sg_trajectory *t = NULL;
+        assert_int_not_equal(sg_sim_run(sim, exp, &t, &err), SG_OK);
+        assert_null(t);
+        assert_non_null(strstr(err.message, "runs_from_zero = true"));
+        assert_non_null(strstr(err.message, pre ? "after a preequilibration"
+                                                : "from another t_start"));
+        sg_experiment_free(exp);
+    }
+    /* from time 0 it runs */
+    sg_experiment *exp = sg_experiment_create(m, NULL, &err);
+    sg_trajectory *t = NULL;
+    assert_int_equal(sg_sim_run(sim, exp, &t, &err), SG_OK);
+    sg_trajectory_free(t);
+    sg_experiment_free(exp);
+    sg_sim_free(sim);
+    sg_model_free(m);
+    free(text);
+    free(cfg);
+}
+
 
 /* An event's delay and priority survive cfg -> SBML -> cfg (the <delay>
  * and <priority> elements, then the `delay` and `priority` keys), and the
@@ -1264,7 +1424,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_delay_priority_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delay_of_rate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fast_reaction_delay, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fast_reaction_delay_amount, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_runs_from_zero, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fast_reaction_switched, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fast_reaction_event_stoichiometry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_export_exact_numbers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_export_hard_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_algebraic_rules, setup, teardown),
