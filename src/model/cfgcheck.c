@@ -604,11 +604,77 @@ static int too_big(const lexer *lx)
 typedef struct top_reader {
     sg_cfg_top *top;
     int depth, usable;
+    int element_next;      /* in a top-level list, after '(' or ',' */
+    size_t last_comma;
 } top_reader;
+
+int sg_cfg_piece_elements = 2048;
+
+/* Where a top-level list's value can be cut between elements: a list read
+ * in pieces never has its whole tree in memory (load.c). The states of
+ * sg_cfg_setting.list_state: */
+enum { LIST_NO = -1, LIST_NAME = 1, LIST_EQUALS, LIST_OPEN, LIST_DONE };
+_Static_assert((int)LIST_DONE == (int)SG_CFG_LIST, "model.h names the finished state");
+
+static void note_list(top_reader *r, const lexer *lx)
+{
+    sg_cfg_top *top = r->top;
+    if (top->count == 0)
+        return;
+    sg_cfg_setting *s = &top->setting[top->count - 1];
+    switch (s->list_state) {
+    case LIST_NAME: s->list_state = lx->kind == T_EQUALS ? LIST_EQUALS : LIST_NO; break;
+    case LIST_EQUALS:
+        s->list_state = lx->kind == T_LIST_OPEN && r->depth == 0 ? LIST_OPEN : LIST_NO;
+        r->element_next = 1;
+        break;
+    case LIST_OPEN:
+        if (r->depth != 1)
+            break;
+        if (lx->kind == T_LIST_CLOSE) {
+            if (s->pieces > 0)
+                top->piece[top->npieces - 1].end = lx->start;
+            s->list_state = LIST_DONE;
+        } else if (lx->kind == T_COMMA && !r->element_next) {
+            r->last_comma = lx->start;
+            r->element_next = 1;
+        } else if (lx->kind != T_COMMA && r->element_next) {
+            r->element_next = 0;
+            s->elements++;
+            if (s->pieces == 0 || top->piece[top->npieces - 1].count >= sg_cfg_piece_elements) {
+                if (sg_grow(&top->piece, &top->piece_cap, top->npieces + 1, sizeof *top->piece)) {
+                    s->list_state = LIST_NO;
+                    break;
+                }
+                if (s->pieces == 0)
+                    s->first_piece = (int)top->npieces;
+                else
+                    top->piece[top->npieces - 1].end = r->last_comma;
+                top->piece[top->npieces++] = (sg_cfg_piece){lx->start, 0, lx->tline, 0};
+                s->pieces++;
+            }
+            top->piece[top->npieces - 1].count++;
+        } else {
+            s->list_state = LIST_NO; /* libconfig will refuse it: read whole */
+        }
+        break;
+    default: break;
+    }
+}
+
+void sg_cfg_top_free(sg_cfg_top *top)
+{
+    if (!top)
+        return;
+    sg_free(top->piece);
+    top->piece = NULL;
+    top->npieces = top->piece_cap = 0;
+}
 
 static void note_token(top_reader *r, const lexer *lx)
 {
     sg_cfg_top *top = r->top;
+    note_list(r, lx);
     if (top->count > 0)
         top->setting[top->count - 1].tokens++;
     switch (lx->kind) {
@@ -636,6 +702,8 @@ static void note_token(top_reader *r, const lexer *lx)
         s->line = lx->tline;
         s->col = lx->tcol;
         s->tokens = 1;
+        s->list_state = LIST_NAME;
+        s->elements = s->first_piece = s->pieces = 0;
         break;
     }
     default: break;
@@ -741,6 +809,8 @@ int sg_cfg_precheck(const char *text, size_t len, int *line, int *col, char *msg
     if (top) {
         top->count = 0;
         top->control_line = 0;
+        top->piece = NULL;
+        top->npieces = top->piece_cap = 0;
     }
     for (; lx.kind != T_EOF; next(&lx)) {
         if (top)

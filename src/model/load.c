@@ -6,6 +6,7 @@
  * found in the source text, and for expressions the offset inside the
  * string is added, so a caret can point at the bad token.
  */
+#define _GNU_SOURCE /* memmem */
 #include <ctype.h>
 #include <errno.h>
 #include <libconfig.h>
@@ -27,6 +28,20 @@ typedef struct pending_init {
     int slot;
 } pending_init;
 
+/* A list of groups: whole (a setting of libconfig's tree of the file), or
+ * in pieces that come one after another from ld->pieces while elem()
+ * walks the list from its first element to its last. */
+typedef struct list_src {
+    config_setting_t *whole;
+    int count;
+    int pieced;
+    config_t *piece;       /* the current piece, its elements base .. base + len - 1 */
+    config_setting_t *list;
+    int base, len;
+    size_t pending_mark;   /* ld->npending when the piece came */
+    const sg_cfg_setting *setting; /* in pieces: where the list is in the text */
+} list_src;
+
 typedef struct loader {
     sg_model *m;
     const char *file;
@@ -42,7 +57,18 @@ typedef struct loader {
     int nlines;
     sg_arena *scratch;     /* parse trees of one expression (reset after each) */
     const config_setting_t *side_root; /* lists read in a second thread (sg_cfg_read) */
+    /* lists read in pieces (sg_cfg_pieces_start): the setting of each
+     * pieced list (NULL: not pieced), and the pieces an initial-value
+     * expression points into, kept until bind_inits */
+    const sg_cfg_top *top;
+    const sg_cfg_setting *pieced[SG_CFG_MAX_TOP];
+    sg_cfg_pieces *pieces;
+    config_t **kept;
+    size_t nkept, kept_cap;
+    int piece_failed;      /* a piece was refused: load the file whole */
+    list_src params, species, reactions;
 } loader;
+
 
 /* ------------------------------------------------------------ locations */
 
@@ -372,6 +398,80 @@ static int get_list(loader *ld, const config_setting_t *root, const char *key,
     return n;
 }
 
+/* Lets go of the current piece; kept when an initial value in it waits
+ * for bind_inits. */
+static void release_piece(loader *ld, list_src *src)
+{
+    if (!src->piece)
+        return;
+    if (ld->npending > src->pending_mark &&
+        sg_grow(&ld->kept, &ld->kept_cap, ld->nkept + 1, sizeof *ld->kept) == 0)
+        ld->kept[ld->nkept++] = src->piece;
+    else if (ld->npending > src->pending_mark)
+        ld->piece_failed = 1; /* no memory to keep it: load whole */
+    else
+        sg_cfg_pieces_done(ld->pieces, src->piece);
+    src->piece = NULL;
+    src->list = NULL;
+}
+
+/* Element i of the list; in pieces, i goes up by one from 0 on each walk.
+ * NULL when a piece was refused (ld->piece_failed; the file is then
+ * loaded whole, which says why). */
+static config_setting_t *elem(loader *ld, list_src *src, int i)
+{
+    if (!src->pieced)
+        return config_setting_get_elem(src->whole, (unsigned)i);
+    while (i >= src->base + src->len) {
+        if (ld->piece_failed)
+            return NULL;
+        src->base += src->len;
+        release_piece(ld, src);
+        src->piece = sg_cfg_pieces_next(ld->pieces);
+        if (!src->piece) {
+            ld->piece_failed = 1;
+            return NULL;
+        }
+        src->pending_mark = ld->npending;
+        src->list = config_setting_get_elem(config_root_setting(src->piece), 0);
+        src->len = config_setting_length(src->list);
+        for (int k = 0; k < src->len; k++)
+            if (!config_setting_is_group(config_setting_get_elem(src->list, (unsigned)k))) {
+                ld->piece_failed = 1;
+                return NULL;
+            }
+    }
+    return config_setting_get_elem(src->list, (unsigned)(i - src->base));
+}
+
+/* A walk of the list ends (the next walk starts again at 0). */
+static void walk_done(loader *ld, list_src *src)
+{
+    if (src->pieced) {
+        release_piece(ld, src);
+        src->base = src->len = 0;
+    }
+}
+
+/* get_list, or the list in pieces when ld->pieced names it. */
+static int get_list_src(loader *ld, const config_setting_t *root, const char *key,
+                        list_src *src)
+{
+    memset(src, 0, sizeof *src);
+    for (int i = 0; ld->top && i < ld->top->count; i++) {
+        const sg_cfg_setting *s = ld->pieced[i];
+        if (s && s->name_len == strlen(key) && memcmp(s->name, key, s->name_len) == 0) {
+            src->pieced = 1;
+            src->count = s->elements;
+            src->setting = s;
+            return src->count;
+        }
+    }
+    int n = get_list(ld, root, key, &src->whole);
+    src->count = n > 0 ? n : 0;
+    return n;
+}
+
 /* -------------------------------------------------------------- symbols */
 
 static int declare(loader *ld, const config_setting_t *group, const char *id, int slot)
@@ -576,28 +676,57 @@ static int peek_constant(const config_setting_t *g)
     return s && config_setting_type(s) == CONFIG_TYPE_BOOL && config_setting_get_bool(s);
 }
 
-static int layout(loader *ld, config_setting_t *comps, config_setting_t *params,
-                  config_setting_t *species, config_setting_t *assigns,
-                  config_setting_t *reactions, config_setting_t *rate_rules)
+/* Does layout() walk the species before load_species? Not for a list in
+ * pieces without the word `constant`: every species is then a state, and
+ * the pieces are read once. */
+static int species_walked_twice(const loader *ld, const list_src *species)
+{
+    if (!species->pieced)
+        return 1;
+    const sg_cfg_setting *s = species->setting;
+    return memmem(ld->text + s->start, s->end - s->start, "constant", 8) != NULL;
+}
+
+/* Does layout() walk the parameters? Only if some id has a rate rule. */
+static int parameters_walked_twice(const loader *ld)
+{
+    return ld->rate_targets.count > 0;
+}
+
+static int layout(loader *ld, config_setting_t *comps, list_src *params, list_src *species,
+                  config_setting_t *assigns, list_src *reactions, config_setting_t *rate_rules)
 {
     sg_model *m = ld->m;
     m->ncompartments = comps ? config_setting_length(comps) : 0;
-    m->nparameters = params ? config_setting_length(params) : 0;
-    m->nspecies = species ? config_setting_length(species) : 0;
+    m->nparameters = params->count;
+    m->nspecies = species->count;
     m->nassignments = assigns ? config_setting_length(assigns) : 0;
-    m->nreactions = reactions ? config_setting_length(reactions) : 0;
+    m->nreactions = reactions->count;
     m->nrate_rules = rate_rules ? config_setting_length(rate_rules) : 0;
     m->nfluxes = m->nreactions + m->nrate_rules;
     /* states: non-constant species and species with rate rules, then
      * parameters with rate rules */
     int species_states = 0, param_states = 0;
-    for (int i = 0; i < m->nspecies; i++) {
-        config_setting_t *g = config_setting_get_elem(species, (unsigned)i);
-        species_states += !peek_constant(g) || sg_map_get(&ld->rate_targets, peek_id(g)) >= 0;
+    if (species_walked_twice(ld, species)) {
+        for (int i = 0; i < m->nspecies; i++) {
+            config_setting_t *g = elem(ld, species, i);
+            if (!g)
+                return -1;
+            species_states += !peek_constant(g) || sg_map_get(&ld->rate_targets, peek_id(g)) >= 0;
+        }
+        walk_done(ld, species);
+    } else {
+        species_states = m->nspecies;
     }
-    for (int i = 0; i < m->nparameters; i++)
-        param_states += sg_map_get(&ld->rate_targets,
-                                   peek_id(config_setting_get_elem(params, (unsigned)i))) >= 0;
+    if (parameters_walked_twice(ld)) {
+        for (int i = 0; i < m->nparameters; i++) {
+            config_setting_t *g = elem(ld, params, i);
+            if (!g)
+                return -1;
+            param_states += sg_map_get(&ld->rate_targets, peek_id(g)) >= 0;
+        }
+        walk_done(ld, params);
+    }
     m->nstate = species_states + param_states;
     ld->species_states = species_states;
     long total = (long)m->ncompartments + m->nparameters + m->nspecies + m->nassignments +
@@ -838,12 +967,14 @@ static int get_estimation(loader *ld, config_setting_t *g, sg_parameter_def *p, 
     return 0;
 }
 
-static int load_parameters(loader *ld, config_setting_t *list, int first_slot, int first_state)
+static int load_parameters(loader *ld, list_src *list, int first_slot, int first_state)
 {
     sg_model *m = ld->m;
     int next_state = first_state;
     for (int i = 0; i < m->nparameters; i++) {
-        config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+        config_setting_t *g = elem(ld, list, i);
+        if (!g)
+            return -1;
         sg_parameter_def *p = &m->parameters[i];
         p->line = (int)config_setting_source_line(g);
         p->unit = p->source = "";
@@ -870,6 +1001,7 @@ static int load_parameters(loader *ld, config_setting_t *list, int first_slot, i
             load_uncertainty(ld, g, p->id, SG_SYM_PARAMETER, p->slot, p->value, is_expr))
             return -1;
     }
+    walk_done(ld, list);
     return 0;
 }
 
@@ -877,13 +1009,15 @@ static const char *const species_keys[] = {"id", "name", "initial", "compartment
                                            "unit", "description", "uncertainty",
                                            "uncertainty_source", "sbml_id", NULL};
 
-static int load_species(loader *ld, config_setting_t *list, int implicit_compartment)
+static int load_species(loader *ld, list_src *list, int implicit_compartment)
 {
     sg_model *m = ld->m;
     /* states first (layout() counted them), then constant species */
     int next_state = 0, next_const = m->nstate;
     for (int i = 0; i < m->nspecies; i++) {
-        config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+        config_setting_t *g = elem(ld, list, i);
+        if (!g)
+            return -1;
         sg_species_def *s = &m->species[i];
         s->line = (int)config_setting_source_line(g);
         if (check_keys(ld, g, "a species", species_keys) || get_id(ld, g, "species", &s->id))
@@ -926,6 +1060,7 @@ static int load_species(loader *ld, config_setting_t *list, int implicit_compart
             load_uncertainty(ld, g, s->id, SG_SYM_SPECIES, s->slot, s->initial, is_expr))
             return -1;
     }
+    walk_done(ld, list);
     return 0;
 }
 
@@ -1061,7 +1196,7 @@ static int lookup_species(void *ctx, const char *name, char *msg, size_t size)
 static const char *const reaction_keys[] = {"id", "name", "equation", "rate", "description",
                                             "mechanism", NULL};
 
-static int load_reactions(loader *ld, config_setting_t *list)
+static int load_reactions(loader *ld, list_src *list)
 {
     sg_model *m = ld->m;
     sg_map ids;
@@ -1072,7 +1207,9 @@ static int load_reactions(loader *ld, config_setting_t *list)
         goto done;
     }
     for (int i = 0; i < m->nreactions; i++) {
-        config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+        config_setting_t *g = elem(ld, list, i);
+        if (!g)
+            goto done;
         sg_reaction_def *r = &m->reactions[i];
         r->line = (int)config_setting_source_line(g);
         if (check_keys(ld, g, "a reaction", reaction_keys) || get_id(ld, g, "reaction", &r->id) ||
@@ -1129,6 +1266,7 @@ static int load_reactions(loader *ld, config_setting_t *list)
         r->slot = m->first_rate_slot + i;
         define_slot(m, r->slot, SG_SYM_NONE, r->id, i, 0.0);
     }
+    walk_done(ld, list);
     rc = 0;
 done:
     sg_map_clear(&ids);
@@ -2008,17 +2146,45 @@ static int load_triggers(loader *ld, config_setting_t *list)
 
 /* ----------------------------------------------------------------- main */
 
+/* The pieces come in the order the loader walks the lists. */
+static int start_pieces(loader *ld, list_src *params, list_src *species, list_src *reactions)
+{
+    int order[5], n = 0;
+    const sg_cfg_setting *first = ld->top ? ld->top->setting : NULL;
+    if (species->pieced && species_walked_twice(ld, species))
+        order[n++] = (int)(species->setting - first);
+    if (params->pieced && parameters_walked_twice(ld))
+        order[n++] = (int)(params->setting - first);
+    if (params->pieced)
+        order[n++] = (int)(params->setting - first);
+    if (species->pieced)
+        order[n++] = (int)(species->setting - first);
+    if (reactions->pieced)
+        order[n++] = (int)(reactions->setting - first);
+    if (n == 0)
+        return 0;
+    int threaded = sg_cfg_read_ahead >= 0 ? sg_cfg_read_ahead
+                                          : sysconf(_SC_NPROCESSORS_ONLN) > 1;
+    ld->pieces = sg_cfg_pieces_start(ld->text, ld->top, order, n, threaded);
+    if (!ld->pieces) {
+        ld->piece_failed = 1;
+        return -1;
+    }
+    return 0;
+}
+
 static sg_status load_config(loader *ld, config_t *cfg)
 {
     sg_model *m = ld->m;
     config_setting_t *root = config_root_setting(cfg);
-    config_setting_t *comps, *params, *species, *assigns, *reactions, *scenarios, *checks;
+    config_setting_t *comps, *assigns, *scenarios, *checks;
     config_setting_t *functions, *rate_rules, *events;
+    list_src *params = &ld->params, *species = &ld->species, *reactions = &ld->reactions;
     if (load_header(ld, root) || get_list(ld, root, "compartments", &comps) < 0 ||
-        get_list(ld, root, "parameters", &params) < 0 ||
-        get_list(ld, root, "species", &species) < 0 ||
+        get_list_src(ld, root, "parameters", params) < 0 ||
+        get_list_src(ld, root, "species", species) < 0 ||
         get_list(ld, root, "assignments", &assigns) < 0 ||
-        get_list(ld, root, "reactions", &reactions) < 0 ||
+        get_list_src(ld, root, "reactions", reactions) < 0 ||
         get_list(ld, root, "scenarios", &scenarios) < 0 ||
         get_list(ld, root, "checks", &checks) < 0 ||
         get_list(ld, root, "functions", &functions) < 0 ||
@@ -2026,6 +2192,7 @@ static sg_status load_config(loader *ld, config_t *cfg)
         get_list(ld, root, "events", &events) < 0)
         return SG_ERR_MODEL;
     if (load_functions(ld, functions) || scan_rate_targets(ld, rate_rules) ||
+        start_pieces(ld, params, species, reactions) ||
         layout(ld, comps, params, species, assigns, reactions, rate_rules))
         return ld->err->status ? ld->err->status : SG_ERR_MODEL;
     int implicit = !comps || config_setting_length(comps) == 0;
@@ -2065,6 +2232,106 @@ static void mark_lists(const sg_cfg_top *top, unsigned char *movable)
     }
 }
 
+/* Reads the text with libconfig and loads it into a new *out. In pieces
+ * (in_pieces), the long lists that sg_cfg_precheck cut into pieces are
+ * read a piece at a time as the loader walks them, and the rest of the
+ * file in one text; otherwise the whole text (in two threads when large,
+ * sg_cfg_read). The text is as it was on return. */
+static sg_status read_and_load(sg_model **out, char *text, size_t len, const char *filename,
+                               sg_cfg_top *top_in, int in_pieces, sg_error *err)
+{
+    sg_cfg_top *tp = top_in;
+    int line, col;
+    char msg[400];
+    const sg_cfg_setting *pieced[SG_CFG_MAX_TOP] = {0};
+    unsigned char rest[SG_CFG_MAX_TOP];
+    int npieced = 0;
+    if (in_pieces) {
+        static const char *const long_lists[] = {"parameters", "species", "reactions", NULL};
+        for (int i = 0; i < tp->count; i++) {
+            const sg_cfg_setting *s = &tp->setting[i];
+            rest[i] = 1;
+            if (s->list_state != SG_CFG_LIST)
+                continue;
+            for (const char *const *k = long_lists; *k; k++)
+                if (strlen(*k) == s->name_len && memcmp(*k, s->name, s->name_len) == 0) {
+                    pieced[i] = s;
+                    rest[i] = 0;
+                    npieced++;
+                }
+        }
+        if (npieced == 0)
+            return SG_ERR_MODEL; /* nothing to read in pieces: whole */
+    }
+    unsigned char movable[SG_CFG_MAX_TOP];
+    mark_lists(tp, movable);
+    sg_model *m = sg_calloc(1, sizeof *m);
+    *out = m;
+    if (m) {
+        sg_map_init(&m->symbols);
+        m->arena = sg_arena_create();
+        m->pool = sg_pool_create();
+    }
+    if (!m || !m->arena || !m->pool || !(m->path = sg_arena_strdup(m->arena, filename)))
+        return sg_error_nomem(err);
+    loader ld = {.m = m, .file = m->path, .text = text, .text_len = len, .err = err};
+    config_t cfg, side;
+    int read;
+    if (in_pieces) {
+        read = sg_cfg_read_rest(text, tp, rest, &cfg);
+        ld.top = tp;
+        memcpy(ld.pieced, pieced, sizeof pieced);
+        m->read_in_pieces = 1;
+    } else {
+        read = sg_cfg_read(text, len, tp, movable, &cfg, &side);
+    }
+    sg_status st;
+    if (!read) {
+        /* libconfig says "syntax error" and a line: find the column and why */
+        const char *what = config_error_text(&cfg);
+        if (sg_cfg_diagnose(text, len, &line, &col, msg, sizeof msg))
+            st = sg_error_set(err, SG_ERR_MODEL, m->path, line, col, "%s", msg);
+        else if (what && strcmp(what, "memory exhausted") == 0)
+            st = sg_error_set(err, SG_ERR_MODEL, m->path, config_error_line(&cfg), 0,
+                              "lists and groups nested too deeply for libconfig");
+        else
+            st = sg_error_set(err, SG_ERR_MODEL, m->path, config_error_line(&cfg), 0,
+                              "%s (libconfig syntax: name = value; strings in double "
+                              "quotes; lists ( ... ), groups { ... })",
+                              what ? what : "syntax error");
+    } else if (tp->control_line) {
+        st = sg_error_set(err, SG_ERR_MODEL, m->path, tp->control_line, tp->control_col, "%s",
+                          tp->control_msg);
+    } else if (index_lines(&ld) != 0) {
+        st = sg_error_nomem(err);
+    } else {
+        if (read == 2) {
+            ld.side_root = config_root_setting(&side);
+            m->read_in_two = 1;
+        }
+        st = load_config(&ld, &cfg);
+        if (ld.piece_failed && st == SG_OK)
+            st = SG_ERR_MODEL;
+        sg_map_clear(&ld.rate_targets);
+        sg_free(ld.pending);
+    }
+    /* the pieces: the reader first (it may hold some), then what the
+     * walks hold or kept */
+    sg_cfg_pieces_stop(ld.pieces);
+    sg_cfg_piece_free(ld.params.piece);
+    sg_cfg_piece_free(ld.species.piece);
+    sg_cfg_piece_free(ld.reactions.piece);
+    for (size_t i = 0; i < ld.nkept; i++)
+        sg_cfg_piece_free(ld.kept[i]);
+    sg_free(ld.kept);
+    sg_free(ld.lines);
+    sg_arena_free(ld.scratch);
+    if (read == 2)
+        config_destroy(&side);
+    config_destroy(&cfg);
+    return st;
+}
+
 /* Loads from text, which has room for len + 2 bytes and is freed here. */
 static sg_model *load_owned_text(char *text, size_t len, const char *filename, sg_error *err)
 {
@@ -2102,68 +2369,37 @@ static sg_model *load_owned_text(char *text, size_t len, const char *filename, s
     char msg[400];
     sg_cfg_top top;
     if (sg_cfg_precheck(text, len, &line, &col, msg, sizeof msg, &top) != 0) {
+        sg_cfg_top_free(&top);
         if (cache_dfd >= 0)
             close(cache_dfd);
         sg_free(text);
         sg_error_set(err, SG_ERR_MODEL, filename, line, col, "%s", msg);
         return NULL;
     }
-    unsigned char movable[SG_CFG_MAX_TOP];
-    mark_lists(&top, movable);
-    sg_model *m = sg_calloc(1, sizeof *m);
-    if (m) {
-        sg_map_init(&m->symbols);
-        m->arena = sg_arena_create();
-        m->pool = sg_pool_create();
-    }
-    if (!m || !m->arena || !m->pool || !(m->path = sg_arena_strdup(m->arena, filename))) {
-        if (cache_dfd >= 0)
-            close(cache_dfd);
-        sg_free(text);
-        sg_model_free(m);
-        sg_error_nomem(err);
-        return NULL;
-    }
-    loader ld = {.m = m, .file = m->path, .text = text, .text_len = len, .err = err};
-    config_t cfg, side;
-    int read = sg_cfg_read(text, len, &top, movable, &cfg, &side);
-    sg_status st;
-    if (!read) {
-        /* libconfig says "syntax error" and a line: find the column and why */
-        const char *what = config_error_text(&cfg);
-        if (sg_cfg_diagnose(text, len, &line, &col, msg, sizeof msg))
-            st = sg_error_set(err, SG_ERR_MODEL, m->path, line, col, "%s", msg);
-        else if (what && strcmp(what, "memory exhausted") == 0)
-            st = sg_error_set(err, SG_ERR_MODEL, m->path, config_error_line(&cfg), 0,
-                              "lists and groups nested too deeply for libconfig");
-        else
-            st = sg_error_set(err, SG_ERR_MODEL, m->path, config_error_line(&cfg), 0,
-                              "%s (libconfig syntax: name = value; strings in double "
-                              "quotes; lists ( ... ), groups { ... })",
-                              what ? what : "syntax error");
-    } else if (top.control_line) {
-        st = sg_error_set(err, SG_ERR_MODEL, m->path, top.control_line, top.control_col, "%s",
-                          top.control_msg);
-    } else if (index_lines(&ld) != 0) {
-        st = sg_error_nomem(err);
-    } else {
-        if (read == 2) {
-            ld.side_root = config_root_setting(&side);
-            m->read_in_two = 1;
+    sg_model *m = NULL;
+    sg_status st = SG_ERR_MODEL;
+    if (len >= sg_cfg_piece_min_bytes && top.count > 0 && !top.control_line) {
+        st = read_and_load(&m, text, len, filename, &top, 1, err);
+        if (st != SG_OK && st != SG_ERR_NOMEM) {
+            /* whatever went wrong, the whole file's reading says it, at
+             * its place (or loads, if the pieces were at fault) */
+            sg_model_free(m);
+            m = NULL;
+            memset(err, 0, sizeof *err);
         }
-        st = load_config(&ld, &cfg);
-        sg_map_clear(&ld.rate_targets);
-        sg_free(ld.pending);
     }
-    sg_free(ld.lines);
-    sg_arena_free(ld.scratch);
-    if (read == 2)
-        config_destroy(&side);
-    config_destroy(&cfg);
+    if (!m)
+        st = read_and_load(&m, text, len, filename, &top, 0, err);
+    sg_cfg_top_free(&top);
     /* the libconfig tree and the text are freed before compiling: a large
      * model's peak memory is one of them, not both (the image needs only
      * the text's length and hash) */
     sg_free(text);
+    if (!m) {
+        if (cache_dfd >= 0)
+            close(cache_dfd);
+        return NULL;
+    }
     if (st == SG_OK)
         st = sg_program_compile(m, &m->program, err);
     if (st == SG_OK && cache_dfd >= 0)

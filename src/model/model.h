@@ -261,6 +261,7 @@ struct sg_model {
 
     sg_program *program;   /* compiled right-hand side and Jacobian */
     int read_in_two;       /* libconfig read the text in two threads (sg_cfg_read) */
+    int read_in_pieces;    /* its long lists were read in pieces (load.c) */
     /* a model read from the cache: its image, mapped read-only; the
      * model's strings point into it (image.c), so it is unmapped with the
      * model */
@@ -282,17 +283,31 @@ void sg_model_initial_values(const sg_model *model, double *v, const unsigned ch
  * text, finds where and why; returns 1 with the place and a message, 0 if
  * it finds nothing (libconfig's own message then stands). */
 enum { SG_CFG_MAX_TOP = 64 };
+/* A run of a top-level list's elements that libconfig can read on its own
+ * (sg_cfg_pieces_start): from its first element's first byte to the comma
+ * after its last element (or the list's closing parenthesis). */
+typedef struct sg_cfg_piece {
+    size_t start, end;
+    int line;              /* of the first element's first byte */
+    int count;             /* elements */
+} sg_cfg_piece;
 typedef struct sg_cfg_setting {
     const char *name;      /* into the text, not NUL-terminated */
     size_t name_len;
     size_t start, end;     /* bytes: from its name to the next top-level name */
     int line, col;         /* of its name */
     long tokens;           /* what reading it costs libconfig */
+    /* a value written `( e, e, ... )`: its elements in pieces of at most
+     * sg_cfg_piece_elements, top->piece[first_piece ..] (list_state 4) */
+    int list_state;
+    int elements, first_piece, pieces;
 } sg_cfg_setting;
 typedef struct sg_cfg_top {
     int count;             /* 0: to be read whole (more than SG_CFG_MAX_TOP
                               settings, a name twice, brackets unbalanced) */
     sg_cfg_setting setting[SG_CFG_MAX_TOP];
+    sg_cfg_piece *piece;   /* to be freed with sg_cfg_top_free */
+    size_t npieces, piece_cap;
     /* the first control character in a string (line 0: none), reported
      * once libconfig has read the text: a syntax error (a missing quote
      * makes a string run over lines) says more and comes first */
@@ -303,6 +318,10 @@ int sg_cfg_precheck(const char *text, size_t len, int *line, int *col, char *msg
                     size_t size, sg_cfg_top *top);
 int sg_cfg_diagnose(const char *text, size_t len, int *line, int *col, char *msg,
                     size_t size);
+void sg_cfg_top_free(sg_cfg_top *top);
+/* Elements per piece of a top-level list (sg_cfg_precheck). */
+extern int sg_cfg_piece_elements;
+enum { SG_CFG_LIST = 4 }; /* sg_cfg_setting.list_state of a list in pieces */
 
 /* Reads the text (len bytes, NUL-terminated; written to and restored
  * before the return) into cfg, with libconfig's CONFIG_OPTION_AUTOCONVERT
@@ -316,6 +335,30 @@ struct config_t;
 int sg_cfg_read(char *text, size_t len, const sg_cfg_top *top, const unsigned char *movable,
                 struct config_t *cfg, struct config_t *side);
 extern size_t sg_cfg_split_min_bytes; /* 1 MiB; 0 (tests) splits every text it can */
+
+/* The pieces of top-level lists (cfgread.c): top->setting[order[k]] for k
+ * < norder, in that order (a list may come twice), each piece read into a
+ * config of its own whose root holds the one list, its settings' lines
+ * those of the file. With `threaded`, a thread reads a few pieces ahead.
+ * sg_cfg_pieces_next returns NULL when libconfig refused a piece, when
+ * memory ran out, or after the last one; a piece is freed with
+ * sg_cfg_piece_free, the reader (and the pieces not taken) with
+ * sg_cfg_pieces_stop. The text must stay as it is until then. */
+typedef struct sg_cfg_pieces sg_cfg_pieces;
+sg_cfg_pieces *sg_cfg_pieces_start(const char *text, const sg_cfg_top *top, const int *order,
+                                   int norder, int threaded);
+struct config_t *sg_cfg_pieces_next(sg_cfg_pieces *p);
+void sg_cfg_piece_free(struct config_t *piece);
+/* The loader is done with the piece: freed (by the reading thread, which
+ * made it, when there is one). */
+void sg_cfg_pieces_done(sg_cfg_pieces *p, struct config_t *piece);
+void sg_cfg_pieces_stop(sg_cfg_pieces *p);
+extern size_t sg_cfg_piece_min_bytes; /* 1 MiB; 0 (tests): every text it can */
+extern int sg_cfg_read_ahead; /* -1: a thread reads ahead when there are 2 cores; 0 no; 1 yes */
+/* Reads the top-level settings that keep marks (at their own lines) into
+ * cfg, to be destroyed in every case. 1 if libconfig read them, 0 if not. */
+int sg_cfg_read_rest(const char *text, const sg_cfg_top *top, const unsigned char *keep,
+                     struct config_t *cfg);
 
 /* The compiled-model cache (image.c). sg_model_cache_find looks for the
  * image of this text (len bytes) and returns the model it holds, or NULL;

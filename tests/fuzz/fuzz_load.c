@@ -84,6 +84,7 @@ static void differential(const uint8_t *data, size_t size)
             abort(); /* a libconfig error we cannot place */
         config_destroy(&cfg);
     }
+    sg_cfg_top_free(&top);
     free(text);
 }
 
@@ -91,6 +92,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     sg_cfg_split_min_bytes = 0; /* the loader reads every text it can in two */
     differential(data, size);
+    /* and every second input's long lists in pieces of 1 or 2 elements */
+    sg_cfg_piece_min_bytes = size % 2 ? 0 : (size_t)-1;
+    sg_cfg_piece_elements = 1 + (int)(size % 4 == 1);
     sg_error err;
     sg_model *m = sg_model_load_buffer((const char *)data, size, "fuzz.cfg", &err);
     if (!m) {

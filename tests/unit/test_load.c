@@ -337,13 +337,15 @@ static void run_to_text(const sg_model *m, char *out, size_t size)
 
 static int load_both_ways(const char *path, int *read_in_two)
 {
-    size_t saved = sg_cfg_split_min_bytes;
+    size_t saved = sg_cfg_split_min_bytes, saved_pieces = sg_cfg_piece_min_bytes;
     sg_error whole_err, split_err;
+    sg_cfg_piece_min_bytes = (size_t)-1; /* the two threads, not the pieces */
     sg_cfg_split_min_bytes = (size_t)-1;
     sg_model *whole = sg_model_load_file(path, &whole_err);
     sg_cfg_split_min_bytes = 0;
     sg_model *split = sg_model_load_file(path, &split_err);
     sg_cfg_split_min_bytes = saved;
+    sg_cfg_piece_min_bytes = saved_pieces;
     int differ = 0;
     if (!whole || !split) {
         char a[1200] = "", b[1200] = "";
@@ -390,6 +392,120 @@ static int load_dir_both_ways(const char *dir, int *files, int *read_in_two)
     return failures;
 }
 
+/* Where the model says its definitions are: a hash of every species',
+ * parameter's and reaction's line and of each rate's place (column
+ * included), which the lists read in pieces must keep. */
+static unsigned long long lines_hash(const sg_model *m)
+{
+    unsigned long long h = 1469598103934665603ULL;
+#define MIX(v) (h = (h ^ (unsigned long long)(unsigned)(v)) * 1099511628211ULL)
+    for (int i = 0; i < m->nspecies; i++)
+        MIX(m->species[i].line);
+    for (int i = 0; i < m->nparameters; i++)
+        MIX(m->parameters[i].line);
+    for (int i = 0; i < m->nreactions; i++) {
+        MIX(m->reactions[i].line);
+        MIX(m->reactions[i].col);
+    }
+#undef MIX
+    return h;
+}
+
+/* Loads path whole and with its long lists in pieces of `per_piece`
+ * elements (read ahead by a thread or not): the same error, or the same
+ * run and the same lines. */
+static int load_whole_and_in_pieces(const char *path, int per_piece, int read_ahead,
+                                    int *in_pieces)
+{
+    size_t saved_pieces = sg_cfg_piece_min_bytes, saved_split = sg_cfg_split_min_bytes;
+    int saved_elements = sg_cfg_piece_elements, saved_ahead = sg_cfg_read_ahead;
+    sg_error whole_err, pieces_err;
+    sg_cfg_split_min_bytes = (size_t)-1;
+    sg_cfg_piece_min_bytes = (size_t)-1;
+    sg_model *whole = sg_model_load_file(path, &whole_err);
+    sg_cfg_piece_min_bytes = 0;
+    sg_cfg_piece_elements = per_piece;
+    sg_cfg_read_ahead = read_ahead;
+    sg_model *pieces = sg_model_load_file(path, &pieces_err);
+    sg_cfg_piece_min_bytes = saved_pieces;
+    sg_cfg_split_min_bytes = saved_split;
+    sg_cfg_piece_elements = saved_elements;
+    sg_cfg_read_ahead = saved_ahead;
+    int differ = 0;
+    if (!whole || !pieces) {
+        char a[1200] = "", b[1200] = "";
+        if (!whole)
+            sg_error_format(&whole_err, a, sizeof a);
+        if (!pieces)
+            sg_error_format(&pieces_err, b, sizeof b);
+        if (whole || pieces || strcmp(a, b) != 0 || whole_err.status != pieces_err.status) {
+            print_error("%s:\n   whole:  %s\n   pieces: %s\n", path, a, b);
+            differ = 1;
+        }
+    } else {
+        assert_false(whole->read_in_pieces);
+        *in_pieces += pieces->read_in_pieces;
+        char a[4096], b[4096];
+        run_to_text(whole, a, sizeof a);
+        run_to_text(pieces, b, sizeof b);
+        if (strcmp(a, b) != 0 || lines_hash(whole) != lines_hash(pieces)) {
+            print_error("%s: loads differently in pieces of %d:\n%s\n%s\n", path, per_piece,
+                        a, b);
+            differ = 1;
+        }
+    }
+    sg_model_free(whole);
+    sg_model_free(pieces);
+    return differ;
+}
+
+static int load_dir_in_pieces(const char *dir, int per_piece, int read_ahead, int *files,
+                              int *in_pieces)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    struct dirent *e;
+    int failures = 0;
+    while ((e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        if (len < 4 || strcmp(e->d_name + len - 4, ".cfg") != 0)
+            continue;
+        char *path = ts_path(dir, e->d_name);
+        failures += load_whole_and_in_pieces(path, per_piece, read_ahead, in_pieces);
+        (*files)++;
+        free(path);
+    }
+    closedir(d);
+    return failures;
+}
+
+/* Large models' long lists are read in pieces (model/cfgread.c, load.c).
+ * With no minimum size every file's are: pieces of 1 element read ahead
+ * by a thread and of 2 read in turn, against the whole file. A broken
+ * model (the bad models, the fuzzing corpus) gives the same message at
+ * the same line and column, a good one the same run, bit for bit. */
+static void test_lists_in_pieces(void **state)
+{
+    (void)state;
+    int n, failures = 0, files = 0;
+    char **models = ts_model_files(&n);
+    for (int per_piece = 1; per_piece <= 2; per_piece++) {
+        int in_pieces = 0, bad_in_pieces = 0;
+        for (int i = 0; i < n; i++)
+            failures += load_whole_and_in_pieces(models[i], per_piece, per_piece == 1,
+                                                 &in_pieces);
+        /* every shipped model has species and reactions */
+        assert_int_equal(in_pieces, n);
+        failures += load_dir_in_pieces(BAD_DIR, per_piece, per_piece == 1, &files,
+                                       &bad_in_pieces);
+        failures += load_dir_in_pieces(SIGODE_SOURCE_DIR "/tests/robustness/corpus", per_piece,
+                                       per_piece == 1, &files, &bad_in_pieces);
+    }
+    ts_free_list(models, n);
+    assert_true(files > 300);
+    assert_int_equal(failures, 0);
+}
+
 static void test_read_in_two_threads(void **state)
 {
     (void)state;
@@ -416,6 +532,7 @@ int main(void)
         cmocka_unit_test(test_model_contents),
         cmocka_unit_test(test_minimal_model),
         cmocka_unit_test(test_read_in_two_threads),
+        cmocka_unit_test(test_lists_in_pieces),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
