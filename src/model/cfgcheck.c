@@ -606,6 +606,7 @@ typedef struct top_reader {
     int depth, usable;
     int element_next;      /* in a top-level list, after '(' or ',' */
     size_t last_comma;
+    int cut_lists;         /* the text is large enough to be read in pieces */
 } top_reader;
 
 int sg_cfg_piece_elements = 2048;
@@ -619,7 +620,7 @@ _Static_assert((int)LIST_DONE == (int)SG_CFG_LIST, "model.h names the finished s
 static void note_list(top_reader *r, const lexer *lx)
 {
     sg_cfg_top *top = r->top;
-    if (top->count == 0)
+    if (top->count == 0 || !r->cut_lists)
         return;
     sg_cfg_setting *s = &top->setting[top->count - 1];
     switch (s->list_state) {
@@ -644,6 +645,7 @@ static void note_list(top_reader *r, const lexer *lx)
             if (s->pieces == 0 || top->piece[top->npieces - 1].count >= sg_cfg_piece_elements) {
                 if (sg_grow(&top->piece, &top->piece_cap, top->npieces + 1, sizeof *top->piece)) {
                     s->list_state = LIST_NO;
+                    top->nomem = 1; /* the load says so rather than quietly reading whole */
                     break;
                 }
                 if (s->pieces == 0)
@@ -805,9 +807,10 @@ int sg_cfg_precheck(const char *text, size_t len, int *line, int *col, char *msg
     size_t key_len = 0;
     lexer lx;
     lexer_init(&lx, text, len);
-    top_reader reader = {.top = top, .usable = 1};
+    top_reader reader = {.top = top, .usable = 1, .cut_lists = len >= sg_cfg_piece_min_bytes};
     if (top) {
         top->count = 0;
+        top->nomem = 0;
         top->control_line = 0;
         top->piece = NULL;
         top->npieces = top->piece_cap = 0;

@@ -2376,6 +2376,14 @@ static sg_model *load_owned_text(char *text, size_t len, const char *filename, s
         sg_error_set(err, SG_ERR_MODEL, filename, line, col, "%s", msg);
         return NULL;
     }
+    if (top.nomem) {
+        sg_cfg_top_free(&top);
+        if (cache_dfd >= 0)
+            close(cache_dfd);
+        sg_free(text);
+        sg_error_nomem(err);
+        return NULL;
+    }
     sg_model *m = NULL;
     sg_status st = SG_ERR_MODEL;
     if (len >= sg_cfg_piece_min_bytes && top.count > 0 && !top.control_line) {

@@ -308,6 +308,7 @@ typedef struct sg_cfg_top {
     sg_cfg_setting setting[SG_CFG_MAX_TOP];
     sg_cfg_piece *piece;   /* to be freed with sg_cfg_top_free */
     size_t npieces, piece_cap;
+    int nomem;             /* no memory for the pieces' table */
     /* the first control character in a string (line 0: none), reported
      * once libconfig has read the text: a syntax error (a missing quote
      * makes a string run over lines) says more and comes first */
