@@ -2091,6 +2091,24 @@ static const sym *fast_switch(importer *im, const ASTNode_t *law, ASTNode_t **re
     return g;
 }
 
+/* The event assignments (with math) whose variable is `target`, one a
+ * call: start with *e = *j = 0; NULL after the last. */
+static EventAssignment_t *next_assignment_to(importer *im, const sym *target, unsigned *e,
+                                             unsigned *j)
+{
+    Model_t *m = im->model;
+    for (; *e < Model_getNumEvents(m); (*e)++, *j = 0) {
+        Event_t *ev = Model_getEvent(m, *e);
+        while (*j < Event_getNumEventAssignments(ev)) {
+            EventAssignment_t *ea = Event_getEventAssignment(ev, (*j)++);
+            if (EventAssignment_getMath(ea) && EventAssignment_getVariable(ea) &&
+                find(im, EventAssignment_getVariable(ea)) == target)
+                return ea;
+        }
+    }
+    return NULL;
+}
+
 /* Value v of switch g is 0 (off) or makes the equilibrium stable:
  * nu_c = the pivot's stoichiometry times minus L's coefficient. Keeps
  * im->fast_half at half the smallest non-zero |v|: the triggers compare
@@ -2130,22 +2148,15 @@ static int fast_switch_check(importer *im, const fast_species *f, size_t n, size
                                 "is not a number known at import (not supported)", rid, g->id);
     if (fast_switch_value(im, f[x].nu * c, v, g, g->obj, rid))
         return -1;
-    Model_t *m = im->model;
-    for (unsigned e = 0; e < Model_getNumEvents(m); e++) {
-        Event_t *ev = Model_getEvent(m, e);
-        for (unsigned j = 0; j < Event_getNumEventAssignments(ev); j++) {
-            EventAssignment_t *ea = Event_getEventAssignment(ev, j);
-            const ASTNode_t *value = EventAssignment_getMath(ea);
-            if (!value || !EventAssignment_getVariable(ea) ||
-                find(im, EventAssignment_getVariable(ea)) != g)
-                continue;
-            if (!constant_math(im, value, NULL) || eval(im, value, NULL, &v))
-                return fail(im, ea, "fast reaction '%s' is switched by '%s', which an event "
-                                    "sets to a value that is not a constant (not supported)",
-                            rid, g->id);
-            if (fast_switch_value(im, f[x].nu * c, v, g, ea, rid))
-                return -1;
-        }
+    unsigned e = 0, j = 0;
+    for (EventAssignment_t *ea; (ea = next_assignment_to(im, g, &e, &j));) {
+        const ASTNode_t *value = EventAssignment_getMath(ea);
+        if (!constant_math(im, value, NULL) || eval(im, value, NULL, &v))
+            return fail(im, ea, "fast reaction '%s' is switched by '%s', which an event "
+                                "sets to a value that is not a constant (not supported)",
+                        rid, g->id);
+        if (fast_switch_value(im, f[x].nu * c, v, g, ea, rid))
+            return -1;
     }
     if (isinf(im->fast_half))
         im->fast_half = 1; /* g is 0 for good: any threshold */
@@ -2159,7 +2170,6 @@ static int fast_switch_check(importer *im, const fast_species *f, size_t n, size
 static int fast_event_stoich_check(importer *im, const fast_species *f, size_t n,
                                    const char *rid)
 {
-    Model_t *m = im->model;
     for (size_t i = 0; i < n; i++) {
         const sym *ref = f[i].ref;
         double v0, v;
@@ -2173,20 +2183,14 @@ static int fast_event_stoich_check(importer *im, const fast_species *f, size_t n
             return fail(im, ref->obj, "fast reaction '%s': the stoichiometry '%s' that events "
                                       "change does not start at a non-zero number known at "
                                       "import (not supported)", rid, ref->id);
-        for (unsigned e = 0; e < Model_getNumEvents(m); e++) {
-            Event_t *ev = Model_getEvent(m, e);
-            for (unsigned j = 0; j < Event_getNumEventAssignments(ev); j++) {
-                EventAssignment_t *ea = Event_getEventAssignment(ev, j);
-                const ASTNode_t *value = EventAssignment_getMath(ea);
-                if (!value || !EventAssignment_getVariable(ea) ||
-                    find(im, EventAssignment_getVariable(ea)) != ref)
-                    continue;
-                if (!constant_math(im, value, NULL) || eval(im, value, NULL, &v) ||
-                    !isfinite(v) || v == 0 || (v > 0) != (v0 > 0))
-                    return fail(im, ea, "fast reaction '%s': an event sets the stoichiometry "
-                                        "'%s' to a value that is not a constant of the sign "
-                                        "it starts with (not supported)", rid, ref->id);
-            }
+        unsigned e = 0, j = 0;
+        for (EventAssignment_t *ea; (ea = next_assignment_to(im, ref, &e, &j));) {
+            const ASTNode_t *value = EventAssignment_getMath(ea);
+            if (!constant_math(im, value, NULL) || eval(im, value, NULL, &v) ||
+                !isfinite(v) || v == 0 || (v > 0) != (v0 > 0))
+                return fail(im, ea, "fast reaction '%s': an event sets the stoichiometry "
+                                    "'%s' to a value that is not a constant of the sign "
+                                    "it starts with (not supported)", rid, ref->id);
         }
     }
     return 0;
