@@ -335,6 +335,38 @@ static void run_to_text(const sg_model *m, char *out, size_t size)
     sg_experiment_free(exp);
 }
 
+/* Two loads of one file (whole, and another way) agree: the same error,
+ * or the same run (and, when given, the same `same_places`); frees both.
+ * 1 and a message when they differ. */
+static int compare_loads(const char *path, sg_model *whole, const sg_error *whole_err,
+                         sg_model *other, const sg_error *other_err, const char *how,
+                         unsigned long long (*same_places)(const sg_model *))
+{
+    int differ = 0;
+    if (!whole || !other) {
+        char a[1200] = "", b[1200] = "";
+        if (!whole)
+            sg_error_format(whole_err, a, sizeof a);
+        if (!other)
+            sg_error_format(other_err, b, sizeof b);
+        if (whole || other || strcmp(a, b) != 0 || whole_err->status != other_err->status) {
+            print_error("%s:\n   whole: %s\n   %s: %s\n", path, a, how, b);
+            differ = 1;
+        }
+    } else {
+        char a[4096], b[4096];
+        run_to_text(whole, a, sizeof a);
+        run_to_text(other, b, sizeof b);
+        if (strcmp(a, b) != 0 || (same_places && same_places(whole) != same_places(other))) {
+            print_error("%s: loads differently %s:\n%s\n%s\n", path, how, a, b);
+            differ = 1;
+        }
+    }
+    sg_model_free(whole);
+    sg_model_free(other);
+    return differ;
+}
+
 static int load_both_ways(const char *path, int *read_in_two)
 {
     size_t saved = sg_cfg_split_min_bytes, saved_pieces = sg_cfg_piece_min_bytes;
@@ -346,31 +378,11 @@ static int load_both_ways(const char *path, int *read_in_two)
     sg_model *split = sg_model_load_file(path, &split_err);
     sg_cfg_split_min_bytes = saved;
     sg_cfg_piece_min_bytes = saved_pieces;
-    int differ = 0;
-    if (!whole || !split) {
-        char a[1200] = "", b[1200] = "";
-        if (!whole)
-            sg_error_format(&whole_err, a, sizeof a);
-        if (!split)
-            sg_error_format(&split_err, b, sizeof b);
-        if (whole || split || strcmp(a, b) != 0 || whole_err.status != split_err.status) {
-            print_error("%s:\n   whole: %s\n   split: %s\n", path, a, b);
-            differ = 1;
-        }
-    } else {
+    if (whole && split) {
         assert_false(whole->read_in_two);
         *read_in_two += split->read_in_two;
-        char a[4096], b[4096];
-        run_to_text(whole, a, sizeof a);
-        run_to_text(split, b, sizeof b);
-        if (strcmp(a, b) != 0) {
-            print_error("%s: loads differently when read in two:\n%s\n%s\n", path, a, b);
-            differ = 1;
-        }
     }
-    sg_model_free(whole);
-    sg_model_free(split);
-    return differ;
+    return compare_loads(path, whole, &whole_err, split, &split_err, "read in two", NULL);
 }
 
 static int load_dir_both_ways(const char *dir, int *files, int *read_in_two)
@@ -431,32 +443,13 @@ static int load_whole_and_in_pieces(const char *path, int per_piece, int read_ah
     sg_cfg_split_min_bytes = saved_split;
     sg_cfg_piece_elements = saved_elements;
     sg_cfg_read_ahead = saved_ahead;
-    int differ = 0;
-    if (!whole || !pieces) {
-        char a[1200] = "", b[1200] = "";
-        if (!whole)
-            sg_error_format(&whole_err, a, sizeof a);
-        if (!pieces)
-            sg_error_format(&pieces_err, b, sizeof b);
-        if (whole || pieces || strcmp(a, b) != 0 || whole_err.status != pieces_err.status) {
-            print_error("%s:\n   whole:  %s\n   pieces: %s\n", path, a, b);
-            differ = 1;
-        }
-    } else {
+    if (whole && pieces) {
         assert_false(whole->read_in_pieces);
         *in_pieces += pieces->read_in_pieces;
-        char a[4096], b[4096];
-        run_to_text(whole, a, sizeof a);
-        run_to_text(pieces, b, sizeof b);
-        if (strcmp(a, b) != 0 || lines_hash(whole) != lines_hash(pieces)) {
-            print_error("%s: loads differently in pieces of %d:\n%s\n%s\n", path, per_piece,
-                        a, b);
-            differ = 1;
-        }
     }
-    sg_model_free(whole);
-    sg_model_free(pieces);
-    return differ;
+    char how[40];
+    snprintf(how, sizeof how, "in pieces of %d", per_piece);
+    return compare_loads(path, whole, &whole_err, pieces, &pieces_err, how, lines_hash);
 }
 
 static int load_dir_in_pieces(const char *dir, int per_piece, int read_ahead, int *files,
