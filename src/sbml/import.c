@@ -2042,6 +2042,25 @@ static int unchanged_by_events(importer *im, const ASTNode_t *math)
     return 1;
 }
 
+/* The product of factor[0..nf) without factor[which] (nf >= 2), owned by
+ * im; NULL when out of memory (reported). */
+static ASTNode_t *product_without(importer *im, const ASTNode_t *const *factor, size_t nf,
+                                  size_t which)
+{
+    ASTNode_t *l = NULL;
+    if (nf == 2) {
+        l = ASTNode_deepCopy(factor[1 - which]);
+    } else {
+        l = ASTNode_createWithType(AST_TIMES);
+        for (size_t k = 0; l && k < nf; k++)
+            if (k != which && ASTNode_addChild(l, ASTNode_deepCopy(factor[k])) != 0) {
+                ASTNode_free(l);
+                l = NULL;
+            }
+    }
+    return keep(im, l) ? NULL : l;
+}
+
 /* A fast rate g x L whose factor g is a parameter that only events change
  * (00987, 00988: k1 = 0 until an event sets it to 1). While g = 0 the
  * reaction does not run: its species move with the slow reactions alone.
@@ -2072,18 +2091,8 @@ static const sym *fast_switch(importer *im, const ASTNode_t *law, ASTNode_t **re
     }
     if (!g)
         return NULL;
-    ASTNode_t *l = NULL;
-    if (nf == 2) {
-        l = ASTNode_deepCopy(factor[1 - which]);
-    } else {
-        l = ASTNode_createWithType(AST_TIMES);
-        for (size_t k = 0; l && k < nf; k++)
-            if (k != which && ASTNode_addChild(l, ASTNode_deepCopy(factor[k])) != 0) {
-                ASTNode_free(l);
-                l = NULL;
-            }
-    }
-    if (keep(im, l))
+    ASTNode_t *l = product_without(im, factor, nf, which);
+    if (!l)
         return NULL;
     if (!unchanged_by_events(im, l))
         return NULL;
@@ -2194,6 +2203,171 @@ static int fast_event_stoich_check(importer *im, const fast_species *f, size_t n
         }
     }
     return 0;
+}
+
+/* 1 when math is a rational function of time with constant coefficients
+ * (numbers, constants, time, + - * /): it is 0 at isolated instants only
+ * (or for good), never over a stretch of time it then leaves. */
+static int time_rational(importer *im, const ASTNode_t *math)
+{
+    ASTNodeType_t t = ASTNode_getType(math);
+    if (t == AST_NAME_TIME || ASTNode_isNumber(math))
+        return 1;
+    if (t == AST_NAME) {
+        const sym *y = ASTNode_getName(math) ? find(im, ASTNode_getName(math)) : NULL;
+        return y && (y->kind == K_PARAMETER || y->kind == K_COMPARTMENT) && y->constant &&
+               !y->assign_rule && !y->rate_rule && !y->event_assigned;
+    }
+    if (!(t == AST_PLUS || t == AST_MINUS || t == AST_TIMES || t == AST_DIVIDE))
+        return 0;
+    for (unsigned i = 0; i < ASTNode_getNumChildren(math); i++)
+        if (!time_rational(im, ASTNode_getChild(math, i)))
+            return 0;
+    return 1;
+}
+
+/* The signs of parameter g for which `cond` holds, a comparison of g with
+ * 0 (either side): a set of SIGN_NEG, SIGN_ZERO, SIGN_POS; -1 for any other
+ * condition. */
+enum { SIGN_NEG = 1, SIGN_ZERO = 2, SIGN_POS = 4, SIGN_ANY = 7 };
+static int sign_set(const ASTNode_t *cond, const sym *g)
+{
+    if (ASTNode_getNumChildren(cond) != 2)
+        return -1;
+    const ASTNode_t *a = ASTNode_getChild(cond, 0), *b = ASTNode_getChild(cond, 1);
+    int flipped = ASTNode_getType(b) == AST_NAME; /* 0 < g reads g > 0 */
+    const ASTNode_t *name = flipped ? b : a, *zero = flipped ? a : b;
+    if (ASTNode_getType(name) != AST_NAME || !ASTNode_getName(name) ||
+        strcmp(ASTNode_getName(name), g->sbml) != 0 || !ASTNode_isNumber(zero) ||
+        ASTNode_getValue(zero) != 0)
+        return -1;
+    int gt = flipped ? SIGN_NEG : SIGN_POS, lt = flipped ? SIGN_POS : SIGN_NEG;
+    switch (ASTNode_getType(cond)) {
+    case AST_RELATIONAL_GT: return gt;
+    case AST_RELATIONAL_GEQ: return gt | SIGN_ZERO;
+    case AST_RELATIONAL_LT: return lt;
+    case AST_RELATIONAL_LEQ: return lt | SIGN_ZERO;
+    case AST_RELATIONAL_EQ: return SIGN_ZERO;
+    case AST_RELATIONAL_NEQ: return SIGN_NEG | SIGN_POS;
+    default: return -1;
+    }
+}
+
+/* A fast rate piecewise(g x L_1, c_1, g x L_2, c_2, ..., g x L_o) whose
+ * conditions compare the parameter g with 0 (01568: piecewise(S1 * k,
+ * k > 0, S2 * k), k = 5.5 - time). In each piece the quasi-equilibrium is
+ * L_i = 0, solved for one pivot in every piece (each L_i linear in it with
+ * a coefficient made of constants); the solution is the piecewise of these
+ * under the same conditions. Each piece must keep g of one sign, which
+ * must make its equilibrium stable (the pivot's change nu x g x L_i falls
+ * as the pivot grows); g = 0 (no rate: any state is at rest) is accepted
+ * only at isolated instants, g being a rational function of time given by
+ * an assignment rule, where the equilibrium of the piece around it holds.
+ * The pivot with *solution = the solution's math (owned by im, pivot and
+ * species still by name), or n when the rate is not of that form; n with
+ * im->failed when it is but its equilibrium is unstable. */
+static size_t fast_piecewise(importer *im, fast_species *f, size_t n, const ASTNode_t *law,
+                             const KineticLaw_t *kl, const char *rid, const char **ids,
+                             const char **texts, ASTNode_t **solution)
+{
+    enum { MAX_PIECES = 16, MAX_FACTORS = 64 };
+    unsigned k = ASTNode_getNumChildren(law);
+    if (ASTNode_getType(law) != AST_FUNCTION_PIECEWISE || k < 2 || (k + 1) / 2 > MAX_PIECES)
+        return n;
+    size_t pieces = (k + 1) / 2;
+    const sym *g = NULL;
+    ASTNode_t *l[MAX_PIECES];
+    int sign[MAX_PIECES], seen = 0;
+    for (size_t p = 0; p < pieces; p++) {
+        const ASTNode_t *factor[MAX_FACTORS];
+        size_t nf = 0, which = MAX_FACTORS;
+        if (product_factors(ASTNode_getChild(law, 2 * p), factor, &nf, MAX_FACTORS) || nf < 2)
+            return n;
+        for (size_t j = 0; j < nf && which == MAX_FACTORS; j++) {
+            const char *name =
+                ASTNode_getType(factor[j]) == AST_NAME ? ASTNode_getName(factor[j]) : NULL;
+            const sym *y = name ? find(im, name) : NULL;
+            if (y && (g ? y == g
+                        : y->kind == K_PARAMETER && y->assign_rule && !y->rate_rule &&
+                              !y->event_assigned && time_rational(im, y->assign_rule)))
+                g = y, which = j;
+        }
+        if (which == MAX_FACTORS || !(l[p] = product_without(im, factor, nf, which)))
+            return n;
+        /* the signs of g where this piece applies */
+        int holds = 2 * p + 1 < k ? sign_set(ASTNode_getChild(law, 2 * p + 1), g) : SIGN_ANY;
+        if (holds < 0)
+            return n;
+        int where = holds & ~seen;
+        seen |= holds;
+        if ((where & SIGN_NEG) && (where & SIGN_POS))
+            return n; /* g of both signs: one of them unstable */
+        if (where == SIGN_ZERO)
+            return n; /* a piece for g = 0 alone: an equilibrium of an instant */
+        sign[p] = where & SIGN_POS ? 1 : where & SIGN_NEG ? -1 : 0; /* 0: never applies */
+    }
+    if (seen != SIGN_ANY)
+        return n; /* some g in no piece: the rate undefined there */
+    size_t x = n;
+    ASTNode_t *neg_coef[MAX_PIECES] = {NULL};
+    for (size_t i = 0; i < n && x == n && !im->failed; i++) {
+        if (fast_texts(im, f, n, i))
+            break;
+        size_t ns = 0;
+        for (size_t j = 0; j < n; j++)
+            if (j != i) {
+                ids[ns] = f[j].s->id;
+                texts[ns++] = f[j].sbml;
+            }
+        im->subst_ids = ids;
+        im->subst_texts = texts;
+        im->nsubst = ns;
+        size_t p = 0;
+        while (p < pieces && dependence(im, l[p], kl, f[i].s, rid, 0, &neg_coef[p]) == LINEAR)
+            p++;
+        im->nsubst = 0;
+        if (p == pieces)
+            x = i;
+        else
+            for (size_t q = 0; q < p; q++) {
+                ASTNode_free(neg_coef[q]);
+                neg_coef[q] = NULL;
+            }
+    }
+    if (x == n)
+        return n;
+    /* stable where each piece applies; the solution L_i(pivot = 0) / -c_i */
+    ASTNode_t *sol = ASTNode_createWithType(AST_FUNCTION_PIECEWISE);
+    for (size_t p = 0; p < pieces; p++) {
+        double v = NAN;
+        if (!im->failed && (eval(im, neg_coef[p], NULL, &v) || !(f[x].nu * v * sign[p] > 0)) &&
+            sign[p] != 0)
+            fail(im, kl, "fast reaction '%s': where %s is %s its quasi-equilibrium is %s "
+                         "(not supported: sigode solves a stable equilibrium only)",
+                 rid, g->id, sign[p] > 0 ? "positive" : "negative",
+                 isfinite(v) ? "unstable" : "undefined");
+        ASTNode_t *div = ASTNode_createWithType(AST_DIVIDE);
+        if (!div || ASTNode_addChild(div, ASTNode_deepCopy(l[p])) != 0 ||
+            ASTNode_addChild(div, neg_coef[p]) != 0) {
+            ASTNode_free(div);
+            div = NULL;
+            nomem(im);
+        }
+        neg_coef[p] = NULL;
+        if (sol && div && ASTNode_addChild(sol, div) != 0) {
+            ASTNode_free(div);
+            nomem(im);
+        }
+        if (sol && 2 * p + 1 < k &&
+            ASTNode_addChild(sol, ASTNode_deepCopy(ASTNode_getChild(law, 2 * p + 1))) != 0)
+            nomem(im);
+    }
+    for (size_t p = 0; p < pieces; p++)
+        ASTNode_free(neg_coef[p]);
+    if (keep(im, sol) || im->failed)
+        return n;
+    *solution = sol;
+    return x;
 }
 
 static int plan_fast(importer *im)
@@ -2373,6 +2547,12 @@ static int plan_fast(importer *im)
     }
     if (im->failed)
         goto done;
+    ASTNode_t *piecewise = NULL; /* the pivot's solution (fast_piecewise) */
+    if (x == n && !by_events) {
+        x = fast_piecewise(im, f, n, law, kl, rid, ids, texts, &piecewise);
+        if (im->failed)
+            goto done;
+    }
     int at_zero = 0; /* the pivot is held at 0 (fast_product_root) */
     if (x == n && !by_events) {
         x = fast_product_root(im, f, n, fast, kl);
@@ -2422,13 +2602,15 @@ static int plan_fast(importer *im)
     im->nsubst = ns;
     char what[300];
     snprintf(what, sizeof what, "the kinetic law of reaction '%s'", rid);
-    char *rest = at_zero ? NULL : math_text(im, law, kl, rid, what);
+    char *rest = at_zero ? NULL : math_text(im, piecewise ? piecewise : law, kl, rid, what);
     im->nsubst = 0;
-    char *coef = rest ? math_text(im, neg_coef, kl, NULL, what) : NULL;
+    char *coef = rest && !piecewise ? math_text(im, neg_coef, kl, NULL, what) : NULL;
     ASTNode_free(neg_coef);
     sg_sbuf solved = {0};
     if (at_zero)
         sg_sbuf_add(&solved, "0");
+    else if (piecewise && rest)
+        sg_sbuf_add(&solved, rest);
     else if (coef)
         sg_sbuf_printf(&solved, "(%s) / (%s)", rest, coef);
     sg_free(rest);

@@ -960,6 +960,58 @@ static void test_fast_reaction_event_stoichiometry(void **state)
 #undef RESTOICH
 }
 
+/* A fast reaction whose rate is piecewise in the sign of a parameter
+ * (the SBML Test Suite's 01568): A <-> B, fast, rate piecewise(k [A] C,
+ * k > 0, k [B] C), k = 1 - time by an assignment rule; A made slowly at
+ * 0.5 (amount per time); C = 2, [A]0 = [B]0 = 1. The amount N = nA + nB =
+ * 4 + 0.5 t; while k > 0 the reaction holds A at 0 (nB = N), from t = 1 on
+ * (k <= 0) it holds B at 0 (nA = N). Concentrations are half the amounts.
+ * Refused: the pieces swapped (k < 0 first), whose equilibria are both
+ * unstable, and a condition that is not on the sign of k. */
+static void test_fast_reaction_piecewise(void **state)
+{
+    fixture *f = *state;
+    sg_model *m;
+#define PIECEWISE_FAST(condition)                                                           \
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<sbml xmlns=\"http://www.sbml.org/sbml/"     \
+    "level3/version1/core\" level=\"3\" version=\"1\">\n<model id=\"m\">\n" COMP             \
+    "<listOfSpecies><species id=\"A\" compartment=\"C\" initialConcentration=\"1\" "        \
+    "hasOnlySubstanceUnits=\"false\" boundaryCondition=\"false\" constant=\"false\"/>"      \
+    "<species id=\"B\" compartment=\"C\" initialConcentration=\"1\" "                       \
+    "hasOnlySubstanceUnits=\"false\" boundaryCondition=\"false\" constant=\"false\"/>"      \
+    "</listOfSpecies>\n<listOfParameters><parameter id=\"k\" constant=\"false\"/>"          \
+    "</listOfParameters>\n<listOfRules><assignmentRule variable=\"k\">" MATH                 \
+    "<apply><minus/><cn>1</cn><csymbol encoding=\"text\" definitionURL=\"http://www.sbml."  \
+    "org/sbml/symbols/time\">t</csymbol></apply></math></assignmentRule></listOfRules>\n"   \
+    "<listOfReactions>\n<reaction id=\"make\" reversible=\"false\" fast=\"false\">"        \
+    "<listOfProducts><speciesReference species=\"A\" stoichiometry=\"1\" "                  \
+    "constant=\"true\"/></listOfProducts><kineticLaw>" MATH "<cn>0.5</cn></math>"           \
+    "</kineticLaw></reaction>\n<reaction id=\"bind\" reversible=\"true\" fast=\"true\">"  \
+    "<listOfReactants><speciesReference species=\"A\" stoichiometry=\"1\" "                 \
+    "constant=\"true\"/></listOfReactants><listOfProducts><speciesReference species=\"B\" " \
+    "stoichiometry=\"1\" constant=\"true\"/></listOfProducts><kineticLaw>" MATH            \
+    "<piecewise><piece><apply><times/><ci>k</ci><ci>A</ci><ci>C</ci></apply>" condition    \
+    "</piece><otherwise><apply><times/><ci>k</ci><ci>B</ci><ci>C</ci></apply></otherwise>" \
+    "</piecewise></math></kineticLaw></reaction>\n</listOfReactions>\n" TAIL
+    sg_trajectory *t = run_sbml(f, PIECEWISE_FAST("<apply><gt/><ci>k</ci><cn>0</cn></apply>"),
+                                2, 9, NULL, &m);
+    for (int i = 0; i <= 8; i++) {
+        double time = 0.25 * i;
+        if (time == 1)
+            continue; /* k = 0: no rate, any state is at rest */
+        double amount = 4 + 0.5 * time;
+        assert_float_equal(value_at(t, "A", time), time < 1 ? 0 : amount / 2, 1e-9);
+        assert_float_equal(value_at(t, "B", time), time < 1 ? amount / 2 : 0, 1e-9);
+    }
+    sg_trajectory_free(t);
+    sg_model_free(m);
+    assert_refused(f, PIECEWISE_FAST("<apply><lt/><ci>k</ci><cn>0</cn></apply>"),
+                   "where k is negative its quasi-equilibrium is unstable", 0);
+    assert_refused(f, PIECEWISE_FAST("<apply><gt/><ci>k</ci><cn>0.5</cn></apply>"),
+                   "fast reaction 'bind': its rate is not linear", 0);
+#undef PIECEWISE_FAST
+}
+
 /* A fast reaction reaches its equilibrium at the start, not before: a
  * delay reaching back before time 0 reads the starting values (the SBML
  * Test Suite's 01539). A in C1 (size 2, [A]0 = 1) -> B in C2 (size 1,
@@ -1427,6 +1479,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fast_reaction_delay_amount, setup, teardown),
         cmocka_unit_test_setup_teardown(test_runs_from_zero, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fast_reaction_switched, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fast_reaction_piecewise, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fast_reaction_event_stoichiometry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_export_exact_numbers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_export_hard_values, setup, teardown),
