@@ -1996,6 +1996,26 @@ static size_t fast_product_root(importer *im, const fast_species *f, size_t n,
     return z;
 }
 
+/* Writes every fast species but f[i] through its pool (fast_texts) and has
+ * the importer substitute those texts for their ids, so that a rate is read
+ * as a function of f[i] alone. Nonzero when the texts cannot be made. */
+static int substitute_others(importer *im, fast_species *f, size_t n, size_t i,
+                             const char **ids, const char **texts)
+{
+    if (fast_texts(im, f, n, i))
+        return -1;
+    size_t ns = 0;
+    for (size_t j = 0; j < n; j++)
+        if (j != i) {
+            ids[ns] = f[j].s->id;
+            texts[ns++] = f[j].sbml;
+        }
+    im->subst_ids = ids;
+    im->subst_texts = texts;
+    im->nsubst = ns;
+    return 0;
+}
+
 /* The species for which `law` is linear with a coefficient made of
  * constants once the others are written through their pools; n if none.
  * *neg_coef: math for minus that coefficient (to be freed). */
@@ -2005,17 +2025,8 @@ static size_t fast_find_pivot(importer *im, fast_species *f, size_t n, const AST
 {
     size_t x = n;
     for (size_t i = 0; i < n && x == n && !im->failed; i++) {
-        if (fast_texts(im, f, n, i))
+        if (substitute_others(im, f, n, i, ids, texts))
             break;
-        size_t ns = 0;
-        for (size_t k = 0; k < n; k++)
-            if (k != i) {
-                ids[ns] = f[k].s->id;
-                texts[ns++] = f[k].sbml;
-            }
-        im->subst_ids = ids;
-        im->subst_texts = texts;
-        im->nsubst = ns;
         if (dependence(im, law, kl, f[i].s, rid, 0, neg_coef) == LINEAR)
             x = i;
         im->nsubst = 0;
@@ -2311,17 +2322,8 @@ static size_t fast_piecewise(importer *im, fast_species *f, size_t n, const ASTN
     size_t x = n;
     ASTNode_t *neg_coef[MAX_PIECES] = {NULL};
     for (size_t i = 0; i < n && x == n && !im->failed; i++) {
-        if (fast_texts(im, f, n, i))
+        if (substitute_others(im, f, n, i, ids, texts))
             break;
-        size_t ns = 0;
-        for (size_t j = 0; j < n; j++)
-            if (j != i) {
-                ids[ns] = f[j].s->id;
-                texts[ns++] = f[j].sbml;
-            }
-        im->subst_ids = ids;
-        im->subst_texts = texts;
-        im->nsubst = ns;
         size_t p = 0;
         while (p < pieces && dependence(im, l[p], kl, f[i].s, rid, 0, &neg_coef[p]) == LINEAR)
             p++;
