@@ -385,25 +385,6 @@ static int load_both_ways(const char *path, int *read_in_two)
     return compare_loads(path, whole, &whole_err, split, &split_err, "read in two", NULL);
 }
 
-static int load_dir_both_ways(const char *dir, int *files, int *read_in_two)
-{
-    DIR *d = opendir(dir);
-    assert_non_null(d);
-    struct dirent *e;
-    int failures = 0;
-    while ((e = readdir(d)) != NULL) {
-        size_t len = strlen(e->d_name);
-        if (len < 4 || strcmp(e->d_name + len - 4, ".cfg") != 0)
-            continue;
-        char *path = ts_path(dir, e->d_name);
-        failures += load_both_ways(path, read_in_two);
-        (*files)++;
-        free(path);
-    }
-    closedir(d);
-    return failures;
-}
-
 /* Where the model says its definitions are: a hash of every species',
  * parameter's and reaction's line and of each rate's place (column
  * included), which the lists read in pieces must keep. */
@@ -452,8 +433,16 @@ static int load_whole_and_in_pieces(const char *path, int per_piece, int read_ah
     return compare_loads(path, whole, &whole_err, pieces, &pieces_err, how, lines_hash);
 }
 
-static int load_dir_in_pieces(const char *dir, int per_piece, int read_ahead, int *files,
-                              int *in_pieces)
+/* How a directory's files are loaded a second time, to compare with a
+ * load of each whole: read in two (per_piece 0) or with the long lists in
+ * pieces of per_piece elements. */
+typedef struct {
+    int per_piece, read_ahead;
+} second_load;
+
+/* Loads every .cfg file of dir whole and the second way; counts the files
+ * and, in *split, the second loads that were read in two or in pieces. */
+static int load_dir_two_ways(const char *dir, second_load how, int *files, int *split)
 {
     DIR *d = opendir(dir);
     assert_non_null(d);
@@ -464,7 +453,9 @@ static int load_dir_in_pieces(const char *dir, int per_piece, int read_ahead, in
         if (len < 4 || strcmp(e->d_name + len - 4, ".cfg") != 0)
             continue;
         char *path = ts_path(dir, e->d_name);
-        failures += load_whole_and_in_pieces(path, per_piece, read_ahead, in_pieces);
+        failures += how.per_piece
+                        ? load_whole_and_in_pieces(path, how.per_piece, how.read_ahead, split)
+                        : load_both_ways(path, split);
         (*files)++;
         free(path);
     }
@@ -489,10 +480,10 @@ static void test_lists_in_pieces(void **state)
                                                  &in_pieces);
         /* every shipped model has species and reactions */
         assert_int_equal(in_pieces, n);
-        failures += load_dir_in_pieces(BAD_DIR, per_piece, per_piece == 1, &files,
-                                       &bad_in_pieces);
-        failures += load_dir_in_pieces(SIGODE_SOURCE_DIR "/tests/robustness/corpus", per_piece,
-                                       per_piece == 1, &files, &bad_in_pieces);
+        second_load how = {.per_piece = per_piece, .read_ahead = per_piece == 1};
+        failures += load_dir_two_ways(BAD_DIR, how, &files, &bad_in_pieces);
+        failures += load_dir_two_ways(SIGODE_SOURCE_DIR "/tests/robustness/corpus", how, &files,
+                                      &bad_in_pieces);
     }
     ts_free_list(models, n);
     assert_true(files > 300);
@@ -509,9 +500,10 @@ static void test_read_in_two_threads(void **state)
     ts_free_list(models, n);
     /* every shipped model has lists to share between the threads */
     assert_int_equal(read_in_two, n);
-    failures += load_dir_both_ways(BAD_DIR, &files, &read_in_two);
-    failures += load_dir_both_ways(SIGODE_SOURCE_DIR "/tests/robustness/corpus", &files,
-                                   &read_in_two);
+    second_load in_two = {.per_piece = 0};
+    failures += load_dir_two_ways(BAD_DIR, in_two, &files, &read_in_two);
+    failures += load_dir_two_ways(SIGODE_SOURCE_DIR "/tests/robustness/corpus", in_two, &files,
+                                  &read_in_two);
     assert_true(files > 150);
     assert_int_equal(failures, 0);
 }
