@@ -829,6 +829,18 @@ static void test_fast_reaction(void **state)
 #undef FAST_PRODUCT
 }
 
+/* The head of an SBML Level 3 model with compartment C (COMP) holding
+ * species A and B at initial concentrations a0 and b0, up to the end of
+ * their list: the fast-reaction tests' two species. */
+#define AB_IN_C(a0, b0)                                                                    \
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<sbml xmlns=\"http://www.sbml.org/sbml/"     \
+    "level3/version1/core\" level=\"3\" version=\"1\">\n<model id=\"m\">\n" COMP             \
+    "<listOfSpecies><species id=\"A\" compartment=\"C\" initialConcentration=\"" a0 "\" "    \
+    "hasOnlySubstanceUnits=\"false\" boundaryCondition=\"false\" constant=\"false\"/>"      \
+    "<species id=\"B\" compartment=\"C\" initialConcentration=\"" b0 "\" "                   \
+    "hasOnlySubstanceUnits=\"false\" boundaryCondition=\"false\" constant=\"false\"/>"      \
+    "</listOfSpecies>\n"
+
 /* A fast reaction switched by events (the SBML Test Suite's 00987,
  * 00988): A -> B, rate k [A] C, fast; B -> A slow at 0.5 (amount per
  * time); C = 2, amounts A 0, B 2 at the start. k = 0 until t = 1 (A grows
@@ -842,13 +854,7 @@ static void test_fast_reaction_switched(void **state)
     fixture *f = *state;
     sg_model *m;
 #define SWITCHED(value)                                                                      \
-    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<sbml xmlns=\"http://www.sbml.org/sbml/"     \
-    "level3/version1/core\" level=\"3\" version=\"1\">\n<model id=\"m\">\n" COMP             \
-    "<listOfSpecies><species id=\"A\" compartment=\"C\" initialConcentration=\"0\" "        \
-    "hasOnlySubstanceUnits=\"false\" boundaryCondition=\"false\" constant=\"false\"/>"      \
-    "<species id=\"B\" compartment=\"C\" initialConcentration=\"1\" "                       \
-    "hasOnlySubstanceUnits=\"false\" boundaryCondition=\"false\" constant=\"false\"/>"      \
-    "</listOfSpecies>\n<listOfParameters><parameter id=\"k\" value=\"0\" "                  \
+    AB_IN_C("0", "1") "<listOfParameters><parameter id=\"k\" value=\"0\" "                  \
     "constant=\"false\"/></listOfParameters>\n<listOfReactions>\n"                          \
     "<reaction id=\"make\" reversible=\"false\" fast=\"false\"><listOfReactants>"          \
     "<speciesReference species=\"B\" stoichiometry=\"1\" constant=\"true\"/>"              \
@@ -904,13 +910,7 @@ static void test_fast_reaction_event_stoichiometry(void **state)
     fixture *f = *state;
     sg_model *m;
 #define RESTOICH(nu, delay, trigger_time)                                                   \
-    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<sbml xmlns=\"http://www.sbml.org/sbml/"     \
-    "level3/version1/core\" level=\"3\" version=\"1\">\n<model id=\"m\">\n" COMP             \
-    "<listOfSpecies><species id=\"A\" compartment=\"C\" initialConcentration=\"1\" "        \
-    "hasOnlySubstanceUnits=\"false\" boundaryCondition=\"false\" constant=\"false\"/>"      \
-    "<species id=\"B\" compartment=\"C\" initialConcentration=\"0\" "                       \
-    "hasOnlySubstanceUnits=\"false\" boundaryCondition=\"false\" constant=\"false\"/>"      \
-    "</listOfSpecies>\n<listOfParameters><parameter id=\"k\" value=\"3\" "                  \
+    AB_IN_C("1", "0") "<listOfParameters><parameter id=\"k\" value=\"3\" "                  \
     "constant=\"true\"/></listOfParameters>\n<listOfReactions>\n"                           \
     "<reaction id=\"make\" reversible=\"false\" fast=\"false\"><listOfProducts>"           \
     "<speciesReference species=\"A\" stoichiometry=\"1\" constant=\"true\"/>"              \
@@ -973,13 +973,7 @@ static void test_fast_reaction_piecewise(void **state)
     fixture *f = *state;
     sg_model *m;
 #define PIECEWISE_FAST(condition)                                                           \
-    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<sbml xmlns=\"http://www.sbml.org/sbml/"     \
-    "level3/version1/core\" level=\"3\" version=\"1\">\n<model id=\"m\">\n" COMP             \
-    "<listOfSpecies><species id=\"A\" compartment=\"C\" initialConcentration=\"1\" "        \
-    "hasOnlySubstanceUnits=\"false\" boundaryCondition=\"false\" constant=\"false\"/>"      \
-    "<species id=\"B\" compartment=\"C\" initialConcentration=\"1\" "                       \
-    "hasOnlySubstanceUnits=\"false\" boundaryCondition=\"false\" constant=\"false\"/>"      \
-    "</listOfSpecies>\n<listOfParameters><parameter id=\"k\" constant=\"false\"/>"          \
+    AB_IN_C("1", "1") "<listOfParameters><parameter id=\"k\" constant=\"false\"/>"          \
     "</listOfParameters>\n<listOfRules><assignmentRule variable=\"k\">" MATH                 \
     "<apply><minus/><cn>1</cn><csymbol encoding=\"text\" definitionURL=\"http://www.sbml."  \
     "org/sbml/symbols/time\">t</csymbol></apply></math></assignmentRule></listOfRules>\n"   \
