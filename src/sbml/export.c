@@ -1072,8 +1072,3 @@ char *sg_model_to_sbml_noting(const sg_model *m, sg_note_fn note_fn, void *note_
     sg_free(ex.exact);
     return text;
 }
-
-sg_status sg_write_text_file(const char *path, const char *text, sg_error *err)
-{
-    return sg_sbml_write_atomic(path, text, err);
-}

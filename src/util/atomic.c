@@ -211,3 +211,15 @@ sg_status sg_write_stream_file(const char *path,
 {
     return sg_write_atomic(path, write, ctx, err);
 }
+
+static sg_status write_text(void *ctx, FILE *out, sg_error *err)
+{
+    if (fputs(ctx, out) == EOF || fflush(out) != 0)
+        return sg_error_set(err, SG_ERR_IO, NULL, 0, 0, "write failed: %s", strerror(errno));
+    return SG_OK;
+}
+
+sg_status sg_write_text_file(const char *path, const char *text, sg_error *err)
+{
+    return sg_write_atomic(path, write_text, (void *)text, err);
+}

@@ -128,6 +128,22 @@ int sg_parse_double(const char *text, double *out);
 /* Parses a whole string as a long in [min, max]. */
 int sg_parse_long(const char *text, long min, long max, long *out);
 
+/* A growing NUL-terminated string (sbuf.c); `oom` is set when an append
+ * failed (later appends do nothing), so callers check once at the end. */
+typedef struct sg_sbuf {
+    char *s;
+    size_t len, cap;
+    int oom;
+} sg_sbuf;
+
+void sg_sbuf_add(sg_sbuf *b, const char *text);
+void sg_sbuf_addn(sg_sbuf *b, const char *text, size_t n);
+void sg_sbuf_printf(sg_sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Appends a double in the shortest form that reads back to the same value
+ * (and that libconfig reads as a real where digits alone would not do). */
+void sg_sbuf_number(sg_sbuf *b, double v);
+void sg_sbuf_free(sg_sbuf *b);
+
 /* "Did you mean" (suggest.c): init with the unknown word, consider each
  * known name, append " (did you mean 'NAME'?)" to a message if one is
  * near enough. */
