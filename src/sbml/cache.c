@@ -8,7 +8,7 @@
  *
  *     sigode SBML translation\n
  *     format 1\n
- *     build <sigode version> libsbml <version> importer <hash of its source>\n
+ *     build <sigode version> libsbml <file> importer <hash of its source>\n
  *     path <bytes>\n
  *     source <bytes>\n
  *     text <bytes>\n
@@ -26,17 +26,20 @@
  * translation, never a wrong model. The importer hash (the SHA-256 of
  * src/sbml/import.c and sbml.h, computed by CMake) makes a rebuilt
  * importer miss the entries of the old one even at the same version.
+ * libsbml is named by its file (real path, size, inode, modification time:
+ * sg_sbml_library_identity), which can be told without loading it, so a
+ * hit does not load libsbml at all (about 15 ms of dynamic loading),
+ * while another or an upgraded libsbml misses.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <sbml/common/libsbml-version.h>
 
 #include "sbml.h"
 
@@ -101,14 +104,13 @@ static char *read_path(const char *path, size_t *len)
 }
 
 /* Everything of the header but the text's length and the checksum. */
-static void header_start(sg_sbuf *b, const char *path, size_t source_len)
+static void header_start(sg_sbuf *b, const char *libsbml, const char *path, size_t source_len)
 {
     sg_sbuf_printf(b,
-                   "sigode SBML translation\nformat 1\n"
+                   "sigode SBML translation\nformat 2\n"
                    "build %s libsbml %s importer %s\n"
                    "path %zu\nsource %zu\n",
-                   SIGODE_VERSION, getLibSBMLDottedVersion(), SIGODE_SBML_IMPORTER_SHA,
-                   strlen(path), source_len);
+                   SIGODE_VERSION, libsbml, SIGODE_SBML_IMPORTER_SHA, strlen(path), source_len);
 }
 
 static uint64_t checksum(const sg_sbuf *start, size_t text_len, const char *path,
@@ -150,11 +152,11 @@ static int field(const char **p, const char *end, const char *word, int hex, uin
 
 /* The translation in the entry `e` (e_len bytes) for this path and source,
  * or NULL with *why saying what was wrong. */
-static char *entry_text(const char *e, size_t e_len, const char *path, const char *source,
-                        size_t source_len, const char **why)
+static char *entry_text(const char *e, size_t e_len, const char *libsbml, const char *path,
+                        const char *source, size_t source_len, const char **why)
 {
     sg_sbuf start = {0};
-    header_start(&start, path, source_len);
+    header_start(&start, libsbml, path, source_len);
     char *text = NULL;
     const char *p = e, *end = e + e_len;
     uint64_t text_len, sum;
@@ -186,12 +188,13 @@ static char *entry_text(const char *e, size_t e_len, const char *path, const cha
     return text;
 }
 
-static void store(int dfd, const char *name, const char *path, const char *source,
-                  size_t source_len, const char *text, char *note, size_t note_size)
+static void store(int dfd, const char *name, const char *libsbml, const char *path,
+                  const char *source, size_t source_len, const char *text, char *note,
+                  size_t note_size)
 {
     size_t text_len = strlen(text);
     sg_sbuf e = {0};
-    header_start(&e, path, source_len);
+    header_start(&e, libsbml, path, source_len);
     uint64_t sum = checksum(&e, text_len, path, source, source_len, text);
     sg_sbuf_printf(&e, "text %zu\nchecksum %016" PRIx64 "\n\n", text_len, sum);
     sg_sbuf_add(&e, path);
@@ -216,12 +219,12 @@ static char *translate_cached(const char *path, char *note, size_t note_size, sg
 {
     const char *mode = getenv("SIGODE_SBML_CACHE");
     if (mode && !strcmp(mode, "0"))
-        return sg_sbml_translate(path, NULL, err);
+        return sg_sbml_translate_file(path, NULL, err);
     size_t source_len = 0;
     char *source = read_path(path, &source_len);
     if (!source || (source_len < CACHE_MIN_BYTES && !(mode && !strcmp(mode, "1")))) {
         sg_free(source); /* unreadable: the import says why */
-        return sg_sbml_translate(path, NULL, err);
+        return sg_sbml_translate_file(path, NULL, err);
     }
     char dir[3072], name[64];
     int dfd = -1;
@@ -231,7 +234,7 @@ static char *translate_cached(const char *path, char *note, size_t note_size, sg
             snprintf(note, note_size, "%s not used: %s", WHO,
                      cache_err.message + sizeof WHO + 1);
         sg_free(source);
-        return sg_sbml_translate(path, NULL, err);
+        return sg_sbml_translate_file(path, NULL, err);
     }
     uint64_t key = sg_hash_fnv1a(SG_FNV1A_START, SIGODE_VERSION, sizeof SIGODE_VERSION);
     key = sg_hash_fnv1a(key, SIGODE_SBML_IMPORTER_SHA, sizeof SIGODE_SBML_IMPORTER_SHA);
@@ -239,8 +242,12 @@ static char *translate_cached(const char *path, char *note, size_t note_size, sg
     key = sg_hash_fnv1a(key, source, source_len);
     snprintf(name, sizeof name, "sbml-%016" PRIx64 ".cfg", key);
 
-    int refused = 0;
-    int fd = sg_cache_open_file(dfd, name, &refused);
+    /* which libsbml would translate (no entry is read when that is unknown:
+     * the translation then names the one it used) */
+    char libsbml[PATH_MAX + 96];
+    int refused = 0, fd = -1;
+    if (sg_sbml_library_identity(libsbml, sizeof libsbml, &cache_err) == SG_OK)
+        fd = sg_cache_open_file(dfd, name, &refused);
     char *text = NULL;
     const char *why = "not a regular file owned by this user and writable only by it";
     if (fd >= 0) {
@@ -249,7 +256,7 @@ static char *translate_cached(const char *path, char *note, size_t note_size, sg
         close(fd);
         why = "unreadable";
         if (e)
-            text = entry_text(e, e_len, path, source, source_len, &why);
+            text = entry_text(e, e_len, libsbml, path, source, source_len, &why);
         sg_free(e);
         refused = !text;
     }
@@ -258,12 +265,14 @@ static char *translate_cached(const char *path, char *note, size_t note_size, sg
                  why);
     if (!text) {
         int cacheable = 0;
-        text = sg_sbml_translate(path, &cacheable, err);
+        text = sg_sbml_translate_file(path, &cacheable, err);
         /* the file must still be what was hashed: libsbml read it again */
         size_t again_len = 0;
         char *again = text && cacheable ? read_path(path, &again_len) : NULL;
-        if (again && again_len == source_len && !memcmp(again, source, source_len))
-            store(dfd, name, path, source, source_len, text, note, note_size);
+        /* named by the libsbml that made it (the module is open now) */
+        if (again && again_len == source_len && !memcmp(again, source, source_len) &&
+            sg_sbml_library_identity(libsbml, sizeof libsbml, &cache_err) == SG_OK)
+            store(dfd, name, libsbml, path, source, source_len, text, note, note_size);
         sg_free(again);
     }
     close(dfd);

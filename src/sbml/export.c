@@ -1010,13 +1010,7 @@ static int first_error(exporter *ex, SBMLDocument_t *doc, const char *what)
     return 0;
 }
 
-char *sg_model_to_sbml(const sg_model *m, sg_error *err)
-{
-    return sg_model_to_sbml_noting(m, NULL, NULL, err);
-}
-
-char *sg_model_to_sbml_noting(const sg_model *m, sg_note_fn note_fn, void *note_ctx,
-                              sg_error *err)
+char *sg_sbml_export(const sg_model *m, sg_note_fn note_fn, void *note_ctx, sg_error *err)
 {
     sg_error local;
     if (!err)

@@ -3916,11 +3916,6 @@ static int flatten_comp(SBMLDocument_t *doc, const char *path, sg_error *err)
     return -1;
 }
 
-char *sg_sbml_to_config(const char *path, sg_error *err)
-{
-    return sg_sbml_translate(path, NULL, err);
-}
-
 char *sg_sbml_translate(const char *path, int *cacheable, sg_error *err)
 {
     sg_error local;
@@ -4032,28 +4027,4 @@ char *sg_sbml_translate(const char *path, int *cacheable, sg_error *err)
         return NULL;
     }
     return b.s;
-}
-
-sg_model *sg_sbml_load_translation(char *text, const char *path, sg_error *err)
-{
-    sg_model *m = sg_model_load_buffer(text, strlen(text), path, err);
-    sg_free(text);
-    if (!m && err->status == SG_ERR_MODEL && err->line > 0) {
-        /* the position is in the translation, not in the XML */
-        char msg[sizeof err->message];
-        snprintf(msg, sizeof msg, "%.500s (line %d of the translation: see 'sigode convert "
-                                  "%.150s --to cfg')", err->message, err->line, path);
-        snprintf(err->message, sizeof err->message, "%s", msg);
-        err->line = err->col = 0;
-    }
-    return m;
-}
-
-sg_model *sg_model_load_sbml(const char *path, sg_error *err)
-{
-    sg_error local;
-    if (!err)
-        err = &local;
-    char *text = sg_sbml_to_config(path, err);
-    return text ? sg_sbml_load_translation(text, path, err) : NULL;
 }

@@ -1,7 +1,10 @@
 /*
  * SBML in and out (libsbml). Import translates an SBML file into sigode
  * model text, which the normal loader then reads; export writes a loaded
- * model as SBML Level 3 Version 2. Only this folder includes libsbml.
+ * model as SBML Level 3 Version 2. Import, export and units (import.c,
+ * export.c, units.c, table.c) make the SBML module, sigode-sbml.so, the
+ * only code that includes libsbml; the core opens it on first use
+ * (entry.c, through src/util/module.c) and calls it through its table.
  */
 #ifndef SG_SBML_H
 #define SG_SBML_H
@@ -11,13 +14,36 @@
 
 #include "../util/util.h"
 
-/* sg_sbml_to_config; *cacheable (if not NULL) is set to 0 when the
- * translation depends on more than the file's own bytes (a 'comp' model,
- * whose submodels may come from other files). */
+/* The SBML module's table, its one exported symbol (SG_SBML_MODULE_SYMBOL).
+ * `abi` comes first in every module's table (src/util/module.c checks it). */
+typedef struct sg_sbml_module {
+    const char *abi;
+    /* sg_sbml_to_config; *cacheable (if not NULL) is set to 0 when the
+     * translation depends on more than the file's own bytes (a 'comp'
+     * model, whose submodels may come from other files). */
+    char *(*translate)(const char *path, int *cacheable, sg_error *err);
+    /* sg_model_to_sbml_noting */
+    char *(*to_sbml)(const sg_model *model, sg_note_fn note_fn, void *ctx, sg_error *err);
+    /* libsbml's own function (its address tells which file it is in) */
+    const char *(*libsbml_version)(void);
+} sg_sbml_module;
+#define SG_SBML_MODULE_NAME "sigode-sbml.so"
+#define SG_SBML_MODULE_SYMBOL "sg_sbml_module_table"
+
+/* In the module (import.c, export.c): what its table points to. */
 char *sg_sbml_translate(const char *path, int *cacheable, sg_error *err);
+char *sg_sbml_export(const sg_model *model, sg_note_fn note_fn, void *ctx, sg_error *err);
+
+/* In the core (entry.c): the module's sg_sbml_translate, the module
+ * opened on first use. */
+char *sg_sbml_translate_file(const char *path, int *cacheable, sg_error *err);
 /* Loads a translation (freed here) as the model of `path`, error
  * positions made to point at the translation. */
 sg_model *sg_sbml_load_translation(char *text, const char *path, sg_error *err);
+/* The libsbml file a translation comes from, as the translation cache
+ * names it ("<real path> <size> <inode> <modification time>"), told
+ * without loading libsbml when it can be: SG_OK, or an error. */
+sg_status sg_sbml_library_identity(char *buf, size_t size, sg_error *err);
 
 /* Classes of the XHTML paragraphs in SBML notes that carry an element's
  * `description` and `source` (export writes them, import reads them). */

@@ -144,6 +144,16 @@ void sg_sbuf_printf(sg_sbuf *b, const char *fmt, ...) __attribute__((format(prin
 void sg_sbuf_number(sg_sbuf *b, double v);
 void sg_sbuf_free(sg_sbuf *b);
 
+/* Modules (module.c): optional parts in their own shared objects, opened
+ * on first use. The table `symbol` of module `name` ("sigode-sbml.so"),
+ * which starts with its ABI string; opened once and kept. NULL with err
+ * (SG_ERR_IO, starting with `what`, "SBML import") when the module is
+ * missing, does not load, or comes from another build. */
+const void *sg_module_open(const char *name, const char *symbol, const char *what,
+                           sg_error *err);
+/* 1 when the module `name` has been opened in this process. */
+int sg_module_is_open(const char *name);
+
 /* "Did you mean" (suggest.c): init with the unknown word, consider each
  * known name, append " (did you mean 'NAME'?)" to a message if one is
  * near enough. */
