@@ -19,7 +19,8 @@ for f in bin/sigode include/sigode.h share/man/man1/sigode.1 \
          share/bash-completion/completions/sigode; do
   [ -f "$prefix/$f" ] || fail "$f not installed"
 done
-for f in libsigode.so libsigode.a pkgconfig/sigode.pc cmake/sigode/sigodeConfig.cmake; do
+for f in libsigode.so libsigode.a pkgconfig/sigode.pc cmake/sigode/sigodeConfig.cmake \
+         sigode/sigode-sbml.so; do
   [ -e "$libdir/$f" ] || fail "$libdir/$f not installed"
 done
 soname=$(objdump -p "$libdir/libsigode.so" | awk '$1 == "SONAME" { print $2 }')
@@ -41,7 +42,8 @@ flags=$(PKG_CONFIG_PATH=$libdir/pkgconfig pkg-config --cflags --libs sigode) ||
 echo "pkg-config --cflags --libs sigode: $flags"
 # shellcheck disable=SC2086 # the flags are words
 cc -o "$tmp/decay" "$src/tests/install/decay.c" $flags || fail "cc decay.c $flags"
-LD_LIBRARY_PATH=$libdir "$tmp/decay" "$tmp/decay.cfg" || fail "the pkg-config program"
+# (with the SBML round trip: libsigode.so opens <libdir>/sigode/sigode-sbml.so)
+LD_LIBRARY_PATH=$libdir "$tmp/decay" "$tmp/decay.cfg" "$tmp/decay.xml" || fail "the pkg-config program"
 # ldd's whole output first: `ldd | grep -q` under pipefail fails at random
 # when grep exits early and ldd dies of SIGPIPE
 linked=$(LD_LIBRARY_PATH=$libdir ldd "$tmp/decay")
@@ -58,7 +60,7 @@ target_link_libraries(decay PRIVATE sigode::sigode m)
 CMAKE
 cmake -S "$tmp/cmake" -B "$tmp/cmake/build" -DCMAKE_PREFIX_PATH="$prefix" >"$tmp/cmake.log" 2>&1 &&
   cmake --build "$tmp/cmake/build" >>"$tmp/cmake.log" 2>&1 || { cat "$tmp/cmake.log"; fail "find_package(sigode)"; }
-"$tmp/cmake/build/decay" "$tmp/decay.cfg" || fail "the find_package program"
+"$tmp/cmake/build/decay" "$tmp/decay.cfg" "$tmp/decay2.xml" || fail "the find_package program"
 
 # 3. the man page renders, with its sections and every command
 page=$(MANWIDTH=80 man -l "$prefix/share/man/man1/sigode.1" 2>"$tmp/man.err" | col -b) || fail "man -l"
@@ -75,6 +77,10 @@ done
 # 4. the installed binary and completion
 "$prefix/bin/sigode" run "$tmp/decay.cfg" --t-end 1 --points 2 --select A >"$tmp/run.csv" || fail "bin/sigode run"
 grep -q '^1,0.36787' "$tmp/run.csv" || fail "bin/sigode run: $(cat "$tmp/run.csv")"
+# its SBML module, found from bin/ in <libdir>/sigode
+"$prefix/bin/sigode" convert "$tmp/decay.cfg" --to sbml --output "$tmp/bin.xml" || fail "bin/sigode convert --to sbml"
+"$prefix/bin/sigode" run "$tmp/bin.xml" --t-end 1 --points 2 --select A >"$tmp/run-sbml.csv" || fail "bin/sigode run of SBML"
+cmp -s "$tmp/run.csv" "$tmp/run-sbml.csv" || fail "bin/sigode: the SBML round trip changed the run"
 words=$(PATH=$prefix/bin:$PATH bash -c '
   source /usr/share/bash-completion/bash_completion
   source "$1/share/bash-completion/completions/sigode"

@@ -1,0 +1,66 @@
+#!/bin/bash
+# Modules (src/util/module.c): libsbml is loaded only by what reads or
+# writes SBML, from the SBML module beside the program; a program without
+# its module, or with a module of another build, says so and exits 2, and
+# still runs model files. The dynamic loader's own log (LD_DEBUG=files)
+# tells which libraries a process loaded.
+#   modules.sh SIGODE SOURCE_DIR MODULES_FROM_BIN FOREIGN_MODULE
+set -euo pipefail
+sigode=$1; src=$2; from_bin=$3; foreign=$4
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+export SIGODE_CACHE_DIR=$work/cache
+fail() { echo "FAIL: $*"; exit 1; }
+m=$src/models/examples/michaelis_menten.cfg
+loaded() { # the libraries the command "$@" loaded, one per line
+  LD_DEBUG=files "$@" 2>&1 >/dev/null | sed -n 's/.*file=\([^ ]*\) .*/\1/p' | sort -u
+}
+
+# 1. a model file: no libsbml (nor what it pulls in)
+libs=$(loaded "$sigode" run "$m" --t-end 10 --points 11 --output "$work/run.csv")
+[ -n "$libs" ] || fail "LD_DEBUG=files printed nothing"
+! grep -E 'libsbml|libxml2|libicu|libstdc\+\+|sigode-sbml' <<<"$libs" ||
+  fail "a run of a model file loaded the libraries above"
+
+# 2. SBML out and in: the module and libsbml are loaded, the round trip holds
+libs=$(loaded "$sigode" convert "$m" --to sbml --output "$work/mm.xml")
+grep -q 'sigode-sbml\.so' <<<"$libs" || fail "convert --to sbml did not load the SBML module"
+grep -q 'libsbml' <<<"$libs" || fail "convert --to sbml did not load libsbml"
+grep -q '<sbml ' "$work/mm.xml" || fail "convert --to sbml wrote no SBML"
+"$sigode" run "$work/mm.xml" --t-end 10 --points 11 --output "$work/back.csv" ||
+  fail "run of the SBML written"
+cmp -s "$work/run.csv" "$work/back.csv" || fail "the SBML round trip changed the run"
+
+# 3. a warm translation cache does not load libsbml (small files are cached
+# only with SIGODE_SBML_CACHE=1)
+export SIGODE_SBML_CACHE=1
+"$sigode" check "$work/mm.xml" >/dev/null
+ls "$work/cache" | grep -q '^sbml-' || fail "no translation cached"
+libs=$(loaded "$sigode" check "$work/mm.xml")
+! grep -E 'libsbml|sigode-sbml' <<<"$libs" || fail "a cache hit loaded the libraries above"
+unset SIGODE_SBML_CACHE
+
+# 4. the program alone, without its modules: SBML is an error naming where
+# the module was looked for, exit 2; model files still run
+mkdir -p "$work/bin"
+cp "$sigode" "$work/bin/sigode"
+set +e
+"$work/bin/sigode" check "$work/mm.xml" 2>"$work/err.txt"; rc=$?
+set -e
+[ "$rc" = 2 ] || fail "without its module: exit $rc, expected 2"
+want="$work/bin/$from_bin/sigode-sbml.so"
+grep -qF "module sigode-sbml.so, which is not at $want" "$work/err.txt" ||
+  fail "without its module, the message does not name $want: $(cat "$work/err.txt")"
+"$work/bin/sigode" run "$m" --t-end 10 --points 11 --output "$work/alone.csv" ||
+  fail "without its modules, a model file does not run"
+cmp -s "$work/run.csv" "$work/alone.csv" || fail "without its modules, the run differs"
+
+# 5. a module of another build where the program looks: refused, exit 2
+mkdir -p "$work/bin/$from_bin"
+cp "$foreign" "$want"
+set +e
+"$work/bin/sigode" convert "$m" --to sbml 2>"$work/err.txt" >/dev/null; rc=$?
+set -e
+[ "$rc" = 2 ] || fail "with a foreign module: exit $rc, expected 2"
+grep -q "was built by another build of sigode; it is not used" "$work/err.txt" ||
+  fail "with a foreign module: $(cat "$work/err.txt")"
+echo "modules: ok"
