@@ -1,5 +1,6 @@
 # cmake --install: bin/sigode, its modules in <libdir>/sigode (SBML:
-# sigode-sbml.so, opened on first use: src/util/module.c), libsigode.so
+# sigode-sbml.so; MPI: sigode-mpi.so; opened on first use:
+# src/util/module.c), libsigode.so
 # (SONAME) and libsigode.a,
 # include/sigode.h, sigode.pc for pkg-config, a CMake package
 # (find_package(sigode) gives sigode::sigode), the man page sigode(1) and
@@ -7,6 +8,9 @@
 # install time (cmake --install build --prefix ~/.local).
 install(TARGETS sigode_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(TARGETS sigode_sbml_module LIBRARY DESTINATION ${SIGODE_INSTALL_MODULEDIR})
+if(SIGODE_MPI)
+  install(TARGETS sigode_mpi_module LIBRARY DESTINATION ${SIGODE_INSTALL_MODULEDIR})
+endif()
 install(TARGETS sigode_shared EXPORT sigodeTargets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})

@@ -15,17 +15,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#ifdef SIGODE_MPI
-#include <mpi.h>
-#endif
-
+#include "cli/mpi.h"
 #include "cli/study.h"
+#include "util/util.h"
 
 enum { TAG_RECORD = 1, TAG_DONE = 2, TAG_SCAN = 3, TAG_FIT = 4 };
 
 /* Records a rank > 0 may have in flight to rank 0 (see deliver): a fixed
  * number, so a rank's memory does not grow with the samples. */
-enum { SEND_RING = 64 };
+enum { SEND_RING = SG_MPI_SLOTS };
 
 static int mpi_rank, mpi_size = 1, mpi_threads_ok = 1;
 
@@ -48,6 +46,9 @@ static long launcher_size(void)
 
 #ifdef SIGODE_MPI
 static int mpi_started;
+/* The MPI module, opened only in a process started as one of several
+ * ranks: a single process never loads the MPI libraries. */
+static const sg_mpi_module *mpi;
 #endif
 
 int study_mpi_init(int *argc, char ***argv)
@@ -58,15 +59,16 @@ int study_mpi_init(int *argc, char ***argv)
      * (Open MPI started as a singleton spawns its daemon, about a second). */
     if (n <= 1)
         return 0;
-    int provided = 0;
-    if (MPI_Init_thread(argc, argv, MPI_THREAD_SERIALIZED, &provided) != MPI_SUCCESS) {
+    sg_error err;
+    if (!(mpi = sg_module_open(SG_MPI_MODULE_NAME, SG_MPI_MODULE_SYMBOL, "MPI", 1, &err))) {
+        fprintf(stderr, "sigode: %s\n", err.message);
+        return 2;
+    }
+    if (mpi->init(argc, argv, &mpi_rank, &mpi_size, &mpi_threads_ok) != 0) {
         fprintf(stderr, "sigode: MPI could not start\n");
         return 2;
     }
     mpi_started = 1;
-    MPI_Comm_rank(MPI_COMM_WORLD, &mpi_rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &mpi_size);
-    mpi_threads_ok = provided >= MPI_THREAD_SERIALIZED;
     return 0;
 #else
     (void)argc;
@@ -98,7 +100,7 @@ void study_mpi_finalize(void)
 {
 #ifdef SIGODE_MPI
     if (mpi_started)
-        MPI_Finalize();
+        mpi->finalize();
     mpi_started = 0;
 #endif
     mpi_rank = 0;
@@ -110,8 +112,7 @@ typedef struct share_ctx {
     int record_size;
     double *message;  /* [index, record...]; on a rank > 0, SEND_RING of them */
 #ifdef SIGODE_MPI
-    MPI_Request sends[SEND_RING]; /* rank > 0: the message's send, or null */
-    long sent;
+    long sent; /* rank > 0: the messages sent (their slot: sent % SEND_RING) */
 #endif
     sg_error err;
     int io_failed;
@@ -137,15 +138,11 @@ static void maybe_die(share_ctx *s)
 static void receive(share_ctx *s, int block)
 {
     for (;;) {
-        int flag = 1;
-        MPI_Status status;
-        if (!block)
-            MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &status);
-        if (!flag)
+        if (!block && !mpi->probe(SG_MPI_ANY, SG_MPI_ANY, SG_MPI_DOUBLE, 0, NULL))
             return;
-        MPI_Recv(s->message, s->record_size + 1, MPI_DOUBLE, MPI_ANY_SOURCE, MPI_ANY_TAG,
-                 MPI_COMM_WORLD, &status);
-        if (status.MPI_TAG == TAG_DONE) {
+        int tag = mpi->recv(s->message, s->record_size + 1, SG_MPI_DOUBLE, SG_MPI_ANY,
+                            SG_MPI_ANY);
+        if (tag == TAG_DONE) {
             s->ranks_done++;
         } else if (!s->io_failed &&
                    sg_ensemble_store_put(s->store, (long)s->message[0], s->message + 1,
@@ -181,11 +178,10 @@ static int deliver(void *ctx, long i, const double *rec)
      * has long since unless rank 0 lags SEND_RING records behind. */
     int k = (int)(s->sent++ % SEND_RING);
     double *m = s->message + (size_t)k * ((size_t)s->record_size + 1);
-    if (s->sends[k] != MPI_REQUEST_NULL)
-        MPI_Wait(&s->sends[k], MPI_STATUS_IGNORE);
+    mpi->wait(k);
     m[0] = (double)i;
     memcpy(m + 1, rec, sizeof(double) * (size_t)s->record_size);
-    MPI_Isend(m, s->record_size + 1, MPI_DOUBLE, 0, TAG_RECORD, MPI_COMM_WORLD, &s->sends[k]);
+    mpi->isend(m, s->record_size + 1, SG_MPI_DOUBLE, 0, TAG_RECORD, k);
 #endif
     maybe_die(s);
     return 0;
@@ -244,12 +240,12 @@ int study_compute(const study_opts *o, const sg_ensemble *ens, sg_ensemble_store
     }
 #ifdef SIGODE_MPI
     if (mpi_size > 1) {
-        MPI_Bcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD);
+        mpi->bcast(&rc, 1, SG_MPI_INT);
         int resume = o->resume;
         if (!rc && resume) {
             if (!skip && !(skip = calloc((size_t)n + 1, 1)))
-                MPI_Abort(MPI_COMM_WORLD, 2);
-            MPI_Bcast(skip, (int)n, MPI_UNSIGNED_CHAR, 0, MPI_COMM_WORLD);
+                mpi->abort_job(2);
+            mpi->bcast(skip, (int)n, SG_MPI_UCHAR);
         }
         if (rc) {
             free(skip);
@@ -258,9 +254,7 @@ int study_compute(const study_opts *o, const sg_ensemble *ens, sg_ensemble_store
         }
         size_t messages = mpi_rank == 0 ? 1 : SEND_RING;
         if (!(s.message = malloc(sizeof(double) * ((size_t)rs + 1) * messages)))
-            MPI_Abort(MPI_COMM_WORLD, 2);
-        for (int k = 0; k < SEND_RING; k++)
-            s.sends[k] = MPI_REQUEST_NULL;
+            mpi->abort_job(2);
     }
 #endif
     if (rc) {
@@ -280,8 +274,8 @@ int study_compute(const study_opts *o, const sg_ensemble *ens, sg_ensemble_store
         if (mpi_rank != 0) {
             if (failure && failure[0])
                 fprintf(stderr, "sigode %s: rank %d: %s\n", o->command, mpi_rank, failure);
-            MPI_Waitall(SEND_RING, s.sends, MPI_STATUSES_IGNORE);
-            MPI_Send(s.message, 0, MPI_DOUBLE, 0, TAG_DONE, MPI_COMM_WORLD);
+            mpi->wait_all();
+            mpi->send(s.message, 0, SG_MPI_DOUBLE, 0, TAG_DONE);
             free(s.message);
             free(skip);
             return st == SG_OK ? 3 : sg_status_exit_code(st);
@@ -334,24 +328,22 @@ int study_compute(const study_opts *o, const sg_ensemble *ens, sg_ensemble_store
 
 #ifdef SIGODE_MPI
 /* Sends a block (count items of type) to rank 0; a count of 0 still goes. */
-static void send_block(const void *data, long count, MPI_Datatype type)
+static void send_block(const void *data, long count, int type)
 {
     if (count > 0x7fffffffL)
-        MPI_Abort(MPI_COMM_WORLD, 2); /* no scan or fit is that large */
-    MPI_Send(data, (int)count, type, 0, TAG_SCAN, MPI_COMM_WORLD);
+        mpi->abort_job(2); /* no scan or fit is that large */
+    mpi->send(data, (int)count, type, 0, TAG_SCAN);
 }
 
 /* Receives a block from rank `from` into a new buffer of `size` bytes per
  * item; *count gets the items. */
-static void *receive_block(int from, MPI_Datatype type, size_t size, int *count)
+static void *receive_block(int from, int type, size_t size, int *count)
 {
-    MPI_Status status;
-    MPI_Probe(from, TAG_SCAN, MPI_COMM_WORLD, &status);
-    MPI_Get_count(&status, type, count);
+    mpi->probe(from, TAG_SCAN, type, 1, count);
     void *buf = malloc(size * (size_t)*count + 1);
     if (!buf)
-        MPI_Abort(MPI_COMM_WORLD, 2);
-    MPI_Recv(buf, *count, type, from, TAG_SCAN, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        mpi->abort_job(2);
+    mpi->recv(buf, *count, type, from, TAG_SCAN);
     return buf;
 }
 
@@ -372,7 +364,7 @@ static void part_from_table(scan_part *part, const sg_table *t)
     part->data = malloc(sizeof(double) * (size_t)part->rows * (size_t)part->cols + 1);
     part->notes = calloc((size_t)part->rows + 1, sizeof *part->notes);
     if (!part->data || !part->notes)
-        MPI_Abort(MPI_COMM_WORLD, 2);
+        mpi->abort_job(2);
     for (int r = 0; r < part->rows; r++) {
         for (int k = 0; k < part->cols; k++)
             part->data[(size_t)r * (size_t)part->cols + (size_t)k] = sg_table_get(t, r, k);
@@ -383,16 +375,16 @@ static void part_from_table(scan_part *part, const sg_table *t)
 static void receive_part(int from, scan_part *part)
 {
     int n = 0;
-    double *head = receive_block(from, MPI_DOUBLE, sizeof(double), &n);
+    double *head = receive_block(from, SG_MPI_DOUBLE, sizeof(double), &n);
     part->status = (sg_status)head[0];
     part->rows = (int)head[1];
     part->cols = (int)head[2];
     free(head);
-    part->data = receive_block(from, MPI_DOUBLE, sizeof(double), &n);
-    part->text = receive_block(from, MPI_CHAR, 1, &part->ntext);
+    part->data = receive_block(from, SG_MPI_DOUBLE, sizeof(double), &n);
+    part->text = receive_block(from, SG_MPI_CHAR, 1, &part->ntext);
     part->notes = calloc((size_t)part->rows + 1, sizeof *part->notes);
     if (!part->notes)
-        MPI_Abort(MPI_COMM_WORLD, 2);
+        mpi->abort_job(2);
     /* the notes: one NUL-terminated string per row, empty for none */
     for (int r = 0, at = 0; part->ntext > 0 && r < part->rows && at < part->ntext; r++) {
         part->notes[r] = part->text[at] ? part->text + at : NULL;
@@ -419,7 +411,7 @@ int study_gather_scan(int count, sg_table **table, sg_status *st, sg_error *err)
         size_t len = 0;
         FILE *f = open_memstream(&text, &len);
         if (!data || !f)
-            MPI_Abort(MPI_COMM_WORLD, 2);
+            mpi->abort_job(2);
         if (!t) {
             fwrite(err->message, 1, strlen(err->message) + 1, f);
         } else {
@@ -435,16 +427,16 @@ int study_gather_scan(int count, sg_table **table, sg_status *st, sg_error *err)
             }
         }
         fclose(f);
-        send_block(head, 3, MPI_DOUBLE);
-        send_block(data, (long)rows * cols, MPI_DOUBLE);
-        send_block(text, (long)len, MPI_CHAR);
+        send_block(head, 3, SG_MPI_DOUBLE);
+        send_block(data, (long)rows * cols, SG_MPI_DOUBLE);
+        send_block(text, (long)len, SG_MPI_CHAR);
         free(data);
         free(text);
         return 3;
     }
     scan_part *parts = calloc((size_t)K, sizeof *parts);
     if (!parts)
-        MPI_Abort(MPI_COMM_WORLD, 2);
+        mpi->abort_job(2);
     parts[0].status = *st;
     if (*table)
         part_from_table(&parts[0], *table);
@@ -532,7 +524,7 @@ int study_gather_fit(sg_fit_start *starts, int count, int n)
     double *buf = malloc(sizeof(double) * width);
     char status[sizeof starts->status];
     if (!buf)
-        MPI_Abort(MPI_COMM_WORLD, 2);
+        mpi->abort_job(2);
     if (mpi_rank != 0) {
         for (int s = 0; s < count; s++) {
             const sg_fit_start *f = &starts[s];
@@ -542,8 +534,8 @@ int study_gather_fit(sg_fit_start *starts, int count, int n)
                               f->failed_evaluations};
             memcpy(buf, head, sizeof head);
             memcpy(buf + 5, f->x, sizeof(double) * (size_t)n);
-            MPI_Send(buf, (int)width, MPI_DOUBLE, 0, TAG_FIT, MPI_COMM_WORLD);
-            MPI_Send(f->status, (int)sizeof f->status, MPI_CHAR, 0, TAG_FIT, MPI_COMM_WORLD);
+            mpi->send(buf, (int)width, SG_MPI_DOUBLE, 0, TAG_FIT);
+            mpi->send(f->status, (int)sizeof f->status, SG_MPI_CHAR, 0, TAG_FIT);
         }
         free(buf);
         return 3;
@@ -553,9 +545,8 @@ int study_gather_fit(sg_fit_start *starts, int count, int n)
         int from = s % K;
         if (from == 0)
             continue;
-        MPI_Recv(buf, (int)width, MPI_DOUBLE, from, TAG_FIT, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-        MPI_Recv(status, (int)sizeof status, MPI_CHAR, from, TAG_FIT, MPI_COMM_WORLD,
-                 MPI_STATUS_IGNORE);
+        mpi->recv(buf, (int)width, SG_MPI_DOUBLE, from, TAG_FIT);
+        mpi->recv(status, (int)sizeof status, SG_MPI_CHAR, from, TAG_FIT);
         sg_fit_start *f = &starts[(int)buf[0]];
         f->nllh = buf[1];
         f->failed = (int)buf[2];

@@ -23,7 +23,7 @@
 static const sg_sbml_module *module(sg_error *err)
 {
     return sg_module_open(SG_SBML_MODULE_NAME, SG_SBML_MODULE_SYMBOL, "SBML import and export",
-                          err);
+                          0, err);
 }
 
 char *sg_sbml_translate_file(const char *path, int *cacheable, sg_error *err)

@@ -17,7 +17,9 @@
  * A module's undefined sg_* symbols are resolved from its host (the
  * program exports them, libsigode.so has them), so the two share one
  * allocator, error type and model layout. It is opened with RTLD_NOW, so a
- * symbol it lacks is an error at once rather than a crash later, and used
+ * symbol it lacks is an error at once rather than a crash later (and
+ * RTLD_LOCAL unless the caller asks otherwise: Open MPI's own plugins need
+ * libmpi's symbols global), and used
  * only when the ABI string at the head of its table equals the host's
  * (CMakeLists.txt hashes what the module reads of the core): a module of
  * another build is refused.
@@ -100,7 +102,7 @@ static sg_status module_dir(char *out, size_t size, sg_error *err)
 }
 
 static const void *open_module(const char *name, const char *symbol, const char *what,
-                               sg_error *err)
+                               int global, sg_error *err)
 {
     char dir[PATH_MAX], path[PATH_MAX + 64];
     if (module_dir(dir, sizeof dir, err) != SG_OK)
@@ -113,7 +115,7 @@ static const void *open_module(const char *name, const char *symbol, const char 
                      what, name, path, strerror(errno));
         return NULL;
     }
-    void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    void *handle = dlopen(path, RTLD_NOW | (global ? RTLD_GLOBAL : RTLD_LOCAL));
     if (!handle) {
         const char *why = dlerror();
         sg_error_set(err, SG_ERR_IO, NULL, 0, 0, "%s: cannot load sigode's module %s: %s",
@@ -131,7 +133,7 @@ static const void *open_module(const char *name, const char *symbol, const char 
     return table; /* the handle stays open: the module is used until exit */
 }
 
-const void *sg_module_open(const char *name, const char *symbol, const char *what,
+const void *sg_module_open(const char *name, const char *symbol, const char *what, int global,
                            sg_error *err)
 {
     const void *table = NULL;
@@ -139,7 +141,7 @@ const void *sg_module_open(const char *name, const char *symbol, const char *wha
     for (int i = 0; i < nopened && !table; i++)
         if (strcmp(opened[i].name, name) == 0)
             table = opened[i].table;
-    if (!table && (table = open_module(name, symbol, what, err)) != NULL &&
+    if (!table && (table = open_module(name, symbol, what, global, err)) != NULL &&
         nopened < MAX_OPEN && strlen(name) < sizeof opened[0].name) {
         strcpy(opened[nopened].name, name);
         opened[nopened++].table = table;

@@ -146,10 +146,11 @@ void sg_sbuf_free(sg_sbuf *b);
 
 /* Modules (module.c): optional parts in their own shared objects, opened
  * on first use. The table `symbol` of module `name` ("sigode-sbml.so"),
- * which starts with its ABI string; opened once and kept. NULL with err
- * (SG_ERR_IO, starting with `what`, "SBML import") when the module is
+ * which starts with its ABI string; opened once and kept (global: its
+ * libraries' symbols made visible to later ones, RTLD_GLOBAL). NULL with
+ * err (SG_ERR_IO, starting with `what`, "SBML import") when the module is
  * missing, does not load, or comes from another build. */
-const void *sg_module_open(const char *name, const char *symbol, const char *what,
+const void *sg_module_open(const char *name, const char *symbol, const char *what, int global,
                            sg_error *err);
 /* 1 when the module `name` has been opened in this process. */
 int sg_module_is_open(const char *name);

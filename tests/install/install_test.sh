@@ -23,6 +23,10 @@ for f in libsigode.so libsigode.a pkgconfig/sigode.pc cmake/sigode/sigodeConfig.
          sigode/sigode-sbml.so; do
   [ -e "$libdir/$f" ] || fail "$libdir/$f not installed"
 done
+# every module the build made (SBML; MPI in a build with it), in <libdir>/sigode
+for m in "$build"/modules/*.so; do
+  [ -f "$libdir/sigode/$(basename "$m")" ] || fail "module $(basename "$m") not installed in $libdir/sigode"
+done
 soname=$(objdump -p "$libdir/libsigode.so" | awk '$1 == "SONAME" { print $2 }')
 [ "$soname" = libsigode.so.0 ] || fail "SONAME is '$soname', expected libsigode.so.0"
 [ -e "$libdir/$soname" ] || fail "$soname not installed"

@@ -1,12 +1,13 @@
 #!/bin/bash
 # Modules (src/util/module.c): libsbml is loaded only by what reads or
-# writes SBML, from the SBML module beside the program; a program without
-# its module, or with a module of another build, says so and exits 2, and
-# still runs model files. The dynamic loader's own log (LD_DEBUG=files)
-# tells which libraries a process loaded.
-#   modules.sh SIGODE SOURCE_DIR MODULES_FROM_BIN FOREIGN_MODULE
+# writes SBML, from the SBML module beside the program, and Open MPI only
+# in a process started as one of several ranks (the MPI module); a program
+# without its modules, or with a module of another build, says so and
+# exits 2, and still runs model files. The dynamic loader's own log
+# (LD_DEBUG=files) tells which libraries a process loaded.
+#   modules.sh SIGODE SOURCE_DIR MODULES_FROM_BIN FOREIGN_MODULE MPI(0|1)
 set -euo pipefail
-sigode=$1; src=$2; from_bin=$3; foreign=$4
+sigode=$1; src=$2; from_bin=$3; foreign=$4; with_mpi=$5
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 export SIGODE_CACHE_DIR=$work/cache
 fail() { echo "FAIL: $*"; exit 1; }
@@ -15,10 +16,10 @@ loaded() { # the libraries the command "$@" loaded, one per line
   LD_DEBUG=files "$@" 2>&1 >/dev/null | sed -n 's/.*file=\([^ ]*\) .*/\1/p' | sort -u
 }
 
-# 1. a model file: no libsbml (nor what it pulls in)
+# 1. a model file: no libsbml (nor what it pulls in), no Open MPI
 libs=$(loaded "$sigode" run "$m" --t-end 10 --points 11 --output "$work/run.csv")
 [ -n "$libs" ] || fail "LD_DEBUG=files printed nothing"
-! grep -E 'libsbml|libxml2|libicu|libstdc\+\+|sigode-sbml' <<<"$libs" ||
+! grep -E 'libsbml|libxml2|libicu|libstdc\+\+|sigode-sbml|libmpi|libopen-|sigode-mpi' <<<"$libs" ||
   fail "a run of a model file loaded the libraries above"
 
 # 2. SBML out and in: the module and libsbml are loaded, the round trip holds
@@ -53,6 +54,16 @@ grep -qF "module sigode-sbml.so, which is not at $want" "$work/err.txt" ||
 "$work/bin/sigode" run "$m" --t-end 10 --points 11 --output "$work/alone.csv" ||
   fail "without its modules, a model file does not run"
 cmp -s "$work/run.csv" "$work/alone.csv" || fail "without its modules, the run differs"
+if [ "$with_mpi" = 1 ]; then
+  # started as one of 3 ranks: the MPI module is needed, and missing
+  set +e
+  OMPI_COMM_WORLD_SIZE=3 "$work/bin/sigode" scan "$m" --target S --values 1,2 \
+    2>"$work/err.txt" >/dev/null; rc=$?
+  set -e
+  [ "$rc" = 2 ] || fail "without its MPI module, under a launcher: exit $rc, expected 2"
+  grep -qF "module sigode-mpi.so, which is not at $work/bin/$from_bin/sigode-mpi.so" \
+    "$work/err.txt" || fail "without its MPI module: $(cat "$work/err.txt")"
+fi
 
 # 5. a module of another build where the program looks: refused, exit 2
 mkdir -p "$work/bin/$from_bin"
