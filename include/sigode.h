@@ -183,6 +183,11 @@ int sg_model_find_scenario(const sg_model *model, const char *id);
 
 /* ------------------------------------------------------------------- SBML */
 
+/* The SBML functions below call sigode's SBML module (sigode-sbml.so, with
+ * libsbml), opened on the first call from <libdir>/sigode beside
+ * libsigode.so (or the program): a missing module, or one of another
+ * sigode build, is SG_ERR_IO naming the path where it was expected. */
+
 /* Translates an SBML Level 2 or 3 file into sigode model text (what
  * `sigode convert FILE --to cfg` prints). Returns a NUL-terminated string the
  * caller frees with free(), or NULL with err filled: SG_ERR_IO when the file
@@ -195,7 +200,8 @@ sg_model *sg_model_load_sbml(const char *path, sg_error *err);
  * file is kept in the cache folder of the native backend
  * ($SIGODE_CACHE_DIR, else $XDG_CACHE_HOME/sigode, else ~/.cache/sigode)
  * under a key made of the file's bytes, its path, the sigode build and
- * the libsbml version, and reused only when the entry is owned by this
+ * the libsbml file (a hit does not load libsbml), and reused only when
+ * the entry is owned by this
  * user, writable only by it, and holds a copy of the same file byte for
  * byte with an intact checksum. $SIGODE_SBML_CACHE: 0 never uses it, 1
  * uses it for every file, unset or anything else for files of 64 KiB or
