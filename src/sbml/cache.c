@@ -7,7 +7,7 @@
  * An entry, <cache>/sbml-<key>.cfg, is
  *
  *     sigode SBML translation\n
- *     format 1\n
+ *     format 2\n
  *     build <sigode version> libsbml <file> importer <hash of its source>\n
  *     path <bytes>\n
  *     source <bytes>\n

@@ -1,10 +1,10 @@
 /*
  * The SBML import cache (src/sbml/cache.c): a hit gives byte for byte the
  * output of a miss and really comes from the cache; an entry that is
- * damaged, truncated, from another build, written for another file, not
- * private or not owned by this user is ignored with a note and rewritten;
- * a changed file misses; SIGODE_SBML_CACHE=0 and the size threshold keep
- * files out; an unsafe cache folder is not used.
+ * damaged, truncated, from another build or another libsbml file, written
+ * for another file, not private or not owned by this user is ignored with
+ * a note and rewritten; a changed file misses; SIGODE_SBML_CACHE=0 and the
+ * size threshold keep files out; an unsafe cache folder is not used.
  *
  * Every test points SIGODE_CACHE_DIR at a fresh directory of its own and
  * runs the command line (where the note is printed).
@@ -133,7 +133,7 @@ static void forge(const char *path, const char *from, const char *to)
 static void test_hit_equals_miss_and_is_used(void **state)
 {
     fixture *f = *state;
-    char *miss, *hit, *plain, *err;
+    char *miss, *hit, *hit2, *plain, *err;
     run(f->model, &miss, &err);
     assert_string_equal(err, "");
     free(err);
@@ -145,6 +145,16 @@ static void test_hit_equals_miss_and_is_used(void **state)
     assert_string_equal(err, "");
     free(err);
     assert_string_equal(hit, miss);
+
+    /* the libsbml file told without loading it is the one loaded: with
+     * LD_LIBRARY_PATH set, the module is opened to ask, and it still hits */
+    setenv("LD_LIBRARY_PATH", "/nonexistent", 1);
+    run(f->model, &hit2, &err);
+    unsetenv("LD_LIBRARY_PATH");
+    assert_string_equal(err, "");
+    free(err);
+    assert_string_equal(hit2, miss);
+    free(hit2);
 
     setenv("SIGODE_SBML_CACHE", "0", 1);
     run(f->model, &plain, NULL);
@@ -166,8 +176,8 @@ static void test_hit_equals_miss_and_is_used(void **state)
     free(plain);
 }
 
-typedef enum { FLIP_TEXT, FLIP_SOURCE, TRUNCATE, EXTEND, OTHER_BUILD, BAD_HEADER,
-               GROUP_WRITABLE, FOREIGN_OWNER, SYMLINK } damage;
+typedef enum { FLIP_TEXT, FLIP_SOURCE, TRUNCATE, EXTEND, OTHER_BUILD, OTHER_LIBSBML,
+               BAD_HEADER, GROUP_WRITABLE, FOREIGN_OWNER, SYMLINK } damage;
 
 static void spoil(const char *path, damage d)
 {
@@ -180,6 +190,7 @@ static void spoil(const char *path, damage d)
     case TRUNCATE: len -= 7; break;
     case EXTEND: e[len - 1] = ' '; break;
     case OTHER_BUILD: memcpy(strstr(e, "build ") + 6, "9.9.9", 5); break;
+    case OTHER_LIBSBML: memcpy(strstr(e, " libsbml /") + 10, "x", 1); break; /* its path */
     case BAD_HEADER: memcpy(strstr(e, "text ") + 5, "x", 1); break;
     default: break;
     }
@@ -218,6 +229,7 @@ static void test_damaged_entries_are_ignored(void **state)
         {TRUNCATE, "truncated or extended"},
         {EXTEND, "truncated or extended"},
         {OTHER_BUILD, "written by another build"},
+        {OTHER_LIBSBML, "written by another build"},
         {BAD_HEADER, "damaged header"},
         {GROUP_WRITABLE, "not a regular file owned by this user and writable only by it"},
         {FOREIGN_OWNER, "not a regular file owned by this user and writable only by it"},
