@@ -5,9 +5,9 @@
 # without its modules, or with a module of another build, says so and
 # exits 2, and still runs model files. The dynamic loader's own log
 # (LD_DEBUG=files) tells which libraries a process loaded.
-#   modules.sh SIGODE SOURCE_DIR MODULES_FROM_BIN FOREIGN_MODULE MPI(0|1)
+#   modules.sh SIGODE SOURCE_DIR MODULES_FROM_BIN FOREIGN_MODULE UNRESOLVED_MODULE MPI(0|1)
 set -euo pipefail
-sigode=$1; src=$2; from_bin=$3; foreign=$4; with_mpi=$5
+sigode=$1; src=$2; from_bin=$3; foreign=$4; unresolved=$5; with_mpi=$6
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 export SIGODE_CACHE_DIR=$work/cache
 fail() { echo "FAIL: $*"; exit 1; }
@@ -75,4 +75,14 @@ set -e
 [ "$rc" = 2 ] || fail "with a foreign module: exit $rc, expected 2"
 grep -q "was built by another build of sigode; it is not used" "$work/err.txt" ||
   fail "with a foreign module: $(cat "$work/err.txt")"
+
+# 6. a module needing a symbol the program lacks: refused when opened
+# (RTLD_NOW), with the loader's message, exit 2, no crash
+cp "$unresolved" "$want"
+set +e
+"$work/bin/sigode" convert "$m" --to sbml 2>"$work/err.txt" >/dev/null; rc=$?
+set -e
+[ "$rc" = 2 ] || fail "with a module lacking a symbol: exit $rc, expected 2"
+grep -q "cannot load sigode's module $want: .*sg_no_such_function_in_sigode" "$work/err.txt" ||
+  fail "with a module lacking a symbol: $(cat "$work/err.txt")"
 echo "modules: ok"
