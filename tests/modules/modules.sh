@@ -12,6 +12,14 @@ work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 export SIGODE_CACHE_DIR=$work/cache
 fail() { echo "FAIL: $*"; exit 1; }
 m=$src/models/examples/michaelis_menten.cfg
+# refused WHAT PATTERN COMMAND...: the command exits 2 and its message
+# matches PATTERN (grep -E)
+refused() {
+  local what=$1 pattern=$2 rc; shift 2
+  set +e; "$@" 2>"$work/err.txt" >/dev/null; rc=$?; set -e
+  [ "$rc" = 2 ] || fail "$what: exit $rc, expected 2"
+  grep -qE "$pattern" "$work/err.txt" || fail "$what: $(cat "$work/err.txt")"
+}
 loaded() { # the libraries the command "$@" loaded, one per line
   LD_DEBUG=files "$@" 2>&1 >/dev/null | sed -n 's/.*file=\([^ ]*\) .*/\1/p' | sort -u
 }
@@ -45,44 +53,29 @@ unset SIGODE_SBML_CACHE
 # the module was looked for, exit 2; model files still run
 mkdir -p "$work/bin"
 cp "$sigode" "$work/bin/sigode"
-set +e
-"$work/bin/sigode" check "$work/mm.xml" 2>"$work/err.txt"; rc=$?
-set -e
-[ "$rc" = 2 ] || fail "without its module: exit $rc, expected 2"
 want="$work/bin/$from_bin/sigode-sbml.so"
-grep -qF "module sigode-sbml.so, which is not at $want" "$work/err.txt" ||
-  fail "without its module, the message does not name $want: $(cat "$work/err.txt")"
+refused "without its module" "module sigode-sbml\.so, which is not at $want" \
+  "$work/bin/sigode" check "$work/mm.xml"
 "$work/bin/sigode" run "$m" --t-end 10 --points 11 --output "$work/alone.csv" ||
   fail "without its modules, a model file does not run"
 cmp -s "$work/run.csv" "$work/alone.csv" || fail "without its modules, the run differs"
 if [ "$with_mpi" = 1 ]; then
   # started as one of 3 ranks: the MPI module is needed, and missing
-  set +e
-  OMPI_COMM_WORLD_SIZE=3 "$work/bin/sigode" scan "$m" --target S --values 1,2 \
-    2>"$work/err.txt" >/dev/null; rc=$?
-  set -e
-  [ "$rc" = 2 ] || fail "without its MPI module, under a launcher: exit $rc, expected 2"
-  grep -qF "module sigode-mpi.so, which is not at $work/bin/$from_bin/sigode-mpi.so" \
-    "$work/err.txt" || fail "without its MPI module: $(cat "$work/err.txt")"
+  refused "without its MPI module, under a launcher" \
+    "module sigode-mpi\.so, which is not at $work/bin/$from_bin/sigode-mpi\.so" \
+    env OMPI_COMM_WORLD_SIZE=3 "$work/bin/sigode" scan "$m" --target S --values 1,2
 fi
 
 # 5. a module of another build where the program looks: refused, exit 2
 mkdir -p "$work/bin/$from_bin"
 cp "$foreign" "$want"
-set +e
-"$work/bin/sigode" convert "$m" --to sbml 2>"$work/err.txt" >/dev/null; rc=$?
-set -e
-[ "$rc" = 2 ] || fail "with a foreign module: exit $rc, expected 2"
-grep -q "was built by another build of sigode; it is not used" "$work/err.txt" ||
-  fail "with a foreign module: $(cat "$work/err.txt")"
+refused "with a foreign module" "was built by another build of sigode; it is not used" \
+  "$work/bin/sigode" convert "$m" --to sbml
 
 # 6. a module needing a symbol the program lacks: refused when opened
 # (RTLD_NOW), with the loader's message, exit 2, no crash
 cp "$unresolved" "$want"
-set +e
-"$work/bin/sigode" convert "$m" --to sbml 2>"$work/err.txt" >/dev/null; rc=$?
-set -e
-[ "$rc" = 2 ] || fail "with a module lacking a symbol: exit $rc, expected 2"
-grep -q "cannot load sigode's module $want: .*sg_no_such_function_in_sigode" "$work/err.txt" ||
-  fail "with a module lacking a symbol: $(cat "$work/err.txt")"
+refused "with a module lacking a symbol" \
+  "cannot load sigode's module $want: .*sg_no_such_function_in_sigode" \
+  "$work/bin/sigode" convert "$m" --to sbml
 echo "modules: ok"
