@@ -57,6 +57,35 @@ static void advise_big(void *ptr, size_t size, int populate)
 #endif
 }
 
+void *sg_pages_alloc(size_t size)
+{
+    if (should_fail())
+        return NULL;
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    advise_big(p, size, 0);
+    return p;
+}
+
+void sg_pages_populate(void *ptr, size_t size)
+{
+#if defined(MADV_POPULATE_WRITE)
+    uintptr_t start = (uintptr_t)ptr & ~(uintptr_t)(PAGE - 1);
+    uintptr_t end = ((uintptr_t)ptr + size + PAGE - 1) & ~(uintptr_t)(PAGE - 1);
+    if (end > start)
+        madvise((void *)start, end - start, MADV_POPULATE_WRITE);
+#else
+    (void)ptr, (void)size;
+#endif
+}
+
+void sg_pages_free(void *ptr, size_t size)
+{
+    if (ptr)
+        munmap(ptr, size);
+}
+
 void *sg_malloc(size_t size)
 {
     if (should_fail())

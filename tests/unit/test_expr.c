@@ -744,6 +744,47 @@ static void test_number_text(void **state)
     }
 }
 
+static int all_zero(const unsigned char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i])
+            return 0;
+    return 1;
+}
+
+/* An arena's large blocks have pages of their own, populated as they fill
+ * and not cleared by memset: what it hands out is still zero, 16-aligned
+ * and writable across the populated steps, after a reset too, and a
+ * refused block is NULL. */
+static void test_arena_large_blocks(void **state)
+{
+    (void)state;
+    sg_arena *a = sg_arena_create();
+    assert_non_null(a);
+    for (int round = 0; round < 2; round++) {
+        size_t sizes[] = {100, 3u << 20, 1000, 5u << 20, 7, 9u << 20, 48, 1u << 20};
+        for (int k = 0; k < 40; k++) {
+            size_t n = sizes[k % 8] + (size_t)k;
+            unsigned char *p = sg_arena_alloc(a, n);
+            assert_non_null(p);
+            assert_int_equal((uintptr_t)p % 16, 0);
+            assert_true(all_zero(p, n));
+            memset(p, 0xa5, n);
+        }
+        sg_arena_reset(a);
+    }
+    sg_arena_free(a);
+    a = sg_arena_create();
+    assert_non_null(a);
+    sg_alloc_fail_after(1);
+    assert_null(sg_arena_alloc(a, 6u << 20));
+    sg_alloc_fail_after(0);
+    unsigned char *p = sg_arena_alloc(a, 6u << 20);
+    assert_non_null(p);
+    assert_true(all_zero(p, 6u << 20));
+    sg_arena_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -760,6 +801,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_trajectory_functions_only_in_checks, setup,
                                         teardown),
         cmocka_unit_test(test_number_text),
+        cmocka_unit_test(test_arena_large_blocks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
