@@ -356,6 +356,9 @@ void sg_cfg_pieces_done(sg_cfg_pieces *p, struct config_t *piece);
 void sg_cfg_pieces_stop(sg_cfg_pieces *p);
 extern size_t sg_cfg_piece_min_bytes; /* 1 MiB; 0 (tests): every text it can */
 extern int sg_cfg_read_ahead; /* -1: a thread reads ahead when there are 2 cores; 0 no; 1 yes */
+/* 1: with a reading thread, the loader reads the next piece itself instead
+ * of waiting for it; 0 (tests): it waits. */
+extern int sg_cfg_loader_reads;
 /* Reads the top-level settings that keep marks (at their own lines) into
  * cfg, to be destroyed in every case. 1 if libconfig read them, 0 if not. */
 int sg_cfg_read_rest(const char *text, const sg_cfg_top *top, const unsigned char *keep,
