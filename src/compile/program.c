@@ -742,13 +742,14 @@ static int optimise(compiler *c)
     ranked *rank = sg_malloc(sizeof *rank * ((size_t)p->n_code + 1));
     int *new_position = sg_malloc(sizeof *new_position * ((size_t)p->n_code + 1));
     ranked *rank_tmp = sg_malloc(sizeof *rank_tmp * ((size_t)p->n_code + 1));
-    /* levels are at most the number of instructions (each one is one more
-     * than one of its arguments' levels) */
-    int *count = sg_malloc(sizeof *count * ((size_t)p->n_code + OP_LAST + 3));
-    p->setup = sg_malloc(sizeof *p->setup * ((size_t)p->n_code + 1));
+    /* count and setup grow to what is used: sized for every instruction,
+     * as before, they were allocated (and their pages mapped in) whole,
+     * 40 MB of the 100,000-species network where a few dozen levels and
+     * no setup instruction are used */
+    int *count = NULL;
+    size_t count_cap = 0, setup_cap = 0;
     p->emit_order = sg_malloc(sizeof *p->emit_order * ((size_t)p->n_code + 1));
-    if (!varying || !level || !code || !rank || !new_position || !rank_tmp || !count ||
-        !p->setup || !p->emit_order)
+    if (!varying || !level || !code || !rank || !new_position || !rank_tmp || !p->emit_order)
         goto done;
     for (int i = 0; i < p->nstate; i++)
         varying[i] = 1;
@@ -764,6 +765,8 @@ static int optimise(compiler *c)
                     (i->c >= 0 && i->op != OP_DELAY && varying[i->c]) || i->op == OP_DELAY;
             varying[i->dst] = (unsigned char)v;
             if (!v) {
+                if (sg_grow(&p->setup, &setup_cap, (size_t)p->n_setup + 1, sizeof *p->setup) != 0)
+                    goto done;
                 p->setup[p->n_setup++] = *i;
                 continue;
             }
@@ -776,6 +779,10 @@ static int optimise(compiler *c)
          * before its first use); the native backend keeps that order */
         for (int r = 0; r < nrank; r++)
             p->emit_order[kept + r] = rank[r].index;
+        /* levels are at most the number of instructions (each one is one
+         * more than one of its arguments' levels) */
+        if (sg_grow(&count, &count_cap, (size_t)max_level + OP_LAST + 3, sizeof *count) != 0)
+            goto done;
         sort_ranked(rank, rank_tmp, nrank, count, max_level);
         for (int r = 0; r < nrank; r++)
             new_position[rank[r].index] = kept + r;
@@ -790,6 +797,8 @@ static int optimise(compiler *c)
         else if (sec == 2)
             p->n_roots = kept;
     }
+    if (!p->setup && !(p->setup = sg_malloc(sizeof *p->setup))) /* never NULL, as before */
+        goto done;
     if (kept > 0) /* p->code is NULL when there is no code */
         memcpy(p->code, code, sizeof *code * (size_t)kept);
     p->n_code = kept;
