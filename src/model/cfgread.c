@@ -202,7 +202,7 @@ int sg_cfg_read(char *text, size_t len, const sg_cfg_top *top, const unsigned ch
  * thread reads the pieces ahead of the loader (a few at most), so that
  * libconfig's reading and the loading of what it read overlap. */
 
-enum { PIECES_AHEAD = 3 };
+enum { PIECES_AHEAD = 3, PREFAULTS = 8 };
 
 int sg_cfg_loader_reads = 1;
 
@@ -239,6 +239,13 @@ struct sg_cfg_pieces {
      * arena cost more than libconfig's reading (perf) */
     config_t *spent[PIECES_AHEAD];
     int nspent;
+    /* memory the loader will fill, whose pages the thread maps in first
+     * (sg_cfg_pieces_prefault) */
+    struct {
+        void *ptr;
+        size_t size;
+    } prefault[PREFAULTS];
+    int nprefault;
 };
 
 static void move_lines(config_setting_t *s, unsigned by)
@@ -334,7 +341,7 @@ static void *read_ahead(void *arg)
     sg_cfg_pieces *p = arg;
     pthread_mutex_lock(&p->lock);
     for (;;) {
-        while (!can_claim(p) && !p->stop && p->nspent == 0)
+        while (!can_claim(p) && !p->stop && p->nspent == 0 && p->nprefault == 0)
             pthread_cond_wait(&p->changed, &p->lock);
         if (p->nspent) {
             config_t *spent[PIECES_AHEAD];
@@ -349,6 +356,15 @@ static void *read_ahead(void *arg)
         }
         if (p->stop)
             break;
+        if (p->nprefault > 0) {
+            void *ptr = p->prefault[0].ptr;
+            size_t size = p->prefault[0].size;
+            memmove(p->prefault, p->prefault + 1, sizeof p->prefault[0] * (size_t)--p->nprefault);
+            pthread_mutex_unlock(&p->lock);
+            sg_pages_populate(ptr, size);
+            pthread_mutex_lock(&p->lock);
+            continue;
+        }
         if (can_claim(p))
             read_one(p, 0);
     }
@@ -413,6 +429,23 @@ config_t *sg_cfg_pieces_next(sg_cfg_pieces *p)
     }
     pthread_mutex_unlock(&p->lock);
     return cfg;
+}
+
+void sg_cfg_pieces_prefault(sg_cfg_pieces *p, void *ptr, size_t size)
+{
+    if (p && p->threaded) {
+        pthread_mutex_lock(&p->lock);
+        int queued = p->nprefault < PREFAULTS && !p->stop;
+        if (queued) {
+            p->prefault[p->nprefault].ptr = ptr;
+            p->prefault[p->nprefault++].size = size;
+            pthread_cond_broadcast(&p->changed);
+        }
+        pthread_mutex_unlock(&p->lock);
+        if (queued)
+            return;
+    }
+    sg_pages_populate(ptr, size);
 }
 
 void sg_cfg_pieces_done(sg_cfg_pieces *p, config_t *piece)

@@ -695,6 +695,14 @@ static int parameters_walked_twice(const loader *ld)
     return ld->rate_targets.count > 0;
 }
 
+/* Has a large array's pages mapped in (sg_cfg_pieces_prefault); a small
+ * one's come with its allocation. */
+static void prefault(loader *ld, void *ptr, size_t size)
+{
+    if (ptr && size >= ((size_t)4 << 20))
+        sg_cfg_pieces_prefault(ld->pieces, ptr, size);
+}
+
 static int layout(loader *ld, config_setting_t *comps, list_src *params, list_src *species,
                   config_setting_t *assigns, list_src *reactions, config_setting_t *rate_rules)
 {
@@ -743,18 +751,24 @@ static int layout(loader *ld, config_setting_t *comps, list_src *params, list_sr
         m->ncompartments = 1;
     m->nslots = m->nspecies + param_states + m->ncompartments + m->nparameters + 1 +
                 m->nassignments + m->nfluxes;
-    m->species = sg_arena_alloc(m->arena, sizeof *m->species * (size_t)(m->nspecies + 1));
+    /* the large arrays' pages are mapped in by the reading thread, if
+     * there is one, while this one loads (prefault); the sbml ids are
+     * mostly never written, and a page only read costs nothing */
+    m->species = sg_arena_alloc_later(m->arena, sizeof *m->species * (size_t)(m->nspecies + 1));
     m->compartments = sg_arena_alloc(m->arena, sizeof *m->compartments * (size_t)m->ncompartments);
-    m->parameters = sg_arena_alloc(m->arena, sizeof *m->parameters * (size_t)(m->nparameters + 1));
+    m->parameters =
+        sg_arena_alloc_later(m->arena, sizeof *m->parameters * (size_t)(m->nparameters + 1));
     m->assignments = sg_arena_alloc(m->arena, sizeof *m->assignments * (size_t)(m->nassignments + 1));
     m->assignment_order = sg_arena_alloc(m->arena, sizeof(int) * (size_t)(m->nassignments + 1));
-    m->reactions = sg_arena_alloc(m->arena, sizeof *m->reactions * (size_t)(m->nreactions + 1));
+    m->reactions =
+        sg_arena_alloc_later(m->arena, sizeof *m->reactions * (size_t)(m->nreactions + 1));
     m->rate_rules = sg_arena_alloc(m->arena, sizeof *m->rate_rules * (size_t)(m->nrate_rules + 1));
-    m->initial_values = sg_calloc((size_t)m->nslots, sizeof(double));
-    m->slot_kind = sg_calloc((size_t)m->nslots, sizeof *m->slot_kind);
-    m->slot_name = sg_calloc((size_t)m->nslots, sizeof *m->slot_name);
-    m->slot_index = sg_calloc((size_t)m->nslots, sizeof *m->slot_index);
-    m->slot_sbml_id = sg_arena_alloc(m->arena, sizeof *m->slot_sbml_id * ((size_t)m->nslots + 1));
+    m->initial_values = sg_calloc_later((size_t)m->nslots, sizeof(double));
+    m->slot_kind = sg_calloc_later((size_t)m->nslots, sizeof *m->slot_kind);
+    m->slot_name = sg_calloc_later((size_t)m->nslots, sizeof *m->slot_name);
+    m->slot_index = sg_calloc_later((size_t)m->nslots, sizeof *m->slot_index);
+    m->slot_sbml_id =
+        sg_arena_alloc_later(m->arena, sizeof *m->slot_sbml_id * ((size_t)m->nslots + 1));
     if (!m->species || !m->compartments || !m->parameters || !m->assignments ||
         !m->assignment_order || !m->reactions || !m->rate_rules || !m->initial_values || !m->slot_kind ||
         !m->slot_name || !m->slot_index || !m->slot_sbml_id ||
@@ -763,6 +777,14 @@ static int layout(loader *ld, config_setting_t *comps, list_src *params, list_sr
         fail_nomem(ld);
         return -1;
     }
+    size_t slots = (size_t)m->nslots;
+    prefault(ld, m->parameters, sizeof *m->parameters * (size_t)m->nparameters);
+    prefault(ld, m->slot_kind, sizeof *m->slot_kind * slots);
+    prefault(ld, m->slot_name, sizeof *m->slot_name * slots);
+    prefault(ld, m->slot_index, sizeof *m->slot_index * slots);
+    prefault(ld, m->initial_values, sizeof *m->initial_values * slots);
+    prefault(ld, m->species, sizeof *m->species * (size_t)m->nspecies);
+    prefault(ld, m->reactions, sizeof *m->reactions * (size_t)m->nreactions);
     if (implicit) {
         m->compartments[0].id = "default";
         m->compartments[0].size = 1.0;

@@ -107,6 +107,18 @@ void *sg_calloc(size_t count, size_t size)
     return p;
 }
 
+void *sg_calloc_later(size_t count, size_t size)
+{
+    if (should_fail())
+        return NULL;
+    if (count == 0 || size == 0)
+        count = size = 1;
+    void *p = calloc(count, size);
+    if (p && count <= SIZE_MAX / size)
+        advise_big(p, count * size, 0);
+    return p;
+}
+
 void *sg_realloc(void *ptr, size_t size)
 {
     if (should_fail())

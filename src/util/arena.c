@@ -69,7 +69,7 @@ void sg_arena_reset(sg_arena *arena)
     arena->next = 0;
 }
 
-void *sg_arena_alloc(sg_arena *arena, size_t size)
+static void *arena_alloc(sg_arena *arena, size_t size, int populate)
 {
     size = (size + 15) & ~(size_t)15;
     arena_block *b = arena->head;
@@ -99,6 +99,9 @@ void *sg_arena_alloc(sg_arena *arena, size_t size)
     b->used += size;
     if (!b->paged) {
         memset(p, 0, size);
+    } else if (!populate) {
+        if (b->used > b->ready)
+            b->ready = b->used;
     } else if (b->used > b->ready) {
         size_t to = (b->used + POPULATE_STEP - 1) & ~(size_t)(POPULATE_STEP - 1);
         if (to > b->size)
@@ -108,6 +111,10 @@ void *sg_arena_alloc(sg_arena *arena, size_t size)
     }
     return p;
 }
+
+void *sg_arena_alloc(sg_arena *arena, size_t size) { return arena_alloc(arena, size, 1); }
+
+void *sg_arena_alloc_later(sg_arena *arena, size_t size) { return arena_alloc(arena, size, 0); }
 
 char *sg_arena_strndup(sg_arena *arena, const char *s, size_t n)
 {

@@ -28,6 +28,9 @@ char *sg_strdup(const char *s);
  * ahead of the filling at once, instead of a fault per page or the whole
  * block up front (whose tail may stay unused). */
 void *sg_pages_alloc(size_t size);
+/* sg_calloc without mapping a large block's pages in: for an array filled
+ * over a long time, whose pages another thread may populate meanwhile. */
+void *sg_calloc_later(size_t count, size_t size);
 void sg_pages_populate(void *ptr, size_t size);
 void sg_pages_free(void *ptr, size_t size);
 
@@ -52,6 +55,9 @@ void sg_arena_free(sg_arena *arena);
 /* Frees everything allocated, keeping one block for reuse. */
 void sg_arena_reset(sg_arena *arena);
 void *sg_arena_alloc(sg_arena *arena, size_t size); /* zeroed, 16-aligned */
+/* sg_arena_alloc without mapping in the pages of a large block it takes
+ * (they come on first use, or by sg_pages_populate) */
+void *sg_arena_alloc_later(sg_arena *arena, size_t size);
 char *sg_arena_strndup(sg_arena *arena, const char *s, size_t n);
 char *sg_arena_strdup(sg_arena *arena, const char *s);
 

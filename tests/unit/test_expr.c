@@ -782,6 +782,25 @@ static void test_arena_large_blocks(void **state)
     unsigned char *p = sg_arena_alloc(a, 6u << 20);
     assert_non_null(p);
     assert_true(all_zero(p, 6u << 20));
+    /* memory mapped in later (by the loader's reading thread): zero, and
+     * populating it, partly written, keeps what was written */
+    unsigned char *q = sg_arena_alloc_later(a, 5u << 20);
+    unsigned char *r = sg_calloc_later(5u << 20, 1);
+    assert_non_null(q);
+    assert_non_null(r);
+    assert_true(all_zero(q, 5u << 20) && all_zero(r, 5u << 20));
+    memset(q + 4096, 7, 100000);
+    memset(r + 12345, 9, 100000);
+    sg_cfg_pieces_prefault(NULL, q, 5u << 20);
+    sg_pages_populate(r, 5u << 20);
+    assert_true(all_zero(q, 4096) && q[4096] == 7 && q[4096 + 99999] == 7 &&
+                all_zero(q + 4096 + 100000, (5u << 20) - 4096 - 100000));
+    assert_true(all_zero(r, 12345) && r[12345] == 9 &&
+                all_zero(r + 12345 + 100000, (5u << 20) - 12345 - 100000));
+    unsigned char *after = sg_arena_alloc(a, 64);
+    assert_non_null(after);
+    assert_true(all_zero(after, 64));
+    sg_free(r);
     sg_arena_free(a);
 }
 
