@@ -804,6 +804,31 @@ static void test_arena_large_blocks(void **state)
     sg_arena_free(a);
 }
 
+/* sg_grow past 4 MiB moves a large array into a fresh block (alloc.c):
+ * every element written before is still there, at each doubling. */
+static void test_large_array_growth(void **state)
+{
+    (void)state;
+    int *a = NULL;
+    size_t cap = 0;
+    for (int n = 0; n < (6 << 20); n++) {
+        assert_int_equal(sg_grow(&a, &cap, (size_t)n + 1, sizeof *a), 0);
+        a[n] = n ^ 0x5a5a5a;
+        if ((n & (n - 1)) == 0) /* a power of two: at a doubling, look at all */
+            for (int k = 0; k <= n; k++)
+                assert_int_equal(a[k], k ^ 0x5a5a5a);
+    }
+    for (int k = 0; k < (6 << 20); k++)
+        if (a[k] != (k ^ 0x5a5a5a))
+            fail_msg("element %d lost", k);
+    sg_alloc_fail_after(1);
+    int *keep = a;
+    assert_int_equal(sg_grow(&a, &cap, cap + 1, sizeof *a), -1);
+    assert_ptr_equal(a, keep); /* a refused growth leaves the array */
+    sg_alloc_fail_after(0);
+    sg_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -821,6 +846,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test(test_number_text),
         cmocka_unit_test(test_arena_large_blocks),
+        cmocka_unit_test(test_large_array_growth),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
