@@ -699,7 +699,7 @@ static int parameters_walked_twice(const loader *ld)
  * one's come with its allocation. */
 static void prefault(loader *ld, void *ptr, size_t size)
 {
-    if (ptr && size >= ((size_t)4 << 20))
+    if (ptr && size >= ((size_t)2 << 20))
         sg_cfg_pieces_prefault(ld->pieces, ptr, size);
 }
 

@@ -22,11 +22,11 @@ struct sg_arena {
 enum { ARENA_BLOCK = 16384, ARENA_MAX_BLOCK = 8 << 20 };
 
 /* Blocks from PAGED_BLOCK bytes get pages of their own, mapped in
- * POPULATE_STEP at a time as they fill: a large model's blocks were
- * populated whole when allocated, and their unused tails were 60 MB of the
- * 100,000-species load's 650 MB (the kernel zeroes every page it maps).
+ * POPULATE_STEP at a time as they fill: they were populated whole when
+ * allocated, so each arena's last block was mapped in (and zeroed by the
+ * kernel) to its end, used or not, and then cleared again by memset.
  * Fresh pages are zero, so their allocations skip the memset. */
-enum { PAGED_BLOCK = 4 << 20, POPULATE_STEP = 2 << 20 };
+enum { PAGED_BLOCK = 2 << 20, POPULATE_STEP = 2 << 20 };
 
 static void block_free(arena_block *b)
 {

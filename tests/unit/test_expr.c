@@ -804,7 +804,7 @@ static void test_arena_large_blocks(void **state)
     sg_arena_free(a);
 }
 
-/* sg_grow past 4 MiB moves a large array into a fresh block (alloc.c):
+/* sg_grow past 2 MiB moves a large array into a fresh block (alloc.c):
  * every element written before is still there, at each doubling. */
 static void test_large_array_growth(void **state)
 {
