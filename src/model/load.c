@@ -446,6 +446,21 @@ static config_setting_t *elem(loader *ld, list_src *src, int i)
     return config_setting_get_elem(src->list, (unsigned)(i - src->base));
 }
 
+/* Prefetches the bucket of element i's id in map, if element i is at
+ * hand (in the current piece): its insert comes one element later, and
+ * each insert into a large map is a cache miss (sg_map_prefetch). */
+static void prefetch_id(const list_src *src, int i, const sg_map *map)
+{
+    config_setting_t *g = NULL;
+    if (!src->pieced && i < src->count)
+        g = config_setting_get_elem(src->whole, (unsigned)i);
+    else if (src->pieced && src->list && i >= src->base && i < src->base + src->len)
+        g = config_setting_get_elem(src->list, (unsigned)(i - src->base));
+    config_setting_t *id = g ? config_setting_get_member(g, "id") : NULL;
+    if (id && config_setting_type(id) == CONFIG_TYPE_STRING)
+        sg_map_prefetch(map, config_setting_get_string(id));
+}
+
 /* A walk of the list ends (the next walk starts again at 0). */
 static void walk_done(loader *ld, list_src *src)
 {
@@ -593,6 +608,21 @@ static int resolve_check(void *ctx, const char *name, int in_traj, char *msg, si
     return resolve_model(ctx, name, in_traj, msg, size);
 }
 
+/* Prefetches the symbol-table buckets of the names in a parse tree before
+ * binding looks them up one after another (sg_map_prefetch). */
+static void prefetch_names(const sg_map *symbols, const sg_expr *e, int depth)
+{
+    if (!e || depth > 32)
+        return;
+    if (e->kind == EX_NAME && e->name)
+        sg_map_prefetch(symbols, e->name);
+    for (int i = 0; i < e->nargs; i++)
+        prefetch_names(symbols, e->arg[i], depth + 1);
+    if (e->kind == EX_USER)
+        for (int i = 0; i < e->nuargs; i++)
+            prefetch_names(symbols, e->uargs[i], depth + 1);
+}
+
 /* Parses and binds an expression string member; reports errors at the
  * column of the offending token. */
 static sg_expr *expression(loader *ld, const config_setting_t *group, const char *key,
@@ -612,8 +642,10 @@ static sg_expr *expression(loader *ld, const config_setting_t *group, const char
     sg_arena *scratch = ld->scratch;
     sg_expr *tree = sg_expr_parse_user(scratch, text, allow_traj, &ld->m->user, &perr);
     sg_expr *bound = NULL;
-    if (tree)
+    if (tree) {
+        prefetch_names(&ld->m->symbols, tree, 0);
         bound = sg_expr_bind_user(ld->m->pool, tree, resolve, ld->m, &ld->m->user, &perr);
+    }
     sg_arena_reset(scratch);
     if (!bound) {
         if (strcmp(perr.message, "out of memory") == 0)
@@ -999,6 +1031,7 @@ static int load_parameters(loader *ld, list_src *list, int first_slot, int first
         config_setting_t *g = elem(ld, list, i);
         if (!g)
             return -1;
+        prefetch_id(list, i + 1, &m->symbols);
         sg_parameter_def *p = &m->parameters[i];
         p->line = (int)config_setting_source_line(g);
         p->unit = p->source = "";
@@ -1042,6 +1075,7 @@ static int load_species(loader *ld, list_src *list, int implicit_compartment)
         config_setting_t *g = elem(ld, list, i);
         if (!g)
             return -1;
+        prefetch_id(list, i + 1, &m->symbols);
         sg_species_def *s = &m->species[i];
         s->line = (int)config_setting_source_line(g);
         if (check_keys(ld, g, "a species", species_keys) || get_id(ld, g, "species", &s->id))
@@ -1234,6 +1268,7 @@ static int load_reactions(loader *ld, list_src *list)
         config_setting_t *g = elem(ld, list, i);
         if (!g)
             goto done;
+        prefetch_id(list, i + 1, &ids);
         sg_reaction_def *r = &m->reactions[i];
         r->line = (int)config_setting_source_line(g);
         if (check_keys(ld, g, "a reaction", reaction_keys) || get_id(ld, g, "reaction", &r->id) ||

@@ -82,6 +82,10 @@ void sg_map_clear(sg_map *map);
 int sg_map_put(sg_map *map, const char *key, int value);
 /* Returns the value, or -1 if absent. */
 int sg_map_get(const sg_map *map, const char *key);
+/* Starts bringing key's first bucket into the cache, for a lookup or an
+ * insert soon after: a large map's buckets are cache misses, and misses
+ * started together overlap. Only a hint. */
+void sg_map_prefetch(const sg_map *map, const char *key);
 /* Makes room for `n` keys in all (no rehash until then). -1 when out of
  * memory (the map is unchanged). */
 int sg_map_reserve(sg_map *map, size_t n);
