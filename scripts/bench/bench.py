@@ -316,6 +316,20 @@ def fit(xs, ys):
 
 
 def part_scaling(res, sizes, max_seconds):
+    # load+compile is measured without the compiled-model cache: with it,
+    # the first run stores an image and the next two would only read it
+    saved_cache = os.environ.get("SIGODE_MODEL_CACHE")
+    os.environ["SIGODE_MODEL_CACHE"] = "0"
+    try:
+        part_scaling_uncached(res, sizes, max_seconds)
+    finally:
+        if saved_cache is None:
+            del os.environ["SIGODE_MODEL_CACHE"]
+        else:
+            os.environ["SIGODE_MODEL_CACHE"] = saved_cache
+
+
+def part_scaling_uncached(res, sizes, max_seconds):
     rows = []
     for n in sizes:
         path = network(n)

@@ -702,29 +702,28 @@ static int instr_level(const sg_instr *i, const int *level)
     return l + 1;
 }
 
-typedef struct ranked {
-    int level, op, index;
-} ranked;
-
-/* Sorts rank[] (in increasing index order) by (level, op, index): a
- * stable counting sort by op, then by level. `tmp` holds n entries and
- * `count` max_level + 2 (at least OP_LAST + 2). */
-static void sort_ranked(ranked *rank, ranked *tmp, int n, int *count, int max_level)
+/* Sorts the instruction indexes idx[0..n) (in increasing order) by
+ * (level, op, index): a stable counting sort by op into tmp, then by level
+ * back into idx. level_of[k] is instruction k's level, at most max_level;
+ * `count` holds max_level + 2 (at least OP_LAST + 2). Indexes, not
+ * (level, op, index) records: 8 bytes an instruction instead of 24. */
+static void sort_by_level(int *idx, int *tmp, int n, const sg_instr *code, const int *level_of,
+                          int *count, int max_level)
 {
     memset(count, 0, sizeof *count * (OP_LAST + 2));
     for (int r = 0; r < n; r++)
-        count[rank[r].op + 1]++;
+        count[code[idx[r]].op + 1]++;
     for (int o = 0; o <= OP_LAST; o++)
         count[o + 1] += count[o];
     for (int r = 0; r < n; r++)
-        tmp[count[rank[r].op]++] = rank[r];
+        tmp[count[code[idx[r]].op]++] = idx[r];
     memset(count, 0, sizeof *count * ((size_t)max_level + 2));
     for (int r = 0; r < n; r++)
-        count[tmp[r].level + 1]++;
+        count[level_of[tmp[r]] + 1]++;
     for (int l = 0; l <= max_level; l++)
         count[l + 1] += count[l];
     for (int r = 0; r < n; r++)
-        rank[count[tmp[r].level]++] = tmp[r];
+        idx[count[level_of[tmp[r]]]++] = tmp[r];
 }
 
 /* Two rewrites that keep every value the same:
@@ -739,16 +738,18 @@ static int optimise(compiler *c)
     unsigned char *varying = sg_calloc((size_t)p->nslots + 1, 1);
     int *level = sg_calloc((size_t)p->nslots + 1, sizeof(int));
     sg_instr *code = sg_malloc(sizeof *code * ((size_t)p->n_code + 1));
-    ranked *rank = sg_malloc(sizeof *rank * ((size_t)p->n_code + 1));
+    int *sorted = sg_malloc(sizeof *sorted * ((size_t)p->n_code + 1));
+    int *sort_tmp = sg_malloc(sizeof *sort_tmp * ((size_t)p->n_code + 1));
+    /* an instruction's level, then its new position */
     int *new_position = sg_malloc(sizeof *new_position * ((size_t)p->n_code + 1));
-    ranked *rank_tmp = sg_malloc(sizeof *rank_tmp * ((size_t)p->n_code + 1));
-    /* levels are at most the number of instructions (each one is one more
-     * than one of its arguments' levels) */
-    int *count = sg_malloc(sizeof *count * ((size_t)p->n_code + OP_LAST + 3));
-    p->setup = sg_malloc(sizeof *p->setup * ((size_t)p->n_code + 1));
+    /* count and setup grow to what is used: sized for every instruction,
+     * as before, they were allocated (and their pages mapped in) whole,
+     * 40 MB of the 100,000-species network where a few dozen levels and
+     * no setup instruction are used */
+    int *count = NULL;
+    size_t count_cap = 0, setup_cap = 0;
     p->emit_order = sg_malloc(sizeof *p->emit_order * ((size_t)p->n_code + 1));
-    if (!varying || !level || !code || !rank || !new_position || !rank_tmp || !count ||
-        !p->setup || !p->emit_order)
+    if (!varying || !level || !code || !sorted || !new_position || !sort_tmp || !p->emit_order)
         goto done;
     for (int i = 0; i < p->nstate; i++)
         varying[i] = 1;
@@ -764,25 +765,32 @@ static int optimise(compiler *c)
                     (i->c >= 0 && i->op != OP_DELAY && varying[i->c]) || i->op == OP_DELAY;
             varying[i->dst] = (unsigned char)v;
             if (!v) {
+                if (sg_grow(&p->setup, &setup_cap, (size_t)p->n_setup + 1, sizeof *p->setup) != 0)
+                    goto done;
                 p->setup[p->n_setup++] = *i;
                 continue;
             }
             level[i->dst] = instr_level(i, level);
             if (level[i->dst] > max_level)
                 max_level = level[i->dst];
-            rank[nrank++] = (ranked){level[i->dst], i->op, k};
+            new_position[k] = level[i->dst];
+            sorted[nrank++] = k;
         }
-        /* rank[] is in compile order (depth first: a value is made just
+        /* sorted[] is in compile order (depth first: a value is made just
          * before its first use); the native backend keeps that order */
         for (int r = 0; r < nrank; r++)
-            p->emit_order[kept + r] = rank[r].index;
-        sort_ranked(rank, rank_tmp, nrank, count, max_level);
+            p->emit_order[kept + r] = sorted[r];
+        /* levels are at most the number of instructions (each one is one
+         * more than one of its arguments' levels) */
+        if (sg_grow(&count, &count_cap, (size_t)max_level + OP_LAST + 3, sizeof *count) != 0)
+            goto done;
+        sort_by_level(sorted, sort_tmp, nrank, p->code, new_position, count, max_level);
         for (int r = 0; r < nrank; r++)
-            new_position[rank[r].index] = kept + r;
+            new_position[sorted[r]] = kept + r;
         for (int r = 0; r < nrank; r++)
             p->emit_order[kept + r] = new_position[p->emit_order[kept + r]];
         for (int r = 0; r < nrank; r++)
-            code[kept++] = p->code[rank[r].index];
+            code[kept++] = p->code[sorted[r]];
         if (sec == 0)
             p->n_assign = kept;
         else if (sec == 1)
@@ -790,6 +798,8 @@ static int optimise(compiler *c)
         else if (sec == 2)
             p->n_roots = kept;
     }
+    if (!p->setup && !(p->setup = sg_malloc(sizeof *p->setup))) /* never NULL, as before */
+        goto done;
     if (kept > 0) /* p->code is NULL when there is no code */
         memcpy(p->code, code, sizeof *code * (size_t)kept);
     p->n_code = kept;
@@ -798,9 +808,9 @@ done:
     sg_free(varying);
     sg_free(level);
     sg_free(code);
-    sg_free(rank);
+    sg_free(sorted);
     sg_free(new_position);
-    sg_free(rank_tmp);
+    sg_free(sort_tmp);
     sg_free(count);
     return rc;
 }

@@ -81,6 +81,14 @@ static void advance(lexer *lx, size_t n)
     }
 }
 
+/* advance() over n bytes known to hold no line break (n within the text):
+ * a name, number or one-line string is most of a large model's bytes */
+static void advance_in_line(lexer *lx, size_t n)
+{
+    lx->i += n;
+    lx->col += (int)n;
+}
+
 static int at(const lexer *lx, size_t k, char c) { return k < lx->len && lx->s[k] == c; }
 
 static size_t digits(const lexer *lx, size_t k, int hex)
@@ -154,8 +162,15 @@ static int is_name_mark(char c) { return c == '-' || c == '_' || c == '*'; }
 static void next(lexer *lx)
 {
     for (;;) {
-        while (lx->i < lx->len && is_blank(lx->s[lx->i]))
-            advance(lx, 1);
+        while (lx->i < lx->len && is_blank(lx->s[lx->i])) {
+            if (lx->s[lx->i] == '\n') {
+                lx->line++;
+                lx->col = 1;
+            } else {
+                lx->col++;
+            }
+            lx->i++;
+        }
         if (at(lx, lx->i, '/') && at(lx, lx->i + 1, '*')) {
             int line = lx->line, col = lx->col;
             advance(lx, 2);
@@ -209,6 +224,10 @@ static void next(lexer *lx)
             lx->ml_to = lx->line;
             for (size_t k = lx->i; k < lx->i + n; k++)
                 lx->ml_to += lx->s[k] == '\n';
+        } else if (lx->kind == T_STRING) {
+            lx->tlen = n;
+            advance_in_line(lx, n);
+            return;
         }
         break;
     }
@@ -230,7 +249,12 @@ static void next(lexer *lx)
         }
     }
     lx->tlen = n;
-    advance(lx, n);
+    /* only a string over lines (a one-line one returned above) or an
+     * unclosed one holds line breaks */
+    if (lx->kind == T_OPEN_STRING || lx->kind == T_STRING)
+        advance(lx, n);
+    else
+        advance_in_line(lx, n);
 }
 
 static void lexer_init(lexer *lx, const char *text, size_t len)

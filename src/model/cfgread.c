@@ -202,28 +202,50 @@ int sg_cfg_read(char *text, size_t len, const sg_cfg_top *top, const unsigned ch
  * thread reads the pieces ahead of the loader (a few at most), so that
  * libconfig's reading and the loading of what it read overlap. */
 
-enum { PIECES_AHEAD = 3 };
+enum { PIECES_AHEAD = 3, PREFAULTS = 8 };
+
+int sg_cfg_loader_reads = 1;
+
+/* A piece's config, and whether the loader read it (then the loader frees
+ * it: a piece is freed by the thread that made it). */
+typedef struct piece_cfg {
+    config_t cfg; /* first: a piece is handed out as its config */
+    int by_loader;
+} piece_cfg;
 
 struct sg_cfg_pieces {
     const char *text;
     const sg_cfg_top *top;
     int *order;            /* top->setting indexes, read in this order */
     int norder;
-    int at_order, at_piece; /* the next piece to read */
-    char *buf;             /* one piece's text */
+    int at_order, at_piece; /* the next piece to claim */
+    /* pieces are numbered in reading order: `claimed` have been taken by a
+     * thread to read, `taken` handed to the loader; a claimed piece waits
+     * in ring[number % PIECES_AHEAD] (ready once read; NULL: refused) */
+    int claimed, taken, no_more;
+    char *buf;             /* one piece's text: the reading thread's */
     size_t buf_cap;
-    /* read ahead by a thread: a ring of finished pieces (NULL: refused) */
+    char *own_buf;         /* the loader's, when it reads a piece itself */
+    size_t own_cap;
     int threaded;
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t changed;
     config_t *ring[PIECES_AHEAD];
-    int ring_from, ring_count, produced_all, stop;
+    unsigned char ready[PIECES_AHEAD];
+    int stop;
     /* pieces the loader is done with, freed by the thread that made them:
      * freed by the other, glibc's locks and consolidation of the thread's
      * arena cost more than libconfig's reading (perf) */
     config_t *spent[PIECES_AHEAD];
     int nspent;
+    /* memory the loader will fill, whose pages the thread maps in first
+     * (sg_cfg_pieces_prefault) */
+    struct {
+        void *ptr;
+        size_t size;
+    } prefault[PREFAULTS];
+    int nprefault;
 };
 
 static void move_lines(config_setting_t *s, unsigned by)
@@ -236,24 +258,33 @@ static void move_lines(config_setting_t *s, unsigned by)
     }
 }
 
-/* Reads the next piece; NULL when libconfig refused it (or no memory).
- * *done is set when there are no more pieces. */
-static config_t *read_piece(sg_cfg_pieces *p, int *done)
+/* Takes the next piece to read (under the lock when threaded): NULL when
+ * there are no more, and then p->no_more is set. */
+static const sg_cfg_piece *claim(sg_cfg_pieces *p, const sg_cfg_setting **setting)
 {
     while (p->at_order < p->norder &&
            p->at_piece >= p->top->setting[p->order[p->at_order]].pieces) {
         p->at_order++;
         p->at_piece = 0;
     }
-    *done = p->at_order >= p->norder;
-    if (*done)
+    if (p->no_more || p->at_order >= p->norder) {
+        p->no_more = 1;
         return NULL;
-    const sg_cfg_setting *s = &p->top->setting[p->order[p->at_order]];
-    const sg_cfg_piece *piece = &p->top->piece[s->first_piece + p->at_piece++];
+    }
+    *setting = &p->top->setting[p->order[p->at_order]];
+    p->claimed++;
+    return &p->top->piece[(*setting)->first_piece + p->at_piece++];
+}
+
+/* Reads a claimed piece (its text written into *buf); NULL when libconfig
+ * refused it (or no memory). */
+static config_t *read_piece(const sg_cfg_pieces *p, const sg_cfg_setting *s,
+                            const sg_cfg_piece *piece, char **buf, size_t *cap, int by_loader)
+{
     size_t need = s->name_len + 4 + (piece->end - piece->start) + 4;
-    if (sg_grow(&p->buf, &p->buf_cap, need, 1) != 0)
+    if (sg_grow(buf, cap, need, 1) != 0)
         return NULL;
-    char *w = p->buf;
+    char *w = *buf;
     memcpy(w, s->name, s->name_len);
     w += s->name_len;
     memcpy(w, " = (", 4);
@@ -261,12 +292,14 @@ static config_t *read_piece(sg_cfg_pieces *p, int *done)
     memcpy(w, p->text + piece->start, piece->end - piece->start);
     w += piece->end - piece->start;
     memcpy(w, ");\n", 4);
-    config_t *cfg = sg_malloc(sizeof *cfg);
-    if (!cfg)
+    piece_cfg *pc = sg_malloc(sizeof *pc);
+    if (!pc)
         return NULL;
+    pc->by_loader = by_loader;
+    config_t *cfg = &pc->cfg;
     init_config(cfg);
     config_setting_t *list = NULL;
-    if (config_read_string(cfg, p->buf))
+    if (config_read_string(cfg, *buf))
         list = config_setting_get_elem(config_root_setting(cfg), 0);
     if (!list || config_setting_length(list) != piece->count) {
         sg_cfg_piece_free(cfg);
@@ -276,39 +309,67 @@ static config_t *read_piece(sg_cfg_pieces *p, int *done)
     return cfg;
 }
 
+/* May a thread claim a piece now? (the ring has room for it) */
+static int can_claim(const sg_cfg_pieces *p)
+{
+    return !p->no_more && p->claimed < p->taken + PIECES_AHEAD;
+}
+
+/* Claims, reads and files one piece; called and returns with the lock
+ * held (read without it). 0 when there was nothing to claim. */
+static int read_one(sg_cfg_pieces *p, int by_loader)
+{
+    const sg_cfg_setting *s = NULL;
+    const sg_cfg_piece *piece = claim(p, &s);
+    if (!piece)
+        return 0;
+    int number = p->claimed - 1;
+    pthread_mutex_unlock(&p->lock);
+    config_t *cfg = by_loader ? read_piece(p, s, piece, &p->own_buf, &p->own_cap, 1)
+                              : read_piece(p, s, piece, &p->buf, &p->buf_cap, 0);
+    pthread_mutex_lock(&p->lock);
+    p->ring[number % PIECES_AHEAD] = cfg;
+    p->ready[number % PIECES_AHEAD] = 1;
+    if (!cfg)
+        p->no_more = 1; /* a refused piece ends the reading */
+    pthread_cond_broadcast(&p->changed);
+    return 1;
+}
+
 static void *read_ahead(void *arg)
 {
     sg_cfg_pieces *p = arg;
+    pthread_mutex_lock(&p->lock);
     for (;;) {
-        config_t *spent[PIECES_AHEAD];
-        pthread_mutex_lock(&p->lock);
-        while (p->ring_count == PIECES_AHEAD && !p->stop && p->nspent == 0)
+        while (!can_claim(p) && !p->stop && p->nspent == 0 && p->nprefault == 0)
             pthread_cond_wait(&p->changed, &p->lock);
-        int stop = p->stop, nspent = p->nspent;
-        memcpy(spent, p->spent, sizeof *spent * (size_t)nspent);
-        p->nspent = 0;
-        int room = p->ring_count < PIECES_AHEAD;
-        if (nspent)
+        if (p->nspent) {
+            config_t *spent[PIECES_AHEAD];
+            int nspent = p->nspent;
+            memcpy(spent, p->spent, sizeof *spent * (size_t)nspent);
+            p->nspent = 0;
             pthread_cond_broadcast(&p->changed);
-        pthread_mutex_unlock(&p->lock);
-        for (int i = 0; i < nspent; i++)
-            sg_cfg_piece_free(spent[i]);
-        if (stop)
-            return NULL;
-        if (!room)
+            pthread_mutex_unlock(&p->lock);
+            for (int i = 0; i < nspent; i++)
+                sg_cfg_piece_free(spent[i]);
+            pthread_mutex_lock(&p->lock);
+        }
+        if (p->stop)
+            break;
+        if (p->nprefault > 0) {
+            void *ptr = p->prefault[0].ptr;
+            size_t size = p->prefault[0].size;
+            memmove(p->prefault, p->prefault + 1, sizeof p->prefault[0] * (size_t)--p->nprefault);
+            pthread_mutex_unlock(&p->lock);
+            sg_pages_populate(ptr, size);
+            pthread_mutex_lock(&p->lock);
             continue;
-        int done;
-        config_t *piece = read_piece(p, &done);
-        pthread_mutex_lock(&p->lock);
-        if (done || !piece)
-            p->produced_all = 1; /* a refused piece ends the reading */
-        if (!done)
-            p->ring[(p->ring_from + p->ring_count++) % PIECES_AHEAD] = piece;
-        pthread_cond_broadcast(&p->changed);
-        pthread_mutex_unlock(&p->lock);
-        if (done || !piece)
-            return NULL;
+        }
+        if (can_claim(p))
+            read_one(p, 0);
     }
+    pthread_mutex_unlock(&p->lock);
+    return NULL;
 }
 
 sg_cfg_pieces *sg_cfg_pieces_start(const char *text, const sg_cfg_top *top, const int *order,
@@ -335,30 +396,63 @@ sg_cfg_pieces *sg_cfg_pieces_start(const char *text, const sg_cfg_top *top, cons
     return p;
 }
 
+/* The next piece in order. With a reading thread, the loader reads a piece
+ * itself rather than wait, when the one it needs is still being read: on
+ * a list the loader goes through faster than libconfig reads it (the
+ * parameters of gen_network.py's models), both cores then read. */
 config_t *sg_cfg_pieces_next(sg_cfg_pieces *p)
 {
-    int done;
-    if (!p->threaded)
-        return read_piece(p, &done);
+    if (!p->threaded) {
+        const sg_cfg_setting *s = NULL;
+        const sg_cfg_piece *piece = claim(p, &s);
+        p->taken = p->claimed;
+        return piece ? read_piece(p, s, piece, &p->buf, &p->buf_cap, 1) : NULL;
+    }
     pthread_mutex_lock(&p->lock);
-    while (p->ring_count == 0 && !p->produced_all)
-        pthread_cond_wait(&p->changed, &p->lock);
-    config_t *piece = NULL;
-    if (p->ring_count > 0) {
-        piece = p->ring[p->ring_from];
-        p->ring_from = (p->ring_from + 1) % PIECES_AHEAD;
-        p->ring_count--;
-        pthread_cond_broadcast(&p->changed);
+    config_t *cfg = NULL;
+    for (;;) {
+        int at = p->taken % PIECES_AHEAD;
+        if (p->ready[at]) {
+            cfg = p->ring[at];
+            p->ring[at] = NULL;
+            p->ready[at] = 0;
+            p->taken++;
+            pthread_cond_broadcast(&p->changed);
+            break;
+        }
+        if (p->taken >= p->claimed && p->no_more)
+            break;
+        if (sg_cfg_loader_reads && can_claim(p))
+            read_one(p, 1);
+        else
+            pthread_cond_wait(&p->changed, &p->lock);
     }
     pthread_mutex_unlock(&p->lock);
-    return piece;
+    return cfg;
+}
+
+void sg_cfg_pieces_prefault(sg_cfg_pieces *p, void *ptr, size_t size)
+{
+    if (p && p->threaded) {
+        pthread_mutex_lock(&p->lock);
+        int queued = p->nprefault < PREFAULTS && !p->stop;
+        if (queued) {
+            p->prefault[p->nprefault].ptr = ptr;
+            p->prefault[p->nprefault++].size = size;
+            pthread_cond_broadcast(&p->changed);
+        }
+        pthread_mutex_unlock(&p->lock);
+        if (queued)
+            return;
+    }
+    sg_pages_populate(ptr, size);
 }
 
 void sg_cfg_pieces_done(sg_cfg_pieces *p, config_t *piece)
 {
-    if (p && p->threaded) {
+    if (p && p->threaded && piece && !((piece_cfg *)piece)->by_loader) {
         pthread_mutex_lock(&p->lock);
-        int queued = p->nspent < PIECES_AHEAD && !p->produced_all;
+        int queued = p->nspent < PIECES_AHEAD && !p->stop;
         if (queued) {
             p->spent[p->nspent++] = piece;
             pthread_cond_broadcast(&p->changed);
@@ -390,12 +484,14 @@ void sg_cfg_pieces_stop(sg_cfg_pieces *p)
         pthread_join(p->thread, NULL);
         for (; p->nspent > 0; p->nspent--)
             sg_cfg_piece_free(p->spent[p->nspent - 1]);
-        for (; p->ring_count > 0; p->ring_count--, p->ring_from = (p->ring_from + 1) % PIECES_AHEAD)
-            sg_cfg_piece_free(p->ring[p->ring_from]);
+        for (int i = 0; i < PIECES_AHEAD; i++)
+            if (p->ready[i])
+                sg_cfg_piece_free(p->ring[i]);
         pthread_cond_destroy(&p->changed);
         pthread_mutex_destroy(&p->lock);
     }
     sg_free(p->buf);
+    sg_free(p->own_buf);
     sg_free(p->order);
     sg_free(p);
 }

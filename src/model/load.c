@@ -77,16 +77,18 @@ typedef struct loader {
  * take time quadratic in the file size). */
 static int index_lines(loader *ld)
 {
+    /* memchr, not a loop over the bytes: a large model's text is 50 MB and
+     * its lines are long enough for memchr's wide compares to pay */
+    const char *end = ld->text + ld->text_len;
     size_t n = 1;
-    for (size_t i = 0; i < ld->text_len; i++)
-        n += ld->text[i] == '\n';
+    for (const char *p = ld->text; (p = memchr(p, '\n', (size_t)(end - p))); p++)
+        n++;
     if (n > (size_t)INT_MAX - 1 || !(ld->lines = sg_malloc(sizeof *ld->lines * n)))
         return -1;
     ld->lines[0] = ld->text;
     ld->nlines = 1;
-    for (size_t i = 0; i < ld->text_len; i++)
-        if (ld->text[i] == '\n')
-            ld->lines[ld->nlines++] = ld->text + i + 1;
+    for (const char *p = ld->text; (p = memchr(p, '\n', (size_t)(end - p))); p++)
+        ld->lines[ld->nlines++] = p + 1;
     return 0;
 }
 
@@ -444,6 +446,21 @@ static config_setting_t *elem(loader *ld, list_src *src, int i)
     return config_setting_get_elem(src->list, (unsigned)(i - src->base));
 }
 
+/* Prefetches the bucket of element i's id in map, if element i is at
+ * hand (in the current piece): its insert comes one element later, and
+ * each insert into a large map is a cache miss (sg_map_prefetch). */
+static void prefetch_id(const list_src *src, int i, const sg_map *map)
+{
+    config_setting_t *g = NULL;
+    if (!src->pieced && i < src->count)
+        g = config_setting_get_elem(src->whole, (unsigned)i);
+    else if (src->pieced && src->list && i >= src->base && i < src->base + src->len)
+        g = config_setting_get_elem(src->list, (unsigned)(i - src->base));
+    config_setting_t *id = g ? config_setting_get_member(g, "id") : NULL;
+    if (id && config_setting_type(id) == CONFIG_TYPE_STRING)
+        sg_map_prefetch(map, config_setting_get_string(id));
+}
+
 /* A walk of the list ends (the next walk starts again at 0). */
 static void walk_done(loader *ld, list_src *src)
 {
@@ -591,6 +608,21 @@ static int resolve_check(void *ctx, const char *name, int in_traj, char *msg, si
     return resolve_model(ctx, name, in_traj, msg, size);
 }
 
+/* Prefetches the symbol-table buckets of the names in a parse tree before
+ * binding looks them up one after another (sg_map_prefetch). */
+static void prefetch_names(const sg_map *symbols, const sg_expr *e, int depth)
+{
+    if (!e || depth > 32)
+        return;
+    if (e->kind == EX_NAME && e->name)
+        sg_map_prefetch(symbols, e->name);
+    for (int i = 0; i < e->nargs; i++)
+        prefetch_names(symbols, e->arg[i], depth + 1);
+    if (e->kind == EX_USER)
+        for (int i = 0; i < e->nuargs; i++)
+            prefetch_names(symbols, e->uargs[i], depth + 1);
+}
+
 /* Parses and binds an expression string member; reports errors at the
  * column of the offending token. */
 static sg_expr *expression(loader *ld, const config_setting_t *group, const char *key,
@@ -610,8 +642,10 @@ static sg_expr *expression(loader *ld, const config_setting_t *group, const char
     sg_arena *scratch = ld->scratch;
     sg_expr *tree = sg_expr_parse_user(scratch, text, allow_traj, &ld->m->user, &perr);
     sg_expr *bound = NULL;
-    if (tree)
+    if (tree) {
+        prefetch_names(&ld->m->symbols, tree, 0);
         bound = sg_expr_bind_user(ld->m->pool, tree, resolve, ld->m, &ld->m->user, &perr);
+    }
     sg_arena_reset(scratch);
     if (!bound) {
         if (strcmp(perr.message, "out of memory") == 0)
@@ -693,6 +727,14 @@ static int parameters_walked_twice(const loader *ld)
     return ld->rate_targets.count > 0;
 }
 
+/* Has a large array's pages mapped in (sg_cfg_pieces_prefault); a small
+ * one's come with its allocation. */
+static void prefault(loader *ld, void *ptr, size_t size)
+{
+    if (ptr && size >= ((size_t)2 << 20))
+        sg_cfg_pieces_prefault(ld->pieces, ptr, size);
+}
+
 static int layout(loader *ld, config_setting_t *comps, list_src *params, list_src *species,
                   config_setting_t *assigns, list_src *reactions, config_setting_t *rate_rules)
 {
@@ -741,18 +783,24 @@ static int layout(loader *ld, config_setting_t *comps, list_src *params, list_sr
         m->ncompartments = 1;
     m->nslots = m->nspecies + param_states + m->ncompartments + m->nparameters + 1 +
                 m->nassignments + m->nfluxes;
-    m->species = sg_arena_alloc(m->arena, sizeof *m->species * (size_t)(m->nspecies + 1));
+    /* the large arrays' pages are mapped in by the reading thread, if
+     * there is one, while this one loads (prefault); the sbml ids are
+     * mostly never written, and a page only read costs nothing */
+    m->species = sg_arena_alloc_later(m->arena, sizeof *m->species * (size_t)(m->nspecies + 1));
     m->compartments = sg_arena_alloc(m->arena, sizeof *m->compartments * (size_t)m->ncompartments);
-    m->parameters = sg_arena_alloc(m->arena, sizeof *m->parameters * (size_t)(m->nparameters + 1));
+    m->parameters =
+        sg_arena_alloc_later(m->arena, sizeof *m->parameters * (size_t)(m->nparameters + 1));
     m->assignments = sg_arena_alloc(m->arena, sizeof *m->assignments * (size_t)(m->nassignments + 1));
     m->assignment_order = sg_arena_alloc(m->arena, sizeof(int) * (size_t)(m->nassignments + 1));
-    m->reactions = sg_arena_alloc(m->arena, sizeof *m->reactions * (size_t)(m->nreactions + 1));
+    m->reactions =
+        sg_arena_alloc_later(m->arena, sizeof *m->reactions * (size_t)(m->nreactions + 1));
     m->rate_rules = sg_arena_alloc(m->arena, sizeof *m->rate_rules * (size_t)(m->nrate_rules + 1));
-    m->initial_values = sg_calloc((size_t)m->nslots, sizeof(double));
-    m->slot_kind = sg_calloc((size_t)m->nslots, sizeof *m->slot_kind);
-    m->slot_name = sg_calloc((size_t)m->nslots, sizeof *m->slot_name);
-    m->slot_index = sg_calloc((size_t)m->nslots, sizeof *m->slot_index);
-    m->slot_sbml_id = sg_arena_alloc(m->arena, sizeof *m->slot_sbml_id * ((size_t)m->nslots + 1));
+    m->initial_values = sg_calloc_later((size_t)m->nslots, sizeof(double));
+    m->slot_kind = sg_calloc_later((size_t)m->nslots, sizeof *m->slot_kind);
+    m->slot_name = sg_calloc_later((size_t)m->nslots, sizeof *m->slot_name);
+    m->slot_index = sg_calloc_later((size_t)m->nslots, sizeof *m->slot_index);
+    m->slot_sbml_id =
+        sg_arena_alloc_later(m->arena, sizeof *m->slot_sbml_id * ((size_t)m->nslots + 1));
     if (!m->species || !m->compartments || !m->parameters || !m->assignments ||
         !m->assignment_order || !m->reactions || !m->rate_rules || !m->initial_values || !m->slot_kind ||
         !m->slot_name || !m->slot_index || !m->slot_sbml_id ||
@@ -761,6 +809,14 @@ static int layout(loader *ld, config_setting_t *comps, list_src *params, list_sr
         fail_nomem(ld);
         return -1;
     }
+    size_t slots = (size_t)m->nslots;
+    prefault(ld, m->parameters, sizeof *m->parameters * (size_t)m->nparameters);
+    prefault(ld, m->slot_kind, sizeof *m->slot_kind * slots);
+    prefault(ld, m->slot_name, sizeof *m->slot_name * slots);
+    prefault(ld, m->slot_index, sizeof *m->slot_index * slots);
+    prefault(ld, m->initial_values, sizeof *m->initial_values * slots);
+    prefault(ld, m->species, sizeof *m->species * (size_t)m->nspecies);
+    prefault(ld, m->reactions, sizeof *m->reactions * (size_t)m->nreactions);
     if (implicit) {
         m->compartments[0].id = "default";
         m->compartments[0].size = 1.0;
@@ -975,6 +1031,7 @@ static int load_parameters(loader *ld, list_src *list, int first_slot, int first
         config_setting_t *g = elem(ld, list, i);
         if (!g)
             return -1;
+        prefetch_id(list, i + 1, &m->symbols);
         sg_parameter_def *p = &m->parameters[i];
         p->line = (int)config_setting_source_line(g);
         p->unit = p->source = "";
@@ -1018,6 +1075,7 @@ static int load_species(loader *ld, list_src *list, int implicit_compartment)
         config_setting_t *g = elem(ld, list, i);
         if (!g)
             return -1;
+        prefetch_id(list, i + 1, &m->symbols);
         sg_species_def *s = &m->species[i];
         s->line = (int)config_setting_source_line(g);
         if (check_keys(ld, g, "a species", species_keys) || get_id(ld, g, "species", &s->id))
@@ -1210,6 +1268,7 @@ static int load_reactions(loader *ld, list_src *list)
         config_setting_t *g = elem(ld, list, i);
         if (!g)
             goto done;
+        prefetch_id(list, i + 1, &ids);
         sg_reaction_def *r = &m->reactions[i];
         r->line = (int)config_setting_source_line(g);
         if (check_keys(ld, g, "a reaction", reaction_keys) || get_id(ld, g, "reaction", &r->id) ||

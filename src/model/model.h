@@ -354,8 +354,16 @@ void sg_cfg_piece_free(struct config_t *piece);
  * made it, when there is one). */
 void sg_cfg_pieces_done(sg_cfg_pieces *p, struct config_t *piece);
 void sg_cfg_pieces_stop(sg_cfg_pieces *p);
+/* Maps in the pages of [ptr, ptr + size), memory the loader is about to
+ * fill: by the reading thread, before its next piece, when there is one
+ * (the kernel's zeroing of them then runs beside the loading), else at
+ * once. The memory must stay mapped until sg_cfg_pieces_stop. */
+void sg_cfg_pieces_prefault(sg_cfg_pieces *p, void *ptr, size_t size);
 extern size_t sg_cfg_piece_min_bytes; /* 1 MiB; 0 (tests): every text it can */
 extern int sg_cfg_read_ahead; /* -1: a thread reads ahead when there are 2 cores; 0 no; 1 yes */
+/* 1: with a reading thread, the loader reads the next piece itself instead
+ * of waiting for it; 0 (tests): it waits. */
+extern int sg_cfg_loader_reads;
 /* Reads the top-level settings that keep marks (at their own lines) into
  * cfg, to be destroyed in every case. 1 if libconfig read them, 0 if not. */
 int sg_cfg_read_rest(const char *text, const sg_cfg_top *top, const unsigned char *keep,

@@ -6,6 +6,8 @@
 typedef struct arena_block {
     struct arena_block *next;
     size_t used, size;
+    size_t ready; /* a paged block: bytes of data populated so far */
+    int paged;    /* from sg_pages_alloc: zero when fresh, freed by size */
     _Alignas(16) unsigned char data[];
 } arena_block;
 
@@ -16,8 +18,23 @@ struct sg_arena {
 
 /* Blocks double from ARENA_BLOCK to ARENA_MAX_BLOCK: a small model's arena
  * stays small, a large one's (millions of nodes and strings) gets few
- * large blocks, which sg_malloc gives huge pages (alloc.c). */
+ * large blocks, on huge pages (alloc.c). */
 enum { ARENA_BLOCK = 16384, ARENA_MAX_BLOCK = 8 << 20 };
+
+/* Blocks from PAGED_BLOCK bytes get pages of their own, mapped in
+ * POPULATE_STEP at a time as they fill: they were populated whole when
+ * allocated, so each arena's last block was mapped in (and zeroed by the
+ * kernel) to its end, used or not, and then cleared again by memset.
+ * Fresh pages are zero, so their allocations skip the memset. */
+enum { PAGED_BLOCK = 2 << 20, POPULATE_STEP = 2 << 20 };
+
+static void block_free(arena_block *b)
+{
+    if (b->paged)
+        sg_pages_free(b, sizeof(arena_block) + b->size);
+    else
+        sg_free(b);
+}
 
 sg_arena *sg_arena_create(void) { return sg_calloc(1, sizeof(sg_arena)); }
 
@@ -27,7 +44,7 @@ void sg_arena_free(sg_arena *arena)
         return;
     for (arena_block *b = arena->head, *next; b; b = next) {
         next = b->next;
-        sg_free(b);
+        block_free(b);
     }
     sg_free(arena);
 }
@@ -37,10 +54,10 @@ void sg_arena_reset(sg_arena *arena)
     arena_block *b = arena->head, *keep = NULL;
     while (b) {
         arena_block *next = b->next;
-        if (!keep && b->size == ARENA_BLOCK) {
+        if (!keep && b->size == ARENA_BLOCK && !b->paged) {
             keep = b;
         } else {
-            sg_free(b);
+            block_free(b);
         }
         b = next;
     }
@@ -52,28 +69,52 @@ void sg_arena_reset(sg_arena *arena)
     arena->next = 0;
 }
 
-void *sg_arena_alloc(sg_arena *arena, size_t size)
+static void *arena_alloc(sg_arena *arena, size_t size, int populate)
 {
     size = (size + 15) & ~(size_t)15;
     arena_block *b = arena->head;
     if (!b || b->size - b->used < size) {
         size_t grow = arena->next ? arena->next : ARENA_BLOCK;
         size_t bsize = size > grow ? size : grow;
-        b = sg_malloc(sizeof(arena_block) + bsize);
+        int paged = bsize >= PAGED_BLOCK;
+        if (paged) { /* whole huge pages, header included */
+            size_t total = size + sizeof(arena_block) > grow ? size + sizeof(arena_block) : grow;
+            total = (total + POPULATE_STEP - 1) & ~(size_t)(POPULATE_STEP - 1);
+            bsize = total - sizeof(arena_block);
+            b = sg_pages_alloc(total);
+        } else {
+            b = sg_malloc(sizeof(arena_block) + bsize);
+        }
         if (!b)
             return NULL;
         if (grow < ARENA_MAX_BLOCK)
             arena->next = grow * 2;
-        b->used = 0;
+        b->used = b->ready = 0;
         b->size = bsize;
+        b->paged = paged;
         b->next = arena->head;
         arena->head = b;
     }
     void *p = b->data + b->used;
     b->used += size;
-    memset(p, 0, size);
+    if (!b->paged) {
+        memset(p, 0, size);
+    } else if (!populate) {
+        if (b->used > b->ready)
+            b->ready = b->used;
+    } else if (b->used > b->ready) {
+        size_t to = (b->used + POPULATE_STEP - 1) & ~(size_t)(POPULATE_STEP - 1);
+        if (to > b->size)
+            to = b->size;
+        sg_pages_populate(b->data + b->ready, to - b->ready);
+        b->ready = to;
+    }
     return p;
 }
+
+void *sg_arena_alloc(sg_arena *arena, size_t size) { return arena_alloc(arena, size, 1); }
+
+void *sg_arena_alloc_later(sg_arena *arena, size_t size) { return arena_alloc(arena, size, 0); }
 
 char *sg_arena_strndup(sg_arena *arena, const char *s, size_t n)
 {

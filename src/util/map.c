@@ -76,6 +76,12 @@ int sg_map_put(sg_map *map, const char *key, int value)
     return 0;
 }
 
+void sg_map_prefetch(const sg_map *map, const char *key)
+{
+    if (map->cap)
+        __builtin_prefetch(&map->entries[hash_string(key) & (map->cap - 1)]);
+}
+
 int sg_map_get(const sg_map *map, const char *key)
 {
     if (map->cap == 0)

@@ -23,6 +23,16 @@ void *sg_calloc(size_t count, size_t size);
 void *sg_realloc(void *ptr, size_t size);
 void sg_free(void *ptr);
 char *sg_strdup(const char *s);
+/* Fresh zeroed pages of their own (huge pages when the kernel agrees), for
+ * a large block filled from its start: sg_pages_populate maps in a range
+ * ahead of the filling at once, instead of a fault per page or the whole
+ * block up front (whose tail may stay unused). */
+void *sg_pages_alloc(size_t size);
+/* sg_calloc without mapping a large block's pages in: for an array filled
+ * over a long time, whose pages another thread may populate meanwhile. */
+void *sg_calloc_later(size_t count, size_t size);
+void sg_pages_populate(void *ptr, size_t size);
+void sg_pages_free(void *ptr, size_t size);
 
 /* number.c: v as the shortest of %.15g..%.17g that strtod reads back as v
  * (buf of at least 32 bytes). */
@@ -45,6 +55,9 @@ void sg_arena_free(sg_arena *arena);
 /* Frees everything allocated, keeping one block for reuse. */
 void sg_arena_reset(sg_arena *arena);
 void *sg_arena_alloc(sg_arena *arena, size_t size); /* zeroed, 16-aligned */
+/* sg_arena_alloc without mapping in the pages of a large block it takes
+ * (they come on first use, or by sg_pages_populate) */
+void *sg_arena_alloc_later(sg_arena *arena, size_t size);
 char *sg_arena_strndup(sg_arena *arena, const char *s, size_t n);
 char *sg_arena_strdup(sg_arena *arena, const char *s);
 
@@ -69,6 +82,10 @@ void sg_map_clear(sg_map *map);
 int sg_map_put(sg_map *map, const char *key, int value);
 /* Returns the value, or -1 if absent. */
 int sg_map_get(const sg_map *map, const char *key);
+/* Starts bringing key's first bucket into the cache, for a lookup or an
+ * insert soon after: a large map's buckets are cache misses, and misses
+ * started together overlap. Only a hint. */
+void sg_map_prefetch(const sg_map *map, const char *key);
 /* Makes room for `n` keys in all (no rehash until then). -1 when out of
  * memory (the map is unchanged). */
 int sg_map_reserve(sg_map *map, size_t n);

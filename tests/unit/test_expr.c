@@ -744,6 +744,91 @@ static void test_number_text(void **state)
     }
 }
 
+static int all_zero(const unsigned char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i])
+            return 0;
+    return 1;
+}
+
+/* An arena's large blocks have pages of their own, populated as they fill
+ * and not cleared by memset: what it hands out is still zero, 16-aligned
+ * and writable across the populated steps, after a reset too, and a
+ * refused block is NULL. */
+static void test_arena_large_blocks(void **state)
+{
+    (void)state;
+    sg_arena *a = sg_arena_create();
+    assert_non_null(a);
+    for (int round = 0; round < 2; round++) {
+        size_t sizes[] = {100, 3u << 20, 1000, 5u << 20, 7, 9u << 20, 48, 1u << 20};
+        for (int k = 0; k < 40; k++) {
+            size_t n = sizes[k % 8] + (size_t)k;
+            unsigned char *p = sg_arena_alloc(a, n);
+            assert_non_null(p);
+            assert_int_equal((uintptr_t)p % 16, 0);
+            assert_true(all_zero(p, n));
+            memset(p, 0xa5, n);
+        }
+        sg_arena_reset(a);
+    }
+    sg_arena_free(a);
+    a = sg_arena_create();
+    assert_non_null(a);
+    sg_alloc_fail_after(1);
+    assert_null(sg_arena_alloc(a, 6u << 20));
+    sg_alloc_fail_after(0);
+    unsigned char *p = sg_arena_alloc(a, 6u << 20);
+    assert_non_null(p);
+    assert_true(all_zero(p, 6u << 20));
+    /* memory mapped in later (by the loader's reading thread): zero, and
+     * populating it, partly written, keeps what was written */
+    unsigned char *q = sg_arena_alloc_later(a, 5u << 20);
+    unsigned char *r = sg_calloc_later(5u << 20, 1);
+    assert_non_null(q);
+    assert_non_null(r);
+    assert_true(all_zero(q, 5u << 20) && all_zero(r, 5u << 20));
+    memset(q + 4096, 7, 100000);
+    memset(r + 12345, 9, 100000);
+    sg_cfg_pieces_prefault(NULL, q, 5u << 20);
+    sg_pages_populate(r, 5u << 20);
+    assert_true(all_zero(q, 4096) && q[4096] == 7 && q[4096 + 99999] == 7 &&
+                all_zero(q + 4096 + 100000, (5u << 20) - 4096 - 100000));
+    assert_true(all_zero(r, 12345) && r[12345] == 9 &&
+                all_zero(r + 12345 + 100000, (5u << 20) - 12345 - 100000));
+    unsigned char *after = sg_arena_alloc(a, 64);
+    assert_non_null(after);
+    assert_true(all_zero(after, 64));
+    sg_free(r);
+    sg_arena_free(a);
+}
+
+/* sg_grow past 2 MiB moves a large array into a fresh block (alloc.c):
+ * every element written before is still there, at each doubling. */
+static void test_large_array_growth(void **state)
+{
+    (void)state;
+    int *a = NULL;
+    size_t cap = 0;
+    for (int n = 0; n < (6 << 20); n++) {
+        assert_int_equal(sg_grow(&a, &cap, (size_t)n + 1, sizeof *a), 0);
+        a[n] = n ^ 0x5a5a5a;
+        if ((n & (n - 1)) == 0) /* a power of two: at a doubling, look at all */
+            for (int k = 0; k <= n; k++)
+                assert_int_equal(a[k], k ^ 0x5a5a5a);
+    }
+    for (int k = 0; k < (6 << 20); k++)
+        if (a[k] != (k ^ 0x5a5a5a))
+            fail_msg("element %d lost", k);
+    sg_alloc_fail_after(1);
+    int *keep = a;
+    assert_int_equal(sg_grow(&a, &cap, cap + 1, sizeof *a), -1);
+    assert_ptr_equal(a, keep); /* a refused growth leaves the array */
+    sg_alloc_fail_after(0);
+    sg_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -760,6 +845,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_trajectory_functions_only_in_checks, setup,
                                         teardown),
         cmocka_unit_test(test_number_text),
+        cmocka_unit_test(test_arena_large_blocks),
+        cmocka_unit_test(test_large_array_growth),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -485,6 +485,14 @@ static void test_lists_in_pieces(void **state)
         failures += load_dir_two_ways(SIGODE_SOURCE_DIR "/tests/robustness/corpus", how, &files,
                                       &bad_in_pieces);
     }
+    /* read ahead with the loader waiting for every piece (it reads the
+     * next one itself by default): the same loads */
+    int in_pieces = 0, saved_reads = sg_cfg_loader_reads;
+    sg_cfg_loader_reads = 0;
+    for (int i = 0; i < n; i++)
+        failures += load_whole_and_in_pieces(models[i], 1, 1, &in_pieces);
+    sg_cfg_loader_reads = saved_reads;
+    assert_int_equal(in_pieces, n);
     ts_free_list(models, n);
     assert_true(files > 300);
     assert_int_equal(failures, 0);
