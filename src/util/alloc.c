@@ -99,7 +99,9 @@ void *sg_malloc(size_t size)
     return p;
 }
 
-void *sg_calloc(size_t count, size_t size)
+/* calloc, the block's pages mapped in at once when `populate` (else as
+ * they are first touched) */
+static void *calloc_advised(size_t count, size_t size, int populate)
 {
     if (should_fail())
         return NULL;
@@ -107,21 +109,13 @@ void *sg_calloc(size_t count, size_t size)
         count = size = 1;
     void *p = calloc(count, size);
     if (p && count <= SIZE_MAX / size)
-        advise_big(p, count * size, 1);
+        advise_big(p, count * size, populate);
     return p;
 }
 
-void *sg_calloc_later(size_t count, size_t size)
-{
-    if (should_fail())
-        return NULL;
-    if (count == 0 || size == 0)
-        count = size = 1;
-    void *p = calloc(count, size);
-    if (p && count <= SIZE_MAX / size)
-        advise_big(p, count * size, 0);
-    return p;
-}
+void *sg_calloc(size_t count, size_t size) { return calloc_advised(count, size, 1); }
+
+void *sg_calloc_later(size_t count, size_t size) { return calloc_advised(count, size, 0); }
 
 void *sg_realloc(void *ptr, size_t size)
 {

@@ -23,14 +23,14 @@ void *sg_calloc(size_t count, size_t size);
 void *sg_realloc(void *ptr, size_t size);
 void sg_free(void *ptr);
 char *sg_strdup(const char *s);
+/* sg_calloc without mapping a large block's pages in: for an array filled
+ * over a long time, whose pages another thread may populate meanwhile. */
+void *sg_calloc_later(size_t count, size_t size);
 /* Fresh zeroed pages of their own (huge pages when the kernel agrees), for
  * a large block filled from its start: sg_pages_populate maps in a range
  * ahead of the filling at once, instead of a fault per page or the whole
  * block up front (whose tail may stay unused). */
 void *sg_pages_alloc(size_t size);
-/* sg_calloc without mapping a large block's pages in: for an array filled
- * over a long time, whose pages another thread may populate meanwhile. */
-void *sg_calloc_later(size_t count, size_t size);
 void sg_pages_populate(void *ptr, size_t size);
 void sg_pages_free(void *ptr, size_t size);
 
