@@ -417,13 +417,24 @@ static void release_piece(loader *ld, list_src *src)
     src->list = NULL;
 }
 
+/* Element i of the list if it is in memory (the whole list, or the piece
+ * read last), else NULL. */
+static config_setting_t *at_hand(const list_src *src, int i)
+{
+    if (!src->pieced)
+        return i < src->count ? config_setting_get_elem(src->whole, (unsigned)i) : NULL;
+    if (src->list && i >= src->base && i < src->base + src->len)
+        return config_setting_get_elem(src->list, (unsigned)(i - src->base));
+    return NULL;
+}
+
 /* Element i of the list; in pieces, i goes up by one from 0 on each walk.
  * NULL when a piece was refused (ld->piece_failed; the file is then
  * loaded whole, which says why). */
 static config_setting_t *elem(loader *ld, list_src *src, int i)
 {
     if (!src->pieced)
-        return config_setting_get_elem(src->whole, (unsigned)i);
+        return at_hand(src, i);
     while (i >= src->base + src->len) {
         if (ld->piece_failed)
             return NULL;
@@ -443,7 +454,7 @@ static config_setting_t *elem(loader *ld, list_src *src, int i)
                 return NULL;
             }
     }
-    return config_setting_get_elem(src->list, (unsigned)(i - src->base));
+    return at_hand(src, i);
 }
 
 /* Prefetches the bucket of element i's id in map, if element i is at
@@ -451,11 +462,7 @@ static config_setting_t *elem(loader *ld, list_src *src, int i)
  * each insert into a large map is a cache miss (sg_map_prefetch). */
 static void prefetch_id(const list_src *src, int i, const sg_map *map)
 {
-    config_setting_t *g = NULL;
-    if (!src->pieced && i < src->count)
-        g = config_setting_get_elem(src->whole, (unsigned)i);
-    else if (src->pieced && src->list && i >= src->base && i < src->base + src->len)
-        g = config_setting_get_elem(src->list, (unsigned)(i - src->base));
+    config_setting_t *g = at_hand(src, i);
     config_setting_t *id = g ? config_setting_get_member(g, "id") : NULL;
     if (id && config_setting_type(id) == CONFIG_TYPE_STRING)
         sg_map_prefetch(map, config_setting_get_string(id));
