@@ -81,9 +81,9 @@ static void world_wait(int slot)
         MPI_Wait(&sends[slot], MPI_STATUS_IGNORE);
 }
 
+/* The caller has waited for the slot (wait) before refilling its buffer. */
 static void world_isend(const void *buf, int count, int type, int to, int tag, int slot)
 {
-    world_wait(slot);
     MPI_Isend(buf, count, datatype(type), to, tag, MPI_COMM_WORLD, &sends[slot]);
 }
 
