@@ -270,9 +270,12 @@ static char *translate_cached(const char *path, char *note, size_t note_size, sg
         size_t again_len = 0;
         char *again = text && cacheable ? read_path(path, &again_len) : NULL;
         /* named by the libsbml that made it (the module is open now) */
-        if (again && again_len == source_len && !memcmp(again, source, source_len) &&
-            sg_sbml_library_identity(libsbml, sizeof libsbml, &cache_err) == SG_OK)
-            store(dfd, name, libsbml, path, source, source_len, text, note, note_size);
+        if (again && again_len == source_len && !memcmp(again, source, source_len)) {
+            if (sg_sbml_library_identity(libsbml, sizeof libsbml, &cache_err) == SG_OK)
+                store(dfd, name, libsbml, path, source, source_len, text, note, note_size);
+            else if (note && !*note) /* correct, but the cache would be silent */
+                snprintf(note, note_size, "%s not used: %s", WHO, cache_err.message);
+        }
         sg_free(again);
     }
     close(dfd);

@@ -7,7 +7,9 @@
  * size threshold keep files out; an unsafe cache folder is not used.
  *
  * Every test points SIGODE_CACHE_DIR at a fresh directory of its own and
- * runs the command line (where the note is printed).
+ * runs the command line (where the note is printed), except the last,
+ * which calls the library with sg_sbml_library_identity made to fail
+ * (this program is linked with --wrap=sg_sbml_library_identity).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,8 +25,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sbml/sbml.h"
+#include "sigode.h"
 #include "support.h"
 #include "util/util.h"
+
+/* When set, the cache cannot tell which libsbml file is loaded. */
+static int identity_fails;
+sg_status __real_sg_sbml_library_identity(char *buf, size_t size, sg_error *err);
+sg_status __wrap_sg_sbml_library_identity(char *buf, size_t size, sg_error *err);
+sg_status __wrap_sg_sbml_library_identity(char *buf, size_t size, sg_error *err)
+{
+    if (identity_fails)
+        return sg_error_set(err, SG_ERR_IO, NULL, 0, 0, "cannot tell which libsbml file is loaded");
+    return __real_sg_sbml_library_identity(buf, size, err);
+}
 
 static const char abc_path[] = SIGODE_SOURCE_DIR "/tests/fuzz/seeds/fuzz_sbml/abc.xml";
 
@@ -396,6 +411,27 @@ static void test_unsafe_folder_is_not_used(void **state)
     free(open_dir);
 }
 
+/* Without the libsbml file's identity no entry can be read or written:
+ * the model is still translated and loaded, and the note says the cache
+ * was not used rather than skipping it in silence. */
+static void test_unknown_libsbml_is_noted(void **state)
+{
+    fixture *f = *state;
+    identity_fails = 1;
+    char note[512];
+    sg_error err;
+    sg_model *m = sg_model_load_sbml_cached(f->model, note, sizeof note, &err);
+    identity_fails = 0;
+    assert_non_null(m);
+    assert_int_equal(sg_model_species_count(m), 3);
+    assert_string_equal(note,
+                        "SBML import cache not used: cannot tell which libsbml file is loaded");
+    int n;
+    free(entry(f, &n));
+    assert_int_equal(n, 0);
+    sg_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -404,6 +440,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_changed_file_misses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_off_and_threshold, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unsafe_folder_is_not_used, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_libsbml_is_noted, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
