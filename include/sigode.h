@@ -260,6 +260,11 @@ typedef struct sg_options {
     long lsetup_every;  /* at most this many steps between linear-solver setups
                            (CVODE's msbp); 0, the default: SG_KLU_LSETUP_EVERY
                            with KLU, CVODE's 20 with dense */
+    double step_growth_min; /* the step size changes only when it would grow
+                               at least this factor or shrink (CVODE's
+                               eta_max_fx, its default 1.5); 0, the default:
+                               3 with KLU when one factorisation costs more
+                               than 20 solves with its factors, else 1.5 */
 } sg_options;
 
 /* KLU's default steps between setups: a setup refactorises the sparse

@@ -118,6 +118,12 @@ sg_sim *sg_sim_create(const sg_model *m, const sg_options *opt, sg_error *err)
                      "tolerances must be positive and max steps at least 1");
         return NULL;
     }
+    if (opt->step_growth_min != 0 && !(opt->step_growth_min >= 1)) {
+        sg_error_set(err, SG_ERR_USAGE, NULL, 0, 0,
+                     "the step growth to wait for must be at least 1 (or 0: automatic), not %g",
+                     opt->step_growth_min);
+        return NULL;
+    }
     sg_sim *sim = sg_calloc(1, sizeof *sim);
     if (!sim) {
         sg_error_nomem(err);
@@ -269,6 +275,7 @@ void sg_options_default(sg_options *opt)
     opt->warnings = NULL;
     opt->seed = 1;
     opt->lsetup_every = 0;
+    opt->step_growth_min = 0;
 }
 
 /* ------------------------------------------------------------ trajectory */

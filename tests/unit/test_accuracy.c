@@ -149,12 +149,14 @@ static const struct { double t, y[3]; } roberts_ref[] = {
 };
 
 /* Runs Robertson to 4e5 with output rows at the reference times. */
-static sg_trajectory *run_robertson_every(const sg_model *m, sg_linear_solver ls,
-                                          long lsetup_every, sg_stats *stats)
+static sg_trajectory *run_robertson_with(const sg_model *m, sg_linear_solver ls,
+                                         long lsetup_every, double step_growth_min,
+                                         sg_stats *stats)
 {
     sg_options opt;
     sg_options_default(&opt);
     opt.lsetup_every = lsetup_every;
+    opt.step_growth_min = step_growth_min;
     opt.rtol = 1e-8;
     opt.atol = 1e-14;
     opt.linear_solver = ls;
@@ -180,6 +182,12 @@ static sg_trajectory *run_robertson_every(const sg_model *m, sg_linear_solver ls
     sg_experiment_free(exp);
     sg_sim_free(sim);
     return traj;
+}
+
+static sg_trajectory *run_robertson_every(const sg_model *m, sg_linear_solver ls,
+                                          long lsetup_every, sg_stats *stats)
+{
+    return run_robertson_with(m, ls, lsetup_every, 0, stats);
 }
 
 static sg_trajectory *run_robertson(const sg_model *m, sg_linear_solver ls, sg_stats *stats)
@@ -486,6 +494,144 @@ static void test_scan_matches_single_runs(void **state)
     sg_model_free(m);
 }
 
+/* A ring of COUPLED_N species, each passing to the next at a rate that
+ * also depends on the total, so every column of the Jacobian is full and
+ * KLU's factors are dense: one factorisation costs about n / 3 = 33 solves,
+ * above the 20 of the automatic step rule. The rates span five decades
+ * (stiff). */
+#define COUPLED_N 100
+static sg_model *coupled_ring(void)
+{
+    size_t cap = 64 * 1024, used = 0;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    used += (size_t)snprintf(text + used, cap - used,
+                             "name = \"ring\";\nspecies = (\n");
+    for (int i = 1; i <= COUPLED_N; i++)
+        used += (size_t)snprintf(text + used, cap - used, "  { id = \"x%d\"; initial = %s; }%s\n",
+                                 i, i == 1 ? "1.0" : "0.0", i < COUPLED_N ? "," : "");
+    used += (size_t)snprintf(text + used, cap - used,
+                             ");\nassignments = ( { id = \"total\"; value = \"x1");
+    for (int i = 2; i <= COUPLED_N; i++)
+        used += (size_t)snprintf(text + used, cap - used, " + x%d", i);
+    used += (size_t)snprintf(text + used, cap - used, "\"; } );\nreactions = (\n");
+    for (int i = 1; i <= COUPLED_N; i++)
+        used += (size_t)snprintf(text + used, cap - used,
+                                 "  { id = \"r%d\"; equation = \"x%d -> x%d\"; "
+                                 "rate = \"%.6g * x%d * (0.5 + total)\"; }%s\n",
+                                 i, i, i % COUPLED_N + 1, pow(10.0, -1.0 + 5.0 * (i % 7) / 6.0),
+                                 i, i < COUPLED_N ? "," : "");
+    used += (size_t)snprintf(text + used, cap - used,
+                             ");\nscenarios = ( { id = \"run\"; t_end = 100.0; points = 11; } );\n");
+    assert_true(used < cap);
+    sg_error err;
+    sg_model *m = sg_model_load_buffer(text, used, "ring.cfg", &err);
+    free(text);
+    if (!m) {
+        char msg[1200];
+        sg_error_format(&err, msg, sizeof msg);
+        fail_msg("%s", msg);
+    }
+    return m;
+}
+
+static sg_trajectory *run_with_step_rule(const sg_model *m, sg_linear_solver ls,
+                                         double step_growth_min, double rtol, sg_stats *stats)
+{
+    sg_options opt;
+    sg_options_default(&opt);
+    opt.linear_solver = ls;
+    opt.step_growth_min = step_growth_min;
+    opt.rtol = rtol;
+    opt.atol = 1e-12;
+    sg_error err;
+    sg_sim *sim = sg_sim_create(m, &opt, &err);
+    sg_experiment *exp = sg_experiment_create(m, "run", &err);
+    assert_non_null(sim);
+    assert_non_null(exp);
+    sg_trajectory *traj = NULL;
+    assert_int_equal(sg_sim_run(sim, exp, &traj, &err), SG_OK);
+    sg_sim_stats(sim, stats);
+    sg_experiment_free(exp);
+    sg_sim_free(sim);
+    return traj;
+}
+
+/* The largest difference between two runs' species, over every row. */
+static double largest_difference(const sg_trajectory *a, const sg_trajectory *b)
+{
+    assert_int_equal(sg_trajectory_rows(a), sg_trajectory_rows(b));
+    double most = 0;
+    for (int r = 0; r < sg_trajectory_rows(a); r++)
+        for (int i = 1; i <= COUPLED_N; i++) {
+            char id[16];
+            snprintf(id, sizeof id, "x%d", i);
+            double d = fabs(sg_trajectory_value(a, r, column(a, id)) -
+                            sg_trajectory_value(b, r, column(b, id)));
+            most = d > most ? d : most;
+        }
+    return most;
+}
+
+/* A step growth below 1 (or NaN) is refused with a usage error. */
+static void test_step_growth_min_refused(void **state)
+{
+    (void)state;
+    sg_model *m = load(EXAMPLES "robertson.cfg");
+    const double bad[] = {0.5, -1.0, NAN};
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        sg_options opt;
+        sg_options_default(&opt);
+        opt.step_growth_min = bad[k];
+        sg_error err;
+        assert_null(sg_sim_create(m, &opt, &err));
+        assert_int_equal(err.status, SG_ERR_USAGE);
+    }
+    sg_model_free(m);
+}
+
+/* step_growth_min: the automatic rule holds the step (growth 3) where a
+ * KLU factorisation is dear (the coupled ring) and keeps CVODE's 1.5 where
+ * it is cheap (Robertson); held steps mean fewer setups, and the answer
+ * still agrees with a run at 1e-10 within the tolerance asked (1e-7). */
+static void test_step_growth_min(void **state)
+{
+    (void)state;
+    sg_model *ring = coupled_ring();
+    sg_stats automatic, held, cvode_rule, tight;
+    sg_trajectory *a = run_with_step_rule(ring, SG_LINSOL_KLU, 0, 1e-7, &automatic);
+    sg_trajectory *h = run_with_step_rule(ring, SG_LINSOL_KLU, 3.0, 1e-7, &held);
+    sg_trajectory *c = run_with_step_rule(ring, SG_LINSOL_KLU, 1.5, 1e-7, &cvode_rule);
+    sg_trajectory *ref = run_with_step_rule(ring, SG_LINSOL_DENSE, 1.5, 1e-10, &tight);
+    assert_true(same_stats(&automatic, &held));
+    assert_false(same_stats(&automatic, &cvode_rule));
+    assert_true(automatic.lin_setups < cvode_rule.lin_setups);
+    double diff_auto = largest_difference(a, ref), diff_cvode = largest_difference(c, ref);
+    if (!(diff_auto < 1e-6) || !(diff_cvode < 1e-6))
+        fail_msg("ring vs rtol 1e-10: automatic rule %.3g, CVODE's rule %.3g (allowed 1e-6)",
+                 diff_auto, diff_cvode);
+    sg_trajectory_free(a);
+    sg_trajectory_free(h);
+    sg_trajectory_free(c);
+    sg_trajectory_free(ref);
+    sg_model_free(ring);
+
+    sg_model *rob = load(EXAMPLES "robertson.cfg");
+    sg_stats rob_auto, rob_15, rob_3;
+    sg_trajectory *t[3] = {
+        run_robertson_with(rob, SG_LINSOL_KLU, 0, 0, &rob_auto),
+        run_robertson_with(rob, SG_LINSOL_KLU, 0, 1.5, &rob_15),
+        run_robertson_with(rob, SG_LINSOL_KLU, 0, 3.0, &rob_3),
+    };
+    assert_true(same_stats(&rob_auto, &rob_15));
+    assert_false(same_stats(&rob_auto, &rob_3));
+    for (int k = 0; k < 3; k++) {
+        check_robertson(t[k]);
+        sg_trajectory_free(t[k]);
+    }
+    sg_model_free(rob);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -493,6 +639,8 @@ int main(void)
         cmocka_unit_test(test_binding_equilibrium),
         cmocka_unit_test(test_robertson_reference),
         cmocka_unit_test(test_lsetup_every),
+        cmocka_unit_test(test_step_growth_min),
+        cmocka_unit_test(test_step_growth_min_refused),
         cmocka_unit_test(test_dense_and_klu_agree),
         cmocka_unit_test(test_compartment_volumes),
         cmocka_unit_test(test_simulations_independent),
