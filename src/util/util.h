@@ -37,6 +37,9 @@ void sg_pages_free(void *ptr, size_t size);
 /* number.c: v as the shortest of %.15g..%.17g that strtod reads back as v
  * (buf of at least 32 bytes). */
 void sg_format_double(char *buf, size_t size, double v);
+/* Its fast path (x87 long double, |v| in [1e-36, 1e19)): 1 with the same
+ * text in buf, 0 when it cannot vouch for the text (then buf is unused). */
+int sg_format_double_wide(char *buf, size_t size, double v);
 
 /* Grows *array (of *cap elements of `size` bytes) to hold `need` elements.
  * Returns 0 on success, -1 when out of memory (array untouched). */

@@ -829,6 +829,73 @@ static void test_large_array_growth(void **state)
     sg_free(a);
 }
 
+/* The long-double path alone: where it answers (also for decimals near a
+ * tie at 15-17 digits and the ends of its range), its text is snprintf's;
+ * it answers for 95% of trajectory-like numbers of its range (else the
+ * speed-up is lost without a word), and for none outside it, nor for
+ * any when long double is no wider than double (under valgrind). */
+static void test_number_text_wide(void **state)
+{
+    (void)state;
+    char got[64], want[64];
+    uint64_t x = 0x2545f4914f6cdd1du;
+    long tried = 0, answered = 0;
+    for (int i = 0; i < 300000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        double v = (double)(x >> 11) * 0x1.0p-53 * pow(10.0, (double)(int)(x % 55) - 35);
+        if (i % 2) { /* a decimal of 1..17 digits, maybe ending in 5, 50, ... */
+            char text[64];
+            int ndig = 1 + (int)(x % 17);
+            uint64_t r = x >> 9;
+            char *o = text;
+            for (int k = 0; k < ndig; k++, r /= 10) {
+                int d = k == 0 ? 1 + (int)(r % 9) : (int)(r % 10);
+                if (i % 6 == 1 && k >= ndig / 2)
+                    d = k == ndig / 2 ? 5 : 0;
+                *o++ = (char)('0' + d);
+                if (k == 0)
+                    *o++ = '.';
+            }
+            snprintf(o, sizeof text - (size_t)(o - text), "e%d", (int)((x >> 40) % 54) - 35);
+            v = strtod(text, NULL);
+            if (i % 4 == 3)
+                v = nextafter(v, INFINITY);
+        }
+        if (i % 5 == 0)
+            v = -v;
+        if (!(fabs(v) >= 1e-36 && fabs(v) < 1e19))
+            continue;
+        tried += i % 2 == 0; /* trajectory-like: few ties */
+        if (!sg_format_double_wide(got, sizeof got, v))
+            continue;
+        answered += i % 2 == 0;
+        reference_format(want, sizeof want, v);
+        if (strcmp(got, want) != 0)
+            fail_msg("%a: long double gives \"%s\", snprintf \"%s\"", v, got, want);
+    }
+    volatile long double one = 1.0L, tiny = 0x1p-60L;
+    if (one + tiny == one) { /* valgrind: x87 in double precision */
+        assert_int_equal(answered, 0);
+        return;
+    }
+    if (!(answered > 0.95 * (double)tried))
+        fail_msg("the long-double path answered %ld of %ld trajectory-like numbers", answered,
+                 tried);
+    const double outside[] = {0.0, 1e19, 2e19, 9.9e-37, 1e-300, 1e300, INFINITY, NAN, 0.5, 1024.0};
+    for (size_t k = 0; k < sizeof outside / sizeof outside[0]; k++)
+        assert_int_equal(sg_format_double_wide(got, sizeof got, outside[k]), 0);
+    const double ends[] = {1e-36, 1.0000000000000001e-36, 9.999999999999999e18, 1e18, 1e17, 1.0,
+                           0.1, 9.999999999999999e-1, 123.456, 6.02e23 * 1e-9};
+    for (size_t k = 0; k < sizeof ends / sizeof ends[0]; k++) {
+        if (!sg_format_double_wide(got, sizeof got, ends[k]))
+            continue;
+        reference_format(want, sizeof want, ends[k]);
+        assert_string_equal(got, want);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -845,6 +912,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_trajectory_functions_only_in_checks, setup,
                                         teardown),
         cmocka_unit_test(test_number_text),
+        cmocka_unit_test(test_number_text_wide),
         cmocka_unit_test(test_arena_large_blocks),
         cmocka_unit_test(test_large_array_growth),
     };
