@@ -49,21 +49,36 @@ typedef enum sg_traj_fn {
     TR_DRIFT, TR_LOWEST, TR_MONOTONE, TR_EC50, TR_COUNT
 } sg_traj_fn;
 
-/* 72 bytes: a 100,000-species model has over 2 million pool nodes, so
- * the fields are ordered to leave no padding. */
+/* 40 bytes: a 100,000-species model has over 2 million pool nodes. What a
+ * node holds besides its kind depends on the kind, so those fields share
+ * one union: read num, slot, name or arg only after checking `kind`, and
+ * go over arg[0 .. nargs), never over all three (arg[2] is an EX_TRAJ's
+ * name, arg[0] an EX_VAR's slot).
+ *
+ *   EX_NUM          num
+ *   EX_NAME         name
+ *   EX_VAR          slot
+ *   EX_USER         slot (the function's number), nuargs, uargs
+ *   EX_TRAJ         arg[0 .. nargs) (nargs <= 2), name (scenario, NULL: default)
+ *   anything else   arg[0 .. nargs)
+ */
 typedef struct sg_expr {
     uint8_t kind;
     uint8_t fn;
     uint8_t nargs;
-    int pos;              /* byte offset in the source text (parse trees) */
+    int pos;              /* byte offset in the source text (parse trees, EX_TRAJ) */
     int depth;            /* height of the parse tree (parse trees) */
-    int slot;             /* EX_VAR */
     int id;               /* pool nodes: dense index from 0 */
-    int nuargs;           /* EX_USER */
-    double num;           /* EX_NUM */
-    const char *name;     /* EX_NAME, EX_TRAJ scenario (NULL: default) */
-    struct sg_expr *arg[3];
-    struct sg_expr **uargs; /* EX_USER arguments */
+    union {
+        double num;
+        struct sg_expr *arg[3];
+        struct {
+            int slot;
+            int nuargs;
+            struct sg_expr **uargs;
+            const char *name; /* beside arg[0], arg[1] of an EX_TRAJ */
+        };
+    };
 } sg_expr;
 
 const char *sg_fn_name(int fn);

@@ -54,7 +54,7 @@
 
 /* Below this size a model loads in a few milliseconds: not worth a file. */
 enum { CACHE_MIN_BYTES = 64 * 1024 };
-enum { FORMAT = 2, ORDER_MARK = 0x01020304 };
+enum { FORMAT = 3, ORDER_MARK = 0x01020304 };
 /* The seed of the text's hash in the header (the key's seed is the build). */
 static const uint64_t TEXT_SEED = 0x6a09e667f3bcc908ULL;
 
@@ -218,6 +218,26 @@ static void io_expr(io *o, sg_expr **e)
 /* structures and pointers: allocated here, filled field by field */
 #define IO_ALLOC(o, field, n, arena) io_alloc(o, &(field), (o)->bad ? 0 : (n), sizeof *(field), arena, 4)
 
+/* Whether a pool node's nargs fits its kind: the kind says which of the
+ * node's fields (one union) are there, so a number or a variable read with
+ * arguments would have them written over its value or its slot. Parse-tree
+ * kinds (EX_NAME, EX_USER) are never in a pool. */
+static int pool_arity_ok(const sg_expr *e)
+{
+    switch (e->kind) {
+    case EX_NUM:
+    case EX_VAR: return e->nargs == 0;
+    case EX_NAME:
+    case EX_USER: return 0;
+    case EX_NEG:
+    case EX_NOT:
+    case EX_FN: return e->nargs == 1;
+    case EX_IF: return e->nargs == 3;
+    case EX_TRAJ: return e->nargs <= 2;
+    default: return e->kind <= EX_DELAY && e->nargs == 2;
+    }
+}
+
 /* The pool, node by node: arguments have smaller ids than their users.
  * Reading appends each node as it was (sg_pool_restore), without looking
  * for an equal one: the writer's pool held none. */
@@ -234,14 +254,12 @@ static void io_pool(io *o)
         e->fn = head[1];
         e->nargs = head[2];
         int traj = e->kind == EX_TRAJ;
-        if (e->nargs > 3 || (!o->reading && (e->uargs || (!traj && (e->pos || e->depth ||
-                                                                     e->name)))))
+        if (!pool_arity_ok(e) || (!o->reading && (e->depth || (!traj && e->pos))))
             o->bad = 1;
-        io_int(o, &e->slot);
         if (e->kind == EX_NUM)
             io_double(o, &e->num);
-        else if (!o->reading && e->num != 0.0)
-            o->bad = 1;
+        else if (e->kind == EX_VAR)
+            io_int(o, &e->slot);
         if (traj) {
             io_int(o, &e->pos);
             io_str(o, &e->name);
@@ -284,15 +302,37 @@ static void io_tree(io *o, sg_expr **t, int depth)
     e->nargs = head[2];
     io_int(o, &e->pos);
     io_int(o, &e->depth);
-    io_int(o, &e->slot);
-    io_double(o, &e->num);
-    io_str(o, &e->name);
-    for (int i = 0; i < 3; i++)
-        io_tree(o, &e->arg[i], depth + 1);
-    io_count(o, &e->nuargs, 1);
-    IO_ALLOC(o, e->uargs, e->nuargs, 1);
-    for (int i = 0; i < e->nuargs && !o->bad; i++)
-        io_tree(o, &e->uargs[i], depth + 1);
+    /* what follows depends on the kind (the fields share one union) */
+    switch (e->kind) {
+    case EX_NUM:
+        io_double(o, &e->num);
+        break;
+    case EX_NAME:
+        io_str(o, &e->name);
+        break;
+    case EX_VAR:
+        io_int(o, &e->slot);
+        break;
+    case EX_USER:
+        io_int(o, &e->slot);
+        io_count(o, &e->nuargs, 1);
+        IO_ALLOC(o, e->uargs, e->nuargs, 1);
+        for (int i = 0; i < e->nuargs && !o->bad; i++)
+            io_tree(o, &e->uargs[i], depth + 1);
+        break;
+    default:
+        if (e->kind > EX_DELAY || e->nargs > (e->kind == EX_TRAJ ? 2 : 3)) {
+            o->bad = 1;
+            return;
+        }
+        for (int i = 0; i < e->nargs; i++)
+            io_tree(o, &e->arg[i], depth + 1);
+        if (e->kind == EX_TRAJ)
+            io_str(o, &e->name);
+    }
+    if (o->reading && !o->bad && (e->kind == EX_NUM || e->kind == EX_NAME || e->kind == EX_VAR ||
+                                  e->kind == EX_USER) && e->nargs != 0)
+        o->bad = 1; /* arguments would lie over the value, the name or the slot */
 }
 
 static void io_sets(io *o, sg_set_def **sets, int *n)

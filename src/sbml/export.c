@@ -575,7 +575,7 @@ static void mark_species(const sg_model *m, const sg_expr *e, unsigned char *use
     if (e->kind == EX_VAR && e->slot < m->nslots && m->slot_kind[e->slot] == SG_SYM_SPECIES &&
         !used[m->slot_index[e->slot]])
         used[m->slot_index[e->slot]] = 1;
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < e->nargs; i++)
         mark_species(m, e->arg[i], used, depth + 1);
 }
 

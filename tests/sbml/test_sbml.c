@@ -1315,7 +1315,7 @@ static const double *first_number(const sg_expr *e)
         return NULL;
     if (e->kind == EX_NUM)
         return &e->num;
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < e->nargs; i++) {
         const double *n = first_number(e->arg[i]);
         if (n)
             return n;

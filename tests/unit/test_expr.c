@@ -756,6 +756,150 @@ static int all_zero(const unsigned char *p, size_t n)
  * and not cleared by memset: what it hands out is still zero, 16-aligned
  * and writable across the populated steps, after a reset too, and a
  * refused block is NULL. */
+/* Every node kind made through the pool reads back what it was made of.
+ * The fields after the kind share one union (expr.h): a node whose payload
+ * overlapped another's field (an EX_TRAJ's name over its second argument,
+ * a slot over a number) would read back wrong here, or two different
+ * nodes would be taken for one. */
+static void test_pool_nodes_by_kind(void **state)
+{
+    (void)state;
+    assert_true(sizeof(sg_expr) <= 40); /* 2 million of them at 10^5 species */
+    sg_pool *pool = sg_pool_create();
+    assert_non_null(pool);
+    sg_expr *x = sg_pool_var(pool, 3), *y = sg_pool_var(pool, 70000), *z = sg_pool_var(pool, 0);
+    sg_expr *half = sg_pool_num(pool, 0.5), *tiny = sg_pool_num(pool, -1.25e-300);
+    assert_non_null(x);
+    assert_non_null(y);
+    assert_non_null(z);
+    assert_non_null(half);
+    assert_non_null(tiny);
+    static const int binary[] = {EX_ADD, EX_SUB, EX_MUL, EX_DIV, EX_POW, EX_LT, EX_LE,
+                                 EX_GT, EX_GE, EX_EQ, EX_NE, EX_AND, EX_OR, EX_MIN,
+                                 EX_MAX, EX_DELAY};
+    enum { NBIN = sizeof binary / sizeof binary[0] };
+    sg_expr *bin[NBIN];
+    for (int k = 0; k < NBIN; k++) {
+        /* x before y (ids ascending): commutative kinds keep this order */
+        bin[k] = sg_pool_op(pool, binary[k], 0, x, y, NULL);
+        assert_non_null(bin[k]);
+    }
+    sg_expr *neg = sg_pool_op(pool, EX_NEG, 0, x, NULL, NULL);
+    sg_expr *not = sg_pool_op(pool, EX_NOT, 0, y, NULL, NULL);
+    sg_expr *fn = sg_pool_op(pool, EX_FN, FN_TANH, z, NULL, NULL);
+    sg_expr *cond = sg_pool_op(pool, EX_IF, 0, x, y, z);
+    sg_expr *traj = sg_pool_traj(pool, TR_AT, "washout", x, half);
+    sg_expr *traj1 = sg_pool_traj(pool, TR_FINAL, NULL, y, NULL);
+    assert_non_null(neg);
+    assert_non_null(not);
+    assert_non_null(fn);
+    assert_non_null(cond);
+    assert_non_null(traj);
+    assert_non_null(traj1);
+
+    /* read back after all were made, through their ids */
+    sg_expr *e = sg_pool_node(pool, x->id);
+    assert_int_equal(e->kind, EX_VAR);
+    assert_int_equal(e->nargs, 0);
+    assert_int_equal(e->slot, 3);
+    assert_int_equal(sg_pool_node(pool, y->id)->slot, 70000);
+    assert_int_equal(sg_pool_node(pool, z->id)->slot, 0);
+    e = sg_pool_node(pool, half->id);
+    assert_int_equal(e->kind, EX_NUM);
+    assert_int_equal(e->nargs, 0);
+    assert_true(e->num == 0.5);
+    assert_true(sg_pool_node(pool, tiny->id)->num == -1.25e-300);
+    for (int k = 0; k < NBIN; k++) {
+        e = sg_pool_node(pool, bin[k]->id);
+        assert_int_equal(e->kind, binary[k]);
+        assert_int_equal(e->nargs, 2);
+        assert_ptr_equal(e->arg[0], x);
+        assert_ptr_equal(e->arg[1], y);
+    }
+    assert_int_equal(neg->kind, EX_NEG);
+    assert_int_equal(neg->nargs, 1);
+    assert_ptr_equal(neg->arg[0], x);
+    assert_int_equal(not->kind, EX_NOT);
+    assert_ptr_equal(not->arg[0], y);
+    assert_int_equal(fn->kind, EX_FN);
+    assert_int_equal(fn->fn, FN_TANH);
+    assert_int_equal(fn->nargs, 1);
+    assert_ptr_equal(fn->arg[0], z);
+    assert_int_equal(cond->kind, EX_IF);
+    assert_int_equal(cond->nargs, 3);
+    assert_ptr_equal(cond->arg[0], x);
+    assert_ptr_equal(cond->arg[1], y);
+    assert_ptr_equal(cond->arg[2], z);
+    assert_int_equal(traj->kind, EX_TRAJ);
+    assert_int_equal(traj->fn, TR_AT);
+    assert_int_equal(traj->nargs, 2);
+    assert_ptr_equal(traj->arg[0], x);
+    assert_ptr_equal(traj->arg[1], half);
+    assert_string_equal(traj->name, "washout");
+    assert_int_equal(traj->pos, 0);
+    assert_int_equal(traj->depth, 0);
+    assert_int_equal(traj1->nargs, 1);
+    assert_ptr_equal(traj1->arg[0], y);
+    assert_null(traj1->name);
+
+    /* made again: the same nodes; a different payload: a different node */
+    assert_ptr_equal(sg_pool_var(pool, 3), x);
+    assert_ptr_equal(sg_pool_num(pool, 0.5), half);
+    assert_ptr_equal(sg_pool_op(pool, EX_IF, 0, x, y, z), cond);
+    assert_ptr_equal(sg_pool_op(pool, EX_FN, FN_TANH, z, NULL, NULL), fn);
+    for (int k = 0; k < NBIN; k++)
+        assert_ptr_equal(sg_pool_op(pool, binary[k], 0, x, y, NULL), bin[k]);
+    assert_ptr_not_equal(sg_pool_var(pool, 4), x);
+    assert_ptr_not_equal(sg_pool_num(pool, 0.25), half);
+    assert_ptr_not_equal(sg_pool_op(pool, EX_IF, 0, x, y, half), cond);
+    assert_ptr_not_equal(sg_pool_op(pool, EX_FN, FN_TAN, z, NULL, NULL), fn);
+    assert_ptr_not_equal(sg_pool_op(pool, EX_SUB, 0, x, z, NULL), bin[1]);
+    /* a number and a variable whose payloads have equal bits stay apart */
+    int bits = 3;
+    double as_num;
+    memset(&as_num, 0, sizeof as_num);
+    memcpy(&as_num, &bits, sizeof bits);
+    sg_expr *n3 = sg_pool_num(pool, as_num);
+    assert_non_null(n3);
+    assert_int_equal(n3->kind, EX_NUM);
+    assert_ptr_not_equal(n3, x);
+    assert_int_equal(x->kind, EX_VAR);
+    sg_pool_free(pool);
+}
+
+/* Parse-tree kinds: a name, a user function call (its number, arguments)
+ * and a trajectory function with its scenario. */
+static void test_parse_nodes_by_kind(void **state)
+{
+    (void)state;
+    sg_arena *arena = sg_arena_create();
+    assert_non_null(arena);
+    static const char *args[] = {"u", "v"};
+    sg_user_fn fns[2] = {{"first", args, 1, NULL}, {"second", args, 2, NULL}};
+    sg_user_fns user = {fns, 2};
+    sg_parse_error perr;
+    sg_expr *e = sg_expr_parse_user(arena, "second(abc, 2.5)", 0, &user, &perr);
+    assert_non_null(e);
+    assert_int_equal(e->kind, EX_USER);
+    assert_int_equal(e->nargs, 0);
+    assert_int_equal(e->slot, 1);
+    assert_int_equal(e->nuargs, 2);
+    assert_int_equal(e->uargs[0]->kind, EX_NAME);
+    assert_string_equal(e->uargs[0]->name, "abc");
+    assert_int_equal(e->uargs[1]->kind, EX_NUM);
+    assert_true(e->uargs[1]->num == 2.5);
+    e = sg_expr_parse(arena, "at(abc @ washout, 7)", 1, &perr);
+    assert_non_null(e);
+    assert_int_equal(e->kind, EX_TRAJ);
+    assert_int_equal(e->nargs, 2);
+    assert_string_equal(e->name, "washout");
+    assert_int_equal(e->arg[0]->kind, EX_NAME);
+    assert_string_equal(e->arg[0]->name, "abc");
+    assert_int_equal(e->arg[1]->kind, EX_NUM);
+    assert_true(e->arg[1]->num == 7.0);
+    sg_arena_free(arena);
+}
+
 static void test_arena_large_blocks(void **state)
 {
     (void)state;
@@ -913,6 +1057,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test(test_number_text),
         cmocka_unit_test(test_number_text_wide),
+        cmocka_unit_test(test_pool_nodes_by_kind),
+        cmocka_unit_test(test_parse_nodes_by_kind),
         cmocka_unit_test(test_arena_large_blocks),
         cmocka_unit_test(test_large_array_growth),
     };

@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "expr/expr.h"
 #include "model/model.h"
 #include "support.h"
 
@@ -516,6 +517,127 @@ static void test_read_in_two_threads(void **state)
     assert_int_equal(failures, 0);
 }
 
+/* A model whose pool and function bodies hold a node of every kind. */
+static const char every_kind_model[] =
+    "name = \"every_kind\";\n"
+    "functions = (\n"
+    "  { id = \"twice\"; args = [ \"u\" ]; body = \"2 * u\"; },\n"
+    "  { id = \"gate\"; args = [ \"u\", \"v\" ];\n"
+    "    body = \"if(u > v && !(u <= v) || u < v, min(u, v), -twice(u) / v ^ 3)\"; }\n"
+    ");\n"
+    "parameters = ( { id = \"k\"; value = 0.5; }, { id = \"k2\"; value = 2.0; },\n"
+    "               { id = \"tau\"; value = 0.25; } );\n"
+    "species = ( { id = \"A\"; initial = 1.0; }, { id = \"B\"; initial = 0.0; } );\n"
+    "assignments = ( { id = \"g\"; value = \"gate(A, k) + max(A, B) - (A >= k) + (A == k2) * "
+    "(B != k) + tanh(A) - delay(A, tau)\"; } );\n"
+    "reactions = ( { id = \"r\"; equation = \"A -> B\"; rate = \"k * A * (1 + 0 * g)\"; } );\n"
+    "scenarios = ( { id = \"s\"; t_end = 2.0; points = 5; } );\n"
+    "checks = ( { id = \"c\"; scenario = \"s\"; expect = \"final(A) < at(B @ s, 1) || "
+    "halftime(B) > 0\"; } );\n";
+
+/* Two parse trees are the same, kind by kind (-1: they differ). */
+static int same_tree(const sg_expr *a, const sg_expr *b, unsigned *kinds)
+{
+    if (!a || !b)
+        return a == b ? 0 : -1;
+    if (a->kind != b->kind || a->fn != b->fn || a->nargs != b->nargs || a->pos != b->pos ||
+        a->depth != b->depth)
+        return -1;
+    *kinds |= 1u << a->kind;
+    switch (a->kind) {
+    case EX_NUM: return memcmp(&a->num, &b->num, sizeof a->num) ? -1 : 0;
+    case EX_NAME: return strcmp(a->name, b->name) ? -1 : 0;
+    case EX_VAR: return a->slot == b->slot ? 0 : -1;
+    case EX_USER:
+        if (a->slot != b->slot || a->nuargs != b->nuargs)
+            return -1;
+        for (int i = 0; i < a->nuargs; i++)
+            if (same_tree(a->uargs[i], b->uargs[i], kinds) != 0)
+                return -1;
+        return 0;
+    default:
+        if (a->kind == EX_TRAJ && (a->name || b->name) &&
+            (!a->name || !b->name || strcmp(a->name, b->name)))
+            return -1;
+        for (int i = 0; i < a->nargs; i++)
+            if (same_tree(a->arg[i], b->arg[i], kinds) != 0)
+                return -1;
+        return 0;
+    }
+}
+
+/* The compiled-model image (model/image.c) gives back every node of the
+ * pool and of the function bodies with what it held. What a node holds
+ * depends on its kind (one union): a writer or reader that took the wrong
+ * field for a kind would change a node here. */
+static void test_image_keeps_every_node_kind(void **state)
+{
+    (void)state;
+    char *dir = ts_temp_dir();
+    assert_non_null(dir);
+    setenv("SIGODE_CACHE_DIR", dir, 1);
+    setenv("SIGODE_MODEL_CACHE", "1", 1);
+    sg_error err;
+    size_t len = sizeof every_kind_model - 1;
+    sg_model *made = sg_model_load_buffer(every_kind_model, len, "every_kind.cfg", &err);
+    if (!made)
+        fail_msg("%s", err.message);
+    assert_int_equal(strncmp(sg_model_cache_outcome(), "stored", 6), 0);
+    sg_model *read = sg_model_load_buffer(every_kind_model, len, "every_kind.cfg", &err);
+    if (!read)
+        fail_msg("%s", err.message);
+    const char *outcome = sg_model_cache_outcome();
+    unsetenv("SIGODE_MODEL_CACHE");
+    unsetenv("SIGODE_CACHE_DIR");
+    if (strncmp(outcome, "hit", 3) != 0)
+        fail_msg("the second load did not read the image: %s", outcome);
+
+    unsigned kinds = 0;
+    int n = sg_pool_size(made->pool);
+    assert_int_equal(sg_pool_size(read->pool), n);
+    for (int id = 0; id < n; id++) {
+        const sg_expr *a = sg_pool_node(made->pool, id), *b = sg_pool_node(read->pool, id);
+        if (a->kind != b->kind || a->fn != b->fn || a->nargs != b->nargs)
+            fail_msg("node %d: kind %d fn %d nargs %d read back as %d %d %d", id, a->kind,
+                     a->fn, a->nargs, b->kind, b->fn, b->nargs);
+        kinds |= 1u << a->kind;
+        switch (a->kind) {
+        case EX_NUM:
+            if (memcmp(&a->num, &b->num, sizeof a->num))
+                fail_msg("node %d: number %g read back as %g", id, a->num, b->num);
+            break;
+        case EX_VAR:
+            if (a->slot != b->slot)
+                fail_msg("node %d: slot %d read back as %d", id, a->slot, b->slot);
+            break;
+        default:
+            for (int i = 0; i < a->nargs; i++)
+                if (a->arg[i]->id != b->arg[i]->id)
+                    fail_msg("node %d: argument %d is node %d, read back as %d", id, i,
+                             a->arg[i]->id, b->arg[i]->id);
+            if (a->kind == EX_TRAJ) {
+                assert_int_equal(a->pos, b->pos);
+                if (a->name || b->name) {
+                    assert_non_null(a->name);
+                    assert_non_null(b->name);
+                    assert_string_equal(a->name, b->name);
+                }
+            }
+        }
+    }
+    assert_int_equal(made->nfunctions, read->nfunctions);
+    for (int f = 0; f < made->nfunctions; f++)
+        if (same_tree(made->functions[f].body, read->functions[f].body, &kinds) != 0)
+            fail_msg("the body of function %s changed in the image", made->functions[f].name);
+    for (int k = EX_NUM; k <= EX_DELAY; k++)
+        if (!(kinds & (1u << k)))
+            fail_msg("the model holds no node of kind %d", k);
+    sg_model_free(made);
+    sg_model_free(read);
+    ts_remove_dir(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -526,6 +648,7 @@ int main(void)
         cmocka_unit_test(test_minimal_model),
         cmocka_unit_test(test_read_in_two_threads),
         cmocka_unit_test(test_lists_in_pieces),
+        cmocka_unit_test(test_image_keeps_every_node_kind),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
