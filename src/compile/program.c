@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "program.h"
+#include "vm.h"
 
 typedef struct compiler {
     sg_model *m;
@@ -849,6 +850,7 @@ sg_status sg_program_compile(sg_model *m, sg_program **out, sg_error *err)
     p->n_roots = p->n_code;
     if (compile_stoichiometry(&c) != 0 || compile_jacobian(&c) != 0 || optimise(&c) != 0)
         goto nomem;
+    sg_vm_build(p);
     sg_free(c.reg);
     sg_free(c.timed);
     *out = p;
@@ -891,6 +893,7 @@ void sg_program_free(sg_program *p)
     sg_free(p->delay_tau_slot);
     sg_free(p->delay_timed);
     sg_native_unload(p->native);
+    sg_vm_free(p->vm);
     sg_free(p);
 }
 
@@ -919,6 +922,8 @@ void sg_program_exec(const sg_program *p, int begin, int end, double *v)
     if (begin >= end)
         return; /* also when there is no code at all (p->code is NULL) */
     if (p->native && begin == 0 && sg_native_exec(p, end, v) == 0)
+        return;
+    if (p->vm && begin == 0 && sg_vm_exec(p->vm, end, v) == 0)
         return;
     run(p->code + begin, p->code + end, v);
 }
