@@ -997,8 +997,11 @@ int sg_program_rhs(const sg_program *p, double t, const double *y, double *ydot,
     v[p->time_slot] = t;
     sg_program_exec(p, 0, p->n_rhs, v);
     double poison = 0.0;
-    if (p->native) {
-        sg_native_rhs_sum(p, v, st_scaled, ydot);
+    if (p->native || p->vm) {
+        if (p->native)
+            sg_native_rhs_sum(p, v, st_scaled, ydot);
+        else
+            sg_vm_rhs_sum(p, v, st_scaled, ydot);
         for (int i = 0; i < p->nstate; i++)
             poison += ydot[i] * 0.0;
     } else {
@@ -1035,6 +1038,10 @@ void sg_program_jacobian(const sg_program *p, double t, const double *y, double 
     sg_program_exec(p, 0, p->n_code, v);
     if (p->native) {
         sg_native_jac_sum(p, v, jt_scaled, values);
+        return;
+    }
+    if (p->vm) {
+        sg_vm_jac_sum(p, v, jt_scaled, values);
         return;
     }
     for (int e = 0; e < p->nnz; e++) {

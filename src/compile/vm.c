@@ -33,11 +33,21 @@ typedef struct vm_instr {
     int32_t dst, a, b, c, d;
 } vm_instr;
 
+/* Sums of coefficient x slot (the stoichiometry's, the Jacobian's): the
+ * rows sorted by their number of terms, so that the loop of each count is
+ * written out and its branches are always predicted. */
+#define SG_VM_UNROLLED 8 /* rows of more terms: one loop */
+typedef struct vm_sums {
+    int *row;
+    int group_end[SG_VM_UNROLLED + 2]; /* rows of j terms: [group_end[j-1], group_end[j]) */
+} vm_sums;
+
 struct sg_vm {
     vm_instr *code;
     uint8_t *op; /* each instruction's opcode, for inspection */
     int n;
     int bounds[4]; /* the program's n_assign, n_rhs, n_roots, n_code */
+    vm_sums rhs, jac;
 };
 
 /* An instruction while the copy is built. */
@@ -149,7 +159,75 @@ int sg_vm_exec(const sg_vm *vm, int end, double *v)
     return -1;
 }
 
+/* out[r] = 0.0 + coef[k] * v[slot[k]] + ... over k in [start[r], start[r+1]),
+ * added in that order as the program does (sg_program_rhs). */
+static void sum_rows(const vm_sums *sums, const int *start, const int *slot, const double *coef,
+                     const double *v, double *out)
+{
+    const int *r = sums->row;
+#define T(j) +coef[k + j] * v[slot[k + j]]
+#define SG_VM_SUM(terms, sum)                                                                  \
+    for (const int *end = sums->row + sums->group_end[terms]; r < end; r++) {                  \
+        int k = start[*r];                                                                     \
+        (void)k;                                                                               \
+        out[*r] = sum;                                                                         \
+    }
+    SG_VM_SUM(0, 0.0)
+    SG_VM_SUM(1, 0.0 T(0))
+    SG_VM_SUM(2, 0.0 T(0) T(1))
+    SG_VM_SUM(3, 0.0 T(0) T(1) T(2))
+    SG_VM_SUM(4, 0.0 T(0) T(1) T(2) T(3))
+    SG_VM_SUM(5, 0.0 T(0) T(1) T(2) T(3) T(4))
+    SG_VM_SUM(6, 0.0 T(0) T(1) T(2) T(3) T(4) T(5))
+    SG_VM_SUM(7, 0.0 T(0) T(1) T(2) T(3) T(4) T(5) T(6))
+    SG_VM_SUM(8, 0.0 T(0) T(1) T(2) T(3) T(4) T(5) T(6) T(7))
+#undef SG_VM_SUM
+#undef T
+    _Static_assert(SG_VM_UNROLLED == 8, "one loop per count above");
+    for (const int *end = sums->row + sums->group_end[SG_VM_UNROLLED + 1]; r < end; r++) {
+        double s = 0.0;
+        for (int k = start[*r]; k < start[*r + 1]; k++)
+            s += coef[k] * v[slot[k]];
+        out[*r] = s;
+    }
+}
+
+void sg_vm_rhs_sum(const sg_program *p, const double *v, const double *st_scaled, double *ydot)
+{
+    sum_rows(&p->vm->rhs, p->st_start, p->st_rate, st_scaled, v, ydot);
+}
+
+void sg_vm_jac_sum(const sg_program *p, const double *v, const double *jt_scaled, double *values)
+{
+    sum_rows(&p->vm->jac, p->jt_start, p->jt_slot, jt_scaled, v, values);
+}
+
 /* ---------------------------------------------------------------- building */
+
+/* Sorts rows [0, nrows) by their number of terms (a stable counting sort). */
+static int group_rows(vm_sums *sums, int nrows, const int *start)
+{
+    int count[SG_VM_UNROLLED + 2] = {0};
+    sums->row = sg_malloc(sizeof *sums->row * ((size_t)nrows + 1));
+    if (!sums->row)
+        return -1;
+    for (int r = 0; r < nrows; r++) {
+        int terms = start[r + 1] - start[r];
+        count[terms > SG_VM_UNROLLED ? SG_VM_UNROLLED + 1 : terms]++;
+    }
+    int at = 0;
+    for (int g = 0; g < SG_VM_UNROLLED + 2; g++) {
+        int n = count[g];
+        count[g] = at; /* now where group g's next row goes */
+        at += n;
+        sums->group_end[g] = at;
+    }
+    for (int r = 0; r < nrows; r++) {
+        int terms = start[r + 1] - start[r];
+        sums->row[count[terms > SG_VM_UNROLLED ? SG_VM_UNROLLED + 1 : terms]++] = r;
+    }
+    return 0;
+}
 
 static int is_binary(int op)
 {
@@ -303,6 +381,11 @@ void sg_vm_build(sg_program *p)
         sg_vm_free(vm);
         goto done;
     }
+    if (group_rows(&vm->rhs, p->st_start ? p->nstate : 0, p->st_start) != 0 ||
+        group_rows(&vm->jac, p->jt_start ? p->nnz : 0, p->jt_start) != 0) {
+        sg_vm_free(vm);
+        goto done;
+    }
     int32_t offsets[VM_LAST + 1];
     vm_run(NULL, 0, NULL, offsets);
     for (int k = 0; k < n; k++) {
@@ -358,6 +441,8 @@ void sg_vm_free(sg_vm *vm)
         return;
     sg_free(vm->code);
     sg_free(vm->op);
+    sg_free(vm->rhs.row);
+    sg_free(vm->jac.row);
     sg_free(vm);
 }
 

@@ -46,6 +46,14 @@ void sg_vm_free(sg_vm *vm);
  * n_roots or n_code); -1 (nothing run) if `end` is not one. */
 int sg_vm_exec(const sg_vm *vm, int end, double *v);
 
+/* The sums after the code ran (prog->vm set): d state / dt (the
+ * stoichiometry's) and the Jacobian's values, as sg_program_rhs and
+ * sg_program_jacobian compute them without the copy. */
+void sg_vm_rhs_sum(const sg_program *prog, const double *v, const double *st_scaled,
+                   double *ydot);
+void sg_vm_jac_sum(const sg_program *prog, const double *v, const double *jt_scaled,
+                   double *values);
+
 /* Inspection (tests): the instruction count, stops included, and
  * instruction k's opcode and operands (dst, a, b, c, d). */
 int sg_vm_length(const sg_vm *vm);
