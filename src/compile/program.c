@@ -850,7 +850,8 @@ sg_status sg_program_compile(sg_model *m, sg_program **out, sg_error *err)
     p->n_roots = p->n_code;
     if (compile_stoichiometry(&c) != 0 || compile_jacobian(&c) != 0 || optimise(&c) != 0)
         goto nomem;
-    sg_vm_build(p);
+    if (sg_vm_build(p) != 0)
+        goto nomem;
     sg_free(c.reg);
     sg_free(c.timed);
     *out = p;

@@ -362,8 +362,9 @@ static int compare_keys(const void *x, const void *y)
     return (a->index > b->index) - (a->index < b->index);
 }
 
-void sg_vm_build(sg_program *p)
+int sg_vm_build(sg_program *p)
 {
+    int rc = -1;
     sg_vm_free(p->vm);
     p->vm = NULL;
     int n = p->n_code;
@@ -427,12 +428,14 @@ void sg_vm_build(sg_program *p)
         vm->code[vm->n++] = (vm_instr){offsets[VM_STOP], -1, s, -1, -1, -1};
     }
     p->vm = vm;
+    rc = 0;
 done:
     sg_free(w);
     sg_free(uses);
     sg_free(producer);
     sg_free(level);
     sg_free(keys);
+    return rc;
 }
 
 void sg_vm_free(sg_vm *vm)

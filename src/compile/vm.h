@@ -36,10 +36,9 @@ enum {
 
 typedef struct sg_vm sg_vm;
 
-/* Builds prog->vm from prog's code (replacing any). Without memory
- * prog->vm stays NULL and the program itself is interpreted: the copy
- * only makes evaluation faster. */
-void sg_vm_build(sg_program *prog);
+/* Builds prog->vm from prog's code (replacing any). 0, or -1 without
+ * memory (prog->vm is then NULL). */
+int sg_vm_build(sg_program *prog);
 void sg_vm_free(sg_vm *vm);
 
 /* Runs the copy up to section boundary `end` (prog->n_assign, n_rhs,

@@ -654,8 +654,8 @@ static void io_model(io *o, sg_model *m)
     if (has_program && !o->bad) {
         io_program(o, m->program);
         m->program->slot_names = m->slot_name;
-        if (o->reading && !o->bad)
-            sg_vm_build(m->program);
+        if (o->reading && !o->bad && sg_vm_build(m->program) != 0)
+            o->bad = 1;
     }
 }
 
