@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "program.h"
+#include "vm.h"
 
 typedef struct compiler {
     sg_model *m;
@@ -849,6 +850,8 @@ sg_status sg_program_compile(sg_model *m, sg_program **out, sg_error *err)
     p->n_roots = p->n_code;
     if (compile_stoichiometry(&c) != 0 || compile_jacobian(&c) != 0 || optimise(&c) != 0)
         goto nomem;
+    if (sg_vm_build(p) != 0)
+        goto nomem;
     sg_free(c.reg);
     sg_free(c.timed);
     *out = p;
@@ -891,6 +894,7 @@ void sg_program_free(sg_program *p)
     sg_free(p->delay_tau_slot);
     sg_free(p->delay_timed);
     sg_native_unload(p->native);
+    sg_vm_free(p->vm);
     sg_free(p);
 }
 
@@ -919,6 +923,8 @@ void sg_program_exec(const sg_program *p, int begin, int end, double *v)
     if (begin >= end)
         return; /* also when there is no code at all (p->code is NULL) */
     if (p->native && begin == 0 && sg_native_exec(p, end, v) == 0)
+        return;
+    if (p->vm && begin == 0 && sg_vm_exec(p->vm, end, v) == 0)
         return;
     run(p->code + begin, p->code + end, v);
 }
@@ -992,8 +998,11 @@ int sg_program_rhs(const sg_program *p, double t, const double *y, double *ydot,
     v[p->time_slot] = t;
     sg_program_exec(p, 0, p->n_rhs, v);
     double poison = 0.0;
-    if (p->native) {
-        sg_native_rhs_sum(p, v, st_scaled, ydot);
+    if (p->native || p->vm) {
+        if (p->native)
+            sg_native_rhs_sum(p, v, st_scaled, ydot);
+        else
+            sg_vm_rhs_sum(p, v, st_scaled, ydot);
         for (int i = 0; i < p->nstate; i++)
             poison += ydot[i] * 0.0;
     } else {
@@ -1030,6 +1039,10 @@ void sg_program_jacobian(const sg_program *p, double t, const double *y, double 
     sg_program_exec(p, 0, p->n_code, v);
     if (p->native) {
         sg_native_jac_sum(p, v, jt_scaled, values);
+        return;
+    }
+    if (p->vm) {
+        sg_vm_jac_sum(p, v, jt_scaled, values);
         return;
     }
     for (int e = 0; e < p->nnz; e++) {

@@ -39,6 +39,7 @@ typedef enum sg_opcode {
 } sg_opcode;
 
 typedef struct sg_native sg_native;
+typedef struct sg_vm sg_vm;
 
 typedef struct sg_instr {
     uint8_t op;
@@ -111,6 +112,10 @@ struct sg_program {
     /* The same code compiled to machine code (native.c), or NULL: the
      * instruction program runs. Either gives bit-identical values. */
     sg_native *native;
+    /* The interpreter's copy of the code (vm.c: superinstructions, its own
+     * order), rebuilt from code after compiling or reading an image; NULL:
+     * the code itself is interpreted. */
+    sg_vm *vm;
 };
 
 sg_status sg_program_compile(sg_model *model, sg_program **out, sg_error *err);

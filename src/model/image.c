@@ -46,6 +46,7 @@
 #include <unistd.h>
 
 #include "../compile/program.h"
+#include "../compile/vm.h"
 #include "model.h"
 
 #ifndef SIGODE_MODEL_BUILD_ID
@@ -693,6 +694,8 @@ static void io_model(io *o, sg_model *m)
     if (has_program && !o->bad) {
         io_program(o, m->program);
         m->program->slot_names = m->slot_name;
+        if (o->reading && !o->bad && sg_vm_build(m->program) != 0)
+            o->bad = 1;
     }
 }
 

@@ -1,0 +1,464 @@
+/*
+ * The interpreter's copy of a program (vm.h), rebuilt from prog->code:
+ *
+ * - superinstructions: a temporary that a binary operation computes and
+ *   exactly one instruction of the same section reads, a binary operation
+ *   too, is computed inside that instruction (the temporary is then never
+ *   written). Only a temporary read once may go: one read by a second
+ *   instruction, or by anything outside the code (the stoichiometry and
+ *   Jacobian sums, root functions, delays, the setup code), keeps its
+ *   instruction. The operations and their order stay those of the program
+ *   ((a * b) - c is still a product, rounded, then a difference, rounded;
+ *   vm.c is compiled with -ffp-contract=off), so values are bit-identical;
+ * - a copy of such a temporary into a named slot (an assignment or rate
+ *   whose expression was computed before) is dropped: the instruction
+ *   computing the temporary writes the named slot instead;
+ * - within a section the instructions are sorted again by dependency level,
+ *   then by opcode, so runs of one operation keep the indirect branches
+ *   predictable;
+ * - each section ends with a stop instruction: the loop checks no bound
+ *   per instruction, only at the (four) section ends;
+ * - dispatch is threaded (GCC/Clang labels as values): each instruction
+ *   holds its handler's offset from the first handler, so going on is one
+ *   load and one indirect jump, predicted per handler.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vm.h"
+
+typedef struct vm_instr {
+    int32_t go; /* the handler's label - the first handler's (threaded), or the opcode */
+    int32_t dst, a, b, c, d;
+} vm_instr;
+
+/* Sums of coefficient x slot (the stoichiometry's, the Jacobian's): the
+ * rows sorted by their number of terms, so that the loop of each count is
+ * written out and its branches are always predicted. */
+#define SG_VM_UNROLLED 8 /* rows of more terms: one loop */
+typedef struct vm_sums {
+    int *row;
+    int group_end[SG_VM_UNROLLED + 2]; /* rows of j terms: [group_end[j-1], group_end[j]) */
+} vm_sums;
+
+struct sg_vm {
+    vm_instr *code;
+    uint8_t *op; /* each instruction's opcode, for inspection */
+    int n;
+    int bounds[4]; /* the program's n_assign, n_rhs, n_roots, n_code */
+    vm_sums rhs, jac;
+};
+
+/* An instruction while the copy is built. */
+typedef struct work {
+    int op, fn, dst, a, b, c, d;
+    int dead;
+} work;
+
+/* ------------------------------------------------------------ interpreter */
+
+/* The handlers: V(x) is the value of operand x. OP_FN keeps its function
+ * in c, OP_DELAY its delay's number. */
+#define V(x) v[i->x]
+#define SG_VM_BASE(X)                                                                          \
+    X(OP_COPY, V(dst) = V(a))                                                                  \
+    X(OP_NEG, V(dst) = -V(a))                                                                  \
+    X(OP_NOT, V(dst) = V(a) == 0.0)                                                            \
+    X(OP_ADD, V(dst) = V(a) + V(b))                                                            \
+    X(OP_SUB, V(dst) = V(a) - V(b))                                                            \
+    X(OP_MUL, V(dst) = V(a) * V(b))                                                            \
+    X(OP_DIV, V(dst) = V(a) / V(b))                                                            \
+    X(OP_POW, V(dst) = pow(V(a), V(b)))                                                        \
+    X(OP_SQUARE, V(dst) = V(a) * V(a))                                                         \
+    X(OP_LT, V(dst) = V(a) < V(b))                                                             \
+    X(OP_LE, V(dst) = V(a) <= V(b))                                                            \
+    X(OP_GT, V(dst) = V(a) > V(b))                                                             \
+    X(OP_GE, V(dst) = V(a) >= V(b))                                                            \
+    X(OP_EQ, V(dst) = V(a) == V(b))                                                            \
+    X(OP_NE, V(dst) = V(a) != V(b))                                                            \
+    X(OP_AND, V(dst) = V(a) != 0.0 && V(b) != 0.0)                                             \
+    X(OP_OR, V(dst) = V(a) != 0.0 || V(b) != 0.0)                                              \
+    X(OP_MIN, V(dst) = sg_op_apply(EX_MIN, V(a), V(b)))                                        \
+    X(OP_MAX, V(dst) = sg_op_apply(EX_MAX, V(a), V(b)))                                        \
+    X(OP_FN, V(dst) = sg_fn_apply(i->c, V(a)))                                                 \
+    X(OP_IF, V(dst) = V(a) != 0.0 ? V(b) : V(c))                                               \
+    X(OP_DELAY, V(dst) = sg_delay_lookup(i->c, V(a), V(b), v))                                 \
+    X(VM_STOP, if (i->a >= last) return)
+#define SG_VM_FUSED_BODY(X, P, p_op, C, c_op)                                                  \
+    X(VM_##P##_##C##_L, V(dst) = (V(a) p_op V(b)) c_op V(c))                                   \
+    X(VM_##P##_##C##_R, V(dst) = V(c) c_op (V(a) p_op V(b)))
+#define SG_VM_DOUBLE(X)                                                                        \
+    X(VM_DIV_DIV_SUB, V(dst) = V(a) / V(b) - V(c) / V(d))                                      \
+    X(VM_MUL_MUL_SUB, V(dst) = V(a) * V(b) - V(c) * V(d))                                      \
+    X(VM_MUL_MUL_ADD, V(dst) = V(a) * V(b) + V(c) * V(d))
+
+/* Runs from i until the stop of section `last` (0..3). With `offsets`, only
+ * fills offsets[op] (the handlers' places) and returns. */
+#if defined(__GNUC__) && !defined(__clang__)
+/* no tail merging or global CSE: each handler keeps its own jump */
+__attribute__((optimize("no-crossjumping", "no-gcse")))
+#endif
+static void vm_run(const vm_instr *i, int last, double *v, int32_t *offsets)
+{
+#if defined(__GNUC__)
+#define SG_VM_OFFSET(code, body) offsets[code] = (int32_t)(&&do_##code - &&do_OP_COPY);
+#define SG_VM_FUSED_OFFSET(P, p, C, c) SG_VM_FUSED_BODY(SG_VM_OFFSET, P, p, C, c)
+    if (offsets) {
+        SG_VM_BASE(SG_VM_OFFSET)
+        SG_VM_FUSED(SG_VM_FUSED_OFFSET)
+        SG_VM_DOUBLE(SG_VM_OFFSET)
+        return;
+    }
+#undef SG_VM_FUSED_OFFSET
+#undef SG_VM_OFFSET
+#define SG_VM_NEXT goto *(&&do_OP_COPY + i->go)
+    SG_VM_NEXT;
+#define SG_VM_CASE(code, body)                                                                 \
+    do_##code : body;                                                                          \
+    i++;                                                                                       \
+    SG_VM_NEXT;
+#define SG_VM_FUSED_CASE(P, p, C, c) SG_VM_FUSED_BODY(SG_VM_CASE, P, p, C, c)
+    SG_VM_BASE(SG_VM_CASE)
+    SG_VM_FUSED(SG_VM_FUSED_CASE)
+    SG_VM_DOUBLE(SG_VM_CASE)
+#undef SG_VM_FUSED_CASE
+#undef SG_VM_CASE
+#undef SG_VM_NEXT
+#else
+    if (offsets) {
+        for (int op = 0; op <= VM_LAST; op++)
+            offsets[op] = op;
+        return;
+    }
+    for (;; i++) {
+        switch (i->go) {
+#define SG_VM_CASE(code, body)                                                                 \
+    case code:                                                                                 \
+        body;                                                                                  \
+        break;
+#define SG_VM_FUSED_CASE(P, p, C, c) SG_VM_FUSED_BODY(SG_VM_CASE, P, p, C, c)
+            SG_VM_BASE(SG_VM_CASE)
+            SG_VM_FUSED(SG_VM_FUSED_CASE)
+            SG_VM_DOUBLE(SG_VM_CASE)
+#undef SG_VM_FUSED_CASE
+#undef SG_VM_CASE
+        }
+    }
+#endif
+}
+#undef V
+
+int sg_vm_exec(const sg_vm *vm, int end, double *v)
+{
+    for (int s = 0; s < 4; s++)
+        if (vm->bounds[s] == end) {
+            vm_run(vm->code, s, v, NULL);
+            return 0;
+        }
+    return -1;
+}
+
+/* out[r] = 0.0 + coef[k] * v[slot[k]] + ... over k in [start[r], start[r+1]),
+ * added in that order as the program does (sg_program_rhs). */
+static void sum_rows(const vm_sums *sums, const int *start, const int *slot, const double *coef,
+                     const double *v, double *out)
+{
+    const int *r = sums->row;
+#define T(j) +coef[k + j] * v[slot[k + j]]
+#define SG_VM_SUM(terms, sum)                                                                  \
+    for (const int *end = sums->row + sums->group_end[terms]; r < end; r++) {                  \
+        int k = start[*r];                                                                     \
+        (void)k;                                                                               \
+        out[*r] = sum;                                                                         \
+    }
+    SG_VM_SUM(0, 0.0)
+    SG_VM_SUM(1, 0.0 T(0))
+    SG_VM_SUM(2, 0.0 T(0) T(1))
+    SG_VM_SUM(3, 0.0 T(0) T(1) T(2))
+    SG_VM_SUM(4, 0.0 T(0) T(1) T(2) T(3))
+    SG_VM_SUM(5, 0.0 T(0) T(1) T(2) T(3) T(4))
+    SG_VM_SUM(6, 0.0 T(0) T(1) T(2) T(3) T(4) T(5))
+    SG_VM_SUM(7, 0.0 T(0) T(1) T(2) T(3) T(4) T(5) T(6))
+    SG_VM_SUM(8, 0.0 T(0) T(1) T(2) T(3) T(4) T(5) T(6) T(7))
+#undef SG_VM_SUM
+#undef T
+    _Static_assert(SG_VM_UNROLLED == 8, "one loop per count above");
+    for (const int *end = sums->row + sums->group_end[SG_VM_UNROLLED + 1]; r < end; r++) {
+        double s = 0.0;
+        for (int k = start[*r]; k < start[*r + 1]; k++)
+            s += coef[k] * v[slot[k]];
+        out[*r] = s;
+    }
+}
+
+void sg_vm_rhs_sum(const sg_program *p, const double *v, const double *st_scaled, double *ydot)
+{
+    sum_rows(&p->vm->rhs, p->st_start, p->st_rate, st_scaled, v, ydot);
+}
+
+void sg_vm_jac_sum(const sg_program *p, const double *v, const double *jt_scaled, double *values)
+{
+    sum_rows(&p->vm->jac, p->jt_start, p->jt_slot, jt_scaled, v, values);
+}
+
+/* ---------------------------------------------------------------- building */
+
+/* Sorts rows [0, nrows) by their number of terms (a stable counting sort). */
+static int group_rows(vm_sums *sums, int nrows, const int *start)
+{
+    int count[SG_VM_UNROLLED + 2] = {0};
+    sums->row = sg_malloc(sizeof *sums->row * ((size_t)nrows + 1));
+    if (!sums->row)
+        return -1;
+    for (int r = 0; r < nrows; r++) {
+        int terms = start[r + 1] - start[r];
+        count[terms > SG_VM_UNROLLED ? SG_VM_UNROLLED + 1 : terms]++;
+    }
+    int at = 0;
+    for (int g = 0; g < SG_VM_UNROLLED + 2; g++) {
+        int n = count[g];
+        count[g] = at; /* now where group g's next row goes */
+        at += n;
+        sums->group_end[g] = at;
+    }
+    for (int r = 0; r < nrows; r++) {
+        int terms = start[r + 1] - start[r];
+        sums->row[count[terms > SG_VM_UNROLLED ? SG_VM_UNROLLED + 1 : terms]++] = r;
+    }
+    return 0;
+}
+
+static int is_binary(int op)
+{
+    return op == OP_ADD || op == OP_SUB || op == OP_MUL || op == OP_DIV;
+}
+
+static int binary_index(int op)
+{
+    return op == OP_ADD ? 0 : op == OP_SUB ? 1 : op == OP_MUL ? 2 : 3;
+}
+
+/* The superinstruction for (a p b) c x (right: x c (a p b)). */
+static int fused_op(int p, int c, int right)
+{
+    return VM_ADD_ADD_L + (binary_index(c) * 4 + binary_index(p)) * 2 + right;
+}
+
+/* The superinstruction for (a p b) c (x q y), or -1. */
+static int double_op(int p, int q, int c)
+{
+    if (p == OP_DIV && q == OP_DIV && c == OP_SUB)
+        return VM_DIV_DIV_SUB;
+    if (p == OP_MUL && q == OP_MUL && c == OP_SUB)
+        return VM_MUL_MUL_SUB;
+    if (p == OP_MUL && q == OP_MUL && c == OP_ADD)
+        return VM_MUL_MUL_ADD;
+    return -1;
+}
+
+/* The slots operand by operand (-1: none): c is a number for OP_FN and
+ * OP_DELAY. */
+static void reads(const work *w, int out[4])
+{
+    out[0] = w->a;
+    out[1] = w->b;
+    out[2] = w->op == OP_DELAY ? -1 : w->c;
+    out[3] = w->d;
+}
+
+/* Counts the reads of each slot; a slot read outside the code counts twice
+ * (it is never fused away). */
+static void count_uses(const sg_program *p, const work *w, int n, int *uses)
+{
+    for (int k = 0; k < n; k++) {
+        int r[4];
+        reads(&w[k], r);
+        for (int j = 0; j < 4; j++)
+            if (r[j] >= 0)
+                uses[r[j]]++;
+    }
+#define SG_PIN(array, count)                                                                   \
+    for (int k = 0; (array) && k < (count); k++)                                               \
+        uses[(array)[k]] += 2;
+    int nst = p->st_start ? p->st_start[p->nstate] : 0;
+    int njt = p->jt_start ? p->jt_start[p->nnz] : 0;
+    SG_PIN(p->st_rate, nst)
+    SG_PIN(p->jt_slot, njt)
+    SG_PIN(p->state_comp_slot, p->nstate)
+    SG_PIN(p->root_slot, p->nroots)
+    SG_PIN(p->trigger_slot, p->ntriggers)
+    SG_PIN(p->delay_x_slot, p->ndelays)
+    SG_PIN(p->delay_tau_slot, p->ndelays)
+#undef SG_PIN
+    for (int k = 0; k < p->n_setup; k++) {
+        const sg_instr *s = &p->setup[k];
+        uses[s->a] += 2;
+        if (s->b >= 0)
+            uses[s->b] += 2;
+        if (s->c >= 0 && s->op != OP_DELAY && s->op != OP_FN)
+            uses[s->c] += 2;
+    }
+}
+
+/* The instruction in [lo, k) computing temporary `slot`, read once, when it
+ * is still there and (binary) a binary operation; else -1. */
+static int fusable(const sg_program *p, const work *w, const int *uses, const int *producer,
+                   int slot, int lo, int k, int binary)
+{
+    if (slot < p->nmodel_slots || uses[slot] != 1)
+        return -1;
+    int at = producer[slot];
+    if (at < lo || at >= k || w[at].dead)
+        return -1;
+    if (binary && !is_binary(w[at].op))
+        return -1;
+    return at;
+}
+
+/* Rewrites section [lo, hi) of w with superinstructions (see the top). */
+static void fuse(const sg_program *p, work *w, int lo, int hi, const int *uses, int *producer)
+{
+    for (int k = lo; k < hi; k++) {
+        work *in = &w[k];
+        if (is_binary(in->op)) {
+            int pa = fusable(p, w, uses, producer, in->a, lo, k, 1);
+            int pb = fusable(p, w, uses, producer, in->b, lo, k, 1);
+            int dop = pa >= 0 && pb >= 0 ? double_op(w[pa].op, w[pb].op, in->op) : -1;
+            if (dop >= 0) {
+                *in = (work){dop, 0, in->dst, w[pa].a, w[pa].b, w[pb].a, w[pb].b, 0};
+                w[pa].dead = w[pb].dead = 1;
+            } else if (pa >= 0) {
+                *in = (work){fused_op(w[pa].op, in->op, 0), 0, in->dst, w[pa].a, w[pa].b, in->b,
+                             -1, 0};
+                w[pa].dead = 1;
+            } else if (pb >= 0) {
+                *in = (work){fused_op(w[pb].op, in->op, 1), 0, in->dst, w[pb].a, w[pb].b, in->a,
+                             -1, 0};
+                w[pb].dead = 1;
+            }
+        } else if (in->op == OP_COPY) {
+            int pa = fusable(p, w, uses, producer, in->a, lo, k, 0);
+            if (pa >= 0) {
+                w[pa].dst = in->dst;
+                producer[in->dst] = pa;
+                in->dead = 1;
+            }
+        }
+    }
+}
+
+typedef struct order_key {
+    int level, op, index;
+} order_key;
+
+static int compare_keys(const void *x, const void *y)
+{
+    const order_key *a = x, *b = y;
+    if (a->level != b->level)
+        return a->level < b->level ? -1 : 1;
+    if (a->op != b->op)
+        return a->op < b->op ? -1 : 1;
+    return (a->index > b->index) - (a->index < b->index);
+}
+
+int sg_vm_build(sg_program *p)
+{
+    int rc = -1;
+    sg_vm_free(p->vm);
+    p->vm = NULL;
+    int n = p->n_code;
+    sg_vm *vm = sg_calloc(1, sizeof *vm);
+    work *w = sg_malloc(sizeof *w * ((size_t)n + 1));
+    int *uses = sg_calloc((size_t)p->nslots + 1, sizeof *uses);
+    int *producer = sg_malloc(sizeof *producer * ((size_t)p->nslots + 1));
+    int *level = sg_calloc((size_t)p->nslots + 1, sizeof *level);
+    order_key *keys = sg_malloc(sizeof *keys * ((size_t)n + 1));
+    if (vm) {
+        vm->code = sg_malloc(sizeof *vm->code * ((size_t)n + 4));
+        vm->op = sg_malloc((size_t)n + 4);
+    }
+    if (!vm || !w || !uses || !producer || !level || !keys || !vm->code || !vm->op) {
+        sg_vm_free(vm);
+        goto done;
+    }
+    if (group_rows(&vm->rhs, p->st_start ? p->nstate : 0, p->st_start) != 0 ||
+        group_rows(&vm->jac, p->jt_start ? p->nnz : 0, p->jt_start) != 0) {
+        sg_vm_free(vm);
+        goto done;
+    }
+    int32_t offsets[VM_LAST + 1];
+    vm_run(NULL, 0, NULL, offsets);
+    for (int k = 0; k < n; k++) {
+        const sg_instr *s = &p->code[k];
+        w[k] = (work){s->op, s->fn, s->dst, s->a, s->b, s->c, -1, 0};
+        if (s->op == OP_FN)
+            w[k].c = -1;
+    }
+    for (int s = 0; s < p->nslots; s++)
+        producer[s] = -1;
+    for (int k = 0; k < n; k++)
+        producer[w[k].dst] = k;
+    count_uses(p, w, n, uses);
+    int bounds[5] = {0, p->n_assign, p->n_rhs, p->n_roots, p->n_code};
+    for (int s = 0; s < 4; s++) {
+        vm->bounds[s] = bounds[s + 1];
+        fuse(p, w, bounds[s], bounds[s + 1], uses, producer);
+        /* levels, then (level, opcode) order */
+        int nk = 0;
+        for (int k = bounds[s]; k < bounds[s + 1]; k++) {
+            if (w[k].dead)
+                continue;
+            int r[4], l = 0;
+            reads(&w[k], r);
+            for (int j = 0; j < 4; j++)
+                if (r[j] >= 0 && level[r[j]] > l)
+                    l = level[r[j]];
+            level[w[k].dst] = l + 1;
+            keys[nk++] = (order_key){l + 1, w[k].op, k};
+        }
+        qsort(keys, (size_t)nk, sizeof *keys, compare_keys);
+        for (int r = 0; r < nk; r++) {
+            const work *in = &w[keys[r].index];
+            vm->op[vm->n] = (uint8_t)in->op;
+            vm->code[vm->n++] = (vm_instr){offsets[in->op], in->dst, in->a, in->b,
+                                           in->op == OP_FN ? in->fn : in->c, in->d};
+        }
+        vm->op[vm->n] = VM_STOP;
+        vm->code[vm->n++] = (vm_instr){offsets[VM_STOP], -1, s, -1, -1, -1};
+    }
+    p->vm = vm;
+    rc = 0;
+done:
+    sg_free(w);
+    sg_free(uses);
+    sg_free(producer);
+    sg_free(level);
+    sg_free(keys);
+    return rc;
+}
+
+void sg_vm_free(sg_vm *vm)
+{
+    if (!vm)
+        return;
+    sg_free(vm->code);
+    sg_free(vm->op);
+    sg_free(vm->rhs.row);
+    sg_free(vm->jac.row);
+    sg_free(vm);
+}
+
+int sg_vm_length(const sg_vm *vm) { return vm->n; }
+
+int sg_vm_opcode(const sg_vm *vm, int k) { return vm->op[k]; }
+
+void sg_vm_operands(const sg_vm *vm, int k, int operands[5])
+{
+    const vm_instr *i = &vm->code[k];
+    operands[0] = i->dst;
+    operands[1] = i->a;
+    operands[2] = i->b;
+    operands[3] = i->c;
+    operands[4] = i->d;
+}

@@ -1,0 +1,62 @@
+/*
+ * The interpreter's own copy of a compiled program (vm.c): the program
+ * (program.h) stays what the native backend and the model image read; this
+ * copy, rebuilt from it, is what sg_program_exec runs when there is no
+ * native code. It computes every slot the program's callers read with the
+ * same operations in the same order, so every value is bit-identical.
+ */
+#ifndef SG_VM_H
+#define SG_VM_H
+
+#include "program.h"
+
+/* Opcodes of the copy: the program's (sg_opcode, same numbers), then a
+ * section's end, then superinstructions: a temporary computed by a binary
+ * operation P and read once, by the binary operation C, is computed inside
+ * C's instruction ("P_C_L": dst = (a P b) C c; "P_C_R": dst = c C (a P b)),
+ * and when both of C's operands are such temporaries, "P_Q_C":
+ * dst = (a P b) C (c Q d). */
+#define SG_VM_FUSED_OVER_P(X, C, c) X(ADD, +, C, c) X(SUB, -, C, c) X(MUL, *, C, c) X(DIV, /, C, c)
+/* X(P, p, C, c) for every pair, C the outer loop (the opcodes' order) */
+#define SG_VM_FUSED(X)                                                                         \
+    SG_VM_FUSED_OVER_P(X, ADD, +)                                                              \
+    SG_VM_FUSED_OVER_P(X, SUB, -) SG_VM_FUSED_OVER_P(X, MUL, *) SG_VM_FUSED_OVER_P(X, DIV, /)
+enum {
+    VM_STOP = OP_LAST + 1, /* end of section a: return when it is the last one asked for */
+#define SG_VM_FUSED_ENUM(P, p, C, c) VM_##P##_##C##_L, VM_##P##_##C##_R,
+    SG_VM_FUSED(SG_VM_FUSED_ENUM)
+#undef SG_VM_FUSED_ENUM
+    /* both operands fused: the pairs measured often (net1000's Michaelis-
+     * Menten derivatives, mass action k1 x y - k2 z) */
+    VM_DIV_DIV_SUB,
+    VM_MUL_MUL_SUB,
+    VM_MUL_MUL_ADD,
+    VM_LAST = VM_MUL_MUL_ADD
+};
+
+typedef struct sg_vm sg_vm;
+
+/* Builds prog->vm from prog's code (replacing any). 0, or -1 without
+ * memory (prog->vm is then NULL). */
+int sg_vm_build(sg_program *prog);
+void sg_vm_free(sg_vm *vm);
+
+/* Runs the copy up to section boundary `end` (prog->n_assign, n_rhs,
+ * n_roots or n_code); -1 (nothing run) if `end` is not one. */
+int sg_vm_exec(const sg_vm *vm, int end, double *v);
+
+/* The sums after the code ran (prog->vm set): d state / dt (the
+ * stoichiometry's) and the Jacobian's values, as sg_program_rhs and
+ * sg_program_jacobian compute them without the copy. */
+void sg_vm_rhs_sum(const sg_program *prog, const double *v, const double *st_scaled,
+                   double *ydot);
+void sg_vm_jac_sum(const sg_program *prog, const double *v, const double *jt_scaled,
+                   double *values);
+
+/* Inspection (tests): the instruction count, stops included, and
+ * instruction k's opcode and operands (dst, a, b, c, d). */
+int sg_vm_length(const sg_vm *vm);
+int sg_vm_opcode(const sg_vm *vm, int k);
+void sg_vm_operands(const sg_vm *vm, int k, int operands[5]);
+
+#endif

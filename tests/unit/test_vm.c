@@ -1,0 +1,306 @@
+/*
+ * The interpreter's copy of a program (src/compile/vm.c): each
+ * superinstruction is made for its pattern and gives exactly the numbers
+ * of the program it replaces (the same operations in the same order); a
+ * temporary read twice, or read outside the code, or computed in another
+ * section, keeps its own instruction; sections end where the program's do;
+ * and on every shipped model the right-hand side, Jacobian and root
+ * functions are bit-identical with and without the copy.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "compile/program.h"
+#include "compile/vm.h"
+#include "support.h"
+
+/* Inputs whose products, quotients and sums all round. */
+static const double inputs[] = {0.1, 0.7, 1.0 / 3.0, 2.9};
+
+/* A program of code[0..n) in one section (the right-hand side's) over
+ * nslots slots, the first nmodel the model's, the others temporaries. */
+static sg_program program_of(sg_instr *code, int n, int nslots, int nmodel)
+{
+    sg_program p;
+    memset(&p, 0, sizeof p);
+    p.code = code;
+    p.n_code = p.n_rhs = p.n_roots = n;
+    p.nslots = nslots;
+    p.nmodel_slots = nmodel;
+    p.time_slot = nmodel - 1;
+    return p;
+}
+
+static sg_instr instr(int op, int dst, int a, int b)
+{
+    sg_instr i = {(uint8_t)op, 0, dst, a, b, -1};
+    return i;
+}
+
+/* Runs p from inputs with and without its copy (built here): every slot
+ * `check` lists must be equal to the bit. */
+static void assert_same_values(sg_program *p, const int *check, int ncheck)
+{
+    double with_vm[16], plain[16];
+    assert_true(p->nslots <= 16);
+    for (int s = 0; s < p->nslots; s++)
+        with_vm[s] = plain[s] = s < 4 ? inputs[s] : -1.0;
+    sg_program_exec(p, 0, p->n_code, plain);
+    sg_vm_build(p);
+    assert_non_null(p->vm);
+    sg_program_exec(p, 0, p->n_code, with_vm);
+    for (int k = 0; k < ncheck; k++)
+        assert_memory_equal(&with_vm[check[k]], &plain[check[k]], sizeof(double));
+}
+
+/* The number of instructions of the copy that are not stops. */
+static int operations(const sg_vm *vm)
+{
+    int n = 0;
+    for (int k = 0; k < sg_vm_length(vm); k++)
+        n += sg_vm_opcode(vm, k) != VM_STOP;
+    return n;
+}
+
+/* The index of the copy's instruction number j, stops not counted. */
+static int operation(const sg_vm *vm, int j)
+{
+    for (int k = 0; k < sg_vm_length(vm); k++)
+        if (sg_vm_opcode(vm, k) != VM_STOP && j-- == 0)
+            return k;
+    fail_msg("no operation %d", j);
+    return -1;
+}
+
+typedef struct fused_case {
+    int p, c, right, expected;
+} fused_case;
+
+/* dst = (a P b) C c and dst = c C (a P b), for every P and C */
+static void each_pair_is_one_superinstruction(void **state)
+{
+    (void)state;
+#define FUSED_CASE(P, p_op, C, c_op)                                                           \
+    {OP_##P, OP_##C, 0, VM_##P##_##C##_L}, {OP_##P, OP_##C, 1, VM_##P##_##C##_R},
+    static const fused_case cases[] = {SG_VM_FUSED(FUSED_CASE)};
+#undef FUSED_CASE
+    assert_int_equal(sizeof cases / sizeof cases[0], 32);
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        const fused_case *t = &cases[k];
+        /* model slots 0..2 inputs, 4 the result (5 is time); 6 the temporary */
+        sg_instr code[2] = {instr(t->p, 6, 0, 1),
+                            t->right ? instr(t->c, 4, 2, 6) : instr(t->c, 4, 6, 2)};
+        sg_program p = program_of(code, 2, 7, 6);
+        int check[] = {4};
+        assert_same_values(&p, check, 1);
+        assert_int_equal(operations(p.vm), 1);
+        assert_int_equal(sg_vm_opcode(p.vm, operation(p.vm, 0)), t->expected);
+        int o[5];
+        sg_vm_operands(p.vm, operation(p.vm, 0), o);
+        assert_int_equal(o[0], 4);
+        assert_int_equal(o[1], 0);
+        assert_int_equal(o[2], 1);
+        assert_int_equal(o[3], 2);
+        sg_vm_free(p.vm);
+    }
+}
+
+/* (a P b) C (c Q d) with both temporaries read once */
+static void both_operands_fused(void **state)
+{
+    (void)state;
+    static const fused_case cases[] = {{OP_DIV, OP_SUB, OP_DIV, VM_DIV_DIV_SUB},
+                                       {OP_MUL, OP_SUB, OP_MUL, VM_MUL_MUL_SUB},
+                                       {OP_MUL, OP_ADD, OP_MUL, VM_MUL_MUL_ADD}};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        const fused_case *t = &cases[k];
+        /* inputs 0..3, result 4, time 5; temporaries 6, 7 (t->right is Q here) */
+        sg_instr code[3] = {instr(t->p, 6, 0, 1), instr(t->right, 7, 2, 3),
+                            instr(t->c, 4, 6, 7)};
+        sg_program p = program_of(code, 3, 8, 6);
+        int check[] = {4};
+        assert_same_values(&p, check, 1);
+        assert_int_equal(operations(p.vm), 1);
+        assert_int_equal(sg_vm_opcode(p.vm, operation(p.vm, 0)), t->expected);
+        sg_vm_free(p.vm);
+    }
+    /* a pair without its own superinstruction: the left one is fused */
+    sg_instr code[3] = {instr(OP_ADD, 6, 0, 1), instr(OP_ADD, 7, 2, 3), instr(OP_MUL, 4, 6, 7)};
+    sg_program p = program_of(code, 3, 8, 6);
+    int check[] = {4};
+    assert_same_values(&p, check, 1);
+    assert_int_equal(operations(p.vm), 2);
+    assert_int_equal(sg_vm_opcode(p.vm, operation(p.vm, 0)), OP_ADD);
+    assert_int_equal(sg_vm_opcode(p.vm, operation(p.vm, 1)), VM_ADD_MUL_L);
+    sg_vm_free(p.vm);
+}
+
+/* A temporary read twice is still computed once, into its slot: fusing it
+ * into its first reader would leave the second one reading a stale value. */
+static void temporary_read_twice_is_kept(void **state)
+{
+    (void)state;
+    /* 6 = x0 * x1; 3 = 6 + x2; 4 = 6 - x2 */
+    sg_instr code[3] = {instr(OP_MUL, 6, 0, 1), instr(OP_ADD, 3, 6, 2), instr(OP_SUB, 4, 6, 2)};
+    sg_program p = program_of(code, 3, 7, 6);
+    int check[] = {3, 4, 6};
+    assert_same_values(&p, check, 3);
+    assert_int_equal(operations(p.vm), 3);
+    assert_int_equal(sg_vm_opcode(p.vm, operation(p.vm, 0)), OP_MUL);
+    sg_vm_free(p.vm);
+}
+
+/* A temporary read once by the code but also by the Jacobian's sums (or a
+ * root function) is kept: those read its slot after the code ran. */
+static void temporary_read_outside_is_kept(void **state)
+{
+    (void)state;
+    sg_instr code[2] = {instr(OP_MUL, 6, 0, 1), instr(OP_ADD, 4, 6, 2)};
+    int jt_start[2] = {0, 1}, jt_slot[1] = {6};
+    sg_program p = program_of(code, 2, 7, 6);
+    p.nnz = 1;
+    p.jt_start = jt_start;
+    p.jt_slot = jt_slot;
+    int check[] = {4, 6};
+    assert_same_values(&p, check, 2);
+    assert_int_equal(operations(p.vm), 2);
+    sg_vm_free(p.vm);
+    int root_slot[1] = {6};
+    p = program_of(code, 2, 7, 6);
+    p.nroots = 1;
+    p.root_slot = root_slot;
+    assert_same_values(&p, check, 2);
+    assert_int_equal(operations(p.vm), 2);
+    sg_vm_free(p.vm);
+}
+
+/* A temporary of the assignments' section read by a rate stays: a run up
+ * to the assignments' end must leave it computed. */
+static void no_fusion_across_sections(void **state)
+{
+    (void)state;
+    sg_instr code[2] = {instr(OP_MUL, 6, 0, 1), instr(OP_ADD, 4, 6, 2)};
+    sg_program p = program_of(code, 2, 7, 6);
+    p.n_assign = 1;
+    int check[] = {4, 6};
+    assert_same_values(&p, check, 2);
+    assert_int_equal(operations(p.vm), 2);
+    sg_vm_free(p.vm);
+}
+
+/* A copy of a temporary into a named slot: the temporary's instruction
+ * writes the named slot. */
+static void copy_folds_into_its_producer(void **state)
+{
+    (void)state;
+    sg_instr code[2] = {instr(OP_DIV, 6, 0, 1), instr(OP_COPY, 3, 6, -1)};
+    sg_program p = program_of(code, 2, 7, 6);
+    int check[] = {3};
+    assert_same_values(&p, check, 1);
+    assert_int_equal(operations(p.vm), 1);
+    assert_int_equal(sg_vm_opcode(p.vm, operation(p.vm, 0)), OP_DIV);
+    int o[5];
+    sg_vm_operands(p.vm, operation(p.vm, 0), o);
+    assert_int_equal(o[0], 3);
+    sg_vm_free(p.vm);
+}
+
+/* Each section ends with a stop: a run up to one section's end leaves the
+ * later ones' slots alone; an end that is no section's is refused. */
+static void runs_stop_at_section_ends(void **state)
+{
+    (void)state;
+    /* assignments: 3 = x0 + x1; rates: 4 = 3 * x2 */
+    sg_instr code[2] = {instr(OP_ADD, 3, 0, 1), instr(OP_MUL, 4, 3, 2)};
+    sg_program p = program_of(code, 2, 6, 6);
+    p.n_assign = 1;
+    sg_vm_build(&p);
+    assert_non_null(p.vm);
+    assert_int_equal(sg_vm_length(p.vm), 2 + 4);
+    double v[6] = {0.1, 0.7, 1.0 / 3.0, -1.0, -1.0, 0.0};
+    assert_int_equal(sg_vm_exec(p.vm, p.n_assign, v), 0);
+    assert_true(v[3] == 0.1 + 0.7);
+    assert_true(v[4] == -1.0);
+    assert_int_equal(sg_vm_exec(p.vm, 7, v), -1);
+    assert_int_equal(sg_vm_exec(p.vm, p.n_rhs, v), 0);
+    assert_true(v[4] == (0.1 + 0.7) * (1.0 / 3.0));
+    sg_vm_free(p.vm);
+}
+
+/* Every shipped model: the right-hand side, the Jacobian, the root
+ * functions and every model slot are the same bits with and without the
+ * copy, at the initial state and at a perturbed one. */
+static void shipped_models_are_bit_identical(void **state)
+{
+    (void)state;
+    int nfiles = 0;
+    char **files = ts_model_files(&nfiles);
+    assert_non_null(files);
+    assert_true(nfiles > 0);
+    for (int f = 0; f < nfiles; f++) {
+        sg_error err;
+        memset(&err, 0, sizeof err);
+        sg_model *m = sg_model_load_file(files[f], &err);
+        if (!m)
+            fail_msg("%s: %s", files[f], err.message);
+        sg_program *p = m->program;
+        assert_non_null(p->vm);
+        int n = p->nstate;
+        size_t nst = (size_t)p->st_start[n], njt = (size_t)p->jt_start[p->nnz];
+        size_t nv = (size_t)p->nslots, nout = (size_t)n + (size_t)p->nnz + (size_t)p->nroots;
+        double *v[2], *out[2], *st = calloc(nst + 1, sizeof *st), *jt = calloc(njt + 1, sizeof *jt);
+        double *y = calloc((size_t)n + 1, sizeof *y);
+        sg_vm *vm = p->vm;
+        for (int k = 0; k < 2; k++) {
+            v[k] = malloc((nv + 1) * sizeof *v[k]);
+            out[k] = calloc(nout + 1, sizeof *out[k]);
+            memcpy(v[k], p->base, nv * sizeof *v[k]);
+        }
+        sg_program_scale(p, v[0], st, jt);
+        sg_program_scale(p, v[1], st, jt);
+        for (int trial = 0; trial < 2; trial++) {
+            for (int i = 0; i < n; i++)
+                y[i] = p->base[i] * (trial ? 1.37 : 1.0) + 0.01 * i;
+            for (int k = 0; k < 2; k++) {
+                p->vm = k == 0 ? vm : NULL;
+                sg_program_rhs(p, 0.5, y, out[k], v[k], st);
+                sg_program_jacobian(p, 0.5, y, out[k] + n, v[k], jt);
+                sg_program_roots(p, 0.5, y, out[k] + n + p->nnz, v[k]);
+            }
+            p->vm = vm;
+            assert_memory_equal(out[0], out[1], nout * sizeof(double));
+            assert_memory_equal(v[0], v[1], (size_t)p->nmodel_slots * sizeof(double));
+        }
+        for (int k = 0; k < 2; k++) {
+            free(v[k]);
+            free(out[k]);
+        }
+        free(st);
+        free(jt);
+        free(y);
+        sg_model_free(m);
+    }
+    ts_free_list(files, nfiles);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(each_pair_is_one_superinstruction),
+        cmocka_unit_test(both_operands_fused),
+        cmocka_unit_test(temporary_read_twice_is_kept),
+        cmocka_unit_test(temporary_read_outside_is_kept),
+        cmocka_unit_test(no_fusion_across_sections),
+        cmocka_unit_test(copy_folds_into_its_producer),
+        cmocka_unit_test(runs_stop_at_section_ends),
+        cmocka_unit_test(shipped_models_are_bit_identical),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
