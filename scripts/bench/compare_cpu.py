@@ -3,7 +3,7 @@
 model, for several sigode binaries run interleaved (old and new side by
 side, so a busy machine weighs on both alike).
 
-  scripts/bench/compare_cpu.py MODEL.cfg SCENARIO REPS SIGODE [SIGODE...]
+  scripts/bench/compare_cpu.py MODEL.cfg SCENARIO REPS SIGODE [SIGODE...] [-- RUN-ARGS]
 
 Commands: `run MODEL --scenario SCENARIO --rtol 1e-8 --atol 1e-8 --output
 F` (also with --t-end 1e-6: everything but the integration), `check
@@ -24,8 +24,13 @@ def main():
     if len(sys.argv) < 5:
         sys.exit(__doc__)
     model, scenario, reps, bins = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
+    extra = []
+    if "--" in bins:
+        extra = bins[bins.index("--") + 1:]
+        bins = bins[:bins.index("--")]
     tmp = tempfile.mkdtemp(prefix="compare_cpu.")
-    run = ["run", model, "--scenario", scenario, "--rtol", "1e-8", "--atol", "1e-8", "--output"]
+    run = ["run", model, "--scenario", scenario, "--rtol", "1e-8", "--atol", "1e-8"] + extra + [
+        "--output"]
     cmds = {
         "run": lambda out: run + [out],
         "run --t-end 1e-6": lambda out: run + [out, "--t-end", "1e-6"],
