@@ -389,7 +389,8 @@ sg_status sg_sim_steady_state(sg_sim *sim, const sg_experiment *exp, sg_trajecto
 /* Solver statistics of the last run. */
 typedef struct sg_stats {
     long steps, rhs_evals, jac_evals, lin_setups, err_test_fails, nonlin_fails;
-    int sparse; /* 1 if KLU was used */
+    int sparse;    /* 1 if KLU was used */
+    int lapack_lu; /* 1 if the dense Jacobian was factorised by LAPACK (OpenBLAS) */
 } sg_stats;
 void sg_sim_stats(const sg_sim *sim, sg_stats *stats);
 

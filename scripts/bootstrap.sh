@@ -22,6 +22,7 @@ packages=(
   libxml2-dev      # libsbml.pc says Requires.private: libxml-2.0; libsbml5-dev does not pull it in
   libcmocka-dev
   liblapack-dev
+  libopenblas0-serial  # dense LU of 32+ states (src/util/lapack.c): 1.7-5x faster than SUNDIALS'; one thread, none spinning
   libyaml-dev      # PEtab problem files
   libnlopt-dev     # sigode fit, profile: L-BFGS, SLSQP
   python3          # the error corpus and output-safety tests

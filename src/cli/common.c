@@ -488,7 +488,7 @@ void cli_print_stats(const sg_sim *sim)
     fprintf(stderr,
             "solver: %s, %ld steps, %ld right-hand sides, %ld Jacobians, %ld setups, "
             "%ld error-test failures, %ld nonlinear failures\n",
-            s.sparse ? "KLU" : "dense", s.steps, s.rhs_evals, s.jac_evals, s.lin_setups,
+            s.sparse ? "KLU" : s.lapack_lu ? "dense (LAPACK LU)" : "dense", s.steps, s.rhs_evals, s.jac_evals, s.lin_setups,
             s.err_test_fails, s.nonlin_fails);
 }
 

@@ -8,63 +8,13 @@
  * are the eigenvalues of the dynamics within the conserved totals. They
  * are found by dropping the nlaws eigenvalues of smallest modulus.
  */
-#include <dlfcn.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/lapack.h"
 #include "stability.h"
-
-#ifndef SIGODE_LAPACK_SONAME
-#define SIGODE_LAPACK_SONAME "liblapack.so.3"
-#endif
-
-/* LAPACK (Fortran calling convention; liblapack-dev ships no C header),
- * loaded on first use instead of linked: Debian's default LAPACK is
- * OpenBLAS, whose constructor starts a thread per core that spins for
- * about 0.1 s, and its loading costs about 6 ms, on every command, though
- * only steady states and their sensitivities need it (a whole `sigode run`
- * of fceri_ji spent 20-100 ms of CPU on the spinning thread). */
-typedef void dgeev_fn(const char *jobvl, const char *jobvr, const int *n, double *a,
-                      const int *lda, double *wr, double *wi, double *vl, const int *ldvl,
-                      double *vr, const int *ldvr, double *work, const int *lwork, int *info);
-typedef void dgesv_fn(const int *n, const int *nrhs, double *a, const int *lda, int *ipiv,
-                      double *b, const int *ldb, int *info);
-static struct {
-    pthread_once_t once;
-    dgeev_fn *dgeev;
-    dgesv_fn *dgesv;
-    char why[512]; /* dlerror's text when loading failed */
-} lapack = {PTHREAD_ONCE_INIT, NULL, NULL, ""};
-
-static void lapack_open(void)
-{
-    /* never closed: OpenBLAS's threads live as long as the process */
-    void *h = dlopen(SIGODE_LAPACK_SONAME, RTLD_NOW | RTLD_LOCAL);
-    if (h) {
-        *(void **)&lapack.dgeev = dlsym(h, "dgeev_");
-        *(void **)&lapack.dgesv = dlsym(h, "dgesv_");
-    }
-    if (!lapack.dgeev || !lapack.dgesv) {
-        const char *why = dlerror();
-        snprintf(lapack.why, sizeof lapack.why, "%s", why ? why : "dgeev_ or dgesv_ missing");
-        lapack.dgeev = NULL;
-        lapack.dgesv = NULL;
-    }
-}
-
-static sg_status lapack_load(sg_error *err)
-{
-    pthread_once(&lapack.once, lapack_open);
-    if (lapack.dgeev)
-        return SG_OK;
-    return sg_error_set(err, SG_ERR_IO, NULL, 0, 0,
-                        "LAPACK (%s, Debian package liblapack3 or libopenblas0) cannot be "
-                        "loaded: %s",
-                        SIGODE_LAPACK_SONAME, lapack.why);
-}
 
 sg_status sg_dense_jacobian(const sg_program *p, const double *v, double t, double *J,
                             sg_error *err)
@@ -125,23 +75,24 @@ sg_status sg_stability_compute(const sg_program *p, const double *v, double t, i
     int lwork = -1, info = 0, one = 1;
     sg_status st = SG_OK;
     double *work = NULL;
+    const sg_lapack *lapack = NULL;
     if (!J || !wr || !wi || !pairs) {
         st = sg_error_nomem(err);
         goto done;
     }
-    if ((st = sg_dense_jacobian(p, v, t, J, err)) != SG_OK || (st = lapack_load(err)) != SG_OK)
+    if ((st = sg_dense_jacobian(p, v, t, J, err)) != SG_OK || (st = sg_lapack_open(&lapack, err)) != SG_OK)
         goto done;
     for (size_t k = 0; k < nn; k++)
         if (!isfinite(J[k]))
             goto done; /* not computed: the Jacobian is not finite there */
-    lapack.dgeev("N", "N", &n, J, &n, wr, wi, NULL, &one, NULL, &one, &query, &lwork, &info);
+    lapack->dgeev("N", "N", &n, J, &n, wr, wi, NULL, &one, NULL, &one, &query, &lwork, &info);
     lwork = info == 0 ? (int)query : 4 * n;
     work = sg_malloc(sizeof(double) * (size_t)(lwork > 1 ? lwork : 1));
     if (!work) {
         st = sg_error_nomem(err);
         goto done;
     }
-    lapack.dgeev("N", "N", &n, J, &n, wr, wi, NULL, &one, NULL, &one, work, &lwork, &info);
+    lapack->dgeev("N", "N", &n, J, &n, wr, wi, NULL, &one, NULL, &one, work, &lwork, &info);
     if (info != 0)
         goto done; /* QR did not converge: not computed */
     double largest = 0;
@@ -178,14 +129,15 @@ done:
 
 sg_status sg_dense_solve(int n, int nrhs, double *A, double *B, int *singular, sg_error *err)
 {
-    sg_status st = lapack_load(err);
+    const sg_lapack *lapack;
+    sg_status st = sg_lapack_open(&lapack, err);
     if (st != SG_OK)
         return st;
     int *ipiv = sg_malloc(sizeof(int) * ((size_t)n + 1));
     if (!ipiv)
         return sg_error_nomem(err);
     int info = 0;
-    lapack.dgesv(&n, &nrhs, A, &n, ipiv, B, &n, &info);
+    lapack->dgesv(&n, &nrhs, A, &n, ipiv, B, &n, &info);
     sg_free(ipiv);
     *singular = info != 0;
     return SG_OK;

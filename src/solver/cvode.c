@@ -21,6 +21,7 @@
 #include <sunmatrix/sunmatrix_dense.h>
 #include <sunmatrix/sunmatrix_sparse.h>
 
+#include "lapack_dense.h"
 #include "solver.h"
 
 #if SUNDIALS_VERSION_MAJOR < 6
@@ -60,6 +61,7 @@ struct sg_solver {
     sg_options opt;
     int n;
     int sparse;
+    int lapack_lu;       /* dense path: LAPACK's dgetrf/dgetrs (OpenBLAS), not SUNDIALS' LU */
     int initialised;     /* CVodeInit done */
     int step_rule_pending; /* automatic step rule: decide after KLU's first factorisation */
     double *v;           /* value slots */
@@ -370,8 +372,26 @@ sg_solver *sg_solver_create(const sg_program *prog, const char *const *state_nam
         }
     } else {
         s->A = SUNDenseMatrix(n, n, s->ctx);
-        if (s->A)
+        /* OpenBLAS's blocked LU: 1.7x SUNDIALS' at 32 states, 5x at 354
+         * on a full matrix (scripts/bench/README.md); but SUNDIALS' skips
+         * zero multipliers, which wins on a Jacobian that stays sparse
+         * (Chen 2009: 504 states, 2x faster than OpenBLAS). Debian's
+         * reference LAPACK is no faster than SUNDIALS: without OpenBLAS
+         * SUNDIALS' own LU stays. */
+        const sg_lapack *lapack;
+        if (s->A && sg_lapack_lu_pays(s->n) &&
+            sg_dense_lu_work_share(s->n, prog->jac_colptr, prog->jac_rowidx) >=
+                SG_LAPACK_LU_MIN_WORK_SHARE &&
+            sg_lapack_open(&lapack, NULL) == SG_OK) {
+            if (!(s->LS = sg_lapack_dense_create(lapack, s->y, s->A, s->ctx))) {
+                sg_solver_free(s);
+                sg_error_nomem(err);
+                return NULL;
+            }
+            s->lapack_lu = 1;
+        } else if (s->A) {
             s->LS = SUNLinSol_Dense(s->y, s->A, s->ctx);
+        }
     }
     if (!s->A || !s->LS) {
         setup_failed(s, err, s->sparse ? "KLU sparse solver" : "dense solver");
@@ -793,6 +813,7 @@ void sg_solver_stats(const sg_solver *s, sg_stats *st)
 {
     memset(st, 0, sizeof *st);
     st->sparse = s->sparse;
+    st->lapack_lu = s->lapack_lu;
     if (!s->initialised)
         return;
     CVodeGetNumSteps(s->cvode, &st->steps);

@@ -283,6 +283,59 @@ static void test_pipeline(void **state)
     sg_model_free(m);
 }
 
+/* A dense run of 40 fully coupled states: LAPACK's LU where liblapack.so.3
+ * is OpenBLAS (src/solver/lapack_dense.c), every allocation failing once. */
+static void test_dense_lapack_run(void **state)
+{
+    (void)state;
+    char text[8192];
+    size_t used = (size_t)snprintf(text, sizeof text, "name = \"mix\";\nspecies = (");
+    for (int i = 1; i <= 40; i++)
+        used += (size_t)snprintf(text + used, sizeof text - used, "%s{ id = \"x%d\"; initial = %d.0; }",
+                                 i > 1 ? ", " : "", i, i);
+    used += (size_t)snprintf(text + used, sizeof text - used,
+                             ");\nassignments = ( { id = \"mean\"; value = \"(x1");
+    for (int i = 2; i <= 40; i++)
+        used += (size_t)snprintf(text + used, sizeof text - used, " + x%d", i);
+    used += (size_t)snprintf(text + used, sizeof text - used, ") / 40\"; } );\nreactions = (");
+    for (int i = 1; i <= 40; i++)
+        used += (size_t)snprintf(text + used, sizeof text - used,
+                                 "%s{ id = \"r%d\"; equation = \"x%d ->\"; rate = \"x%d - mean\"; }",
+                                 i > 1 ? ", " : "", i, i, i);
+    used += (size_t)snprintf(text + used, sizeof text - used, ");\n");
+    assert_true(used < sizeof text);
+    sg_error err;
+    sg_model *m = sg_model_load_buffer(text, used, "mix.cfg", &err);
+    assert_non_null(m);
+    sg_options opt;
+    sg_options_default(&opt);
+    opt.linear_solver = SG_LINSOL_DENSE;
+    long n;
+    for (n = 1; n < MAX_ATTEMPTS; n++) {
+        memset(&err, 0, sizeof err);
+        sg_status st = SG_OK;
+        sg_sim *sim = NULL;
+        sg_experiment *exp = NULL;
+        sg_trajectory *traj = NULL;
+        int hit = WITH_FAILURE(n, (sim = sg_sim_create(m, &opt, &err)) &&
+                                          (exp = sg_experiment_create(m, NULL, &err))
+                                      ? (st = sg_sim_run(sim, exp, &traj, &err))
+                                      : (st = err.status));
+        sg_trajectory_free(traj);
+        sg_experiment_free(exp);
+        sg_sim_free(sim);
+        if (!hit) {
+            assert_int_equal(st, SG_OK);
+            break;
+        }
+        if (st != SG_OK)
+            expect_nomem(&err, "dense run", n);
+    }
+    print_message("  dense run: %ld allocations\n", n - 1);
+    assert_true(n < MAX_ATTEMPTS);
+    sg_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -290,6 +343,7 @@ int main(void)
         cmocka_unit_test(test_load_every_section),
         cmocka_unit_test(test_load_bad_models),
         cmocka_unit_test(test_pipeline),
+        cmocka_unit_test(test_dense_lapack_run),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,75 @@
+/*
+ * LAPACK opened with dlopen on first use instead of linked: a threaded
+ * OpenBLAS starts a thread per core in its constructor that spins for
+ * about 0.1 s, and loading it costs about 6 ms, on every command, though
+ * only steady states, their sensitivities and large dense systems need it
+ * (a whole `sigode run` of fceri_ji spent 20-100 ms of CPU on the spinning
+ * thread when it was linked).
+ */
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdio.h>
+
+#include "lapack.h"
+#include "util.h"
+
+#ifndef SIGODE_LAPACK_SONAME
+#define SIGODE_LAPACK_SONAME "liblapack.so.3"
+#endif
+
+static struct {
+    pthread_once_t once;
+    sg_lapack lib;
+    int loaded;
+    char why[512]; /* dlerror's text when loading failed */
+} lapack = {PTHREAD_ONCE_INIT, {0}, 0, ""};
+
+typedef void set_threads_fn(int);
+
+static void lapack_load(void)
+{
+    void *h = dlopen(SIGODE_LAPACK_SONAME, RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        const char *why = dlerror();
+        snprintf(lapack.why, sizeof lapack.why, "%s", why ? why : "dlopen failed");
+        return;
+    }
+    sg_lapack *l = &lapack.lib;
+    *(void **)&l->dgeev = dlsym(h, "dgeev_");
+    *(void **)&l->dgesv = dlsym(h, "dgesv_");
+    *(void **)&l->dgetrf = dlsym(h, "dgetrf_");
+    *(void **)&l->dgetrs = dlsym(h, "dgetrs_");
+    if (!l->dgeev || !l->dgesv || !l->dgetrf || !l->dgetrs) {
+        snprintf(lapack.why, sizeof lapack.why, "dgeev_, dgesv_, dgetrf_ or dgetrs_ missing");
+        return;
+    }
+    l->openblas = dlsym(h, "openblas_get_config") != NULL;
+    /* One thread per factorisation: scans and ensembles already run one
+     * simulation per core, and the matrices here (tens to hundreds of
+     * rows) gain little from more. A no-op for OpenBLAS's serial build. */
+    set_threads_fn *set_threads;
+    *(void **)&set_threads = dlsym(h, "openblas_set_num_threads");
+    if (set_threads)
+        set_threads(1);
+    lapack.loaded = 1;
+}
+
+sg_status sg_lapack_open(const sg_lapack **lib, sg_error *err)
+{
+    pthread_once(&lapack.once, lapack_load);
+    *lib = lapack.loaded ? &lapack.lib : NULL;
+    if (lapack.loaded)
+        return SG_OK;
+    return sg_error_set(err, SG_ERR_IO, NULL, 0, 0,
+                        "LAPACK (%s, Debian package liblapack3 or libopenblas0-serial) cannot be "
+                        "loaded: %s",
+                        SIGODE_LAPACK_SONAME, lapack.why);
+}
+
+int sg_lapack_lu_pays(int n)
+{
+    if (n < SG_LAPACK_LU_MIN_STATES)
+        return 0;
+    const sg_lapack *l;
+    return sg_lapack_open(&l, NULL) == SG_OK && l->openblas;
+}

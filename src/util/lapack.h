@@ -1,0 +1,43 @@
+/*
+ * LAPACK, opened on first use (liblapack.so.3, Fortran calling convention:
+ * liblapack-dev ships no C header). Shared by the steady-state linear
+ * algebra (dgeev, dgesv) and the dense LU of the integrator (dgetrf,
+ * dgetrs).
+ */
+#ifndef SIGODE_LAPACK_H
+#define SIGODE_LAPACK_H
+
+#include "sigode.h"
+
+typedef void sg_dgeev_fn(const char *jobvl, const char *jobvr, const int *n, double *a,
+                         const int *lda, double *wr, double *wi, double *vl, const int *ldvl,
+                         double *vr, const int *ldvr, double *work, const int *lwork, int *info);
+typedef void sg_dgesv_fn(const int *n, const int *nrhs, double *a, const int *lda, int *ipiv,
+                         double *b, const int *ldb, int *info);
+typedef void sg_dgetrf_fn(const int *m, const int *n, double *a, const int *lda, int *ipiv,
+                          int *info);
+typedef void sg_dgetrs_fn(const char *trans, const int *n, const int *nrhs, const double *a,
+                          const int *lda, const int *ipiv, double *b, const int *ldb, int *info,
+                          size_t trans_len);
+
+typedef struct sg_lapack {
+    sg_dgeev_fn *dgeev;
+    sg_dgesv_fn *dgesv;
+    sg_dgetrf_fn *dgetrf;
+    sg_dgetrs_fn *dgetrs;
+    /* 1 when the library is OpenBLAS (its optimised kernels): only then is
+     * its LU faster than SUNDIALS' own (see sg_lapack_lu_pays) */
+    int openblas;
+} sg_lapack;
+
+/* Sets *lib to the loaded library (opened once per process, never
+ * closed); SG_ERR_IO with err set when it cannot be opened. */
+sg_status sg_lapack_open(const sg_lapack **lib, sg_error *err);
+
+/* 1 when LAPACK's dgetrf/dgetrs should factorise an n x n dense Jacobian
+ * instead of SUNDIALS' dense LU: the library is OpenBLAS and n is at least
+ * SG_LAPACK_LU_MIN_STATES. Never fails: 0 when LAPACK cannot be opened. */
+#define SG_LAPACK_LU_MIN_STATES 32
+int sg_lapack_lu_pays(int n);
+
+#endif

@@ -1,0 +1,173 @@
+/*
+ * The dense LU by LAPACK: when it is chosen (OpenBLAS present, 32 states
+ * or more, a Jacobian whose elimination fills in), and that it solves a
+ * linear system with a known solution as accurately as SUNDIALS' own LU.
+ */
+#include <dlfcn.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "solver/lapack_dense.h"
+#include "support.h"
+
+/* Whether liblapack.so.3 is OpenBLAS, read here independently of sigode. */
+static int openblas_present(void)
+{
+    void *h = dlopen("liblapack.so.3", RTLD_NOW | RTLD_LOCAL);
+    return h && dlsym(h, "openblas_get_config") != NULL;
+}
+
+/* CSC pattern of an n x n matrix from a predicate on (row, column). */
+static void pattern(int n, int (*nonzero)(int, int, int), int *colptr, int *rowidx)
+{
+    int e = 0;
+    for (int j = 0; j < n; j++) {
+        colptr[j] = e;
+        for (int i = 0; i < n; i++)
+            if (nonzero(n, i, j))
+                rowidx[e++] = i;
+    }
+    colptr[n] = e;
+}
+static int full(int n, int i, int j) { (void)n, (void)i, (void)j; return 1; }
+static int diagonal(int n, int i, int j) { (void)n; return i == j; }
+static int lower_chain(int n, int i, int j) { (void)n; return i == j + 1; }
+static int upper_chain(int n, int i, int j) { (void)n; return j == i + 1; }
+static int arrow_last(int n, int i, int j) { return i == n - 1 || j == n - 1; }
+static int arrow_first(int n, int i, int j) { (void)n; return i == 0 || j == 0; }
+
+static double share_of(int n, int (*nonzero)(int, int, int))
+{
+    int *colptr = malloc(sizeof(int) * (size_t)(n + 1));
+    int *rowidx = malloc(sizeof(int) * (size_t)(n * n));
+    assert_non_null(colptr);
+    assert_non_null(rowidx);
+    pattern(n, nonzero, colptr, rowidx);
+    double share = sg_dense_lu_work_share(n, colptr, rowidx);
+    free(colptr);
+    free(rowidx);
+    return share;
+}
+
+/* Σ (n-1-k) over Σ (n-1-k)^2, k < n-1: one multiplier per row of U. */
+static double one_per_row(int n)
+{
+    double work = 0, all = 0;
+    for (int k = 0; k < n - 1; k++) {
+        work += n - 1 - k;
+        all += (double)(n - 1 - k) * (n - 1 - k);
+    }
+    return work / all;
+}
+
+static void test_work_share(void **state)
+{
+    (void)state;
+    const int sizes[] = {2, 5, 63, 64, 65, 130};
+    for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
+        int n = sizes[s];
+        assert_true(share_of(n, full) == 1.0);
+        assert_true(share_of(n, diagonal) == 0.0);
+        assert_true(share_of(n, lower_chain) == 0.0); /* no multiplier above the diagonal */
+        assert_float_equal(share_of(n, upper_chain), one_per_row(n), 1e-15);
+        /* an arrow pointing at the last row does not fill; one pointing at
+         * the first fills everything in: the order matters, as in SUNDIALS */
+        assert_float_equal(share_of(n, arrow_last), one_per_row(n), 1e-15);
+        assert_true(share_of(n, arrow_first) == 1.0);
+    }
+    assert_true(share_of(1, full) == 0.0);
+}
+
+/* dx_i/dt = mean - x_i for n species: the total stays, each deviation from
+ * the mean decays as e^-t; the Jacobian -I + 11'/n is full. x_i(0) = i. */
+static sg_model *averaging(int n)
+{
+    size_t cap = 64 * 1024, used = 0;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    used += (size_t)snprintf(text + used, cap - used, "name = \"averaging\";\nspecies = (\n");
+    for (int i = 1; i <= n; i++)
+        used += (size_t)snprintf(text + used, cap - used, "  { id = \"x%d\"; initial = %d.0; }%s\n",
+                                 i, i, i < n ? "," : "");
+    used += (size_t)snprintf(text + used, cap - used,
+                             ");\nassignments = ( { id = \"mean\"; value = \"(x1");
+    for (int i = 2; i <= n; i++)
+        used += (size_t)snprintf(text + used, cap - used, " + x%d", i);
+    used += (size_t)snprintf(text + used, cap - used, ") / %d\"; } );\nreactions = (\n", n);
+    for (int i = 1; i <= n; i++)
+        used += (size_t)snprintf(text + used, cap - used,
+                                 "  { id = \"r%d\"; equation = \"x%d ->\"; rate = \"x%d - mean\"; }%s\n",
+                                 i, i, i, i < n ? "," : "");
+    used += (size_t)snprintf(text + used, cap - used,
+                             ");\nscenarios = ( { id = \"run\"; t_end = 5.0; points = 11; } );\n");
+    assert_true(used < cap);
+    sg_model *m = ts_load_text(text);
+    free(text);
+    return m;
+}
+
+/* Runs the averaging model of n species on the dense path; returns the
+ * largest relative error against the exact solution. */
+static double averaging_error(int n, sg_stats *stats)
+{
+    sg_model *m = averaging(n);
+    sg_options opt;
+    sg_options_default(&opt);
+    opt.linear_solver = SG_LINSOL_DENSE;
+    opt.rtol = 1e-10;
+    opt.atol = 1e-12;
+    sg_error err;
+    sg_sim *sim = sg_sim_create(m, &opt, &err);
+    sg_experiment *experiment = sg_experiment_create(m, "run", &err);
+    assert_non_null(sim);
+    assert_non_null(experiment);
+    sg_trajectory *traj = NULL;
+    assert_int_equal(sg_sim_run(sim, experiment, &traj, &err), SG_OK);
+    sg_sim_stats(sim, stats);
+    assert_string_equal(sg_trajectory_column_id(traj, 0), "x1");
+    double mean = (n + 1) / 2.0, worst = 0;
+    for (int row = 0; row < sg_trajectory_rows(traj); row++) {
+        double t = sg_trajectory_time(traj, row);
+        for (int i = 1; i <= n; i++) {
+            double exact = mean + (i - mean) * exp(-t);
+            double e = ts_rel(sg_trajectory_value(traj, row, i - 1), exact, 1e-6);
+            worst = e > worst ? e : worst;
+        }
+    }
+    sg_trajectory_free(traj);
+    sg_experiment_free(experiment);
+    sg_sim_free(sim);
+    sg_model_free(m);
+    return worst;
+}
+
+static void test_lapack_lu_chosen_and_exact(void **state)
+{
+    (void)state;
+    sg_stats large, small;
+    double error_large = averaging_error(40, &large);
+    double error_small = averaging_error(SG_LAPACK_LU_MIN_STATES - 1, &small);
+    /* OpenBLAS present: its LU for 40 states, SUNDIALS' below 32 */
+    assert_int_equal(large.lapack_lu, openblas_present());
+    assert_int_equal(small.lapack_lu, 0);
+    assert_int_equal(large.sparse, 0);
+    if (!(error_large < 1e-7) || !(error_small < 1e-7))
+        fail_msg("averaging model vs exact: 40 states %.3g, %d states %.3g (allowed 1e-7)",
+                 error_large, SG_LAPACK_LU_MIN_STATES - 1, error_small);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_work_share),
+        cmocka_unit_test(test_lapack_lu_chosen_and_exact),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
