@@ -16,6 +16,9 @@
 #ifndef SIGODE_LAPACK_SONAME
 #define SIGODE_LAPACK_SONAME "liblapack.so.3"
 #endif
+#ifndef SIGODE_LAPACK_SERIAL
+#define SIGODE_LAPACK_SERIAL ""
+#endif
 
 static struct {
     pthread_once_t once;
@@ -28,7 +31,12 @@ typedef void set_threads_fn(int);
 
 static void lapack_load(void)
 {
-    void *h = dlopen(SIGODE_LAPACK_SONAME, RTLD_NOW | RTLD_LOCAL);
+    /* OpenBLAS's serial build where it is installed, whatever Debian's
+     * alternatives chose for liblapack.so.3 (often the threaded OpenBLAS,
+     * whose threads spin as soon as it is loaded) */
+    void *h = SIGODE_LAPACK_SERIAL[0] ? dlopen(SIGODE_LAPACK_SERIAL, RTLD_NOW | RTLD_LOCAL) : NULL;
+    if (!h)
+        h = dlopen(SIGODE_LAPACK_SONAME, RTLD_NOW | RTLD_LOCAL);
     if (!h) {
         const char *why = dlerror();
         snprintf(lapack.why, sizeof lapack.why, "%s", why ? why : "dlopen failed");

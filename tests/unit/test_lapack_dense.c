@@ -17,9 +17,12 @@
 #include "solver/lapack_dense.h"
 #include "support.h"
 
-/* Whether liblapack.so.3 is OpenBLAS, read here independently of sigode. */
+/* Whether OpenBLAS's serial build is installed or liblapack.so.3 is
+ * OpenBLAS, read here independently of sigode. */
 static int openblas_present(void)
 {
+    if (dlopen(SIGODE_LAPACK_SERIAL, RTLD_NOW | RTLD_LOCAL))
+        return 1;
     void *h = dlopen("liblapack.so.3", RTLD_NOW | RTLD_LOCAL);
     return h && dlsym(h, "openblas_get_config") != NULL;
 }
