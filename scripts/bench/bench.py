@@ -440,7 +440,7 @@ def part_sundials(cal, res, reps):
     bins = {"debian": os.path.join(deb_build, "sigode"), "optimised": sigode_cli()}
     chen = os.path.join(ROOT, "..", "shared", "biomodels", "BIOMD0000000255.xml")
     out = os.path.join(RESULTS, "sundials_run.csv")
-    cases = [("calcineurin fk506_10nM (dense, 26 states)",
+    cases = [("calcineurin fk506_10nM (dense)",
               ["run", cal["model"]] + sigode_args(cal) + ["--output", out])]
     if os.path.exists(chen):
         for ls in ("dense", "klu"):
