@@ -48,6 +48,7 @@ struct sg_vm {
     int n;
     int bounds[4]; /* the program's n_assign, n_rhs, n_roots, n_code */
     vm_sums rhs, jac;
+    int *jt_slot; /* the program's jt_slot, temporaries renumbered as in code */
 };
 
 /* An instruction while the copy is built. */
@@ -199,7 +200,7 @@ void sg_vm_rhs_sum(const sg_program *p, const double *v, const double *st_scaled
 
 void sg_vm_jac_sum(const sg_program *p, const double *v, const double *jt_scaled, double *values)
 {
-    sum_rows(&p->vm->jac, p->jt_start, p->jt_slot, jt_scaled, v, values);
+    sum_rows(&p->vm->jac, p->jt_start, p->vm->jt_slot, jt_scaled, v, values);
 }
 
 /* ---------------------------------------------------------------- building */
@@ -362,6 +363,81 @@ static int compare_keys(const void *x, const void *y)
     return (a->index > b->index) - (a->index < b->index);
 }
 
+/* Renumbers the temporaries that only the copy reads (its code and its
+ * Jacobian sums), in the order the copy writes them, onto the slots the
+ * program gave to temporaries, lowest first. A run then writes its values
+ * one after another, a level's results sit next to each other for the
+ * levels that read them, and the slots of fused-away temporaries end up
+ * unused at the top: the copy touches fewer cache lines of v. Model slots,
+ * constants and whatever the setup code, the stoichiometry, the root
+ * functions, the triggers or the delays read keep their numbers. */
+static int renumber(const sg_program *p, sg_vm *vm)
+{
+    int nst = p->st_start ? p->st_start[p->nstate] : 0;
+    int njt = p->jt_start ? p->jt_start[p->nnz] : 0;
+    int *to = sg_malloc(sizeof *to * ((size_t)p->nslots + 1));
+    unsigned char *movable = sg_calloc((size_t)p->nslots + 1, 1);
+    vm->jt_slot = sg_malloc(sizeof *vm->jt_slot * ((size_t)njt + 1));
+    if (!to || !movable || !vm->jt_slot) {
+        sg_free(to);
+        sg_free(movable);
+        return -1;
+    }
+    for (int k = 0; k < p->n_code; k++)
+        if (p->code[k].dst >= p->nmodel_slots)
+            movable[p->code[k].dst] = 1;
+#define SG_FIX(array, count)                                                                   \
+    for (int k = 0; (array) && k < (count); k++)                                               \
+        movable[(array)[k]] = 0;
+    SG_FIX(p->st_rate, nst)
+    SG_FIX(p->state_comp_slot, p->nstate)
+    SG_FIX(p->root_slot, p->nroots)
+    SG_FIX(p->trigger_slot, p->ntriggers)
+    SG_FIX(p->delay_x_slot, p->ndelays)
+    SG_FIX(p->delay_tau_slot, p->ndelays)
+#undef SG_FIX
+    for (int k = 0; k < p->n_setup; k++) {
+        const sg_instr *s = &p->setup[k];
+        movable[s->a] = 0;
+        if (s->b >= 0)
+            movable[s->b] = 0;
+        if (s->c >= 0 && s->op != OP_DELAY && s->op != OP_FN)
+            movable[s->c] = 0;
+    }
+    for (int s = 0; s < p->nslots; s++)
+        to[s] = s;
+    /* each slot is written by one instruction: the k-th movable one written
+     * takes the k-th movable slot */
+    int next = p->nmodel_slots;
+    for (int k = 0; k < vm->n; k++) {
+        int d = vm->code[k].dst;
+        if (vm->op[k] == VM_STOP || !movable[d])
+            continue;
+        while (!movable[next])
+            next++;
+        to[d] = next++;
+    }
+    for (int k = 0; k < vm->n; k++) {
+        vm_instr *i = &vm->code[k];
+        int op = vm->op[k];
+        if (op == VM_STOP)
+            continue;
+        i->dst = to[i->dst];
+        i->a = to[i->a];
+        if (i->b >= 0)
+            i->b = to[i->b];
+        if (i->c >= 0 && op != OP_FN && op != OP_DELAY)
+            i->c = to[i->c];
+        if (i->d >= 0)
+            i->d = to[i->d];
+    }
+    for (int k = 0; k < njt; k++)
+        vm->jt_slot[k] = to[p->jt_slot[k]];
+    sg_free(to);
+    sg_free(movable);
+    return 0;
+}
+
 int sg_vm_build(sg_program *p)
 {
     int rc = -1;
@@ -427,6 +503,10 @@ int sg_vm_build(sg_program *p)
         vm->op[vm->n] = VM_STOP;
         vm->code[vm->n++] = (vm_instr){offsets[VM_STOP], -1, s, -1, -1, -1};
     }
+    if (renumber(p, vm) != 0) {
+        sg_vm_free(vm);
+        goto done;
+    }
     p->vm = vm;
     rc = 0;
 done:
@@ -446,6 +526,7 @@ void sg_vm_free(sg_vm *vm)
     sg_free(vm->op);
     sg_free(vm->rhs.row);
     sg_free(vm->jac.row);
+    sg_free(vm->jt_slot);
     sg_free(vm);
 }
 

@@ -4,6 +4,7 @@
  * of the program it replaces (the same operations in the same order); a
  * temporary read twice, or read outside the code, or computed in another
  * section, keeps its own instruction; sections end where the program's do;
+ * temporaries only the copy reads are renumbered in the order it writes them;
  * and on every shipped model the right-hand side, Jacobian and root
  * functions are bit-identical with and without the copy.
  */
@@ -234,6 +235,54 @@ static void runs_stop_at_section_ends(void **state)
     sg_vm_free(p.vm);
 }
 
+/* Temporaries only the copy reads take the temporaries' slots in the order
+ * the copy writes them; the Jacobian's sums follow them there; a temporary
+ * a root function reads keeps its slot. */
+static void temporaries_renumbered_in_write_order(void **state)
+{
+    (void)state;
+    /* inputs 0..3, results 4, 5, time 6; 7 = x0 * x1 and 8 = x2 + x3, each
+     * read twice: 4 = 7 - 8, 5 = 7 + 8. The copy runs the addition first
+     * (same level, lower opcode), so it writes 8 first. */
+    sg_instr code[4] = {instr(OP_MUL, 7, 0, 1), instr(OP_ADD, 8, 2, 3), instr(OP_SUB, 4, 7, 8),
+                        instr(OP_ADD, 5, 7, 8)};
+    int jt_start[2] = {0, 1}, jt_slot[1] = {7};
+    double jt_scaled[1] = {1.0};
+    sg_program p = program_of(code, 4, 9, 7);
+    p.nnz = 1;
+    p.jt_start = jt_start;
+    p.jt_slot = jt_slot;
+    int check[] = {4, 5};
+    assert_same_values(&p, check, 2);
+    int o[5];
+    sg_vm_operands(p.vm, operation(p.vm, 0), o);
+    assert_int_equal(sg_vm_opcode(p.vm, operation(p.vm, 0)), OP_ADD);
+    assert_int_equal(o[0], 7);
+    sg_vm_operands(p.vm, operation(p.vm, 1), o);
+    assert_int_equal(o[0], 8);
+    sg_vm_operands(p.vm, operation(p.vm, 3), o); /* 4 = 7 - 8, now 8 - 7 */
+    assert_int_equal(o[0], 4);
+    assert_int_equal(o[1], 8);
+    assert_int_equal(o[2], 7);
+    double v[9] = {0.1, 0.7, 1.0 / 3.0, 2.9, 0, 0, 0, 0, 0}, value;
+    sg_vm_exec(p.vm, p.n_code, v);
+    sg_vm_jac_sum(&p, v, jt_scaled, &value);
+    assert_true(value == 0.0 + 1.0 * (0.1 * 0.7));
+    sg_vm_free(p.vm);
+    /* a root function reads 7: it stays; 8 has only its own slot */
+    int root_slot[1] = {7};
+    p = program_of(code, 4, 9, 7);
+    p.nroots = 1;
+    p.root_slot = root_slot;
+    int check_root[] = {4, 5, 7};
+    assert_same_values(&p, check_root, 3);
+    sg_vm_operands(p.vm, operation(p.vm, 0), o);
+    assert_int_equal(o[0], 8);
+    sg_vm_operands(p.vm, operation(p.vm, 1), o);
+    assert_int_equal(o[0], 7);
+    sg_vm_free(p.vm);
+}
+
 /* Every shipped model: the right-hand side, the Jacobian, the root
  * functions and every model slot are the same bits with and without the
  * copy, at the initial state and at a perturbed one. */
@@ -300,6 +349,7 @@ int main(void)
         cmocka_unit_test(no_fusion_across_sections),
         cmocka_unit_test(copy_folds_into_its_producer),
         cmocka_unit_test(runs_stop_at_section_ends),
+        cmocka_unit_test(temporaries_renumbered_in_write_order),
         cmocka_unit_test(shipped_models_are_bit_identical),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
