@@ -89,6 +89,9 @@ typedef struct work {
 #define SG_VM_FUSED_BODY(X, P, p_op, C, c_op)                                                  \
     X(VM_##P##_##C##_L, V(dst) = (V(a) p_op V(b)) c_op V(c))                                   \
     X(VM_##P##_##C##_R, V(dst) = V(c) c_op (V(a) p_op V(b)))
+#define SG_VM_STORED_BODY(X, P, p_op, C, c_op)                                                 \
+    X(VM_##P##_##C##_LS, double t = V(a) p_op V(b); V(d) = t; V(dst) = t c_op V(c))             \
+    X(VM_##P##_##C##_RS, double t = V(a) p_op V(b); V(d) = t; V(dst) = V(c) c_op t)
 #define SG_VM_DOUBLE(X)                                                                        \
     X(VM_DIV_DIV_SUB, V(dst) = V(a) / V(b) - V(c) / V(d))                                      \
     X(VM_MUL_MUL_SUB, V(dst) = V(a) * V(b) - V(c) * V(d))                                      \
@@ -105,24 +108,32 @@ static void vm_run(const vm_instr *i, int last, double *v, int32_t *offsets)
 #if defined(__GNUC__)
 #define SG_VM_OFFSET(code, body) offsets[code] = (int32_t)(&&do_##code - &&do_OP_COPY);
 #define SG_VM_FUSED_OFFSET(P, p, C, c) SG_VM_FUSED_BODY(SG_VM_OFFSET, P, p, C, c)
+#define SG_VM_STORED_OFFSET(P, p, C, c) SG_VM_STORED_BODY(SG_VM_OFFSET, P, p, C, c)
     if (offsets) {
         SG_VM_BASE(SG_VM_OFFSET)
         SG_VM_FUSED(SG_VM_FUSED_OFFSET)
+        SG_VM_FUSED(SG_VM_STORED_OFFSET)
         SG_VM_DOUBLE(SG_VM_OFFSET)
         return;
     }
+#undef SG_VM_STORED_OFFSET
 #undef SG_VM_FUSED_OFFSET
 #undef SG_VM_OFFSET
 #define SG_VM_NEXT goto *(&&do_OP_COPY + i->go)
     SG_VM_NEXT;
 #define SG_VM_CASE(code, body)                                                                 \
-    do_##code : body;                                                                          \
+    do_##code : {                                                                              \
+        body;                                                                                  \
+    }                                                                                          \
     i++;                                                                                       \
     SG_VM_NEXT;
 #define SG_VM_FUSED_CASE(P, p, C, c) SG_VM_FUSED_BODY(SG_VM_CASE, P, p, C, c)
+#define SG_VM_STORED_CASE(P, p, C, c) SG_VM_STORED_BODY(SG_VM_CASE, P, p, C, c)
     SG_VM_BASE(SG_VM_CASE)
     SG_VM_FUSED(SG_VM_FUSED_CASE)
+    SG_VM_FUSED(SG_VM_STORED_CASE)
     SG_VM_DOUBLE(SG_VM_CASE)
+#undef SG_VM_STORED_CASE
 #undef SG_VM_FUSED_CASE
 #undef SG_VM_CASE
 #undef SG_VM_NEXT
@@ -135,13 +146,17 @@ static void vm_run(const vm_instr *i, int last, double *v, int32_t *offsets)
     for (;; i++) {
         switch (i->go) {
 #define SG_VM_CASE(code, body)                                                                 \
-    case code:                                                                                 \
+    case code: {                                                                               \
         body;                                                                                  \
-        break;
+        break;                                                                                 \
+    }
 #define SG_VM_FUSED_CASE(P, p, C, c) SG_VM_FUSED_BODY(SG_VM_CASE, P, p, C, c)
+#define SG_VM_STORED_CASE(P, p, C, c) SG_VM_STORED_BODY(SG_VM_CASE, P, p, C, c)
             SG_VM_BASE(SG_VM_CASE)
             SG_VM_FUSED(SG_VM_FUSED_CASE)
+            SG_VM_FUSED(SG_VM_STORED_CASE)
             SG_VM_DOUBLE(SG_VM_CASE)
+#undef SG_VM_STORED_CASE
 #undef SG_VM_FUSED_CASE
 #undef SG_VM_CASE
         }
@@ -240,11 +255,15 @@ static int binary_index(int op)
     return op == OP_ADD ? 0 : op == OP_SUB ? 1 : op == OP_MUL ? 2 : 3;
 }
 
-/* The superinstruction for (a p b) c x (right: x c (a p b)). */
-static int fused_op(int p, int c, int right)
+/* The superinstruction for (a p b) c x (right: x c (a p b)); stored: the
+ * one that also stores a p b in d. */
+static int fused_op(int p, int c, int right, int stored)
 {
-    return VM_ADD_ADD_L + (binary_index(c) * 4 + binary_index(p)) * 2 + right;
+    return (stored ? VM_ADD_ADD_LS : VM_ADD_ADD_L) +
+           (binary_index(c) * 4 + binary_index(p)) * 2 + right;
 }
+
+static int is_stored(int op) { return op >= VM_ADD_ADD_LS && op <= VM_DIV_DIV_RS; }
 
 /* The superinstruction for (a p b) c (x q y), or -1. */
 static int double_op(int p, int q, int c)
@@ -265,7 +284,7 @@ static void reads(const work *w, int out[4])
     out[0] = w->a;
     out[1] = w->b;
     out[2] = w->op == OP_DELAY ? -1 : w->c;
-    out[3] = w->d;
+    out[3] = is_stored(w->op) ? -1 : w->d; /* a stored one writes d */
 }
 
 /* Counts the reads of each slot; a slot read outside the code counts twice
@@ -317,8 +336,24 @@ static int fusable(const sg_program *p, const work *w, const int *uses, const in
     return at;
 }
 
+/* The instruction in [lo, k) computing slot `slot` by a binary operation,
+ * when the instruction reading it at k is its only reader in the section
+ * (here: the reads by the section's code) and it is still there; else -1.
+ * Others may read it later: fused, it is still stored. */
+static int storable(const work *w, const int *here, const int *producer, int slot, int lo,
+                    int k)
+{
+    if (here[slot] != 1)
+        return -1;
+    int at = producer[slot];
+    if (at < lo || at >= k || w[at].dead || !is_binary(w[at].op))
+        return -1;
+    return at;
+}
+
 /* Rewrites section [lo, hi) of w with superinstructions (see the top). */
-static void fuse(const sg_program *p, work *w, int lo, int hi, const int *uses, int *producer)
+static void fuse(const sg_program *p, work *w, int lo, int hi, const int *uses, const int *here,
+                 int *producer)
 {
     for (int k = lo; k < hi; k++) {
         work *in = &w[k];
@@ -326,17 +361,27 @@ static void fuse(const sg_program *p, work *w, int lo, int hi, const int *uses, 
             int pa = fusable(p, w, uses, producer, in->a, lo, k, 1);
             int pb = fusable(p, w, uses, producer, in->b, lo, k, 1);
             int dop = pa >= 0 && pb >= 0 ? double_op(w[pa].op, w[pb].op, in->op) : -1;
+            int sa = pa < 0 && pb < 0 ? storable(w, here, producer, in->a, lo, k) : -1;
+            int sb = pa < 0 && pb < 0 && sa < 0 ? storable(w, here, producer, in->b, lo, k) : -1;
             if (dop >= 0) {
                 *in = (work){dop, 0, in->dst, w[pa].a, w[pa].b, w[pb].a, w[pb].b, 0};
                 w[pa].dead = w[pb].dead = 1;
             } else if (pa >= 0) {
-                *in = (work){fused_op(w[pa].op, in->op, 0), 0, in->dst, w[pa].a, w[pa].b, in->b,
-                             -1, 0};
+                *in = (work){fused_op(w[pa].op, in->op, 0, 0), 0, in->dst, w[pa].a, w[pa].b,
+                             in->b, -1, 0};
                 w[pa].dead = 1;
             } else if (pb >= 0) {
-                *in = (work){fused_op(w[pb].op, in->op, 1), 0, in->dst, w[pb].a, w[pb].b, in->a,
-                             -1, 0};
+                *in = (work){fused_op(w[pb].op, in->op, 1, 0), 0, in->dst, w[pb].a, w[pb].b,
+                             in->a, -1, 0};
                 w[pb].dead = 1;
+            } else if (sa >= 0) {
+                *in = (work){fused_op(w[sa].op, in->op, 0, 1), 0, in->dst, w[sa].a, w[sa].b,
+                             in->b, in->a, 0};
+                w[sa].dead = 1;
+            } else if (sb >= 0) {
+                *in = (work){fused_op(w[sb].op, in->op, 1, 1), 0, in->dst, w[sb].a, w[sb].b,
+                             in->a, in->b, 0};
+                w[sb].dead = 1;
             }
         } else if (in->op == OP_COPY) {
             int pa = fusable(p, w, uses, producer, in->a, lo, k, 0);
@@ -410,12 +455,17 @@ static int renumber(const sg_program *p, sg_vm *vm)
      * takes the k-th movable slot */
     int next = p->nmodel_slots;
     for (int k = 0; k < vm->n; k++) {
-        int d = vm->code[k].dst;
-        if (vm->op[k] == VM_STOP || !movable[d])
+        int op = vm->op[k];
+        if (op == VM_STOP)
             continue;
-        while (!movable[next])
-            next++;
-        to[d] = next++;
+        int written[2] = {is_stored(op) ? vm->code[k].d : -1, vm->code[k].dst};
+        for (int j = 0; j < 2; j++) {
+            if (written[j] < 0 || !movable[written[j]])
+                continue;
+            while (!movable[next])
+                next++;
+            to[written[j]] = next++;
+        }
     }
     for (int k = 0; k < vm->n; k++) {
         vm_instr *i = &vm->code[k];
@@ -449,12 +499,13 @@ int sg_vm_build(sg_program *p)
     int *uses = sg_calloc((size_t)p->nslots + 1, sizeof *uses);
     int *producer = sg_malloc(sizeof *producer * ((size_t)p->nslots + 1));
     int *level = sg_calloc((size_t)p->nslots + 1, sizeof *level);
+    int *here = sg_calloc((size_t)p->nslots + 1, sizeof *here);
     order_key *keys = sg_malloc(sizeof *keys * ((size_t)n + 1));
     if (vm) {
         vm->code = sg_malloc(sizeof *vm->code * ((size_t)n + 4));
         vm->op = sg_malloc((size_t)n + 4);
     }
-    if (!vm || !w || !uses || !producer || !level || !keys || !vm->code || !vm->op) {
+    if (!vm || !w || !uses || !producer || !level || !here || !keys || !vm->code || !vm->op) {
         sg_vm_free(vm);
         goto done;
     }
@@ -477,9 +528,17 @@ int sg_vm_build(sg_program *p)
         producer[w[k].dst] = k;
     count_uses(p, w, n, uses);
     int bounds[5] = {0, p->n_assign, p->n_rhs, p->n_roots, p->n_code};
+    for (int s = 0; s < 4; s++)
+        for (int k = bounds[s]; k < bounds[s + 1]; k++) {
+            int r[4];
+            reads(&w[k], r);
+            for (int j = 0; j < 4; j++)
+                if (r[j] >= 0 && producer[r[j]] >= bounds[s] && producer[r[j]] < bounds[s + 1])
+                    here[r[j]]++;
+        }
     for (int s = 0; s < 4; s++) {
         vm->bounds[s] = bounds[s + 1];
-        fuse(p, w, bounds[s], bounds[s + 1], uses, producer);
+        fuse(p, w, bounds[s], bounds[s + 1], uses, here, producer);
         /* levels, then (level, opcode) order */
         int nk = 0;
         for (int k = bounds[s]; k < bounds[s + 1]; k++) {
@@ -491,6 +550,8 @@ int sg_vm_build(sg_program *p)
                 if (r[j] >= 0 && level[r[j]] > l)
                     l = level[r[j]];
             level[w[k].dst] = l + 1;
+            if (is_stored(w[k].op))
+                level[w[k].d] = l + 1;
             keys[nk++] = (order_key){l + 1, w[k].op, k};
         }
         qsort(keys, (size_t)nk, sizeof *keys, compare_keys);
@@ -514,6 +575,7 @@ done:
     sg_free(uses);
     sg_free(producer);
     sg_free(level);
+    sg_free(here);
     sg_free(keys);
     return rc;
 }

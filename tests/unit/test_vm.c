@@ -2,8 +2,9 @@
  * The interpreter's copy of a program (src/compile/vm.c): each
  * superinstruction is made for its pattern and gives exactly the numbers
  * of the program it replaces (the same operations in the same order); a
- * temporary read twice, or read outside the code, or computed in another
- * section, keeps its own instruction; sections end where the program's do;
+ * temporary read twice, or computed in another section, keeps its own
+ * instruction, one read once in its section and again outside it is
+ * fused and still stored; sections end where the program's do;
  * temporaries only the copy reads are renumbered in the order it writes them;
  * and on every shipped model the right-hand side, Jacobian and root
  * functions are bit-identical with and without the copy.
@@ -84,7 +85,9 @@ typedef struct fused_case {
     int p, c, right, expected;
 } fused_case;
 
-/* dst = (a P b) C c and dst = c C (a P b), for every P and C */
+/* dst = (a P b) C c and dst = c C (a P b), for every P and C; when the
+ * Jacobian's sums read the temporary too, the same superinstruction that
+ * also stores it (P_C_LS, P_C_RS) */
 static void each_pair_is_one_superinstruction(void **state)
 {
     (void)state;
@@ -92,25 +95,39 @@ static void each_pair_is_one_superinstruction(void **state)
     {OP_##P, OP_##C, 0, VM_##P##_##C##_L}, {OP_##P, OP_##C, 1, VM_##P##_##C##_R},
     static const fused_case cases[] = {SG_VM_FUSED(FUSED_CASE)};
 #undef FUSED_CASE
+#define STORED_CASE(P, p_op, C, c_op)                                                          \
+    {OP_##P, OP_##C, 0, VM_##P##_##C##_LS}, {OP_##P, OP_##C, 1, VM_##P##_##C##_RS},
+    static const fused_case stored_cases[] = {SG_VM_FUSED(STORED_CASE)};
+#undef STORED_CASE
     assert_int_equal(sizeof cases / sizeof cases[0], 32);
-    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-        const fused_case *t = &cases[k];
-        /* model slots 0..2 inputs, 4 the result (5 is time); 6 the temporary */
-        sg_instr code[2] = {instr(t->p, 6, 0, 1),
-                            t->right ? instr(t->c, 4, 2, 6) : instr(t->c, 4, 6, 2)};
-        sg_program p = program_of(code, 2, 7, 6);
-        int check[] = {4};
-        assert_same_values(&p, check, 1);
-        assert_int_equal(operations(p.vm), 1);
-        assert_int_equal(sg_vm_opcode(p.vm, operation(p.vm, 0)), t->expected);
-        int o[5];
-        sg_vm_operands(p.vm, operation(p.vm, 0), o);
-        assert_int_equal(o[0], 4);
-        assert_int_equal(o[1], 0);
-        assert_int_equal(o[2], 1);
-        assert_int_equal(o[3], 2);
-        sg_vm_free(p.vm);
-    }
+    assert_int_equal(sizeof stored_cases / sizeof stored_cases[0], 32);
+    for (int stored = 0; stored < 2; stored++)
+        for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+            const fused_case *t = stored ? &stored_cases[k] : &cases[k];
+            /* model slots 0..2 inputs, 4 the result (5 is time); 6 the temporary */
+            sg_instr code[2] = {instr(t->p, 6, 0, 1),
+                                t->right ? instr(t->c, 4, 2, 6) : instr(t->c, 4, 6, 2)};
+            int jt_start[2] = {0, 1}, jt_slot[1] = {6};
+            sg_program p = program_of(code, 2, 7, 6);
+            if (stored) {
+                p.nnz = 1;
+                p.jt_start = jt_start;
+                p.jt_slot = jt_slot;
+            }
+            int check[] = {4, 6};
+            assert_same_values(&p, check, stored ? 2 : 1);
+            assert_int_equal(operations(p.vm), 1);
+            assert_int_equal(sg_vm_opcode(p.vm, operation(p.vm, 0)), t->expected);
+            int o[5];
+            sg_vm_operands(p.vm, operation(p.vm, 0), o);
+            assert_int_equal(o[0], 4);
+            assert_int_equal(o[1], 0);
+            assert_int_equal(o[2], 1);
+            assert_int_equal(o[3], 2);
+            if (stored)
+                assert_int_equal(o[4], 6);
+            sg_vm_free(p.vm);
+        }
 }
 
 /* (a P b) C (c Q d) with both temporaries read once */
@@ -159,8 +176,9 @@ static void temporary_read_twice_is_kept(void **state)
 }
 
 /* A temporary read once by the code but also by the Jacobian's sums (or a
- * root function) is kept: those read its slot after the code ran. */
-static void temporary_read_outside_is_kept(void **state)
+ * root function) is fused and still stored: those read its slot after the
+ * code ran. */
+static void temporary_read_outside_is_stored(void **state)
 {
     (void)state;
     sg_instr code[2] = {instr(OP_MUL, 6, 0, 1), instr(OP_ADD, 4, 6, 2)};
@@ -171,14 +189,16 @@ static void temporary_read_outside_is_kept(void **state)
     p.jt_slot = jt_slot;
     int check[] = {4, 6};
     assert_same_values(&p, check, 2);
-    assert_int_equal(operations(p.vm), 2);
+    assert_int_equal(operations(p.vm), 1);
+    assert_int_equal(sg_vm_opcode(p.vm, operation(p.vm, 0)), VM_MUL_ADD_LS);
     sg_vm_free(p.vm);
     int root_slot[1] = {6};
     p = program_of(code, 2, 7, 6);
     p.nroots = 1;
     p.root_slot = root_slot;
     assert_same_values(&p, check, 2);
-    assert_int_equal(operations(p.vm), 2);
+    assert_int_equal(operations(p.vm), 1);
+    assert_int_equal(sg_vm_opcode(p.vm, operation(p.vm, 0)), VM_MUL_ADD_LS);
     sg_vm_free(p.vm);
 }
 
@@ -345,7 +365,7 @@ int main(void)
         cmocka_unit_test(each_pair_is_one_superinstruction),
         cmocka_unit_test(both_operands_fused),
         cmocka_unit_test(temporary_read_twice_is_kept),
-        cmocka_unit_test(temporary_read_outside_is_kept),
+        cmocka_unit_test(temporary_read_outside_is_stored),
         cmocka_unit_test(no_fusion_across_sections),
         cmocka_unit_test(copy_folds_into_its_producer),
         cmocka_unit_test(runs_stop_at_section_ends),
