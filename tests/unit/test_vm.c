@@ -9,6 +9,7 @@
  * and on every shipped model the right-hand side, Jacobian and root
  * functions are bit-identical with and without the copy.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -303,6 +304,41 @@ static void temporaries_renumbered_in_write_order(void **state)
     sg_vm_free(p.vm);
 }
 
+/* The right-hand side names a derivative that is not finite wherever it is
+ * (the check sums four ways: every lane and the remainder), with and
+ * without the copy, and -1 when all are finite. */
+static void rhs_finds_any_non_finite_derivative(void **state)
+{
+    (void)state;
+    enum { N = 7 }; /* 4 + 3: one round of four sums, then the rest */
+    int st_start[N + 1], st_rate[N];
+    double st_scaled[N], y[N], ydot[N], v[N + 1];
+    for (int i = 0; i < N; i++) {
+        st_start[i] = i;
+        st_rate[i] = i; /* d x_i / dt = 0.5 x_i */
+        st_scaled[i] = 0.5;
+    }
+    st_start[N] = N;
+    sg_program p = program_of(NULL, 0, N + 1, N + 1);
+    p.nstate = N;
+    p.st_start = st_start;
+    p.st_rate = st_rate;
+    for (int with_vm = 0; with_vm < 2; with_vm++) {
+        if (with_vm) {
+            sg_vm_build(&p);
+            assert_non_null(p.vm);
+        }
+        for (int bad = -1; bad < N; bad++)
+            for (int kind = 0; kind < 3; kind++) {
+                for (int i = 0; i < N; i++)
+                    y[i] = i == bad ? (kind == 0 ? INFINITY : kind == 1 ? -INFINITY : NAN)
+                                    : -1.0 + i;
+                assert_int_equal(sg_program_rhs(&p, 0.0, y, ydot, v, st_scaled), bad);
+            }
+    }
+    sg_vm_free(p.vm);
+}
+
 /* Every shipped model: the right-hand side, the Jacobian, the root
  * functions and every model slot are the same bits with and without the
  * copy, at the initial state and at a perturbed one. */
@@ -370,6 +406,7 @@ int main(void)
         cmocka_unit_test(copy_folds_into_its_producer),
         cmocka_unit_test(runs_stop_at_section_ends),
         cmocka_unit_test(temporaries_renumbered_in_write_order),
+        cmocka_unit_test(rhs_finds_any_non_finite_derivative),
         cmocka_unit_test(shipped_models_are_bit_identical),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
