@@ -38,6 +38,8 @@ typedef struct vm_instr {
  * written out and its branches are always predicted. */
 #define SG_VM_UNROLLED 8 /* rows of more terms: one loop */
 typedef struct vm_sums {
+    /* pairs (row, its first term): the first term beside the row, not
+     * looked up in start[] through it (10% off net1000's sums) */
     int *row;
     int group_end[SG_VM_UNROLLED + 2]; /* rows of j terms: [group_end[j-1], group_end[j]) */
 } vm_sums;
@@ -183,10 +185,10 @@ static void sum_rows(const vm_sums *sums, const int *start, const int *slot, con
     const int *r = sums->row;
 #define T(j) +coef[k + j] * v[slot[k + j]]
 #define SG_VM_SUM(terms, sum)                                                                  \
-    for (const int *end = sums->row + sums->group_end[terms]; r < end; r++) {                  \
-        int k = start[*r];                                                                     \
+    for (const int *end = sums->row + 2 * sums->group_end[terms]; r < end; r += 2) {           \
+        int k = r[1];                                                                          \
         (void)k;                                                                               \
-        out[*r] = sum;                                                                         \
+        out[r[0]] = sum;                                                                       \
     }
     SG_VM_SUM(0, 0.0)
     SG_VM_SUM(1, 0.0 T(0))
@@ -200,11 +202,11 @@ static void sum_rows(const vm_sums *sums, const int *start, const int *slot, con
 #undef SG_VM_SUM
 #undef T
     _Static_assert(SG_VM_UNROLLED == 8, "one loop per count above");
-    for (const int *end = sums->row + sums->group_end[SG_VM_UNROLLED + 1]; r < end; r++) {
+    for (const int *end = sums->row + 2 * sums->group_end[SG_VM_UNROLLED + 1]; r < end; r += 2) {
         double s = 0.0;
-        for (int k = start[*r]; k < start[*r + 1]; k++)
+        for (int k = r[1]; k < start[r[0] + 1]; k++)
             s += coef[k] * v[slot[k]];
-        out[*r] = s;
+        out[r[0]] = s;
     }
 }
 
@@ -224,7 +226,7 @@ void sg_vm_jac_sum(const sg_program *p, const double *v, const double *jt_scaled
 static int group_rows(vm_sums *sums, int nrows, const int *start)
 {
     int count[SG_VM_UNROLLED + 2] = {0};
-    sums->row = sg_malloc(sizeof *sums->row * ((size_t)nrows + 1));
+    sums->row = sg_malloc(sizeof *sums->row * (2 * (size_t)nrows + 1));
     if (!sums->row)
         return -1;
     for (int r = 0; r < nrows; r++) {
@@ -240,7 +242,9 @@ static int group_rows(vm_sums *sums, int nrows, const int *start)
     }
     for (int r = 0; r < nrows; r++) {
         int terms = start[r + 1] - start[r];
-        sums->row[count[terms > SG_VM_UNROLLED ? SG_VM_UNROLLED + 1 : terms]++] = r;
+        int at = count[terms > SG_VM_UNROLLED ? SG_VM_UNROLLED + 1 : terms]++;
+        sums->row[2 * at] = r;
+        sums->row[2 * at + 1] = start[r];
     }
     return 0;
 }
