@@ -242,9 +242,9 @@ static int group_rows(vm_sums *sums, int nrows, const int *start)
     }
     for (int r = 0; r < nrows; r++) {
         int terms = start[r + 1] - start[r];
-        int at = count[terms > SG_VM_UNROLLED ? SG_VM_UNROLLED + 1 : terms]++;
-        sums->row[2 * at] = r;
-        sums->row[2 * at + 1] = start[r];
+        int place = count[terms > SG_VM_UNROLLED ? SG_VM_UNROLLED + 1 : terms]++;
+        sums->row[2 * place] = r;
+        sums->row[2 * place + 1] = start[r];
     }
     return 0;
 }
