@@ -28,10 +28,31 @@
 
 #include "vm.h"
 
-typedef struct vm_instr {
-    int32_t go; /* the handler's label - the first handler's (threaded), or the opcode */
-    int32_t dst, a, b, c, d;
-} vm_instr;
+/* The copy is a stream of 32-bit words: an instruction is its handler's
+ * label - the first handler's (threaded dispatch; else the opcode), then
+ * dst, a, b, c, d, cut to the words its opcode reads (length_of): a run
+ * streams 20% fewer bytes than with six words each (net1000's rates). */
+enum { AT_go, AT_dst, AT_a, AT_b, AT_c, AT_d, AT_WORDS };
+
+static inline int length_of(int op)
+{
+    switch (op) {
+    case OP_COPY:
+    case OP_NEG:
+    case OP_NOT:
+    case OP_SQUARE:
+    case VM_STOP:
+        return 3;
+    case OP_FN:
+    case OP_IF:
+    case OP_DELAY:
+        return 5;
+    default:
+        if (op >= VM_ADD_ADD_L && op <= VM_DIV_DIV_R)
+            return 5;
+        return op >= VM_ADD_ADD_LS ? 6 : 4; /* stored and double ones read d */
+    }
+}
 
 /* Sums of coefficient x slot (the stoichiometry's, the Jacobian's): the
  * rows sorted by their number of terms, so that the loop of each count is
@@ -45,8 +66,9 @@ typedef struct vm_sums {
 } vm_sums;
 
 struct sg_vm {
-    vm_instr *code;
-    uint8_t *op; /* each instruction's opcode, for inspection */
+    int32_t *code;
+    int *at;     /* where each instruction starts in code */
+    uint8_t *op; /* each instruction's opcode */
     int n;
     int bounds[4]; /* the program's n_assign, n_rhs, n_roots, n_code */
     vm_sums rhs, jac;
@@ -63,7 +85,7 @@ typedef struct work {
 
 /* The handlers: V(x) is the value of operand x. OP_FN keeps its function
  * in c, OP_DELAY its delay's number. */
-#define V(x) v[i->x]
+#define V(x) v[i[AT_##x]]
 #define SG_VM_BASE(X)                                                                          \
     X(OP_COPY, V(dst) = V(a))                                                                  \
     X(OP_NEG, V(dst) = -V(a))                                                                  \
@@ -84,10 +106,10 @@ typedef struct work {
     X(OP_OR, V(dst) = V(a) != 0.0 || V(b) != 0.0)                                              \
     X(OP_MIN, V(dst) = sg_op_apply(EX_MIN, V(a), V(b)))                                        \
     X(OP_MAX, V(dst) = sg_op_apply(EX_MAX, V(a), V(b)))                                        \
-    X(OP_FN, V(dst) = sg_fn_apply(i->c, V(a)))                                                 \
+    X(OP_FN, V(dst) = sg_fn_apply(i[AT_c], V(a)))                                                 \
     X(OP_IF, V(dst) = V(a) != 0.0 ? V(b) : V(c))                                               \
-    X(OP_DELAY, V(dst) = sg_delay_lookup(i->c, V(a), V(b), v))                                 \
-    X(VM_STOP, if (i->a >= last) return)
+    X(OP_DELAY, V(dst) = sg_delay_lookup(i[AT_c], V(a), V(b), v))                                 \
+    X(VM_STOP, if (i[AT_a] >= last) return)
 #define SG_VM_FUSED_BODY(X, P, p_op, C, c_op)                                                  \
     X(VM_##P##_##C##_L, V(dst) = (V(a) p_op V(b)) c_op V(c))                                   \
     X(VM_##P##_##C##_R, V(dst) = V(c) c_op (V(a) p_op V(b)))
@@ -105,7 +127,7 @@ typedef struct work {
 /* no tail merging or global CSE: each handler keeps its own jump */
 __attribute__((optimize("no-crossjumping", "no-gcse")))
 #endif
-static void vm_run(const vm_instr *i, int last, double *v, int32_t *offsets)
+static void vm_run(const int32_t *i, int last, double *v, int32_t *offsets)
 {
 #if defined(__GNUC__)
 #define SG_VM_OFFSET(code, body) offsets[code] = (int32_t)(&&do_##code - &&do_OP_COPY);
@@ -121,13 +143,13 @@ static void vm_run(const vm_instr *i, int last, double *v, int32_t *offsets)
 #undef SG_VM_STORED_OFFSET
 #undef SG_VM_FUSED_OFFSET
 #undef SG_VM_OFFSET
-#define SG_VM_NEXT goto *(&&do_OP_COPY + i->go)
+#define SG_VM_NEXT goto *(&&do_OP_COPY + i[AT_go])
     SG_VM_NEXT;
 #define SG_VM_CASE(code, body)                                                                 \
     do_##code : {                                                                              \
         body;                                                                                  \
     }                                                                                          \
-    i++;                                                                                       \
+    i += length_of(code);                                                                      \
     SG_VM_NEXT;
 #define SG_VM_FUSED_CASE(P, p, C, c) SG_VM_FUSED_BODY(SG_VM_CASE, P, p, C, c)
 #define SG_VM_STORED_CASE(P, p, C, c) SG_VM_STORED_BODY(SG_VM_CASE, P, p, C, c)
@@ -145,11 +167,12 @@ static void vm_run(const vm_instr *i, int last, double *v, int32_t *offsets)
             offsets[op] = op;
         return;
     }
-    for (;; i++) {
-        switch (i->go) {
+    for (;;) {
+        switch (i[AT_go]) {
 #define SG_VM_CASE(code, body)                                                                 \
     case code: {                                                                               \
         body;                                                                                  \
+        i += length_of(code);                                                                  \
         break;                                                                                 \
     }
 #define SG_VM_FUSED_CASE(P, p, C, c) SG_VM_FUSED_BODY(SG_VM_CASE, P, p, C, c)
@@ -412,6 +435,18 @@ static int compare_keys(const void *x, const void *y)
     return (a->index > b->index) - (a->index < b->index);
 }
 
+/* Appends instruction (op, dst, a, b, c, d) to the copy, in the words its
+ * opcode reads; *words: the words used so far. */
+static void append(sg_vm *vm, const int32_t *offsets, int op, int dst, int a, int b, int c,
+                   int d, int *words)
+{
+    int32_t all[AT_WORDS] = {offsets[op], dst, a, b, c, d};
+    vm->op[vm->n] = (uint8_t)op;
+    vm->at[vm->n++] = *words;
+    for (int j = 0; j < length_of(op); j++)
+        vm->code[(*words)++] = all[j];
+}
+
 /* Renumbers the temporaries that only the copy reads (its code and its
  * Jacobian sums), in the order the copy writes them, onto the slots the
  * program gave to temporaries, lowest first. A run then writes its values
@@ -462,7 +497,8 @@ static int renumber(const sg_program *p, sg_vm *vm)
         int op = vm->op[k];
         if (op == VM_STOP)
             continue;
-        int written[2] = {is_stored(op) ? vm->code[k].d : -1, vm->code[k].dst};
+        const int32_t *i = vm->code + vm->at[k];
+        int written[2] = {is_stored(op) ? i[AT_d] : -1, i[AT_dst]};
         for (int j = 0; j < 2; j++) {
             if (written[j] < 0 || !movable[written[j]])
                 continue;
@@ -472,18 +508,13 @@ static int renumber(const sg_program *p, sg_vm *vm)
         }
     }
     for (int k = 0; k < vm->n; k++) {
-        vm_instr *i = &vm->code[k];
+        int32_t *i = vm->code + vm->at[k];
         int op = vm->op[k];
         if (op == VM_STOP)
             continue;
-        i->dst = to[i->dst];
-        i->a = to[i->a];
-        if (i->b >= 0)
-            i->b = to[i->b];
-        if (i->c >= 0 && op != OP_FN && op != OP_DELAY)
-            i->c = to[i->c];
-        if (i->d >= 0)
-            i->d = to[i->d];
+        for (int j = AT_dst; j < length_of(op); j++)
+            if (i[j] >= 0 && !(j == AT_c && (op == OP_FN || op == OP_DELAY)))
+                i[j] = to[i[j]];
     }
     for (int k = 0; k < njt; k++)
         vm->jt_slot[k] = to[p->jt_slot[k]];
@@ -506,10 +537,12 @@ int sg_vm_build(sg_program *p)
     int *here = sg_calloc((size_t)p->nslots + 1, sizeof *here);
     order_key *keys = sg_malloc(sizeof *keys * ((size_t)n + 1));
     if (vm) {
-        vm->code = sg_malloc(sizeof *vm->code * ((size_t)n + 4));
+        vm->code = sg_malloc(sizeof *vm->code * AT_WORDS * ((size_t)n + 4));
+        vm->at = sg_malloc(sizeof *vm->at * ((size_t)n + 4));
         vm->op = sg_malloc((size_t)n + 4);
     }
-    if (!vm || !w || !uses || !producer || !level || !here || !keys || !vm->code || !vm->op) {
+    if (!vm || !w || !uses || !producer || !level || !here || !keys || !vm->code || !vm->at ||
+        !vm->op) {
         sg_vm_free(vm);
         goto done;
     }
@@ -519,6 +552,7 @@ int sg_vm_build(sg_program *p)
         goto done;
     }
     int32_t offsets[VM_LAST + 1];
+    int words = 0;
     vm_run(NULL, 0, NULL, offsets);
     for (int k = 0; k < n; k++) {
         const sg_instr *s = &p->code[k];
@@ -561,12 +595,10 @@ int sg_vm_build(sg_program *p)
         qsort(keys, (size_t)nk, sizeof *keys, compare_keys);
         for (int r = 0; r < nk; r++) {
             const work *in = &w[keys[r].index];
-            vm->op[vm->n] = (uint8_t)in->op;
-            vm->code[vm->n++] = (vm_instr){offsets[in->op], in->dst, in->a, in->b,
-                                           in->op == OP_FN ? in->fn : in->c, in->d};
+            append(vm, offsets, in->op, in->dst, in->a, in->b, in->op == OP_FN ? in->fn : in->c,
+                   in->d, &words);
         }
-        vm->op[vm->n] = VM_STOP;
-        vm->code[vm->n++] = (vm_instr){offsets[VM_STOP], -1, s, -1, -1, -1};
+        append(vm, offsets, VM_STOP, -1, s, -1, -1, -1, &words);
     }
     if (renumber(p, vm) != 0) {
         sg_vm_free(vm);
@@ -589,6 +621,7 @@ void sg_vm_free(sg_vm *vm)
     if (!vm)
         return;
     sg_free(vm->code);
+    sg_free(vm->at);
     sg_free(vm->op);
     sg_free(vm->rhs.row);
     sg_free(vm->jac.row);
@@ -602,10 +635,7 @@ int sg_vm_opcode(const sg_vm *vm, int k) { return vm->op[k]; }
 
 void sg_vm_operands(const sg_vm *vm, int k, int operands[5])
 {
-    const vm_instr *i = &vm->code[k];
-    operands[0] = i->dst;
-    operands[1] = i->a;
-    operands[2] = i->b;
-    operands[3] = i->c;
-    operands[4] = i->d;
+    const int32_t *i = vm->code + vm->at[k];
+    for (int j = 0; j < 5; j++)
+        operands[j] = AT_dst + j < length_of(vm->op[k]) ? i[AT_dst + j] : -1;
 }
