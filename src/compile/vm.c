@@ -10,6 +10,9 @@
  *   instruction. The operations and their order stay those of the program
  *   ((a * b) - c is still a product, rounded, then a difference, rounded;
  *   vm.c is compiled with -ffp-contract=off), so values are bit-identical;
+ * - a temporary read by one instruction of its section and again later
+ *   (by the Jacobian's code or sums, a root) is fused the same way but
+ *   still stored by the fused instruction (net1000: 700 fewer of 6,400);
  * - a copy of such a temporary into a named slot (an assignment or rate
  *   whose expression was computed before) is dropped: the instruction
  *   computing the temporary writes the named slot instead;
@@ -20,7 +23,10 @@
  *   per instruction, only at the (four) section ends;
  * - dispatch is threaded (GCC/Clang labels as values): each instruction
  *   holds its handler's offset from the first handler, so going on is one
- *   load and one indirect jump, predicted per handler.
+ *   load and one indirect jump, predicted per handler;
+ * - an instruction takes only the 32-bit words its opcode reads, and the
+ *   temporaries only the copy reads are renumbered in the order it writes
+ *   them: a run streams fewer bytes of code and touches fewer lines of v.
  */
 #include <math.h>
 #include <stdlib.h>
