@@ -112,15 +112,15 @@ typedef struct work {
     X(OP_OR, V(dst) = V(a) != 0.0 || V(b) != 0.0)                                              \
     X(OP_MIN, V(dst) = sg_op_apply(EX_MIN, V(a), V(b)))                                        \
     X(OP_MAX, V(dst) = sg_op_apply(EX_MAX, V(a), V(b)))                                        \
-    X(OP_FN, V(dst) = sg_fn_apply(i[AT_c], V(a)))                                                 \
+    X(OP_FN, V(dst) = sg_fn_apply(i[AT_c], V(a)))                                              \
     X(OP_IF, V(dst) = V(a) != 0.0 ? V(b) : V(c))                                               \
-    X(OP_DELAY, V(dst) = sg_delay_lookup(i[AT_c], V(a), V(b), v))                                 \
+    X(OP_DELAY, V(dst) = sg_delay_lookup(i[AT_c], V(a), V(b), v))                              \
     X(VM_STOP, if (i[AT_a] >= last) return)
 #define SG_VM_FUSED_BODY(X, P, p_op, C, c_op)                                                  \
     X(VM_##P##_##C##_L, V(dst) = (V(a) p_op V(b)) c_op V(c))                                   \
     X(VM_##P##_##C##_R, V(dst) = V(c) c_op (V(a) p_op V(b)))
 #define SG_VM_STORED_BODY(X, P, p_op, C, c_op)                                                 \
-    X(VM_##P##_##C##_LS, double t = V(a) p_op V(b); V(d) = t; V(dst) = t c_op V(c))             \
+    X(VM_##P##_##C##_LS, double t = V(a) p_op V(b); V(d) = t; V(dst) = t c_op V(c))            \
     X(VM_##P##_##C##_RS, double t = V(a) p_op V(b); V(d) = t; V(dst) = V(c) c_op t)
 #define SG_VM_DOUBLE(X)                                                                        \
     X(VM_DIV_DIV_SUB, V(dst) = V(a) / V(b) - V(c) / V(d))                                      \
@@ -231,7 +231,8 @@ static void sum_rows(const vm_sums *sums, const int *start, const int *slot, con
 #undef SG_VM_SUM
 #undef T
     _Static_assert(SG_VM_UNROLLED == 8, "one loop per count above");
-    for (const int *end = sums->row + 2 * sums->group_end[SG_VM_UNROLLED + 1]; r < end; r += 2) {
+    const int *end = sums->row + 2 * sums->group_end[SG_VM_UNROLLED + 1];
+    for (; r < end; r += 2) {
         double s = 0.0;
         for (int k = r[1]; k < start[r[0] + 1]; k++)
             s += coef[k] * v[slot[k]];
@@ -394,8 +395,9 @@ static void fuse(const sg_program *p, work *w, int lo, int hi, const int *uses, 
             int pa = fusable(p, w, uses, producer, in->a, lo, k, 1);
             int pb = fusable(p, w, uses, producer, in->b, lo, k, 1);
             int dop = pa >= 0 && pb >= 0 ? double_op(w[pa].op, w[pb].op, in->op) : -1;
-            int sa = pa < 0 && pb < 0 ? storable(w, here, producer, in->a, lo, k) : -1;
-            int sb = pa < 0 && pb < 0 && sa < 0 ? storable(w, here, producer, in->b, lo, k) : -1;
+            int none = pa < 0 && pb < 0;
+            int sa = none ? storable(w, here, producer, in->a, lo, k) : -1;
+            int sb = none && sa < 0 ? storable(w, here, producer, in->b, lo, k) : -1;
             if (dop >= 0) {
                 *in = (work){dop, 0, in->dst, w[pa].a, w[pa].b, w[pb].a, w[pb].b, 0};
                 w[pa].dead = w[pb].dead = 1;
