@@ -13,6 +13,8 @@
  * - a temporary read by one instruction of its section and again later
  *   (by the Jacobian's code or sums, a root) is fused the same way but
  *   still stored by the fused instruction (net1000: 700 fewer of 6,400);
+ *   and one chain measured often, b + (v S) / c with v S stored (a
+ *   Michaelis-Menten rate), is one instruction (518 fewer again);
  * - a copy of such a temporary into a named slot (an assignment or rate
  *   whose expression was computed before) is dropped: the instruction
  *   computing the temporary writes the named slot instead;
@@ -38,7 +40,7 @@
  * label - the first handler's (threaded dispatch; else the opcode), then
  * dst, a, b, c, d, cut to the words its opcode reads (length_of): a run
  * streams 20% fewer bytes than with six words each (net1000's rates). */
-enum { AT_go, AT_dst, AT_a, AT_b, AT_c, AT_d, AT_WORDS };
+enum { AT_go, AT_dst, AT_a, AT_b, AT_c, AT_d, AT_e, AT_WORDS };
 
 static inline int length_of(int op)
 {
@@ -53,6 +55,9 @@ static inline int length_of(int op)
     case OP_IF:
     case OP_DELAY:
         return 5;
+    case VM_MUL_DIV_LS_ADD_L:
+    case VM_MUL_DIV_LS_ADD_R:
+        return 7;
     default:
         if (op >= VM_ADD_ADD_L && op <= VM_DIV_DIV_R)
             return 5;
@@ -85,6 +90,7 @@ struct sg_vm {
 typedef struct work {
     int op, fn, dst, a, b, c, d;
     int dead;
+    int e; /* the chains' fifth operand */
 } work;
 
 /* ------------------------------------------------------------ interpreter */
@@ -125,7 +131,9 @@ typedef struct work {
 #define SG_VM_DOUBLE(X)                                                                        \
     X(VM_DIV_DIV_SUB, V(dst) = V(a) / V(b) - V(c) / V(d))                                      \
     X(VM_MUL_MUL_SUB, V(dst) = V(a) * V(b) - V(c) * V(d))                                      \
-    X(VM_MUL_MUL_ADD, V(dst) = V(a) * V(b) + V(c) * V(d))
+    X(VM_MUL_MUL_ADD, V(dst) = V(a) * V(b) + V(c) * V(d))                                      \
+    X(VM_MUL_DIV_LS_ADD_L, double t = V(a) * V(b); V(d) = t; V(dst) = t / V(c) + V(e))         \
+    X(VM_MUL_DIV_LS_ADD_R, double t = V(a) * V(b); V(d) = t; V(dst) = V(e) + t / V(c))
 
 /* Runs from i until the stop of section `last` (0..3). With `offsets`, only
  * fills offsets[op] (the handlers' places) and returns. */
@@ -297,7 +305,13 @@ static int fused_op(int p, int c, int right, int stored)
            (binary_index(c) * 4 + binary_index(p)) * 2 + right;
 }
 
-static int is_stored(int op) { return op >= VM_ADD_ADD_LS && op <= VM_DIV_DIV_RS; }
+static int is_chain(int op) { return op == VM_MUL_DIV_LS_ADD_L || op == VM_MUL_DIV_LS_ADD_R; }
+
+/* Whether op writes d too (the stored and chain superinstructions). */
+static int is_stored(int op)
+{
+    return (op >= VM_ADD_ADD_LS && op <= VM_DIV_DIV_RS) || is_chain(op);
+}
 
 /* The superinstruction for (a p b) c (x q y), or -1. */
 static int double_op(int p, int q, int c)
@@ -313,12 +327,13 @@ static int double_op(int p, int q, int c)
 
 /* The slots operand by operand (-1: none): c is a number for OP_FN and
  * OP_DELAY. */
-static void reads(const work *w, int out[4])
+static void reads(const work *w, int out[5])
 {
     out[0] = w->a;
     out[1] = w->b;
     out[2] = w->op == OP_DELAY ? -1 : w->c;
     out[3] = is_stored(w->op) ? -1 : w->d; /* a stored one writes d */
+    out[4] = is_chain(w->op) ? w->e : -1;
 }
 
 /* Counts the reads of each slot; a slot read outside the code counts twice
@@ -326,9 +341,9 @@ static void reads(const work *w, int out[4])
 static void count_uses(const sg_program *p, const work *w, int n, int *uses)
 {
     for (int k = 0; k < n; k++) {
-        int r[4];
+        int r[5];
         reads(&w[k], r);
-        for (int j = 0; j < 4; j++)
+        for (int j = 0; j < 5; j++)
             if (r[j] >= 0)
                 uses[r[j]]++;
     }
@@ -399,24 +414,35 @@ static void fuse(const sg_program *p, work *w, int lo, int hi, const int *uses, 
             int sa = none ? storable(w, here, producer, in->a, lo, k) : -1;
             int sb = none && sa < 0 ? storable(w, here, producer, in->b, lo, k) : -1;
             if (dop >= 0) {
-                *in = (work){dop, 0, in->dst, w[pa].a, w[pa].b, w[pb].a, w[pb].b, 0};
+                *in = (work){dop, 0, in->dst, w[pa].a, w[pa].b, w[pb].a, w[pb].b, 0, -1};
                 w[pa].dead = w[pb].dead = 1;
             } else if (pa >= 0) {
                 *in = (work){fused_op(w[pa].op, in->op, 0, 0), 0, in->dst, w[pa].a, w[pa].b,
-                             in->b, -1, 0};
+                             in->b, -1, 0, -1};
                 w[pa].dead = 1;
             } else if (pb >= 0) {
                 *in = (work){fused_op(w[pb].op, in->op, 1, 0), 0, in->dst, w[pb].a, w[pb].b,
-                             in->a, -1, 0};
+                             in->a, -1, 0, -1};
                 w[pb].dead = 1;
             } else if (sa >= 0) {
                 *in = (work){fused_op(w[sa].op, in->op, 0, 1), 0, in->dst, w[sa].a, w[sa].b,
-                             in->b, in->a, 0};
+                             in->b, in->a, 0, -1};
                 w[sa].dead = 1;
             } else if (sb >= 0) {
                 *in = (work){fused_op(w[sb].op, in->op, 1, 1), 0, in->dst, w[sb].a, w[sb].b,
-                             in->a, in->b, 0};
+                             in->a, in->b, 0, -1};
                 w[sb].dead = 1;
+            } else if (in->op == OP_ADD) {
+                /* (a * b) / c (a * b stored), read once, by this addition */
+                int ca = fusable(p, w, uses, producer, in->a, lo, k, 0);
+                int cb = fusable(p, w, uses, producer, in->b, lo, k, 0);
+                int left = ca >= 0 && w[ca].op == VM_MUL_DIV_LS;
+                int at = left ? ca : cb >= 0 && w[cb].op == VM_MUL_DIV_LS ? cb : -1;
+                if (at >= 0) {
+                    *in = (work){left ? VM_MUL_DIV_LS_ADD_L : VM_MUL_DIV_LS_ADD_R, 0, in->dst,
+                                 w[at].a, w[at].b, w[at].c, w[at].d, 0, left ? in->b : in->a};
+                    w[at].dead = 1;
+                }
             }
         } else if (in->op == OP_COPY) {
             int pa = fusable(p, w, uses, producer, in->a, lo, k, 0);
@@ -443,12 +469,12 @@ static int compare_keys(const void *x, const void *y)
     return (a->index > b->index) - (a->index < b->index);
 }
 
-/* Appends instruction (op, dst, a, b, c, d) to the copy, in the words its
- * opcode reads; *words: the words used so far. */
+/* Appends instruction (op, dst, a, b, c, d, e) to the copy, in the words
+ * its opcode reads; *words: the words used so far. */
 static void append(sg_vm *vm, const int32_t *offsets, int op, int dst, int a, int b, int c,
-                   int d, int *words)
+                   int d, int e, int *words)
 {
-    int32_t all[AT_WORDS] = {offsets[op], dst, a, b, c, d};
+    int32_t all[AT_WORDS] = {offsets[op], dst, a, b, c, d, e};
     vm->op[vm->n] = (uint8_t)op;
     vm->at[vm->n++] = *words;
     for (int j = 0; j < length_of(op); j++)
@@ -564,7 +590,7 @@ int sg_vm_build(sg_program *p)
     vm_run(NULL, 0, NULL, offsets);
     for (int k = 0; k < n; k++) {
         const sg_instr *s = &p->code[k];
-        w[k] = (work){s->op, s->fn, s->dst, s->a, s->b, s->c, -1, 0};
+        w[k] = (work){s->op, s->fn, s->dst, s->a, s->b, s->c, -1, 0, -1};
         if (s->op == OP_FN)
             w[k].c = -1;
     }
@@ -576,9 +602,9 @@ int sg_vm_build(sg_program *p)
     int bounds[5] = {0, p->n_assign, p->n_rhs, p->n_roots, p->n_code};
     for (int s = 0; s < 4; s++)
         for (int k = bounds[s]; k < bounds[s + 1]; k++) {
-            int r[4];
+            int r[5];
             reads(&w[k], r);
-            for (int j = 0; j < 4; j++)
+            for (int j = 0; j < 5; j++)
                 if (r[j] >= 0 && producer[r[j]] >= bounds[s] && producer[r[j]] < bounds[s + 1])
                     here[r[j]]++;
         }
@@ -590,9 +616,9 @@ int sg_vm_build(sg_program *p)
         for (int k = bounds[s]; k < bounds[s + 1]; k++) {
             if (w[k].dead)
                 continue;
-            int r[4], l = 0;
+            int r[5], l = 0;
             reads(&w[k], r);
-            for (int j = 0; j < 4; j++)
+            for (int j = 0; j < 5; j++)
                 if (r[j] >= 0 && level[r[j]] > l)
                     l = level[r[j]];
             level[w[k].dst] = l + 1;
@@ -604,9 +630,9 @@ int sg_vm_build(sg_program *p)
         for (int r = 0; r < nk; r++) {
             const work *in = &w[keys[r].index];
             append(vm, offsets, in->op, in->dst, in->a, in->b, in->op == OP_FN ? in->fn : in->c,
-                   in->d, &words);
+                   in->d, in->e, &words);
         }
-        append(vm, offsets, VM_STOP, -1, s, -1, -1, -1, &words);
+        append(vm, offsets, VM_STOP, -1, s, -1, -1, -1, -1, &words);
     }
     if (renumber(p, vm) != 0) {
         sg_vm_free(vm);

@@ -39,7 +39,11 @@ enum {
     VM_DIV_DIV_SUB,
     VM_MUL_MUL_SUB,
     VM_MUL_MUL_ADD,
-    VM_LAST = VM_MUL_MUL_ADD
+    /* a chain measured often (Michaelis-Menten rates b + v S / (K + S)):
+     * v[d] = a * b, then (v[d] / c) + e ("_L") or e + (v[d] / c) ("_R") */
+    VM_MUL_DIV_LS_ADD_L,
+    VM_MUL_DIV_LS_ADD_R,
+    VM_LAST = VM_MUL_DIV_LS_ADD_R
 };
 
 typedef struct sg_vm sg_vm;
