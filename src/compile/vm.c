@@ -13,8 +13,9 @@
  * - a temporary read by one instruction of its section and again later
  *   (by the Jacobian's code or sums, a root) is fused the same way but
  *   still stored by the fused instruction (net1000: 700 fewer of 6,400);
- *   and one chain measured often, b + (v S) / c with v S stored (a
- *   Michaelis-Menten rate), is one instruction (518 fewer again);
+ *   and a few chains measured often (Michaelis-Menten and Hill rates,
+ *   mass action times a size) are one instruction each (net1000: 1,000
+ *   fewer again);
  * - a copy of such a temporary into a named slot (an assignment or rate
  *   whose expression was computed before) is dropped: the instruction
  *   computing the temporary writes the named slot instead;
@@ -57,6 +58,10 @@ static inline int length_of(int op)
         return 5;
     case VM_MUL_DIV_LS_ADD_L:
     case VM_MUL_DIV_LS_ADD_R:
+    case VM_ADD_DIV_RS_MUL_L:
+    case VM_ADD_DIV_RS_MUL_R:
+    case VM_MUL_MUL_SUB_MUL_L:
+    case VM_MUL_MUL_SUB_MUL_R:
         return 7;
     default:
         if (op >= VM_ADD_ADD_L && op <= VM_DIV_DIV_R)
@@ -133,7 +138,11 @@ typedef struct work {
     X(VM_MUL_MUL_SUB, V(dst) = V(a) * V(b) - V(c) * V(d))                                      \
     X(VM_MUL_MUL_ADD, V(dst) = V(a) * V(b) + V(c) * V(d))                                      \
     X(VM_MUL_DIV_LS_ADD_L, double t = V(a) * V(b); V(d) = t; V(dst) = t / V(c) + V(e))         \
-    X(VM_MUL_DIV_LS_ADD_R, double t = V(a) * V(b); V(d) = t; V(dst) = V(e) + t / V(c))
+    X(VM_MUL_DIV_LS_ADD_R, double t = V(a) * V(b); V(d) = t; V(dst) = V(e) + t / V(c))         \
+    X(VM_ADD_DIV_RS_MUL_L, double t = V(a) + V(b); V(d) = t; V(dst) = V(c) / t * V(e))         \
+    X(VM_ADD_DIV_RS_MUL_R, double t = V(a) + V(b); V(d) = t; V(dst) = V(e) * (V(c) / t))       \
+    X(VM_MUL_MUL_SUB_MUL_L, V(dst) = (V(a) * V(b) - V(c) * V(d)) * V(e))                       \
+    X(VM_MUL_MUL_SUB_MUL_R, V(dst) = V(e) * (V(a) * V(b) - V(c) * V(d)))
 
 /* Runs from i until the stop of section `last` (0..3). With `offsets`, only
  * fills offsets[op] (the handlers' places) and returns. */
@@ -305,12 +314,26 @@ static int fused_op(int p, int c, int right, int stored)
            (binary_index(c) * 4 + binary_index(p)) * 2 + right;
 }
 
-static int is_chain(int op) { return op == VM_MUL_DIV_LS_ADD_L || op == VM_MUL_DIV_LS_ADD_R; }
+static int is_chain(int op) { return op >= VM_MUL_DIV_LS_ADD_L && op <= VM_MUL_MUL_SUB_MUL_R; }
 
-/* Whether op writes d too (the stored and chain superinstructions). */
+/* Whether op writes d too (the stored superinstructions and chains of one). */
 static int is_stored(int op)
 {
-    return (op >= VM_ADD_ADD_LS && op <= VM_DIV_DIV_RS) || is_chain(op);
+    return (op >= VM_ADD_ADD_LS && op <= VM_DIV_DIV_RS) || op == VM_MUL_DIV_LS_ADD_L ||
+           op == VM_MUL_DIV_LS_ADD_R || op == VM_ADD_DIV_RS_MUL_L || op == VM_ADD_DIV_RS_MUL_R;
+}
+
+/* The chain of superinstruction `producer` read by binary operation
+ * `reader` ("_R": as its second operand), or -1. */
+static int chain_op(int producer, int reader, int right)
+{
+    if (producer == VM_MUL_DIV_LS && reader == OP_ADD)
+        return VM_MUL_DIV_LS_ADD_L + right;
+    if (producer == VM_ADD_DIV_RS && reader == OP_MUL)
+        return VM_ADD_DIV_RS_MUL_L + right;
+    if (producer == VM_MUL_MUL_SUB && reader == OP_MUL)
+        return VM_MUL_MUL_SUB_MUL_L + right;
+    return -1;
 }
 
 /* The superinstruction for (a p b) c (x q y), or -1. */
@@ -432,15 +455,16 @@ static void fuse(const sg_program *p, work *w, int lo, int hi, const int *uses, 
                 *in = (work){fused_op(w[sb].op, in->op, 1, 1), 0, in->dst, w[sb].a, w[sb].b,
                              in->a, in->b, 0, -1};
                 w[sb].dead = 1;
-            } else if (in->op == OP_ADD) {
-                /* (a * b) / c (a * b stored), read once, by this addition */
+            } else {
+                /* a superinstruction's result, read once, by this one: a chain */
                 int ca = fusable(p, w, uses, producer, in->a, lo, k, 0);
                 int cb = fusable(p, w, uses, producer, in->b, lo, k, 0);
-                int left = ca >= 0 && w[ca].op == VM_MUL_DIV_LS;
-                int at = left ? ca : cb >= 0 && w[cb].op == VM_MUL_DIV_LS ? cb : -1;
-                if (at >= 0) {
-                    *in = (work){left ? VM_MUL_DIV_LS_ADD_L : VM_MUL_DIV_LS_ADD_R, 0, in->dst,
-                                 w[at].a, w[at].b, w[at].c, w[at].d, 0, left ? in->b : in->a};
+                int left = ca >= 0 ? chain_op(w[ca].op, in->op, 0) : -1;
+                int right = cb >= 0 && left < 0 ? chain_op(w[cb].op, in->op, 1) : -1;
+                int at = left >= 0 ? ca : cb;
+                if (left >= 0 || right >= 0) {
+                    *in = (work){left >= 0 ? left : right, 0, in->dst, w[at].a, w[at].b,
+                                 w[at].c, w[at].d, 0, left >= 0 ? in->b : in->a};
                     w[at].dead = 1;
                 }
             }

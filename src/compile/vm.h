@@ -39,11 +39,18 @@ enum {
     VM_DIV_DIV_SUB,
     VM_MUL_MUL_SUB,
     VM_MUL_MUL_ADD,
-    /* a chain measured often (Michaelis-Menten rates b + v S / (K + S)):
-     * v[d] = a * b, then (v[d] / c) + e ("_L") or e + (v[d] / c) ("_R") */
+    /* chains measured often: a superinstruction whose result one binary
+     * operation reads, with its other operand e ("_L": result op e, "_R":
+     * e op result). Michaelis-Menten rates b + v S / (K + S): v[d] = a * b,
+     * then (v[d] / c) + e; Hill rates v S^2 / (K^2 + S^2): v[d] = a + b,
+     * then (c / v[d]) * e; mass action times a size: (a b - c d) * e */
     VM_MUL_DIV_LS_ADD_L,
     VM_MUL_DIV_LS_ADD_R,
-    VM_LAST = VM_MUL_DIV_LS_ADD_R
+    VM_ADD_DIV_RS_MUL_L,
+    VM_ADD_DIV_RS_MUL_R,
+    VM_MUL_MUL_SUB_MUL_L,
+    VM_MUL_MUL_SUB_MUL_R,
+    VM_LAST = VM_MUL_MUL_SUB_MUL_R
 };
 
 typedef struct sg_vm sg_vm;

@@ -4,8 +4,8 @@
  * of the program it replaces (the same operations in the same order); a
  * temporary read twice, or computed in another section, keeps its own
  * instruction, one read once in its section and again outside it is
- * fused and still stored; (v S) / c + b is one instruction; sections end
- * where the program's do;
+ * fused and still stored; the chains measured often are one instruction;
+ * sections end where the program's do;
  * temporaries only the copy reads are renumbered in the order it writes them;
  * and on every shipped model the right-hand side, Jacobian and root
  * functions are bit-identical with and without the copy.
@@ -257,27 +257,44 @@ static void runs_stop_at_section_ends(void **state)
     sg_vm_free(p.vm);
 }
 
-/* b + (v * S) / c, v * S also read by the Jacobian (a Michaelis-Menten
- * rate): one chain instruction, the addition's operands in their order. */
-static void mul_div_add_is_one_chain(void **state)
+/* The chains: a superinstruction's result read once, by a binary
+ * operation, is one instruction, the reader's operands in their order.
+ * Slots: inputs 0..3, result 4, time 5, temporaries from 6; the Jacobian
+ * reads 6 (stored by the chain). */
+static void chains_are_one_instruction(void **state)
 {
     (void)state;
     for (int right = 0; right < 2; right++) {
-        /* inputs 0..3, result 4, time 5; 6 = x0 * x1 (the Jacobian reads it),
-         * 7 = 6 / x2, 4 = 7 + x3 or x3 + 7 */
-        sg_instr code[3] = {instr(OP_MUL, 6, 0, 1), instr(OP_DIV, 7, 6, 2),
-                            right ? instr(OP_ADD, 4, 3, 7) : instr(OP_ADD, 4, 7, 3)};
-        int jt_start[2] = {0, 1}, jt_slot[1] = {6};
-        sg_program p = program_of(code, 3, 8, 6);
-        p.nnz = 1;
-        p.jt_start = jt_start;
-        p.jt_slot = jt_slot;
-        int check[] = {4, 6};
-        assert_same_values(&p, check, 2);
-        assert_int_equal(operations(p.vm), 1);
-        assert_int_equal(sg_vm_opcode(p.vm, operation(p.vm, 0)),
-                         right ? VM_MUL_DIV_LS_ADD_R : VM_MUL_DIV_LS_ADD_L);
-        sg_vm_free(p.vm);
+        /* 4 = (x0 * x1) / x2 + x3 */
+        sg_instr mm[3] = {instr(OP_MUL, 6, 0, 1), instr(OP_DIV, 7, 6, 2),
+                          right ? instr(OP_ADD, 4, 3, 7) : instr(OP_ADD, 4, 7, 3)};
+        /* 4 = (x2 / (x0 + x1)) * x3 */
+        sg_instr hill[3] = {instr(OP_ADD, 6, 0, 1), instr(OP_DIV, 7, 2, 6),
+                            right ? instr(OP_MUL, 4, 3, 7) : instr(OP_MUL, 4, 7, 3)};
+        /* 4 = (x0 x1 - x2 x3) * x0 */
+        sg_instr mass[4] = {instr(OP_MUL, 6, 0, 1), instr(OP_MUL, 7, 2, 3),
+                            instr(OP_SUB, 8, 6, 7),
+                            right ? instr(OP_MUL, 4, 0, 8) : instr(OP_MUL, 4, 8, 0)};
+        struct {
+            sg_instr *code;
+            int n, expected, stored;
+        } cases[] = {{mm, 3, VM_MUL_DIV_LS_ADD_L + right, 1},
+                     {hill, 3, VM_ADD_DIV_RS_MUL_L + right, 1},
+                     {mass, 4, VM_MUL_MUL_SUB_MUL_L + right, 0}};
+        for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+            int jt_start[2] = {0, 1}, jt_slot[1] = {6};
+            sg_program p = program_of(cases[c].code, cases[c].n, 9, 6);
+            if (cases[c].stored) {
+                p.nnz = 1;
+                p.jt_start = jt_start;
+                p.jt_slot = jt_slot;
+            }
+            int check[] = {4, 6};
+            assert_same_values(&p, check, cases[c].stored ? 2 : 1);
+            assert_int_equal(operations(p.vm), 1);
+            assert_int_equal(sg_vm_opcode(p.vm, operation(p.vm, 0)), cases[c].expected);
+            sg_vm_free(p.vm);
+        }
     }
 }
 
@@ -430,7 +447,7 @@ int main(void)
         cmocka_unit_test(no_fusion_across_sections),
         cmocka_unit_test(copy_folds_into_its_producer),
         cmocka_unit_test(runs_stop_at_section_ends),
-        cmocka_unit_test(mul_div_add_is_one_chain),
+        cmocka_unit_test(chains_are_one_instruction),
         cmocka_unit_test(temporaries_renumbered_in_write_order),
         cmocka_unit_test(rhs_finds_any_non_finite_derivative),
         cmocka_unit_test(shipped_models_are_bit_identical),
