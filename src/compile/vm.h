@@ -15,7 +15,9 @@
  * operation P and read once, by the binary operation C, is computed inside
  * C's instruction ("P_C_L": dst = (a P b) C c; "P_C_R": dst = c C (a P b)),
  * and when both of C's operands are such temporaries, "P_Q_C":
- * dst = (a P b) C (c Q d). */
+ * dst = (a P b) C (c Q d). A temporary that C alone reads in its section
+ * but later sections or the sums read too is fused and still stored
+ * ("P_C_LS", "P_C_RS"). */
 #define SG_VM_FUSED_OVER_P(X, C, c) X(ADD, +, C, c) X(SUB, -, C, c) X(MUL, *, C, c) X(DIV, /, C, c)
 /* X(P, p, C, c) for every pair, C the outer loop (the opcodes' order) */
 #define SG_VM_FUSED(X)                                                                         \
@@ -26,12 +28,29 @@ enum {
 #define SG_VM_FUSED_ENUM(P, p, C, c) VM_##P##_##C##_L, VM_##P##_##C##_R,
     SG_VM_FUSED(SG_VM_FUSED_ENUM)
 #undef SG_VM_FUSED_ENUM
+    /* the same with the temporary also stored (in d), for its readers in
+     * later sections or outside the code: "P_C_LS": v[d] = a P b,
+     * dst = v[d] C c; "P_C_RS": dst = c C v[d] */
+#define SG_VM_STORED_ENUM(P, p, C, c) VM_##P##_##C##_LS, VM_##P##_##C##_RS,
+    SG_VM_FUSED(SG_VM_STORED_ENUM)
+#undef SG_VM_STORED_ENUM
     /* both operands fused: the pairs measured often (net1000's Michaelis-
      * Menten derivatives, mass action k1 x y - k2 z) */
     VM_DIV_DIV_SUB,
     VM_MUL_MUL_SUB,
     VM_MUL_MUL_ADD,
-    VM_LAST = VM_MUL_MUL_ADD
+    /* chains measured often: a superinstruction whose result one binary
+     * operation reads, with its other operand e ("_L": result op e, "_R":
+     * e op result). Michaelis-Menten rates b + v S / (K + S): v[d] = a * b,
+     * then (v[d] / c) + e; Hill rates v S^2 / (K^2 + S^2): v[d] = a + b,
+     * then (c / v[d]) * e; mass action times a size: (a b - c d) * e */
+    VM_MUL_DIV_LS_ADD_L,
+    VM_MUL_DIV_LS_ADD_R,
+    VM_ADD_DIV_RS_MUL_L,
+    VM_ADD_DIV_RS_MUL_R,
+    VM_MUL_MUL_SUB_MUL_L,
+    VM_MUL_MUL_SUB_MUL_R,
+    VM_LAST = VM_MUL_MUL_SUB_MUL_R
 };
 
 typedef struct sg_vm sg_vm;

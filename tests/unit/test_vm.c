@@ -2,11 +2,15 @@
  * The interpreter's copy of a program (src/compile/vm.c): each
  * superinstruction is made for its pattern and gives exactly the numbers
  * of the program it replaces (the same operations in the same order); a
- * temporary read twice, or read outside the code, or computed in another
- * section, keeps its own instruction; sections end where the program's do;
+ * temporary read twice, or computed in another section, keeps its own
+ * instruction, one read once in its section and again outside it is
+ * fused and still stored; the chains measured often are one instruction;
+ * sections end where the program's do;
+ * temporaries only the copy reads are renumbered in the order it writes them;
  * and on every shipped model the right-hand side, Jacobian and root
  * functions are bit-identical with and without the copy.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -83,7 +87,9 @@ typedef struct fused_case {
     int p, c, right, expected;
 } fused_case;
 
-/* dst = (a P b) C c and dst = c C (a P b), for every P and C */
+/* dst = (a P b) C c and dst = c C (a P b), for every P and C; when the
+ * Jacobian's sums read the temporary too, the same superinstruction that
+ * also stores it (P_C_LS, P_C_RS) */
 static void each_pair_is_one_superinstruction(void **state)
 {
     (void)state;
@@ -91,25 +97,39 @@ static void each_pair_is_one_superinstruction(void **state)
     {OP_##P, OP_##C, 0, VM_##P##_##C##_L}, {OP_##P, OP_##C, 1, VM_##P##_##C##_R},
     static const fused_case cases[] = {SG_VM_FUSED(FUSED_CASE)};
 #undef FUSED_CASE
+#define STORED_CASE(P, p_op, C, c_op)                                                          \
+    {OP_##P, OP_##C, 0, VM_##P##_##C##_LS}, {OP_##P, OP_##C, 1, VM_##P##_##C##_RS},
+    static const fused_case stored_cases[] = {SG_VM_FUSED(STORED_CASE)};
+#undef STORED_CASE
     assert_int_equal(sizeof cases / sizeof cases[0], 32);
-    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-        const fused_case *t = &cases[k];
-        /* model slots 0..2 inputs, 4 the result (5 is time); 6 the temporary */
-        sg_instr code[2] = {instr(t->p, 6, 0, 1),
-                            t->right ? instr(t->c, 4, 2, 6) : instr(t->c, 4, 6, 2)};
-        sg_program p = program_of(code, 2, 7, 6);
-        int check[] = {4};
-        assert_same_values(&p, check, 1);
-        assert_int_equal(operations(p.vm), 1);
-        assert_int_equal(sg_vm_opcode(p.vm, operation(p.vm, 0)), t->expected);
-        int o[5];
-        sg_vm_operands(p.vm, operation(p.vm, 0), o);
-        assert_int_equal(o[0], 4);
-        assert_int_equal(o[1], 0);
-        assert_int_equal(o[2], 1);
-        assert_int_equal(o[3], 2);
-        sg_vm_free(p.vm);
-    }
+    assert_int_equal(sizeof stored_cases / sizeof stored_cases[0], 32);
+    for (int stored = 0; stored < 2; stored++)
+        for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+            const fused_case *t = stored ? &stored_cases[k] : &cases[k];
+            /* model slots 0..2 inputs, 4 the result (5 is time); 6 the temporary */
+            sg_instr code[2] = {instr(t->p, 6, 0, 1),
+                                t->right ? instr(t->c, 4, 2, 6) : instr(t->c, 4, 6, 2)};
+            int jt_start[2] = {0, 1}, jt_slot[1] = {6};
+            sg_program p = program_of(code, 2, 7, 6);
+            if (stored) {
+                p.nnz = 1;
+                p.jt_start = jt_start;
+                p.jt_slot = jt_slot;
+            }
+            int check[] = {4, 6};
+            assert_same_values(&p, check, stored ? 2 : 1);
+            assert_int_equal(operations(p.vm), 1);
+            assert_int_equal(sg_vm_opcode(p.vm, operation(p.vm, 0)), t->expected);
+            int o[5];
+            sg_vm_operands(p.vm, operation(p.vm, 0), o);
+            assert_int_equal(o[0], 4);
+            assert_int_equal(o[1], 0);
+            assert_int_equal(o[2], 1);
+            assert_int_equal(o[3], 2);
+            if (stored)
+                assert_int_equal(o[4], 6);
+            sg_vm_free(p.vm);
+        }
 }
 
 /* (a P b) C (c Q d) with both temporaries read once */
@@ -158,8 +178,9 @@ static void temporary_read_twice_is_kept(void **state)
 }
 
 /* A temporary read once by the code but also by the Jacobian's sums (or a
- * root function) is kept: those read its slot after the code ran. */
-static void temporary_read_outside_is_kept(void **state)
+ * root function) is fused and still stored: those read its slot after the
+ * code ran. */
+static void temporary_read_outside_is_stored(void **state)
 {
     (void)state;
     sg_instr code[2] = {instr(OP_MUL, 6, 0, 1), instr(OP_ADD, 4, 6, 2)};
@@ -170,14 +191,16 @@ static void temporary_read_outside_is_kept(void **state)
     p.jt_slot = jt_slot;
     int check[] = {4, 6};
     assert_same_values(&p, check, 2);
-    assert_int_equal(operations(p.vm), 2);
+    assert_int_equal(operations(p.vm), 1);
+    assert_int_equal(sg_vm_opcode(p.vm, operation(p.vm, 0)), VM_MUL_ADD_LS);
     sg_vm_free(p.vm);
     int root_slot[1] = {6};
     p = program_of(code, 2, 7, 6);
     p.nroots = 1;
     p.root_slot = root_slot;
     assert_same_values(&p, check, 2);
-    assert_int_equal(operations(p.vm), 2);
+    assert_int_equal(operations(p.vm), 1);
+    assert_int_equal(sg_vm_opcode(p.vm, operation(p.vm, 0)), VM_MUL_ADD_LS);
     sg_vm_free(p.vm);
 }
 
@@ -231,6 +254,130 @@ static void runs_stop_at_section_ends(void **state)
     assert_int_equal(sg_vm_exec(p.vm, 7, v), -1);
     assert_int_equal(sg_vm_exec(p.vm, p.n_rhs, v), 0);
     assert_true(v[4] == (0.1 + 0.7) * (1.0 / 3.0));
+    sg_vm_free(p.vm);
+}
+
+/* The chains: a superinstruction's result read once, by a binary
+ * operation, is one instruction, the reader's operands in their order.
+ * Slots: inputs 0..3, result 4, time 5, temporaries from 6; the Jacobian
+ * reads 6 (stored by the chain). */
+static void chains_are_one_instruction(void **state)
+{
+    (void)state;
+    for (int right = 0; right < 2; right++) {
+        /* 4 = (x0 * x1) / x2 + x3 */
+        sg_instr mm[3] = {instr(OP_MUL, 6, 0, 1), instr(OP_DIV, 7, 6, 2),
+                          right ? instr(OP_ADD, 4, 3, 7) : instr(OP_ADD, 4, 7, 3)};
+        /* 4 = (x2 / (x0 + x1)) * x3 */
+        sg_instr hill[3] = {instr(OP_ADD, 6, 0, 1), instr(OP_DIV, 7, 2, 6),
+                            right ? instr(OP_MUL, 4, 3, 7) : instr(OP_MUL, 4, 7, 3)};
+        /* 4 = (x0 x1 - x2 x3) * x0 */
+        sg_instr mass[4] = {instr(OP_MUL, 6, 0, 1), instr(OP_MUL, 7, 2, 3),
+                            instr(OP_SUB, 8, 6, 7),
+                            right ? instr(OP_MUL, 4, 0, 8) : instr(OP_MUL, 4, 8, 0)};
+        struct {
+            sg_instr *code;
+            int n, expected, stored;
+        } cases[] = {{mm, 3, VM_MUL_DIV_LS_ADD_L + right, 1},
+                     {hill, 3, VM_ADD_DIV_RS_MUL_L + right, 1},
+                     {mass, 4, VM_MUL_MUL_SUB_MUL_L + right, 0}};
+        for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+            int jt_start[2] = {0, 1}, jt_slot[1] = {6};
+            sg_program p = program_of(cases[c].code, cases[c].n, 9, 6);
+            if (cases[c].stored) {
+                p.nnz = 1;
+                p.jt_start = jt_start;
+                p.jt_slot = jt_slot;
+            }
+            int check[] = {4, 6};
+            assert_same_values(&p, check, cases[c].stored ? 2 : 1);
+            assert_int_equal(operations(p.vm), 1);
+            assert_int_equal(sg_vm_opcode(p.vm, operation(p.vm, 0)), cases[c].expected);
+            sg_vm_free(p.vm);
+        }
+    }
+}
+
+/* Temporaries only the copy reads take the temporaries' slots in the order
+ * the copy writes them; the Jacobian's sums follow them there; a temporary
+ * a root function reads keeps its slot. */
+static void temporaries_renumbered_in_write_order(void **state)
+{
+    (void)state;
+    /* inputs 0..3, results 4, 5, time 6; 7 = x0 * x1 and 8 = x2 + x3, each
+     * read twice: 4 = 7 - 8, 5 = 7 + 8. The copy runs the addition first
+     * (same level, lower opcode), so it writes 8 first. */
+    sg_instr code[4] = {instr(OP_MUL, 7, 0, 1), instr(OP_ADD, 8, 2, 3), instr(OP_SUB, 4, 7, 8),
+                        instr(OP_ADD, 5, 7, 8)};
+    int jt_start[2] = {0, 1}, jt_slot[1] = {7};
+    double jt_scaled[1] = {1.0};
+    sg_program p = program_of(code, 4, 9, 7);
+    p.nnz = 1;
+    p.jt_start = jt_start;
+    p.jt_slot = jt_slot;
+    int check[] = {4, 5};
+    assert_same_values(&p, check, 2);
+    int o[5];
+    sg_vm_operands(p.vm, operation(p.vm, 0), o);
+    assert_int_equal(sg_vm_opcode(p.vm, operation(p.vm, 0)), OP_ADD);
+    assert_int_equal(o[0], 7);
+    sg_vm_operands(p.vm, operation(p.vm, 1), o);
+    assert_int_equal(o[0], 8);
+    sg_vm_operands(p.vm, operation(p.vm, 3), o); /* 4 = 7 - 8, now 8 - 7 */
+    assert_int_equal(o[0], 4);
+    assert_int_equal(o[1], 8);
+    assert_int_equal(o[2], 7);
+    double v[9] = {0.1, 0.7, 1.0 / 3.0, 2.9, 0, 0, 0, 0, 0}, value;
+    sg_vm_exec(p.vm, p.n_code, v);
+    sg_vm_jac_sum(&p, v, jt_scaled, &value);
+    assert_true(value == 0.0 + 1.0 * (0.1 * 0.7));
+    sg_vm_free(p.vm);
+    /* a root function reads 7: it stays; 8 has only its own slot */
+    int root_slot[1] = {7};
+    p = program_of(code, 4, 9, 7);
+    p.nroots = 1;
+    p.root_slot = root_slot;
+    int check_root[] = {4, 5, 7};
+    assert_same_values(&p, check_root, 3);
+    sg_vm_operands(p.vm, operation(p.vm, 0), o);
+    assert_int_equal(o[0], 8);
+    sg_vm_operands(p.vm, operation(p.vm, 1), o);
+    assert_int_equal(o[0], 7);
+    sg_vm_free(p.vm);
+}
+
+/* The right-hand side names a derivative that is not finite wherever it is
+ * (the check sums four ways: every lane and the remainder), with and
+ * without the copy, and -1 when all are finite. */
+static void rhs_finds_any_non_finite_derivative(void **state)
+{
+    (void)state;
+    enum { N = 7 }; /* 4 + 3: one round of four sums, then the rest */
+    int st_start[N + 1], st_rate[N];
+    double st_scaled[N], y[N], ydot[N], v[N + 1];
+    for (int i = 0; i < N; i++) {
+        st_start[i] = i;
+        st_rate[i] = i; /* d x_i / dt = 0.5 x_i */
+        st_scaled[i] = 0.5;
+    }
+    st_start[N] = N;
+    sg_program p = program_of(NULL, 0, N + 1, N + 1);
+    p.nstate = N;
+    p.st_start = st_start;
+    p.st_rate = st_rate;
+    for (int with_vm = 0; with_vm < 2; with_vm++) {
+        if (with_vm) {
+            sg_vm_build(&p);
+            assert_non_null(p.vm);
+        }
+        for (int bad = -1; bad < N; bad++)
+            for (int kind = 0; kind < 3; kind++) {
+                for (int i = 0; i < N; i++)
+                    y[i] = i == bad ? (kind == 0 ? INFINITY : kind == 1 ? -INFINITY : NAN)
+                                    : -1.0 + i;
+                assert_int_equal(sg_program_rhs(&p, 0.0, y, ydot, v, st_scaled), bad);
+            }
+    }
     sg_vm_free(p.vm);
 }
 
@@ -296,10 +443,13 @@ int main(void)
         cmocka_unit_test(each_pair_is_one_superinstruction),
         cmocka_unit_test(both_operands_fused),
         cmocka_unit_test(temporary_read_twice_is_kept),
-        cmocka_unit_test(temporary_read_outside_is_kept),
+        cmocka_unit_test(temporary_read_outside_is_stored),
         cmocka_unit_test(no_fusion_across_sections),
         cmocka_unit_test(copy_folds_into_its_producer),
         cmocka_unit_test(runs_stop_at_section_ends),
+        cmocka_unit_test(chains_are_one_instruction),
+        cmocka_unit_test(temporaries_renumbered_in_write_order),
+        cmocka_unit_test(rhs_finds_any_non_finite_derivative),
         cmocka_unit_test(shipped_models_are_bit_identical),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
