@@ -210,9 +210,31 @@ const char *sg_sim_warning(sg_sim *sim, int i)
  * species below -atol (once per run: a concentration cannot be negative),
  * and each assignment or extra column the first time it is NaN or
  * infinite (0/0, a division by zero, an overflow). */
+/* Whether any value of t calls for a warning below: one pass in memory
+ * order (the table is row-major), about 1% of a small model's run when it
+ * was column by column; the column-ordered pass then runs only when there
+ * is something to say. */
+static int rows_need_warning(const sg_trajectory *t, int nspecies, double atol)
+{
+    int species = nspecies < t->ncols ? nspecies : t->ncols;
+    for (int r = 0; r < t->nrows; r++) {
+        const double *row = t->data + (size_t)r * (size_t)t->ncols;
+        int bad = 0;
+        for (int c = 0; c < species; c++)
+            bad |= row[c] < -atol;
+        for (int c = species; c < t->ncols; c++)
+            bad |= !isfinite(row[c]);
+        if (bad)
+            return 1;
+    }
+    return 0;
+}
+
 void sg_sim_warn_about_rows(sg_sim *sim, const sg_trajectory *t)
 {
     const sg_model *m = sim->model;
+    if (!rows_need_warning(t, m->nspecies, sim->opt.atol))
+        return;
     int negative_told = 0;
     for (int c = 0; c < t->ncols; c++) {
         int is_species = c < m->nspecies;
