@@ -22,10 +22,53 @@
 
 static struct {
     pthread_once_t once;
-    sg_lapack lib;
+    sg_lapack lib;  /* the locked wrappers below */
+    sg_lapack raw;  /* the library's own entry points */
     int loaded;
     char why[512]; /* dlerror's text when loading failed */
-} lapack = {PTHREAD_ONCE_INIT, {0}, 0, ""};
+} lapack = {PTHREAD_ONCE_INIT, {0}, {0}, 0, ""};
+
+/* One call at a time: Debian's serial OpenBLAS is built without
+ * USE_LOCKING (it imports no pthread symbol), and OpenBLAS says such a
+ * build must not be entered by several threads at once (its work buffers
+ * are handed out unlocked); scans, ensembles and fits run simulations in
+ * threads. An uncontended lock costs tens of nanoseconds, against about a
+ * microsecond for the smallest LU solved here. */
+static pthread_mutex_t lapack_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void locked_dgeev(const char *jobvl, const char *jobvr, const int *n, double *a,
+                         const int *lda, double *wr, double *wi, double *vl, const int *ldvl,
+                         double *vr, const int *ldvr, double *work, const int *lwork, int *info)
+{
+    pthread_mutex_lock(&lapack_lock);
+    lapack.raw.dgeev(jobvl, jobvr, n, a, lda, wr, wi, vl, ldvl, vr, ldvr, work, lwork, info);
+    pthread_mutex_unlock(&lapack_lock);
+}
+
+static void locked_dgesv(const int *n, const int *nrhs, double *a, const int *lda, int *ipiv,
+                         double *b, const int *ldb, int *info)
+{
+    pthread_mutex_lock(&lapack_lock);
+    lapack.raw.dgesv(n, nrhs, a, lda, ipiv, b, ldb, info);
+    pthread_mutex_unlock(&lapack_lock);
+}
+
+static void locked_dgetrf(const int *m, const int *n, double *a, const int *lda, int *ipiv,
+                          int *info)
+{
+    pthread_mutex_lock(&lapack_lock);
+    lapack.raw.dgetrf(m, n, a, lda, ipiv, info);
+    pthread_mutex_unlock(&lapack_lock);
+}
+
+static void locked_dgetrs(const char *trans, const int *n, const int *nrhs, const double *a,
+                          const int *lda, const int *ipiv, double *b, const int *ldb, int *info,
+                          size_t trans_len)
+{
+    pthread_mutex_lock(&lapack_lock);
+    lapack.raw.dgetrs(trans, n, nrhs, a, lda, ipiv, b, ldb, info, trans_len);
+    pthread_mutex_unlock(&lapack_lock);
+}
 
 typedef void set_threads_fn(int);
 
@@ -42,7 +85,7 @@ static void lapack_load(void)
         snprintf(lapack.why, sizeof lapack.why, "%s", why ? why : "dlopen failed");
         return;
     }
-    sg_lapack *l = &lapack.lib;
+    sg_lapack *l = &lapack.raw;
     *(void **)&l->dgeev = dlsym(h, "dgeev_");
     *(void **)&l->dgesv = dlsym(h, "dgesv_");
     *(void **)&l->dgetrf = dlsym(h, "dgetrf_");
@@ -59,6 +102,8 @@ static void lapack_load(void)
     *(void **)&set_threads = dlsym(h, "openblas_set_num_threads");
     if (set_threads)
         set_threads(1);
+    lapack.lib = (sg_lapack){locked_dgeev, locked_dgesv, locked_dgetrf, locked_dgetrs,
+                             l->openblas};
     lapack.loaded = 1;
 }
 

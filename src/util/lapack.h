@@ -31,7 +31,9 @@ typedef struct sg_lapack {
 } sg_lapack;
 
 /* Sets *lib to the loaded library (opened once per process, never
- * closed); SG_ERR_IO with err set when it cannot be opened. */
+ * closed); SG_ERR_IO with err set when it cannot be opened. Its functions
+ * may be called from any thread: they take turns (OpenBLAS's serial build
+ * is not safe to enter from two threads at once). */
 sg_status sg_lapack_open(const sg_lapack **lib, sg_error *err);
 
 /* 1 when LAPACK's dgetrf/dgetrs should factorise an n x n dense Jacobian
