@@ -1,4 +1,5 @@
 /* Allocation wrappers with a failure-injection hook (as Lua's ltests.c). */
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <malloc.h>
@@ -146,6 +147,32 @@ void *sg_realloc(void *ptr, size_t size)
 }
 
 void sg_free(void *ptr) { free(ptr); }
+
+/* Freed memory stays in the process for the next allocations instead of
+ * going back to the kernel. A large load frees a lot as it goes (the
+ * model's text, 53 MB at 100,000 species, before compiling; the smaller
+ * block each doubling array or table leaves), and by default glibc
+ * returns blocks from 128 KiB (mmap) and the heap's free top beyond 128
+ * KiB (trim), so the next stage got fresh pages, which the kernel zeroes:
+ * a quarter of that load's CPU time (perf). With every block in the heap
+ * and nothing trimmed, the compile step reuses what the load freed: CPU
+ * min 2.65 -> 2.46 s, wall min 2.28 -> 1.66 s in one interleaved run
+ * (scripts/bench/compare_load.py, session 30). The price: the process
+ * keeps its peak memory until it exits, as a command of the CLI does
+ * soon. For a process of its own (the CLI), never a library's caller.
+ * Returns 1 when glibc took both settings. */
+int sg_alloc_keep_freed_memory(void)
+{
+#if defined(M_MMAP_THRESHOLD) && defined(M_TRIM_THRESHOLD)
+    /* an older glibc refuses a threshold above 32 MiB (HEAP_MAX_SIZE / 2;
+     * 2.36 takes 1 GiB): then larger blocks are still mapped on their own */
+    int mmap_ok = mallopt(M_MMAP_THRESHOLD, 1 << 30) || mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    int trim_ok = mallopt(M_TRIM_THRESHOLD, INT_MAX);
+    return mmap_ok && trim_ok;
+#else
+    return 0;
+#endif
+}
 
 char *sg_strdup(const char *s)
 {

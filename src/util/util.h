@@ -33,6 +33,10 @@ void *sg_calloc_later(size_t count, size_t size);
 void *sg_pages_alloc(size_t size);
 void sg_pages_populate(void *ptr, size_t size);
 void sg_pages_free(void *ptr, size_t size);
+/* Keeps freed memory in the process (glibc's heap) for reuse instead of
+ * returning it to the kernel: for the CLI's process (alloc.c says why).
+ * 1 when it took effect. */
+int sg_alloc_keep_freed_memory(void);
 
 /* number.c: v as the shortest of %.15g..%.17g that strtod reads back as v
  * (buf of at least 32 bytes). */

@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include <float.h>
+#include <malloc.h>
 #include <math.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -973,6 +974,30 @@ static void test_large_array_growth(void **state)
     sg_free(a);
 }
 
+/* sg_alloc_keep_freed_memory (the CLI's): a block larger than glibc's
+ * largest automatic mmap threshold (32 MiB) comes from the heap, not a
+ * mapping of its own, and freeing it does not give the heap back. Last in
+ * this program: the setting is for the whole process. */
+static void test_keep_freed_memory(void **state)
+{
+    (void)state;
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 35)
+    assert_int_equal(sg_alloc_keep_freed_memory(), 1);
+    size_t size = (size_t)80 << 20;
+    struct mallinfo2 before = mallinfo2();
+    unsigned char *p = sg_malloc(size);
+    assert_non_null(p);
+    p[0] = p[size - 1] = 1;
+    struct mallinfo2 during = mallinfo2();
+    assert_int_equal(during.hblks, before.hblks);
+    sg_free(p);
+    struct mallinfo2 after = mallinfo2();
+    assert_true(after.arena == during.arena);
+#else
+    skip();
+#endif
+}
+
 /* The long-double path alone: where it answers (also for decimals near a
  * tie at 15-17 digits and the ends of its range), its text is snprintf's;
  * it answers for 95% of trajectory-like numbers of its range (else the
@@ -1061,6 +1086,7 @@ int main(void)
         cmocka_unit_test(test_parse_nodes_by_kind),
         cmocka_unit_test(test_arena_large_blocks),
         cmocka_unit_test(test_large_array_growth),
+        cmocka_unit_test(test_keep_freed_memory), /* last: for the whole process */
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
