@@ -2398,6 +2398,8 @@ static sg_status read_and_load(sg_model **out, char *text, size_t len, const cha
     return st;
 }
 
+enum { COMPILE_WARM_MIN_NODES = 100000, COMPILE_BYTES_PER_NODE = 150 };
+
 /* Loads from text, which has room for len + 2 bytes and is freed here. */
 static sg_model *load_owned_text(char *text, size_t len, const char *filename, sg_error *err)
 {
@@ -2474,8 +2476,19 @@ static sg_model *load_owned_text(char *text, size_t len, const char *filename, s
             close(cache_dfd);
         return NULL;
     }
-    if (st == SG_OK)
+    if (st == SG_OK) {
+        /* compiling allocates about 150 bytes of heap per pool node it
+         * starts from (1.44 M nodes and 221 MB at 100,000 species, 157
+         * bytes a node at 10,000): warmed on the other core meanwhile */
+        int threaded = sg_cfg_read_ahead >= 0 ? sg_cfg_read_ahead
+                                              : sysconf(_SC_NPROCESSORS_ONLN) > 1;
+        size_t nodes = (size_t)sg_pool_size(m->pool);
+        sg_heap_warmer *warm = threaded && nodes >= COMPILE_WARM_MIN_NODES
+                                   ? sg_heap_warm_start(nodes * COMPILE_BYTES_PER_NODE, 1)
+                                   : NULL;
         st = sg_program_compile(m, &m->program, err);
+        sg_heap_warm_finish(warm);
+    }
     if (st == SG_OK && cache_dfd >= 0)
         sg_model_cache_store(cache_dfd, cache_name, m, len, text_hash);
     if (cache_dfd >= 0)

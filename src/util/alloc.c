@@ -3,6 +3,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -161,6 +162,8 @@ void sg_free(void *ptr) { free(ptr); }
  * keeps its peak memory until it exits, as a command of the CLI does
  * soon. For a process of its own (the CLI), never a library's caller.
  * Returns 1 when glibc took both settings. */
+static _Atomic int keeps_freed; /* sg_alloc_keep_freed_memory took effect */
+
 int sg_alloc_keep_freed_memory(void)
 {
 #if defined(M_MMAP_THRESHOLD) && defined(M_TRIM_THRESHOLD)
@@ -168,10 +171,75 @@ int sg_alloc_keep_freed_memory(void)
      * 2.36 takes 1 GiB): then larger blocks are still mapped on their own */
     int mmap_ok = mallopt(M_MMAP_THRESHOLD, 1 << 30) || mallopt(M_MMAP_THRESHOLD, 32 << 20);
     int trim_ok = mallopt(M_TRIM_THRESHOLD, INT_MAX);
+    atomic_store(&keeps_freed, mmap_ok && trim_ok);
     return mmap_ok && trim_ok;
 #else
     return 0;
 #endif
+}
+
+/* ------------------------------------------------ warming the heap
+ *
+ * Compiling the 100,000-species network grows the heap by 221 MB, whose
+ * fresh pages the kernel zeroes as they are first touched: a sixth of the
+ * load's samples (perf), all on the one core that compiles while the
+ * other has nothing to do. So the heap is grown first by one block,
+ * freed at once (its memory stays, sg_alloc_keep_freed_memory), and a
+ * thread maps its pages in from its start, where the next allocations
+ * are carved, while the caller goes on. Mapping a page in does not change
+ * its contents, so the thread and whoever was given that memory meanwhile
+ * do not disturb each other. */
+
+enum { WARM_STEP = 8 << 20 };
+
+struct sg_heap_warmer {
+    char *start;
+    size_t size;
+    pthread_t thread;
+    int threaded;
+    _Atomic int stop;
+};
+
+static void *warm_pages(void *arg)
+{
+    sg_heap_warmer *w = arg;
+    for (size_t at = 0; at < w->size && !atomic_load(&w->stop); at += WARM_STEP)
+        sg_pages_populate(w->start + at, w->size - at < WARM_STEP ? w->size - at : WARM_STEP);
+    return NULL;
+}
+
+sg_heap_warmer *sg_heap_warm_start(size_t size, int threaded)
+{
+    /* without the setting, freeing the block would give it back */
+    if (!atomic_load(&keeps_freed) || size < BIG_BLOCK)
+        return NULL;
+    /* plain malloc: a failure here costs only the warming, so it is not
+     * one of the allocations a test makes fail */
+    sg_heap_warmer *w = malloc(sizeof *w);
+    char *block = w ? malloc(size) : NULL;
+    if (!block) {
+        free(w);
+        return NULL;
+    }
+    advise_big(block, size, 0);
+    w->start = block; /* only its address is kept: the memory is the heap's */
+    w->size = size;
+    free(block);
+    atomic_store(&w->stop, 0);
+    w->threaded = threaded && pthread_create(&w->thread, NULL, warm_pages, w) == 0;
+    if (!w->threaded)
+        warm_pages(w);
+    return w;
+}
+
+void sg_heap_warm_finish(sg_heap_warmer *w)
+{
+    if (!w)
+        return;
+    atomic_store(&w->stop, 1);
+    if (w->threaded)
+        pthread_join(w->thread, NULL);
+    free(w);
 }
 
 char *sg_strdup(const char *s)

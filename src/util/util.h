@@ -37,6 +37,14 @@ void sg_pages_free(void *ptr, size_t size);
  * returning it to the kernel: for the CLI's process (alloc.c says why).
  * 1 when it took effect. */
 int sg_alloc_keep_freed_memory(void);
+/* Grows the heap by `size` bytes of free memory and maps its pages in
+ * (zeroing them) in a thread of its own when `threaded`, else before
+ * returning: for a stage about to allocate that much while a core is idle
+ * (alloc.c). NULL when nothing was done (no sg_alloc_keep_freed_memory,
+ * too small, no memory). sg_heap_warm_finish stops the thread. */
+typedef struct sg_heap_warmer sg_heap_warmer;
+sg_heap_warmer *sg_heap_warm_start(size_t size, int threaded);
+void sg_heap_warm_finish(sg_heap_warmer *w);
 
 /* number.c: v as the shortest of %.15g..%.17g that strtod reads back as v
  * (buf of at least 32 bytes). */

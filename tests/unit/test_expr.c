@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -976,8 +978,8 @@ static void test_large_array_growth(void **state)
 
 /* sg_alloc_keep_freed_memory (the CLI's): a block larger than glibc's
  * largest automatic mmap threshold (32 MiB) comes from the heap, not a
- * mapping of its own, and freeing it does not give the heap back. Last in
- * this program: the setting is for the whole process. */
+ * mapping of its own, and freeing it does not give the heap back. Near
+ * the end of this program: the setting is for the whole process. */
 static void test_keep_freed_memory(void **state)
 {
     (void)state;
@@ -993,6 +995,52 @@ static void test_keep_freed_memory(void **state)
     sg_free(p);
     struct mallinfo2 after = mallinfo2();
     assert_true(after.arena == during.arena);
+#else
+    skip();
+#endif
+}
+
+/* sg_heap_warm_start does nothing before sg_alloc_keep_freed_memory (the
+ * block it frees would go back to the kernel) nor for a small size. */
+static void test_heap_warm_needs_kept_memory(void **state)
+{
+    (void)state;
+    assert_null(sg_heap_warm_start((size_t)64 << 20, 0));
+    sg_heap_warm_finish(NULL);
+}
+
+/* After sg_heap_warm_start, the next large allocation is carved from the
+ * warmed memory: every page of it is mapped in before it is touched.
+ * Without the warming, the heap's new top would not be (mincore). After
+ * test_keep_freed_memory, which keeps freed memory for the process. */
+static void test_heap_warm(void **state)
+{
+    (void)state;
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 35)
+    assert_null(sg_heap_warm_start(4096, 0));
+    size_t size = (size_t)160 << 20; /* more than the heap has free */
+    sg_heap_warmer *w = sg_heap_warm_start(size, 0);
+    assert_non_null(w);
+    sg_heap_warm_finish(w);
+    size_t want = size - ((size_t)1 << 20);
+    unsigned char *p = malloc(want); /* not sg_malloc: that maps pages in */
+    assert_non_null(p);
+    long page = sysconf(_SC_PAGESIZE);
+    uintptr_t from = ((uintptr_t)p + (uintptr_t)page - 1) & ~(uintptr_t)(page - 1);
+    uintptr_t to = ((uintptr_t)p + want) & ~(uintptr_t)(page - 1);
+    size_t npages = (to - from) / (size_t)page, missing = 0;
+    unsigned char *in = malloc(npages);
+    assert_non_null(in);
+    assert_int_equal(mincore((void *)from, to - from, in), 0);
+    for (size_t k = 0; k < npages; k++)
+        missing += !(in[k] & 1);
+    assert_int_equal(missing, 0);
+    free(in);
+    free(p);
+    /* in a thread: stopped (or done) by sg_heap_warm_finish */
+    w = sg_heap_warm_start(size, 1);
+    assert_non_null(w);
+    sg_heap_warm_finish(w);
 #else
     skip();
 #endif
@@ -1086,7 +1134,9 @@ int main(void)
         cmocka_unit_test(test_parse_nodes_by_kind),
         cmocka_unit_test(test_arena_large_blocks),
         cmocka_unit_test(test_large_array_growth),
-        cmocka_unit_test(test_keep_freed_memory), /* last: for the whole process */
+        cmocka_unit_test(test_heap_warm_needs_kept_memory),
+        cmocka_unit_test(test_keep_freed_memory), /* then for the whole process */
+        cmocka_unit_test(test_heap_warm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
