@@ -2398,7 +2398,11 @@ static sg_status read_and_load(sg_model **out, char *text, size_t len, const cha
     return st;
 }
 
-enum { COMPILE_WARM_MIN_NODES = 100000, COMPILE_BYTES_PER_NODE = 150 };
+enum {
+    LOAD_HEAP_PER_TEXT_BYTE = 4,
+    COMPILE_WARM_MIN_NODES = 100000,
+    COMPILE_BYTES_PER_NODE = 150
+};
 
 /* Loads from text, which has room for len + 2 bytes and is freed here. */
 static sg_model *load_owned_text(char *text, size_t len, const char *filename, sg_error *err)
@@ -2436,7 +2440,16 @@ static sg_model *load_owned_text(char *text, size_t len, const char *filename, s
     int line, col;
     char msg[400];
     sg_cfg_top top;
+    /* loading a large text grows the heap by about 4 bytes a byte of text
+     * (the pool's nodes and table, the symbols, what libconfig reads):
+     * warmed by another thread from here, while sg_cfg_precheck runs
+     * alone and then beside the reading */
+    int threaded = sg_cfg_read_ahead >= 0 ? sg_cfg_read_ahead : sysconf(_SC_NPROCESSORS_ONLN) > 1;
+    sg_heap_warmer *load_warm = threaded && len >= sg_cfg_piece_min_bytes
+                               ? sg_heap_warm_start(len * LOAD_HEAP_PER_TEXT_BYTE, 1)
+                               : NULL;
     if (sg_cfg_precheck(text, len, &line, &col, msg, sizeof msg, &top) != 0) {
+        sg_heap_warm_finish(load_warm);
         sg_cfg_top_free(&top);
         if (cache_dfd >= 0)
             close(cache_dfd);
@@ -2445,6 +2458,7 @@ static sg_model *load_owned_text(char *text, size_t len, const char *filename, s
         return NULL;
     }
     if (top.nomem) {
+        sg_heap_warm_finish(load_warm);
         sg_cfg_top_free(&top);
         if (cache_dfd >= 0)
             close(cache_dfd);
@@ -2466,6 +2480,7 @@ static sg_model *load_owned_text(char *text, size_t len, const char *filename, s
     }
     if (!m)
         st = read_and_load(&m, text, len, filename, &top, 0, err);
+    sg_heap_warm_finish(load_warm);
     sg_cfg_top_free(&top);
     /* the libconfig tree and the text are freed before compiling: a large
      * model's peak memory is one of them, not both (the image needs only
@@ -2480,8 +2495,6 @@ static sg_model *load_owned_text(char *text, size_t len, const char *filename, s
         /* compiling allocates about 150 bytes of heap per pool node it
          * starts from (1.44 M nodes and 221 MB at 100,000 species, 157
          * bytes a node at 10,000): warmed on the other core meanwhile */
-        int threaded = sg_cfg_read_ahead >= 0 ? sg_cfg_read_ahead
-                                              : sysconf(_SC_NPROCESSORS_ONLN) > 1;
         size_t nodes = (size_t)sg_pool_size(m->pool);
         sg_heap_warmer *warm = threaded && nodes >= COMPILE_WARM_MIN_NODES
                                    ? sg_heap_warm_start(nodes * COMPILE_BYTES_PER_NODE, 1)
