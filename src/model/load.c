@@ -2401,7 +2401,7 @@ static sg_status read_and_load(sg_model **out, char *text, size_t len, const cha
 enum {
     LOAD_HEAP_PER_TEXT_BYTE = 4,
     COMPILE_WARM_MIN_NODES = 100000,
-    COMPILE_BYTES_PER_NODE = 150
+    COMPILE_BYTES_PER_NODE = 200
 };
 
 /* Loads from text, which has room for len + 2 bytes and is freed here. */
@@ -2440,8 +2440,9 @@ static sg_model *load_owned_text(char *text, size_t len, const char *filename, s
     int line, col;
     char msg[400];
     sg_cfg_top top;
-    /* loading a large text grows the heap by about 4 bytes a byte of text
-     * (the pool's nodes and table, the symbols, what libconfig reads):
+    /* loading a large text takes about 3-3.5 bytes of fresh heap a byte
+     * of text (the pool's nodes and table, the symbols, what libconfig
+     * reads; 165 MB for the 53 MB of 100,000 species, 18 MB for 5 MB):
      * warmed by another thread from here, while sg_cfg_precheck runs
      * alone and then beside the reading */
     int threaded = sg_cfg_read_ahead >= 0 ? sg_cfg_read_ahead : sysconf(_SC_NPROCESSORS_ONLN) > 1;
@@ -2492,9 +2493,9 @@ static sg_model *load_owned_text(char *text, size_t len, const char *filename, s
         return NULL;
     }
     if (st == SG_OK) {
-        /* compiling allocates about 150 bytes of heap per pool node it
-         * starts from (1.44 M nodes and 221 MB at 100,000 species, 157
-         * bytes a node at 10,000): warmed on the other core meanwhile */
+        /* compiling takes about 190 bytes of fresh heap per pool node it
+         * starts from (258 MB from 1.44 M nodes at 100,000 species, 27 MB
+         * from 144,000 at 10,000): warmed on the other core meanwhile */
         size_t nodes = (size_t)sg_pool_size(m->pool);
         sg_heap_warmer *warm = threaded && nodes >= COMPILE_WARM_MIN_NODES
                                    ? sg_heap_warm_start(nodes * COMPILE_BYTES_PER_NODE, 1)

@@ -216,7 +216,18 @@ sg_heap_warmer *sg_heap_warm_start(size_t size, int threaded)
     /* plain malloc: a failure here costs only the warming, so it is not
      * one of the allocations a test makes fail */
     sg_heap_warmer *w = malloc(sizeof *w);
-    char *block = w ? malloc(size) : NULL;
+    /* the block must come from the heap's top, where the allocations go
+     * once the free chunks are used up (a free chunk would be memory
+     * mapped in already): asked larger than all free chunks together,
+     * it can only be carved from there; only its first `size` bytes are
+     * warmed. (fordblks counts every arena's free chunks, keepcost the
+     * main heap's top: a larger block than needed, of address space.) */
+    size_t in_chunks = 0;
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
+    struct mallinfo2 info = mallinfo2();
+    in_chunks = info.fordblks > info.keepcost ? info.fordblks - info.keepcost : 0;
+#endif
+    char *block = w && size + in_chunks > size ? malloc(size + in_chunks + 1) : NULL;
     if (!block) {
         free(w);
         return NULL;
