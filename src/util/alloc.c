@@ -227,7 +227,7 @@ sg_heap_warmer *sg_heap_warm_start(size_t size, int threaded)
     struct mallinfo2 info = mallinfo2();
     in_chunks = info.fordblks > info.keepcost ? info.fordblks - info.keepcost : 0;
 #endif
-    char *block = w && size + in_chunks > size ? malloc(size + in_chunks + 1) : NULL;
+    char *block = w && in_chunks < SIZE_MAX - size ? malloc(size + in_chunks + 1) : NULL;
     if (!block) {
         free(w);
         return NULL;
