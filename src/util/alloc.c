@@ -178,6 +178,8 @@ int sg_alloc_keep_freed_memory(void)
 #endif
 }
 
+int sg_alloc_keeps_freed_memory(void) { return atomic_load(&keeps_freed); }
+
 /* ------------------------------------------------ warming the heap
  *
  * Compiling the 100,000-species network grows the heap by 221 MB, whose

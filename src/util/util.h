@@ -37,6 +37,8 @@ void sg_pages_free(void *ptr, size_t size);
  * returning it to the kernel: for the CLI's process (alloc.c says why).
  * 1 when it took effect. */
 int sg_alloc_keep_freed_memory(void);
+/* Whether sg_alloc_keep_freed_memory took effect. */
+int sg_alloc_keeps_freed_memory(void);
 /* Grows the heap by `size` bytes of free memory and maps its pages in
  * (zeroing them) in a thread of its own when `threaded`, else before
  * returning: for a stage about to allocate that much while a core is idle

@@ -1046,6 +1046,32 @@ static void test_heap_warm(void **state)
 #endif
 }
 
+/* Once freed memory is kept (test_keep_freed_memory, before), an arena's
+ * large blocks are the heap's (arena.c): in use by malloc's count, and
+ * zeroed though the heap gives back what an earlier block held. */
+static void test_arena_blocks_from_heap(void **state)
+{
+    (void)state;
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 35)
+    size_t size = (size_t)6 << 20;
+    sg_arena *a = sg_arena_create();
+    assert_non_null(a);
+    for (int round = 0; round < 3; round++) {
+        struct mallinfo2 before = mallinfo2();
+        unsigned char *p = round == 2 ? sg_arena_alloc_later(a, size) : sg_arena_alloc(a, size);
+        assert_non_null(p);
+        struct mallinfo2 during = mallinfo2();
+        assert_true(during.uordblks >= before.uordblks + size);
+        assert_true(all_zero(p, size));
+        memset(p, 0x5a, size);
+        sg_arena_reset(a);
+    }
+    sg_arena_free(a);
+#else
+    skip();
+#endif
+}
+
 /* The long-double path alone: where it answers (also for decimals near a
  * tie at 15-17 digits and the ends of its range), its text is snprintf's;
  * it answers for 95% of trajectory-like numbers of its range (else the
@@ -1137,6 +1163,7 @@ int main(void)
         cmocka_unit_test(test_heap_warm_needs_kept_memory),
         cmocka_unit_test(test_keep_freed_memory), /* then for the whole process */
         cmocka_unit_test(test_heap_warm),
+        cmocka_unit_test(test_arena_blocks_from_heap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
