@@ -2420,7 +2420,7 @@ static sg_status read_and_load(sg_model **out, char *text, size_t len, const cha
 enum {
     LOAD_HEAP_PER_TEXT_BYTE = 4,
     COMPILE_WARM_MIN_NODES = 100000,
-    COMPILE_BYTES_PER_NODE = 200
+    COMPILE_BYTES_PER_NODE = 180
 };
 
 /* Loads from text, which has room for len + 2 bytes and is freed here. */
@@ -2514,7 +2514,8 @@ static sg_model *load_owned_text(char *text, size_t len, const char *filename, s
     if (st == SG_OK) {
         /* compiling takes about 190 bytes of fresh heap per pool node it
          * starts from (258 MB from 1.44 M nodes at 100,000 species, 27 MB
-         * from 144,000 at 10,000): warmed on the other core meanwhile */
+         * from 144,000 at 10,000): warmed on the other core meanwhile, a
+         * little less (what is warmed and not used stays resident) */
         size_t nodes = (size_t)sg_pool_size(m->pool);
         sg_heap_warmer *warm = threaded && nodes >= COMPILE_WARM_MIN_NODES
                                    ? sg_heap_warm_start(nodes * COMPILE_BYTES_PER_NODE, 1)
