@@ -169,8 +169,11 @@ int sg_alloc_keep_freed_memory(void)
 #if defined(M_MMAP_THRESHOLD) && defined(M_TRIM_THRESHOLD)
     /* an older glibc refuses a threshold above 32 MiB (HEAP_MAX_SIZE / 2;
      * 2.36 takes 1 GiB): then larger blocks are still mapped on their own */
-    int mmap_ok = mallopt(M_MMAP_THRESHOLD, 1 << 30) || mallopt(M_MMAP_THRESHOLD, 32 << 20);
-    int trim_ok = mallopt(M_TRIM_THRESHOLD, INT_MAX);
+    /* glibc answers 1 when it took a setting; a sanitizer's malloc, which
+     * has no such settings, 0 or -1 */
+    int mmap_ok = mallopt(M_MMAP_THRESHOLD, 1 << 30) == 1 ||
+                  mallopt(M_MMAP_THRESHOLD, 32 << 20) == 1;
+    int trim_ok = mallopt(M_TRIM_THRESHOLD, INT_MAX) == 1;
     atomic_store(&keeps_freed, mmap_ok && trim_ok);
     return mmap_ok && trim_ok;
 #else

@@ -976,6 +976,22 @@ static void test_large_array_growth(void **state)
     sg_free(a);
 }
 
+/* The tests of glibc's heap (freed memory kept, warming) need glibc's
+ * malloc: a sanitizer's has its own, without those settings. */
+#if defined(__SANITIZE_ADDRESS__)
+#define GLIBC_HEAP 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define GLIBC_HEAP 0
+#endif
+#endif
+#if !defined(GLIBC_HEAP) && defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 35)
+#define GLIBC_HEAP 1
+#endif
+#if !defined(GLIBC_HEAP)
+#define GLIBC_HEAP 0
+#endif
+
 /* sg_alloc_keep_freed_memory (the CLI's): a block larger than glibc's
  * largest automatic mmap threshold (32 MiB) comes from the heap, not a
  * mapping of its own, and freeing it does not give the heap back. Near
@@ -983,7 +999,7 @@ static void test_large_array_growth(void **state)
 static void test_keep_freed_memory(void **state)
 {
     (void)state;
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 35)
+#if GLIBC_HEAP
     assert_int_equal(sg_alloc_keep_freed_memory(), 1);
     size_t size = (size_t)80 << 20;
     struct mallinfo2 before = mallinfo2();
@@ -1016,7 +1032,7 @@ static void test_heap_warm_needs_kept_memory(void **state)
 static void test_heap_warm(void **state)
 {
     (void)state;
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 35)
+#if GLIBC_HEAP
     assert_null(sg_heap_warm_start(4096, 0));
     size_t size = (size_t)160 << 20; /* more than the heap has free */
     sg_heap_warmer *w = sg_heap_warm_start(size, 0);
@@ -1052,7 +1068,7 @@ static void test_heap_warm(void **state)
 static void test_arena_blocks_from_heap(void **state)
 {
     (void)state;
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 35)
+#if GLIBC_HEAP
     size_t size = (size_t)6 << 20;
     sg_arena *a = sg_arena_create();
     assert_non_null(a);
