@@ -157,10 +157,12 @@ void sg_free(void *ptr) { free(ptr); }
  * KiB (trim), so the next stage got fresh pages, which the kernel zeroes:
  * a quarter of that load's CPU time (perf). With every block in the heap
  * and nothing trimmed, the compile step reuses what the load freed: CPU
- * min 2.65 -> 2.46 s, wall min 2.28 -> 1.66 s in one interleaved run
- * (scripts/bench/compare_load.py, session 30). The price: the process
- * keeps its peak memory until it exits, as a command of the CLI does
- * soon. For a process of its own (the CLI), never a library's caller.
+ * min 2.65 -> 2.46 s, wall min 2.28 -> 1.66 s in one interleaved run of
+ * these settings (through GLIBC_TUNABLES-like mallopt calls before main;
+ * session 30, load average 2, so noisy). The price: the process keeps
+ * its peak memory until it exits (peak RSS 553 -> 590 MB there), as a
+ * command of the CLI does soon. For a process of its own (the CLI),
+ * never a library's caller.
  * Returns 1 when glibc took both settings. */
 static _Atomic int keeps_freed; /* sg_alloc_keep_freed_memory took effect */
 
