@@ -197,7 +197,9 @@ int sg_alloc_keeps_freed_memory(void) { return atomic_load(&keeps_freed); }
  * its contents, so the thread and whoever was given that memory meanwhile
  * do not disturb each other. */
 
-enum { WARM_STEP = 8 << 20 };
+/* A huge page at a time: sg_heap_warm_finish waits for the step under
+ * way (a few ms for 2 MiB on the virtual machine of the benchmarks) */
+enum { WARM_STEP = 2 << 20 };
 
 struct sg_heap_warmer {
     char *start;
