@@ -237,6 +237,14 @@ sg_heap_warmer *sg_heap_warm_start(size_t size, int threaded)
     in_chunks = info.fordblks > info.keepcost ? info.fordblks - info.keepcost : 0;
 #endif
     char *block = w && in_chunks < SIZE_MAX - size ? malloc(size + in_chunks + 1) : NULL;
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
+    /* a thread's arena (heaps of at most 64 MiB) gives a large block a
+     * mapping of its own, which freeing unmaps: nothing to warm there */
+    if (block && mallinfo2().hblks > info.hblks) {
+        free(block);
+        block = NULL;
+    }
+#endif
     if (!block) {
         free(w);
         return NULL;

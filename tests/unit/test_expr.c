@@ -1025,6 +1025,21 @@ static void test_heap_warm_needs_kept_memory(void **state)
     sg_heap_warm_finish(NULL);
 }
 
+typedef struct warm_in_thread {
+    size_t size;
+    int warmed;
+} warm_in_thread;
+
+static void *warm_from_thread(void *arg)
+{
+    warm_in_thread *job = arg;
+    free(malloc(64)); /* the thread's arena is made by its first malloc */
+    sg_heap_warmer *w = sg_heap_warm_start(job->size, 0);
+    job->warmed = w != NULL;
+    sg_heap_warm_finish(w);
+    return NULL;
+}
+
 /* After sg_heap_warm_start, the next large allocation is carved from the
  * warmed memory: every page of it is mapped in before it is touched.
  * Without the warming, the heap's new top would not be (mincore). After
@@ -1057,6 +1072,13 @@ static void test_heap_warm(void **state)
     w = sg_heap_warm_start(size, 1);
     assert_non_null(w);
     sg_heap_warm_finish(w);
+    /* called from another thread, whose arena maps such a block on its
+     * own (and unmaps it when freed): nothing is warmed */
+    pthread_t thread;
+    warm_in_thread job = {.size = size};
+    assert_int_equal(pthread_create(&thread, NULL, warm_from_thread, &job), 0);
+    assert_int_equal(pthread_join(thread, NULL), 0);
+    assert_false(job.warmed);
 #else
     skip();
 #endif
