@@ -1,9 +1,11 @@
 /* Allocation wrappers with a failure-injection hook (as Lua's ltests.c). */
+#define _GNU_SOURCE /* SCHED_IDLE */
 #include <limits.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <malloc.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -206,12 +208,23 @@ struct sg_heap_warmer {
     size_t size;
     pthread_t thread;
     int threaded;
+    int in_thread; /* warm_pages runs in a thread of its own */
+    int idle;      /* that thread runs at SCHED_IDLE */
     _Atomic int stop;
 };
 
 static void *warm_pages(void *arg)
 {
     sg_heap_warmer *w = arg;
+#if defined(SCHED_IDLE)
+    /* on a core nothing else wants only: beside the loader and the
+     * reading thread it took time from them (10^5 species: wall min
+     * 1.73 -> 1.67 s, CPU min 2.61 -> 2.50 s, one interleaved run) */
+    struct sched_param none = {0};
+    if (w->in_thread)
+        w->idle = pthread_setschedparam(pthread_self(), SCHED_IDLE, &none) == 0;
+#endif
+
     for (size_t at = 0; at < w->size && !atomic_load(&w->stop); at += WARM_STEP)
         sg_pages_populate(w->start + at, w->size - at < WARM_STEP ? w->size - at : WARM_STEP);
     return NULL;
@@ -254,20 +267,26 @@ sg_heap_warmer *sg_heap_warm_start(size_t size, int threaded)
     w->size = size;
     free(block);
     atomic_store(&w->stop, 0);
+    w->idle = 0;
+    w->in_thread = threaded; /* before the thread reads it */
     w->threaded = threaded && pthread_create(&w->thread, NULL, warm_pages, w) == 0;
-    if (!w->threaded)
+    if (!w->threaded) {
+        w->in_thread = 0; /* the caller keeps its priority */
         warm_pages(w);
+    }
     return w;
 }
 
-void sg_heap_warm_finish(sg_heap_warmer *w)
+int sg_heap_warm_finish(sg_heap_warmer *w)
 {
     if (!w)
-        return;
+        return 0;
     atomic_store(&w->stop, 1);
     if (w->threaded)
         pthread_join(w->thread, NULL);
+    int idle = w->idle;
     free(w);
+    return idle;
 }
 
 char *sg_strdup(const char *s)

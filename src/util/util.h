@@ -43,10 +43,11 @@ int sg_alloc_keeps_freed_memory(void);
  * (zeroing them) in a thread of its own when `threaded`, else before
  * returning: for a stage about to allocate that much while a core is idle
  * (alloc.c). NULL when nothing was done (no sg_alloc_keep_freed_memory,
- * too small, no memory). sg_heap_warm_finish stops the thread. */
+ * too small, no memory). sg_heap_warm_finish stops the thread; it returns
+ * whether the thread ran only when a core was idle (SCHED_IDLE). */
 typedef struct sg_heap_warmer sg_heap_warmer;
 sg_heap_warmer *sg_heap_warm_start(size_t size, int threaded);
-void sg_heap_warm_finish(sg_heap_warmer *w);
+int sg_heap_warm_finish(sg_heap_warmer *w);
 
 /* number.c: v as the shortest of %.15g..%.17g that strtod reads back as v
  * (buf of at least 32 bytes). */
