@@ -11,6 +11,7 @@
 
 #include "cli/cli.h"
 #include "cli/study.h"
+#include "util/util.h"
 
 #define CLI_ENTRY(name) &cli_cmd_##name,
 const cli_command *const cli_commands[] = {CLI_COMMAND_LIST(CLI_ENTRY) NULL};
@@ -114,6 +115,9 @@ int main(int argc, char **argv)
 {
     /* first thing: an interrupt from now on takes the documented path */
     cli_catch_interrupts();
+    /* a command is one job and then the end of the process: what a stage
+     * frees (the model's text before compiling, say) the next reuses */
+    sg_alloc_keep_freed_memory();
     if (argc < 2) {
         print_usage(stderr);
         return 2;

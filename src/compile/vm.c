@@ -483,14 +483,27 @@ typedef struct order_key {
     int level, op, index;
 } order_key;
 
-static int compare_keys(const void *x, const void *y)
+/* Sorts keys[0..n), made in increasing index, by (level, op, index): a
+ * stable counting sort by op into tmp, then by level back (as program.c's
+ * sort_by_level); qsort's merge sort was a tenth of compiling the
+ * 100,000-species network. Levels are in [1, max_level]; `count` holds
+ * max_level + 2 and VM_LAST + 2 at least. */
+static void sort_keys(order_key *keys, order_key *tmp, int n, int *count, int max_level)
 {
-    const order_key *a = x, *b = y;
-    if (a->level != b->level)
-        return a->level < b->level ? -1 : 1;
-    if (a->op != b->op)
-        return a->op < b->op ? -1 : 1;
-    return (a->index > b->index) - (a->index < b->index);
+    memset(count, 0, sizeof *count * (VM_LAST + 2));
+    for (int r = 0; r < n; r++)
+        count[keys[r].op + 1]++;
+    for (int o = 0; o <= VM_LAST; o++)
+        count[o + 1] += count[o];
+    for (int r = 0; r < n; r++)
+        tmp[count[keys[r].op]++] = keys[r];
+    memset(count, 0, sizeof *count * ((size_t)max_level + 2));
+    for (int r = 0; r < n; r++)
+        count[tmp[r].level + 1]++;
+    for (int l = 0; l <= max_level; l++)
+        count[l + 1] += count[l];
+    for (int r = 0; r < n; r++)
+        keys[count[tmp[r].level]++] = tmp[r];
 }
 
 /* Appends instruction (op, dst, a, b, c, d, e) to the copy, in the words
@@ -594,13 +607,16 @@ int sg_vm_build(sg_program *p)
     int *level = sg_calloc((size_t)p->nslots + 1, sizeof *level);
     int *here = sg_calloc((size_t)p->nslots + 1, sizeof *here);
     order_key *keys = sg_malloc(sizeof *keys * ((size_t)n + 1));
+    order_key *keys_tmp = sg_malloc(sizeof *keys_tmp * ((size_t)n + 1));
+    int *count = NULL;
+    size_t count_cap = 0;
     if (vm) {
         vm->code = sg_malloc(sizeof *vm->code * AT_WORDS * ((size_t)n + 4));
         vm->at = sg_malloc(sizeof *vm->at * ((size_t)n + 4));
         vm->op = sg_malloc((size_t)n + 4);
     }
-    if (!vm || !w || !uses || !producer || !level || !here || !keys || !vm->code || !vm->at ||
-        !vm->op) {
+    if (!vm || !w || !uses || !producer || !level || !here || !keys || !keys_tmp || !vm->code ||
+        !vm->at || !vm->op) {
         sg_vm_free(vm);
         goto done;
     }
@@ -636,7 +652,7 @@ int sg_vm_build(sg_program *p)
         vm->bounds[s] = bounds[s + 1];
         fuse(p, w, bounds[s], bounds[s + 1], uses, here, producer);
         /* levels, then (level, opcode) order */
-        int nk = 0;
+        int nk = 0, max_level = 0;
         for (int k = bounds[s]; k < bounds[s + 1]; k++) {
             if (w[k].dead)
                 continue;
@@ -649,8 +665,15 @@ int sg_vm_build(sg_program *p)
             if (is_stored(w[k].op))
                 level[w[k].d] = l + 1;
             keys[nk++] = (order_key){l + 1, w[k].op, k};
+            if (l + 1 > max_level)
+                max_level = l + 1;
         }
-        qsort(keys, (size_t)nk, sizeof *keys, compare_keys);
+        size_t need = (size_t)(max_level > VM_LAST ? max_level : VM_LAST) + 2;
+        if (sg_grow(&count, &count_cap, need, sizeof *count) != 0) {
+            sg_vm_free(vm);
+            goto done;
+        }
+        sort_keys(keys, keys_tmp, nk, count, max_level);
         for (int r = 0; r < nk; r++) {
             const work *in = &w[keys[r].index];
             append(vm, offsets, in->op, in->dst, in->a, in->b, in->op == OP_FN ? in->fn : in->c,
@@ -671,6 +694,8 @@ done:
     sg_free(level);
     sg_free(here);
     sg_free(keys);
+    sg_free(keys_tmp);
+    sg_free(count);
     return rc;
 }
 

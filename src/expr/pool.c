@@ -30,13 +30,17 @@ typedef struct pool_slot {
  * table, which gives the same unique node without hashing. */
 enum { NUM_CACHE = 64 };
 
-/* Nodes live in blocks of NODE_BLOCK (from the arena, whose blocks grow),
- * so a node's id finds it without an array of pointers, and a node costs
- * its 40 bytes (one arena allocation each would round to 48). */
+/* Nodes live in blocks of NODE_BLOCK, so a node's id finds it without an
+ * array of pointers, and a node costs its 40 bytes (one allocation each
+ * would round to 48). The blocks are the heap's, not the arena's: the
+ * arena's large blocks are fresh pages, which the kernel zeroes on the
+ * loading core (2.3 M nodes, 93 MB at 100,000 species), where heap memory
+ * can be memory freed earlier or warmed by another thread
+ * (sg_heap_warm_start); and nodes need no zeroing. */
 enum { NODE_SHIFT = 10, NODE_BLOCK = 1 << NODE_SHIFT };
 
 struct sg_pool {
-    sg_arena *arena;       /* node blocks, EX_TRAJ scenario names */
+    sg_arena *arena;       /* EX_TRAJ scenario names */
     pool_slot *buckets;
     size_t cap;
     int count;
@@ -70,6 +74,9 @@ void sg_pool_free(sg_pool *pool)
         return;
     sg_arena_free(pool->arena);
     sg_free(pool->buckets);
+    /* a block is made before the first node of it (new_node) */
+    for (size_t b = 0; b < ((size_t)pool->count + NODE_BLOCK - 1) >> NODE_SHIFT; b++)
+        sg_free(pool->blocks[b]);
     sg_free(pool->blocks);
     sg_free(pool->vars);
     sg_free(pool);
@@ -156,7 +163,7 @@ static sg_expr *new_node(sg_pool *pool)
         if (block >= pool->blocks_cap &&
             sg_grow(&pool->blocks, &pool->blocks_cap, block + 1, sizeof *pool->blocks) != 0)
             return NULL;
-        if (!(pool->blocks[block] = sg_arena_alloc(pool->arena, sizeof(sg_expr) * NODE_BLOCK)))
+        if (!(pool->blocks[block] = sg_malloc(sizeof(sg_expr) * NODE_BLOCK)))
             return NULL;
     }
     sg_expr *e = &pool->blocks[block][pool->count & (NODE_BLOCK - 1)];

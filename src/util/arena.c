@@ -28,6 +28,14 @@ enum { ARENA_BLOCK = 16384, ARENA_MAX_BLOCK = 8 << 20 };
  * Fresh pages are zero, so their allocations skip the memset. */
 enum { PAGED_BLOCK = 2 << 20, POPULATE_STEP = 2 << 20 };
 
+/* But when the process keeps freed memory (sg_alloc_keep_freed_memory, the
+ * CLI), large blocks are the heap's like the small ones: memory freed
+ * earlier or warmed by another thread (sg_heap_warm_start), where fresh
+ * pages are zeroed by the kernel on the allocating core, a page at a time
+ * the first time it is touched (the model's strings of 100,000 species:
+ * 5% of the loading thread's samples). Clearing heap memory with memset
+ * costs less. */
+
 static void block_free(arena_block *b)
 {
     if (b->paged)
@@ -76,7 +84,7 @@ static void *arena_alloc(sg_arena *arena, size_t size, int populate)
     if (!b || b->size - b->used < size) {
         size_t grow = arena->next ? arena->next : ARENA_BLOCK;
         size_t bsize = size > grow ? size : grow;
-        int paged = bsize >= PAGED_BLOCK;
+        int paged = bsize >= PAGED_BLOCK && !sg_alloc_keeps_freed_memory();
         if (paged) { /* whole huge pages, header included */
             size_t total = size + sizeof(arena_block) > grow ? size + sizeof(arena_block) : grow;
             total = (total + POPULATE_STEP - 1) & ~(size_t)(POPULATE_STEP - 1);

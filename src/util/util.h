@@ -33,6 +33,21 @@ void *sg_calloc_later(size_t count, size_t size);
 void *sg_pages_alloc(size_t size);
 void sg_pages_populate(void *ptr, size_t size);
 void sg_pages_free(void *ptr, size_t size);
+/* Keeps freed memory in the process (glibc's heap) for reuse instead of
+ * returning it to the kernel: for the CLI's process (alloc.c says why).
+ * 1 when it took effect. */
+int sg_alloc_keep_freed_memory(void);
+/* Whether sg_alloc_keep_freed_memory took effect. */
+int sg_alloc_keeps_freed_memory(void);
+/* Grows the heap by `size` bytes of free memory and maps its pages in
+ * (zeroing them) in a thread of its own when `threaded`, else before
+ * returning: for a stage about to allocate that much while a core is idle
+ * (alloc.c). NULL when nothing was done (no sg_alloc_keep_freed_memory,
+ * too small, no memory). sg_heap_warm_finish stops the thread; it returns
+ * whether the thread ran only when a core was idle (SCHED_IDLE). */
+typedef struct sg_heap_warmer sg_heap_warmer;
+sg_heap_warmer *sg_heap_warm_start(size_t size, int threaded);
+int sg_heap_warm_finish(sg_heap_warmer *w);
 
 /* number.c: v as the shortest of %.15g..%.17g that strtod reads back as v
  * (buf of at least 32 bytes). */

@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include <float.h>
+#include <malloc.h>
 #include <math.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -18,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -973,6 +976,142 @@ static void test_large_array_growth(void **state)
     sg_free(a);
 }
 
+/* The tests of glibc's heap (freed memory kept, warming) need glibc's
+ * malloc: a sanitizer's has its own, without those settings. */
+#if defined(__SANITIZE_ADDRESS__)
+#define GLIBC_HEAP 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define GLIBC_HEAP 0
+#endif
+#endif
+#if !defined(GLIBC_HEAP) && defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 35)
+#define GLIBC_HEAP 1
+#endif
+#if !defined(GLIBC_HEAP)
+#define GLIBC_HEAP 0
+#endif
+
+/* sg_alloc_keep_freed_memory (the CLI's): a block larger than glibc's
+ * largest automatic mmap threshold (32 MiB) comes from the heap, not a
+ * mapping of its own, and freeing it does not give the heap back. Near
+ * the end of this program: the setting is for the whole process. */
+static void test_keep_freed_memory(void **state)
+{
+    (void)state;
+#if GLIBC_HEAP
+    assert_int_equal(sg_alloc_keep_freed_memory(), 1);
+    size_t size = (size_t)80 << 20;
+    struct mallinfo2 before = mallinfo2();
+    unsigned char *p = sg_malloc(size);
+    assert_non_null(p);
+    p[0] = p[size - 1] = 1;
+    struct mallinfo2 during = mallinfo2();
+    assert_int_equal(during.hblks, before.hblks);
+    sg_free(p);
+    struct mallinfo2 after = mallinfo2();
+    assert_true(after.arena == during.arena);
+#else
+    skip();
+#endif
+}
+
+/* sg_heap_warm_start does nothing before sg_alloc_keep_freed_memory (the
+ * block it frees would go back to the kernel) nor for a small size. */
+static void test_heap_warm_needs_kept_memory(void **state)
+{
+    (void)state;
+    assert_null(sg_heap_warm_start((size_t)64 << 20, 0));
+    sg_heap_warm_finish(NULL);
+}
+
+typedef struct warm_in_thread {
+    size_t size;
+    int warmed;
+} warm_in_thread;
+
+static void *warm_from_thread(void *arg)
+{
+    warm_in_thread *job = arg;
+    free(malloc(64)); /* the thread's arena is made by its first malloc */
+    sg_heap_warmer *w = sg_heap_warm_start(job->size, 0);
+    job->warmed = w != NULL;
+    sg_heap_warm_finish(w);
+    return NULL;
+}
+
+/* After sg_heap_warm_start, the next large allocation is carved from the
+ * warmed memory: every page of it is mapped in before it is touched.
+ * Without the warming, the heap's new top would not be (mincore). After
+ * test_keep_freed_memory, which keeps freed memory for the process. */
+static void test_heap_warm(void **state)
+{
+    (void)state;
+#if GLIBC_HEAP
+    assert_null(sg_heap_warm_start(4096, 0));
+    size_t size = (size_t)160 << 20; /* more than the heap has free */
+    sg_heap_warmer *w = sg_heap_warm_start(size, 0);
+    assert_non_null(w);
+    sg_heap_warm_finish(w);
+    size_t want = size - ((size_t)1 << 20);
+    unsigned char *p = malloc(want); /* not sg_malloc: that maps pages in */
+    assert_non_null(p);
+    long page = sysconf(_SC_PAGESIZE);
+    uintptr_t from = ((uintptr_t)p + (uintptr_t)page - 1) & ~(uintptr_t)(page - 1);
+    uintptr_t to = ((uintptr_t)p + want) & ~(uintptr_t)(page - 1);
+    size_t npages = (to - from) / (size_t)page, missing = 0;
+    unsigned char *in = malloc(npages);
+    assert_non_null(in);
+    assert_int_equal(mincore((void *)from, to - from, in), 0);
+    for (size_t k = 0; k < npages; k++)
+        missing += !(in[k] & 1);
+    assert_int_equal(missing, 0);
+    free(in);
+    free(p);
+    /* in a thread, which runs only when a core is idle: stopped (or done)
+     * by sg_heap_warm_finish */
+    assert_int_equal(sg_heap_warm_finish(NULL), 0);
+    w = sg_heap_warm_start(size, 1);
+    assert_non_null(w);
+    assert_int_equal(sg_heap_warm_finish(w), 1);
+    /* called from another thread, whose arena maps such a block on its
+     * own (and unmaps it when freed): nothing is warmed */
+    pthread_t thread;
+    warm_in_thread job = {.size = size};
+    assert_int_equal(pthread_create(&thread, NULL, warm_from_thread, &job), 0);
+    assert_int_equal(pthread_join(thread, NULL), 0);
+    assert_false(job.warmed);
+#else
+    skip();
+#endif
+}
+
+/* Once freed memory is kept (test_keep_freed_memory, before), an arena's
+ * large blocks are the heap's (arena.c): in use by malloc's count, and
+ * zeroed though the heap gives back what an earlier block held. */
+static void test_arena_blocks_from_heap(void **state)
+{
+    (void)state;
+#if GLIBC_HEAP
+    size_t size = (size_t)6 << 20;
+    sg_arena *a = sg_arena_create();
+    assert_non_null(a);
+    for (int round = 0; round < 3; round++) {
+        struct mallinfo2 before = mallinfo2();
+        unsigned char *p = round == 2 ? sg_arena_alloc_later(a, size) : sg_arena_alloc(a, size);
+        assert_non_null(p);
+        struct mallinfo2 during = mallinfo2();
+        assert_true(during.uordblks >= before.uordblks + size);
+        assert_true(all_zero(p, size));
+        memset(p, 0x5a, size);
+        sg_arena_reset(a);
+    }
+    sg_arena_free(a);
+#else
+    skip();
+#endif
+}
+
 /* The long-double path alone: where it answers (also for decimals near a
  * tie at 15-17 digits and the ends of its range), its text is snprintf's;
  * it answers for 95% of trajectory-like numbers of its range (else the
@@ -1061,6 +1200,10 @@ int main(void)
         cmocka_unit_test(test_parse_nodes_by_kind),
         cmocka_unit_test(test_arena_large_blocks),
         cmocka_unit_test(test_large_array_growth),
+        cmocka_unit_test(test_heap_warm_needs_kept_memory),
+        cmocka_unit_test(test_keep_freed_memory), /* then for the whole process */
+        cmocka_unit_test(test_heap_warm),
+        cmocka_unit_test(test_arena_blocks_from_heap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
