@@ -213,8 +213,8 @@ int study_parse(study_opts *o, int argc, char **argv)
         if (gsa_only(code) && !gsa)
             return study_usage(cmd, "option --%s applies to 'gsa'", study_options[index].name);
         const char *a = optarg;
-        long n;
-        double v;
+        long n = 0;
+        double v = 0;
         switch (code) {
         case OPT_SCENARIO: o->scenario = a; break;
         case OPT_SET: {

@@ -2217,7 +2217,7 @@ static int load_triggers(loader *ld, config_setting_t *list)
                 if (!t->assigns[k].value)
                     return -1;
             } else {
-                double v;
+                double v = 0;
                 if (get_number(ld, as, target, &v) < 0)
                     return -1;
                 if (!(t->assigns[k].value = sg_pool_num(m->pool, v)))

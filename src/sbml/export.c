@@ -779,7 +779,7 @@ static void build(exporter *ex, Model_t *mod)
         Compartment_t *c = Model_createCompartment(mod);
         const char *cid = slot_id(ex, cd->slot);
         Compartment_setId(c, cid);
-        double v;
+        double v = 0;
         if (attribute_value(ex, mod, cid, cd->slot, cd->size, ex->volume, &v))
             Compartment_setSize(c, v);
         Compartment_setSpatialDimensionsAsDouble(c, 3);
@@ -798,7 +798,7 @@ static void build(exporter *ex, Model_t *mod)
         const char *unit = unit_ref(ex, mod, pd->unit, what, 0);
         if (unit)
             Parameter_setUnits(p, unit);
-        double v;
+        double v = 0;
         if (attribute_value(ex, mod, slot_id(ex, pd->slot), pd->slot, pd->value, unit, &v))
             Parameter_setValue(p, v);
         set_name(p, pd->name);
@@ -815,7 +815,7 @@ static void build(exporter *ex, Model_t *mod)
         Species_t *s = Model_createSpecies(mod);
         Species_setId(s, slot_id(ex, sd->slot));
         Species_setCompartment(s, slot_id(ex, m->compartments[sd->compartment].slot));
-        double v; /* a concentration: no unit of its own to give a subnormal */
+        double v = 0; /* a concentration: no unit of its own to give a subnormal */
         if (attribute_value(ex, mod, slot_id(ex, sd->slot), sd->slot, sd->initial, NULL, &v))
             Species_setInitialConcentration(s, v);
         Species_setHasOnlySubstanceUnits(s, 0);

@@ -138,7 +138,8 @@ const void *sg_module_open(const char *name, const char *symbol, const char *wha
 {
     const void *table = NULL;
     pthread_mutex_lock(&lock);
-    for (int i = 0; i < nopened && !table; i++)
+    /* i < MAX_OPEN too: GCC's -O3 cannot tell that nopened stays within */
+    for (int i = 0; i < nopened && i < MAX_OPEN && !table; i++)
         if (strcmp(opened[i].name, name) == 0)
             table = opened[i].table;
     if (!table && (table = open_module(name, symbol, what, global, err)) != NULL &&

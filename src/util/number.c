@@ -92,7 +92,7 @@ static int round_to(uint64_t m, int e10, int prec, uint64_t *digits, int *exp10,
 /* printf's %.{prec}g of the decimal digits 10^exp10 (prec digits) */
 static void write_g(char *out, int negative, uint64_t digits, int prec, int exp10)
 {
-    char d[SIG_DIGITS + 1];
+    char d[SIG_DIGITS + 1] = {0}; /* -O3 cannot tell that prec >= 1 fills what is read */
     for (int k = prec - 1; k >= 0; k--) {
         d[k] = (char)('0' + digits % 10);
         digits /= 10;
