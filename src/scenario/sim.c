@@ -206,14 +206,10 @@ const char *sg_sim_warning(sg_sim *sim, int i)
                                                                : NULL;
 }
 
-/* Results sigode cannot vouch for, found in the rows of a run: the first
- * species below -atol (once per run: a concentration cannot be negative),
- * and each assignment or extra column the first time it is NaN or
- * infinite (0/0, a division by zero, an overflow). */
-/* Whether any value of t calls for a warning below: one pass in memory
- * order (the table is row-major), about 1% of a small model's run when it
- * was column by column; the column-ordered pass then runs only when there
- * is something to say. */
+/* Whether any value of t calls for a warning of sg_sim_warn_about_rows:
+ * one pass in memory order (the table is row-major), where the
+ * column-by-column pass was about 1% of a small model's run; that pass
+ * then runs only when there is something to say. */
 static int rows_need_warning(const sg_trajectory *t, int nspecies, double atol)
 {
     int species = nspecies < t->ncols ? nspecies : t->ncols;
@@ -230,6 +226,10 @@ static int rows_need_warning(const sg_trajectory *t, int nspecies, double atol)
     return 0;
 }
 
+/* Results sigode cannot vouch for, found in the rows of a run: the first
+ * species below -atol (once per run: a concentration cannot be negative),
+ * and each assignment or extra column the first time it is NaN or
+ * infinite (0/0, a division by zero, an overflow). */
 void sg_sim_warn_about_rows(sg_sim *sim, const sg_trajectory *t)
 {
     const sg_model *m = sim->model;

@@ -80,7 +80,8 @@ sg_status sg_stability_compute(const sg_program *p, const double *v, double t, i
         st = sg_error_nomem(err);
         goto done;
     }
-    if ((st = sg_dense_jacobian(p, v, t, J, err)) != SG_OK || (st = sg_lapack_open(&lapack, err)) != SG_OK)
+    if ((st = sg_dense_jacobian(p, v, t, J, err)) != SG_OK ||
+        (st = sg_lapack_open(&lapack, err)) != SG_OK)
         goto done;
     for (size_t k = 0; k < nn; k++)
         if (!isfinite(J[k]))

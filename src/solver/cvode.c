@@ -49,7 +49,7 @@ enum { KLU_ORDERING_AMD = 0 };
  * than 30% asks for a new factorisation; holding the step trades a few
  * more (cheap) steps for fewer (dear) factorisations. On BioNetGen's
  * fceri_ji (354 species, L+U nearly dense in its coupled blocks) one
- * refactorisation costs about 60 solves: 544 -> 743 steps, 58 -> 31
+ * refactorisation costs about 47 solves: 544 -> 743 steps, 58 -> 31
  * setups, a third less time. The generated networks (6.7 nonzeros per row
  * of L+U) cost about 3 solves and keep CVODE's rule. */
 #define SG_KLU_DEAR_FACTOR_SOLVES 20.0
@@ -372,17 +372,12 @@ sg_solver *sg_solver_create(const sg_program *prog, const char *const *state_nam
         }
     } else {
         s->A = SUNDenseMatrix(n, n, s->ctx);
-        /* OpenBLAS's blocked LU: 1.7x SUNDIALS' at 32 states, 5x at 354
-         * on a full matrix (scripts/bench/README.md); but SUNDIALS' skips
-         * zero multipliers, which wins on a Jacobian that stays sparse
-         * (Chen 2009: 504 states, 2x faster than OpenBLAS). Debian's
-         * reference LAPACK is no faster than SUNDIALS: without OpenBLAS
-         * SUNDIALS' own LU stays. */
-        const sg_lapack *lapack;
-        if (s->A && sg_lapack_lu_pays(s->n) &&
-            sg_dense_lu_work_share(s->n, prog->jac_colptr, prog->jac_rowidx) >=
-                SG_LAPACK_LU_MIN_WORK_SHARE &&
-            sg_lapack_open(&lapack, NULL) == SG_OK) {
+        /* OpenBLAS's blocked LU where it pays (lapack_dense.h); SUNDIALS'
+         * skips zero multipliers, which wins on a Jacobian that stays
+         * sparse (Chen 2009: 504 states, 2x faster than OpenBLAS) */
+        const sg_lapack *lapack =
+            s->A ? sg_lapack_dense_choice(s->n, prog->jac_colptr, prog->jac_rowidx) : NULL;
+        if (lapack) {
             if (!(s->LS = sg_lapack_dense_create(lapack, s->y, s->A, s->ctx))) {
                 sg_solver_free(s);
                 sg_error_nomem(err);

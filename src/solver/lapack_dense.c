@@ -156,3 +156,11 @@ double sg_dense_lu_work_share(int n, const int *colptr, const int *rowidx)
     sg_free(pattern);
     return work / full;
 }
+
+const sg_lapack *sg_lapack_dense_choice(int n, const int *colptr, const int *rowidx)
+{
+    const sg_lapack *lib;
+    if (n < SG_LAPACK_LU_MIN_STATES || sg_lapack_open(&lib, NULL) != SG_OK || !lib->openblas)
+        return NULL;
+    return sg_dense_lu_work_share(n, colptr, rowidx) >= SG_LAPACK_LU_MIN_WORK_SHARE ? lib : NULL;
+}

@@ -19,8 +19,6 @@
 SUNLinearSolver sg_lapack_dense_create(const sg_lapack *lib, N_Vector y, SUNMatrix A,
                                        SUNContext ctx);
 
-#endif
-
 /* SUNDIALS' dense LU skips a column update whose multiplier is zero, so on
  * a sparse Jacobian it does far less than LAPACK's, which does all of it.
  * This is the share of a full matrix's work that SUNDIALS' LU does on
@@ -29,7 +27,17 @@ SUNLinearSolver sg_lapack_dense_create(const sg_lapack *lib, N_Vector y, SUNMatr
  * diagonal one; -1 when out of memory. Costs about 1/64 of one such LU. */
 double sg_dense_lu_work_share(int n, const int *colptr, const int *rowidx);
 
-/* Use LAPACK's LU (OpenBLAS) when SUNDIALS' would do at least this share of
- * a full matrix's work: on a full matrix OpenBLAS is 1.7x faster at 32
- * states and 5x at 354 (scripts/bench/README.md) */
+/* LAPACK's LU pays from this many states, when SUNDIALS' would do at
+ * least this share of a full matrix's work and the library is OpenBLAS:
+ * on a full matrix OpenBLAS is 1.7x faster at 32 states and 5x at 354,
+ * Debian's reference LAPACK no faster than SUNDIALS
+ * (scripts/bench/README.md) */
+#define SG_LAPACK_LU_MIN_STATES 32
 #define SG_LAPACK_LU_MIN_WORK_SHARE 0.5
+
+/* The library to factorise an n x n dense Jacobian with J's pattern (CSC)
+ * when LAPACK's LU pays by the rules above, else NULL (SUNDIALS' own LU;
+ * also when LAPACK cannot be opened). */
+const sg_lapack *sg_lapack_dense_choice(int n, const int *colptr, const int *rowidx);
+
+#endif

@@ -118,11 +118,3 @@ sg_status sg_lapack_open(const sg_lapack **lib, sg_error *err)
                         "loaded: %s",
                         SIGODE_LAPACK_SONAME, lapack.why);
 }
-
-int sg_lapack_lu_pays(int n)
-{
-    if (n < SG_LAPACK_LU_MIN_STATES)
-        return 0;
-    const sg_lapack *l;
-    return sg_lapack_open(&l, NULL) == SG_OK && l->openblas;
-}

@@ -26,7 +26,7 @@ typedef struct sg_lapack {
     sg_dgetrf_fn *dgetrf;
     sg_dgetrs_fn *dgetrs;
     /* 1 when the library is OpenBLAS (its optimised kernels): only then is
-     * its LU faster than SUNDIALS' own (see sg_lapack_lu_pays) */
+     * its LU faster than SUNDIALS' own (src/solver/lapack_dense.h) */
     int openblas;
 } sg_lapack;
 
@@ -35,11 +35,5 @@ typedef struct sg_lapack {
  * may be called from any thread: they take turns (OpenBLAS's serial build
  * is not safe to enter from two threads at once). */
 sg_status sg_lapack_open(const sg_lapack **lib, sg_error *err);
-
-/* 1 when LAPACK's dgetrf/dgetrs should factorise an n x n dense Jacobian
- * instead of SUNDIALS' dense LU: the library is OpenBLAS and n is at least
- * SG_LAPACK_LU_MIN_STATES. Never fails: 0 when LAPACK cannot be opened. */
-#define SG_LAPACK_LU_MIN_STATES 32
-int sg_lapack_lu_pays(int n);
 
 #endif

@@ -225,13 +225,11 @@ static int long_double_is_wide(void)
     return one + tiny != one;
 }
 
-int sg_format_double_wide(char *buf, size_t size, double v)
+/* v = f 2^e2 (frexp), |f| != 0.5; the caller has checked buf's size */
+static int format_wide(char *buf, double v, double f, int e2)
 {
-    int e2;
-    double f = frexp(v, &e2);
     double a = fabs(v);
-    if (!(a >= 1e-36 && a < 1e19) || f == 0.5 || f == -0.5 || size < 32 ||
-        !long_double_is_wide())
+    if (!(a >= 1e-36 && a < 1e19) || !long_double_is_wide())
         return 0;
     /* 10^e10 <= a < 10^(e10 + 1), from the binary exponent (log10(2) =
      * 0.30103), corrected below when off by one */
@@ -258,14 +256,19 @@ int sg_format_double_wide(char *buf, size_t size, double v)
     return 0;
 }
 #else
-int sg_format_double_wide(char *buf, size_t size, double v)
+static int format_wide(char *buf, double v, double f, int e2)
 {
-    (void)buf;
-    (void)size;
-    (void)v;
+    (void)buf, (void)v, (void)f, (void)e2;
     return 0;
 }
 #endif
+
+int sg_format_double_wide(char *buf, size_t size, double v)
+{
+    int e2;
+    double f = frexp(v, &e2);
+    return size >= 32 && fabs(f) != 0.5 && format_wide(buf, v, f, e2);
+}
 
 void sg_format_double(char *buf, size_t size, double v)
 {
@@ -275,7 +278,7 @@ void sg_format_double(char *buf, size_t size, double v)
         format_double_by_reading_back(buf, size, v);
         return;
     }
-    if (sg_format_double_wide(buf, size, v))
+    if (format_wide(buf, v, f, e2))
         return;
     char sci[40]; /* -d.dddddddddddddddddde-308 */
     strfromd(sci, sizeof sci, "%.18e", v);
