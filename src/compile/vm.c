@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jit.h"
 #include "vm.h"
 
 /* The copy is a stream of 32-bit words: an instruction is its handler's
@@ -89,6 +90,9 @@ struct sg_vm {
     int bounds[4]; /* the program's n_assign, n_rhs, n_roots, n_code */
     vm_sums rhs, jac;
     int *jt_slot; /* the program's jt_slot, temporaries renumbered as in code */
+    int32_t stop_go; /* a stop's first word (sg_vm_single) */
+    sg_jit *jit;     /* the copy as machine code, or NULL (jit.h) */
+    int jit_on;
 };
 
 /* An instruction while the copy is built. */
@@ -217,7 +221,10 @@ int sg_vm_exec(const sg_vm *vm, int end, double *v)
 {
     for (int s = 0; s < 4; s++)
         if (vm->bounds[s] == end) {
-            vm_run(vm->code, s, v, NULL);
+            if (vm->jit && vm->jit_on)
+                sg_jit_run(vm->jit, s, v);
+            else
+                vm_run(vm->code, s, v, NULL);
             return 0;
         }
     return -1;
@@ -685,6 +692,13 @@ int sg_vm_build(sg_program *p)
         sg_vm_free(vm);
         goto done;
     }
+    vm->stop_go = offsets[VM_STOP];
+    /* without machine code (another machine) the interpreter runs the copy */
+    vm->jit_on = 1;
+    if (sg_jit_build(vm, &vm->jit) != 0) {
+        sg_vm_free(vm);
+        goto done;
+    }
     p->vm = vm;
     rc = 0;
 done:
@@ -703,6 +717,7 @@ void sg_vm_free(sg_vm *vm)
 {
     if (!vm)
         return;
+    sg_jit_free(vm->jit);
     sg_free(vm->code);
     sg_free(vm->at);
     sg_free(vm->op);
@@ -716,9 +731,26 @@ int sg_vm_length(const sg_vm *vm) { return vm->n; }
 
 int sg_vm_opcode(const sg_vm *vm, int k) { return vm->op[k]; }
 
-void sg_vm_operands(const sg_vm *vm, int k, int operands[5])
+void sg_vm_operands(const sg_vm *vm, int k, int operands[6])
 {
     const int32_t *i = vm->code + vm->at[k];
-    for (int j = 0; j < 5; j++)
+    for (int j = 0; j < 6; j++)
         operands[j] = AT_dst + j < length_of(vm->op[k]) ? i[AT_dst + j] : -1;
 }
+
+int sg_vm_single(const sg_vm *vm, int k, int32_t *out)
+{
+    int n = length_of(vm->op[k]);
+    _Static_assert(AT_WORDS + 3 <= SG_VM_SINGLE_WORDS, "an instruction and a stop");
+    memcpy(out, vm->code + vm->at[k], sizeof *out * (size_t)n);
+    out[n + AT_go] = vm->stop_go;
+    out[n + AT_dst] = -1;
+    out[n + AT_a] = 3; /* >= every section asked for: returns */
+    return n + 3;
+}
+
+void sg_vm_run_words(const int32_t *words, double *v) { vm_run(words, 0, v, NULL); }
+
+void sg_vm_use_jit(sg_vm *vm, int on) { vm->jit_on = on; }
+
+size_t sg_vm_jit_size(const sg_vm *vm) { return sg_jit_size(vm->jit); }

@@ -8,6 +8,9 @@
 #ifndef SG_VM_H
 #define SG_VM_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "program.h"
 
 /* Opcodes of the copy: the program's (sg_opcode, same numbers), then a
@@ -72,10 +75,24 @@ void sg_vm_rhs_sum(const sg_program *prog, const double *v, const double *st_sca
 void sg_vm_jac_sum(const sg_program *prog, const double *v, const double *jt_scaled,
                    double *values);
 
-/* Inspection (tests): the instruction count, stops included, and
- * instruction k's opcode and operands (dst, a, b, c, d). */
+/* Inspection (tests, jit.c): the instruction count, stops included, and
+ * instruction k's opcode and operands (dst, a, b, c, d, e; -1 where the
+ * opcode has none; a stop's section is its a). */
 int sg_vm_length(const sg_vm *vm);
 int sg_vm_opcode(const sg_vm *vm, int k);
-void sg_vm_operands(const sg_vm *vm, int k, int operands[5]);
+void sg_vm_operands(const sg_vm *vm, int k, int operands[6]);
+
+/* For jit.c, which leaves some instructions to the interpreter: writes
+ * instruction k, then a stop that always returns, to out (at most
+ * SG_VM_SINGLE_WORDS words) and returns the words written; and runs such
+ * words on v. */
+enum { SG_VM_SINGLE_WORDS = 12 };
+int sg_vm_single(const sg_vm *vm, int k, int32_t *out);
+void sg_vm_run_words(const int32_t *words, double *v);
+
+/* Whether runs use the machine code (jit.h) when it was made: on by
+ * default (tests compare the two); and its size in bytes (0: none). */
+void sg_vm_use_jit(sg_vm *vm, int on);
+size_t sg_vm_jit_size(const sg_vm *vm);
 
 #endif

@@ -48,20 +48,37 @@ static sg_instr instr(int op, int dst, int a, int b)
     return i;
 }
 
-/* Runs p from inputs with and without its copy (built here): every slot
- * `check` lists must be equal to the bit. */
+/* Whether this machine gets machine code for the copy (jit.h). */
+static int machine_code_expected(void)
+{
+#if defined(__x86_64__) && defined(__linux__)
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+/* Runs p from inputs with and without its copy (built here), the copy both
+ * as machine code and interpreted: every slot `check` lists must be equal
+ * to the bit. */
 static void assert_same_values(sg_program *p, const int *check, int ncheck)
 {
-    double with_vm[16], plain[16];
+    double with_vm[16], interpreted[16], plain[16];
     assert_true(p->nslots <= 16);
     for (int s = 0; s < p->nslots; s++)
-        with_vm[s] = plain[s] = s < 4 ? inputs[s] : -1.0;
+        with_vm[s] = interpreted[s] = plain[s] = s < 4 ? inputs[s] : -1.0;
     sg_program_exec(p, 0, p->n_code, plain);
     sg_vm_build(p);
     assert_non_null(p->vm);
+    assert_int_equal(sg_vm_jit_size(p->vm) > 0, machine_code_expected());
     sg_program_exec(p, 0, p->n_code, with_vm);
-    for (int k = 0; k < ncheck; k++)
+    sg_vm_use_jit(p->vm, 0);
+    sg_program_exec(p, 0, p->n_code, interpreted);
+    sg_vm_use_jit(p->vm, 1);
+    for (int k = 0; k < ncheck; k++) {
         assert_memory_equal(&with_vm[check[k]], &plain[check[k]], sizeof(double));
+        assert_memory_equal(&interpreted[check[k]], &plain[check[k]], sizeof(double));
+    }
 }
 
 /* The number of instructions of the copy that are not stops. */
@@ -120,7 +137,7 @@ static void each_pair_is_one_superinstruction(void **state)
             assert_same_values(&p, check, stored ? 2 : 1);
             assert_int_equal(operations(p.vm), 1);
             assert_int_equal(sg_vm_opcode(p.vm, operation(p.vm, 0)), t->expected);
-            int o[5];
+            int o[6];
             sg_vm_operands(p.vm, operation(p.vm, 0), o);
             assert_int_equal(o[0], 4);
             assert_int_equal(o[1], 0);
@@ -229,7 +246,7 @@ static void copy_folds_into_its_producer(void **state)
     assert_same_values(&p, check, 1);
     assert_int_equal(operations(p.vm), 1);
     assert_int_equal(sg_vm_opcode(p.vm, operation(p.vm, 0)), OP_DIV);
-    int o[5];
+    int o[6];
     sg_vm_operands(p.vm, operation(p.vm, 0), o);
     assert_int_equal(o[0], 3);
     sg_vm_free(p.vm);
@@ -240,20 +257,96 @@ static void copy_folds_into_its_producer(void **state)
 static void runs_stop_at_section_ends(void **state)
 {
     (void)state;
-    /* assignments: 3 = x0 + x1; rates: 4 = 3 * x2 */
-    sg_instr code[2] = {instr(OP_ADD, 3, 0, 1), instr(OP_MUL, 4, 3, 2)};
-    sg_program p = program_of(code, 2, 6, 6);
+    /* assignments: 3 = x0 + x1; rates: 4 = 3 * x2; roots: 5 = x0 - x1;
+     * the Jacobian's code: 6 = x2 * x2 (time is 7) */
+    sg_instr code[4] = {instr(OP_ADD, 3, 0, 1), instr(OP_MUL, 4, 3, 2), instr(OP_SUB, 5, 0, 1),
+                        instr(OP_SQUARE, 6, 2, -1)};
+    sg_program p = program_of(code, 4, 8, 8);
     p.n_assign = 1;
+    p.n_rhs = 2;
+    p.n_roots = 3;
     sg_vm_build(&p);
     assert_non_null(p.vm);
-    assert_int_equal(sg_vm_length(p.vm), 2 + 4);
-    double v[6] = {0.1, 0.7, 1.0 / 3.0, -1.0, -1.0, 0.0};
-    assert_int_equal(sg_vm_exec(p.vm, p.n_assign, v), 0);
-    assert_true(v[3] == 0.1 + 0.7);
-    assert_true(v[4] == -1.0);
-    assert_int_equal(sg_vm_exec(p.vm, 7, v), -1);
-    assert_int_equal(sg_vm_exec(p.vm, p.n_rhs, v), 0);
-    assert_true(v[4] == (0.1 + 0.7) * (1.0 / 3.0));
+    assert_int_equal(sg_vm_length(p.vm), 4 + 4);
+    /* the interpreter, then the machine code */
+    for (int jit = 0; jit < 2; jit++) {
+        sg_vm_use_jit(p.vm, jit);
+        double v[8] = {0.1, 0.7, 1.0 / 3.0, -1.0, -1.0, -1.0, -1.0, 0.0};
+        assert_int_equal(sg_vm_exec(p.vm, p.n_assign, v), 0);
+        assert_true(v[3] == 0.1 + 0.7);
+        assert_true(v[4] == -1.0);
+        assert_int_equal(sg_vm_exec(p.vm, 7, v), -1);
+        assert_int_equal(sg_vm_exec(p.vm, p.n_rhs, v), 0);
+        assert_true(v[4] == (0.1 + 0.7) * (1.0 / 3.0));
+        assert_true(v[5] == -1.0);
+        assert_int_equal(sg_vm_exec(p.vm, p.n_roots, v), 0);
+        assert_true(v[5] == 0.1 - 0.7);
+        assert_true(v[6] == -1.0);
+        assert_int_equal(sg_vm_exec(p.vm, p.n_code, v), 0);
+        assert_true(v[6] == (1.0 / 3.0) * (1.0 / 3.0));
+    }
+    sg_vm_free(p.vm);
+}
+
+/* Every operation of the program, each on its own (so none is fused), is
+ * the same bits as machine code, interpreted and in the program, on inputs
+ * that make the comparisons and conditions go both ways; the ones the
+ * machine code leaves to the interpreter (comparisons, functions,
+ * conditions) included. */
+static void every_operation_in_machine_code(void **state)
+{
+    (void)state;
+    static const double values[][2] = {{0.1, 0.7}, {2.9, 1.0 / 3.0}, {0.0, -1.5}, {-0.25, 0.0},
+                                       {0.7, 0.7}};
+    for (int op = OP_COPY; op <= OP_IF; op++)
+        for (size_t k = 0; k < sizeof values / sizeof values[0]; k++) {
+            /* slots: inputs 0, 1, 2; result 3; time 4 */
+            sg_instr code[1] = {instr(op, 3, 0, 1)};
+            if (op == OP_FN) {
+                code[0].fn = FN_EXP;
+                code[0].b = -1;
+            } else if (op == OP_IF) {
+                code[0].c = 2;
+            }
+            sg_program p = program_of(code, 1, 5, 5);
+            double v[3][5];
+            for (int w = 0; w < 3; w++) {
+                v[w][0] = values[k][0];
+                v[w][1] = values[k][1];
+                v[w][2] = 5.5;
+                v[w][3] = -1.0;
+                v[w][4] = 0.0;
+            }
+            sg_program_exec(&p, 0, p.n_code, v[0]);
+            sg_vm_build(&p);
+            assert_non_null(p.vm);
+            assert_int_equal(sg_vm_jit_size(p.vm) > 0, machine_code_expected());
+            sg_program_exec(&p, 0, p.n_code, v[1]);
+            sg_vm_use_jit(p.vm, 0);
+            sg_program_exec(&p, 0, p.n_code, v[2]);
+            for (int w = 1; w < 3; w++)
+                if (memcmp(v[w], v[0], sizeof v[0]))
+                    fail_msg("opcode %d, inputs %g %g: %s gives %.17g, the program %.17g", op,
+                             values[k][0], values[k][1],
+                             w == 1 ? "machine code" : "interpreter", v[w][3], v[0][3]);
+            sg_vm_free(p.vm);
+        }
+}
+
+/* SIGODE_VM_JIT=0 keeps the interpreter; without it, this machine gets
+ * machine code when it should. */
+static void machine_code_can_be_turned_off(void **state)
+{
+    (void)state;
+    sg_instr code[1] = {instr(OP_MUL, 3, 0, 1)};
+    sg_program p = program_of(code, 1, 5, 5);
+    setenv("SIGODE_VM_JIT", "0", 1);
+    sg_vm_build(&p);
+    unsetenv("SIGODE_VM_JIT");
+    assert_non_null(p.vm);
+    assert_int_equal(sg_vm_jit_size(p.vm), 0);
+    sg_vm_build(&p);
+    assert_int_equal(sg_vm_jit_size(p.vm) > 0, machine_code_expected());
     sg_vm_free(p.vm);
 }
 
@@ -317,7 +410,7 @@ static void temporaries_renumbered_in_write_order(void **state)
     p.jt_slot = jt_slot;
     int check[] = {4, 5};
     assert_same_values(&p, check, 2);
-    int o[5];
+    int o[6];
     sg_vm_operands(p.vm, operation(p.vm, 0), o);
     assert_int_equal(sg_vm_opcode(p.vm, operation(p.vm, 0)), OP_ADD);
     assert_int_equal(o[0], 7);
@@ -383,7 +476,8 @@ static void rhs_finds_any_non_finite_derivative(void **state)
 
 /* Every shipped model: the right-hand side, the Jacobian, the root
  * functions and every model slot are the same bits with and without the
- * copy, at the initial state and at a perturbed one. */
+ * copy (as machine code and interpreted), at the initial state and at a
+ * perturbed one. */
 static void shipped_models_are_bit_identical(void **state)
 {
     (void)state;
@@ -402,30 +496,36 @@ static void shipped_models_are_bit_identical(void **state)
         int n = p->nstate;
         size_t nst = (size_t)p->st_start[n], njt = (size_t)p->jt_start[p->nnz];
         size_t nv = (size_t)p->nslots, nout = (size_t)n + (size_t)p->nnz + (size_t)p->nroots;
-        double *v[2], *out[2], *st = calloc(nst + 1, sizeof *st), *jt = calloc(njt + 1, sizeof *jt);
+        double *v[3], *out[3], *st = calloc(nst + 1, sizeof *st), *jt = calloc(njt + 1, sizeof *jt);
         double *y = calloc((size_t)n + 1, sizeof *y);
         sg_vm *vm = p->vm;
-        for (int k = 0; k < 2; k++) {
+        assert_int_equal(sg_vm_jit_size(vm) > 0, machine_code_expected());
+        for (int k = 0; k < 3; k++) {
             v[k] = malloc((nv + 1) * sizeof *v[k]);
             out[k] = calloc(nout + 1, sizeof *out[k]);
             memcpy(v[k], p->base, nv * sizeof *v[k]);
         }
-        sg_program_scale(p, v[0], st, jt);
-        sg_program_scale(p, v[1], st, jt);
+        for (int k = 0; k < 3; k++)
+            sg_program_scale(p, v[k], st, jt);
         for (int trial = 0; trial < 2; trial++) {
             for (int i = 0; i < n; i++)
                 y[i] = p->base[i] * (trial ? 1.37 : 1.0) + 0.01 * i;
-            for (int k = 0; k < 2; k++) {
-                p->vm = k == 0 ? vm : NULL;
+            /* the copy as machine code, without the copy, interpreted */
+            for (int k = 0; k < 3; k++) {
+                p->vm = k == 1 ? NULL : vm;
+                sg_vm_use_jit(vm, k == 0);
                 sg_program_rhs(p, 0.5, y, out[k], v[k], st);
                 sg_program_jacobian(p, 0.5, y, out[k] + n, v[k], jt);
                 sg_program_roots(p, 0.5, y, out[k] + n + p->nnz, v[k]);
             }
             p->vm = vm;
-            assert_memory_equal(out[0], out[1], nout * sizeof(double));
-            assert_memory_equal(v[0], v[1], (size_t)p->nmodel_slots * sizeof(double));
+            sg_vm_use_jit(vm, 1);
+            for (int k = 1; k < 3; k++) {
+                assert_memory_equal(out[0], out[k], nout * sizeof(double));
+                assert_memory_equal(v[0], v[k], (size_t)p->nmodel_slots * sizeof(double));
+            }
         }
-        for (int k = 0; k < 2; k++) {
+        for (int k = 0; k < 3; k++) {
             free(v[k]);
             free(out[k]);
         }
@@ -447,6 +547,8 @@ int main(void)
         cmocka_unit_test(no_fusion_across_sections),
         cmocka_unit_test(copy_folds_into_its_producer),
         cmocka_unit_test(runs_stop_at_section_ends),
+        cmocka_unit_test(every_operation_in_machine_code),
+        cmocka_unit_test(machine_code_can_be_turned_off),
         cmocka_unit_test(chains_are_one_instruction),
         cmocka_unit_test(temporaries_renumbered_in_write_order),
         cmocka_unit_test(rhs_finds_any_non_finite_derivative),

@@ -1,0 +1,370 @@
+/*
+ * Machine code for the interpreter's copy (jit.h). The interpreter costs
+ * one taken indirect jump per instruction, about 0.9 ns on the machine of
+ * scripts/bench/README.md: most of a small model's right-hand side, whose
+ * instructions are single products k * x. Here each instruction is
+ * written out as SSE2 scalar arithmetic on the value array v (held in rbx):
+ *
+ *   dst = (a P b) C c   ->  movsd xmm0,[a]; P xmm0,[b]; C xmm0,[c]; movsd [dst],xmm0
+ *
+ * - Bit-identical: every operation is one IEEE double operation rounded as
+ *   the interpreter's (vm.c is compiled with -ffp-contract=off, and no FMA
+ *   is emitted here), in the interpreter's order, with its operands in
+ *   the same order; a stored temporary is written before the next operand
+ *   is read, as in C. pow is libm's, called as the interpreter calls it.
+ * - Instructions with branches or library functions (comparisons, and/or,
+ *   min/max, functions, conditions, delays, negation) are not written out:
+ *   the code calls the interpreter on a copy of that one instruction
+ *   followed by a stop.
+ * - A section's stop is a compare and a jump to the return, as the
+ *   interpreter's stop returns when its section is the last one asked for.
+ * - Generated from the copy alone, whose operands are slot numbers checked
+ *   to fit 32-bit offsets: a model cannot put bytes of its choosing into
+ *   the code. The pages are written, then made read-only and executable
+ *   (never both writable and executable); a system that refuses gets the
+ *   interpreter.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jit.h"
+#include "util/util.h"
+#include "vm.h"
+
+#if defined(__x86_64__) && defined(__linux__)
+#include <math.h>
+#include <sys/mman.h>
+#define SG_JIT_X86_64 1
+#endif
+
+struct sg_jit {
+    void (*run)(double *v, int last);
+    uint8_t *code;
+    size_t size;    /* bytes mapped */
+    size_t used;    /* bytes written */
+    int32_t *words; /* the interpreted instructions, each followed by a stop */
+};
+
+void sg_jit_run(const sg_jit *jit, int last, double *v) { jit->run(v, last); }
+
+size_t sg_jit_size(const sg_jit *jit) { return jit ? jit->used : 0; }
+
+void sg_jit_free(sg_jit *jit)
+{
+    if (!jit)
+        return;
+#ifdef SG_JIT_X86_64
+    if (jit->code)
+        munmap(jit->code, jit->size);
+#endif
+    sg_free(jit->words);
+    sg_free(jit);
+}
+
+#ifdef SG_JIT_X86_64
+
+/* The most bytes one instruction takes (a chain: 4 loads or operations
+ * from memory, 2 stores, 2 register operations; a call: 25). */
+enum { MOST_BYTES = 96, PROLOGUE = 16, EPILOGUE = 16 };
+
+typedef struct emitter {
+    uint8_t *at, *end;
+    int full;
+} emitter;
+
+static void put(emitter *e, const uint8_t *bytes, size_t n)
+{
+    if ((size_t)(e->end - e->at) < n) {
+        e->full = 1;
+        return;
+    }
+    memcpy(e->at, bytes, n);
+    e->at += n;
+}
+
+static void put64(emitter *e, uint64_t x)
+{
+    uint8_t b[8];
+    for (int k = 0; k < 8; k++)
+        b[k] = (uint8_t)(x >> (8 * k));
+    put(e, b, 8);
+}
+
+/* SSE2 scalar double opcodes (after F2 0F) */
+enum { LOAD = 0x10, STORE = 0x11, ADD = 0x58, MUL = 0x59, SUB = 0x5C, DIV = 0x5E };
+
+/* op xmm, [rbx + 8 slot] (LOAD: movsd xmm, [..]; STORE: movsd [..], xmm) */
+static void sd_mem(emitter *e, int op, int xmm, int slot)
+{
+    int32_t disp = slot * 8; /* slots are checked to fit (sg_jit_build) */
+    uint8_t b[8] = {0xF2, 0x0F, (uint8_t)op};
+    if (disp <= 127) {
+        b[3] = (uint8_t)(0x43 | xmm << 3); /* mod 01: [rbx + disp8] */
+        b[4] = (uint8_t)disp;
+        put(e, b, 5);
+    } else {
+        b[3] = (uint8_t)(0x83 | xmm << 3); /* mod 10: [rbx + disp32] */
+        for (int k = 0; k < 4; k++)
+            b[4 + k] = (uint8_t)((uint32_t)disp >> (8 * k));
+        put(e, b, 8);
+    }
+}
+
+/* op xmm_dst, xmm_src */
+static void sd_reg(emitter *e, int op, int dst, int src)
+{
+    uint8_t b[4] = {0xF2, 0x0F, (uint8_t)op, (uint8_t)(0xC0 | dst << 3 | src)};
+    put(e, b, 4);
+}
+
+/* The SSE2 operation of the program's binary opcode (ADD, SUB, MUL, DIV in
+ * sg_opcode order; the superinstructions' P and C in the same order). */
+static int sse_of(int binary_index)
+{
+    static const int sse[4] = {ADD, SUB, MUL, DIV};
+    return sse[binary_index];
+}
+
+static int binary_of(int op)
+{
+    return op == OP_ADD ? 0 : op == OP_SUB ? 1 : op == OP_MUL ? 2 : op == OP_DIV ? 3 : -1;
+}
+
+/* call rax = fn, with rdi = arg0 (when has_arg0) and rsi = v */
+static void call(emitter *e, const void *fn, const void *arg0)
+{
+    static const uint8_t mov_rdi[2] = {0x48, 0xBF}, mov_rsi_rbx[3] = {0x48, 0x89, 0xDE},
+                         mov_rax[2] = {0x48, 0xB8}, call_rax[2] = {0xFF, 0xD0};
+    if (arg0) {
+        put(e, mov_rdi, 2);
+        put64(e, (uint64_t)(uintptr_t)arg0);
+        put(e, mov_rsi_rbx, 3);
+    }
+    put(e, mov_rax, 2);
+    put64(e, (uint64_t)(uintptr_t)fn);
+    put(e, call_rax, 2);
+}
+
+/* xmm0 = a P b, stored in d when d >= 0 */
+static void produce(emitter *e, int p, int a, int b, int d)
+{
+    sd_mem(e, LOAD, 0, a);
+    sd_mem(e, sse_of(p), 0, b);
+    if (d >= 0)
+        sd_mem(e, STORE, 0, d);
+}
+
+/* Writes instruction k; 0, or -1 if it is left to the interpreter. */
+static int emit_native(emitter *e, int op, const int o[6])
+{
+    enum { DST, A, B, C, D, E };
+    int bin = binary_of(op);
+    if (bin >= 0) {
+        produce(e, bin, o[A], o[B], -1);
+        sd_mem(e, STORE, 0, o[DST]);
+        return 0;
+    }
+    if (op >= VM_ADD_ADD_L && op <= VM_DIV_DIV_RS) {
+        int stored = op >= VM_ADD_ADD_LS;
+        int rel = op - (stored ? VM_ADD_ADD_LS : VM_ADD_ADD_L);
+        int right = rel & 1, p = (rel >> 1) & 3, c = rel >> 3;
+        produce(e, p, o[A], o[B], stored ? o[D] : -1);
+        if (!right) {
+            sd_mem(e, sse_of(c), 0, o[C]);
+            sd_mem(e, STORE, 0, o[DST]);
+        } else {
+            sd_mem(e, LOAD, 1, o[C]);
+            sd_reg(e, sse_of(c), 1, 0);
+            sd_mem(e, STORE, 1, o[DST]);
+        }
+        return 0;
+    }
+    switch (op) {
+    case OP_COPY:
+        sd_mem(e, LOAD, 0, o[A]);
+        sd_mem(e, STORE, 0, o[DST]);
+        return 0;
+    case OP_SQUARE:
+        sd_mem(e, LOAD, 0, o[A]);
+        sd_reg(e, MUL, 0, 0);
+        sd_mem(e, STORE, 0, o[DST]);
+        return 0;
+    case OP_POW: {
+        sd_mem(e, LOAD, 0, o[A]);
+        sd_mem(e, LOAD, 1, o[B]);
+        double (*pow_fn)(double, double) = pow;
+        call(e, (const void *)pow_fn, NULL);
+        sd_mem(e, STORE, 0, o[DST]);
+        return 0;
+    }
+    case VM_DIV_DIV_SUB:
+    case VM_MUL_MUL_SUB:
+    case VM_MUL_MUL_ADD: {
+        int p = op == VM_DIV_DIV_SUB ? DIV : MUL;
+        sd_mem(e, LOAD, 0, o[A]);
+        sd_mem(e, p, 0, o[B]);
+        sd_mem(e, LOAD, 1, o[C]);
+        sd_mem(e, p, 1, o[D]);
+        sd_reg(e, op == VM_MUL_MUL_ADD ? ADD : SUB, 0, 1);
+        sd_mem(e, STORE, 0, o[DST]);
+        return 0;
+    }
+    case VM_MUL_DIV_LS_ADD_L: /* t = a * b; d = t; dst = t / c + e */
+    case VM_MUL_DIV_LS_ADD_R: /* ... dst = e + t / c */
+        produce(e, 2, o[A], o[B], o[D]);
+        sd_mem(e, DIV, 0, o[C]);
+        if (op == VM_MUL_DIV_LS_ADD_L) {
+            sd_mem(e, ADD, 0, o[E]);
+            sd_mem(e, STORE, 0, o[DST]);
+        } else {
+            sd_mem(e, LOAD, 1, o[E]);
+            sd_reg(e, ADD, 1, 0);
+            sd_mem(e, STORE, 1, o[DST]);
+        }
+        return 0;
+    case VM_ADD_DIV_RS_MUL_L: /* t = a + b; d = t; dst = c / t * e */
+    case VM_ADD_DIV_RS_MUL_R: /* ... dst = e * (c / t) */
+        produce(e, 0, o[A], o[B], o[D]);
+        sd_mem(e, LOAD, 1, o[C]);
+        sd_reg(e, DIV, 1, 0);
+        if (op == VM_ADD_DIV_RS_MUL_L) {
+            sd_mem(e, MUL, 1, o[E]);
+            sd_mem(e, STORE, 1, o[DST]);
+        } else {
+            sd_mem(e, LOAD, 2, o[E]);
+            sd_reg(e, MUL, 2, 1);
+            sd_mem(e, STORE, 2, o[DST]);
+        }
+        return 0;
+    case VM_MUL_MUL_SUB_MUL_L: /* dst = (a * b - c * d) * e */
+    case VM_MUL_MUL_SUB_MUL_R: /* dst = e * (a * b - c * d) */
+        sd_mem(e, LOAD, 0, o[A]);
+        sd_mem(e, MUL, 0, o[B]);
+        sd_mem(e, LOAD, 1, o[C]);
+        sd_mem(e, MUL, 1, o[D]);
+        sd_reg(e, SUB, 0, 1);
+        if (op == VM_MUL_MUL_SUB_MUL_L) {
+            sd_mem(e, MUL, 0, o[E]);
+            sd_mem(e, STORE, 0, o[DST]);
+        } else {
+            sd_mem(e, LOAD, 2, o[E]);
+            sd_reg(e, MUL, 2, 0);
+            sd_mem(e, STORE, 2, o[DST]);
+        }
+        return 0;
+    default:
+        return -1;
+    }
+}
+
+/* Whether every slot the copy names fits a 32-bit offset from v. */
+static int offsets_fit(const sg_vm *vm)
+{
+    for (int k = 0; k < sg_vm_length(vm); k++) {
+        int o[6], op = sg_vm_opcode(vm, k);
+        if (op == VM_STOP)
+            continue;
+        sg_vm_operands(vm, k, o);
+        for (int j = 0; j < 6; j++) {
+            if ((j == 3 && (op == OP_FN || op == OP_DELAY)) || o[j] < 0)
+                continue; /* c: a function's or delay's number */
+            if (o[j] > INT32_MAX / 8)
+                return 0;
+        }
+    }
+    return 1;
+}
+
+int sg_jit_build(const sg_vm *vm, sg_jit **out)
+{
+    *out = NULL;
+    const char *off = getenv("SIGODE_VM_JIT");
+    if ((off && !strcmp(off, "0")) || !offsets_fit(vm))
+        return 0;
+    int n = sg_vm_length(vm), interpreted = 0;
+    for (int k = 0; k < n; k++) {
+        int op = sg_vm_opcode(vm, k), o[6] = {0};
+        uint8_t scratch[MOST_BYTES];
+        emitter probe = {scratch, scratch + sizeof scratch, 0};
+        interpreted += op != VM_STOP && emit_native(&probe, op, o) != 0;
+    }
+    sg_jit *jit = sg_calloc(1, sizeof *jit);
+    size_t *jumps = sg_malloc(sizeof *jumps * ((size_t)n + 1)); /* the stops' jumps */
+    if (jit)
+        jit->words =
+            sg_malloc(sizeof *jit->words * ((size_t)interpreted * SG_VM_SINGLE_WORDS + 1));
+    if (!jit || !jumps || !jit->words) {
+        sg_jit_free(jit);
+        sg_free(jumps);
+        return -1;
+    }
+    jit->size = (size_t)n * MOST_BYTES + PROLOGUE + EPILOGUE;
+    void *pages = mmap(NULL, jit->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (pages == MAP_FAILED) { /* the interpreter then */
+        sg_jit_free(jit);
+        sg_free(jumps);
+        return 0;
+    }
+    jit->code = pages;
+    emitter e = {jit->code, jit->code + jit->size, 0};
+    /* push rbx; push r12; sub rsp, 8 (calls see a 16-byte aligned stack);
+     * rbx = v; r12d = last */
+    static const uint8_t prologue[] = {0x53, 0x41, 0x54, 0x48, 0x83, 0xEC, 0x08,
+                                       0x48, 0x89, 0xFB, 0x41, 0x89, 0xF4};
+    static const uint8_t epilogue[] = {0x48, 0x83, 0xC4, 0x08, 0x41, 0x5C, 0x5B, 0xC3};
+    put(&e, prologue, sizeof prologue);
+    int njumps = 0; /* the stops jump to the epilogue at the end */
+    int32_t *words = jit->words;
+    for (int k = 0; k < n && !e.full; k++) {
+        int op = sg_vm_opcode(vm, k), o[6];
+        sg_vm_operands(vm, k, o);
+        if (op == VM_STOP) {
+            /* the interpreter returns when this section (o[1]) >= last:
+             * cmp r12d, section; jle epilogue */
+            uint8_t cmp_jle[10] = {0x41, 0x83, 0xFC, (uint8_t)o[1], 0x0F, 0x8E};
+            put(&e, cmp_jle, sizeof cmp_jle);
+            jumps[njumps++] = (size_t)(e.at - jit->code);
+            continue;
+        }
+        if (emit_native(&e, op, o) == 0)
+            continue;
+        int len = sg_vm_single(vm, k, words);
+        call(&e, (const void *)sg_vm_run_words, words);
+        words += len;
+    }
+    size_t end = (size_t)(e.at - jit->code);
+    put(&e, epilogue, sizeof epilogue);
+    if (e.full) { /* cannot happen: MOST_BYTES bounds every instruction */
+        sg_free(jumps);
+        sg_jit_free(jit);
+        return 0;
+    }
+    for (int j = 0; j < njumps; j++) {
+        int32_t rel = (int32_t)(end - jumps[j]);
+        memcpy(jit->code + jumps[j] - 4, &rel, 4);
+    }
+    sg_free(jumps);
+    jit->used = (size_t)(e.at - jit->code);
+    if (mprotect(jit->code, jit->size, PROT_READ | PROT_EXEC) != 0) {
+        sg_jit_free(jit); /* refused (SELinux execmem, PaX): the interpreter */
+        return 0;
+    }
+    /* the code is data until here; a function pointer from it is how a
+     * JIT calls its code (POSIX allows the conversion) */
+    void *entry = jit->code;
+    memcpy(&jit->run, &entry, sizeof entry);
+    *out = jit;
+    return 0;
+}
+
+#else
+
+int sg_jit_build(const sg_vm *vm, sg_jit **out)
+{
+    (void)vm;
+    *out = NULL;
+    return 0;
+}
+
+#endif
