@@ -39,7 +39,8 @@
 #endif
 
 struct sg_jit {
-    void (*run)(double *v, int last);
+    void (*run)(double *v, int last);                                   /* a copy's code */
+    void (*sum)(const double *v, const double *coef, double *out); /* sums' code */
     uint8_t *code;
     size_t size;    /* bytes mapped */
     size_t used;    /* bytes written */
@@ -47,6 +48,11 @@ struct sg_jit {
 };
 
 void sg_jit_run(const sg_jit *jit, int last, double *v) { jit->run(v, last); }
+
+void sg_jit_sums_run(const sg_jit *jit, const double *v, const double *coef, double *out)
+{
+    jit->sum(v, coef, out);
+}
 
 size_t sg_jit_size(const sg_jit *jit) { return jit ? jit->used : 0; }
 
@@ -94,22 +100,29 @@ static void put64(emitter *e, uint64_t x)
 /* SSE2 scalar double opcodes (after F2 0F) */
 enum { LOAD = 0x10, STORE = 0x11, ADD = 0x58, MUL = 0x59, SUB = 0x5C, DIV = 0x5E };
 
-/* op xmm, [rbx + 8 slot] (LOAD: movsd xmm, [..]; STORE: movsd [..], xmm) */
-static void sd_mem(emitter *e, int op, int xmm, int slot)
+/* base registers of the operands: the value array in the copy's code;
+ * values, coefficients and results in the sums' (the arguments' registers) */
+enum { RBX = 3, RDX = 2, RSI = 6, RDI = 7 };
+
+/* op xmm, [base + 8 index] (LOAD: movsd xmm, [..]; STORE: movsd [..], xmm) */
+static void sd_at(emitter *e, int op, int xmm, int base, int index)
 {
-    int32_t disp = slot * 8; /* slots are checked to fit (sg_jit_build) */
+    int32_t disp = index * 8; /* indices are checked to fit (offsets_fit, sums_fit) */
     uint8_t b[8] = {0xF2, 0x0F, (uint8_t)op};
     if (disp <= 127) {
-        b[3] = (uint8_t)(0x43 | xmm << 3); /* mod 01: [rbx + disp8] */
+        b[3] = (uint8_t)(0x40 | xmm << 3 | base); /* mod 01: [base + disp8] */
         b[4] = (uint8_t)disp;
         put(e, b, 5);
     } else {
-        b[3] = (uint8_t)(0x83 | xmm << 3); /* mod 10: [rbx + disp32] */
+        b[3] = (uint8_t)(0x80 | xmm << 3 | base); /* mod 10: [base + disp32] */
         for (int k = 0; k < 4; k++)
             b[4 + k] = (uint8_t)((uint32_t)disp >> (8 * k));
         put(e, b, 8);
     }
 }
+
+/* op xmm, v[slot] in the copy's code */
+static void sd_mem(emitter *e, int op, int xmm, int slot) { sd_at(e, op, xmm, RBX, slot); }
 
 /* op xmm_dst, xmm_src */
 static void sd_reg(emitter *e, int op, int dst, int src)
@@ -258,6 +271,41 @@ static int emit_native(emitter *e, int op, const int o[6])
     }
 }
 
+/* Whether machine code may be made: SIGODE_VM_JIT=0 turns it off. */
+static int jit_allowed(void)
+{
+    const char *off = getenv("SIGODE_VM_JIT");
+    return !(off && !strcmp(off, "0"));
+}
+
+/* Fresh writable pages for jit's code (jit->size bytes); -1 if the
+ * system gives none (the interpreter then). */
+static int pages_open(sg_jit *jit)
+{
+    void *pages = mmap(NULL, jit->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (pages == MAP_FAILED)
+        return -1;
+    jit->code = pages;
+    return 0;
+}
+
+/* Makes the code written up to `at` read-only and executable; -1 if the
+ * system refuses (SELinux execmem, PaX: the interpreter then). */
+static int pages_seal(sg_jit *jit, const uint8_t *at)
+{
+    jit->used = (size_t)(at - jit->code);
+    return mprotect(jit->code, jit->size, PROT_READ | PROT_EXEC);
+}
+
+/* The code's entry as a function pointer: the code is data until sealed,
+ * and converting the address is how a JIT calls its code (POSIX allows
+ * the conversion; memcpy keeps ISO C's object/function pointer rule). */
+static void entry_of(const sg_jit *jit, void *fn_pointer)
+{
+    void *entry = jit->code;
+    memcpy(fn_pointer, &entry, sizeof entry);
+}
+
 /* Whether every slot the copy names fits a 32-bit offset from v. */
 static int offsets_fit(const sg_vm *vm)
 {
@@ -279,8 +327,7 @@ static int offsets_fit(const sg_vm *vm)
 int sg_jit_build(const sg_vm *vm, sg_jit **out)
 {
     *out = NULL;
-    const char *off = getenv("SIGODE_VM_JIT");
-    if ((off && !strcmp(off, "0")) || !offsets_fit(vm))
+    if (!jit_allowed() || !offsets_fit(vm))
         return 0;
     int n = sg_vm_length(vm), interpreted = 0;
     for (int k = 0; k < n; k++) {
@@ -300,13 +347,11 @@ int sg_jit_build(const sg_vm *vm, sg_jit **out)
         return -1;
     }
     jit->size = (size_t)n * MOST_BYTES + PROLOGUE + EPILOGUE;
-    void *pages = mmap(NULL, jit->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (pages == MAP_FAILED) { /* the interpreter then */
+    if (pages_open(jit) != 0) {
         sg_jit_free(jit);
         sg_free(jumps);
         return 0;
     }
-    jit->code = pages;
     emitter e = {jit->code, jit->code + jit->size, 0};
     /* push rbx; push r12; sub rsp, 8 (calls see a 16-byte aligned stack);
      * rbx = v; r12d = last */
@@ -345,15 +390,63 @@ int sg_jit_build(const sg_vm *vm, sg_jit **out)
         memcpy(jit->code + jumps[j] - 4, &rel, 4);
     }
     sg_free(jumps);
-    jit->used = (size_t)(e.at - jit->code);
-    if (mprotect(jit->code, jit->size, PROT_READ | PROT_EXEC) != 0) {
-        sg_jit_free(jit); /* refused (SELinux execmem, PaX): the interpreter */
+    if (pages_seal(jit, e.at) != 0) {
+        sg_jit_free(jit);
         return 0;
     }
-    /* the code is data until here; a function pointer from it is how a
-     * JIT calls its code (POSIX allows the conversion) */
-    void *entry = jit->code;
-    memcpy(&jit->run, &entry, sizeof entry);
+    entry_of(jit, &jit->run);
+    *out = jit;
+    return 0;
+}
+
+/* Sums: each row's terms, added in their order, from 0.0 (as sum_rows in
+ * vm.c):
+ *
+ *   xorpd xmm0, xmm0
+ *   movsd xmm1, [rsi + 8k]; mulsd xmm1, [rdi + 8 slot[k]]; addsd xmm0, xmm1   (each term)
+ *   movsd [rdx + 8 row], xmm0
+ *
+ * The rows' slots and the terms' places are immediates: no index array is
+ * read. Up to SUMS_MAX_TERMS terms, 20 bytes each: beyond, the code would
+ * no longer stay in the caches, where sum_rows' loops do. */
+enum { SUMS_MAX_TERMS = 1 << 16, TERM_BYTES = 20, ROW_BYTES = 12 };
+
+int sg_jit_sums_build(int nrows, const int *start, const int *slot, sg_jit **out)
+{
+    *out = NULL;
+    if (!jit_allowed() || nrows <= 0 || !start)
+        return 0;
+    long terms = start[nrows] - start[0];
+    if (terms > SUMS_MAX_TERMS || nrows > INT32_MAX / 8 || start[nrows] > INT32_MAX / 8)
+        return 0;
+    for (int k = start[0]; k < start[nrows]; k++)
+        if (slot[k] < 0 || slot[k] > INT32_MAX / 8)
+            return 0;
+    sg_jit *jit = sg_calloc(1, sizeof *jit);
+    if (!jit)
+        return -1;
+    jit->size = (size_t)terms * TERM_BYTES + (size_t)nrows * ROW_BYTES + EPILOGUE;
+    if (pages_open(jit) != 0) {
+        sg_jit_free(jit);
+        return 0;
+    }
+    emitter e = {jit->code, jit->code + jit->size, 0};
+    static const uint8_t zero_xmm0[] = {0x66, 0x0F, 0x57, 0xC0}, ret[] = {0xC3};
+    for (int r = 0; r < nrows; r++) {
+        put(&e, zero_xmm0, sizeof zero_xmm0);
+        for (int k = start[r]; k < start[r + 1]; k++) {
+            sd_at(&e, LOAD, 1, RSI, k);
+            sd_at(&e, MUL, 1, RDI, slot[k]);
+            sd_reg(&e, ADD, 0, 1);
+        }
+        sd_at(&e, STORE, 0, RDX, r);
+    }
+    put(&e, ret, sizeof ret);
+    if (e.full || pages_seal(jit, e.at) != 0) {
+        sg_jit_free(jit);
+        return 0;
+    }
+    entry_of(jit, &jit->sum);
     *out = jit;
     return 0;
 }
@@ -363,6 +456,13 @@ int sg_jit_build(const sg_vm *vm, sg_jit **out)
 int sg_jit_build(const sg_vm *vm, sg_jit **out)
 {
     (void)vm;
+    *out = NULL;
+    return 0;
+}
+
+int sg_jit_sums_build(int nrows, const int *start, const int *slot, sg_jit **out)
+{
+    (void)nrows, (void)start, (void)slot;
     *out = NULL;
     return 0;
 }

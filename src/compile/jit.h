@@ -26,6 +26,15 @@ void sg_jit_free(sg_jit *jit);
  * interpreter's run does. */
 void sg_jit_run(const sg_jit *jit, int last, double *v);
 
+/* Sets *out to machine code for sums over rows [0, nrows):
+ * out[r] = 0.0 + coef[k] * v[slot[k]] + ... over k in [start[r], start[r+1]),
+ * added in that order (the stoichiometry's and the Jacobian's sums, as
+ * vm.c's sum_rows adds them), or to NULL: as sg_jit_build, and above
+ * 65,536 terms (the code would outgrow the caches). 0, or -1 without
+ * memory. */
+int sg_jit_sums_build(int nrows, const int *start, const int *slot, sg_jit **out);
+void sg_jit_sums_run(const sg_jit *jit, const double *v, const double *coef, double *out);
+
 /* Bytes of machine code (tests, --stats). */
 size_t sg_jit_size(const sg_jit *jit);
 

@@ -92,6 +92,7 @@ struct sg_vm {
     int *jt_slot; /* the program's jt_slot, temporaries renumbered as in code */
     int32_t stop_go; /* a stop's first word (sg_vm_single) */
     sg_jit *jit;     /* the copy as machine code, or NULL (jit.h) */
+    sg_jit *rhs_jit, *jac_jit; /* the sums as machine code, or NULL */
     int jit_on;
 };
 
@@ -266,12 +267,20 @@ static void sum_rows(const vm_sums *sums, const int *start, const int *slot, con
 
 void sg_vm_rhs_sum(const sg_program *p, const double *v, const double *st_scaled, double *ydot)
 {
-    sum_rows(&p->vm->rhs, p->st_start, p->st_rate, st_scaled, v, ydot);
+    const sg_vm *vm = p->vm;
+    if (vm->rhs_jit && vm->jit_on)
+        sg_jit_sums_run(vm->rhs_jit, v, st_scaled, ydot);
+    else
+        sum_rows(&vm->rhs, p->st_start, p->st_rate, st_scaled, v, ydot);
 }
 
 void sg_vm_jac_sum(const sg_program *p, const double *v, const double *jt_scaled, double *values)
 {
-    sum_rows(&p->vm->jac, p->jt_start, p->vm->jt_slot, jt_scaled, v, values);
+    const sg_vm *vm = p->vm;
+    if (vm->jac_jit && vm->jit_on)
+        sg_jit_sums_run(vm->jac_jit, v, jt_scaled, values);
+    else
+        sum_rows(&vm->jac, p->jt_start, vm->jt_slot, jt_scaled, v, values);
 }
 
 /* ---------------------------------------------------------------- building */
@@ -695,7 +704,9 @@ int sg_vm_build(sg_program *p)
     vm->stop_go = offsets[VM_STOP];
     /* without machine code (another machine) the interpreter runs the copy */
     vm->jit_on = 1;
-    if (sg_jit_build(vm, &vm->jit) != 0) {
+    if (sg_jit_build(vm, &vm->jit) != 0 ||
+        sg_jit_sums_build(p->st_start ? p->nstate : 0, p->st_start, p->st_rate, &vm->rhs_jit) != 0 ||
+        sg_jit_sums_build(p->jt_start ? p->nnz : 0, p->jt_start, vm->jt_slot, &vm->jac_jit) != 0) {
         sg_vm_free(vm);
         goto done;
     }
@@ -718,6 +729,8 @@ void sg_vm_free(sg_vm *vm)
     if (!vm)
         return;
     sg_jit_free(vm->jit);
+    sg_jit_free(vm->rhs_jit);
+    sg_jit_free(vm->jac_jit);
     sg_free(vm->code);
     sg_free(vm->at);
     sg_free(vm->op);
@@ -753,4 +766,7 @@ void sg_vm_run_words(const int32_t *words, double *v) { vm_run(words, 0, v, NULL
 
 void sg_vm_use_jit(sg_vm *vm, int on) { vm->jit_on = on; }
 
-size_t sg_vm_jit_size(const sg_vm *vm) { return sg_jit_size(vm->jit); }
+size_t sg_vm_jit_size(const sg_vm *vm)
+{
+    return sg_jit_size(vm->jit) + sg_jit_size(vm->rhs_jit) + sg_jit_size(vm->jac_jit);
+}

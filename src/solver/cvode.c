@@ -8,7 +8,6 @@
  * freed in reverse order with the SUNContext last (cvRoberts_dns.c).
  * SUNDIALS version differences stay in this file.
  */
-#include <cvodes/cvodes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <nvector/nvector_serial.h>
@@ -21,6 +20,7 @@
 #include <sunmatrix/sunmatrix_dense.h>
 #include <sunmatrix/sunmatrix_sparse.h>
 
+#include "cvode_api.h"
 #include "lapack_dense.h"
 #include "solver.h"
 
@@ -73,6 +73,7 @@ struct sg_solver {
     SUNMatrix A;
     SUNLinearSolver LS;
     void *cvode;
+    const sg_cvode_api *cv; /* the library cvode is from: CVODE, or CVODES with ns > 0 */
     /* forward sensitivities (sg_solver_sens_enable), ns = 0 without */
     int ns;
     N_Vector *yS;
@@ -122,20 +123,23 @@ static void decide_step_rule(sg_solver *s)
         return; /* not factorised yet */
     s->step_rule_pending = 0;
     if (factor_solves > SG_KLU_DEAR_FACTOR_SOLVES &&
-        CVodeSetEtaFixedStepBounds(s->cvode, 0.0, SG_KLU_HELD_STEP_GROWTH) != CV_SUCCESS)
+        s->cv->SetEtaFixedStepBounds(s->cvode, 0.0, SG_KLU_HELD_STEP_GROWTH) != CV_SUCCESS)
         sg_solver_add_warning(s, "could not hold the step size (KLU factorisation = %.0f solves)",
                               factor_solves);
 }
 
+/* The callbacks read the vectors' arrays with NV_DATA_S: every vector
+ * here is s->y's (serial) or a clone, and N_VGetArrayPointer's call
+ * through the vector's operations was 1% of a small model's run. */
 static int rhs(sunrealtype t, N_Vector y, N_Vector ydot, void *user)
 {
     sg_solver *s = user;
     if (s->step_rule_pending)
         decide_step_rule(s);
-    int bad = sg_program_rhs(s->prog, t, N_VGetArrayPointer(y), N_VGetArrayPointer(ydot),
+    int bad = sg_program_rhs(s->prog, t, NV_DATA_S(y), NV_DATA_S(ydot),
                              s->v, s->st_scaled);
     if (s->n == 0)
-        N_VGetArrayPointer(ydot)[0] = 0.0; /* the stand-in state of a model without any */
+        NV_DATA_S(ydot)[0] = 0.0; /* the stand-in state of a model without any */
     if (sg_delay_history_error(s->hist))
         return -1; /* a negative delay: no step size helps */
     if (bad >= 0) {
@@ -149,7 +153,7 @@ static int rhs(sunrealtype t, N_Vector y, N_Vector ydot, void *user)
 static int roots(sunrealtype t, N_Vector y, sunrealtype *g, void *user)
 {
     sg_solver *s = user;
-    sg_program_roots(s->prog, t, N_VGetArrayPointer(y), g, s->v);
+    sg_program_roots(s->prog, t, NV_DATA_S(y), g, s->v);
     return 0;
 }
 
@@ -177,10 +181,10 @@ static int jacobian(sunrealtype t, N_Vector y, N_Vector fy, SUNMatrix J, void *u
             colptr[j] = p->jac_colptr[j];
         for (int e = 0; e < p->nnz; e++)
             rowidx[e] = p->jac_rowidx[e];
-        sg_program_jacobian(p, t, N_VGetArrayPointer(y), SUNSparseMatrix_Data(J), s->v,
+        sg_program_jacobian(p, t, NV_DATA_S(y), SUNSparseMatrix_Data(J), s->v,
                             s->jt_scaled);
     } else {
-        sg_program_jacobian(p, t, N_VGetArrayPointer(y), s->jac_values, s->v, s->jt_scaled);
+        sg_program_jacobian(p, t, NV_DATA_S(y), s->jac_values, s->v, s->jt_scaled);
         sunrealtype *data = SUNDenseMatrix_Data(J);
         memset(data, 0, sizeof *data * (size_t)s->n * (size_t)s->n);
         for (int j = 0; j < s->n; j++)
@@ -270,11 +274,26 @@ static void keep_message(int code, const char *module, const char *function, cha
         s->no_progress = 1;
 }
 
+/* s->cvode from library `cv` (replacing one from the other, before the
+ * first start: creating it and its error handler is all done to it
+ * until then). 0, or -1 (s->cvode NULL: the creation failed). */
+static int create_cvode(sg_solver *s, const sg_cvode_api *cv)
+{
+    if (s->cvode)
+        s->cv->Free(&s->cvode);
+    s->cv = cv;
+    s->cvode = cv->Create(CV_BDF, s->ctx);
+    if (!s->cvode || cv->SetErrHandlerFn(s->cvode, keep_message, s) != CV_SUCCESS)
+        return -1;
+    return 0;
+}
+
 void sg_solver_free(sg_solver *s)
 {
     if (!s)
         return;
-    CVodeFree(&s->cvode);
+    if (s->cvode)
+        s->cv->Free(&s->cvode);
     sg_delay_history_free(s->hist);
     if (s->ytmp)
         N_VDestroy(s->ytmp);
@@ -392,17 +411,14 @@ sg_solver *sg_solver_create(const sg_program *prog, const char *const *state_nam
         setup_failed(s, err, s->sparse ? "KLU sparse solver" : "dense solver");
         return NULL;
     }
-    s->cvode = CVodeCreate(CV_BDF, s->ctx);
-    if (!s->cvode) {
-        setup_failed(s, err, "CVodeCreate");
-        return NULL;
-    }
-    if (CVodeSetErrHandlerFn(s->cvode, keep_message, s) != CV_SUCCESS) {
-        setup_failed(s, err, "CVodeSetErrHandlerFn");
+    if (create_cvode(s, &sg_cvode_plain) != 0) {
+        setup_failed(s, err, s->cvode ? "CVodeSetErrHandlerFn" : "CVodeCreate");
         return NULL;
     }
     return s;
 }
+
+const char *sg_solver_library(const sg_solver *s) { return s->cv->library; }
 
 double *sg_solver_values(sg_solver *s) { return s->v; }
 
@@ -478,7 +494,7 @@ static int restart_history(sg_solver *s, double t0)
         if (cap > 0 && cap < shortest)
             shortest = cap;
     }
-    if (CVodeSetMaxStep(s->cvode, isfinite(shortest) ? shortest : 0.0) != CV_SUCCESS)
+    if (s->cv->SetMaxStep(s->cvode, isfinite(shortest) ? shortest : 0.0) != CV_SUCCESS)
         return -1;
     return 0;
 }
@@ -499,27 +515,27 @@ sg_status sg_solver_start(sg_solver *s, double t0, sg_error *err)
     const char *what;
     if (!s->initialised) {
         what = "CVodeInit";
-        flag = CVodeInit(s->cvode, rhs, t0, s->y);
+        flag = s->cv->Init(s->cvode, rhs, t0, s->y);
         if (flag == CV_SUCCESS) {
             s->initialised = 1;
             what = "CVodeSetUserData";
-            flag = CVodeSetUserData(s->cvode, s);
+            flag = s->cv->SetUserData(s->cvode, s);
         }
         if (flag == CV_SUCCESS) {
             what = "CVodeSetLinearSolver";
-            flag = CVodeSetLinearSolver(s->cvode, s->LS, s->A);
+            flag = s->cv->SetLinearSolver(s->cvode, s->LS, s->A);
         }
         if (flag == CV_SUCCESS) {
             what = "CVodeSetJacFn";
-            flag = CVodeSetJacFn(s->cvode, jacobian);
+            flag = s->cv->SetJacFn(s->cvode, jacobian);
         }
         if (flag == CV_SUCCESS) {
             what = "CVodeSetMaxNumSteps";
-            flag = CVodeSetMaxNumSteps(s->cvode, s->opt.max_steps);
+            flag = s->cv->SetMaxNumSteps(s->cvode, s->opt.max_steps);
         }
         if (flag == CV_SUCCESS) {
             what = "CVodeSStolerances";
-            flag = CVodeSStolerances(s->cvode, s->opt.rtol, s->opt.atol);
+            flag = s->cv->SStolerances(s->cvode, s->opt.rtol, s->opt.atol);
         }
         if (flag == CV_SUCCESS) {
             /* fewer KLU refactorisations; a stale matrix only slows Newton's
@@ -529,45 +545,45 @@ sg_status sg_solver_start(sg_solver *s, double t0, sg_error *err)
                          : s->sparse             ? SG_KLU_LSETUP_EVERY
                                                  : 0; /* 0: CVODE's default */
             what = "CVodeSetLSetupFrequency";
-            flag = CVodeSetLSetupFrequency(s->cvode, every);
+            flag = s->cv->SetLSetupFrequency(s->cvode, every);
         }
         if (flag == CV_SUCCESS && s->opt.step_growth_min > 0) {
             what = "CVodeSetEtaFixedStepBounds";
-            flag = CVodeSetEtaFixedStepBounds(s->cvode, 0.0, s->opt.step_growth_min);
+            flag = s->cv->SetEtaFixedStepBounds(s->cvode, 0.0, s->opt.step_growth_min);
         } else if (flag == CV_SUCCESS) {
             s->step_rule_pending = s->sparse;
         }
         if (flag == CV_SUCCESS && p->nroots > 0) {
             what = "CVodeRootInit";
-            flag = CVodeRootInit(s->cvode, p->nroots, roots);
+            flag = s->cv->RootInit(s->cvode, p->nroots, roots);
         }
     } else {
         what = "CVodeReInit";
-        flag = CVodeReInit(s->cvode, t0, s->y);
+        flag = s->cv->ReInit(s->cvode, t0, s->y);
     }
     if (flag == CV_SUCCESS && s->ns > 0) {
         if (!s->sens_initialised) {
             what = "CVodeSensInit";
-            flag = CVodeSensInit(s->cvode, s->ns, CV_STAGGERED, sens_rhs, s->yS);
+            flag = s->cv->SensInit(s->cvode, s->ns, CV_STAGGERED, sens_rhs, s->yS);
             if (flag == CV_SUCCESS) {
                 s->sens_initialised = 1;
                 what = "CVodeSetSensErrCon";
-                flag = CVodeSetSensErrCon(s->cvode, SUNTRUE);
+                flag = s->cv->SetSensErrCon(s->cvode, SUNTRUE);
             }
             if (flag == CV_SUCCESS) {
                 sunrealtype atol[s->ns];
                 for (int k = 0; k < s->ns; k++)
                     atol[k] = s->opt.atol;
                 what = "CVodeSensSStolerances";
-                flag = CVodeSensSStolerances(s->cvode, s->opt.rtol, atol);
+                flag = s->cv->SensSStolerances(s->cvode, s->opt.rtol, atol);
             }
         } else {
             what = "CVodeSensReInit";
-            flag = CVodeSensReInit(s->cvode, CV_STAGGERED, s->yS);
+            flag = s->cv->SensReInit(s->cvode, CV_STAGGERED, s->yS);
         }
     }
     if (flag != CV_SUCCESS) {
-        char *name = CVodeGetReturnFlagName(flag); /* malloc'd by SUNDIALS */
+        char *name = s->cv->GetReturnFlagName(flag); /* malloc'd by SUNDIALS */
         sg_error_set(err, SG_ERR_SOLVER, NULL, 0, 0, "%s failed at t = %.17g: %s%s%s", what,
                      t0, name ? name : "?", s->cvode_message[0] ? ": " : "",
                      s->cvode_message);
@@ -605,8 +621,8 @@ static void blame(sg_solver *s, char *buf, size_t size)
         return;
     }
     N_Vector w = N_VClone(s->y), e = N_VClone(s->y);
-    if (w && e && CVodeGetErrWeights(s->cvode, w) == CV_SUCCESS &&
-        CVodeGetEstLocalErrors(s->cvode, e) == CV_SUCCESS) {
+    if (w && e && s->cv->GetErrWeights(s->cvode, w) == CV_SUCCESS &&
+        s->cv->GetEstLocalErrors(s->cvode, e) == CV_SUCCESS) {
         double *wd = N_VGetArrayPointer(w), *ed = N_VGetArrayPointer(e);
         int worst = -1;
         double most = -1;
@@ -636,15 +652,15 @@ static int record_step(sg_solver *s)
 {
     const sg_program *p = s->prog;
     sunrealtype tn = 0, hu = 0;
-    if (CVodeGetCurrentTime(s->cvode, &tn) != CV_SUCCESS ||
-        CVodeGetLastStep(s->cvode, &hu) != CV_SUCCESS)
+    if (s->cv->GetCurrentTime(s->cvode, &tn) != CV_SUCCESS ||
+        s->cv->GetLastStep(s->cvode, &hu) != CV_SUCCESS)
         return 0;
     double from = fmax(sg_delay_history_last(s->hist), tn - fabs(hu));
     if (!(tn > from))
         return 0;
     for (int j = 1; j <= 4; j++) {
         double t = j < 4 ? from + (tn - from) * j / 4.0 : tn;
-        if (CVodeGetDky(s->cvode, t, 0, s->ytmp) != CV_SUCCESS)
+        if (s->cv->GetDky(s->cvode, t, 0, s->ytmp) != CV_SUCCESS)
             continue;
         memcpy(s->v, N_VGetArrayPointer(s->ytmp), sizeof(double) * (size_t)s->n);
         s->v[p->time_slot] = t;
@@ -663,15 +679,15 @@ static int step_to(sg_solver *s, double tout, sunrealtype *tret)
 {
     for (long steps = 0;; steps++) {
         sunrealtype tn = 0;
-        if (CVodeGetCurrentTime(s->cvode, &tn) == CV_SUCCESS && tn >= tout) {
-            return CVode(s->cvode, tout, s->y, tret, CV_NORMAL);
+        if (s->cv->GetCurrentTime(s->cvode, &tn) == CV_SUCCESS && tn >= tout) {
+            return s->cv->Run(s->cvode, tout, s->y, tret, CV_NORMAL);
         }
         if (steps >= s->opt.max_steps) {
             snprintf(s->cvode_message, sizeof s->cvode_message,
                      "at t = %.10g, mxstep steps taken before reaching tout", tn);
             return CV_TOO_MUCH_WORK;
         }
-        int flag = CVode(s->cvode, tout, s->y, tret, CV_ONE_STEP);
+        int flag = s->cv->Run(s->cvode, tout, s->y, tret, CV_ONE_STEP);
         if (flag < 0)
             return flag;
         if (record_step(s) != 0)
@@ -703,7 +719,7 @@ sg_status sg_solver_advance_roots(sg_solver *s, double tout, double tstop, doubl
         /* One step at a time (delays), CVODE stops at tout itself: in
          * CV_ONE_STEP mode it reports a root anywhere in its step, also
          * beyond tout, and would not report it again. */
-        int flag = CVodeSetStopTime(s->cvode, s->hist ? tout : tstop);
+        int flag = s->cv->SetStopTime(s->cvode, s->hist ? tout : tstop);
         /* CVODE's first step after a (re)start is at least 100 unit roundoffs
          * of |tout| (cvHin): asked for t = 1e60 from 0, it starts near 1e18,
          * far beyond a model's time scale, and its error test accepted all
@@ -712,11 +728,11 @@ sg_status sg_solver_advance_roots(sg_solver *s, double tout, double tstop, doubl
          * grow by themselves. */
         double first = s->t_start + 1e6 * fmax(fabs(s->t_start), 1.0);
         if (flag == CV_SUCCESS && s->fresh && tout > first && !s->hist)
-            flag = CVode(s->cvode, first, s->y, &tret, CV_NORMAL);
+            flag = s->cv->Run(s->cvode, first, s->y, &tret, CV_NORMAL);
         s->fresh = 0;
         if (flag == CV_SUCCESS)
             flag = s->hist ? step_to(s, tout, &tret)
-                           : CVode(s->cvode, tout, s->y, &tret, CV_NORMAL);
+                           : s->cv->Run(s->cvode, tout, s->y, &tret, CV_NORMAL);
         if (sg_delay_history_error(s->hist))
             return delay_failed(s, err);
         if (flag == CV_ROOT_RETURN) {
@@ -724,7 +740,7 @@ sg_status sg_solver_advance_roots(sg_solver *s, double tout, double tstop, doubl
             *reached = tout = tret;
         }
         sunrealtype tcur = tret;
-        if (flag >= 0 && CVodeGetCurrentTime(s->cvode, &tcur) == CV_SUCCESS &&
+        if (flag >= 0 && s->cv->GetCurrentTime(s->cvode, &tcur) == CV_SUCCESS &&
             (s->call_error || s->no_progress || tcur < tret)) {
             /* CVode returned success but did not get there */
             sg_error_set(err, SG_ERR_SOLVER, NULL, 0, 0,
@@ -738,10 +754,10 @@ sg_status sg_solver_advance_roots(sg_solver *s, double tout, double tstop, doubl
             return SG_ERR_SOLVER;
         }
         if (flag < 0) {
-            CVodeGetCurrentTime(s->cvode, &tcur);
+            s->cv->GetCurrentTime(s->cvode, &tcur);
             char who[300];
             blame(s, who, sizeof who);
-            char *name = CVodeGetReturnFlagName(flag); /* malloc'd by SUNDIALS */
+            char *name = s->cv->GetReturnFlagName(flag); /* malloc'd by SUNDIALS */
             sg_error_set(err, SG_ERR_SOLVER, NULL, 0, 0,
                          "CVODE failed at t = %.10g with %s%s%s%s", tcur, name ? name : "?",
                          who, s->cvode_message[0] ? ": " : "", s->cvode_message);
@@ -753,7 +769,7 @@ sg_status sg_solver_advance_roots(sg_solver *s, double tout, double tstop, doubl
             return SG_ERR_SOLVER;
         }
         memcpy(s->v, N_VGetArrayPointer(s->y), sizeof(double) * (size_t)s->n);
-        if (s->ns > 0 && (flag = CVodeGetSens(s->cvode, &tret, s->yS)) != CV_SUCCESS) {
+        if (s->ns > 0 && (flag = s->cv->GetSens(s->cvode, &tret, s->yS)) != CV_SUCCESS) {
             sg_error_set(err, SG_ERR_SOLVER, NULL, 0, 0,
                          "CVodeGetSens failed at t = %.10g (flag %d)", tout, flag);
             return SG_ERR_SOLVER;
@@ -770,6 +786,9 @@ sg_status sg_solver_sens_enable(sg_solver *s, int ns, sg_sens_rhs_fn fn, void *c
     if (s->ns > 0 || s->initialised || ns <= 0)
         return sg_error_set(err, SG_ERR_USAGE, NULL, 0, 0,
                             "sensitivities must be enabled once, before the first start");
+    if (s->cv != &sg_cvode_sens && create_cvode(s, &sg_cvode_sens) != 0)
+        return sg_error_set(err, SG_ERR_SOLVER, NULL, 0, 0, "could not set up CVODES%s%s",
+                            s->cvode_message[0] ? ": " : "", s->cvode_message);
     s->yS = N_VCloneVectorArray(ns, s->y);
     if (!s->yS)
         return sg_error_nomem(err);
@@ -785,7 +804,7 @@ double *sg_solver_sens_vector(sg_solver *s, int k) { return N_VGetArrayPointer(s
 
 int sg_solver_roots_found(sg_solver *s, int *found)
 {
-    if (s->prog->nroots == 0 || CVodeGetRootInfo(s->cvode, found) != CV_SUCCESS)
+    if (s->prog->nroots == 0 || s->cv->GetRootInfo(s->cvode, found) != CV_SUCCESS)
         return -1;
     return 0;
 }
@@ -811,10 +830,10 @@ void sg_solver_stats(const sg_solver *s, sg_stats *st)
     st->lapack_lu = s->lapack_lu;
     if (!s->initialised)
         return;
-    CVodeGetNumSteps(s->cvode, &st->steps);
-    CVodeGetNumRhsEvals(s->cvode, &st->rhs_evals);
-    CVodeGetNumJacEvals(s->cvode, &st->jac_evals);
-    CVodeGetNumLinSolvSetups(s->cvode, &st->lin_setups);
-    CVodeGetNumErrTestFails(s->cvode, &st->err_test_fails);
-    CVodeGetNumNonlinSolvConvFails(s->cvode, &st->nonlin_fails);
+    s->cv->GetNumSteps(s->cvode, &st->steps);
+    s->cv->GetNumRhsEvals(s->cvode, &st->rhs_evals);
+    s->cv->GetNumJacEvals(s->cvode, &st->jac_evals);
+    s->cv->GetNumLinSolvSetups(s->cvode, &st->lin_setups);
+    s->cv->GetNumErrTestFails(s->cvode, &st->err_test_fails);
+    s->cv->GetNumNonlinSolvConvFails(s->cvode, &st->nonlin_fails);
 }

@@ -15,6 +15,11 @@ sg_solver *sg_solver_create(const sg_program *prog, const char *const *state_nam
                             const sg_options *opt, sg_error *err);
 void sg_solver_free(sg_solver *solver);
 
+/* The SUNDIALS library the solver integrates with: "CVODE", or "CVODES"
+ * once sensitivities are enabled (and always with Debian's shared
+ * libraries, where only CVODES is linked; solver/cvode_api.h). */
+const char *sg_solver_library(const sg_solver *solver);
+
 /* The value slots the program runs on (owned by the solver). Callers set
  * parameters and states here, then call sg_solver_start. */
 double *sg_solver_values(sg_solver *solver);

@@ -27,6 +27,8 @@
 
 #include <cmocka.h>
 
+#include "model/model.h"
+#include "solver/solver.h"
 #include "support.h"
 
 static sg_options tight(void)
@@ -105,6 +107,39 @@ static const char decay_model[] =
     "  { id = \"set_k\"; t_end = 10.0; points = 11;\n"
     "    events = ( { at = 4.0; set = { k = 2.0; }; } ); }\n"
     ");\n";
+
+static int no_sens_rhs(void *ctx, double t, const double *y, const double *ydot, int ns,
+                       const double *const *s, double *const *sdot)
+{
+    (void)ctx, (void)t, (void)y, (void)ydot, (void)ns, (void)s, (void)sdot;
+    return 0;
+}
+
+/* A simulation integrates with plain CVODE, which spares every step
+ * CVODES' sensitivity branches, where both are linked (the optimised
+ * static build: SG_CVODE_SPLIT); enabling sensitivities moves the solver
+ * to CVODES, and the closed-form tests here then run on it. */
+static void test_library_per_run(void **state)
+{
+    (void)state;
+    sg_model *m = ts_load_text(decay_model);
+    sg_options opt = tight();
+    sg_error err;
+    sg_solver *plain = sg_solver_create(m->program, NULL, &opt, &err);
+    sg_solver *sens = sg_solver_create(m->program, NULL, &opt, &err);
+    assert_non_null(plain);
+    assert_non_null(sens);
+#ifdef SG_CVODE_SPLIT
+    assert_string_equal(sg_solver_library(plain), "CVODE");
+#else
+    assert_string_equal(sg_solver_library(plain), "CVODES");
+#endif
+    assert_int_equal(sg_solver_sens_enable(sens, 2, no_sens_rhs, NULL, &err), SG_OK);
+    assert_string_equal(sg_solver_library(sens), "CVODES");
+    sg_solver_free(plain);
+    sg_solver_free(sens);
+    sg_model_free(m);
+}
 
 /* dA/dk, dA/dA0, dB/dk and the assignment frac = B / A0 against the closed
  * form (frac's derivative goes through the chain rule of the output code). */
@@ -1068,6 +1103,7 @@ static void test_cli_steady_sens(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_library_per_run),
         cmocka_unit_test(test_decay_closed_form),
         cmocka_unit_test(test_equality_trigger_sensitivity),
         cmocka_unit_test(test_decay_events),

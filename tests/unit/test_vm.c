@@ -333,6 +333,50 @@ static void every_operation_in_machine_code(void **state)
         }
 }
 
+/* The stoichiometry's sums as machine code: rows of 0 to 11 terms (the
+ * interpreter's unrolled counts and its loop), each added from 0.0 in the
+ * terms' order, are the same bits as the interpreter's; a zero term keeps
+ * 0.0 + -0.0 = 0.0. */
+static void sums_in_machine_code(void **state)
+{
+    (void)state;
+    enum { ROWS = 12, SLOTS = 7 };
+    int st_start[ROWS + 1], st_rate[ROWS * ROWS];
+    double coef[ROWS * ROWS], v[SLOTS + 1], out[2][ROWS];
+    int k = 0;
+    for (int r = 0; r < ROWS; r++) {
+        st_start[r] = k;
+        for (int j = 0; j < r; j++, k++) {
+            st_rate[k] = (r + 3 * j) % SLOTS;
+            coef[k] = (j % 2 ? -1.0 : 1.0) * (0.1 + j / 3.0);
+        }
+    }
+    st_start[ROWS] = k;
+    for (int s = 0; s < SLOTS; s++)
+        v[s] = s == 2 ? -0.0 : 1.0 / (s + 3.0);
+    v[SLOTS] = 0.0; /* time */
+    sg_program p = program_of(NULL, 0, SLOTS + 1, SLOTS + 1);
+    p.nstate = ROWS;
+    p.st_start = st_start;
+    p.st_rate = st_rate;
+    sg_vm_build(&p);
+    assert_non_null(p.vm);
+    assert_int_equal(sg_vm_jit_size(p.vm) > 0, machine_code_expected());
+    for (int jit = 0; jit < 2; jit++) {
+        sg_vm_use_jit(p.vm, jit);
+        sg_vm_rhs_sum(&p, v, coef, out[jit]);
+    }
+    assert_memory_equal(out[0], out[1], sizeof out[0]);
+    for (int r = 0; r < ROWS; r++) {
+        double sum = 0.0;
+        for (int j = st_start[r]; j < st_start[r + 1]; j++)
+            sum += coef[j] * v[st_rate[j]];
+        assert_memory_equal(&out[1][r], &sum, sizeof sum);
+    }
+    assert_false(signbit(out[1][0])); /* no terms: 0.0 */
+    sg_vm_free(p.vm);
+}
+
 /* SIGODE_VM_JIT=0 keeps the interpreter; without it, this machine gets
  * machine code when it should. */
 static void machine_code_can_be_turned_off(void **state)
@@ -548,6 +592,7 @@ int main(void)
         cmocka_unit_test(copy_folds_into_its_producer),
         cmocka_unit_test(runs_stop_at_section_ends),
         cmocka_unit_test(every_operation_in_machine_code),
+        cmocka_unit_test(sums_in_machine_code),
         cmocka_unit_test(machine_code_can_be_turned_off),
         cmocka_unit_test(chains_are_one_instruction),
         cmocka_unit_test(temporaries_renumbered_in_write_order),
