@@ -74,6 +74,17 @@ void sg_jit_free(sg_jit *jit)
  * from memory, 2 stores, 2 register operations; a call: 25). */
 enum { MOST_BYTES = 96, PROLOGUE = 16, EPILOGUE = 16 };
 
+/* Larger copies stay with the interpreter. The code runs once straight
+ * through per call, so its bytes (about 25 per instruction) stream through
+ * the instruction cache each time, where the interpreter streams a third
+ * as many bytes of data past a few hot handlers. Measured on the generated
+ * networks (scripts/bench/README.md, session 31), time per simulation,
+ * machine code against the interpreter (copies of all four sections,
+ * stops included): 1,000 species (9,300 instructions) 2-7% faster; 1,500
+ * (13,863) 3% faster; 2,000 (18,517) even; 3,000 (27,653) 13% slower;
+ * 10,000 23% slower. */
+enum { MOST_INSTRUCTIONS = 16384 };
+
 typedef struct emitter {
     uint8_t *at, *end;
     int full;
@@ -327,7 +338,7 @@ static int offsets_fit(const sg_vm *vm)
 int sg_jit_build(const sg_vm *vm, sg_jit **out)
 {
     *out = NULL;
-    if (!jit_allowed() || !offsets_fit(vm))
+    if (!jit_allowed() || sg_vm_length(vm) > MOST_INSTRUCTIONS || !offsets_fit(vm))
         return 0;
     int n = sg_vm_length(vm), interpreted = 0;
     for (int k = 0; k < n; k++) {
@@ -407,9 +418,9 @@ int sg_jit_build(const sg_vm *vm, sg_jit **out)
  *   movsd [rdx + 8 row], xmm0
  *
  * The rows' slots and the terms' places are immediates: no index array is
- * read. Up to SUMS_MAX_TERMS terms, 20 bytes each: beyond, the code would
- * no longer stay in the caches, where sum_rows' loops do. */
-enum { SUMS_MAX_TERMS = 1 << 16, TERM_BYTES = 20, ROW_BYTES = 12 };
+ * read. Up to SUMS_MAX_TERMS terms, 20 bytes each: larger sums stay with
+ * sum_rows' loops, for the reason of MOST_INSTRUCTIONS. */
+enum { SUMS_MAX_TERMS = 16384, TERM_BYTES = 20, ROW_BYTES = 12 };
 
 int sg_jit_sums_build(int nrows, const int *start, const int *slot, sg_jit **out)
 {

@@ -16,8 +16,9 @@ typedef struct sg_jit sg_jit;
 
 /* Sets *out to the machine code of vm's copy, or to NULL (the interpreter
  * runs the copy): not this machine (only x86-64 Linux), SIGODE_VM_JIT=0 in
- * the environment, a value array too large for 32-bit offsets, or a system
- * that refuses executable pages. 0, or -1 without memory. The copy must
+ * the environment, a copy of more than 16,384 instructions (slower as
+ * machine code: jit.c), a value array too large for 32-bit offsets, or a
+ * system that refuses executable pages. 0, or -1 without memory. The copy must
  * outlive the code (its calls of the interpreter read it). */
 int sg_jit_build(const sg_vm *vm, sg_jit **out);
 void sg_jit_free(sg_jit *jit);
@@ -30,8 +31,7 @@ void sg_jit_run(const sg_jit *jit, int last, double *v);
  * out[r] = 0.0 + coef[k] * v[slot[k]] + ... over k in [start[r], start[r+1]),
  * added in that order (the stoichiometry's and the Jacobian's sums, as
  * vm.c's sum_rows adds them), or to NULL: as sg_jit_build, and above
- * 65,536 terms (the code would outgrow the caches). 0, or -1 without
- * memory. */
+ * 16,384 terms. 0, or -1 without memory. */
 int sg_jit_sums_build(int nrows, const int *start, const int *slot, sg_jit **out);
 void sg_jit_sums_run(const sg_jit *jit, const double *v, const double *coef, double *out);
 
