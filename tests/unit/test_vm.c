@@ -377,6 +377,40 @@ static void sums_in_machine_code(void **state)
     sg_vm_free(p.vm);
 }
 
+/* A copy of more than 16,384 instructions stays with the interpreter (as
+ * machine code it was slower: jit.c), one of 16,000 gets machine code, and
+ * both give the program's values. */
+static void large_copies_stay_interpreted(void **state)
+{
+    (void)state;
+    for (int big = 0; big < 2; big++) {
+        int n = big ? 17000 : 16000 - 4; /* the copy adds 4 stops */
+        sg_instr *code = malloc(sizeof *code * (size_t)n);
+        double *v[2];
+        /* slots: inputs 0, 1; time 2; 3 + k = input k%2 * input 1 - k%2
+         * (none reads another's result: nothing is fused) */
+        for (int k = 0; k < n; k++)
+            code[k] = instr(k % 3 ? OP_MUL : OP_ADD, 3 + k, k % 2, 1 - k % 2);
+        sg_program p = program_of(code, n, n + 3, n + 3);
+        for (int w = 0; w < 2; w++) {
+            v[w] = calloc((size_t)n + 3, sizeof *v[w]);
+            v[w][0] = 0.999;
+            v[w][1] = 1.5;
+        }
+        sg_program_exec(&p, 0, p.n_code, v[0]);
+        sg_vm_build(&p);
+        assert_non_null(p.vm);
+        assert_int_equal(sg_vm_length(p.vm), n + 4);
+        assert_int_equal(sg_vm_jit_size(p.vm) > 0, !big && machine_code_expected());
+        sg_program_exec(&p, 0, p.n_code, v[1]);
+        assert_memory_equal(v[0], v[1], sizeof(double) * ((size_t)n + 3));
+        sg_vm_free(p.vm);
+        free(v[0]);
+        free(v[1]);
+        free(code);
+    }
+}
+
 /* SIGODE_VM_JIT=0 keeps the interpreter; without it, this machine gets
  * machine code when it should. */
 static void machine_code_can_be_turned_off(void **state)
@@ -593,6 +627,7 @@ int main(void)
         cmocka_unit_test(runs_stop_at_section_ends),
         cmocka_unit_test(every_operation_in_machine_code),
         cmocka_unit_test(sums_in_machine_code),
+        cmocka_unit_test(large_copies_stay_interpreted),
         cmocka_unit_test(machine_code_can_be_turned_off),
         cmocka_unit_test(chains_are_one_instruction),
         cmocka_unit_test(temporaries_renumbered_in_write_order),
