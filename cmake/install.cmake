@@ -28,8 +28,16 @@ set(SIGODE_PC_SUNDIALS "")
 if(SIGODE_SUNDIALS_KIND STREQUAL "static")
   set(SIGODE_PC_SUNDIALS "-L${SIGODE_SUNDIALS_DIR}/lib ")
 endif()
+if(SIGODE_CVODE_SPLIT)
+  # libsigode.a's sensitivities call the renamed copy of CVODES
+  # (scripts/rename-cvodes.sh), installed beside it
+  install(FILES ${SIGODE_CVODES_RENAMED} DESTINATION ${CMAKE_INSTALL_LIBDIR})
+  string(APPEND SIGODE_PC_SUNDIALS "-lsigode_cvodes -lsundials_cvode ")
+else()
+  string(APPEND SIGODE_PC_SUNDIALS "-lsundials_cvodes ")
+endif()
 string(APPEND SIGODE_PC_SUNDIALS
-  "-lsundials_cvode -lsundials_kinsol -lsundials_sunlinsolklu -lsundials_sunlinsoldense "
+  "-lsundials_kinsol -lsundials_sunlinsolklu -lsundials_sunlinsoldense "
   "-lsundials_sunmatrixdense -lsundials_sunmatrixsparse -lsundials_nvecserial "
   "-lklu -lamd -lcolamd -lbtf -lsuitesparseconfig -llapack -lblas")
 configure_file(cmake/sigode.pc.in ${CMAKE_BINARY_DIR}/sigode.pc @ONLY)

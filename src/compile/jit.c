@@ -179,7 +179,8 @@ static void produce(emitter *e, int p, int a, int b, int d)
         sd_mem(e, STORE, 0, d);
 }
 
-/* Writes instruction k; 0, or -1 if it is left to the interpreter. */
+/* Writes the instruction op with operands o (dst, a, b, c, d, e); 0, or
+ * -1 if it is left to the interpreter (nothing written). */
 static int emit_native(emitter *e, int op, const int o[6])
 {
     enum { DST, A, B, C, D, E };

@@ -53,6 +53,17 @@ LD_LIBRARY_PATH=$libdir "$tmp/decay" "$tmp/decay.cfg" "$tmp/decay.xml" || fail "
 linked=$(LD_LIBRARY_PATH=$libdir ldd "$tmp/decay")
 grep -q "libsigode.so.0 => $libdir" <<<"$linked" || fail "the program is not linked to the installed libsigode.so.0"
 
+# 1b. the static library, with pkg-config --static (its Libs.private: the
+# optimised static SUNDIALS, with the renamed CVODES copy beside CVODE)
+sflags=$(PKG_CONFIG_PATH=$libdir/pkgconfig pkg-config --static --cflags --libs sigode) ||
+  fail "pkg-config --static --cflags --libs sigode"
+sflags=${sflags//-lsigode /$libdir/libsigode.a }
+# shellcheck disable=SC2086 # the flags are words
+cc -o "$tmp/decay_static" "$src/tests/install/decay.c" $sflags ||
+  fail "cc decay.c $sflags (static libsigode.a)"
+# (no SBML: a static program finds no module beside a library of its own)
+"$tmp/decay_static" "$tmp/decay.cfg" || fail "the statically linked program"
+
 # 2. find_package(sigode)
 mkdir -p "$tmp/cmake"
 cat >"$tmp/cmake/CMakeLists.txt" <<CMAKE
