@@ -179,6 +179,19 @@ static void produce(emitter *e, int p, int a, int b, int d)
         sd_mem(e, STORE, 0, d);
 }
 
+/* dst = value C v[x] ("left"), or dst = v[x] C value, value in xmm */
+static void finish(emitter *e, int c, int xmm, int x, int right, int dst)
+{
+    if (!right) {
+        sd_mem(e, c, xmm, x);
+        sd_mem(e, STORE, xmm, dst);
+    } else {
+        sd_mem(e, LOAD, xmm + 1, x);
+        sd_reg(e, c, xmm + 1, xmm);
+        sd_mem(e, STORE, xmm + 1, dst);
+    }
+}
+
 /* Writes the instruction op with operands o (dst, a, b, c, d, e); 0, or
  * -1 if it is left to the interpreter (nothing written). */
 static int emit_native(emitter *e, int op, const int o[6])
@@ -195,14 +208,7 @@ static int emit_native(emitter *e, int op, const int o[6])
         int rel = op - (stored ? VM_ADD_ADD_LS : VM_ADD_ADD_L);
         int right = rel & 1, p = (rel >> 1) & 3, c = rel >> 3;
         produce(e, p, o[A], o[B], stored ? o[D] : -1);
-        if (!right) {
-            sd_mem(e, sse_of(c), 0, o[C]);
-            sd_mem(e, STORE, 0, o[DST]);
-        } else {
-            sd_mem(e, LOAD, 1, o[C]);
-            sd_reg(e, sse_of(c), 1, 0);
-            sd_mem(e, STORE, 1, o[DST]);
-        }
+        finish(e, sse_of(c), 0, o[C], right, o[DST]);
         return 0;
     }
     switch (op) {
@@ -239,28 +245,14 @@ static int emit_native(emitter *e, int op, const int o[6])
     case VM_MUL_DIV_LS_ADD_R: /* ... dst = e + t / c */
         produce(e, 2, o[A], o[B], o[D]);
         sd_mem(e, DIV, 0, o[C]);
-        if (op == VM_MUL_DIV_LS_ADD_L) {
-            sd_mem(e, ADD, 0, o[E]);
-            sd_mem(e, STORE, 0, o[DST]);
-        } else {
-            sd_mem(e, LOAD, 1, o[E]);
-            sd_reg(e, ADD, 1, 0);
-            sd_mem(e, STORE, 1, o[DST]);
-        }
+        finish(e, ADD, 0, o[E], op == VM_MUL_DIV_LS_ADD_R, o[DST]);
         return 0;
     case VM_ADD_DIV_RS_MUL_L: /* t = a + b; d = t; dst = c / t * e */
     case VM_ADD_DIV_RS_MUL_R: /* ... dst = e * (c / t) */
         produce(e, 0, o[A], o[B], o[D]);
         sd_mem(e, LOAD, 1, o[C]);
         sd_reg(e, DIV, 1, 0);
-        if (op == VM_ADD_DIV_RS_MUL_L) {
-            sd_mem(e, MUL, 1, o[E]);
-            sd_mem(e, STORE, 1, o[DST]);
-        } else {
-            sd_mem(e, LOAD, 2, o[E]);
-            sd_reg(e, MUL, 2, 1);
-            sd_mem(e, STORE, 2, o[DST]);
-        }
+        finish(e, MUL, 1, o[E], op == VM_ADD_DIV_RS_MUL_R, o[DST]);
         return 0;
     case VM_MUL_MUL_SUB_MUL_L: /* dst = (a * b - c * d) * e */
     case VM_MUL_MUL_SUB_MUL_R: /* dst = e * (a * b - c * d) */
@@ -269,14 +261,7 @@ static int emit_native(emitter *e, int op, const int o[6])
         sd_mem(e, LOAD, 1, o[C]);
         sd_mem(e, MUL, 1, o[D]);
         sd_reg(e, SUB, 0, 1);
-        if (op == VM_MUL_MUL_SUB_MUL_L) {
-            sd_mem(e, MUL, 0, o[E]);
-            sd_mem(e, STORE, 0, o[DST]);
-        } else {
-            sd_mem(e, LOAD, 2, o[E]);
-            sd_reg(e, MUL, 2, 0);
-            sd_mem(e, STORE, 2, o[DST]);
-        }
+        finish(e, MUL, 0, o[E], op == VM_MUL_MUL_SUB_MUL_R, o[DST]);
         return 0;
     default:
         return -1;
