@@ -6,16 +6,20 @@
  *     variable and evaluate the results;
  *  3. put it in a model as an assignment and a rate law, load and compile
  *     that model (binding, cycle detection, symbolic Jacobian, bytecode)
- *     and run the compiled right-hand side and Jacobian once.
+ *     and run the compiled right-hand side and Jacobian: as the VM's
+ *     machine code, interpreted, and without the VM's copy.
  *
- * Oracle: an expression that binds in step 2 must load in step 3.
+ * Oracles: an expression that binds in step 2 must load in step 3; the
+ * three runs give the same numbers.
  */
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "compile/program.h"
+#include "compile/vm.h"
 #include "expr/expr.h"
 #include "sigode.h"
 
@@ -86,19 +90,46 @@ static size_t escape(char *out, const char *text, size_t len)
     return n;
 }
 
-static void run_program(const sg_program *p)
+/* Whether a and b hold the same numbers: bit for bit, any NaN equal to
+ * any NaN (an operation with two NaN operands may keep either's payload). */
+static int same_numbers(const double *a, const double *b, int n)
 {
+    for (int i = 0; i < n; i++)
+        if (!(isnan(a[i]) && isnan(b[i])) && memcmp(&a[i], &b[i], sizeof a[i]) != 0)
+            return 0;
+    return 1;
+}
+
+/* Runs the right-hand side and the Jacobian three ways: the VM's copy as
+ * machine code (where there is any), interpreted, and the program without
+ * the copy. Oracle: the same numbers all three ways. */
+static void run_program(sg_program *p)
+{
+    int n = p->nstate, nnz = p->nnz;
     double *v = calloc((size_t)p->nslots + 1, sizeof *v);
-    double *ydot = calloc((size_t)p->nstate + 1, sizeof *ydot);
-    double *st = calloc((size_t)p->st_start[p->nstate] + 1, sizeof *st);
-    double *jt = calloc((size_t)p->jt_start[p->nnz] + 1, sizeof *jt);
-    double *jac = calloc((size_t)p->nnz + 1, sizeof *jac);
+    double *ydot = calloc(3 * ((size_t)n + 1), sizeof *ydot);
+    double *st = calloc((size_t)p->st_start[n] + 1, sizeof *st);
+    double *jt = calloc((size_t)p->jt_start[nnz] + 1, sizeof *jt);
+    double *jac = calloc(3 * ((size_t)nnz + 1), sizeof *jac);
     double y[2] = {1.5, 0.25};
+    sg_vm *vm = p->vm;
     if (v && ydot && st && jt && jac) {
-        memcpy(v, p->base, sizeof *v * (size_t)p->nslots);
-        sg_program_scale(p, v, st, jt);
-        sg_program_rhs(p, 0.5, y, ydot, v, st);
-        sg_program_jacobian(p, 0.5, y, jac, v, jt);
+        for (int way = 0; way < 3; way++) {
+            if (vm)
+                sg_vm_use_jit(vm, way == 0);
+            p->vm = way == 2 ? NULL : vm;
+            memcpy(v, p->base, sizeof *v * (size_t)p->nslots);
+            sg_program_scale(p, v, st, jt);
+            sg_program_rhs(p, 0.5, y, ydot + way * (n + 1), v, st);
+            sg_program_jacobian(p, 0.5, y, jac + way * (nnz + 1), v, jt);
+        }
+        p->vm = vm;
+        if (vm)
+            sg_vm_use_jit(vm, 1);
+        for (int way = 1; way < 3; way++)
+            if (!same_numbers(ydot, ydot + way * (n + 1), n) ||
+                !same_numbers(jac, jac + way * (nnz + 1), nnz))
+                abort(); /* machine code, interpreter and program disagree */
     }
     free(v);
     free(ydot);
