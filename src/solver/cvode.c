@@ -1,8 +1,9 @@
 /*
  * Driving CVODE: BDF with Newton iteration, the compiled right-hand side
- * and analytic Jacobian, dense or KLU linear algebra. The library is
- * CVODES (a superset of CVODE exporting the same names, so only one of the
- * two can be linked): forward sensitivities when asked for.
+ * and analytic Jacobian, dense or KLU linear algebra. Simulations run on
+ * CVODE, forward sensitivities on CVODES (its superset), each called
+ * through its table of functions (cvode_api.h): the two export the same
+ * names, and the static build links a renamed copy of CVODES.
  *
  * Every handle starts NULL, every setup call is checked, and objects are
  * freed in reverse order with the SUNContext last (cvRoberts_dns.c).
