@@ -140,6 +140,11 @@ sg_status sg_model_set_backend(sg_model *model, sg_backend backend, sg_error *er
  * (never runs the compiler); SG_OK whether or not it switched. */
 sg_status sg_model_use_cached_native(sg_model *model, sg_error *err);
 sg_backend sg_model_backend(const sg_model *model);
+/* 1 if the VM runs the model's instruction program as machine code that
+ * sigode wrote itself (x86-64 Linux, programs up to 16,384 instructions,
+ * unless SIGODE_VM_JIT=0), which is about as fast as NATIVE; 0 if it
+ * interprets it. */
+int sg_model_vm_machine_code(const sg_model *model);
 
 /* The network as a Graphviz digraph (`sigode graph MODEL | dot -Tsvg`):
  * species (filled by compartment), reactions, assignments, and an edge for

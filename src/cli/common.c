@@ -503,8 +503,13 @@ int cli_is_sbml_path(const char *path)
 /* --backend auto: compiled C where it is known to pay. Models up to this
  * many states compile in about 3 s or less (GCC -O1, 1,000 species of the
  * benchmark network: 3.1 s); a scan of this many simulations earns that
- * back (a simulation of such a model takes about 0.1 s; compiled C saves
- * 15% of it). Larger models only on request (--backend native). */
+ * back when the instruction program is interpreted (a simulation of such
+ * a model takes about 0.1 s; compiled C saves 15% of it). Not when the VM
+ * runs it as machine code (sg_model_vm_machine_code): compiled C then
+ * saves 1-4% (scripts/bench/README.md, session 31: calcineurin 256 against
+ * 258 us, net1000 68.0 against 70.5 ms), and a 200-sample calcineurin
+ * ensemble took 0.15 s with its compile against 0.04 s without. Larger
+ * models only on request (--backend native). */
 #define AUTO_NATIVE_MAX_STATES 1000
 #define AUTO_NATIVE_MIN_SIMULATIONS 200
 
@@ -598,7 +603,7 @@ void cli_apply_backend(const char *command, int backend, long simulations, sg_mo
             sg_model_use_cached_native(model, &err);
         if (sg_model_backend(model) == SG_BACKEND_NATIVE ||
             sg_model_state_count(model) > AUTO_NATIVE_MAX_STATES ||
-            simulations < AUTO_NATIVE_MIN_SIMULATIONS)
+            simulations < AUTO_NATIVE_MIN_SIMULATIONS || sg_model_vm_machine_code(model))
             return;
     }
     if (sg_model_set_backend(model, SG_BACKEND_NATIVE, &err) != SG_OK && backend == BACKEND_NATIVE)

@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "program.h"
+#include "vm.h"
 
 extern char **environ;
 
@@ -658,4 +659,10 @@ sg_status sg_model_use_cached_native(sg_model *model, sg_error *err)
 sg_backend sg_model_backend(const sg_model *model)
 {
     return model->program->native ? SG_BACKEND_NATIVE : SG_BACKEND_VM;
+}
+
+int sg_model_vm_machine_code(const sg_model *model)
+{
+    const sg_vm *vm = model->program->vm;
+    return vm && sg_vm_jit_size(vm) > 0;
 }

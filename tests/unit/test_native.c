@@ -606,7 +606,10 @@ static void compiler_path_cannot_end_the_comment(void **state)
 
 /* sigode ensemble (and gsa, the same set-up) compile the model when asked
  * (--backend native only loaded an object compiled before) or, with auto,
- * from 200 samples: the same table as the instruction program's. */
+ * from 200 samples when the instruction program is interpreted
+ * (SIGODE_VM_JIT=0, or a machine without the VM's machine code), not when
+ * the VM runs it as machine code (about as fast as compiled C): the same
+ * table every way. */
 static void studies_compile(void **state)
 {
     (void)state;
@@ -640,6 +643,21 @@ static void studies_compile(void **state)
     assert_int_equal(ts_run(many_vm, &vm_out, NULL), 0);
     assert_int_equal(count_files(".so"), 0);
     assert_int_equal(ts_run(many, &auto_out, NULL), 0);
+    sg_error lerr;
+    sg_model *m = sg_model_load_file(model, &lerr);
+    assert_non_null(m);
+    int machine_code = sg_model_vm_machine_code(m);
+    sg_model_free(m);
+#if defined(__x86_64__) && defined(__linux__)
+    assert_true(machine_code);
+#endif
+    assert_int_equal(count_files(".so"), machine_code ? 0 : 1);
+    assert_string_equal(vm_out, auto_out);
+    free(auto_out);
+    /* interpreted: auto compiles */
+    setenv("SIGODE_VM_JIT", "0", 1);
+    assert_int_equal(ts_run(many, &auto_out, NULL), 0);
+    unsetenv("SIGODE_VM_JIT");
     assert_int_equal(count_files(".so"), 1);
     assert_string_equal(vm_out, auto_out);
     free(vm_out);
