@@ -79,6 +79,10 @@ static int print_info(cli *c, FILE *out)
            sg_model_scenario_count(m), sg_model_check_count(m), nstate);
     fprintf(out, "linear solver: %s (dense up to %d states, KLU above)\n",
            nstate > SG_DENSE_MAX_STATES ? "KLU" : "dense", SG_DENSE_MAX_STATES);
+    fprintf(out, "instruction program: %s\n",
+            sg_model_vm_machine_code(m)
+                ? "run as machine code (SIGODE_VM_JIT=0 interprets it)"
+                : "interpreted (machine code: x86-64 Linux, up to 16,384 instructions)");
     fprintf(out, "\ncompartments:\n");
     for (int i = 0; i < sg_model_compartment_count(m); i++)
     {

@@ -476,6 +476,16 @@ static void test_check_info_verify(void **state)
     for (size_t i = 0; i < sizeof needles / sizeof needles[0]; i++)
         if (!strstr(r.out, needles[i]))
             fail_msg("info lacks '%s':\n%s", needles[i], r.out);
+#if defined(__x86_64__) && defined(__linux__)
+    assert_non_null(strstr(r.out, "instruction program: run as machine code"));
+#endif
+    result_free(&r);
+    /* how the VM runs the program */
+    setenv("SIGODE_VM_JIT", "0", 1);
+    r = sigode("info", ABC, NULL);
+    unsetenv("SIGODE_VM_JIT");
+    expect_status(&r, 0, "info");
+    assert_non_null(strstr(r.out, "instruction program: interpreted"));
     result_free(&r);
 
     /* every example's checks pass */
