@@ -195,6 +195,26 @@ sg_model *ts_load_text(const char *text)
     return m;
 }
 
+sg_trajectory *ts_run_with(const sg_model *m, const char *scenario, const sg_options *opt,
+                           sg_stats *stats)
+{
+    sg_error err;
+    char msg[1200];
+    sg_experiment *exp = sg_experiment_create(m, scenario, &err);
+    sg_sim *sim = exp ? sg_sim_create(m, opt, &err) : NULL;
+    sg_trajectory *traj = NULL;
+    sg_status st = sim ? sg_sim_run(sim, exp, &traj, &err) : err.status;
+    if (st != SG_OK) {
+        sg_error_format(&err, msg, sizeof msg);
+        fail_msg("run of '%s' failed: %s", scenario ? scenario : "(default)", msg);
+    }
+    if (stats)
+        sg_sim_stats(sim, stats);
+    sg_sim_free(sim);
+    sg_experiment_free(exp);
+    return traj;
+}
+
 sg_trajectory *ts_run_scenario(const sg_model *m, const char *scenario, double rtol,
                                double atol)
 {
@@ -202,19 +222,7 @@ sg_trajectory *ts_run_scenario(const sg_model *m, const char *scenario, double r
     sg_options_default(&opt);
     opt.rtol = rtol;
     opt.atol = atol;
-    sg_error err;
-    char msg[1200];
-    sg_experiment *exp = sg_experiment_create(m, scenario, &err);
-    sg_sim *sim = exp ? sg_sim_create(m, &opt, &err) : NULL;
-    sg_trajectory *traj = NULL;
-    sg_status st = sim ? sg_sim_run(sim, exp, &traj, &err) : err.status;
-    if (st != SG_OK) {
-        sg_error_format(&err, msg, sizeof msg);
-        fail_msg("run of '%s' failed: %s", scenario ? scenario : "(default)", msg);
-    }
-    sg_sim_free(sim);
-    sg_experiment_free(exp);
-    return traj;
+    return ts_run_with(m, scenario, &opt, NULL);
 }
 
 double ts_rel(double a, double b, double floor)

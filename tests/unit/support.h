@@ -40,6 +40,10 @@ sg_model *ts_load_text(const char *text);
  * on error. */
 sg_trajectory *ts_run_scenario(const sg_model *m, const char *scenario, double rtol,
                                double atol);
+/* The same with every option given, and the solver's statistics of the run
+ * in *stats (when stats is not NULL). */
+sg_trajectory *ts_run_with(const sg_model *m, const char *scenario, const sg_options *opt,
+                           sg_stats *stats);
 
 /* Relative difference |a - b| / max(|b|, floor). */
 double ts_rel(double a, double b, double floor);

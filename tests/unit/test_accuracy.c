@@ -544,17 +544,7 @@ static sg_trajectory *run_with_step_rule(const sg_model *m, sg_linear_solver ls,
     opt.step_growth_min = step_growth_min;
     opt.rtol = rtol;
     opt.atol = 1e-12;
-    sg_error err;
-    sg_sim *sim = sg_sim_create(m, &opt, &err);
-    sg_experiment *exp = sg_experiment_create(m, "run", &err);
-    assert_non_null(sim);
-    assert_non_null(exp);
-    sg_trajectory *traj = NULL;
-    assert_int_equal(sg_sim_run(sim, exp, &traj, &err), SG_OK);
-    sg_sim_stats(sim, stats);
-    sg_experiment_free(exp);
-    sg_sim_free(sim);
-    return traj;
+    return ts_run_with(m, "run", &opt, stats);
 }
 
 /* The largest difference between two runs' species, over every row. */

@@ -128,14 +128,7 @@ static double averaging_error(int n, sg_stats *stats)
     opt.linear_solver = SG_LINSOL_DENSE;
     opt.rtol = 1e-10;
     opt.atol = 1e-12;
-    sg_error err;
-    sg_sim *sim = sg_sim_create(m, &opt, &err);
-    sg_experiment *experiment = sg_experiment_create(m, "run", &err);
-    assert_non_null(sim);
-    assert_non_null(experiment);
-    sg_trajectory *traj = NULL;
-    assert_int_equal(sg_sim_run(sim, experiment, &traj, &err), SG_OK);
-    sg_sim_stats(sim, stats);
+    sg_trajectory *traj = ts_run_with(m, "run", &opt, stats);
     assert_string_equal(sg_trajectory_column_id(traj, 0), "x1");
     double mean = (n + 1) / 2.0, worst = 0;
     for (int row = 0; row < sg_trajectory_rows(traj); row++) {
@@ -147,8 +140,6 @@ static double averaging_error(int n, sg_stats *stats)
         }
     }
     sg_trajectory_free(traj);
-    sg_experiment_free(experiment);
-    sg_sim_free(sim);
     sg_model_free(m);
     return worst;
 }
