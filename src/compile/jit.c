@@ -118,7 +118,7 @@ enum { RBX = 3, RDX = 2, RSI = 6, RDI = 7 };
 /* op xmm, [base + 8 index] (LOAD: movsd xmm, [..]; STORE: movsd [..], xmm) */
 static void sd_at(emitter *e, int op, int xmm, int base, int index)
 {
-    int32_t disp = index * 8; /* indices are checked to fit (offsets_fit, sums_fit) */
+    int32_t disp = index * 8; /* checked to fit: offsets_fit, sg_jit_sums_build */
     uint8_t b[8] = {0xF2, 0x0F, (uint8_t)op};
     if (disp <= 127) {
         b[3] = (uint8_t)(0x40 | xmm << 3 | base); /* mod 01: [base + disp8] */
@@ -142,17 +142,12 @@ static void sd_reg(emitter *e, int op, int dst, int src)
     put(e, b, 4);
 }
 
-/* The SSE2 operation of the program's binary opcode (ADD, SUB, MUL, DIV in
- * sg_opcode order; the superinstructions' P and C in the same order). */
+/* The SSE2 operation of a binary index (sg_vm_binary_index: ADD, SUB,
+ * MUL, DIV; the superinstructions' P and C in the same order). */
 static int sse_of(int binary_index)
 {
     static const int sse[4] = {ADD, SUB, MUL, DIV};
     return sse[binary_index];
-}
-
-static int binary_of(int op)
-{
-    return op == OP_ADD ? 0 : op == OP_SUB ? 1 : op == OP_MUL ? 2 : op == OP_DIV ? 3 : -1;
 }
 
 /* call rax = fn, with rdi = arg0 (when has_arg0) and rsi = v */
@@ -197,16 +192,15 @@ static void finish(emitter *e, int c, int xmm, int x, int right, int dst)
 static int emit_native(emitter *e, int op, const int o[6])
 {
     enum { DST, A, B, C, D, E };
-    int bin = binary_of(op);
+    int bin = sg_vm_binary_index(op);
     if (bin >= 0) {
         produce(e, bin, o[A], o[B], -1);
         sd_mem(e, STORE, 0, o[DST]);
         return 0;
     }
     if (op >= VM_ADD_ADD_L && op <= VM_DIV_DIV_RS) {
-        int stored = op >= VM_ADD_ADD_LS;
-        int rel = op - (stored ? VM_ADD_ADD_LS : VM_ADD_ADD_L);
-        int right = rel & 1, p = (rel >> 1) & 3, c = rel >> 3;
+        int p, c, right, stored;
+        sg_vm_fused_parts(op, &p, &c, &right, &stored);
         produce(e, p, o[A], o[B], stored ? o[D] : -1);
         finish(e, sse_of(c), 0, o[C], right, o[DST]);
         return 0;

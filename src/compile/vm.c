@@ -312,22 +312,13 @@ static int group_rows(vm_sums *sums, int nrows, const int *start)
     return 0;
 }
 
-static int is_binary(int op)
-{
-    return op == OP_ADD || op == OP_SUB || op == OP_MUL || op == OP_DIV;
-}
+static int is_binary(int op) { return sg_vm_binary_index(op) >= 0; }
 
-static int binary_index(int op)
-{
-    return op == OP_ADD ? 0 : op == OP_SUB ? 1 : op == OP_MUL ? 2 : 3;
-}
-
-/* The superinstruction for (a p b) c x (right: x c (a p b)); stored: the
- * one that also stores a p b in d. */
+/* The superinstruction for (a p b) c x (right: x c (a p b)), p and c binary
+ * opcodes; stored: the one that also stores a p b in d. */
 static int fused_op(int p, int c, int right, int stored)
 {
-    return (stored ? VM_ADD_ADD_LS : VM_ADD_ADD_L) +
-           (binary_index(c) * 4 + binary_index(p)) * 2 + right;
+    return sg_vm_fused_op(sg_vm_binary_index(p), sg_vm_binary_index(c), right, stored);
 }
 
 static int is_chain(int op) { return op >= VM_MUL_DIV_LS_ADD_L && op <= VM_MUL_MUL_SUB_MUL_R; }

@@ -56,6 +56,31 @@ enum {
     VM_LAST = VM_MUL_MUL_SUB_MUL_R
 };
 
+/* The binary operations ADD, SUB, MUL, DIV as 0..3 (their order in
+ * sg_opcode, and in the superinstructions' numbering); -1 for any other op. */
+static inline int sg_vm_binary_index(int op)
+{
+    return op == OP_ADD ? 0 : op == OP_SUB ? 1 : op == OP_MUL ? 2 : op == OP_DIV ? 3 : -1;
+}
+
+/* The superinstruction for (a P b) C x (right: x C (a P b)); stored: the one
+ * that also stores a P b in d. p and c are binary indices. */
+static inline int sg_vm_fused_op(int p, int c, int right, int stored)
+{
+    return (stored ? VM_ADD_ADD_LS : VM_ADD_ADD_L) + (c * 4 + p) * 2 + right;
+}
+
+/* The parts of such a superinstruction (op in [VM_ADD_ADD_L, VM_DIV_DIV_RS]):
+ * sg_vm_fused_op's arguments back. */
+static inline void sg_vm_fused_parts(int op, int *p, int *c, int *right, int *stored)
+{
+    *stored = op >= VM_ADD_ADD_LS;
+    int rel = op - (*stored ? VM_ADD_ADD_LS : VM_ADD_ADD_L);
+    *right = rel & 1;
+    *p = (rel >> 1) & 3;
+    *c = rel >> 3;
+}
+
 typedef struct sg_vm sg_vm;
 
 /* Builds prog->vm from prog's code (replacing any). 0, or -1 without
