@@ -149,6 +149,14 @@ typedef struct work {
     X(VM_MUL_MUL_SUB_MUL_L, V(dst) = (V(a) * V(b) - V(c) * V(d)) * V(e))                       \
     X(VM_MUL_MUL_SUB_MUL_R, V(dst) = V(e) * (V(a) * V(b) - V(c) * V(d)))
 
+/* Every handler, as SG_VM_CASE(code, body), which each expansion below
+ * defines for itself (the handlers' places, threaded code, a switch). */
+#define SG_VM_FUSED_CASE(P, p, C, c) SG_VM_FUSED_BODY(SG_VM_CASE, P, p, C, c)
+#define SG_VM_STORED_CASE(P, p, C, c) SG_VM_STORED_BODY(SG_VM_CASE, P, p, C, c)
+#define SG_VM_HANDLERS                                                                         \
+    SG_VM_BASE(SG_VM_CASE)                                                                     \
+    SG_VM_FUSED(SG_VM_FUSED_CASE) SG_VM_FUSED(SG_VM_STORED_CASE) SG_VM_DOUBLE(SG_VM_CASE)
+
 /* Runs from i until the stop of section `last` (0..3). With `offsets`, only
  * fills offsets[op] (the handlers' places) and returns. */
 #if defined(__GNUC__) && !defined(__clang__)
@@ -158,19 +166,12 @@ __attribute__((optimize("no-crossjumping", "no-gcse")))
 static void vm_run(const int32_t *i, int last, double *v, int32_t *offsets)
 {
 #if defined(__GNUC__)
-#define SG_VM_OFFSET(code, body) offsets[code] = (int32_t)(&&do_##code - &&do_OP_COPY);
-#define SG_VM_FUSED_OFFSET(P, p, C, c) SG_VM_FUSED_BODY(SG_VM_OFFSET, P, p, C, c)
-#define SG_VM_STORED_OFFSET(P, p, C, c) SG_VM_STORED_BODY(SG_VM_OFFSET, P, p, C, c)
+#define SG_VM_CASE(code, body) offsets[code] = (int32_t)(&&do_##code - &&do_OP_COPY);
     if (offsets) {
-        SG_VM_BASE(SG_VM_OFFSET)
-        SG_VM_FUSED(SG_VM_FUSED_OFFSET)
-        SG_VM_FUSED(SG_VM_STORED_OFFSET)
-        SG_VM_DOUBLE(SG_VM_OFFSET)
+        SG_VM_HANDLERS
         return;
     }
-#undef SG_VM_STORED_OFFSET
-#undef SG_VM_FUSED_OFFSET
-#undef SG_VM_OFFSET
+#undef SG_VM_CASE
 #define SG_VM_NEXT goto *(&&do_OP_COPY + i[AT_go])
     SG_VM_NEXT;
 #define SG_VM_CASE(code, body)                                                                 \
@@ -179,14 +180,7 @@ static void vm_run(const int32_t *i, int last, double *v, int32_t *offsets)
     }                                                                                          \
     i += length_of(code);                                                                      \
     SG_VM_NEXT;
-#define SG_VM_FUSED_CASE(P, p, C, c) SG_VM_FUSED_BODY(SG_VM_CASE, P, p, C, c)
-#define SG_VM_STORED_CASE(P, p, C, c) SG_VM_STORED_BODY(SG_VM_CASE, P, p, C, c)
-    SG_VM_BASE(SG_VM_CASE)
-    SG_VM_FUSED(SG_VM_FUSED_CASE)
-    SG_VM_FUSED(SG_VM_STORED_CASE)
-    SG_VM_DOUBLE(SG_VM_CASE)
-#undef SG_VM_STORED_CASE
-#undef SG_VM_FUSED_CASE
+    SG_VM_HANDLERS
 #undef SG_VM_CASE
 #undef SG_VM_NEXT
 #else
@@ -203,19 +197,15 @@ static void vm_run(const int32_t *i, int last, double *v, int32_t *offsets)
         i += length_of(code);                                                                  \
         break;                                                                                 \
     }
-#define SG_VM_FUSED_CASE(P, p, C, c) SG_VM_FUSED_BODY(SG_VM_CASE, P, p, C, c)
-#define SG_VM_STORED_CASE(P, p, C, c) SG_VM_STORED_BODY(SG_VM_CASE, P, p, C, c)
-            SG_VM_BASE(SG_VM_CASE)
-            SG_VM_FUSED(SG_VM_FUSED_CASE)
-            SG_VM_FUSED(SG_VM_STORED_CASE)
-            SG_VM_DOUBLE(SG_VM_CASE)
-#undef SG_VM_STORED_CASE
-#undef SG_VM_FUSED_CASE
+            SG_VM_HANDLERS
 #undef SG_VM_CASE
         }
     }
 #endif
 }
+#undef SG_VM_HANDLERS
+#undef SG_VM_STORED_CASE
+#undef SG_VM_FUSED_CASE
 #undef V
 
 int sg_vm_exec(const sg_vm *vm, int end, double *v)
