@@ -356,6 +356,40 @@ static void reads(const work *w, int out[5])
     out[4] = is_chain(w->op) ? w->e : -1;
 }
 
+/* Calls mark(marks, slot) for each slot read outside the code: by the
+ * stoichiometry's sums, the Jacobian's (with_jacobian: renumber moves those
+ * through its own jt_slot instead), the states' compartment sizes, the root
+ * functions, the triggers, the delays and the setup code. */
+static void each_outside_read(const sg_program *p, int with_jacobian, void (*mark)(void *, int),
+                              void *marks)
+{
+    const struct {
+        const int *slot;
+        int n;
+    } lists[] = {{p->st_rate, p->st_start ? p->st_start[p->nstate] : 0},
+                 {with_jacobian ? p->jt_slot : NULL, p->jt_start ? p->jt_start[p->nnz] : 0},
+                 {p->state_comp_slot, p->nstate},
+                 {p->root_slot, p->nroots},
+                 {p->trigger_slot, p->ntriggers},
+                 {p->delay_x_slot, p->ndelays},
+                 {p->delay_tau_slot, p->ndelays}};
+    for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++)
+        for (int k = 0; lists[l].slot && k < lists[l].n; k++)
+            mark(marks, lists[l].slot[k]);
+    for (int k = 0; k < p->n_setup; k++) {
+        const sg_instr *s = &p->setup[k];
+        mark(marks, s->a);
+        if (s->b >= 0)
+            mark(marks, s->b);
+        if (s->c >= 0 && s->op != OP_DELAY && s->op != OP_FN)
+            mark(marks, s->c);
+    }
+}
+
+static void pin(void *uses, int slot) { ((int *)uses)[slot] += 2; }
+
+static void fix(void *movable, int slot) { ((unsigned char *)movable)[slot] = 0; }
+
 /* Counts the reads of each slot; a slot read outside the code counts twice
  * (it is never fused away). */
 static void count_uses(const sg_program *p, const work *w, int n, int *uses)
@@ -367,27 +401,7 @@ static void count_uses(const sg_program *p, const work *w, int n, int *uses)
             if (r[j] >= 0)
                 uses[r[j]]++;
     }
-#define SG_PIN(array, count)                                                                   \
-    for (int k = 0; (array) && k < (count); k++)                                               \
-        uses[(array)[k]] += 2;
-    int nst = p->st_start ? p->st_start[p->nstate] : 0;
-    int njt = p->jt_start ? p->jt_start[p->nnz] : 0;
-    SG_PIN(p->st_rate, nst)
-    SG_PIN(p->jt_slot, njt)
-    SG_PIN(p->state_comp_slot, p->nstate)
-    SG_PIN(p->root_slot, p->nroots)
-    SG_PIN(p->trigger_slot, p->ntriggers)
-    SG_PIN(p->delay_x_slot, p->ndelays)
-    SG_PIN(p->delay_tau_slot, p->ndelays)
-#undef SG_PIN
-    for (int k = 0; k < p->n_setup; k++) {
-        const sg_instr *s = &p->setup[k];
-        uses[s->a] += 2;
-        if (s->b >= 0)
-            uses[s->b] += 2;
-        if (s->c >= 0 && s->op != OP_DELAY && s->op != OP_FN)
-            uses[s->c] += 2;
-    }
+    each_outside_read(p, 1, pin, uses);
 }
 
 /* The instruction in [lo, k) computing temporary `slot`, read once, when it
@@ -525,7 +539,6 @@ static void append(sg_vm *vm, const int32_t *offsets, int op, int dst, int a, in
  * functions, the triggers or the delays read keep their numbers. */
 static int renumber(const sg_program *p, sg_vm *vm)
 {
-    int nst = p->st_start ? p->st_start[p->nstate] : 0;
     int njt = p->jt_start ? p->jt_start[p->nnz] : 0;
     int *to = sg_malloc(sizeof *to * ((size_t)p->nslots + 1));
     unsigned char *movable = sg_calloc((size_t)p->nslots + 1, 1);
@@ -538,24 +551,7 @@ static int renumber(const sg_program *p, sg_vm *vm)
     for (int k = 0; k < p->n_code; k++)
         if (p->code[k].dst >= p->nmodel_slots)
             movable[p->code[k].dst] = 1;
-#define SG_FIX(array, count)                                                                   \
-    for (int k = 0; (array) && k < (count); k++)                                               \
-        movable[(array)[k]] = 0;
-    SG_FIX(p->st_rate, nst)
-    SG_FIX(p->state_comp_slot, p->nstate)
-    SG_FIX(p->root_slot, p->nroots)
-    SG_FIX(p->trigger_slot, p->ntriggers)
-    SG_FIX(p->delay_x_slot, p->ndelays)
-    SG_FIX(p->delay_tau_slot, p->ndelays)
-#undef SG_FIX
-    for (int k = 0; k < p->n_setup; k++) {
-        const sg_instr *s = &p->setup[k];
-        movable[s->a] = 0;
-        if (s->b >= 0)
-            movable[s->b] = 0;
-        if (s->c >= 0 && s->op != OP_DELAY && s->op != OP_FN)
-            movable[s->c] = 0;
-    }
+    each_outside_read(p, 0, fix, movable);
     for (int s = 0; s < p->nslots; s++)
         to[s] = s;
     /* each slot is written by one instruction: the k-th movable one written
