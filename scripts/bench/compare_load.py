@@ -8,7 +8,8 @@ machine weighs on both alike), with the compiled-model cache off.
 N: species of the network gen_network.py writes (kept as
 build-bench/gen/synthetic_N.cfg, where bench.py keeps it; --model FILE
 times that file instead). Prints per binary the minimum and median CPU
-time (user + system of that one child, from wait4), the minimum wall time,
+time (user + system of that one child, from wait4), the minimum and median
+wall time,
 and the peak resident set size (ru_maxrss of the child: the largest and
 smallest over the reps), and the load average before and after.
 """
@@ -66,9 +67,10 @@ def main():
         cpu = [g[0] for g in got[b]]
         wall = [g[1] for g in got[b]]
         rss = [g[2] for g in got[b]]
-        print("%-40s CPU min %6.3f s  median %6.3f s  wall min %6.3f s  peak RSS %5.0f MB"
-              " (smallest %5.0f)" % (b, min(cpu), statistics.median(cpu), min(wall),
-                                     max(rss), min(rss)))
+        print("%-40s CPU min %6.3f s  median %6.3f s  wall min %6.3f s  median %6.3f s"
+              "  peak RSS %5.0f MB (smallest %5.0f)"
+              % (b, min(cpu), statistics.median(cpu), min(wall), statistics.median(wall),
+                 max(rss), min(rss)))
     print("load average after", " ".join(open("/proc/loadavg").read().split()[:3]))
     return 0
 

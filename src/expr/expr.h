@@ -146,6 +146,11 @@ typedef struct sg_pool sg_pool;
 sg_pool *sg_pool_create(void);
 void sg_pool_free(sg_pool *pool);
 int sg_pool_size(const sg_pool *pool); /* number of nodes; ids are < size */
+/* Makes room in the table for `nodes` nodes at once, so that it does not
+ * grow (rehashing every node each time it doubles) on the way there.
+ * 0, or -1 when out of memory (the table then grows as it fills). */
+int sg_pool_reserve(sg_pool *pool, size_t nodes);
+size_t sg_pool_buckets(const sg_pool *pool); /* the table's size (tests) */
 
 /* Constructors return NULL only when out of memory. They simplify: constant
  * folding (never folding a division by zero or a NaN/infinite result), and

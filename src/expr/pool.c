@@ -6,6 +6,7 @@
  */
 #include <math.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -84,6 +85,8 @@ void sg_pool_free(sg_pool *pool)
 
 int sg_pool_size(const sg_pool *pool) { return pool->count; }
 
+size_t sg_pool_buckets(const sg_pool *pool) { return pool->cap; }
+
 static sg_expr *node_at(const sg_pool *pool, int id)
 {
     return &pool->blocks[id >> NODE_SHIFT][id & (NODE_BLOCK - 1)];
@@ -132,9 +135,9 @@ static int same_node(const sg_expr *a, const sg_expr *b)
     return 1;
 }
 
-static int grow_buckets(sg_pool *pool)
+/* Moves the buckets into a table of cap buckets (a power of two, larger). */
+static int rehash(sg_pool *pool, size_t cap)
 {
-    size_t cap = pool->cap * 2;
     pool_slot *buckets = sg_calloc(cap, sizeof *buckets);
     if (!buckets)
         return -1;
@@ -150,6 +153,19 @@ static int grow_buckets(sg_pool *pool)
     pool->buckets = buckets;
     pool->cap = cap;
     return 0;
+}
+
+static int grow_buckets(sg_pool *pool) { return rehash(pool, pool->cap * 2); }
+
+int sg_pool_reserve(sg_pool *pool, size_t nodes)
+{
+    size_t cap = pool->cap;
+    while ((nodes + 1) * 4 > cap * 3) {
+        if (cap > SIZE_MAX / 4 / sizeof *pool->buckets)
+            return -1;
+        cap *= 2;
+    }
+    return cap > pool->cap ? rehash(pool, cap) : 0;
 }
 
 /* Room for a new node with the next id; the caller fills every field (not

@@ -870,6 +870,62 @@ static void test_pool_nodes_by_kind(void **state)
     sg_pool_free(pool);
 }
 
+/* sg_pool_reserve: the nodes already made are found again in the larger
+ * table, the table does not grow until the reserved count is passed, and
+ * a failed reservation leaves the pool as it was. */
+static void test_pool_reserve(void **state)
+{
+    (void)state;
+    enum { BEFORE = 3000, RESERVED = 100000 };
+    sg_pool *pool = sg_pool_create();
+    assert_non_null(pool);
+    static sg_expr *made[BEFORE];
+    for (int k = 0; k < BEFORE; k++)
+        assert_non_null(made[k] = sg_pool_op(pool, EX_MUL, 0, sg_pool_var(pool, k),
+                                             sg_pool_num(pool, k + 0.5), NULL));
+    size_t before = sg_pool_buckets(pool);
+    int count = sg_pool_size(pool);
+    assert_true((size_t)count * 4 <= before * 3);
+
+    sg_alloc_fail_after(1);
+    assert_int_equal(sg_pool_reserve(pool, RESERVED), -1);
+    sg_alloc_fail_after(0);
+    assert_int_equal(sg_pool_buckets(pool), before);
+
+    assert_int_equal(sg_pool_reserve(pool, RESERVED), 0);
+    size_t reserved = sg_pool_buckets(pool);
+    assert_true((RESERVED + 1) * 4 <= reserved * 3);
+    assert_true((RESERVED + 1) * 4 > reserved / 2 * 3); /* the smallest power of two */
+    assert_int_equal(reserved & (reserved - 1), 0);
+    assert_int_equal(sg_pool_reserve(pool, RESERVED / 2), 0); /* less: nothing to do */
+    assert_int_equal(sg_pool_buckets(pool), reserved);
+    for (int k = 0; k < BEFORE; k++)
+        assert_ptr_equal(sg_pool_op(pool, EX_MUL, 0, sg_pool_num(pool, k + 0.5),
+                                    sg_pool_var(pool, k), NULL),
+                         made[k]);
+    assert_int_equal(sg_pool_size(pool), count);
+
+    /* up to the reserved count without growing, then it grows */
+    int k = 0;
+    while (sg_pool_size(pool) < RESERVED) {
+        assert_non_null(sg_pool_op(pool, EX_ADD, 0, made[k % BEFORE],
+                                   sg_pool_num(pool, 1e6 + k), NULL));
+        k++;
+    }
+    assert_int_equal(sg_pool_buckets(pool), reserved);
+    while (sg_pool_buckets(pool) == reserved) {
+        assert_non_null(sg_pool_op(pool, EX_ADD, 0, made[k % BEFORE],
+                                   sg_pool_num(pool, 1e6 + k), NULL));
+        k++;
+    }
+    assert_int_equal(sg_pool_buckets(pool), 2 * reserved);
+    for (int j = 0; j < BEFORE; j++)
+        assert_ptr_equal(sg_pool_op(pool, EX_MUL, 0, sg_pool_var(pool, j),
+                                    sg_pool_num(pool, j + 0.5), NULL),
+                         made[j]);
+    sg_pool_free(pool);
+}
+
 /* Parse-tree kinds: a name, a user function call (its number, arguments)
  * and a trajectory function with its scenario. */
 static void test_parse_nodes_by_kind(void **state)
@@ -1197,6 +1253,7 @@ int main(void)
         cmocka_unit_test(test_number_text),
         cmocka_unit_test(test_number_text_wide),
         cmocka_unit_test(test_pool_nodes_by_kind),
+        cmocka_unit_test(test_pool_reserve),
         cmocka_unit_test(test_parse_nodes_by_kind),
         cmocka_unit_test(test_arena_large_blocks),
         cmocka_unit_test(test_large_array_growth),
