@@ -12,6 +12,7 @@
 #include <libconfig.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,7 +54,7 @@ typedef struct loader {
     int species_states;    /* species among the states (they come first) */
     pending_init *pending;
     size_t npending, pending_cap;
-    const char **lines;    /* start of each line (index_lines) */
+    const char **lines;    /* start of each line (line_index) */
     int nlines;
     sg_arena *scratch;     /* parse trees of one expression (reset after each) */
     const config_setting_t *side_root; /* lists read in a second thread (sg_cfg_read) */
@@ -75,21 +76,36 @@ typedef struct loader {
 /* Indexes the start of every line, so that finding a line is constant
  * time (a search from the top for each of a large model's rate laws would
  * take time quadratic in the file size). */
-static int index_lines(loader *ld)
+typedef struct line_index {
+    const char *text;
+    size_t len;
+    const char **lines;    /* NULL until made (or when out of memory) */
+    int nlines;
+} line_index;
+
+static int index_lines(line_index *x)
 {
     /* memchr, not a loop over the bytes: a large model's text is 50 MB and
      * its lines are long enough for memchr's wide compares to pay */
-    const char *end = ld->text + ld->text_len;
+    const char *end = x->text + x->len;
     size_t n = 1;
-    for (const char *p = ld->text; (p = memchr(p, '\n', (size_t)(end - p))); p++)
+    for (const char *p = x->text; (p = memchr(p, '\n', (size_t)(end - p))); p++)
         n++;
-    if (n > (size_t)INT_MAX - 1 || !(ld->lines = sg_malloc(sizeof *ld->lines * n)))
+    if (n > (size_t)INT_MAX - 1 || !(x->lines = sg_malloc(sizeof *x->lines * n)))
         return -1;
-    ld->lines[0] = ld->text;
-    ld->nlines = 1;
-    for (const char *p = ld->text; (p = memchr(p, '\n', (size_t)(end - p))); p++)
-        ld->lines[ld->nlines++] = p + 1;
+    x->lines[0] = x->text;
+    x->nlines = 1;
+    for (const char *p = x->text; (p = memchr(p, '\n', (size_t)(end - p))); p++)
+        x->lines[x->nlines++] = p + 1;
     return 0;
+}
+
+/* The index made on the other core while sg_cfg_precheck runs (25 ms of
+ * the 10^5-species text, on the loader's path before). */
+static void *index_lines_beside(void *arg)
+{
+    (void)index_lines(arg);
+    return NULL;
 }
 
 /* Start of a 1-based line (the text's start for line <= 1), NULL past the end. */
@@ -2330,7 +2346,8 @@ enum { TEXT_BYTES_PER_NODE = 24 };
  * file in one text; otherwise the whole text (in two threads when large,
  * sg_cfg_read). The text is as it was on return. */
 static sg_status read_and_load(sg_model **out, char *text, size_t len, const char *filename,
-                               sg_cfg_top *top_in, int in_pieces, sg_error *err)
+                               sg_cfg_top *top_in, int in_pieces, const line_index *lines,
+                               sg_error *err)
 {
     sg_cfg_top *tp = top_in;
     int line, col;
@@ -2398,9 +2415,11 @@ static sg_status read_and_load(sg_model **out, char *text, size_t len, const cha
     } else if (tp->control_line) {
         st = sg_error_set(err, SG_ERR_MODEL, m->path, tp->control_line, tp->control_col, "%s",
                           tp->control_msg);
-    } else if (index_lines(&ld) != 0) {
+    } else if (!lines->lines) {
         st = sg_error_nomem(err);
     } else {
+        ld.lines = lines->lines;
+        ld.nlines = lines->nlines;
         if (read == 2) {
             ld.side_root = config_root_setting(&side);
             m->read_in_two = 1;
@@ -2420,7 +2439,6 @@ static sg_status read_and_load(sg_model **out, char *text, size_t len, const cha
     for (size_t i = 0; i < ld.nkept; i++)
         sg_cfg_piece_free(ld.kept[i]);
     sg_free(ld.kept);
-    sg_free(ld.lines);
     sg_arena_free(ld.scratch);
     if (read == 2)
         config_destroy(&side);
@@ -2479,7 +2497,18 @@ static sg_model *load_owned_text(char *text, size_t len, const char *filename, s
     sg_heap_warmer *load_warm = threaded && len >= sg_cfg_piece_min_bytes
                                ? sg_heap_warm_start(len * LOAD_HEAP_PER_TEXT_BYTE, 1)
                                : NULL;
-    if (sg_cfg_precheck(text, len, &line, &col, msg, sizeof msg, &top) != 0) {
+    line_index lines = {text, len, NULL, 0};
+    pthread_t lines_thread;
+    int lines_beside = threaded && len >= sg_cfg_piece_min_bytes &&
+                       pthread_create(&lines_thread, NULL, index_lines_beside, &lines) == 0;
+    int checked = sg_cfg_precheck(text, len, &line, &col, msg, sizeof msg, &top);
+    if (lines_beside)
+        pthread_join(lines_thread, NULL);
+    /* made here when not beside, or when it ran out of memory there */
+    if (checked == 0 && !lines.lines)
+        (void)index_lines(&lines); /* without memory: read_and_load says so */
+    if (checked != 0) {
+        sg_free(lines.lines);
         sg_heap_warm_finish(load_warm);
         sg_cfg_top_free(&top);
         if (cache_dfd >= 0)
@@ -2489,6 +2518,7 @@ static sg_model *load_owned_text(char *text, size_t len, const char *filename, s
         return NULL;
     }
     if (top.nomem) {
+        sg_free(lines.lines);
         sg_heap_warm_finish(load_warm);
         sg_cfg_top_free(&top);
         if (cache_dfd >= 0)
@@ -2500,7 +2530,7 @@ static sg_model *load_owned_text(char *text, size_t len, const char *filename, s
     sg_model *m = NULL;
     sg_status st = SG_ERR_MODEL;
     if (len >= sg_cfg_piece_min_bytes && top.count > 0 && !top.control_line) {
-        st = read_and_load(&m, text, len, filename, &top, 1, err);
+        st = read_and_load(&m, text, len, filename, &top, 1, &lines, err);
         if (st != SG_OK && st != SG_ERR_NOMEM) {
             /* whatever went wrong, the whole file's reading says it, at
              * its place (or loads, if the pieces were at fault) */
@@ -2510,7 +2540,8 @@ static sg_model *load_owned_text(char *text, size_t len, const char *filename, s
         }
     }
     if (!m)
-        st = read_and_load(&m, text, len, filename, &top, 0, err);
+        st = read_and_load(&m, text, len, filename, &top, 0, &lines, err);
+    sg_free(lines.lines);
     sg_heap_warm_finish(load_warm);
     sg_cfg_top_free(&top);
     /* the libconfig tree and the text are freed before compiling: a large
