@@ -501,17 +501,20 @@ int cli_is_sbml_path(const char *path)
 }
 
 /* --backend auto: compiled C where it is known to pay. Models up to this
- * many states compile in about 3 s or less (GCC -O1, 1,000 species of the
- * benchmark network: 3.1 s); a scan of this many simulations earns that
- * back when the instruction program is interpreted (a simulation of such
- * a model takes about 0.1 s; compiled C saves 15% of it). Not when the VM
- * runs it as machine code (sg_model_vm_machine_code): compiled C then
- * saves 1-4% (scripts/bench/README.md, session 31: calcineurin 256 against
- * 258 us, net1000 68.0 against 70.5 ms), and a 200-sample calcineurin
- * ensemble took 0.15 s with its compile against 0.04 s without. Larger
+ * many states compile in about 5 s or less (GCC -O1, 1,000 species of the
+ * benchmark network: 4.5 s). Not when the VM runs the program as machine
+ * code (sg_model_vm_machine_code): compiled C then saves 1-4%
+ * (scripts/bench/README.md, session 31). When the program is interpreted,
+ * compiled C saves little more since the interpreter's superinstructions,
+ * and the compile pays only from thousands of runs (session 32, 2 cores,
+ * SIGODE_VM_JIT=0 against --backend native with an empty cache):
+ * calcineurin ensembles of 200, 2,000 and 5,000 samples took 0.04, 0.38
+ * and 0.94-1.00 s interpreted against 0.10-0.17, 0.41 and 0.97-0.98 s with
+ * the compile; scans of the 1,000-species network at 200, 400 and 1,000
+ * points 8.8, 18.3 and 42.2 s against 12.6, 21.2 and 45.0 s. Larger
  * models only on request (--backend native). */
 #define AUTO_NATIVE_MAX_STATES 1000
-#define AUTO_NATIVE_MIN_SIMULATIONS 200
+#define AUTO_NATIVE_MIN_SIMULATIONS 5000
 
 static long axis_size(const char *values, long points)
 {

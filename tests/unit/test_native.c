@@ -606,7 +606,7 @@ static void compiler_path_cannot_end_the_comment(void **state)
 
 /* sigode ensemble (and gsa, the same set-up) compile the model when asked
  * (--backend native only loaded an object compiled before) or, with auto,
- * from 200 samples when the instruction program is interpreted
+ * from 5,000 samples when the instruction program is interpreted
  * (SIGODE_VM_JIT=0, or a machine without the VM's machine code), not when
  * the VM runs it as machine code (about as fast as compiled C): the same
  * table every way. */
@@ -630,16 +630,19 @@ static void studies_compile(void **state)
     free(native_out);
     free(err);
 
-    /* auto from 200 samples (a fresh cache: nothing to load) */
+    /* auto from 5,000 samples (a fresh cache: nothing to load); 4,999
+     * interpreted do not compile */
     ts_remove_dir(cache);
     free(cache);
     cache = ts_temp_dir();
     setenv("SIGODE_CACHE_DIR", cache, 1);
     const char *many[] = {SIGODE_BINARY, "ensemble", model, "--scenario", "fk506_1uM",
-                          "--samples", "200", "--readout", "CaN_rel", NULL};
+                          "--samples", "5000", "--readout", "CaN_rel", NULL};
     const char *many_vm[] = {SIGODE_BINARY, "ensemble", model, "--scenario", "fk506_1uM",
-                             "--samples", "200", "--readout", "CaN_rel", "--backend", "vm",
+                             "--samples", "5000", "--readout", "CaN_rel", "--backend", "vm",
                              NULL};
+    const char *fewer[] = {SIGODE_BINARY, "ensemble", model, "--scenario", "fk506_1uM",
+                           "--samples", "4999", "--readout", "CaN_rel", NULL};
     assert_int_equal(ts_run(many_vm, &vm_out, NULL), 0);
     assert_int_equal(count_files(".so"), 0);
     assert_int_equal(ts_run(many, &auto_out, NULL), 0);
@@ -654,8 +657,12 @@ static void studies_compile(void **state)
     assert_int_equal(count_files(".so"), machine_code ? 0 : 1);
     assert_string_equal(vm_out, auto_out);
     free(auto_out);
-    /* interpreted: auto compiles */
+    /* interpreted: auto compiles from 5,000 */
     setenv("SIGODE_VM_JIT", "0", 1);
+    char *fewer_out = NULL;
+    assert_int_equal(ts_run(fewer, &fewer_out, NULL), 0);
+    free(fewer_out);
+    assert_int_equal(count_files(".so"), 0);
     assert_int_equal(ts_run(many, &auto_out, NULL), 0);
     unsetenv("SIGODE_VM_JIT");
     assert_int_equal(count_files(".so"), 1);
