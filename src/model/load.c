@@ -2502,11 +2502,12 @@ static sg_model *load_owned_text(char *text, size_t len, const char *filename, s
     int lines_beside = threaded && len >= sg_cfg_piece_min_bytes &&
                        pthread_create(&lines_thread, NULL, index_lines_beside, &lines) == 0;
     int checked = sg_cfg_precheck(text, len, &line, &col, msg, sizeof msg, &top);
+    /* made here when not beside; without memory (either way) read_and_load
+     * says so */
     if (lines_beside)
         pthread_join(lines_thread, NULL);
-    /* made here when not beside, or when it ran out of memory there */
-    if (checked == 0 && !lines.lines)
-        (void)index_lines(&lines); /* without memory: read_and_load says so */
+    else if (checked == 0)
+        (void)index_lines(&lines);
     if (checked != 0) {
         sg_free(lines.lines);
         sg_heap_warm_finish(load_warm);
