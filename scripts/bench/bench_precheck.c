@@ -49,6 +49,10 @@ int main(int argc, char **argv)
         text[len++] = '\n';
     text[len] = '\0';
     double *took = malloc(sizeof *took * (size_t)reps);
+    if (!took) {
+        perror("bench_precheck");
+        return 1;
+    }
     size_t pieces = 0;
     for (int r = 0; r < reps; r++) {
         sg_cfg_top top;

@@ -428,10 +428,10 @@ int study_setup(const study_opts *o, sg_model **model, sg_experiment **exp)
     *model = cli_load_model(o->model_path, &err);
     if (!*model)
         return study_report(&err);
-    /* every sample is at least one simulation: an ensemble or a sensitivity
-     * analysis of 200 samples pays for compiling a model whose instruction
-     * program is interpreted (cli_apply_backend; --backend native used to
-     * load only an object compiled before) */
+    /* every sample is at least one simulation: a large enough ensemble or
+     * sensitivity analysis pays for compiling a model whose instruction
+     * program is interpreted (cli_apply_backend says from how many;
+     * --backend native used to load only an object compiled before) */
     cli_apply_backend(o->command, o->backend, o->samples, *model);
     *exp = sg_experiment_create(*model, o->scenario, &err);
     int bad = !*exp || (o->has_t_end && sg_experiment_set_t_end(*exp, o->t_end, &err)) ||

@@ -54,8 +54,7 @@ typedef struct loader {
     int species_states;    /* species among the states (they come first) */
     pending_init *pending;
     size_t npending, pending_cap;
-    const char **lines;    /* start of each line (line_index) */
-    int nlines;
+    const struct line_index *lines; /* start of each line */
     sg_arena *scratch;     /* parse trees of one expression (reset after each) */
     const config_setting_t *side_root; /* lists read in a second thread (sg_cfg_read) */
     /* lists read in pieces (sg_cfg_pieces_start): the setting of each
@@ -73,9 +72,6 @@ typedef struct loader {
 
 /* ------------------------------------------------------------ locations */
 
-/* Indexes the start of every line, so that finding a line is constant
- * time (a search from the top for each of a large model's rate laws would
- * take time quadratic in the file size). */
 /* Pages of their own (sg_pages_alloc), given back when freed: made in
  * another thread, the index would otherwise stay in that thread's arena,
  * where compiling cannot reuse it (peak RSS +20 MB at 10^5 species). */
@@ -93,6 +89,9 @@ static void free_lines(line_index *x)
     x->lines = NULL;
 }
 
+/* Indexes the start of every line, so that finding a line is constant
+ * time (a search from the top for each of a large model's rate laws would
+ * take time quadratic in the file size). */
 static int index_lines(line_index *x)
 {
     /* memchr, not a loop over the bytes: a large model's text is 50 MB and
@@ -124,7 +123,7 @@ static const char *line_start(const loader *ld, int line)
 {
     if (line <= 1)
         return ld->text;
-    return line <= ld->nlines ? ld->lines[line - 1] : NULL;
+    return ld->lines && line <= ld->lines->nlines ? ld->lines->lines[line - 1] : NULL;
 }
 
 /* Column (1-based) of `needle` on `line`, 0 if not found. */
@@ -2429,8 +2428,7 @@ static sg_status read_and_load(sg_model **out, char *text, size_t len, const cha
     } else if (!lines->lines) {
         st = sg_error_nomem(err);
     } else {
-        ld.lines = lines->lines;
-        ld.nlines = lines->nlines;
+        ld.lines = lines;
         if (read == 2) {
             ld.side_root = config_root_setting(&side);
             m->read_in_two = 1;
