@@ -10,8 +10,10 @@
  * where each term is a pool node, built once per (assignment, species).
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "program.h"
 #include "vm.h"
@@ -26,10 +28,13 @@ typedef struct compiler {
     size_t delay_cap;
     unsigned char *timed;  /* per slot: 0 not known, 1 constant in time, 2 not */
     sg_error *err;
-    size_t dep_entries;    /* dependency entries made so far (limited) */
-    size_t max_terms;      /* the limit, see SG_MAX_JACOBIAN_TERMS */
-    int over_limit;        /* SG_MAX_JACOBIAN_TERMS exceeded */
-    sg_diff_memo *memo;    /* reused by every derivative */
+    /* cube_id[k] (ascending) is a node x^3 or x^4 and square[k] its x^2,
+     * made before compiling (make_squares): compiling the rates then
+     * writes no node, while the Jacobian is derived beside it */
+    int *cube_id;
+    sg_expr **square;
+    size_t ncubes;
+    int rc;                /* compile_rates' */
 } compiler;
 
 /* Dependencies of an assignment or a rate on the states, with the partial
@@ -104,6 +109,48 @@ static int opcode_of(int kind)
 }
 
 static int value_of(compiler *c, sg_expr *e);
+
+/* Makes the node x^2 of every x^3 and x^4 in the pool, in the order of
+ * their ids. */
+static int make_squares(compiler *c)
+{
+    sg_pool *pool = c->m->pool;
+    const int *ids;
+    size_t n = sg_pool_cubes(pool, &ids);
+    c->cube_id = sg_malloc((n + 1) * sizeof *c->cube_id);
+    c->square = sg_malloc((n + 1) * sizeof *c->square);
+    if (!c->cube_id || !c->square)
+        return -1;
+    /* a copy: the thread deriving the Jacobian adds cubes to the pool's
+     * list (x^4 gives 4 x^3) while the rates are compiled */
+    memcpy(c->cube_id, ids, n * sizeof *ids);
+    c->ncubes = n;
+    sg_expr *two = sg_pool_num(pool, 2.0);
+    for (size_t k = 0; k < n && two; k++) {
+        sg_expr *cube = sg_pool_node(pool, c->cube_id[k]);
+        if (!(c->square[k] = sg_pool_op(pool, EX_POW, 0, cube->arg[0], two, NULL)))
+            return -1;
+    }
+    return two ? 0 : -1;
+}
+
+/* The node x^2 of the node x^3 or x^4 `cube`: made beforehand, or made now
+ * (code compiled later, for nodes made after make_squares) */
+static sg_expr *square_of(compiler *c, const sg_expr *cube)
+{
+    size_t lo = 0, hi = c->ncubes;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (c->cube_id[mid] < cube->id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < c->ncubes && c->cube_id[lo] == cube->id)
+        return c->square[lo];
+    sg_pool *pool = c->m->pool;
+    return sg_pool_op(pool, EX_POW, 0, cube->arg[0], sg_pool_num(pool, 2.0), NULL);
+}
 
 /* Whether e changes with time when the states do not (it reads `time` or
  * a delay, directly or through assignments): such a delay's x is computed
@@ -186,8 +233,7 @@ static int compute_into(compiler *c, sg_expr *e, int dst)
     if (op == OP_POW && e->arg[1]->kind == EX_NUM &&
         (e->arg[1]->num == 3.0 || e->arg[1]->num == 4.0)) {
         /* x^3 = x^2 x, x^4 = x^2 x^2: products instead of pow() */
-        sg_expr *sq = sg_pool_op(c->m->pool, EX_POW, 0, e->arg[0], sg_pool_num(c->m->pool, 2.0),
-                                 NULL);
+        sg_expr *sq = square_of(c, e);
         int x2 = sq ? value_of(c, sq) : -1;
         if (x2 < 0)
             return -1;
@@ -251,7 +297,6 @@ sg_codegen *sg_codegen_create(sg_model *m, sg_program *out)
     g->c.m = m;
     g->c.p = out;
     g->c.base_cap = (size_t)out->nslots;
-    g->c.max_terms = SG_MAX_JACOBIAN_TERMS;
     return g;
 }
 
@@ -307,6 +352,20 @@ typedef struct jac_term {
     double coef;
 } jac_term;
 
+/* The Jacobian's terms, each with its derivative node: derived from the
+ * model alone, while another thread may compile the rates (two_threads).
+ * Deriving writes the pool; compiling the rates then only reads nodes. */
+typedef struct derivation {
+    sg_model *m;
+    size_t max_terms;      /* the limit, see SG_MAX_JACOBIAN_TERMS */
+    size_t dep_entries;    /* dependency entries made so far (limited) */
+    int over_limit;        /* the limit was passed */
+    sg_diff_memo *memo;    /* reused by every derivative */
+    jac_term *terms;       /* (row, col, derivative, coefficient), diagonal first */
+    size_t nterms;
+    int rc;                /* 0, or -1: out of memory or over_limit */
+} derivation;
+
 /* Sorts terms by (col, row), keeping the order of equal terms (as the
  * merge sort of qsort did): a stable counting sort by row, then by col.
  * Rows and columns are in [0, n). */
@@ -342,7 +401,7 @@ static int sort_terms(jac_term *terms, size_t nterms, int n)
  * directly or through assignments, with d e / d state. `adeps` holds the
  * lists of the assignments (complete for those e may use). `mark` is a
  * per-state scratch of -1s, returned to -1. */
-static int build_deps(compiler *c, sg_expr *e, const dep_list *adeps, int *mark,
+static int build_deps(derivation *c, sg_expr *e, const dep_list *adeps, int *mark,
                       unsigned char *seen, dep_list *out)
 {
     sg_model *m = c->m;
@@ -429,57 +488,78 @@ static void free_deps(dep_list *d, int n)
     sg_free(d);
 }
 
-static int compile_jacobian(compiler *c)
+static void derive_terms(derivation *j)
 {
-    sg_model *m = c->m;
-    sg_program *p = c->p;
-    int n = m->nstate, rc = -1;
+    sg_model *m = j->m;
+    int n = m->nstate;
     dep_list *adeps = sg_calloc((size_t)m->nassignments + 1, sizeof *adeps);
     dep_list rdeps = {0};
     int *mark = sg_malloc(((size_t)n + 1) * sizeof *mark);
     unsigned char *seen = sg_calloc((size_t)m->nslots + 1, 1);
-    jac_term *terms = NULL;
-    size_t nterms = 0, terms_cap = 0;
-    c->memo = sg_diff_memo_create();
-    if (!adeps || !mark || !seen || !c->memo)
+    size_t terms_cap = 0;
+    j->rc = -1;
+    j->memo = sg_diff_memo_create();
+    if (!adeps || !mark || !seen || !j->memo)
         goto done;
     for (int i = 0; i < n; i++)
         mark[i] = -1;
     for (int k = 0; k < m->nassignments; k++) {
         int a = m->assignment_order[k];
-        if (build_deps(c, m->assignments[a].value, adeps, mark, seen, &adeps[a]) != 0)
+        if (build_deps(j, m->assignments[a].value, adeps, mark, seen, &adeps[a]) != 0)
             goto done;
     }
     /* the diagonal is always in the pattern: CVODE adds the identity */
     for (int i = 0; i < n; i++) {
-        if (sg_grow(&terms, &terms_cap, nterms + 1, sizeof *terms) != 0)
+        if (sg_grow(&j->terms, &terms_cap, j->nterms + 1, sizeof *j->terms) != 0)
             goto done;
-        terms[nterms++] = (jac_term){i, i, -1, NULL, 0.0};
+        j->terms[j->nterms++] = (jac_term){i, i, -1, NULL, 0.0};
     }
     for (int r = 0; r < flux_count(m); r++) {
         int nt = flux_nterms(m, r);
         if (nt == 0)
             continue;
-        if (build_deps(c, flux_rate(m, r), adeps, mark, seen, &rdeps) != 0)
+        if (build_deps(j, flux_rate(m, r), adeps, mark, seen, &rdeps) != 0)
             goto done;
-        for (int j = 0; j < rdeps.n; j++) {
-            if (sg_expr_is_num(rdeps.d[j], 0))
+        for (int k = 0; k < rdeps.n; k++) {
+            if (sg_expr_is_num(rdeps.d[k], 0))
                 continue;
             for (int t = 0; t < nt; t++) {
-                if (nterms >= c->max_terms) {
-                    c->over_limit = 1;
+                if (j->nterms >= j->max_terms) {
+                    j->over_limit = 1;
                     goto done;
                 }
-                if (sg_grow(&terms, &terms_cap, nterms + 1, sizeof *terms) != 0)
+                if (sg_grow(&j->terms, &terms_cap, j->nterms + 1, sizeof *j->terms) != 0)
                     goto done;
-                terms[nterms++] = (jac_term){flux_state(m, r, t), rdeps.state[j], -1,
-                                             rdeps.d[j], flux_coef(m, r, t)};
+                j->terms[j->nterms++] = (jac_term){flux_state(m, r, t), rdeps.state[k], -1,
+                                                   rdeps.d[k], flux_coef(m, r, t)};
             }
         }
         sg_free(rdeps.state);
         sg_free(rdeps.d);
         memset(&rdeps, 0, sizeof rdeps);
     }
+    j->rc = 0;
+done:
+    sg_free(rdeps.state);
+    sg_free(rdeps.d);
+    free_deps(adeps, m->nassignments);
+    sg_free(mark);
+    sg_free(seen);
+    sg_diff_memo_free(j->memo);
+    j->memo = NULL;
+}
+
+/* Compiles the derived terms and lays them out as the sparse Jacobian;
+ * frees j's terms. */
+static int compile_jacobian(compiler *c, derivation *j)
+{
+    sg_model *m = c->m;
+    sg_program *p = c->p;
+    int n = m->nstate, rc = -1;
+    jac_term *terms = j->terms;
+    size_t nterms = j->nterms;
+    j->terms = NULL;
+    j->nterms = 0;
     /* compile every derivative once (the memo shares common parts) */
     for (size_t k = 0; k < nterms; k++)
         if (terms[k].d && (terms[k].slot = value_of(c, terms[k].d)) < 0)
@@ -517,18 +597,11 @@ static int compile_jacobian(compiler *c)
         }
     }
     p->jt_start[nnz] = s;
-    for (int j = 0; j < n; j++)
-        p->jac_colptr[j + 1] += p->jac_colptr[j];
+    for (int i = 0; i < n; i++)
+        p->jac_colptr[i + 1] += p->jac_colptr[i];
     rc = 0;
 done:
-    sg_free(rdeps.state);
-    sg_free(rdeps.d);
-    free_deps(adeps, m->nassignments);
-    sg_free(mark);
-    sg_free(seen);
     sg_free(terms);
-    sg_diff_memo_free(c->memo);
-    c->memo = NULL;
     return rc;
 }
 
@@ -691,6 +764,58 @@ static int compile_stoichiometry(compiler *c)
     return 0;
 }
 
+/* ------------------------------------------------------------ rates */
+
+/* Compiles the assignments, the rates, the roots and the stoichiometry:
+ * c->rc 0, or -1 when out of memory. */
+static void compile_rates(compiler *c)
+{
+    sg_model *m = c->m;
+    sg_program *p = c->p;
+    c->rc = -1;
+    for (int k = 0; k < m->nassignments; k++) {
+        sg_assignment_def *a = &m->assignments[m->assignment_order[k]];
+        if (store(c, a->value, a->slot) != 0)
+            return;
+    }
+    p->n_assign = p->n_code;
+    for (int r = 0; r < flux_count(m); r++)
+        if (store(c, flux_rate(m, r), flux_slot(m, r)) != 0)
+            return;
+    p->n_rhs = p->n_code;
+    if (compile_roots(c) != 0)
+        return;
+    p->n_roots = p->n_code;
+    if (compile_stoichiometry(c) != 0)
+        return;
+    c->rc = 0;
+}
+
+static void *compile_rates_beside(void *arg)
+{
+    compile_rates(arg);
+    return NULL;
+}
+
+int sg_compile_two_threads = -1;
+
+/* Whether the rates are compiled by another thread while this one derives
+ * the Jacobian: with 2 cores, for models with many rates (a thread costs
+ * tens of microseconds; at 10^5 species, deriving takes 230-330 ms,
+ * compiling the rates 50-100 ms). Not with events: compiling their roots
+ * makes nodes, and node ids order the arguments of + and *. Without events
+ * compiling the rates makes none (make_squares made the x^2 it needs):
+ * every node is made in the same order with or without the thread, and the
+ * program is the same. */
+static int two_threads(const sg_model *m)
+{
+    if (flux_count(m) == 0 || m->ntriggers > 0)
+        return 0;
+    if (sg_compile_two_threads >= 0)
+        return sg_compile_two_threads;
+    return flux_count(m) >= SG_COMPILE_TWO_THREADS_MIN_RATES && sysconf(_SC_NPROCESSORS_ONLN) > 1;
+}
+
 /* ---------------------------------------------------------- optimising */
 
 static int instr_level(const sg_instr *i, const int *level)
@@ -820,11 +945,12 @@ sg_status sg_program_compile(sg_model *m, sg_program **out, sg_error *err)
 {
     *out = NULL;
     sg_program *p = sg_calloc(1, sizeof *p);
-    compiler c = {.m = m, .p = p, .err = err, .max_terms = SG_MAX_JACOBIAN_TERMS};
+    compiler c = {.m = m, .p = p, .err = err};
+    derivation jac = {.m = m, .max_terms = SG_MAX_JACOBIAN_TERMS};
     if (!p)
         return sg_error_nomem(err);
-    if ((size_t)m->nstate * SG_JACOBIAN_TERMS_PER_STATE > c.max_terms)
-        c.max_terms = (size_t)m->nstate * SG_JACOBIAN_TERMS_PER_STATE;
+    if ((size_t)m->nstate * SG_JACOBIAN_TERMS_PER_STATE > jac.max_terms)
+        jac.max_terms = (size_t)m->nstate * SG_JACOBIAN_TERMS_PER_STATE;
     p->nstate = m->nstate;
     p->time_slot = m->time_slot;
     p->nslots = m->nslots;
@@ -835,36 +961,38 @@ sg_status sg_program_compile(sg_model *m, sg_program **out, sg_error *err)
     if (!p->base)
         goto nomem;
     memcpy(p->base, m->initial_values, (size_t)m->nslots * sizeof(double));
-    for (int k = 0; k < m->nassignments; k++) {
-        sg_assignment_def *a = &m->assignments[m->assignment_order[k]];
-        if (store(&c, a->value, a->slot) != 0)
-            goto nomem;
-    }
-    p->n_assign = p->n_code;
-    for (int r = 0; r < flux_count(m); r++)
-        if (store(&c, flux_rate(m, r), flux_slot(m, r)) != 0)
-            goto nomem;
-    p->n_rhs = p->n_code;
-    if (compile_roots(&c) != 0)
+    if (make_squares(&c) != 0)
         goto nomem;
-    p->n_roots = p->n_code;
-    if (compile_stoichiometry(&c) != 0 || compile_jacobian(&c) != 0 || optimise(&c) != 0)
+    pthread_t compiling;
+    p->two_threads = two_threads(m) && pthread_create(&compiling, NULL, compile_rates_beside, &c) == 0;
+    if (!p->two_threads)
+        compile_rates(&c);
+    if (c.rc == 0 || p->two_threads)
+        derive_terms(&jac);
+    if (p->two_threads)
+        pthread_join(compiling, NULL);
+    if (c.rc != 0 || jac.rc != 0 || compile_jacobian(&c, &jac) != 0 || optimise(&c) != 0)
         goto nomem;
     if (sg_vm_build(p) != 0)
         goto nomem;
     sg_free(c.reg);
     sg_free(c.timed);
+    sg_free(c.cube_id);
+    sg_free(c.square);
     *out = p;
     return SG_OK;
 nomem:
     sg_free(c.reg);
     sg_free(c.timed);
+    sg_free(c.cube_id);
+    sg_free(c.square);
+    sg_free(jac.terms);
     sg_program_free(p);
-    if (c.over_limit)
+    if (jac.over_limit)
         return sg_error_set(err, SG_ERR_LIMIT, NULL, 0, 0,
                             "the Jacobian needs more than %zu entries (the limit): rates "
                             "depend, directly or through assignments, on too many species",
-                            c.max_terms);
+                            jac.max_terms);
     return sg_error_nomem(err);
 }
 

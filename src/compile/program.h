@@ -93,6 +93,8 @@ struct sg_program {
      * sum over k in [jt_start[e], jt_start[e+1]) of jt_coef[k] * v[jt_slot[k]]
      * divided by the size of row species' compartment. */
     int nnz;
+    int two_threads;       /* its rates were compiled by another thread while
+                              the Jacobian was derived (program.c) */
     int *jac_colptr;
     int *jac_rowidx;
     int *jt_start;
@@ -119,6 +121,13 @@ struct sg_program {
 };
 
 sg_status sg_program_compile(sg_model *model, sg_program **out, sg_error *err);
+
+/* Models with this many rates (reactions and rate rules) or more have their
+ * rates compiled by another thread while the Jacobian is derived, on a
+ * machine of 2 cores or more (program.c, two_threads) */
+#define SG_COMPILE_TWO_THREADS_MIN_RATES 1000
+/* -1: as above; 0: never; 1: for every model where it can (tests) */
+extern int sg_compile_two_threads;
 /* The root functions (a - b of each comparison) of a trigger, appended to
  * *roots once each in the order met: the program's root order, which the
  * sensitivity code (senscode.c) must follow. -1 when out of memory. */

@@ -52,6 +52,8 @@ struct sg_pool {
     sg_expr **vars;        /* vars[slot]: the EX_VAR node of slot, or NULL */
     size_t vars_cap;
     sg_expr *nums[NUM_CACHE]; /* recent EX_NUM nodes, by a hash of their value */
+    int *cube_ids;         /* sg_pool_cubes */
+    size_t ncubes, cubes_cap;
 };
 
 sg_pool *sg_pool_create(void)
@@ -80,12 +82,31 @@ void sg_pool_free(sg_pool *pool)
         sg_free(pool->blocks[b]);
     sg_free(pool->blocks);
     sg_free(pool->vars);
+    sg_free(pool->cube_ids);
     sg_free(pool);
 }
 
 int sg_pool_size(const sg_pool *pool) { return pool->count; }
 
 size_t sg_pool_buckets(const sg_pool *pool) { return pool->cap; }
+
+size_t sg_pool_cubes(const sg_pool *pool, const int **ids)
+{
+    *ids = pool->cube_ids;
+    return pool->ncubes;
+}
+
+/* Notes e in the cubes' list if it is one; -1 when out of memory */
+static int note_cube(sg_pool *pool, const sg_expr *e)
+{
+    if (e->kind != EX_POW || e->arg[1]->kind != EX_NUM ||
+        (e->arg[1]->num != 3.0 && e->arg[1]->num != 4.0))
+        return 0;
+    if (sg_grow(&pool->cube_ids, &pool->cubes_cap, pool->ncubes + 1, sizeof *pool->cube_ids) != 0)
+        return -1;
+    pool->cube_ids[pool->ncubes++] = e->id;
+    return 0;
+}
 
 static sg_expr *node_at(const sg_pool *pool, int id)
 {
@@ -244,7 +265,7 @@ static sg_expr *intern(sg_pool *pool, const sg_expr *proto)
     pool->unindexed = pool->count;
     pool->buckets[i].hash = tag;
     pool->buckets[i].ref = (uint32_t)id + 1;
-    return e;
+    return note_cube(pool, e) == 0 ? e : NULL;
 }
 
 sg_expr *sg_pool_num(sg_pool *pool, double value)
@@ -295,6 +316,8 @@ sg_expr *sg_pool_restore(sg_pool *pool, const sg_expr *proto)
     e->id = id;
     if (proto->kind == EX_TRAJ && proto->name &&
         !(e->name = sg_arena_strdup(pool->arena, proto->name)))
+        return NULL;
+    if (note_cube(pool, e) != 0)
         return NULL;
     if (proto->kind == EX_VAR && proto->slot >= 0 && ((size_t)proto->slot >= pool->vars_cap ||
                                                       !pool->vars[proto->slot])) {

@@ -242,12 +242,138 @@ static void test_exact_entries(void **state)
     sg_model_free(m);
 }
 
+/* Builds a network of n species whose rates and assignments use x^2, x^3
+ * and x^4 (compiled as products of x^2, some of which are not in the text),
+ * hill and mm; with an event when `event`. Caller frees. */
+static char *network_text(int n, int event)
+{
+    size_t cap = 4096 + (size_t)n * 512, len = 0;
+    char *t = malloc(cap);
+    assert_non_null(t);
+#define ADD(...) (len += (size_t)snprintf(t + len, cap - len, __VA_ARGS__))
+    ADD("name = \"net\";\nparameters = (");
+    for (int i = 0; i < n; i++)
+        ADD("%s{ id = \"k%d\"; value = %g; }, { id = \"K%d\"; value = %g; }", i ? ", " : "", i,
+            0.1 + 0.01 * i, i, 1.0 + 0.1 * i);
+    ADD(");\nspecies = (");
+    for (int i = 0; i < n; i++)
+        ADD("%s{ id = \"S%d\"; initial = %g; }", i ? ", " : "", i, 0.5 + 0.05 * i);
+    ADD(");\nassignments = (");
+    for (int i = 0; i < n; i++)
+        ADD("%s{ id = \"a%d\"; value = \"(S%d + k%d)^3 + k%d * S%d^2\"; }", i ? ", " : "", i,
+            i, i, i, (i + 3) % n);
+    ADD(");\nreactions = (");
+    for (int i = 0; i < n; i++)
+        ADD("%s{ id = \"r%d\"; equation = \"S%d -> S%d\"; "
+            "rate = \"k%d * S%d^4 / (K%d^4 + S%d^4) + a%d * hill(S%d, K%d, %d) + mm(S%d, k%d, K%d)\"; }",
+            i ? ", " : "", i, i, (i + 1) % n, i, i, i, i, (i + 2) % n, (i + 5) % n, i, 2 + i % 3,
+            (i + 7) % n, i, (i + 1) % n);
+    ADD(");\n");
+    if (event)
+        ADD("events = ( { id = \"e\"; trigger = \"S0 > 2\"; assign = { S1 = 0.0; }; } );\n");
+#undef ADD
+    assert_true(len < cap);
+    return t;
+}
+
+static void assert_same_instrs(const sg_instr *a, const sg_instr *b, int n)
+{
+    for (int k = 0; k < n; k++) {
+        assert_int_equal(a[k].op, b[k].op);
+        assert_int_equal(a[k].fn, b[k].fn);
+        assert_int_equal(a[k].dst, b[k].dst);
+        assert_int_equal(a[k].a, b[k].a);
+        assert_int_equal(a[k].b, b[k].b);
+        assert_int_equal(a[k].c, b[k].c);
+    }
+}
+
+/* The program compiled with two threads (the rates by one while the other
+ * derives the Jacobian) is the program compiled by one: the same
+ * instructions, slots, constants and sparse sums. */
+static void assert_same_program(const sg_program *a, const sg_program *b)
+{
+    assert_int_equal(a->nslots, b->nslots);
+    assert_memory_equal(a->base, b->base, sizeof(double) * (size_t)a->nslots);
+    assert_int_equal(a->n_setup, b->n_setup);
+    assert_same_instrs(a->setup, b->setup, a->n_setup);
+    assert_int_equal(a->n_assign, b->n_assign);
+    assert_int_equal(a->n_rhs, b->n_rhs);
+    assert_int_equal(a->n_roots, b->n_roots);
+    assert_int_equal(a->n_code, b->n_code);
+    assert_same_instrs(a->code, b->code, a->n_code);
+    int n = a->nstate;
+    assert_memory_equal(a->st_start, b->st_start, sizeof(int) * ((size_t)n + 1));
+    assert_memory_equal(a->st_rate, b->st_rate, sizeof(int) * (size_t)a->st_start[n]);
+    assert_memory_equal(a->st_coef, b->st_coef, sizeof(double) * (size_t)a->st_start[n]);
+    assert_int_equal(a->nnz, b->nnz);
+    assert_memory_equal(a->jac_colptr, b->jac_colptr, sizeof(int) * ((size_t)n + 1));
+    assert_memory_equal(a->jac_rowidx, b->jac_rowidx, sizeof(int) * (size_t)a->nnz);
+    assert_memory_equal(a->jt_start, b->jt_start, sizeof(int) * ((size_t)a->nnz + 1));
+    assert_memory_equal(a->jt_slot, b->jt_slot, sizeof(int) * (size_t)a->jt_start[a->nnz]);
+    assert_memory_equal(a->jt_coef, b->jt_coef, sizeof(double) * (size_t)a->jt_start[a->nnz]);
+}
+
+/* ... and every node of the pool was made in the same order */
+static void assert_same_pool(sg_pool *a, sg_pool *b)
+{
+    assert_int_equal(sg_pool_size(a), sg_pool_size(b));
+    for (int id = 0; id < sg_pool_size(a); id++) {
+        const sg_expr *x = sg_pool_node(a, id), *y = sg_pool_node(b, id);
+        assert_int_equal(x->kind, y->kind);
+        assert_int_equal(x->fn, y->fn);
+        assert_int_equal(x->nargs, y->nargs);
+        if (x->kind == EX_NUM)
+            assert_memory_equal(&x->num, &y->num, sizeof x->num);
+        else if (x->kind == EX_VAR)
+            assert_int_equal(x->slot, y->slot);
+        else
+            for (int i = 0; i < x->nargs; i++)
+                assert_int_equal(x->arg[i]->id, y->arg[i]->id);
+    }
+}
+
+static sg_model *load_threads(const char *text, int two)
+{
+    int saved = sg_compile_two_threads;
+    sg_compile_two_threads = two;
+    sg_model *m = ts_load_text(text);
+    sg_compile_two_threads = saved;
+    return m;
+}
+
+static void test_two_threads(void **state)
+{
+    (void)state;
+    char *text = network_text(40, 0);
+    sg_model *one = load_threads(text, 0), *two = load_threads(text, 1);
+    assert_int_equal(one->program->two_threads, 0);
+    assert_int_equal(two->program->two_threads, 1);
+    assert_same_program(one->program, two->program);
+    assert_same_pool(one->pool, two->pool);
+    /* and the program is right */
+    stats st = {0};
+    check_model(two, "two threads", 5, &st);
+    assert_int_equal(st.points, 5);
+    sg_model_free(one);
+    sg_model_free(two);
+    free(text);
+    /* with events, compiling the roots makes nodes: one thread */
+    text = network_text(40, 1);
+    two = load_threads(text, 1);
+    assert_int_equal(two->program->two_threads, 0);
+    assert_true(two->program->ntriggers > 0);
+    sg_model_free(two);
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_exact_entries),
         cmocka_unit_test(test_operator_zoo),
         cmocka_unit_test(test_every_model),
+        cmocka_unit_test(test_two_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
