@@ -6,8 +6,9 @@
  * leaks. libconfig's and SUNDIALS' own allocations do not go through the
  * hook; every allocation of sigode does.
  *
- * Covered: loading and compiling every shipped model and the loader's
- * richest seed (every section of the format), then, on a small model,
+ * Covered: loading and compiling every shipped model (with one thread and
+ * with two) and the loader's richest seed (every section of the format),
+ * then, on a small model,
  * creating a simulation, running a scenario, making and writing a table,
  * running a scan and the model's checks.
  */
@@ -22,6 +23,7 @@
 
 #include <cmocka.h>
 
+#include "compile/program.h"
 #include "sigode.h"
 #include "util/util.h"
 
@@ -138,6 +140,24 @@ static void test_load_shipped_models(void **state)
     (void)state;
     load_directory(SIGODE_SOURCE_DIR "/models");
     load_directory(SIGODE_SOURCE_DIR "/models/examples");
+}
+
+/* The same with the rates compiled by another thread while the Jacobian
+ * is derived (forced: these models are small), where an allocation of
+ * either thread may be the one that fails */
+static void test_load_two_threads(void **state)
+{
+    (void)state;
+    int saved = sg_compile_two_threads;
+    sg_compile_two_threads = 1;
+    load_directory(SIGODE_SOURCE_DIR "/models");
+    load_directory(SIGODE_SOURCE_DIR "/models/examples");
+    sg_error err;
+    sg_model *m = sg_model_load_file(SIGODE_SOURCE_DIR "/models/examples/robertson.cfg", &err);
+    sg_compile_two_threads = saved;
+    assert_non_null(m);
+    assert_int_equal(m->program->two_threads, 1);
+    sg_model_free(m);
 }
 
 static void test_load_every_section(void **state)
@@ -340,6 +360,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_load_shipped_models),
+        cmocka_unit_test(test_load_two_threads),
         cmocka_unit_test(test_load_every_section),
         cmocka_unit_test(test_load_bad_models),
         cmocka_unit_test(test_pipeline),
