@@ -926,6 +926,54 @@ static void test_pool_reserve(void **state)
     sg_pool_free(pool);
 }
 
+/* A derivative memo reused from one call to the next gives each call's own
+ * derivative (the node sg_expr_diff gives: nodes are unique), for an
+ * expression of shared subtrees larger than the memo's first table, and
+ * stays usable after running out of memory. */
+static void test_diff_memo(void **state)
+{
+    (void)state;
+    sg_pool *pool = sg_pool_create();
+    sg_diff_memo *memo = sg_diff_memo_create();
+    assert_non_null(pool);
+    assert_non_null(memo);
+    sg_expr *s = sg_pool_var(pool, 0);
+    for (int k = 0; k < 40; k++) /* s_k+1 = s_k x_(k mod 5) + sin(s_k) */
+        s = sg_pool_op(pool, EX_ADD, 0,
+                       sg_pool_op(pool, EX_MUL, 0, s, sg_pool_var(pool, k % 5), NULL),
+                       sg_pool_op(pool, EX_FN, FN_SIN, s, NULL, NULL), NULL);
+    assert_non_null(s);
+    int vars[] = {0, 1, 2, 3, 4, 0, 3, 7};
+    for (size_t k = 0; k < sizeof vars / sizeof *vars; k++) {
+        sg_expr *want = sg_expr_diff(pool, s, vars[k]);
+        assert_non_null(want);
+        assert_ptr_equal(sg_expr_diff_memo(pool, memo, s, vars[k]), want);
+    }
+    assert_true(sg_expr_is_num(sg_expr_diff_memo(pool, memo, s, 7), 0));
+    sg_diff_memo_free(memo);
+
+    /* out of memory while the memo grows: NULL, then it works again */
+    memo = sg_diff_memo_create();
+    assert_non_null(memo);
+    sg_expr *t = sg_pool_var(pool, 10);
+    for (int k = 0; k < 60; k++) /* t_k+1 = t_k (t_k + k) */
+        t = sg_pool_op(pool, EX_MUL, 0, t,
+                       sg_pool_op(pool, EX_ADD, 0, t, sg_pool_num(pool, k), NULL), NULL);
+    /* every node of the derivative is made here: the memo's growth is then
+     * the first allocation the next derivative makes */
+    sg_expr *want = sg_expr_diff(pool, t, 10);
+    assert_non_null(want);
+    sg_alloc_fail_after(1);
+    sg_expr *got = sg_expr_diff_memo(pool, memo, t, 10);
+    long pending = sg_alloc_fail_pending();
+    sg_alloc_fail_after(0);
+    assert_int_equal(pending, 0); /* the failure happened */
+    assert_null(got);
+    assert_ptr_equal(sg_expr_diff_memo(pool, memo, t, 10), want);
+    sg_diff_memo_free(memo);
+    sg_pool_free(pool);
+}
+
 /* Parse-tree kinds: a name, a user function call (its number, arguments)
  * and a trajectory function with its scenario. */
 static void test_parse_nodes_by_kind(void **state)
@@ -1254,6 +1302,7 @@ int main(void)
         cmocka_unit_test(test_number_text_wide),
         cmocka_unit_test(test_pool_nodes_by_kind),
         cmocka_unit_test(test_pool_reserve),
+        cmocka_unit_test(test_diff_memo),
         cmocka_unit_test(test_parse_nodes_by_kind),
         cmocka_unit_test(test_arena_large_blocks),
         cmocka_unit_test(test_large_array_growth),

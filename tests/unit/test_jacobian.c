@@ -265,7 +265,8 @@ static char *network_text(int n, int event)
     ADD(");\nreactions = (");
     for (int i = 0; i < n; i++)
         ADD("%s{ id = \"r%d\"; equation = \"S%d -> S%d\"; "
-            "rate = \"k%d * S%d^4 / (K%d^4 + S%d^4) + a%d * hill(S%d, K%d, %d) + mm(S%d, k%d, K%d)\"; }",
+            "rate = \"k%d * S%d^4 / (K%d^4 + S%d^4) + a%d * hill(S%d, K%d, %d)"
+            " + mm(S%d, k%d, K%d)\"; }",
             i ? ", " : "", i, i, (i + 1) % n, i, i, i, i, (i + 2) % n, (i + 5) % n, i, 2 + i % 3,
             (i + 7) % n, i, (i + 1) % n);
     ADD(");\n");
