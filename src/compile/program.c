@@ -45,6 +45,18 @@ typedef struct dep_list {
     int n;
 } dep_list;
 
+static void compiler_free(compiler *c)
+{
+    sg_free(c->reg);
+    sg_free(c->timed);
+    sg_free(c->cube_id);
+    sg_free(c->square);
+    c->reg = NULL;
+    c->timed = NULL;
+    c->cube_id = NULL;
+    c->square = NULL;
+}
+
 static int ensure_reg(compiler *c, int id)
 {
     size_t old = c->reg_cap;
@@ -988,19 +1000,14 @@ sg_status sg_program_compile(sg_model *m, sg_program **out, sg_error *err)
         pthread_join(compiling, NULL);
     if (c.rc != 0 || jac.rc != 0 || compile_jacobian(&c, &jac) != 0 || optimise(&c) != 0)
         goto nomem;
+    /* the compiler's memory first: the VM's build reuses it */
+    compiler_free(&c);
     if (sg_vm_build(p) != 0)
         goto nomem;
-    sg_free(c.reg);
-    sg_free(c.timed);
-    sg_free(c.cube_id);
-    sg_free(c.square);
     *out = p;
     return SG_OK;
 nomem:
-    sg_free(c.reg);
-    sg_free(c.timed);
-    sg_free(c.cube_id);
-    sg_free(c.square);
+    compiler_free(&c);
     sg_free(jac.terms);
     sg_program_free(p);
     if (jac.over_limit)
