@@ -93,8 +93,6 @@ struct sg_program {
      * sum over k in [jt_start[e], jt_start[e+1]) of jt_coef[k] * v[jt_slot[k]]
      * divided by the size of row species' compartment. */
     int nnz;
-    int two_threads;       /* its rates were compiled by another thread while
-                              the Jacobian was derived (program.c) */
     int *jac_colptr;
     int *jac_rowidx;
     int *jt_start;
@@ -118,6 +116,10 @@ struct sg_program {
      * order), rebuilt from code after compiling or reading an image; NULL:
      * the code itself is interpreted. */
     sg_vm *vm;
+    /* Its rates were compiled by another thread while the Jacobian was
+     * derived (program.c, two_threads); the program is the same either
+     * way. */
+    int two_threads;
 };
 
 sg_status sg_program_compile(sg_model *model, sg_program **out, sg_error *err);
