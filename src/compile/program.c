@@ -135,7 +135,8 @@ static int make_squares(compiler *c)
         return -1;
     /* a copy: the thread deriving the Jacobian adds cubes to the pool's
      * list (x^4 gives 4 x^3) while the rates are compiled */
-    memcpy(c->cube_id, ids, n * sizeof *ids);
+    if (n > 0) /* ids is NULL when there are none */
+        memcpy(c->cube_id, ids, n * sizeof *ids);
     c->ncubes = n;
     sg_expr *two = sg_pool_num(pool, 2.0);
     for (size_t k = 0; k < n && two; k++) {
