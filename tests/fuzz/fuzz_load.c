@@ -95,6 +95,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* and every second input's long lists in pieces of 1 or 2 elements */
     sg_cfg_piece_min_bytes = size % 2 ? 0 : (size_t)-1;
     sg_cfg_piece_elements = 1 + (int)(size % 4 == 1);
+    /* and every other pair's rates compiled by a second thread while the
+     * Jacobian is derived (models without events) */
+    sg_compile_two_threads = (int)(size % 4 >= 2);
     sg_error err;
     sg_model *m = sg_model_load_buffer((const char *)data, size, "fuzz.cfg", &err);
     if (!m) {
