@@ -9,13 +9,8 @@
 
 #include "expr.h"
 
-typedef struct memo {
-    const sg_expr **keys;
-    sg_expr **values;
-    size_t cap, count;
-} memo;
-
-/* A memo reused from one derivative to the next: open addressing by node,
+/* A memo, reused from one derivative to the next by sg_expr_diff_memo
+ * (sg_expr_diff makes one for its one derivative): open addressing by node,
  * an entry belonging to the current derivative when its stamp is `gen`
  * (the others count as empty, so nothing is cleared between derivatives).
  * It holds the nodes of one derivative, a few dozen, and stays in the
@@ -36,57 +31,11 @@ struct sg_diff_memo {
 typedef struct differ {
     sg_pool *pool;
     int var;
-    memo m;
-    sg_diff_memo *ids;     /* when not NULL, used instead of m */
+    sg_diff_memo *memo;
     int oom;
 } differ;
 
 static size_t ptr_hash(const void *p) { return ((uintptr_t)p >> 4) * 0x9e3779b97f4a7c15ULL; }
-
-static sg_expr *memo_get(memo *m, const sg_expr *key)
-{
-    if (!m->cap)
-        return NULL;
-    for (size_t i = ptr_hash(key) & (m->cap - 1); m->keys[i]; i = (i + 1) & (m->cap - 1))
-        if (m->keys[i] == key)
-            return m->values[i];
-    return NULL;
-}
-
-static int memo_put(memo *m, const sg_expr *key, sg_expr *value)
-{
-    if ((m->count + 1) * 2 > m->cap) {
-        size_t cap = m->cap ? m->cap * 2 : 64;
-        const sg_expr **keys = sg_calloc(cap, sizeof *keys);
-        sg_expr **values = sg_calloc(cap, sizeof *values);
-        if (!keys || !values) {
-            sg_free(keys);
-            sg_free(values);
-            return -1;
-        }
-        for (size_t i = 0; i < m->cap; i++) {
-            if (!m->keys[i])
-                continue;
-            size_t j = ptr_hash(m->keys[i]) & (cap - 1);
-            while (keys[j])
-                j = (j + 1) & (cap - 1);
-            keys[j] = m->keys[i];
-            values[j] = m->values[i];
-        }
-        sg_free(m->keys);
-        sg_free(m->values);
-        m->keys = keys;
-        m->values = values;
-        m->cap = cap;
-    }
-    size_t i = ptr_hash(key) & (m->cap - 1);
-    while (m->keys[i])
-        i = (i + 1) & (m->cap - 1);
-    m->keys[i] = key;
-    m->values[i] = value;
-    m->count++;
-    return 0;
-}
 
 #define OP(k, a, b) sg_pool_op(d->pool, (k), 0, (a), (b), NULL)
 #define NUM(x) sg_pool_num(d->pool, (x))
@@ -220,27 +169,10 @@ static sg_expr *derive(differ *d, sg_expr *e)
 {
     if (!e || d->oom)
         return NULL;
-    sg_diff_memo *ids = d->ids;
-    if (ids) {
-        sg_expr *known = stamped_get(ids, e);
-        if (known)
-            return known;
-    } else {
-        sg_expr *known = memo_get(&d->m, e);
-        if (known)
-            return known;
-    }
-    sg_expr *r = derive_node(d, e);
-    if (!r) {
-        d->oom = 1;
-        return NULL;
-    }
-    if (ids) {
-        if (stamped_put(ids, e, r) != 0) {
-            d->oom = 1;
-            return NULL;
-        }
-    } else if (memo_put(&d->m, e, r) != 0) {
+    sg_expr *r = stamped_get(d->memo, e);
+    if (r)
+        return r;
+    if (!(r = derive_node(d, e)) || stamped_put(d->memo, e, r) != 0) {
         d->oom = 1;
         return NULL;
     }
@@ -277,18 +209,17 @@ sg_expr *sg_expr_diff_memo(sg_pool *pool, sg_diff_memo *dm, sg_expr *e, int var)
         dm->gen = 1;
     }
     dm->count = 0;
-    differ d = {.pool = pool, .var = var, .ids = dm};
+    differ d = {.pool = pool, .var = var, .memo = dm};
     sg_expr *r = derive(&d, e);
     return d.oom ? NULL : r;
 }
 
 sg_expr *sg_expr_diff(sg_pool *pool, sg_expr *e, int var)
 {
-    differ d = {.pool = pool, .var = var};
-    sg_expr *r = derive(&d, e);
-    sg_free(d.m.keys);
-    sg_free(d.m.values);
-    return d.oom ? NULL : r;
+    sg_diff_memo *dm = sg_diff_memo_create();
+    sg_expr *r = dm ? sg_expr_diff_memo(pool, dm, e, var) : NULL;
+    sg_diff_memo_free(dm);
+    return r;
 }
 
 int sg_expr_slots(const sg_expr *e, unsigned char *seen, int **slots, size_t *count,
