@@ -243,8 +243,7 @@ static int compute_into(compiler *c, sg_expr *e, int dst)
     }
     if (op == OP_POW && e->arg[1]->kind == EX_NUM && e->arg[1]->num == 2.0)
         op = OP_SQUARE;
-    if (op == OP_POW && e->arg[1]->kind == EX_NUM &&
-        (e->arg[1]->num == 3.0 || e->arg[1]->num == 4.0)) {
+    if (sg_expr_is_cube(e)) {
         /* x^3 = x^2 x, x^4 = x^2 x^2: products instead of pow() */
         sg_expr *sq = square_of(c, e);
         int x2 = sq ? value_of(c, sq) : -1;

@@ -151,9 +151,12 @@ int sg_pool_size(const sg_pool *pool); /* number of nodes; ids are < size */
  * 0, or -1 when out of memory (the table then grows as it fills). */
 int sg_pool_reserve(sg_pool *pool, size_t nodes);
 size_t sg_pool_buckets(const sg_pool *pool); /* the table's size (tests) */
-/* The ids of the nodes x^3 and x^4 (a number 3 or 4 as exponent), in the
- * order made: the compiler writes them as products of x^2, a node it makes
- * before compiling (program.c). Valid until the next node is made. */
+/* Whether e is x^3 or x^4 (a number 3 or 4 as exponent), which the
+ * compiler writes as products of x^2 */
+int sg_expr_is_cube(const sg_expr *e);
+/* The ids of the pool's nodes for which sg_expr_is_cube holds, in the order
+ * made: the compiler makes their x^2 before compiling (program.c). Valid
+ * until the next node is made. */
 size_t sg_pool_cubes(const sg_pool *pool, const int **ids);
 
 /* Constructors return NULL only when out of memory. They simplify: constant

@@ -96,11 +96,16 @@ size_t sg_pool_cubes(const sg_pool *pool, const int **ids)
     return pool->ncubes;
 }
 
+int sg_expr_is_cube(const sg_expr *e)
+{
+    return e->kind == EX_POW && e->arg[1]->kind == EX_NUM &&
+           (e->arg[1]->num == 3.0 || e->arg[1]->num == 4.0);
+}
+
 /* Notes e in the cubes' list if it is one; -1 when out of memory */
 static int note_cube(sg_pool *pool, const sg_expr *e)
 {
-    if (e->kind != EX_POW || e->arg[1]->kind != EX_NUM ||
-        (e->arg[1]->num != 3.0 && e->arg[1]->num != 4.0))
+    if (!sg_expr_is_cube(e))
         return 0;
     if (sg_grow(&pool->cube_ids, &pool->cubes_cap, pool->ncubes + 1, sizeof *pool->cube_ids) != 0)
         return -1;
